@@ -1,0 +1,455 @@
+//! The Adobe Commerce dialect on `POST /graphql`: schema, Bearer handling, and the mapping of
+//! core errors to Adobe Commerce's exact messages and categories (all in this file, in one
+//! place: `sign_in_error` and `account_error`).
+
+mod types;
+
+use super::{client_ip, graphql_response, parse_graphql_body, HttpResponse};
+use crate::auth::secret::Secret;
+use crate::auth::{
+    Accept, AccountError, Auth, CustomerChanges, NewCustomer, Session, SignInError, SignInRequest,
+};
+use crate::store::{CustomerRecord, TokenKind};
+use async_graphql::{Context, EmptySubscription, ErrorExtensions, Object, Schema};
+use bytes::Bytes;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+pub use types::*;
+use warp::http::{HeaderMap, StatusCode};
+
+pub type CommerceSchema = Schema<Query, Mutation, EmptySubscription>;
+
+pub const GENERIC_SIGN_IN: &str = "The account sign-in was incorrect or your account is disabled temporarily. Please wait and try again later.";
+pub const NOT_CONFIRMED: &str = "This account isn't confirmed. Verify and try again.";
+pub const NOT_AUTHORIZED: &str = "The current customer isn't authorized.";
+pub const EMAIL_TAKEN: &str =
+    "A customer with the same email address already exists in an associated website.";
+pub const BUSY: &str = "The server is busy signing other customers in. Please try again shortly.";
+const INVALID_TOKEN: &str =
+    "The request is allowed for logged in customer only: the token is invalid, expired or revoked.";
+
+/// Sign-in fields are expensive: with the default complexity limit (1000) a request holds at
+/// most five of them, whatever aliases it uses.
+const SIGN_IN_COMPLEXITY: usize = 200;
+
+/// Who is calling, decided from the `Authorization` header before anything executes.
+pub struct Caller {
+    pub session: Option<Session>,
+    /// The name of the admin key presented as a Bearer token, if any.
+    pub admin: Option<String>,
+    pub ip: Option<IpAddr>,
+}
+
+pub fn build_schema(auth: &Arc<Auth>) -> CommerceSchema {
+    let server = &auth.config.server;
+    Schema::build(Query, Mutation, EmptySubscription)
+        .data(auth.clone())
+        .limit_depth(server.max_query_depth)
+        .limit_complexity(server.max_query_complexity)
+        .finish()
+}
+
+pub async fn handle(
+    state: &super::AppState,
+    headers: &HeaderMap,
+    remote: Option<SocketAddr>,
+    body: Bytes,
+) -> HttpResponse {
+    let started = std::time::Instant::now();
+    let request = match parse_graphql_body(&body) {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    let auth = &state.auth;
+    let mut caller = Caller {
+        session: None,
+        admin: None,
+        ip: client_ip(remote),
+    };
+    if let Some(token) = bearer(headers) {
+        match auth.authenticate(&token) {
+            Ok(Some(session)) => caller.session = Some(session),
+            Ok(None) => match auth.admin_key_name(&token) {
+                Some(name) => caller.admin = Some(name),
+                None => {
+                    auth.metrics.request("commerce", "", "unauthenticated");
+                    return super::json_response(
+                        StatusCode::UNAUTHORIZED,
+                        &serde_json::json!({"errors": [{
+                            "message": INVALID_TOKEN,
+                            "extensions": {"category": "graphql-authentication"}
+                        }]}),
+                    );
+                }
+            },
+            Err(e) => {
+                tracing::error!("token lookup failed: {e}");
+                return super::graphql_error_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Internal server error",
+                );
+            }
+        }
+    }
+    let operation = request.operation_name.clone().unwrap_or_default();
+    let response = state.commerce.execute(request.data(caller)).await;
+    let status = status_for(&response);
+    let outcome = if response.errors.is_empty() {
+        "ok"
+    } else {
+        "error"
+    };
+    auth.metrics.request("commerce", &operation, outcome);
+    auth.metrics
+        .request_seconds
+        .get_or_create(&crate::metrics::DialectLabels {
+            dialect: "commerce",
+        })
+        .observe(started.elapsed().as_secs_f64());
+    let mut resp = graphql_response(status, &response);
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        resp.headers_mut().insert(
+            warp::http::header::RETRY_AFTER,
+            warp::http::HeaderValue::from_static("1"),
+        );
+    }
+    resp
+}
+
+/// `Authorization: Bearer <token>`, scheme case-insensitive.
+pub fn bearer(headers: &HeaderMap) -> Option<String> {
+    let value = headers
+        .get(warp::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let mut parts = value.trim().splitn(2, ' ');
+    let scheme = parts.next()?;
+    let token = parts.next()?.trim();
+    if scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() {
+        Some(token.to_string())
+    } else {
+        None
+    }
+}
+
+/// HTTP 401 when any error is an authentication error, 503 when the hash pool was full,
+/// else 200 (Adobe Commerce's mapping).
+fn status_for(resp: &async_graphql::Response) -> StatusCode {
+    let category = |e: &async_graphql::ServerError| {
+        e.extensions
+            .as_ref()
+            .and_then(|x| x.get("category"))
+            .map(|v| v.clone().into_json().ok())
+            .flatten()
+            .and_then(|v| v.as_str().map(str::to_owned))
+    };
+    if resp
+        .errors
+        .iter()
+        .any(|e| category(e).as_deref() == Some("graphql-authentication"))
+    {
+        StatusCode::UNAUTHORIZED
+    } else if resp
+        .errors
+        .iter()
+        .any(|e| category(e).as_deref() == Some("graphql-busy"))
+    {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    }
+}
+
+/// An error with Adobe Commerce's `extensions.category`.
+pub fn error(category: &'static str, message: impl Into<String>) -> async_graphql::Error {
+    async_graphql::Error::new(message.into()).extend_with(|_, e| e.set("category", category))
+}
+
+fn internal(e: impl std::fmt::Display) -> async_graphql::Error {
+    tracing::error!("internal error: {e}");
+    error("graphql-internal", "Internal server error")
+}
+
+fn sign_in_error(e: SignInError) -> async_graphql::Error {
+    match e {
+        SignInError::NotConfirmed => error("graphql-authentication", NOT_CONFIRMED),
+        SignInError::Busy => error("graphql-busy", BUSY),
+        SignInError::Storage(m) => internal(m),
+        _ => error("graphql-authentication", GENERIC_SIGN_IN),
+    }
+}
+
+fn account_error(e: AccountError, email: &str) -> async_graphql::Error {
+    match e {
+        AccountError::InvalidEmail => error(
+            "graphql-input",
+            format!("\"{email}\" is not a valid email address."),
+        ),
+        AccountError::EmailTaken => error("graphql-already-exists", EMAIL_TAKEN),
+        AccountError::Policy(p) => error("graphql-input", p.to_string()),
+        AccountError::WrongPassword => {
+            error("graphql-authentication", "Invalid login or password.")
+        }
+        AccountError::Locked => error("graphql-authentication", "The account is locked."),
+        AccountError::NotFound => error("graphql-authorization", NOT_AUTHORIZED),
+        AccountError::Busy => error("graphql-busy", BUSY),
+        AccountError::Storage(m) => internal(m),
+    }
+}
+
+fn ctx_parts<'a>(ctx: &'a Context<'_>) -> (&'a Arc<Auth>, &'a Caller) {
+    // Both are inserted for every request by `build_schema` and `handle`.
+    (
+        ctx.data_unchecked::<Arc<Auth>>(),
+        ctx.data_unchecked::<Caller>(),
+    )
+}
+
+fn require_customer<'a>(caller: &'a Caller) -> Result<&'a Session, async_graphql::Error> {
+    caller
+        .session
+        .as_ref()
+        .ok_or_else(|| error("graphql-authorization", NOT_AUTHORIZED))
+}
+
+fn customer_view(auth: &Auth, record: CustomerRecord) -> Customer {
+    Customer {
+        record,
+        confirmation_required: auth.config.account.require_confirmation,
+    }
+}
+
+fn require_value(value: &str, name: &str) -> Result<(), async_graphql::Error> {
+    if value.trim().is_empty() {
+        Err(error(
+            "graphql-input",
+            format!("Specify the \"{name}\" value."),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// Return detailed information about a customer account.
+    async fn customer(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Customer>> {
+        let (auth, caller) = ctx_parts(ctx);
+        let session = require_customer(caller)?;
+        Ok(Some(customer_view(auth, session.customer.clone())))
+    }
+
+    /// Check whether the specified email can be used to register a new customer. Always true
+    /// for a well-formed address: it does not reveal which emails have accounts.
+    async fn is_email_available(
+        &self,
+        email: String,
+    ) -> async_graphql::Result<Option<IsEmailAvailableOutput>> {
+        if !crate::auth::valid_email(email.trim()) {
+            return Err(error("graphql-input", "Email is invalid"));
+        }
+        Ok(Some(IsEmailAvailableOutput {
+            is_email_available: Some(true),
+        }))
+    }
+
+    /// The store's password and account rules.
+    async fn store_config(&self, ctx: &Context<'_>) -> Option<StoreConfig> {
+        let (auth, _) = ctx_parts(ctx);
+        let c = &auth.config;
+        Some(StoreConfig {
+            minimum_password_length: Some(c.password.min_length.to_string()),
+            required_character_classes_number: Some(c.password.required_classes.to_string()),
+            create_account_confirmation: Some(c.account.require_confirmation),
+        })
+    }
+}
+
+pub struct Mutation;
+
+#[Object]
+impl Mutation {
+    /// Generate a token for specified customer. `password` may be the account password, a live
+    /// password-reset token or a live admin one-time code, tried in that order.
+    #[graphql(complexity = "SIGN_IN_COMPLEXITY")]
+    async fn generate_customer_token(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        password: String,
+    ) -> async_graphql::Result<Option<CustomerToken>> {
+        require_value(&email, "email")?;
+        require_value(&password, "password")?;
+        sign_in(ctx, email, password, Accept::Any).await
+    }
+
+    /// Exchange an admin one-time code or a password-reset token for a customer token.
+    #[graphql(complexity = "SIGN_IN_COMPLEXITY")]
+    async fn exchange_otp_for_customer_token(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        otp: String,
+    ) -> async_graphql::Result<Option<CustomerToken>> {
+        require_value(&email, "email")?;
+        require_value(&otp, "otp")?;
+        sign_in(ctx, email, otp, Accept::OneTimeOnly).await
+    }
+
+    /// Revoke the customer token.
+    async fn revoke_customer_token(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<RevokeCustomerTokenOutput>> {
+        let (auth, caller) = ctx_parts(ctx);
+        let session = require_customer(caller)?;
+        auth.revoke(session, auth.config.tokens.revoke_all_on_logout)
+            .await
+            .map_err(internal)?;
+        Ok(Some(RevokeCustomerTokenOutput { result: true }))
+    }
+
+    /// Create a customer account.
+    #[graphql(complexity = "SIGN_IN_COMPLEXITY")]
+    async fn create_customer_v2(
+        &self,
+        ctx: &Context<'_>,
+        input: CustomerCreateInput,
+    ) -> async_graphql::Result<Option<CustomerOutput>> {
+        let (auth, _) = ctx_parts(ctx);
+        require_value(&input.email, "email")?;
+        let email = input.email.clone();
+        let new = NewCustomer {
+            email: input.email,
+            password: input.password.filter(|p| !p.is_empty()).map(Secret::new),
+            firstname: Some(input.firstname),
+            lastname: Some(input.lastname),
+            middlename: input.middlename,
+            prefix: input.prefix,
+            suffix: input.suffix,
+            date_of_birth: input.date_of_birth.or(input.dob),
+            gender: input.gender,
+            taxvat: input.taxvat,
+            is_subscribed: input.is_subscribed.unwrap_or(false),
+            phone: None,
+            allow_remote_shopping_assistance: input
+                .allow_remote_shopping_assistance
+                .unwrap_or(false),
+            confirmed: None,
+        };
+        let record = auth
+            .create_customer(new)
+            .await
+            .map_err(|e| account_error(e, &email))?;
+        Ok(Some(CustomerOutput {
+            customer: customer_view(auth, record),
+        }))
+    }
+
+    /// Update the customer's personal information.
+    async fn update_customer_v2(
+        &self,
+        ctx: &Context<'_>,
+        input: CustomerUpdateInput,
+    ) -> async_graphql::Result<Option<CustomerOutput>> {
+        let (auth, caller) = ctx_parts(ctx);
+        let session = require_customer(caller)?;
+        let changes = CustomerChanges {
+            firstname: input.firstname,
+            lastname: input.lastname,
+            middlename: input.middlename,
+            prefix: input.prefix,
+            suffix: input.suffix,
+            date_of_birth: input.date_of_birth.or(input.dob),
+            gender: input.gender,
+            taxvat: input.taxvat,
+            is_subscribed: input.is_subscribed,
+            allow_remote_shopping_assistance: input.allow_remote_shopping_assistance,
+            ..CustomerChanges::default()
+        };
+        let record = auth
+            .update_customer(session.customer.id, changes)
+            .await
+            .map_err(|e| account_error(e, ""))?;
+        Ok(Some(CustomerOutput {
+            customer: customer_view(auth, record),
+        }))
+    }
+
+    /// Change the password for the logged-in customer. Every token the customer had is revoked.
+    #[graphql(complexity = "SIGN_IN_COMPLEXITY")]
+    async fn change_customer_password(
+        &self,
+        ctx: &Context<'_>,
+        current_password: String,
+        new_password: String,
+    ) -> async_graphql::Result<Option<Customer>> {
+        let (auth, caller) = ctx_parts(ctx);
+        let session = require_customer(caller)?;
+        require_value(&current_password, "currentPassword")?;
+        require_value(&new_password, "newPassword")?;
+        let customer = &session.customer;
+        auth.check_current_password(customer, &Secret::new(current_password))
+            .await
+            .map_err(|e| account_error(e, ""))?;
+        let record = auth
+            .set_password(customer.id, &Secret::new(new_password))
+            .await
+            .map_err(|e| account_error(e, ""))?;
+        Ok(Some(customer_view(auth, record)))
+    }
+
+    /// Change the email address for the logged-in customer.
+    #[graphql(complexity = "SIGN_IN_COMPLEXITY")]
+    async fn update_customer_email(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        password: String,
+    ) -> async_graphql::Result<Option<CustomerOutput>> {
+        let (auth, caller) = ctx_parts(ctx);
+        let session = require_customer(caller)?;
+        require_value(&email, "email")?;
+        require_value(&password, "password")?;
+        auth.check_current_password(&session.customer, &Secret::new(password))
+            .await
+            .map_err(|e| account_error(e, &email))?;
+        let record = auth
+            .update_customer(
+                session.customer.id,
+                CustomerChanges {
+                    email: Some(email.clone()),
+                    ..CustomerChanges::default()
+                },
+            )
+            .await
+            .map_err(|e| account_error(e, &email))?;
+        Ok(Some(CustomerOutput {
+            customer: customer_view(auth, record),
+        }))
+    }
+}
+
+async fn sign_in(
+    ctx: &Context<'_>,
+    email: String,
+    secret: String,
+    accept: Accept,
+) -> async_graphql::Result<Option<CustomerToken>> {
+    let (auth, caller) = ctx_parts(ctx);
+    let issued = auth
+        .sign_in(SignInRequest {
+            email,
+            secret: Secret::new(secret),
+            ip: caller.ip,
+            accept,
+            kind: TokenKind::Commerce,
+        })
+        .await
+        .map_err(sign_in_error)?;
+    Ok(Some(CustomerToken {
+        token: Some(issued.token.expose().to_string()),
+    }))
+}

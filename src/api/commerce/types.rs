@@ -1,0 +1,190 @@
+//! Adobe Commerce GraphQL types, with upstream names, snake_case fields and nullability.
+
+use crate::store::CustomerRecord;
+use async_graphql::{Enum, InputObject, Object, SimpleObject};
+
+/// Magento's timestamp shape for `created_at`: `YYYY-MM-DD HH:MM:SS` in UTC.
+pub fn commerce_time(ts: i64) -> String {
+    let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    time::OffsetDateTime::from_unix_timestamp(ts)
+        .ok()
+        .and_then(|t| t.format(&fmt).ok())
+        .unwrap_or_default()
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(name = "ConfirmationStatusEnum")]
+pub enum ConfirmationStatus {
+    /// Account confirmed
+    AccountConfirmed,
+    /// Account confirmation not required
+    AccountConfirmationNotRequired,
+}
+
+/// Defines the customer name, addresses, and other details.
+pub struct Customer {
+    pub record: CustomerRecord,
+    pub confirmation_required: bool,
+}
+
+#[Object(rename_fields = "snake_case", rename_args = "snake_case")]
+impl Customer {
+    async fn created_at(&self) -> Option<String> {
+        Some(commerce_time(self.record.created_at))
+    }
+    async fn prefix(&self) -> Option<&str> {
+        self.record.prefix.as_deref()
+    }
+    async fn firstname(&self) -> Option<&str> {
+        self.record.firstname.as_deref()
+    }
+    async fn middlename(&self) -> Option<&str> {
+        self.record.middlename.as_deref()
+    }
+    async fn lastname(&self) -> Option<&str> {
+        self.record.lastname.as_deref()
+    }
+    async fn suffix(&self) -> Option<&str> {
+        self.record.suffix.as_deref()
+    }
+    /// The customer's email address. Required.
+    async fn email(&self) -> Option<&str> {
+        Some(&self.record.email)
+    }
+    #[graphql(deprecation = "Use `date_of_birth` instead.")]
+    async fn dob(&self) -> Option<&str> {
+        self.record.date_of_birth.as_deref()
+    }
+    async fn date_of_birth(&self) -> Option<&str> {
+        self.record.date_of_birth.as_deref()
+    }
+    async fn taxvat(&self) -> Option<&str> {
+        self.record.taxvat.as_deref()
+    }
+    /// The customer's gender (Male - 1, Female - 2).
+    async fn gender(&self) -> Option<i32> {
+        self.record.gender
+    }
+    async fn is_subscribed(&self) -> Option<bool> {
+        Some(self.record.is_subscribed)
+    }
+    #[graphql(
+        deprecation = "`id` is not needed as part of `Customer`, because on the server side, it can be identified based on the customer token used for authentication. There is no need to know customer ID on the client side."
+    )]
+    async fn id(&self) -> Option<i32> {
+        i32::try_from(self.record.id).ok()
+    }
+    /// The customer's confirmation status.
+    async fn confirmation_status(&self) -> ConfirmationStatus {
+        if self.confirmation_required {
+            ConfirmationStatus::AccountConfirmed
+        } else {
+            ConfirmationStatus::AccountConfirmationNotRequired
+        }
+    }
+    /// Indicates whether the customer has enabled remote shopping assistance.
+    async fn allow_remote_shopping_assistance(&self) -> bool {
+        self.record.allow_remote_shopping_assistance
+    }
+}
+
+/// Contains a customer authorization token.
+#[derive(SimpleObject)]
+pub struct CustomerToken {
+    /// The customer authorization token.
+    pub token: Option<String>,
+}
+
+#[derive(SimpleObject)]
+#[graphql(rename_fields = "snake_case")]
+pub struct IsEmailAvailableOutput {
+    /// Indicates whether the specified email address can be used to create a customer.
+    pub is_email_available: Option<bool>,
+}
+
+#[derive(SimpleObject)]
+#[graphql(rename_fields = "snake_case")]
+pub struct StoreConfig {
+    /// The minimum number of characters required for a valid password.
+    pub minimum_password_length: Option<String>,
+    /// The number of different character classes (lowercase, uppercase, digits, special characters) required in a password.
+    pub required_character_classes_number: Option<String>,
+    /// Indicates if the new accounts need confirmation.
+    pub create_account_confirmation: Option<bool>,
+}
+
+#[derive(SimpleObject)]
+pub struct RevokeCustomerTokenOutput {
+    /// The result of a request to revoke a customer token.
+    pub result: bool,
+}
+
+/// Contains details about a newly-created or updated customer.
+#[derive(SimpleObject)]
+pub struct CustomerOutput {
+    /// Customer details after creating or updating a customer.
+    pub customer: Customer,
+}
+
+/// An input object for creating a customer.
+#[derive(InputObject)]
+#[graphql(rename_fields = "snake_case")]
+pub struct CustomerCreateInput {
+    pub prefix: Option<String>,
+    pub firstname: String,
+    pub middlename: Option<String>,
+    pub lastname: String,
+    pub suffix: Option<String>,
+    pub email: String,
+    #[graphql(deprecation = "Use `date_of_birth` instead.")]
+    pub dob: Option<String>,
+    pub date_of_birth: Option<String>,
+    pub taxvat: Option<String>,
+    pub gender: Option<i32>,
+    pub password: Option<String>,
+    pub is_subscribed: Option<bool>,
+    pub allow_remote_shopping_assistance: Option<bool>,
+}
+
+/// An input object for updating a customer.
+#[derive(InputObject)]
+#[graphql(rename_fields = "snake_case")]
+pub struct CustomerUpdateInput {
+    pub date_of_birth: Option<String>,
+    #[graphql(deprecation = "Use `date_of_birth` instead.")]
+    pub dob: Option<String>,
+    pub firstname: Option<String>,
+    pub gender: Option<i32>,
+    pub is_subscribed: Option<bool>,
+    pub lastname: Option<String>,
+    pub middlename: Option<String>,
+    pub prefix: Option<String>,
+    pub suffix: Option<String>,
+    pub taxvat: Option<String>,
+    pub allow_remote_shopping_assistance: Option<bool>,
+}
+
+#[derive(InputObject)]
+#[graphql(rename_fields = "snake_case")]
+pub struct ConfirmEmailInput {
+    /// The email address to be confirmed.
+    pub email: String,
+    /// The key to confirm the email address.
+    pub confirmation_key: String,
+}
+
+/// Identifies which customer requires remote shopping assistance.
+#[derive(InputObject)]
+#[graphql(rename_fields = "snake_case")]
+pub struct GenerateCustomerTokenAsAdminInput {
+    /// The email address of the customer requesting remote shopping assistance.
+    pub customer_email: String,
+}
+
+/// Contains the generated customer token.
+#[derive(SimpleObject)]
+#[graphql(rename_fields = "snake_case")]
+pub struct GenerateCustomerTokenAsAdminOutput {
+    /// The generated customer token.
+    pub customer_token: String,
+}

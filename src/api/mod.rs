@@ -1,0 +1,247 @@
+//! HTTP surface: warp routes, request limits, the explorer page, health and metrics. The
+//! dialect modules turn GraphQL fields into calls on the sign-in core; this module only moves
+//! bytes and enforces the transport rules of SPEC §4 (POST only, body limit, no batches).
+
+pub mod commerce;
+
+use crate::auth::Auth;
+use bytes::{Buf, Bytes, BytesMut};
+use futures_util::{Stream, StreamExt};
+use serde_json::json;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use warp::http::{header, HeaderMap, HeaderValue, Response, StatusCode};
+use warp::hyper::Body;
+use warp::Filter;
+
+pub type HttpResponse = Response<Body>;
+
+/// Everything a request handler needs; one per server.
+pub struct AppState {
+    pub auth: Arc<Auth>,
+    pub commerce: commerce::CommerceSchema,
+}
+
+impl AppState {
+    pub fn new(auth: Arc<Auth>) -> Arc<AppState> {
+        let commerce = commerce::build_schema(&auth);
+        Arc::new(AppState { auth, commerce })
+    }
+}
+
+/// All routes of the service.
+pub fn routes(
+    state: Arc<AppState>,
+) -> impl Filter<Extract = (HttpResponse,), Error = Infallible> + Clone {
+    let with_state = {
+        let state = state.clone();
+        warp::any().map(move || state.clone())
+    };
+    let limit = state.auth.config.server.body_limit_bytes;
+    let graphiql = state.auth.config.server.graphiql;
+
+    let commerce_post =
+        warp::path("graphql")
+            .and(warp::path::end())
+            .and(warp::post())
+            .and(with_state.clone())
+            .and(warp::header::headers_cloned())
+            .and(warp::addr::remote())
+            .and(warp::body::stream())
+            .then(
+                move |state: Arc<AppState>,
+                      headers: HeaderMap,
+                      remote: Option<SocketAddr>,
+                      body| async move {
+                    match read_body(body, limit).await {
+                        Ok(bytes) => commerce::handle(&state, &headers, remote, bytes).await,
+                        Err(resp) => resp,
+                    }
+                },
+            );
+    let commerce_get = warp::path("graphql")
+        .and(warp::path::end())
+        .and(warp::get())
+        .map(move || explorer_page(graphiql, "/graphql"));
+
+    let healthz = warp::path("healthz")
+        .and(warp::path::end())
+        .and(warp::get())
+        .and(with_state.clone())
+        .map(|state: Arc<AppState>| match state.auth.store.read() {
+            Ok(_) => text_response(StatusCode::OK, "ok", "text/plain; charset=utf-8"),
+            Err(_) => text_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database unavailable",
+                "text/plain; charset=utf-8",
+            ),
+        });
+    let metrics = warp::path("metrics")
+        .and(warp::path::end())
+        .and(warp::get())
+        .and(with_state.clone())
+        .map(|state: Arc<AppState>| {
+            let m = &state.auth.metrics;
+            m.hash_queue_depth
+                .set(state.auth.passwords.queue_depth() as i64);
+            let stats = state.auth.store.stats();
+            m.store_commits
+                .set(stats.commits.load(std::sync::atomic::Ordering::Relaxed) as i64);
+            m.store_writes
+                .set(stats.writes.load(std::sync::atomic::Ordering::Relaxed) as i64);
+            text_response(
+                StatusCode::OK,
+                &m.encode(),
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )
+        });
+
+    let routes = commerce_post
+        .or(commerce_get)
+        .unify()
+        .or(healthz)
+        .unify()
+        .or(metrics)
+        .unify();
+    routes.recover(handle_rejection).unify()
+}
+
+/// Reads a request body, refusing it with 413 once it passes `limit` bytes, whether or not the
+/// client sent a Content-Length.
+async fn read_body<S, B>(body: S, limit: usize) -> Result<Bytes, HttpResponse>
+where
+    S: Stream<Item = Result<B, warp::Error>> + Unpin,
+    B: Buf,
+{
+    let mut body = body;
+    let mut out = BytesMut::new();
+    while let Some(chunk) = body.next().await {
+        let mut chunk = chunk.map_err(|_| {
+            graphql_error_response(
+                StatusCode::BAD_REQUEST,
+                "The request body could not be read.",
+            )
+        })?;
+        if out.len() + chunk.remaining() > limit {
+            return Err(graphql_error_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("The request body is larger than the limit of {limit} bytes."),
+            ));
+        }
+        while chunk.has_remaining() {
+            let part = chunk.chunk();
+            let n = part.len();
+            out.extend_from_slice(part);
+            chunk.advance(n);
+        }
+    }
+    Ok(out.freeze())
+}
+
+async fn handle_rejection(rejection: warp::Rejection) -> Result<HttpResponse, Infallible> {
+    let (status, message) = if rejection.is_not_found() {
+        (StatusCode::NOT_FOUND, "Not found.")
+    } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
+        (
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Method not allowed: GraphQL operations run over POST.",
+        )
+    } else {
+        (StatusCode::BAD_REQUEST, "Bad request.")
+    };
+    Ok(json_response(status, &json!({ "message": message })))
+}
+
+pub fn json_response(status: StatusCode, value: &serde_json::Value) -> HttpResponse {
+    let body = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+/// A GraphQL-shaped error for failures before execution (bad JSON, too large, batches).
+pub fn graphql_error_response(status: StatusCode, message: &str) -> HttpResponse {
+    json_response(
+        status,
+        &json!({ "errors": [{ "message": message, "extensions": { "category": "graphql-input" } }] }),
+    )
+}
+
+fn text_response(status: StatusCode, body: &str, content_type: &'static str) -> HttpResponse {
+    let mut resp = Response::new(Body::from(body.to_string()));
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp
+}
+
+/// The GraphiQL explorer for a GraphQL path (or 404 when `server.graphiql` is off).
+pub fn explorer_page(enabled: bool, endpoint: &str) -> HttpResponse {
+    if !enabled {
+        return json_response(
+            StatusCode::NOT_FOUND,
+            &json!({ "message": "The explorer is disabled (server.graphiql = false)." }),
+        );
+    }
+    let html = async_graphql::http::GraphiQLSource::build()
+        .endpoint(endpoint)
+        .title("storekey explorer")
+        .finish();
+    text_response(StatusCode::OK, &html, "text/html; charset=utf-8")
+}
+
+/// Parses a GraphQL-over-HTTP body: one JSON object. Arrays (batches) and non-JSON are refused
+/// with a 400 before anything runs.
+pub fn parse_graphql_body(bytes: &[u8]) -> Result<async_graphql::Request, HttpResponse> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|_| {
+        graphql_error_response(
+            StatusCode::BAD_REQUEST,
+            "The request body is not valid JSON.",
+        )
+    })?;
+    if value.is_array() {
+        return Err(graphql_error_response(
+            StatusCode::BAD_REQUEST,
+            "Batched requests are not supported: send one operation per request.",
+        ));
+    }
+    serde_json::from_value::<async_graphql::Request>(value).map_err(|_| {
+        graphql_error_response(
+            StatusCode::BAD_REQUEST,
+            "The request body must be a JSON object with a \"query\" string.",
+        )
+    })
+}
+
+/// The client's address for throttling: the TCP peer. (Behind a proxy, put the proxy's own
+/// rate limiting in front; forwarded headers are not trusted by default.)
+pub fn client_ip(remote: Option<SocketAddr>) -> Option<std::net::IpAddr> {
+    remote.map(|a| a.ip())
+}
+
+/// Serializes an executed GraphQL response with the given status.
+pub fn graphql_response(status: StatusCode, resp: &async_graphql::Response) -> HttpResponse {
+    let value = serde_json::to_value(resp).unwrap_or_else(|_| json!({}));
+    json_response(status, &value)
+}
+
+/// The admin/CLI JSON shape of a customer (SPEC §7).
+pub fn customer_json(c: &crate::store::CustomerRecord) -> serde_json::Value {
+    json!({
+        "id": c.id,
+        "email": c.email,
+        "firstname": c.firstname,
+        "lastname": c.lastname,
+        "created_at": commerce::commerce_time(c.created_at),
+        "confirmed": c.confirmed,
+        "disabled": c.disabled,
+        "allow_remote_shopping_assistance": c.allow_remote_shopping_assistance,
+        "multipass_identifier": c.multipass_identifier,
+        "tags": c.tags,
+    })
+}

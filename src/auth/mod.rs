@@ -1,0 +1,830 @@
+//! The sign-in core: everything about customers, credentials and tokens, with no HTTP and no
+//! dialect in it. Both GraphQL dialects and the admin API call these functions, so a rule fixed
+//! here is fixed everywhere.
+//!
+//! One `sign_in` evaluates a presented secret in Adobe Commerce's order (account password, then
+//! the live reset token, then the live admin one-time code), applies lockout and the per-IP
+//! throttle, and ends in one `issue_token`. Multipass ends in the same `issue_token`.
+
+pub mod clock;
+pub mod limits;
+pub mod multipass;
+pub mod password;
+pub mod secret;
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::store::{
+    AccessTokenRecord, CustomerId, CustomerRecord, Digest, Lockout, OneTimeSecret, Store,
+    StoreError, Timestamp, TokenKind, Tx,
+};
+use clock::Clock;
+use limits::RateLimiter;
+use password::{check_policy, HashError, PasswordPool, PolicyError};
+use secret::{digests_equal, Secret};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Why a sign-in failed. Dialects show one generic message for every variant but
+/// `NotConfirmed` and `Busy`; the variant goes to metrics and debug logs only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInError {
+    UnknownEmail,
+    WrongSecret,
+    Locked,
+    Disabled,
+    Throttled,
+    /// The one-time credential was consumed by a concurrent request first.
+    Raced,
+    NotConfirmed,
+    Busy,
+    Storage(String),
+}
+
+impl SignInError {
+    pub fn label(&self) -> &'static str {
+        match self {
+            SignInError::UnknownEmail => "unknown_email",
+            SignInError::WrongSecret => "wrong_secret",
+            SignInError::Locked => "locked",
+            SignInError::Disabled => "disabled",
+            SignInError::Throttled => "throttled",
+            SignInError::Raced => "raced",
+            SignInError::NotConfirmed => "not_confirmed",
+            SignInError::Busy => "busy",
+            SignInError::Storage(_) => "error",
+        }
+    }
+}
+
+impl From<StoreError> for SignInError {
+    fn from(e: StoreError) -> Self {
+        SignInError::Storage(e.to_string())
+    }
+}
+
+/// Errors of customer management (create, update, password and email changes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountError {
+    InvalidEmail,
+    EmailTaken,
+    Policy(PolicyError),
+    /// The current password presented for a change is wrong (counts toward lockout).
+    WrongPassword,
+    Locked,
+    NotFound,
+    Busy,
+    Storage(String),
+}
+
+impl From<StoreError> for AccountError {
+    fn from(e: StoreError) -> Self {
+        AccountError::Storage(e.to_string())
+    }
+}
+
+impl From<HashError> for AccountError {
+    fn from(e: HashError) -> Self {
+        match e {
+            HashError::Busy => AccountError::Busy,
+            HashError::Failed(m) => AccountError::Storage(m),
+        }
+    }
+}
+
+/// Which secrets `sign_in` may accept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accept {
+    /// `generateCustomerToken` / `customerAccessTokenCreate`: password, reset token, admin code.
+    Any,
+    /// `exchangeOtpForCustomerToken`: reset token or admin code only.
+    OneTimeOnly,
+}
+
+/// The credential that matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Password,
+    ResetToken,
+    Otc,
+    Multipass,
+    Admin,
+}
+
+impl Method {
+    pub fn label(self) -> &'static str {
+        match self {
+            Method::Password => "password",
+            Method::ResetToken => "reset_token",
+            Method::Otc => "otc",
+            Method::Multipass => "multipass",
+            Method::Admin => "admin",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SignInRequest {
+    pub email: String,
+    pub secret: Secret,
+    pub ip: Option<IpAddr>,
+    pub accept: Accept,
+    pub kind: TokenKind,
+}
+
+/// A minted access token and whom it signs in.
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    pub customer: CustomerRecord,
+    pub token: Secret,
+    pub expires_at: Timestamp,
+    pub method: Method,
+}
+
+/// A request authenticated by an access token.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub customer: CustomerRecord,
+    pub token_digest: Digest,
+    pub token: AccessTokenRecord,
+}
+
+/// Fields a customer may give at creation.
+#[derive(Debug, Clone, Default)]
+pub struct NewCustomer {
+    pub email: String,
+    pub password: Option<Secret>,
+    pub firstname: Option<String>,
+    pub lastname: Option<String>,
+    pub middlename: Option<String>,
+    pub prefix: Option<String>,
+    pub suffix: Option<String>,
+    pub date_of_birth: Option<String>,
+    pub gender: Option<i32>,
+    pub taxvat: Option<String>,
+    pub is_subscribed: bool,
+    pub phone: Option<String>,
+    pub allow_remote_shopping_assistance: bool,
+    /// Admin-created customers may be marked confirmed; self-registered ones are confirmed
+    /// unless `account.require_confirmation` is on.
+    pub confirmed: Option<bool>,
+}
+
+/// A partial update: `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct CustomerChanges {
+    pub firstname: Option<String>,
+    pub lastname: Option<String>,
+    pub middlename: Option<String>,
+    pub prefix: Option<String>,
+    pub suffix: Option<String>,
+    pub date_of_birth: Option<String>,
+    pub gender: Option<i32>,
+    pub taxvat: Option<String>,
+    pub is_subscribed: Option<bool>,
+    pub phone: Option<String>,
+    pub allow_remote_shopping_assistance: Option<bool>,
+    pub confirmed: Option<bool>,
+    pub disabled: Option<bool>,
+    pub email: Option<String>,
+}
+
+/// The sign-in core. One per server, shared by all requests.
+pub struct Auth {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub passwords: PasswordPool,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<Metrics>,
+    login_throttle: RateLimiter<IpAddr>,
+    /// Moving average of one argon2 verify, in microseconds: failures that skip the hash
+    /// (locked, throttled, disabled) are padded to it so timing reveals nothing.
+    verify_micros: AtomicU64,
+    /// Admin keys as (name, SHA-256): from `[admin] keys`, plus `STOREKEY_ADMIN_KEY` as "env".
+    admin_keys: Vec<(String, Digest)>,
+}
+
+impl Auth {
+    pub fn new(
+        config: Arc<Config>,
+        store: Store,
+        clock: Arc<dyn Clock>,
+        metrics: Arc<Metrics>,
+    ) -> Result<Auth, String> {
+        let passwords = PasswordPool::new(&config.password, config.hash_workers())
+            .map_err(|e| format!("password pool: {e:?}"))?;
+        let mut admin_keys = Vec::new();
+        for key in &config.admin.keys {
+            let mut d = [0u8; 32];
+            // Validated as 64 hex characters by Config::validate.
+            if hex::decode_to_slice(&key.sha256, &mut d).is_ok() {
+                admin_keys.push((key.name.clone(), d));
+            }
+        }
+        if let Some(key) = &config.admin.env_key {
+            admin_keys.push(("env".to_string(), secret::digest(key)));
+        }
+        Ok(Auth {
+            admin_keys,
+            login_throttle: RateLimiter::new(config.throttle.login_per_ip_per_minute, 60),
+            config,
+            store,
+            passwords,
+            clock,
+            metrics,
+            verify_micros: AtomicU64::new(0),
+        })
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    // ------------------------------------------------------------------ sign-in
+
+    /// Signs a customer in with a password, reset token or admin code, in that order.
+    pub async fn sign_in(&self, req: SignInRequest) -> Result<IssuedToken, SignInError> {
+        let started = Instant::now();
+        let result = self.sign_in_inner(&req, started).await;
+        match &result {
+            Ok(t) => self.metrics.login(t.method.label(), "success"),
+            Err(e) => {
+                self.metrics.login("credentials", e.label());
+                tracing::debug!(reason = e.label(), "sign-in refused");
+            }
+        }
+        result
+    }
+
+    async fn sign_in_inner(
+        &self,
+        req: &SignInRequest,
+        started: Instant,
+    ) -> Result<IssuedToken, SignInError> {
+        let now = self.now();
+        if let Some(ip) = req.ip {
+            if !self.login_throttle.allow(&ip, now) {
+                self.pad_failure(started).await;
+                return Err(SignInError::Throttled);
+            }
+        }
+        let customer = self.store.read()?.customer_by_email(&req.email)?;
+        let Some(customer) = customer else {
+            // Same work as a wrong password for a real account.
+            self.timed_verify(None, &req.secret).await?;
+            return Err(SignInError::UnknownEmail);
+        };
+        if customer.disabled {
+            self.pad_failure(started).await;
+            return Err(SignInError::Disabled);
+        }
+        if is_locked(&customer.lockout, now) {
+            self.pad_failure(started).await;
+            return Err(SignInError::Locked);
+        }
+
+        let digest = req.secret.digest();
+        let mut method = None;
+        if req.accept == Accept::Any {
+            let ok = self
+                .timed_verify(customer.password_hash.as_deref(), &req.secret)
+                .await?;
+            if ok {
+                method = Some(Method::Password);
+            }
+        } else {
+            self.pad_failure(started).await;
+        }
+        if method.is_none() && live_matches(&customer.reset_token, &digest, now) {
+            method = Some(Method::ResetToken);
+        }
+        if method.is_none()
+            && self.otc_usable(&customer)
+            && live_matches(&customer.otc, &digest, now)
+        {
+            method = Some(Method::Otc);
+        }
+
+        let Some(method) = method else {
+            self.record_failure(customer.id).await?;
+            return Err(SignInError::WrongSecret);
+        };
+        if self.config.account.require_confirmation && !customer.confirmed {
+            return Err(SignInError::NotConfirmed);
+        }
+
+        // Commit: consume a one-time credential (only if still the live one), clear the
+        // lockout, mint the token. All in one write, so concurrent uses of one code cannot
+        // both win.
+        let kind = req.kind;
+        let ttl = self.token_ttl(kind);
+        let password_version = customer.password_version;
+        let otc_enabled = self.config.otc.enabled;
+        let outcome = self
+            .store
+            .write(move |tx| {
+                let Some(before) = tx.customer(customer.id)? else {
+                    return Ok(Err(SignInError::UnknownEmail));
+                };
+                let mut after = before.clone();
+                match method {
+                    Method::Password => {
+                        if before.password_version != password_version {
+                            return Ok(Err(SignInError::Raced));
+                        }
+                    }
+                    Method::ResetToken => {
+                        if !live_matches(&before.reset_token, &digest, now) {
+                            return Ok(Err(SignInError::Raced));
+                        }
+                        after.reset_token = None;
+                    }
+                    Method::Otc => {
+                        if !(otc_enabled
+                            && before.allow_remote_shopping_assistance
+                            && live_matches(&before.otc, &digest, now))
+                        {
+                            return Ok(Err(SignInError::Raced));
+                        }
+                        after.otc = None;
+                    }
+                    Method::Multipass | Method::Admin => {}
+                }
+                if before.disabled {
+                    return Ok(Err(SignInError::Disabled));
+                }
+                after.lockout = Lockout::default();
+                if after != before {
+                    tx.put_customer(&after, Some(&before))?;
+                }
+                let (token, expires_at) = issue_token(tx, after.id, kind, now, ttl)?;
+                Ok(Ok(IssuedToken {
+                    customer: after,
+                    token,
+                    expires_at,
+                    method,
+                }))
+            })
+            .await??;
+        Ok(outcome)
+    }
+
+    fn otc_usable(&self, customer: &CustomerRecord) -> bool {
+        self.config.otc.enabled && customer.allow_remote_shopping_assistance
+    }
+
+    async fn timed_verify(&self, phc: Option<&str>, secret: &Secret) -> Result<bool, SignInError> {
+        let started = Instant::now();
+        let ok = self
+            .passwords
+            .verify(phc, secret)
+            .await
+            .map_err(|e| match e {
+                HashError::Busy => SignInError::Busy,
+                HashError::Failed(m) => SignInError::Storage(m),
+            })?;
+        let micros = started.elapsed().as_micros() as u64;
+        let old = self.verify_micros.load(Ordering::Relaxed);
+        let avg = if old == 0 {
+            micros
+        } else {
+            (old * 7 + micros) / 8
+        };
+        self.verify_micros.store(avg, Ordering::Relaxed);
+        Ok(ok)
+    }
+
+    /// Waits until a refusal has taken about as long as a password verify would have.
+    async fn pad_failure(&self, started: Instant) {
+        let target = Duration::from_micros(self.verify_micros.load(Ordering::Relaxed));
+        if let Some(rest) = target.checked_sub(started.elapsed()) {
+            tokio::time::sleep(rest).await;
+        }
+    }
+
+    /// Adobe Commerce's `processAuthenticationFailure`: counts a failure and locks the account
+    /// at `max_failures` for `lock_minutes`; a failure after an expired lock starts over at 1.
+    async fn record_failure(&self, id: CustomerId) -> Result<(), SignInError> {
+        let max = self.config.lockout.max_failures;
+        let minutes = self.config.lockout.lock_minutes;
+        if max == 0 || minutes == 0 {
+            return Ok(());
+        }
+        let now = self.now();
+        let locked = self
+            .store
+            .write(move |tx| {
+                let Some(before) = tx.customer(id)? else {
+                    return Ok(false);
+                };
+                let mut after = before.clone();
+                let l = &mut after.lockout;
+                let mut failures = l.failures + 1;
+                let lock_expired = matches!(l.lock_expires, Some(t) if now > t);
+                let mut locked_now = false;
+                if failures == 1 || l.first_failure.is_none() || lock_expired {
+                    l.first_failure = Some(now);
+                    failures = 1;
+                    l.lock_expires = None;
+                } else if failures >= max {
+                    l.lock_expires = Some(now + i64::from(minutes) * 60);
+                    locked_now = true;
+                }
+                l.failures = failures;
+                tx.put_customer(&after, Some(&before))?;
+                Ok(locked_now)
+            })
+            .await?;
+        if locked {
+            self.metrics.lockouts.inc();
+            tracing::info!(
+                customer = id,
+                "account locked after repeated sign-in failures"
+            );
+        }
+        Ok(())
+    }
+
+    fn token_ttl(&self, kind: TokenKind) -> i64 {
+        match kind {
+            TokenKind::Commerce => i64::from(self.config.tokens.commerce_ttl_minutes) * 60,
+            TokenKind::Storefront => i64::from(self.config.tokens.storefront_ttl_days) * 86_400,
+        }
+    }
+
+    /// Mints a token for a customer without a credential: used after Multipass has been
+    /// verified and by admin "Login as Customer".
+    pub async fn issue_for(
+        &self,
+        id: CustomerId,
+        kind: TokenKind,
+        method: Method,
+    ) -> Result<IssuedToken, SignInError> {
+        let now = self.now();
+        let ttl = self.token_ttl(kind);
+        let issued = self
+            .store
+            .write(move |tx| {
+                let Some(customer) = tx.customer(id)? else {
+                    return Ok(Err(SignInError::UnknownEmail));
+                };
+                let (token, expires_at) = issue_token(tx, id, kind, now, ttl)?;
+                Ok(Ok(IssuedToken {
+                    customer,
+                    token,
+                    expires_at,
+                    method,
+                }))
+            })
+            .await??;
+        self.metrics.login(method.label(), "success");
+        Ok(issued)
+    }
+
+    // ------------------------------------------------------------------ tokens
+
+    /// The name of the admin key `presented` is, if any (compared as digests, in constant time).
+    pub fn admin_key_name(&self, presented: &str) -> Option<String> {
+        let d = secret::digest(presented);
+        let mut found = None;
+        for (name, key) in &self.admin_keys {
+            if digests_equal(key, &d) && found.is_none() {
+                found = Some(name.clone());
+            }
+        }
+        found
+    }
+
+    /// The session behind an access token, if it is live and its customer enabled. Expiry is
+    /// checked here on every use, whether or not the sweeper has run.
+    pub fn authenticate(&self, token: &str) -> Result<Option<Session>, StoreError> {
+        if token.is_empty() || token.len() > 128 {
+            return Ok(None);
+        }
+        let digest = secret::digest(token);
+        let reader = self.store.read()?;
+        let Some(record) = reader.access_token(&digest)? else {
+            return Ok(None);
+        };
+        if record.expires_at <= self.now() {
+            return Ok(None);
+        }
+        let Some(customer) = reader.customer(record.customer_id)? else {
+            return Ok(None);
+        };
+        if customer.disabled {
+            return Ok(None);
+        }
+        Ok(Some(Session {
+            customer,
+            token_digest: digest,
+            token: record,
+        }))
+    }
+
+    /// Revokes one token, or all the customer's tokens when `all`.
+    pub async fn revoke(&self, session: &Session, all: bool) -> Result<(), StoreError> {
+        let digest = session.token_digest;
+        let id = session.customer.id;
+        self.store
+            .write(move |tx| {
+                if all {
+                    tx.revoke_customer_tokens(id)?;
+                } else {
+                    tx.delete_access_token(&digest)?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    /// Extends a live token by its kind's lifetime from now. `None` when it is not live.
+    pub async fn renew(&self, token: &str) -> Result<Option<Timestamp>, StoreError> {
+        let Some(session) = self.authenticate(token)? else {
+            return Ok(None);
+        };
+        let now = self.now();
+        let mut record = session.token;
+        record.expires_at = now + self.token_ttl(record.kind);
+        let digest = session.token_digest;
+        self.store
+            .write(move |tx| {
+                // Still there? A concurrent delete wins over a renew.
+                if tx.access_token(&digest)?.is_none() {
+                    return Ok(None);
+                }
+                tx.insert_access_token(&digest, &record)?;
+                Ok(Some(record.expires_at))
+            })
+            .await
+    }
+
+    /// Deletes a token by its value; false when it was not live.
+    pub async fn delete_token(&self, token: &str) -> Result<bool, StoreError> {
+        if self.authenticate(token)?.is_none() {
+            return Ok(false);
+        }
+        let digest = secret::digest(token);
+        self.store
+            .write(move |tx| tx.delete_access_token(&digest))
+            .await
+    }
+
+    // ------------------------------------------------------------------ customers
+
+    pub async fn create_customer(&self, new: NewCustomer) -> Result<CustomerRecord, AccountError> {
+        let email = new.email.trim().to_string();
+        if !valid_email(&email) {
+            return Err(AccountError::InvalidEmail);
+        }
+        let hash = match &new.password {
+            Some(pw) => {
+                check_policy(&self.config.password, pw.expose(), &email)
+                    .map_err(AccountError::Policy)?;
+                Some(self.passwords.hash(pw).await?)
+            }
+            None => None,
+        };
+        let now = self.now();
+        let confirmed = new
+            .confirmed
+            .unwrap_or(!self.config.account.require_confirmation);
+        let record = CustomerRecord {
+            email,
+            firstname: new.firstname,
+            lastname: new.lastname,
+            middlename: new.middlename,
+            prefix: new.prefix,
+            suffix: new.suffix,
+            date_of_birth: new.date_of_birth,
+            gender: new.gender,
+            taxvat: new.taxvat,
+            is_subscribed: new.is_subscribed,
+            phone: new.phone,
+            password_hash: hash,
+            created_at: now,
+            updated_at: now,
+            confirmed,
+            allow_remote_shopping_assistance: new.allow_remote_shopping_assistance,
+            ..CustomerRecord::default()
+        };
+        self.store
+            .write(move |tx| {
+                if tx.customer_id_by_email(&record.email)?.is_some() {
+                    return Ok(Err(AccountError::EmailTaken));
+                }
+                Ok(Ok(tx.insert_customer(record)?))
+            })
+            .await?
+    }
+
+    pub fn customer(&self, id: CustomerId) -> Result<Option<CustomerRecord>, StoreError> {
+        self.store.read()?.customer(id)
+    }
+
+    pub fn customer_by_email(&self, email: &str) -> Result<Option<CustomerRecord>, StoreError> {
+        self.store.read()?.customer_by_email(email)
+    }
+
+    /// Applies `changes`. Disabling revokes every token; withdrawing remote-assistance
+    /// permission voids a live admin code.
+    pub async fn update_customer(
+        &self,
+        id: CustomerId,
+        changes: CustomerChanges,
+    ) -> Result<CustomerRecord, AccountError> {
+        if let Some(email) = &changes.email {
+            if !valid_email(email.trim()) {
+                return Err(AccountError::InvalidEmail);
+            }
+        }
+        let now = self.now();
+        self.store
+            .write(move |tx| {
+                let Some(before) = tx.customer(id)? else {
+                    return Ok(Err(AccountError::NotFound));
+                };
+                let mut after = before.clone();
+                if let Some(email) = &changes.email {
+                    let email = email.trim().to_string();
+                    if let Some(owner) = tx.customer_id_by_email(&email)? {
+                        if owner != id {
+                            return Ok(Err(AccountError::EmailTaken));
+                        }
+                    }
+                    after.email = email;
+                }
+                apply_changes(&mut after, &changes);
+                if after.disabled && !before.disabled {
+                    tx.revoke_customer_tokens(id)?;
+                }
+                if !after.allow_remote_shopping_assistance {
+                    after.otc = None;
+                }
+                after.updated_at = now;
+                tx.put_customer(&after, Some(&before))?;
+                Ok(Ok(after))
+            })
+            .await?
+    }
+
+    /// Checks a signed-in customer's current password the way a sign-in does: a wrong one
+    /// counts toward lockout, and a locked account is refused.
+    pub async fn check_current_password(
+        &self,
+        customer: &CustomerRecord,
+        current: &Secret,
+    ) -> Result<(), AccountError> {
+        let now = self.now();
+        if is_locked(&customer.lockout, now) {
+            return Err(AccountError::Locked);
+        }
+        let ok = self
+            .passwords
+            .verify(customer.password_hash.as_deref(), current)
+            .await?;
+        if !ok {
+            self.record_failure(customer.id)
+                .await
+                .map_err(|e| AccountError::Storage(format!("{e:?}")))?;
+            return Err(AccountError::WrongPassword);
+        }
+        Ok(())
+    }
+
+    /// Sets a new password (policy checked) and revokes every token the customer had, plus any
+    /// live reset token. Returns the updated record.
+    pub async fn set_password(
+        &self,
+        id: CustomerId,
+        new_password: &Secret,
+    ) -> Result<CustomerRecord, AccountError> {
+        let Some(customer) = self.customer(id)? else {
+            return Err(AccountError::NotFound);
+        };
+        check_policy(
+            &self.config.password,
+            new_password.expose(),
+            &customer.email,
+        )
+        .map_err(AccountError::Policy)?;
+        let hash = self.passwords.hash(new_password).await?;
+        let now = self.now();
+        self.store
+            .write(move |tx| {
+                let Some(before) = tx.customer(id)? else {
+                    return Ok(Err(AccountError::NotFound));
+                };
+                let mut after = before.clone();
+                after.password_hash = Some(hash);
+                after.password_version = after.password_version.wrapping_add(1);
+                after.reset_token = None;
+                after.lockout = Lockout::default();
+                after.updated_at = now;
+                tx.revoke_customer_tokens(id)?;
+                tx.put_customer(&after, Some(&before))?;
+                Ok(Ok(after))
+            })
+            .await?
+    }
+
+    pub async fn delete_customer(&self, id: CustomerId) -> Result<bool, StoreError> {
+        self.store.write(move |tx| tx.delete_customer(id)).await
+    }
+}
+
+/// Mints a token inside a write. The store keeps only its digest.
+pub fn issue_token(
+    tx: &mut Tx<'_>,
+    customer_id: CustomerId,
+    kind: TokenKind,
+    now: Timestamp,
+    ttl: i64,
+) -> Result<(Secret, Timestamp), StoreError> {
+    let token = secret::new_access_token();
+    let record = AccessTokenRecord {
+        customer_id,
+        issued_at: now,
+        expires_at: now + ttl,
+        kind,
+    };
+    tx.insert_access_token(&token.digest(), &record)?;
+    Ok((token, record.expires_at))
+}
+
+pub fn is_locked(lockout: &Lockout, now: Timestamp) -> bool {
+    matches!(lockout.lock_expires, Some(t) if t > now)
+}
+
+/// A one-time secret matches when it is live and its digest equals, compared in constant time.
+pub fn live_matches(slot: &Option<OneTimeSecret>, digest: &Digest, now: Timestamp) -> bool {
+    match slot {
+        Some(s) => s.expires_at > now && digests_equal(&s.digest, digest),
+        None => false,
+    }
+}
+
+/// A practical email check: one `@`, a non-empty local part, a dotted domain, no spaces or
+/// control characters, at most 254 characters.
+pub fn valid_email(email: &str) -> bool {
+    if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return false;
+    }
+    let mut parts = email.split('@');
+    let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    !local.is_empty()
+        && local.len() <= 64
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+}
+
+/// Copies every given field except the email, which `update_customer` checks for uniqueness.
+fn apply_changes(r: &mut CustomerRecord, c: &CustomerChanges) {
+    fn set<T: Clone>(slot: &mut Option<T>, v: &Option<T>) {
+        if let Some(v) = v {
+            *slot = Some(v.clone());
+        }
+    }
+    set(&mut r.firstname, &c.firstname);
+    set(&mut r.lastname, &c.lastname);
+    set(&mut r.middlename, &c.middlename);
+    set(&mut r.prefix, &c.prefix);
+    set(&mut r.suffix, &c.suffix);
+    set(&mut r.date_of_birth, &c.date_of_birth);
+    set(&mut r.gender, &c.gender);
+    set(&mut r.taxvat, &c.taxvat);
+    set(&mut r.phone, &c.phone);
+    if let Some(v) = c.is_subscribed {
+        r.is_subscribed = v;
+    }
+    if let Some(v) = c.allow_remote_shopping_assistance {
+        r.allow_remote_shopping_assistance = v;
+    }
+    if let Some(v) = c.confirmed {
+        r.confirmed = v;
+    }
+    if let Some(v) = c.disabled {
+        r.disabled = v;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_syntax() {
+        assert!(valid_email("bobloblaw@example.com"));
+        assert!(!valid_email("bob"));
+        assert!(!valid_email("bob@localhost"));
+        assert!(!valid_email("a b@example.com"));
+        assert!(!valid_email("a@b@example.com"));
+        assert!(!valid_email("@example.com"));
+    }
+}

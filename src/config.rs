@@ -1,0 +1,616 @@
+//! Typed configuration: built-in defaults, then `config.toml`, then `STOREKEY_<SECTION>_<KEY>`
+//! environment variables, then command-line flags. Unknown keys are rejected, so a typo is an
+//! error at start-up instead of a silently ignored setting.
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// A configuration problem, already phrased as the one line the CLI prints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for ConfigError {}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub storage: StorageConfig,
+    pub password: PasswordConfig,
+    pub lockout: LockoutConfig,
+    pub throttle: ThrottleConfig,
+    pub tokens: TokensConfig,
+    pub account: AccountConfig,
+    pub reset: ResetConfig,
+    pub otc: OtcConfig,
+    pub multipass: MultipassConfig,
+    pub mail: MailConfig,
+    pub sweeper: SweeperConfig,
+    pub admin: AdminConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub listen: String,
+    pub body_limit_bytes: usize,
+    pub max_query_depth: usize,
+    pub max_query_complexity: usize,
+    pub graphiql: bool,
+    pub cors_origins: Vec<String>,
+}
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: "127.0.0.1:8080".into(),
+            body_limit_bytes: 65536,
+            max_query_depth: 16,
+            max_query_complexity: 1000,
+            graphiql: true,
+            cors_origins: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    pub path: String,
+}
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            path: "data/storekey.redb".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PasswordConfig {
+    pub min_length: usize,
+    pub required_classes: usize,
+    pub max_length: usize,
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub argon2_parallelism: u32,
+    /// 0 = one worker per CPU.
+    pub hash_workers: usize,
+    pub hash_queue: usize,
+}
+impl Default for PasswordConfig {
+    fn default() -> Self {
+        PasswordConfig {
+            min_length: 8,
+            required_classes: 3,
+            max_length: 256,
+            argon2_memory_kib: 19456,
+            argon2_iterations: 2,
+            argon2_parallelism: 1,
+            hash_workers: 0,
+            hash_queue: 64,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LockoutConfig {
+    pub max_failures: u32,
+    pub lock_minutes: u32,
+}
+impl Default for LockoutConfig {
+    fn default() -> Self {
+        LockoutConfig {
+            max_failures: 10,
+            lock_minutes: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ThrottleConfig {
+    pub login_per_ip_per_minute: u32,
+}
+impl Default for ThrottleConfig {
+    fn default() -> Self {
+        ThrottleConfig {
+            login_per_ip_per_minute: 60,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TokensConfig {
+    pub commerce_ttl_minutes: u32,
+    pub storefront_ttl_days: u32,
+    pub revoke_all_on_logout: bool,
+}
+impl Default for TokensConfig {
+    fn default() -> Self {
+        TokensConfig {
+            commerce_ttl_minutes: 60,
+            storefront_ttl_days: 42,
+            revoke_all_on_logout: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccountConfig {
+    pub require_confirmation: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ResetConfig {
+    pub ttl_hours: u32,
+    pub max_requests_per_hour: u32,
+    pub min_minutes_between: u32,
+    pub url_template: String,
+}
+impl Default for ResetConfig {
+    fn default() -> Self {
+        ResetConfig {
+            ttl_hours: 2,
+            max_requests_per_hour: 5,
+            min_minutes_between: 10,
+            url_template:
+                "http://localhost:3000/customer/account/createPassword/?email={email}&token={token}"
+                    .into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OtcConfig {
+    pub enabled: bool,
+    pub ttl_seconds: u32,
+}
+impl Default for OtcConfig {
+    fn default() -> Self {
+        OtcConfig {
+            enabled: true,
+            ttl_seconds: 30,
+        }
+    }
+}
+
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MultipassConfig {
+    pub secret: String,
+    pub max_age_minutes: u32,
+    pub max_skew_seconds: u32,
+}
+impl Default for MultipassConfig {
+    fn default() -> Self {
+        MultipassConfig {
+            secret: String::new(),
+            max_age_minutes: 15,
+            max_skew_seconds: 60,
+        }
+    }
+}
+impl std::fmt::Debug for MultipassConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MultipassConfig")
+            .field(
+                "secret",
+                &if self.secret.is_empty() {
+                    ""
+                } else {
+                    "<hidden>"
+                },
+            )
+            .field("max_age_minutes", &self.max_age_minutes)
+            .field("max_skew_seconds", &self.max_skew_seconds)
+            .finish()
+    }
+}
+
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailConfig {
+    pub transport: String,
+    pub outbox_dir: String,
+    pub from: String,
+    pub smtp_host: Option<String>,
+    pub smtp_port: u16,
+    pub smtp_username: Option<String>,
+    pub smtp_password: Option<String>,
+    pub smtp_tls: String,
+}
+impl Default for MailConfig {
+    fn default() -> Self {
+        MailConfig {
+            transport: "outbox".into(),
+            outbox_dir: "data/outbox".into(),
+            from: "store@localhost".into(),
+            smtp_host: None,
+            smtp_port: 587,
+            smtp_username: None,
+            smtp_password: None,
+            smtp_tls: "starttls".into(),
+        }
+    }
+}
+impl std::fmt::Debug for MailConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailConfig")
+            .field("transport", &self.transport)
+            .field("outbox_dir", &self.outbox_dir)
+            .field("from", &self.from)
+            .field("smtp_host", &self.smtp_host)
+            .field("smtp_port", &self.smtp_port)
+            .field("smtp_username", &self.smtp_username)
+            .field(
+                "smtp_password",
+                &self.smtp_password.as_ref().map(|_| "<hidden>"),
+            )
+            .field("smtp_tls", &self.smtp_tls)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SweeperConfig {
+    pub interval_seconds: u64,
+    pub batch: usize,
+}
+impl Default for SweeperConfig {
+    fn default() -> Self {
+        SweeperConfig {
+            interval_seconds: 5,
+            batch: 10000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    pub keys: Vec<AdminKeyConfig>,
+    /// From `STOREKEY_ADMIN_KEY` only (plain text, for development and tests); never read from
+    /// the file and never written back.
+    #[serde(skip)]
+    pub env_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminKeyConfig {
+    pub name: String,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub format: String,
+    pub level: String,
+}
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: "text".into(),
+            level: "info".into(),
+        }
+    }
+}
+
+/// Where the file part of the configuration comes from.
+pub enum ConfigSource<'a> {
+    /// `./config.toml` when present, else built-in defaults.
+    Default,
+    /// An explicit `--config PATH`: a missing file is an error.
+    Explicit(&'a Path),
+}
+
+impl Config {
+    /// Loads defaults → file → the given environment variables, then validates.
+    pub fn load(
+        source: ConfigSource<'_>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let (path, required) = match source {
+            ConfigSource::Default => (PathBuf::from("config.toml"), false),
+            ConfigSource::Explicit(p) => (p.to_path_buf(), true),
+        };
+        let mut table = match std::fs::read_to_string(&path) {
+            Ok(text) => text.parse::<toml::Table>().map_err(|e| {
+                ConfigError(format!(
+                    "config {}: {}",
+                    path.display(),
+                    e.message().replace('\n', " ")
+                ))
+            })?,
+            Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => toml::Table::new(),
+            Err(e) => return Err(ConfigError(format!("config {}: {e}", path.display()))),
+        };
+        let mut admin_env_key = None;
+        apply_env(&mut table, env, &mut admin_env_key)?;
+        let mut config: Config = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError(describe_toml_error(&e)))?;
+        config.admin.env_key = admin_env_key;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks the values serde cannot: enumerations, ranges and address syntax.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, why: &str| Err(ConfigError(format!("{key}: {why}")));
+        if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
+            return bad(
+                "server.listen",
+                "expected IP:PORT, for example 127.0.0.1:8080",
+            );
+        }
+        if self.server.body_limit_bytes < 1024 {
+            return bad("server.body_limit_bytes", "must be at least 1024");
+        }
+        if self.server.max_query_depth == 0 || self.server.max_query_complexity == 0 {
+            return bad("server.max_query_depth", "limits must be positive");
+        }
+        if self.storage.path.is_empty() {
+            return bad("storage.path", "must not be empty");
+        }
+        if self.password.min_length == 0 || self.password.max_length < self.password.min_length {
+            return bad(
+                "password.max_length",
+                "must be at least password.min_length (and min_length at least 1)",
+            );
+        }
+        if self.password.required_classes > 4 {
+            return bad("password.required_classes", "must be between 0 and 4");
+        }
+        if argon2::Params::new(
+            self.password.argon2_memory_kib,
+            self.password.argon2_iterations,
+            self.password.argon2_parallelism,
+            None,
+        )
+        .is_err()
+        {
+            return bad(
+                "password.argon2_memory_kib",
+                "argon2 parameters out of range (memory >= 8 KiB per lane, iterations >= 1, parallelism >= 1)",
+            );
+        }
+        if self.password.hash_queue == 0 {
+            return bad("password.hash_queue", "must be at least 1");
+        }
+        if self.tokens.commerce_ttl_minutes == 0 {
+            return bad("tokens.commerce_ttl_minutes", "must be at least 1");
+        }
+        if self.tokens.storefront_ttl_days == 0 {
+            return bad("tokens.storefront_ttl_days", "must be at least 1");
+        }
+        if self.reset.ttl_hours == 0 {
+            return bad("reset.ttl_hours", "must be at least 1");
+        }
+        if self.otc.ttl_seconds == 0 {
+            return bad("otc.ttl_seconds", "must be at least 1");
+        }
+        if !matches!(self.mail.transport.as_str(), "outbox" | "smtp") {
+            return bad("mail.transport", "expected \"outbox\" or \"smtp\"");
+        }
+        if !matches!(self.mail.smtp_tls.as_str(), "starttls" | "tls" | "none") {
+            return bad(
+                "mail.smtp_tls",
+                "expected \"starttls\", \"tls\" or \"none\"",
+            );
+        }
+        if self.mail.transport == "smtp" && self.mail.smtp_host.as_deref().unwrap_or("").is_empty()
+        {
+            return bad("mail.smtp_host", "required when mail.transport = \"smtp\"");
+        }
+        if self.sweeper.interval_seconds == 0 || self.sweeper.batch == 0 {
+            return bad(
+                "sweeper.interval_seconds",
+                "interval and batch must be at least 1",
+            );
+        }
+        for key in &self.admin.keys {
+            if key.name.is_empty() {
+                return bad("admin.keys", "every key needs a name");
+            }
+            if key.sha256.len() != 64 || hex::decode(&key.sha256).is_err() {
+                return bad(
+                    "admin.keys",
+                    &format!("key \"{}\": sha256 must be 64 hex characters", key.name),
+                );
+            }
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            return bad("log.format", "expected \"text\" or \"json\"");
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
+            return bad("log.level", "not a valid level or filter");
+        }
+        Ok(())
+    }
+
+    /// Worker threads for argon2: the configured number, or one per CPU.
+    pub fn hash_workers(&self) -> usize {
+        if self.password.hash_workers > 0 {
+            self.password.hash_workers
+        } else {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        }
+    }
+}
+
+const SECTIONS: &[&str] = &[
+    "server",
+    "storage",
+    "password",
+    "lockout",
+    "throttle",
+    "tokens",
+    "account",
+    "reset",
+    "otc",
+    "multipass",
+    "mail",
+    "sweeper",
+    "admin",
+    "log",
+];
+
+/// Applies `STOREKEY_<SECTION>_<KEY>` variables onto the file's table. Each value is read with
+/// the type the key has in the defaults, so `STOREKEY_SMTP_PASSWORD=1234` stays a string.
+fn apply_env(
+    table: &mut toml::Table,
+    env: impl IntoIterator<Item = (String, String)>,
+    admin_env_key: &mut Option<String>,
+) -> Result<(), ConfigError> {
+    let defaults = toml::Table::try_from(Config::default())
+        .map_err(|e| ConfigError(format!("internal: defaults do not serialize: {e}")))?;
+    let mut vars: Vec<(String, String)> = env
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("STOREKEY_"))
+        .collect();
+    vars.sort();
+    for (name, value) in vars {
+        let rest = &name["STOREKEY_".len()..];
+        if rest == "ADMIN_KEY" {
+            if !value.is_empty() {
+                *admin_env_key = Some(value);
+            }
+            continue;
+        }
+        let lower = rest.to_ascii_lowercase();
+        let Some(section) = SECTIONS
+            .iter()
+            .find(|s| lower.starts_with(&format!("{s}_")))
+        else {
+            return Err(ConfigError(format!(
+                "{name}: no such configuration section"
+            )));
+        };
+        let key = &lower[section.len() + 1..];
+        let default = defaults
+            .get(*section)
+            .and_then(|s| s.as_table())
+            .and_then(|t| t.get(key));
+        let parsed = match default {
+            Some(toml::Value::String(_)) | None => toml::Value::String(value.clone()),
+            Some(_) => parse_toml_value(&value).ok_or_else(|| {
+                ConfigError(format!(
+                    "{name}: \"{value}\" is not a valid value for {section}.{key}"
+                ))
+            })?,
+        };
+        let entry = table
+            .entry(section.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        match entry.as_table_mut() {
+            Some(t) => {
+                t.insert(key.to_string(), parsed);
+            }
+            None => return Err(ConfigError(format!("config: [{section}] must be a table"))),
+        }
+    }
+    Ok(())
+}
+
+fn parse_toml_value(text: &str) -> Option<toml::Value> {
+    let doc = format!("v = {text}").parse::<toml::Table>().ok()?;
+    doc.get("v").cloned()
+}
+
+fn describe_toml_error(e: &toml::de::Error) -> String {
+    // toml's messages span several lines; the CLI contract is one line.
+    let msg = e.message().replace('\n', " ");
+    format!("config: {msg}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn load_str(text: &str, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, text).unwrap();
+        Config::load(ConfigSource::Explicit(&path), env(vars))
+    }
+
+    #[test]
+    fn defaults_match_the_spec() {
+        let c = Config::default();
+        assert_eq!(c.server.listen, "127.0.0.1:8080");
+        assert_eq!(c.password.argon2_memory_kib, 19456);
+        assert_eq!(c.password.argon2_iterations, 2);
+        assert_eq!(c.lockout.max_failures, 10);
+        assert_eq!(c.otc.ttl_seconds, 30);
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn env_overrides_file_and_keeps_types() {
+        let c = load_str(
+            "[server]\nlisten = \"127.0.0.1:9000\"\n[lockout]\nmax_failures = 3\n",
+            &[
+                ("STOREKEY_SERVER_LISTEN", "127.0.0.1:0"),
+                ("STOREKEY_LOCKOUT_MAX_FAILURES", "5"),
+                ("STOREKEY_MAIL_SMTP_PASSWORD", "1234"),
+                ("STOREKEY_ADMIN_KEY", "dev-key"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.server.listen, "127.0.0.1:0");
+        assert_eq!(c.lockout.max_failures, 5);
+        assert_eq!(c.mail.smtp_password.as_deref(), Some("1234"));
+        assert_eq!(c.admin.env_key.as_deref(), Some("dev-key"));
+    }
+
+    #[test]
+    fn unknown_key_is_an_error_naming_it() {
+        let e = load_str("[server]\nlisten_addr = \"x\"\n", &[]).unwrap_err();
+        assert!(e.0.contains("listen_addr"), "{e}");
+        let e = load_str("", &[("STOREKEY_SERVER_NOPE", "1")]).unwrap_err();
+        assert!(e.0.contains("nope"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        let e = load_str("", &[("STOREKEY_LOCKOUT_MAX_FAILURES", "many")]).unwrap_err();
+        assert!(e.0.contains("STOREKEY_LOCKOUT_MAX_FAILURES"), "{e}");
+        let e = load_str("[server]\nlisten = \"nowhere\"\n", &[]).unwrap_err();
+        assert!(e.0.starts_with("server.listen:"), "{e}");
+        assert!(!e.0.contains('\n'));
+    }
+
+    #[test]
+    fn missing_explicit_file_is_an_error() {
+        let e = Config::load(
+            ConfigSource::Explicit(Path::new("/nonexistent/storekey.toml")),
+            env(&[]),
+        )
+        .unwrap_err();
+        assert!(e.0.contains("/nonexistent/storekey.toml"));
+    }
+}

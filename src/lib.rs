@@ -1,0 +1,10 @@
+//! storekey: customer sign-in for headless storefronts, in one binary. See README.md.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod mail;
+pub mod metrics;
+pub mod server;
+pub mod store;
+pub mod sweeper;

@@ -1,0 +1,757 @@
+//! E-mail delivery: owns the [`Mail`] message type, the blocking [`MailTransport`]
+//! trait and its two real transports — [`Outbox`] (writes each message as an
+//! `.eml` file into a directory, for development and tests) and [`Smtp`] (lettre's
+//! blocking SMTP client over rustls) — plus building the RFC 5322 message with
+//! lettre and validating the `[mail]` config section ([`transport_from_config`]).
+//! Sending blocks: async callers wrap `send` in `tokio::task::spawn_blocking`.
+//! Message bodies carry one-time sign-in links, so neither `Debug` output nor
+//! error messages ever include them.
+
+use std::collections::hash_map::RandomState;
+use std::fmt;
+use std::fs::{self, OpenOptions};
+use std::hash::{BuildHasher, Hasher};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Body, Mailbox, Message, SinglePart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::{SmtpTransport, Transport};
+
+use crate::config::MailConfig;
+
+/// Connect / read / write timeout for one SMTP conversation.
+const SMTP_TIMEOUT: Duration = Duration::from_secs(10);
+/// From address of an [`Outbox`] made with [`Outbox::new`] (the config default).
+const DEFAULT_FROM: &str = "store@localhost";
+/// RFC 5322 §2.1.1: a line is at most 998 characters, CRLF excluded.
+const MAX_LINE_LEN: usize = 998;
+
+/// One message. Body is plain text UTF-8. Debug must not print the body (it carries one-time links).
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+impl fmt::Debug for Mail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Mail")
+            .field("to", &self.to)
+            .field("subject", &self.subject)
+            .field("body", &format_args!("<{} bytes>", self.body.len()))
+            .finish()
+    }
+}
+
+/// Why a message was not sent. Messages never include the body.
+#[derive(Debug)]
+pub enum MailError {
+    /// The `[mail]` config is unusable; the message names the key.
+    Config(String),
+    /// The message could not be built (bad address, bad subject, ...).
+    Build(String),
+    /// The transport failed to deliver (I/O error, SMTP error, ...).
+    Delivery(String),
+}
+
+impl fmt::Display for MailError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MailError::Config(m) => write!(f, "mail config: {m}"),
+            MailError::Build(m) => write!(f, "cannot build mail: {m}"),
+            MailError::Delivery(m) => write!(f, "mail delivery failed: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for MailError {}
+
+/// Sends one message. BLOCKING: async callers use `spawn_blocking`.
+pub trait MailTransport: Send + Sync {
+    fn send(&self, mail: &Mail) -> Result<(), MailError>;
+}
+
+/// Builds the transport named by config.transport; unknown name or smtp without host -> MailError::Config naming the key (e.g. "mail.transport: unknown transport \"x\" (expected outbox or smtp)").
+pub fn transport_from_config(cfg: &MailConfig) -> Result<Arc<dyn MailTransport>, MailError> {
+    match cfg.transport.trim().to_ascii_lowercase().as_str() {
+        "outbox" => {
+            if cfg.outbox_dir.trim().is_empty() {
+                return Err(MailError::Config(
+                    "mail.outbox_dir: must not be empty when mail.transport is \"outbox\"".into(),
+                ));
+            }
+            check_from(&cfg.from)?;
+            Ok(Arc::new(Outbox {
+                dir: PathBuf::from(&cfg.outbox_dir),
+                from: cfg.from.clone(),
+            }))
+        }
+        "smtp" => Ok(Arc::new(Smtp::new(cfg)?)),
+        _ => Err(MailError::Config(format!(
+            "mail.transport: unknown transport {:?} (expected outbox or smtp)",
+            cfg.transport
+        ))),
+    }
+}
+
+/// Writes each message as `<dir>/<timestamp-ms>-<random hex>.eml` (the RFC 5322
+/// bytes), atomically: a temporary dot-file in the same directory, then a rename.
+#[derive(Debug, Clone)]
+pub struct Outbox {
+    dir: PathBuf,
+    from: String,
+}
+
+impl Outbox {
+    /// An outbox in `dir` (created on first send), sending from `store@localhost`.
+    /// [`transport_from_config`] uses `mail.from` instead.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Outbox {
+            dir: dir.into(),
+            from: DEFAULT_FROM.to_owned(),
+        }
+    }
+}
+
+impl MailTransport for Outbox {
+    fn send(&self, mail: &Mail) -> Result<(), MailError> {
+        let message = build_message(&self.from, mail)?;
+        write_eml(&self.dir, &message.formatted()).map(|_| ())
+    }
+}
+
+/// SMTP submission through lettre's blocking [`SmtpTransport`] (rustls for TLS).
+/// One connection per message.
+pub struct Smtp {
+    transport: SmtpTransport,
+    from: String,
+    host: String,
+    port: u16,
+}
+
+impl fmt::Debug for Smtp {
+    // Hand-written so credentials can never end up in a log line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Smtp")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("from", &self.from)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Smtp {
+    /// Checks the smtp_* keys and `mail.from`; connects only when sending.
+    pub fn new(cfg: &MailConfig) -> Result<Self, MailError> {
+        let host = cfg
+            .smtp_host
+            .as_deref()
+            .map(str::trim)
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| {
+                MailError::Config("mail.smtp_host: required when mail.transport is \"smtp\"".into())
+            })?
+            .to_owned();
+        if cfg.smtp_port == 0 {
+            return Err(MailError::Config(
+                "mail.smtp_port: must be between 1 and 65535".into(),
+            ));
+        }
+        check_from(&cfg.from)?;
+
+        let tls_params = || {
+            TlsParameters::new(host.clone()).map_err(|e| {
+                MailError::Config(format!(
+                    "mail.smtp_host: cannot set up TLS for {host:?}: {e}"
+                ))
+            })
+        };
+        let tls = match cfg.smtp_tls.trim().to_ascii_lowercase().as_str() {
+            "starttls" => Tls::Required(tls_params()?),
+            "tls" => Tls::Wrapper(tls_params()?),
+            "none" => Tls::None,
+            _ => {
+                return Err(MailError::Config(format!(
+                    "mail.smtp_tls: unknown mode {:?} (expected starttls, tls or none)",
+                    cfg.smtp_tls
+                )))
+            }
+        };
+
+        let username = cfg.smtp_username.as_deref().filter(|u| !u.is_empty());
+        let credentials = match (username, cfg.smtp_password.as_deref()) {
+            (Some(user), Some(pass)) => Some(Credentials::new(user.to_owned(), pass.to_owned())),
+            (Some(_), None) => {
+                return Err(MailError::Config(
+                    "mail.smtp_password: required when mail.smtp_username is set".into(),
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(MailError::Config(
+                    "mail.smtp_username: required when mail.smtp_password is set".into(),
+                ))
+            }
+            (None, None) => None,
+        };
+
+        let mut builder = SmtpTransport::builder_dangerous(host.as_str())
+            .port(cfg.smtp_port)
+            .tls(tls)
+            .timeout(Some(SMTP_TIMEOUT));
+        if let Some(credentials) = credentials {
+            builder = builder.credentials(credentials);
+        }
+        Ok(Smtp {
+            transport: builder.build(),
+            from: cfg.from.clone(),
+            host,
+            port: cfg.smtp_port,
+        })
+    }
+}
+
+impl MailTransport for Smtp {
+    fn send(&self, mail: &Mail) -> Result<(), MailError> {
+        let message = build_message(&self.from, mail)?;
+        self.transport
+            .send(&message)
+            .map(|_| ())
+            .map_err(|e| MailError::Delivery(format!("smtp {}:{}: {e}", self.host, self.port)))
+    }
+}
+
+/// `mail.from` must parse as an address (`a@b` or `Name <a@b>`).
+fn check_from(from: &str) -> Result<(), MailError> {
+    from.trim()
+        .parse::<Mailbox>()
+        .map(|_| ())
+        .map_err(|e| MailError::Config(format!("mail.from: invalid address {from:?}: {e}")))
+}
+
+fn build_message(from: &str, mail: &Mail) -> Result<Message, MailError> {
+    let from: Mailbox = from
+        .trim()
+        .parse()
+        .map_err(|e| MailError::Build(format!("invalid From address {from:?}: {e}")))?;
+    let to: Mailbox = mail
+        .to
+        .trim()
+        .parse()
+        .map_err(|e| MailError::Build(format!("invalid To address {:?}: {e}", mail.to)))?;
+    if mail.subject.contains(['\r', '\n']) {
+        return Err(MailError::Build("subject contains a line break".into()));
+    }
+    let part = SinglePart::builder()
+        .header(ContentType::TEXT_PLAIN)
+        .body(encode_body(&mail.body));
+    Message::builder()
+        .from(from)
+        .to(to)
+        .subject(mail.subject.as_str())
+        .date_now()
+        .message_id(None)
+        .singlepart(part)
+        .map_err(|e| MailError::Build(e.to_string()))
+}
+
+/// Plain ASCII bodies (every line within RFC 5322's 998 characters, no NUL) go
+/// out as 7bit, byte for byte, so a link in them reads back verbatim. lettre's own
+/// choice would quoted-printable-encode any line of 76+ characters, turning a
+/// link's `=` into `=3D`. Anything else gets lettre's choice (quoted-printable or
+/// base64). Line endings become CRLF either way.
+fn encode_body(body: &str) -> Body {
+    let text = body.replace("\r\n", "\n").replace('\r', "\n");
+    let plain = text
+        .split('\n')
+        .all(|line| line.len() <= MAX_LINE_LEN && line.bytes().all(|b| b.is_ascii() && b != 0));
+    if plain {
+        Body::dangerous_pre_encoded(
+            text.replace('\n', "\r\n").into_bytes(),
+            ContentTransferEncoding::SevenBit,
+        )
+    } else {
+        Body::new(text)
+    }
+}
+
+/// Writes `bytes` to a new `<timestamp-ms>-<random hex>.eml` in `dir` (temp file +
+/// rename, so readers never see a partial file) and returns its path.
+fn write_eml(dir: &Path, bytes: &[u8]) -> Result<PathBuf, MailError> {
+    fs::create_dir_all(dir).map_err(|e| {
+        MailError::Delivery(format!(
+            "outbox {}: cannot create directory: {e}",
+            dir.display()
+        ))
+    })?;
+    let name = format!("{}-{}.eml", unix_millis(), random_hex());
+    let path = dir.join(&name);
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let written = (|| -> io::Result<()> {
+        let mut file = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        fs::rename(&tmp, &path)
+    })();
+    match written {
+        Ok(()) => Ok(path),
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            Err(MailError::Delivery(format!(
+                "outbox {}: cannot write {name}: {e}",
+                dir.display()
+            )))
+        }
+    }
+}
+
+fn unix_millis() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0)
+}
+
+/// 16 hex digits, unique per call: std's randomly keyed SipHash over a process-wide
+/// counter, the pid and the clock. File names need uniqueness, not secrecy.
+fn random_hex() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut hasher = RandomState::new().build_hasher();
+    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    hasher.write_u32(std::process::id());
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    hasher.write_u128(nanos);
+    format!("{:016x}", hasher.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader};
+    use std::net::TcpListener;
+    use std::process::{Child, Command, Stdio};
+    use std::sync::mpsc;
+    use std::time::Instant;
+
+    const LINK: &str = "https://shop.example/account/signin?email=a%40b.c&token=abc123";
+
+    fn config(transport: &str) -> MailConfig {
+        MailConfig {
+            transport: transport.into(),
+            outbox_dir: "data/outbox".into(),
+            from: "store@localhost".into(),
+            smtp_host: None,
+            smtp_port: 587,
+            smtp_username: None,
+            smtp_password: None,
+            smtp_tls: "starttls".into(),
+        }
+    }
+
+    fn sample_mail() -> Mail {
+        Mail {
+            to: "customer@example.com".into(),
+            subject: "Your sign-in link".into(),
+            body: format!("Hello,\n\nSign in here:\n{LINK}\n\nThe link works once.\n"),
+        }
+    }
+
+    /// A parsed .eml: unfolded headers and the body with CRLF turned into LF.
+    struct Eml {
+        headers: Vec<(String, String)>,
+        body: String,
+    }
+
+    impl Eml {
+        fn parse(raw: &[u8]) -> Eml {
+            let text = String::from_utf8(raw.to_vec()).expect("eml is UTF-8");
+            let text = text.replace("\r\n", "\n");
+            let (head, body) = text
+                .split_once("\n\n")
+                .expect("eml has a header/body split");
+            let mut headers: Vec<(String, String)> = Vec::new();
+            for line in head.lines() {
+                if line.starts_with([' ', '\t']) {
+                    let last = headers.last_mut().expect("continuation after a header");
+                    last.1.push(' ');
+                    last.1.push_str(line.trim());
+                } else {
+                    let (k, v) = line.split_once(':').expect("header line has a colon");
+                    headers.push((k.trim().to_owned(), v.trim().to_owned()));
+                }
+            }
+            Eml {
+                headers,
+                body: body.to_owned(),
+            }
+        }
+
+        fn header(&self, name: &str) -> &str {
+            self.headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+                .unwrap_or_else(|| panic!("no {name} header in {:?}", self.headers))
+        }
+    }
+
+    fn eml_files(dir: &Path) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = fs::read_dir(dir)
+            .expect("read outbox dir")
+            .map(|e| e.expect("dir entry").path())
+            .collect();
+        files.sort();
+        files
+    }
+
+    fn assert_sample(eml: &Eml, from: &str) {
+        let mail = sample_mail();
+        assert_eq!(eml.header("To"), mail.to);
+        assert_eq!(eml.header("From"), from);
+        assert_eq!(eml.header("Subject"), mail.subject);
+        assert_eq!(eml.header("Content-Type"), "text/plain; charset=utf-8");
+        assert_eq!(eml.header("Content-Transfer-Encoding"), "7bit");
+        assert!(!eml.header("Date").is_empty());
+        let id = eml.header("Message-ID");
+        assert!(
+            id.starts_with('<') && id.ends_with('>') && id.contains('@'),
+            "{id}"
+        );
+        assert_eq!(
+            eml.body.trim_end_matches('\n'),
+            mail.body.trim_end_matches('\n')
+        );
+        assert!(eml.body.contains("?email=a%40b.c&token=abc123"));
+    }
+
+    #[test]
+    fn outbox_writes_one_readable_eml() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("outbox"); // created by send
+        Outbox::new(&dir).send(&sample_mail()).expect("send");
+
+        let files = eml_files(&dir);
+        assert_eq!(files.len(), 1, "exactly one file, no temp left: {files:?}");
+        let name = files[0].file_name().and_then(|n| n.to_str()).expect("name");
+        let (stamp, rest) = name.split_once('-').expect("<ms>-<hex>.eml");
+        assert!(stamp.parse::<u128>().is_ok(), "{name}");
+        let hex = rest.strip_suffix(".eml").expect(".eml suffix");
+        assert!(
+            !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit()),
+            "{name}"
+        );
+
+        let eml = Eml::parse(&fs::read(&files[0]).expect("read eml"));
+        assert_sample(&eml, "store@localhost");
+    }
+
+    #[test]
+    fn outbox_from_config_uses_mail_from_and_unique_names() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let mut cfg = config("outbox");
+        cfg.outbox_dir = tmp.path().to_string_lossy().into_owned();
+        cfg.from = "Store <noreply@shop.example>".into();
+        let transport = transport_from_config(&cfg).expect("outbox transport");
+        transport.send(&sample_mail()).expect("send 1");
+        transport.send(&sample_mail()).expect("send 2");
+        let files = eml_files(tmp.path());
+        assert_eq!(files.len(), 2, "{files:?}");
+        let eml = Eml::parse(&fs::read(&files[0]).expect("read eml"));
+        assert_sample(&eml, "Store <noreply@shop.example>");
+    }
+
+    #[test]
+    fn long_ascii_lines_stay_verbatim_and_non_ascii_is_encoded() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let long_link = format!("{LINK}&pad={}", "x".repeat(300));
+        let mut mail = sample_mail();
+        mail.body = format!("{long_link}\r\nbye");
+        Outbox::new(tmp.path()).send(&mail).expect("send long");
+        let eml = Eml::parse(&fs::read(&eml_files(tmp.path())[0]).expect("read"));
+        assert_eq!(eml.header("Content-Transfer-Encoding"), "7bit");
+        assert_eq!(eml.body.trim_end(), format!("{long_link}\nbye"));
+
+        let tmp = tempfile::tempdir().expect("tempdir");
+        mail.subject = "Grüße".into();
+        mail.body = "Grüße — sign in".into();
+        Outbox::new(tmp.path()).send(&mail).expect("send non-ascii");
+        let raw = fs::read(&eml_files(tmp.path())[0]).expect("read");
+        assert!(raw.is_ascii(), "non-ASCII must be encoded on the wire");
+        let eml = Eml::parse(&raw);
+        let cte = eml.header("Content-Transfer-Encoding");
+        assert!(cte == "quoted-printable" || cte == "base64", "{cte}");
+    }
+
+    #[test]
+    fn bad_messages_are_build_errors_without_the_body() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let outbox = Outbox::new(tmp.path());
+        let mut mail = sample_mail();
+        mail.to = "not an address".into();
+        match outbox.send(&mail) {
+            Err(e @ MailError::Build(_)) => {
+                let text = e.to_string();
+                assert!(text.contains("not an address"), "{text}");
+                assert!(!text.contains("token=abc123"), "{text}");
+            }
+            other => panic!("expected Build error, got {other:?}"),
+        }
+        let mut mail = sample_mail();
+        mail.subject = "hi\r\nBcc: evil@example.com".into();
+        assert!(matches!(outbox.send(&mail), Err(MailError::Build(_))));
+        assert!(eml_files(tmp.path()).is_empty());
+
+        let debug = format!("{:?}", sample_mail());
+        assert!(!debug.contains("token"), "{debug}");
+        assert!(debug.contains("customer@example.com"), "{debug}");
+    }
+
+    fn config_error(cfg: &MailConfig) -> String {
+        match transport_from_config(cfg) {
+            Err(MailError::Config(m)) => m,
+            Err(e) => panic!("expected Config error, got {e:?}"),
+            Ok(_) => panic!("expected Config error, got a transport"),
+        }
+    }
+
+    #[test]
+    fn unknown_transport_is_a_config_error() {
+        let msg = config_error(&config("x"));
+        assert_eq!(
+            msg,
+            "mail.transport: unknown transport \"x\" (expected outbox or smtp)"
+        );
+    }
+
+    #[test]
+    fn smtp_without_host_is_a_config_error() {
+        let msg = config_error(&config("smtp"));
+        assert!(msg.starts_with("mail.smtp_host:"), "{msg}");
+        let mut cfg = config("smtp");
+        cfg.smtp_host = Some("  ".into());
+        assert!(config_error(&cfg).starts_with("mail.smtp_host:"));
+    }
+
+    #[test]
+    fn other_bad_config_names_the_key() {
+        let mut cfg = config("smtp");
+        cfg.smtp_host = Some("mail.example.com".into());
+        cfg.smtp_tls = "ssl".into();
+        assert!(config_error(&cfg).starts_with("mail.smtp_tls:"));
+
+        let mut cfg = config("smtp");
+        cfg.smtp_host = Some("mail.example.com".into());
+        cfg.smtp_username = Some("user".into());
+        assert!(config_error(&cfg).starts_with("mail.smtp_password:"));
+
+        let mut cfg = config("outbox");
+        cfg.from = "nobody".into();
+        assert!(config_error(&cfg).starts_with("mail.from:"));
+
+        // All TLS modes build (rustls) without connecting.
+        for mode in ["starttls", "tls", "none", "STARTTLS"] {
+            let mut cfg = config("smtp");
+            cfg.smtp_host = Some("mail.example.com".into());
+            cfg.smtp_tls = mode.into();
+            cfg.smtp_username = Some("user".into());
+            cfg.smtp_password = Some("secret-pass".into());
+            let smtp = Smtp::new(&cfg).expect(mode);
+            assert!(!format!("{smtp:?}").contains("secret-pass"));
+        }
+    }
+
+    #[test]
+    fn smtp_connection_refused_is_a_delivery_error() {
+        let port = {
+            let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+            listener.local_addr().expect("addr").port()
+        };
+        let mut cfg = config("smtp");
+        cfg.smtp_host = Some("127.0.0.1".into());
+        cfg.smtp_port = port;
+        cfg.smtp_tls = "none".into();
+        match Smtp::new(&cfg).expect("smtp").send(&sample_mail()) {
+            Err(e @ MailError::Delivery(_)) => {
+                let text = e.to_string();
+                assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");
+                assert!(!text.contains("token=abc123"), "{text}");
+            }
+            other => panic!("expected Delivery error, got {other:?}"),
+        }
+    }
+
+    // ---- SMTP against tests/support/smtp_sink.py (aiosmtpd) ----
+
+    /// The running sink; killed on drop, also when the test panics.
+    struct Sink {
+        child: Child,
+        port: u16,
+        maildir: PathBuf,
+        stderr: PathBuf,
+        _tmp: tempfile::TempDir,
+    }
+
+    impl Drop for Sink {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    impl Sink {
+        fn start(auth: Option<(&str, &str)>) -> Sink {
+            let probe = Command::new("python3")
+                .args(["-c", "import aiosmtpd"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+            if !matches!(probe, Ok(s) if s.success()) {
+                panic!(
+                    "SMTP tests need python3 with aiosmtpd (`python3 -c \"import aiosmtpd\"` \
+                     failed: {probe:?}): pip install aiosmtpd"
+                );
+            }
+
+            let tmp = tempfile::tempdir().expect("tempdir");
+            let maildir = tmp.path().join("maildir");
+            let stderr = tmp.path().join("sink.stderr");
+            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_sink.py");
+            let mut cmd = Command::new("python3");
+            cmd.arg(&script)
+                .args(["--port", "0", "--maildir"])
+                .arg(&maildir)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(fs::File::create(&stderr).expect("stderr file"));
+            if let Some((user, pass)) = auth {
+                cmd.args(["--auth-user", user, "--auth-pass", pass]);
+            }
+            let child = cmd
+                .spawn()
+                .unwrap_or_else(|e| panic!("spawn {}: {e}", script.display()));
+            let mut sink = Sink {
+                child,
+                port: 0,
+                maildir,
+                stderr,
+                _tmp: tmp,
+            };
+
+            let stdout = sink.child.stdout.take().expect("piped stdout");
+            let (tx, rx) = mpsc::channel();
+            std::thread::spawn(move || {
+                let mut line = String::new();
+                let _ = BufReader::new(stdout).read_line(&mut line);
+                let _ = tx.send(line);
+            });
+            let line = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
+            let port = line
+                .trim()
+                .strip_prefix("smtp listening on 127.0.0.1:")
+                .and_then(|p| p.parse::<u16>().ok())
+                .unwrap_or_else(|| {
+                    panic!(
+                        "smtp_sink did not report its port (got {line:?}); stderr:\n{}",
+                        sink.stderr_text()
+                    )
+                });
+            sink.port = port;
+            sink
+        }
+
+        fn stderr_text(&self) -> String {
+            fs::read_to_string(&self.stderr).unwrap_or_default()
+        }
+
+        fn config(&self) -> MailConfig {
+            let mut cfg = config("smtp");
+            cfg.smtp_host = Some("127.0.0.1".into());
+            cfg.smtp_port = self.port;
+            cfg.smtp_tls = "none".into();
+            cfg
+        }
+
+        /// Waits for `<n>.eml` (the sink writes it before answering 250).
+        fn message(&self, n: u32) -> (Eml, String) {
+            let eml = self.maildir.join(format!("{n}.eml"));
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while !eml.exists() {
+                assert!(
+                    Instant::now() < deadline,
+                    "sink stored no message {n}; stderr:\n{}",
+                    self.stderr_text()
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let raw = fs::read(&eml).expect("read sink eml");
+            let rcpt = fs::read_to_string(self.maildir.join(format!("{n}.rcpt"))).expect("rcpt");
+            (Eml::parse(&raw), rcpt)
+        }
+
+        fn message_count(&self) -> usize {
+            fs::read_dir(&self.maildir)
+                .map(|d| {
+                    d.filter_map(Result::ok)
+                        .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                        .count()
+                })
+                .unwrap_or(0)
+        }
+    }
+
+    #[test]
+    fn smtp_delivers_to_a_real_server() {
+        let sink = Sink::start(None);
+        let smtp = Smtp::new(&sink.config()).expect("smtp transport");
+        smtp.send(&sample_mail()).expect("smtp send");
+
+        let (eml, rcpt) = sink.message(1);
+        assert_eq!(rcpt.trim(), "customer@example.com");
+        assert_sample(&eml, "store@localhost");
+        assert_eq!(sink.message_count(), 1);
+    }
+
+    #[test]
+    fn smtp_authenticates_when_username_is_set() {
+        let sink = Sink::start(Some(("mailer", "s3cret pass")));
+
+        // Wrong password: refused, and the error names neither body nor password.
+        let mut cfg = sink.config();
+        cfg.smtp_username = Some("mailer".into());
+        cfg.smtp_password = Some("bad-pass-123".into());
+        match transport_from_config(&cfg)
+            .expect("smtp")
+            .send(&sample_mail())
+        {
+            Err(e @ MailError::Delivery(_)) => {
+                let text = e.to_string();
+                assert!(
+                    !text.contains("token=abc123") && !text.contains("bad-pass-123"),
+                    "{text}"
+                );
+            }
+            other => panic!("expected Delivery error, got {other:?}"),
+        }
+        assert_eq!(sink.message_count(), 0);
+
+        cfg.smtp_password = Some("s3cret pass".into());
+        transport_from_config(&cfg)
+            .expect("smtp")
+            .send(&sample_mail())
+            .expect("authenticated send");
+        let (eml, rcpt) = sink.message(1);
+        assert_eq!(rcpt.trim(), "customer@example.com");
+        assert_sample(&eml, "store@localhost");
+        let login = fs::read_to_string(sink.maildir.join("1.auth")).expect("auth sidecar");
+        assert_eq!(login.trim(), "mailer");
+    }
+}

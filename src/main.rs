@@ -1,0 +1,303 @@
+//! CLI entry: parse arguments, load configuration, run one subcommand. Errors are one line on
+//! stderr with exit status 2.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use storekey::auth::clock::SystemClock;
+use storekey::auth::secret::{self, Secret};
+use storekey::auth::{Auth, CustomerChanges, NewCustomer};
+use storekey::config::{Config, ConfigSource};
+use storekey::metrics::Metrics;
+use storekey::store::{CustomerRecord, Store};
+
+#[derive(Parser)]
+#[command(
+    name = "storekey",
+    version,
+    about = "Customer sign-in for headless storefronts"
+)]
+struct Cli {
+    /// Configuration file (default ./config.toml when present).
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// Database file (overrides storage.path).
+    #[arg(long, global = true, value_name = "PATH")]
+    db: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the GraphQL dialects, the admin API, health and metrics.
+    Serve {
+        /// Listen address IP:PORT (overrides server.listen); port 0 picks a free port.
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+    },
+    /// Print a new random admin key and the config line holding its SHA-256.
+    Keygen {
+        /// Name recorded in the audit log for actions taken with this key.
+        #[arg(long, default_value = "admin")]
+        name: String,
+    },
+    /// Manage customers offline (the server must not be running on the same file).
+    #[command(subcommand)]
+    Customer(CustomerCommand),
+    /// Write a consistent copy of the database to PATH.
+    Backup { path: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum CustomerCommand {
+    /// Create a customer.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: Option<String>,
+        #[arg(long)]
+        firstname: Option<String>,
+        #[arg(long)]
+        lastname: Option<String>,
+        /// Mark the account confirmed (matters with account.require_confirmation).
+        #[arg(long)]
+        confirmed: bool,
+    },
+    /// List customers, one per line.
+    List,
+    /// Show one customer as JSON.
+    Show { email: String },
+    /// Disable a customer (revokes their tokens).
+    Disable { email: String },
+    /// Enable a customer.
+    Enable { email: String },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                let _ = e.print();
+                return ExitCode::SUCCESS;
+            }
+            let text = e.to_string();
+            let line = text.lines().next().unwrap_or("invalid arguments");
+            eprintln!("storekey: {}", line.trim_start_matches("error: "));
+            return ExitCode::from(2);
+        }
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("storekey: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn load_config(cli: &Cli, listen: Option<&String>) -> Result<Config, String> {
+    let source = match &cli.config {
+        Some(p) => ConfigSource::Explicit(p),
+        None => ConfigSource::Default,
+    };
+    let mut config = Config::load(source, std::env::vars()).map_err(|e| e.to_string())?;
+    if let Some(db) = &cli.db {
+        config.storage.path = db.clone();
+    }
+    if let Some(listen) = listen {
+        config.server.listen = listen.clone();
+    }
+    config.validate().map_err(|e| e.to_string())?;
+    Ok(config)
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log.level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if config.log.format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    match &cli.command {
+        Command::Serve { listen } => {
+            let config = load_config(&cli, listen.as_ref())?;
+            init_logging(&config);
+            runtime()?.block_on(serve(config))
+        }
+        Command::Keygen { name } => {
+            let key = secret::new_key("sk_admin_");
+            println!("{}", key.expose());
+            println!(
+                "# add to config.toml under [admin]:\nkeys = [{{ name = \"{name}\", sha256 = \"{}\" }}]",
+                hex::encode(key.digest())
+            );
+            Ok(())
+        }
+        Command::Customer(cmd) => {
+            let config = load_config(&cli, None)?;
+            runtime()?.block_on(customer_command(config, cmd))
+        }
+        Command::Backup { path } => {
+            let config = load_config(&cli, None)?;
+            let store = Store::open(std::path::Path::new(&config.storage.path))
+                .map_err(|e| format!("storage.path {}: {e}", config.storage.path))?;
+            let summary = store.backup_to(path).map_err(|e| e.to_string())?;
+            println!(
+                "backup written to {} ({} customers, {} access tokens)",
+                path.display(),
+                summary.customers,
+                summary.access_tokens
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: Config) -> Result<(), String> {
+    let server = storekey::server::start(config, Arc::new(SystemClock)).await?;
+    // The contract: this is the first line on stdout, so a harness can read the port.
+    println!("storekey listening on http://{}", server.addr);
+    tracing::info!(addr = %server.addr, "serving");
+    wait_for_signal().await;
+    tracing::info!("shutting down: finishing in-flight requests");
+    server.shutdown().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn offline_auth(config: Config) -> Result<Auth, String> {
+    let store = Store::open(std::path::Path::new(&config.storage.path))
+        .map_err(|e| format!("storage.path {}: {e}", config.storage.path))?;
+    Auth::new(
+        Arc::new(config),
+        store,
+        Arc::new(SystemClock),
+        Arc::new(Metrics::new()),
+    )
+}
+
+fn find(auth: &Auth, email: &str) -> Result<CustomerRecord, String> {
+    auth.customer_by_email(email)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no customer with email {email}"))
+}
+
+async fn customer_command(config: Config, cmd: &CustomerCommand) -> Result<(), String> {
+    let auth = offline_auth(config)?;
+    match cmd {
+        CustomerCommand::Add {
+            email,
+            password,
+            firstname,
+            lastname,
+            confirmed,
+        } => {
+            let record = auth
+                .create_customer(NewCustomer {
+                    email: email.clone(),
+                    password: password.clone().map(Secret::new),
+                    firstname: firstname.clone(),
+                    lastname: lastname.clone(),
+                    confirmed: confirmed.then_some(true),
+                    ..NewCustomer::default()
+                })
+                .await
+                .map_err(|e| describe_account_error(&e, email))?;
+            println!("created customer {} <{}>", record.id, record.email);
+        }
+        CustomerCommand::List => {
+            let reader = auth.store.read().map_err(|e| e.to_string())?;
+            let mut after = 0;
+            loop {
+                let page = reader.customers(after, 500).map_err(|e| e.to_string())?;
+                if page.is_empty() {
+                    break;
+                }
+                for c in &page {
+                    println!(
+                        "{}\t{}\t{}",
+                        c.id,
+                        c.email,
+                        if c.disabled { "disabled" } else { "enabled" }
+                    );
+                    after = c.id;
+                }
+            }
+        }
+        CustomerCommand::Show { email } => {
+            let c = find(&auth, email)?;
+            println!("{}", storekey::api::customer_json(&c));
+        }
+        CustomerCommand::Disable { email } | CustomerCommand::Enable { email } => {
+            let disabled = matches!(cmd, CustomerCommand::Disable { .. });
+            let c = find(&auth, email)?;
+            auth.update_customer(
+                c.id,
+                CustomerChanges {
+                    disabled: Some(disabled),
+                    ..CustomerChanges::default()
+                },
+            )
+            .await
+            .map_err(|e| describe_account_error(&e, email))?;
+            println!(
+                "customer {} {}",
+                c.email,
+                if disabled { "disabled" } else { "enabled" }
+            );
+        }
+    }
+    Ok(())
+}
+
+fn describe_account_error(e: &storekey::auth::AccountError, email: &str) -> String {
+    use storekey::auth::AccountError::*;
+    match e {
+        InvalidEmail => format!("--email: \"{email}\" is not a valid email address"),
+        EmailTaken => format!("--email: a customer with email {email} already exists"),
+        Policy(p) => format!("--password: {p}"),
+        NotFound => format!("no customer with email {email}"),
+        other => format!("{other:?}"),
+    }
+}

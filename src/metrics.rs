@@ -1,0 +1,145 @@
+//! Prometheus metrics for `/metrics`: requests by dialect/operation/outcome, sign-ins by method
+//! and outcome, lockouts, sweeper purges, hash-queue depth and latency histograms.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub dialect: &'static str,
+    pub operation: String,
+    pub outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LoginLabels {
+    pub method: &'static str,
+    pub outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    pub kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DialectLabels {
+    pub dialect: &'static str,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    pub requests: Family<RequestLabels, Counter>,
+    pub logins: Family<LoginLabels, Counter>,
+    pub lockouts: Counter,
+    pub sweeper_purged: Family<KindLabels, Counter>,
+    pub sweeper_runs: Counter,
+    pub hash_queue_depth: Gauge,
+    pub request_seconds: Family<DialectLabels, Histogram>,
+    pub store_commits: Gauge,
+    pub store_writes: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("storekey");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let logins = Family::<LoginLabels, Counter>::default();
+        let lockouts = Counter::default();
+        let sweeper_purged = Family::<KindLabels, Counter>::default();
+        let sweeper_runs = Counter::default();
+        let hash_queue_depth = Gauge::default();
+        let request_seconds = Family::<DialectLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.0001, 2.0, 16))
+        });
+        let store_commits = Gauge::default();
+        let store_writes = Gauge::default();
+        registry.register(
+            "requests",
+            "GraphQL and REST requests by dialect, operation and outcome",
+            requests.clone(),
+        );
+        registry.register(
+            "logins",
+            "Sign-in attempts by method and outcome",
+            logins.clone(),
+        );
+        registry.register(
+            "lockouts",
+            "Accounts locked by failed sign-ins",
+            lockouts.clone(),
+        );
+        registry.register(
+            "sweeper_purged",
+            "Expired records removed by the sweeper, by kind",
+            sweeper_purged.clone(),
+        );
+        registry.register("sweeper_runs", "Sweeper passes", sweeper_runs.clone());
+        registry.register(
+            "hash_queue_depth",
+            "Password hashing requests waiting for a worker",
+            hash_queue_depth.clone(),
+        );
+        registry.register(
+            "request_duration_seconds",
+            "Request latency by dialect",
+            request_seconds.clone(),
+        );
+        registry.register(
+            "store_commits",
+            "Durable write transactions committed",
+            store_commits.clone(),
+        );
+        registry.register(
+            "store_writes",
+            "Write operations committed (several share one commit under load)",
+            store_writes.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            logins,
+            lockouts,
+            sweeper_purged,
+            sweeper_runs,
+            hash_queue_depth,
+            request_seconds,
+            store_commits,
+            store_writes,
+        }
+    }
+
+    pub fn login(&self, method: &'static str, outcome: &'static str) {
+        self.logins
+            .get_or_create(&LoginLabels { method, outcome })
+            .inc();
+    }
+
+    pub fn request(&self, dialect: &'static str, operation: &str, outcome: &'static str) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                dialect,
+                operation: operation.to_string(),
+                outcome,
+            })
+            .inc();
+    }
+
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}

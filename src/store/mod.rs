@@ -1,0 +1,775 @@
+//! The only code that knows redb: the tables, typed reads and writes over them, and the single
+//! writer thread that batches concurrent writes into one durable commit (group commit).
+//!
+//! Reads run on the caller's thread in their own MVCC snapshot and never wait for the writer.
+//! Writes are closures over [`Tx`] sent to the writer thread; it drains its queue, runs the
+//! closures in order inside one transaction, commits once (one fsync) and answers them all. A
+//! closure that returns an error aborts the whole batch, and every request in it fails: nothing
+//! half-done is ever committed.
+
+mod records;
+
+pub use records::*;
+
+use redb::{
+    Database, MultimapTableDefinition, ReadTransaction, ReadableDatabase, ReadableMultimapTable,
+    ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction,
+};
+use std::path::Path;
+use std::sync::mpsc;
+use std::sync::Arc;
+
+/// Version of the table layout this build writes. Files from a newer build are refused.
+pub const SCHEMA_VERSION: u64 = 1;
+
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+const CUSTOMERS: TableDefinition<u64, &[u8]> = TableDefinition::new("customers");
+const EMAILS: TableDefinition<&str, u64> = TableDefinition::new("customer_emails");
+const IDENTIFIERS: TableDefinition<&str, u64> = TableDefinition::new("multipass_identifiers");
+const TOKENS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("access_tokens");
+const CUSTOMER_TOKENS: MultimapTableDefinition<u64, &[u8]> =
+    MultimapTableDefinition::new("customer_access_tokens");
+const EXPIRY: TableDefinition<&[u8], ()> = TableDefinition::new("expiry_index");
+const REPLAY: TableDefinition<&[u8], i64> = TableDefinition::new("multipass_replay");
+const STOREFRONT_TOKENS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("storefront_tokens");
+const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit_log");
+
+/// Most writes a single commit takes; bounds one batch's latency under a flood.
+const MAX_BATCH: usize = 512;
+
+#[derive(Debug, Clone)]
+pub enum StoreError {
+    /// The file is held by another process (redb allows one per file).
+    Locked,
+    /// The file was written by a newer storekey.
+    NewerSchema(u64),
+    /// A stored value does not decode.
+    Corrupt(String),
+    /// redb reported an I/O or transaction error.
+    Io(String),
+    /// The writer thread is gone (shutting down) or another write in the batch failed.
+    Unavailable(String),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Locked => f.write_str(
+                "the database file is in use by a running storekey server; stop it, or use the admin REST API (/rest/V1/...) instead",
+            ),
+            StoreError::NewerSchema(v) => write!(
+                f,
+                "the database was written by a newer storekey (schema {v}, this build reads {SCHEMA_VERSION})"
+            ),
+            StoreError::Corrupt(what) => write!(f, "corrupt record: {what}"),
+            StoreError::Io(e) => write!(f, "storage error: {e}"),
+            StoreError::Unavailable(e) => write!(f, "storage unavailable: {e}"),
+        }
+    }
+}
+impl std::error::Error for StoreError {}
+
+macro_rules! io_err {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self { StoreError::Io(e.to_string()) }
+        }
+    )*};
+}
+io_err!(
+    redb::StorageError,
+    redb::TableError,
+    redb::TransactionError,
+    redb::CommitError
+);
+
+type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+type Job = Box<dyn FnOnce(&mut Tx<'_>) -> (bool, Completion) + Send>;
+
+/// Handle to the database: cheap to clone, shared by every request.
+#[derive(Clone)]
+pub struct Store {
+    db: Arc<Database>,
+    jobs: mpsc::SyncSender<Job>,
+    stats: Arc<WriterStats>,
+}
+
+#[derive(Default)]
+pub struct WriterStats {
+    pub commits: std::sync::atomic::AtomicU64,
+    pub writes: std::sync::atomic::AtomicU64,
+}
+
+impl Store {
+    /// Opens (or creates) the file, checks the schema version, and starts the writer thread.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if let Some(parent) = path.parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| StoreError::Io(format!("{}: {e}", parent.display())))?;
+            }
+        }
+        let db = Database::create(path).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked,
+            e => StoreError::Io(format!("{}: {e}", path.display())),
+        })?;
+        init_schema(&db)?;
+        let db = Arc::new(db);
+        // Bounded so a write flood applies back-pressure instead of growing memory.
+        let (jobs, queue) = mpsc::sync_channel::<Job>(4096);
+        let stats = Arc::new(WriterStats::default());
+        let writer_db = db.clone();
+        let writer_stats = stats.clone();
+        std::thread::Builder::new()
+            .name("storekey-writer".into())
+            .spawn(move || run_writer(&writer_db, &queue, &writer_stats))
+            .map_err(|e| StoreError::Io(format!("cannot start writer thread: {e}")))?;
+        Ok(Store { db, jobs, stats })
+    }
+
+    pub fn stats(&self) -> &WriterStats {
+        &self.stats
+    }
+
+    /// A consistent snapshot for reads.
+    pub fn read(&self) -> Result<Reader, StoreError> {
+        Ok(Reader {
+            txn: self.db.begin_read()?,
+        })
+    }
+
+    /// Runs `op` on the writer thread inside a batch and returns once its batch is durable.
+    /// `op` must decide before writing: return `Ok` with a domain outcome (even a refusal), and
+    /// `Err` only for storage failures, which abort the batch.
+    pub async fn write<T, F>(&self, op: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.submit(op, reply)?;
+        answer
+            .await
+            .map_err(|_| StoreError::Unavailable("writer stopped".into()))?
+    }
+
+    /// The same, for callers without an async runtime (the offline CLI).
+    pub fn write_blocking<T, F>(&self, op: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.submit(op, reply)?;
+        answer
+            .blocking_recv()
+            .map_err(|_| StoreError::Unavailable("writer stopped".into()))?
+    }
+
+    fn submit<T, F>(
+        &self,
+        op: F,
+        reply: tokio::sync::oneshot::Sender<Result<T, StoreError>>,
+    ) -> Result<(), StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
+        let job: Job = Box::new(move |tx: &mut Tx<'_>| {
+            let outcome = op(tx);
+            let ok = outcome.is_ok();
+            let complete: Completion = Box::new(move |commit: Result<(), StoreError>| {
+                let result = match (outcome, commit) {
+                    (Err(e), _) => Err(e),
+                    (Ok(_), Err(e)) => Err(e),
+                    (Ok(v), Ok(())) => Ok(v),
+                };
+                let _ = reply.send(result);
+            });
+            (ok, complete)
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| StoreError::Unavailable("writer stopped".into()))
+    }
+
+    /// Writes a consistent copy of the whole database to `dest` from one read snapshot, so it
+    /// can run while the server keeps writing.
+    pub fn backup_to(&self, dest: &Path) -> Result<BackupSummary, StoreError> {
+        let snapshot = self.db.begin_read()?;
+        let tmp = dest.with_extension("partial");
+        let _ = std::fs::remove_file(&tmp);
+        let copy = Database::create(&tmp)
+            .map_err(|e| StoreError::Io(format!("{}: {e}", tmp.display())))?;
+        let txn = copy.begin_write()?;
+        let mut summary = BackupSummary::default();
+        summary.customers = copy_table(&snapshot, &txn, CUSTOMERS)?;
+        copy_table(&snapshot, &txn, META)?;
+        copy_table(&snapshot, &txn, EMAILS)?;
+        copy_table(&snapshot, &txn, IDENTIFIERS)?;
+        summary.access_tokens = copy_table(&snapshot, &txn, TOKENS)?;
+        copy_table(&snapshot, &txn, EXPIRY)?;
+        copy_table(&snapshot, &txn, REPLAY)?;
+        copy_table(&snapshot, &txn, STOREFRONT_TOKENS)?;
+        copy_table(&snapshot, &txn, AUDIT)?;
+        {
+            let src = snapshot.open_multimap_table(CUSTOMER_TOKENS)?;
+            let mut dst = txn.open_multimap_table(CUSTOMER_TOKENS)?;
+            for entry in src.iter()? {
+                let (k, values) = entry?;
+                for v in values {
+                    dst.insert(k.value(), v?.value())?;
+                }
+            }
+        }
+        txn.commit()?;
+        drop(copy);
+        std::fs::rename(&tmp, dest)
+            .map_err(|e| StoreError::Io(format!("{}: {e}", dest.display())))?;
+        Ok(summary)
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct BackupSummary {
+    pub customers: u64,
+    pub access_tokens: u64,
+}
+
+fn copy_table<K: redb::Key + 'static, V: redb::Value + 'static>(
+    src: &ReadTransaction,
+    dst: &WriteTransaction,
+    def: TableDefinition<K, V>,
+) -> Result<u64, StoreError> {
+    let from = src.open_table(def)?;
+    let mut to = dst.open_table(def)?;
+    let mut n = 0;
+    for entry in from.iter()? {
+        let (k, v) = entry?;
+        to.insert(k.value(), v.value())?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+fn init_schema(db: &Database) -> Result<(), StoreError> {
+    let txn = db.begin_write()?;
+    {
+        let mut meta = txn.open_table(META)?;
+        let found = meta.get("schema_version")?.map(|v| v.value());
+        match found {
+            Some(v) if v > SCHEMA_VERSION => return Err(StoreError::NewerSchema(v)),
+            Some(_) => {}
+            None => {
+                meta.insert("schema_version", SCHEMA_VERSION)?;
+            }
+        }
+        // Create every table up front so readers never meet a missing one.
+        txn.open_table(CUSTOMERS)?;
+        txn.open_table(EMAILS)?;
+        txn.open_table(IDENTIFIERS)?;
+        txn.open_table(TOKENS)?;
+        txn.open_multimap_table(CUSTOMER_TOKENS)?;
+        txn.open_table(EXPIRY)?;
+        txn.open_table(REPLAY)?;
+        txn.open_table(STOREFRONT_TOKENS)?;
+        txn.open_table(AUDIT)?;
+    }
+    txn.commit()?;
+    Ok(())
+}
+
+fn run_writer(db: &Database, queue: &mpsc::Receiver<Job>, stats: &WriterStats) {
+    use std::sync::atomic::Ordering;
+    while let Ok(first) = queue.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let n = batch.len();
+        let txn = match db.begin_write() {
+            Ok(t) => t,
+            Err(e) => {
+                // Every job must still be answered; run them against nothing is impossible, so
+                // fail them all.
+                let err = StoreError::Io(e.to_string());
+                fail_all(batch, &err);
+                continue;
+            }
+        };
+        let mut completions = Vec::with_capacity(n);
+        let mut all_ok = true;
+        {
+            let mut tx = Tx { txn: &txn };
+            for job in batch {
+                let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut tx)));
+                match ran {
+                    Ok((ok, complete)) => {
+                        all_ok &= ok;
+                        completions.push(complete);
+                    }
+                    Err(_) => {
+                        // The job's reply sender was dropped with it: its caller sees
+                        // "writer stopped". The batch must not commit.
+                        tracing::error!("a write operation panicked; aborting its batch");
+                        all_ok = false;
+                    }
+                }
+            }
+        }
+        let outcome = if all_ok {
+            txn.commit().map_err(StoreError::from)
+        } else {
+            let _ = txn.abort();
+            Err(StoreError::Unavailable(
+                "another write in the same batch failed; nothing was written".into(),
+            ))
+        };
+        if outcome.is_ok() {
+            stats.commits.fetch_add(1, Ordering::Relaxed);
+            stats.writes.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        for complete in completions {
+            complete(outcome.clone());
+        }
+    }
+}
+
+fn fail_all(batch: Vec<Job>, err: &StoreError) {
+    // Jobs can only be answered through their completion, which needs a transaction; dropping
+    // them drops their reply senders, which their callers see as an error.
+    drop(batch);
+    tracing::error!("write batch failed before it started: {err}");
+}
+
+/// Reads shared by [`Reader`] (a snapshot) and [`Tx`] (inside a write).
+macro_rules! read_methods {
+    () => {
+        pub fn customer(&self, id: CustomerId) -> Result<Option<CustomerRecord>, StoreError> {
+            let t = self.txn.open_table(CUSTOMERS)?;
+            let found = t.get(id)?;
+            found.map(|v| CustomerRecord::decode(v.value())).transpose()
+        }
+
+        pub fn customer_id_by_email(&self, email: &str) -> Result<Option<CustomerId>, StoreError> {
+            let t = self.txn.open_table(EMAILS)?;
+            let found = t.get(CustomerRecord::email_key(email).as_str())?;
+            Ok(found.map(|v| v.value()))
+        }
+
+        pub fn customer_by_email(&self, email: &str) -> Result<Option<CustomerRecord>, StoreError> {
+            match self.customer_id_by_email(email)? {
+                Some(id) => self.customer(id),
+                None => Ok(None),
+            }
+        }
+
+        pub fn customer_id_by_identifier(
+            &self,
+            identifier: &str,
+        ) -> Result<Option<CustomerId>, StoreError> {
+            let t = self.txn.open_table(IDENTIFIERS)?;
+            let found = t.get(identifier)?;
+            Ok(found.map(|v| v.value()))
+        }
+
+        pub fn access_token(
+            &self,
+            digest: &Digest,
+        ) -> Result<Option<AccessTokenRecord>, StoreError> {
+            let t = self.txn.open_table(TOKENS)?;
+            let found = t.get(digest.as_slice())?;
+            found
+                .map(|v| AccessTokenRecord::decode(v.value()))
+                .transpose()
+        }
+
+        pub fn customers(
+            &self,
+            after: CustomerId,
+            limit: usize,
+        ) -> Result<Vec<CustomerRecord>, StoreError> {
+            let t = self.txn.open_table(CUSTOMERS)?;
+            let mut out = Vec::new();
+            for entry in t.range((after + 1)..)? {
+                if out.len() >= limit {
+                    break;
+                }
+                let (_, v) = entry?;
+                out.push(CustomerRecord::decode(v.value())?);
+            }
+            Ok(out)
+        }
+
+        pub fn customer_count(&self) -> Result<u64, StoreError> {
+            Ok(self.txn.open_table(CUSTOMERS)?.len()?)
+        }
+
+        pub fn access_token_count(&self) -> Result<u64, StoreError> {
+            Ok(self.txn.open_table(TOKENS)?.len()?)
+        }
+
+        pub fn expiry_index_len(&self) -> Result<u64, StoreError> {
+            Ok(self.txn.open_table(EXPIRY)?.len()?)
+        }
+
+        pub fn replay_seen(&self, digest: &Digest) -> Result<bool, StoreError> {
+            Ok(self
+                .txn
+                .open_table(REPLAY)?
+                .get(digest.as_slice())?
+                .is_some())
+        }
+
+        pub fn storefront_token(&self, digest: &Digest) -> Result<Option<Vec<u8>>, StoreError> {
+            let t = self.txn.open_table(STOREFRONT_TOKENS)?;
+            let found = t.get(digest.as_slice())?;
+            Ok(found.map(|v| v.value().to_vec()))
+        }
+
+        pub fn storefront_tokens(&self) -> Result<Vec<Vec<u8>>, StoreError> {
+            let t = self.txn.open_table(STOREFRONT_TOKENS)?;
+            let mut out = Vec::new();
+            for entry in t.iter()? {
+                out.push(entry?.1.value().to_vec());
+            }
+            Ok(out)
+        }
+
+        pub fn audit(&self, after: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+            let t = self.txn.open_table(AUDIT)?;
+            let mut out = Vec::new();
+            for entry in t.range((after + 1)..)? {
+                if out.len() >= limit {
+                    break;
+                }
+                let (k, v) = entry?;
+                out.push((k.value(), v.value().to_vec()));
+            }
+            Ok(out)
+        }
+    };
+}
+
+/// A read snapshot.
+pub struct Reader {
+    txn: ReadTransaction,
+}
+
+impl Reader {
+    read_methods!();
+}
+
+/// The write side, handed to closures run by the writer thread.
+pub struct Tx<'a> {
+    txn: &'a WriteTransaction,
+}
+
+impl Tx<'_> {
+    read_methods!();
+
+    /// Stores a new customer under a fresh id. The caller has checked the email is free.
+    pub fn insert_customer(
+        &mut self,
+        mut record: CustomerRecord,
+    ) -> Result<CustomerRecord, StoreError> {
+        let id = {
+            let mut meta = self.txn.open_table(META)?;
+            let next = meta
+                .get("next_customer_id")?
+                .map(|v| v.value())
+                .unwrap_or(1);
+            meta.insert("next_customer_id", next + 1)?;
+            next
+        };
+        record.id = id;
+        self.put_customer(&record, None)?;
+        Ok(record)
+    }
+
+    /// Saves `record`, keeping the email and identifier indexes in step with `previous`.
+    pub fn put_customer(
+        &mut self,
+        record: &CustomerRecord,
+        previous: Option<&CustomerRecord>,
+    ) -> Result<(), StoreError> {
+        let mut emails = self.txn.open_table(EMAILS)?;
+        let mut idents = self.txn.open_table(IDENTIFIERS)?;
+        if let Some(prev) = previous {
+            if CustomerRecord::email_key(&prev.email) != CustomerRecord::email_key(&record.email) {
+                emails.remove(CustomerRecord::email_key(&prev.email).as_str())?;
+            }
+            if let Some(old) = &prev.multipass_identifier {
+                if record.multipass_identifier.as_ref() != Some(old) {
+                    idents.remove(old.as_str())?;
+                }
+            }
+        }
+        emails.insert(CustomerRecord::email_key(&record.email).as_str(), record.id)?;
+        if let Some(ident) = &record.multipass_identifier {
+            idents.insert(ident.as_str(), record.id)?;
+        }
+        let mut customers = self.txn.open_table(CUSTOMERS)?;
+        customers.insert(record.id, record.encode().as_slice())?;
+        // Per-customer one-time secrets and lockouts are found by the sweeper through the index.
+        let subject = customer_subject(record.id);
+        let mut expiry = self.txn.open_table(EXPIRY)?;
+        for (secret, kind) in [
+            (&record.reset_token, Expiring::ResetToken),
+            (&record.otc, Expiring::Otc),
+            (&record.confirmation, Expiring::Confirmation),
+        ] {
+            if let Some(s) = secret {
+                expiry.insert(expiry_key(s.expires_at, kind, &subject).as_slice(), ())?;
+            }
+        }
+        if let Some(until) = record.lockout.lock_expires {
+            expiry.insert(
+                expiry_key(until, Expiring::Lockout, &subject).as_slice(),
+                (),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Deletes a customer with its indexes and every access token it had.
+    pub fn delete_customer(&mut self, id: CustomerId) -> Result<bool, StoreError> {
+        let Some(record) = self.customer(id)? else {
+            return Ok(false);
+        };
+        self.revoke_customer_tokens(id)?;
+        self.txn
+            .open_table(EMAILS)?
+            .remove(CustomerRecord::email_key(&record.email).as_str())?;
+        if let Some(ident) = &record.multipass_identifier {
+            self.txn.open_table(IDENTIFIERS)?.remove(ident.as_str())?;
+        }
+        self.txn.open_table(CUSTOMERS)?.remove(id)?;
+        Ok(true)
+    }
+
+    pub fn insert_access_token(
+        &mut self,
+        digest: &Digest,
+        record: &AccessTokenRecord,
+    ) -> Result<(), StoreError> {
+        self.txn
+            .open_table(TOKENS)?
+            .insert(digest.as_slice(), record.encode().as_slice())?;
+        self.txn
+            .open_multimap_table(CUSTOMER_TOKENS)?
+            .insert(record.customer_id, digest.as_slice())?;
+        self.txn.open_table(EXPIRY)?.insert(
+            expiry_key(record.expires_at, Expiring::AccessToken, digest).as_slice(),
+            (),
+        )?;
+        Ok(())
+    }
+
+    pub fn delete_access_token(&mut self, digest: &Digest) -> Result<bool, StoreError> {
+        let removed = {
+            let mut t = self.txn.open_table(TOKENS)?;
+            let old = t.remove(digest.as_slice())?;
+            old.map(|v| AccessTokenRecord::decode(v.value()))
+                .transpose()?
+        };
+        if let Some(record) = removed {
+            self.txn
+                .open_multimap_table(CUSTOMER_TOKENS)?
+                .remove(record.customer_id, digest.as_slice())?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// Revokes every access token of a customer; returns how many there were.
+    pub fn revoke_customer_tokens(&mut self, id: CustomerId) -> Result<u64, StoreError> {
+        let digests: Vec<Vec<u8>> = {
+            let mut m = self.txn.open_multimap_table(CUSTOMER_TOKENS)?;
+            let values = m.remove_all(id)?;
+            let mut out = Vec::new();
+            for v in values {
+                out.push(v?.value().to_vec());
+            }
+            out
+        };
+        let mut tokens = self.txn.open_table(TOKENS)?;
+        for d in &digests {
+            tokens.remove(d.as_slice())?;
+        }
+        Ok(digests.len() as u64)
+    }
+
+    /// Records a Multipass token as used until `expires_at`. Returns false when it already was.
+    pub fn record_replay(
+        &mut self,
+        digest: &Digest,
+        expires_at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut t = self.txn.open_table(REPLAY)?;
+        if t.get(digest.as_slice())?.is_some() {
+            return Ok(false);
+        }
+        t.insert(digest.as_slice(), expires_at)?;
+        self.txn.open_table(EXPIRY)?.insert(
+            expiry_key(expires_at, Expiring::MultipassReplay, digest).as_slice(),
+            (),
+        )?;
+        Ok(true)
+    }
+
+    pub fn put_storefront_token(
+        &mut self,
+        digest: &Digest,
+        value: &[u8],
+    ) -> Result<(), StoreError> {
+        self.txn
+            .open_table(STOREFRONT_TOKENS)?
+            .insert(digest.as_slice(), value)?;
+        Ok(())
+    }
+
+    pub fn delete_storefront_token(&mut self, digest: &Digest) -> Result<bool, StoreError> {
+        Ok(self
+            .txn
+            .open_table(STOREFRONT_TOKENS)?
+            .remove(digest.as_slice())?
+            .is_some())
+    }
+
+    /// Appends one audit entry; returns its sequence number.
+    pub fn append_audit(&mut self, entry: &[u8]) -> Result<u64, StoreError> {
+        let mut t = self.txn.open_table(AUDIT)?;
+        let next = t.last()?.map(|(k, _)| k.value() + 1).unwrap_or(1);
+        t.insert(next, entry)?;
+        Ok(next)
+    }
+
+    /// Purges up to `batch` expiry-index entries due at or before `now`. Each entry is checked
+    /// against the live record first: a renewed token or a replaced code stays.
+    pub fn sweep(&mut self, now: Timestamp, batch: usize) -> Result<SweepReport, StoreError> {
+        let mut report = SweepReport::default();
+        let due: Vec<Vec<u8>> = {
+            let expiry = self.txn.open_table(EXPIRY)?;
+            let upper = expiry_key_bound(now + 1);
+            let mut keys = Vec::new();
+            for entry in expiry.range::<&[u8]>(..upper.as_slice())? {
+                if keys.len() >= batch {
+                    report.more = true;
+                    break;
+                }
+                keys.push(entry?.0.value().to_vec());
+            }
+            keys
+        };
+        for key in &due {
+            if let Some((_, kind, subject)) = parse_expiry_key(key) {
+                if self.purge_one(kind, &subject, now)? {
+                    report.count(kind);
+                }
+            }
+            self.txn.open_table(EXPIRY)?.remove(key.as_slice())?;
+        }
+        report.index_entries = due.len() as u64;
+        Ok(report)
+    }
+
+    fn purge_one(
+        &mut self,
+        kind: Expiring,
+        subject: &Digest,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        match kind {
+            Expiring::AccessToken => match self.access_token(subject)? {
+                Some(t) if t.expires_at <= now => self.delete_access_token(subject),
+                _ => Ok(false),
+            },
+            Expiring::MultipassReplay => {
+                let mut t = self.txn.open_table(REPLAY)?;
+                let expired =
+                    matches!(t.get(subject.as_slice())?.map(|v| v.value()), Some(at) if at <= now);
+                if expired {
+                    t.remove(subject.as_slice())?;
+                }
+                Ok(expired)
+            }
+            Expiring::ResetToken | Expiring::Otc | Expiring::Confirmation | Expiring::Lockout => {
+                let id = subject_customer(subject);
+                let Some(before) = self.customer(id)? else {
+                    return Ok(false);
+                };
+                let mut after = before.clone();
+                let slot = match kind {
+                    Expiring::ResetToken => Some(&mut after.reset_token),
+                    Expiring::Otc => Some(&mut after.otc),
+                    Expiring::Confirmation => Some(&mut after.confirmation),
+                    _ => None,
+                };
+                let purged = match slot {
+                    Some(slot) => match slot {
+                        Some(s) if s.expires_at <= now => {
+                            *slot = None;
+                            true
+                        }
+                        _ => false,
+                    },
+                    None => match after.lockout.lock_expires {
+                        Some(until) if until <= now => {
+                            after.lockout = Lockout::default();
+                            true
+                        }
+                        _ => false,
+                    },
+                };
+                if purged {
+                    self.txn
+                        .open_table(CUSTOMERS)?
+                        .insert(id, after.encode().as_slice())?;
+                }
+                Ok(purged)
+            }
+        }
+    }
+}
+
+/// What one sweep removed, by kind.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SweepReport {
+    pub access_tokens: u64,
+    pub reset_tokens: u64,
+    pub otcs: u64,
+    pub confirmations: u64,
+    pub multipass_replays: u64,
+    pub lockouts: u64,
+    pub index_entries: u64,
+    /// More was due than one batch allows.
+    pub more: bool,
+}
+
+impl SweepReport {
+    fn count(&mut self, kind: Expiring) {
+        match kind {
+            Expiring::AccessToken => self.access_tokens += 1,
+            Expiring::ResetToken => self.reset_tokens += 1,
+            Expiring::Otc => self.otcs += 1,
+            Expiring::Confirmation => self.confirmations += 1,
+            Expiring::MultipassReplay => self.multipass_replays += 1,
+            Expiring::Lockout => self.lockouts += 1,
+        }
+    }
+
+    pub fn by_kind(&self) -> [(Expiring, u64); 6] {
+        [
+            (Expiring::AccessToken, self.access_tokens),
+            (Expiring::ResetToken, self.reset_tokens),
+            (Expiring::Otc, self.otcs),
+            (Expiring::Confirmation, self.confirmations),
+            (Expiring::MultipassReplay, self.multipass_replays),
+            (Expiring::Lockout, self.lockouts),
+        ]
+    }
+}

@@ -1,0 +1,58 @@
+//! The background purge: every `sweeper.interval_seconds` it removes expired access tokens,
+//! one-time codes, reset tokens, confirmation keys, Multipass replay records and stale lockouts,
+//! found through the expiry-ordered index. Each batch of `sweeper.batch` is its own short write,
+//! so requests are never stalled behind a long purge. Expiry is also checked on every use, so
+//! the sweeper only reclaims space; correctness never waits for it.
+
+use crate::auth::Auth;
+use crate::metrics::KindLabels;
+use crate::store::{StoreError, SweepReport};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Runs until `stop` turns true.
+pub async fn run(auth: Arc<Auth>, mut stop: watch::Receiver<bool>) {
+    let interval = Duration::from_secs(auth.config.sweeper.interval_seconds);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        if let Err(e) = sweep_now(&auth).await {
+            tracing::warn!("sweeper: {e}");
+        }
+    }
+}
+
+/// One full pass: batches until nothing due is left. Returns the total purged.
+pub async fn sweep_now(auth: &Auth) -> Result<SweepReport, StoreError> {
+    let batch = auth.config.sweeper.batch;
+    let mut total = SweepReport::default();
+    loop {
+        let now = auth.now();
+        let report = auth.store.write(move |tx| tx.sweep(now, batch)).await?;
+        for (kind, n) in report.by_kind() {
+            if n > 0 {
+                auth.metrics
+                    .sweeper_purged
+                    .get_or_create(&KindLabels { kind: kind.label() })
+                    .inc_by(n);
+            }
+        }
+        total.access_tokens += report.access_tokens;
+        total.reset_tokens += report.reset_tokens;
+        total.otcs += report.otcs;
+        total.confirmations += report.confirmations;
+        total.multipass_replays += report.multipass_replays;
+        total.lockouts += report.lockouts;
+        total.index_entries += report.index_entries;
+        if !report.more {
+            break;
+        }
+        // Let queued requests in between batches.
+        tokio::task::yield_now().await;
+    }
+    auth.metrics.sweeper_runs.inc();
+    Ok(total)
+}
