@@ -13,8 +13,11 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
+use warp::Filter;
 
 /// How long shutdown waits for in-flight requests before giving up on them.
+type BoxFuture = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct RunningServer {
@@ -56,11 +59,30 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<RunningServe
 
     let (stop, stopped) = watch::channel(false);
     let mut stop_http = stopped.clone();
-    let (addr, serving) = warp::serve(routes(state))
-        .try_bind_with_graceful_shutdown(listen, async move {
-            let _ = stop_http.wait_for(|s| *s).await;
-        })
-        .map_err(|e| format!("server.listen {listen}: {e}"))?;
+    let signal = async move {
+        let _ = stop_http.wait_for(|s| *s).await;
+    };
+    let bind_error = |e: warp::Error| format!("server.listen {listen}: {e}");
+    let filter = routes(state);
+    let (addr, serving): (SocketAddr, BoxFuture) = if config.server.cors_origins.is_empty() {
+        let (a, f) = warp::serve(filter)
+            .try_bind_with_graceful_shutdown(listen, signal)
+            .map_err(bind_error)?;
+        (a, Box::pin(f))
+    } else {
+        let cors = warp::cors()
+            .allow_origins(config.server.cors_origins.iter().map(String::as_str))
+            .allow_methods(["GET", "POST", "PUT", "DELETE", "OPTIONS"])
+            .allow_headers([
+                "content-type",
+                "authorization",
+                "x-shopify-storefront-access-token",
+            ]);
+        let (a, f) = warp::serve(filter.with(cors))
+            .try_bind_with_graceful_shutdown(listen, signal)
+            .map_err(bind_error)?;
+        (a, Box::pin(f))
+    };
     let mut tasks = vec![tokio::spawn(serving)];
     tasks.push(tokio::spawn(crate::sweeper::run(auth.clone(), stopped)));
     Ok(RunningServer {

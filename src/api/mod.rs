@@ -197,24 +197,24 @@ pub fn explorer_page(enabled: bool, endpoint: &str) -> HttpResponse {
 
 /// Parses a GraphQL-over-HTTP body: one JSON object. Arrays (batches) and non-JSON are refused
 /// with a 400 before anything runs.
-pub fn parse_graphql_body(bytes: &[u8]) -> Result<async_graphql::Request, HttpResponse> {
+pub fn parse_graphql_body(bytes: &[u8]) -> Result<async_graphql::Request, Box<HttpResponse>> {
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|_| {
-        graphql_error_response(
+        Box::new(graphql_error_response(
             StatusCode::BAD_REQUEST,
             "The request body is not valid JSON.",
-        )
+        ))
     })?;
     if value.is_array() {
-        return Err(graphql_error_response(
+        return Err(Box::new(graphql_error_response(
             StatusCode::BAD_REQUEST,
             "Batched requests are not supported: send one operation per request.",
-        ));
+        )));
     }
     serde_json::from_value::<async_graphql::Request>(value).map_err(|_| {
-        graphql_error_response(
+        Box::new(graphql_error_response(
             StatusCode::BAD_REQUEST,
             "The request body must be a JSON object with a \"query\" string.",
-        )
+        ))
     })
 }
 
@@ -225,8 +225,32 @@ pub fn client_ip(remote: Option<SocketAddr>) -> Option<std::net::IpAddr> {
 }
 
 /// Serializes an executed GraphQL response with the given status.
+/// A root field whose resolver failed keeps its key with `null` in `data` (as Adobe Commerce and
+/// Shopify answer), which async-graphql leaves out.
 pub fn graphql_response(status: StatusCode, resp: &async_graphql::Response) -> HttpResponse {
-    let value = serde_json::to_value(resp).unwrap_or_else(|_| json!({}));
+    let mut value = serde_json::to_value(resp).unwrap_or_else(|_| json!({}));
+    let executed = resp.errors.iter().any(|e| !e.path.is_empty());
+    if executed {
+        let roots: Vec<String> = resp
+            .errors
+            .iter()
+            .filter_map(|e| match e.path.first() {
+                Some(async_graphql::PathSegment::Field(name)) => Some(name.clone()),
+                _ => None,
+            })
+            .collect();
+        if let Some(obj) = value.as_object_mut() {
+            let data = obj.entry("data").or_insert(serde_json::Value::Null);
+            if data.is_null() {
+                *data = json!({});
+            }
+            if let Some(data) = data.as_object_mut() {
+                for root in roots {
+                    data.entry(root).or_insert(serde_json::Value::Null);
+                }
+            }
+        }
+    }
     json_response(status, &value)
 }
 

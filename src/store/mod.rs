@@ -202,12 +202,11 @@ impl Store {
         let copy = Database::create(&tmp)
             .map_err(|e| StoreError::Io(format!("{}: {e}", tmp.display())))?;
         let txn = copy.begin_write()?;
-        let mut summary = BackupSummary::default();
-        summary.customers = copy_table(&snapshot, &txn, CUSTOMERS)?;
+        let customers = copy_table(&snapshot, &txn, CUSTOMERS)?;
         copy_table(&snapshot, &txn, META)?;
         copy_table(&snapshot, &txn, EMAILS)?;
         copy_table(&snapshot, &txn, IDENTIFIERS)?;
-        summary.access_tokens = copy_table(&snapshot, &txn, TOKENS)?;
+        let access_tokens = copy_table(&snapshot, &txn, TOKENS)?;
         copy_table(&snapshot, &txn, EXPIRY)?;
         copy_table(&snapshot, &txn, REPLAY)?;
         copy_table(&snapshot, &txn, STOREFRONT_TOKENS)?;
@@ -226,7 +225,10 @@ impl Store {
         drop(copy);
         std::fs::rename(&tmp, dest)
             .map_err(|e| StoreError::Io(format!("{}: {e}", dest.display())))?;
-        Ok(summary)
+        Ok(BackupSummary {
+            customers,
+            access_tokens,
+        })
     }
 }
 

@@ -58,7 +58,7 @@ pub async fn handle(
     let started = std::time::Instant::now();
     let request = match parse_graphql_body(&body) {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let auth = &state.auth;
     let mut caller = Caller {
@@ -139,8 +139,7 @@ fn status_for(resp: &async_graphql::Response) -> StatusCode {
         e.extensions
             .as_ref()
             .and_then(|x| x.get("category"))
-            .map(|v| v.clone().into_json().ok())
-            .flatten()
+            .and_then(|v| v.clone().into_json().ok())
             .and_then(|v| v.as_str().map(str::to_owned))
     };
     if resp
@@ -205,7 +204,7 @@ fn ctx_parts<'a>(ctx: &'a Context<'_>) -> (&'a Arc<Auth>, &'a Caller) {
     )
 }
 
-fn require_customer<'a>(caller: &'a Caller) -> Result<&'a Session, async_graphql::Error> {
+fn require_customer(caller: &Caller) -> Result<&Session, async_graphql::Error> {
     caller
         .session
         .as_ref()

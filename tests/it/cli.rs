@@ -1,0 +1,161 @@
+//! The real binary: the port line, signals, exit codes, offline subcommands, and logs.
+
+use crate::support::*;
+use serde_json::{json, Value};
+
+#[test]
+fn unknown_flag_is_a_one_line_error_with_status_2() {
+    let out = bin().args(["serve", "--no-such-flag"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("--no-such-flag"), "{err}");
+}
+
+#[test]
+fn invalid_config_value_names_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin()
+        .current_dir(dir.path())
+        .args(["serve"])
+        .env("STOREKEY_LOCKOUT_MAX_FAILURES", "lots")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("STOREKEY_LOCKOUT_MAX_FAILURES"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1);
+
+    let out = bin()
+        .current_dir(dir.path())
+        .args(["serve", "--config", "missing.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8(out.stderr)
+        .unwrap()
+        .contains("missing.toml"));
+}
+
+#[test]
+fn offline_customer_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let mut cmd = bin();
+        bin_env(&mut cmd, dir.path());
+        cmd.args(args).output().unwrap()
+    };
+    let out = run(&[
+        "customer",
+        "add",
+        "--email",
+        BOB,
+        "--password",
+        BOB_PASSWORD,
+        "--firstname",
+        "Bob",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&[
+        "customer",
+        "add",
+        "--email",
+        BOB,
+        "--password",
+        BOB_PASSWORD,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = run(&[
+        "customer",
+        "add",
+        "--email",
+        "weak@example.com",
+        "--password",
+        "weak",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 8 characters"));
+    let out = run(&["customer", "list"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("1\t{BOB}\tenabled\n")
+    );
+    let out = run(&["customer", "disable", BOB]);
+    assert!(out.status.success());
+    let out = run(&["customer", "show", BOB]);
+    let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown["disabled"], true);
+    assert_eq!(shown["firstname"], "Bob");
+    assert!(run(&["customer", "enable", BOB]).status.success());
+    let out = run(&["customer", "show", "nobody@example.com"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[tokio::test]
+async fn serve_prints_the_port_signs_in_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = bin();
+    bin_env(&mut cmd, dir.path());
+    let out = cmd
+        .args([
+            "customer",
+            "add",
+            "--email",
+            BOB,
+            "--password",
+            BOB_PASSWORD,
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+
+    let mut server = BinServer::spawn(dir.path(), &[("STOREKEY_LOG_LEVEL", "trace")]);
+    let http = reqwest::Client::new();
+    let url = format!("http://{}/graphql", server.addr);
+    let body: Value = http
+        .post(&url)
+        .json(&json!({"query": format!("mutation {{ generateCustomerToken(email:\"{BOB}\", password:\"{BOB_PASSWORD}\") {{ token }} }}")}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = body["data"]["generateCustomerToken"]["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // While the server holds the file, offline commands refuse clearly instead of hanging.
+    let mut cmd = bin();
+    bin_env(&mut cmd, dir.path());
+    let out = cmd.args(["customer", "list"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("admin REST API"), "{err}");
+
+    let status = server.terminate();
+    assert_eq!(status.code(), Some(0));
+    let logs = server.stderr();
+    assert!(logs.contains("shutting down"), "{logs}");
+    assert!(!logs.contains(BOB_PASSWORD), "password in logs");
+    assert!(!logs.contains(&token), "token in logs");
+}
+
+#[test]
+fn keygen_prints_a_key_and_its_digest_line() {
+    let out = bin().arg("keygen").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let key = text.lines().next().unwrap();
+    let digest = ring_free_sha256(key);
+    assert!(text.contains(&format!("sha256 = \"{digest}\"")), "{text}");
+}
+
+fn ring_free_sha256(s: &str) -> String {
+    hex::encode(storekey::auth::secret::digest(s))
+}

@@ -1,0 +1,254 @@
+//! Transport rules (SPEC §4): body limit, non-JSON, batches, GET, depth, complexity, aliases,
+//! the hash queue's fail-fast, health and metrics.
+
+use crate::support::*;
+use serde_json::{json, Value};
+
+#[tokio::test]
+async fn oversized_body_is_413_and_nothing_runs() {
+    let s = TestServer::start().await;
+    let padding = "x".repeat(70_000);
+    let body = json!({"query": format!("mutation {{ createCustomerV2(input:{{firstname:\"a\",lastname:\"b\",email:\"big@example.com\",password:\"B1g-passw0rd\"}}) {{ customer {{ email }} }} }} # {padding}")});
+    let resp = s
+        .http
+        .post(s.url("/graphql"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 413);
+    let body: Value = resp.json().await.unwrap();
+    assert!(body["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("65536"));
+    assert_eq!(s.auth().store.read().unwrap().customer_count().unwrap(), 0);
+}
+
+#[tokio::test]
+async fn non_json_body_is_400_with_a_graphql_error() {
+    let s = TestServer::start().await;
+    let resp = s
+        .http
+        .post(s.url("/graphql"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    assert_eq!(
+        resp.headers()["content-type"].to_str().unwrap(),
+        "application/json"
+    );
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(
+        body["errors"][0]["message"],
+        "The request body is not valid JSON."
+    );
+}
+
+#[tokio::test]
+async fn batches_are_refused() {
+    let s = TestServer::start().await;
+    s.create_customer(BOB, BOB_PASSWORD).await;
+    let op = json!({"query": "mutation { generateCustomerToken(email:\"bobloblaw@example.com\", password:\"wrong\") { token } }"});
+    let resp = s
+        .http
+        .post(s.url("/graphql"))
+        .json(&json!([op, op, op]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    let stored = s.auth().customer_by_email(BOB).unwrap().unwrap();
+    assert_eq!(stored.lockout.failures, 0);
+}
+
+#[tokio::test]
+async fn get_serves_the_explorer_and_never_executes() {
+    let s = TestServer::start().await;
+    let q = "mutation { createCustomerV2(input:{firstname:\"a\",lastname:\"b\",email:\"get@example.com\",password:\"G3t-passw0rd\"}) { customer { email } } }";
+    let resp = s
+        .http
+        .get(s.url("/graphql"))
+        .query(&[("query", q)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(resp.text().await.unwrap().contains("graphiql"));
+    assert_eq!(s.auth().store.read().unwrap().customer_count().unwrap(), 0);
+}
+
+#[tokio::test]
+async fn over_deep_query_is_refused_before_execution() {
+    let s = TestServer::start_with(|c| c.server.max_query_depth = 3).await;
+    let (status, body) = s
+        .gql(
+            "{ __schema { types { fields { type { name } } } } }",
+            json!({}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["errors"][0]["message"], "Query is nested too deep.");
+    assert!(body.get("data").is_none() || body["data"].is_null());
+}
+
+#[tokio::test]
+async fn the_explorers_introspection_query_passes_the_default_limits() {
+    let s = TestServer::start().await;
+    let (status, body) = s.gql(INTROSPECTION, json!({}), None).await;
+    assert_eq!(status, 200);
+    assert!(body.get("errors").is_none(), "{body}");
+    let types = body["data"]["__schema"]["types"].as_array().unwrap();
+    assert!(types.iter().any(|t| t["name"] == "CustomerToken"));
+}
+
+#[tokio::test]
+async fn aliases_cannot_multiply_sign_in_attempts() {
+    let s = TestServer::start_with(|c| c.throttle.login_per_ip_per_minute = 0).await;
+    s.create_customer(BOB, BOB_PASSWORD).await;
+    let aliased: String = (0..10)
+        .map(|i| {
+            format!(
+                "a{i}: generateCustomerToken(email:\"{BOB}\", password:\"wrong{i}\") {{ token }} "
+            )
+        })
+        .collect();
+    let (status, body) = s
+        .gql(&format!("mutation {{ {aliased} }}"), json!({}), None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["errors"][0]["message"], "Query is too complex.");
+    let stored = s.auth().customer_by_email(BOB).unwrap().unwrap();
+    assert_eq!(stored.lockout.failures, 0, "nothing executed");
+
+    // A handful fits, and each one counts.
+    let three: String = (0..3)
+        .map(|i| {
+            format!(
+                "a{i}: generateCustomerToken(email:\"{BOB}\", password:\"wrong{i}\") {{ token }} "
+            )
+        })
+        .collect();
+    let (status, _) = s
+        .gql(&format!("mutation {{ {three} }}"), json!({}), None)
+        .await;
+    assert_eq!(status, 401);
+    let stored = s.auth().customer_by_email(BOB).unwrap().unwrap();
+    assert_eq!(stored.lockout.failures, 3);
+}
+
+#[tokio::test]
+async fn a_full_hash_queue_fails_fast_with_busy() {
+    let s = TestServer::start_with(|c| {
+        c.password.argon2_memory_kib = 16384;
+        c.password.argon2_iterations = 3;
+        c.password.hash_workers = 1;
+        c.password.hash_queue = 1;
+        c.throttle.login_per_ip_per_minute = 0;
+        c.lockout.max_failures = 0;
+    })
+    .await;
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..12 {
+        let http = s.http.clone();
+        let url = s.url("/graphql");
+        set.spawn(async move {
+            let resp = http
+                .post(url)
+                .json(&json!({"query": "mutation { generateCustomerToken(email:\"x@example.com\", password:\"whatever1\") { token } }"}))
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status().as_u16();
+            let body: Value = resp.json().await.unwrap();
+            (status, body)
+        });
+    }
+    let mut busy = 0;
+    while let Some(r) = set.join_next().await {
+        let (status, body) = r.unwrap();
+        if status == 503 {
+            busy += 1;
+            assert_eq!(
+                body["errors"][0]["message"],
+                "The server is busy signing other customers in. Please try again shortly."
+            );
+        } else {
+            assert_eq!(status, 401);
+        }
+    }
+    assert!(
+        busy > 0,
+        "a queue of one cannot hold twelve concurrent verifies"
+    );
+    // Health keeps answering.
+    let resp = s.http.get(s.url("/healthz")).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn health_and_metrics() {
+    let s = TestServer::start().await;
+    s.create_customer(BOB, BOB_PASSWORD).await;
+    s.sign_in(BOB, BOB_PASSWORD).await;
+    s.sign_in(BOB, "wrong").await;
+    let resp = s.http.get(s.url("/healthz")).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(resp.text().await.unwrap(), "ok");
+    let text = s
+        .http
+        .get(s.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("storekey_logins_total{method=\"password\",outcome=\"success\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("storekey_logins_total{method=\"credentials\",outcome=\"wrong_secret\"} 1")
+    );
+    assert!(text.contains("storekey_hash_queue_depth"));
+    assert!(text.contains("storekey_request_duration_seconds_bucket"));
+}
+
+const INTROSPECTION: &str = r#"
+query IntrospectionQuery {
+  __schema {
+    queryType { name }
+    mutationType { name }
+    subscriptionType { name }
+    types { ...FullType }
+    directives { name description locations args { ...InputValue } }
+  }
+}
+fragment FullType on __Type {
+  kind name description
+  fields(includeDeprecated: true) {
+    name description
+    args { ...InputValue }
+    type { ...TypeRef }
+    isDeprecated deprecationReason
+  }
+  inputFields { ...InputValue }
+  interfaces { ...TypeRef }
+  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+  possibleTypes { ...TypeRef }
+}
+fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
+fragment TypeRef on __Type {
+  kind name
+  ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } }
+}
+"#;

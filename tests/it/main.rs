@@ -1,0 +1,10 @@
+//! The one integration-test binary (fast to link): every module drives a real server, in
+//! process on 127.0.0.1:0 against a temp file, or the real binary where the CLI is the subject.
+
+mod support;
+
+mod cli;
+mod commerce;
+mod limits;
+mod lockout;
+mod tokens;

@@ -1,0 +1,240 @@
+//! Test harness: an in-process server with a movable clock, and the real binary as a child.
+
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+use storekey::auth::clock::ShiftedClock;
+use storekey::config::Config;
+use storekey::server::RunningServer;
+
+pub const BOB: &str = "bobloblaw@example.com";
+pub const BOB_PASSWORD: &str = "b0bl0bl@w";
+pub const GENERIC: &str = "The account sign-in was incorrect or your account is disabled temporarily. Please wait and try again later.";
+
+/// A config for tests: cheap argon2 (the shipped default stays OWASP's), a temp database.
+pub fn test_config(db: &Path) -> Config {
+    let mut c = Config::default();
+    c.server.listen = "127.0.0.1:0".into();
+    c.storage.path = db.to_string_lossy().into_owned();
+    c.password.argon2_memory_kib = 256;
+    c.password.argon2_iterations = 1;
+    c.mail.outbox_dir = db
+        .parent()
+        .unwrap()
+        .join("outbox")
+        .to_string_lossy()
+        .into_owned();
+    c.admin.env_key = Some("test-admin-key".into());
+    c
+}
+
+pub struct TestServer {
+    /// Kept so the temp directory lives as long as the server.
+    pub _dir: tempfile::TempDir,
+    pub config: Config,
+    pub clock: ShiftedClock,
+    pub server: Option<RunningServer>,
+    pub http: reqwest::Client,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = test_config(&dir.path().join("storekey.redb"));
+        tweak(&mut config);
+        let clock = ShiftedClock::new();
+        let server = boot(config.clone(), clock.clone()).await;
+        TestServer {
+            _dir: dir,
+            config,
+            clock,
+            server: Some(server),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        PathBuf::from(&self.config.storage.path)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.server.as_ref().unwrap().addr, path)
+    }
+
+    pub fn auth(&self) -> &Arc<storekey::auth::Auth> {
+        &self.server.as_ref().unwrap().auth
+    }
+
+    /// Stops the server and starts a new one on the same file and clock.
+    pub async fn restart(&mut self) {
+        if let Some(s) = self.server.take() {
+            s.shutdown().await;
+        }
+        self.server = Some(boot(self.config.clone(), self.clock.clone()).await);
+    }
+
+    pub async fn stop(&mut self) {
+        if let Some(s) = self.server.take() {
+            s.shutdown().await;
+        }
+    }
+
+    /// POST /graphql; returns (HTTP status, body).
+    pub async fn gql(&self, query: &str, variables: Value, bearer: Option<&str>) -> (u16, Value) {
+        let mut req = self
+            .http
+            .post(self.url("/graphql"))
+            .json(&json!({"query": query, "variables": variables}));
+        if let Some(t) = bearer {
+            req = req.header("Authorization", format!("Bearer {t}"));
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let ct = resp
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string());
+        assert_eq!(ct.as_deref(), Some("application/json"));
+        (status, resp.json().await.unwrap())
+    }
+
+    pub async fn create_customer(&self, email: &str, password: &str) -> Value {
+        let (status, body) = self
+            .gql(
+                "mutation($e:String!,$p:String!){ createCustomerV2(input:{firstname:\"Bob\", lastname:\"Loblaw\", email:$e, password:$p}) { customer { email firstname lastname } } }",
+                json!({"e": email, "p": password}),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.get("errors").is_none(), "{body}");
+        body
+    }
+
+    /// generateCustomerToken; returns (status, body).
+    pub async fn sign_in(&self, email: &str, password: &str) -> (u16, Value) {
+        self.gql(
+            "mutation($e:String!,$p:String!){ generateCustomerToken(email:$e, password:$p) { token } }",
+            json!({"e": email, "p": password}),
+            None,
+        )
+        .await
+    }
+
+    pub async fn token(&self, email: &str, password: &str) -> String {
+        let (status, body) = self.sign_in(email, password).await;
+        assert_eq!(status, 200, "{body}");
+        body["data"]["generateCustomerToken"]["token"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// `{ customer { email } }` with a bearer token.
+    pub async fn whoami(&self, token: &str) -> (u16, Value) {
+        self.gql("{ customer { email } }", json!({}), Some(token))
+            .await
+    }
+}
+
+async fn boot(config: Config, clock: ShiftedClock) -> RunningServer {
+    // A just-stopped server's writer thread may still hold the file for a moment.
+    for _ in 0..100 {
+        match storekey::server::start(config.clone(), Arc::new(clock.clone())).await {
+            Ok(s) => return s,
+            Err(e) if e.contains("in use") => tokio::time::sleep(Duration::from_millis(20)).await,
+            Err(e) => panic!("server did not start: {e}"),
+        }
+    }
+    panic!("database stayed locked");
+}
+
+/// The first error of a GraphQL response: (message, category).
+pub fn first_error(body: &Value) -> (String, String) {
+    let e = &body["errors"][0];
+    (
+        e["message"].as_str().unwrap_or_default().to_string(),
+        e["extensions"]["category"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+    )
+}
+
+/// The real binary, started with `serve` on port 0.
+pub struct BinServer {
+    pub child: Child,
+    pub addr: String,
+    pub stderr_path: PathBuf,
+}
+
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_storekey"))
+}
+
+/// Environment that keeps argon2 cheap and points everything into `dir`.
+pub fn bin_env(cmd: &mut Command, dir: &Path) {
+    cmd.current_dir(dir)
+        .env_remove("RUST_LOG")
+        .env("STOREKEY_PASSWORD_ARGON2_MEMORY_KIB", "256")
+        .env("STOREKEY_PASSWORD_ARGON2_ITERATIONS", "1")
+        .env("STOREKEY_STORAGE_PATH", dir.join("storekey.redb"))
+        .env("STOREKEY_MAIL_OUTBOX_DIR", dir.join("outbox"));
+}
+
+impl BinServer {
+    pub fn spawn(dir: &Path, extra_env: &[(&str, &str)]) -> BinServer {
+        use std::io::BufRead;
+        let stderr_path = dir.join("stderr.log");
+        let mut cmd = bin();
+        bin_env(&mut cmd, dir);
+        cmd.args(["serve", "--listen", "127.0.0.1:0"])
+            .envs(extra_env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&stderr_path).unwrap());
+        let mut child = cmd.spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("storekey listening on http://")
+            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+            .to_string();
+        BinServer {
+            child,
+            addr,
+            stderr_path,
+        }
+    }
+
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        unsafe_kill(self.child.id(), "TERM");
+        self.child.wait().unwrap()
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+}
+
+impl Drop for BinServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn unsafe_kill(pid: u32, signal: &str) {
+    let _ = Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status();
+}
