@@ -27,6 +27,11 @@ pub struct KindLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    pub outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct DialectLabels {
     pub dialect: &'static str,
 }
@@ -42,6 +47,7 @@ pub struct Metrics {
     pub request_seconds: Family<DialectLabels, Histogram>,
     pub store_commits: Gauge,
     pub store_writes: Gauge,
+    pub mails: Family<OutcomeLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -64,6 +70,12 @@ impl Metrics {
         });
         let store_commits = Gauge::default();
         let store_writes = Gauge::default();
+        let mails = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "mails",
+            "Mail handed to the transport, by outcome",
+            mails.clone(),
+        );
         registry.register(
             "requests",
             "GraphQL and REST requests by dialect, operation and outcome",
@@ -116,6 +128,7 @@ impl Metrics {
             request_seconds,
             store_commits,
             store_writes,
+            mails,
         }
     }
 
@@ -133,6 +146,10 @@ impl Metrics {
                 outcome,
             })
             .inc();
+    }
+
+    pub fn mail(&self, outcome: &'static str) {
+        self.mails.get_or_create(&OutcomeLabels { outcome }).inc();
     }
 
     pub fn encode(&self) -> String {

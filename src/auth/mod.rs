@@ -9,8 +9,10 @@
 pub mod clock;
 pub mod limits;
 pub mod multipass;
+pub mod one_time;
 pub mod password;
 pub mod secret;
+pub mod storefront_tokens;
 
 use crate::config::Config;
 use crate::metrics::Metrics;
@@ -204,6 +206,10 @@ pub struct Auth {
     verify_micros: AtomicU64,
     /// Admin keys as (name, SHA-256): from `[admin] keys`, plus `STOREKEY_ADMIN_KEY` as "env".
     admin_keys: Vec<(String, Digest)>,
+    reset_per_email: RateLimiter<String>,
+    reset_per_ip: RateLimiter<IpAddr>,
+    reset_gap: limits::MinInterval<String>,
+    pub mailer: Arc<dyn crate::mail::MailTransport>,
 }
 
 impl Auth {
@@ -226,7 +232,13 @@ impl Auth {
         if let Some(key) = &config.admin.env_key {
             admin_keys.push(("env".to_string(), secret::digest(key)));
         }
+        let mailer = crate::mail::transport_from_config(&config.mail).map_err(|e| e.to_string())?;
+        let per_hour = config.reset.max_requests_per_hour;
         Ok(Auth {
+            reset_per_email: RateLimiter::new(per_hour, 3600),
+            reset_per_ip: RateLimiter::new(per_hour, 3600),
+            reset_gap: limits::MinInterval::new(i64::from(config.reset.min_minutes_between) * 60),
+            mailer,
             admin_keys,
             login_throttle: RateLimiter::new(config.throttle.login_per_ip_per_minute, 60),
             config,
@@ -360,6 +372,25 @@ impl Auth {
                     tx.put_customer(&after, Some(&before))?;
                 }
                 let (token, expires_at) = issue_token(tx, after.id, kind, now, ttl)?;
+                match method {
+                    Method::Otc => {
+                        let (by, reason) = before
+                            .otc
+                            .as_ref()
+                            .map(|o| (o.issued_by.clone(), o.reason.clone()))
+                            .unwrap_or_default();
+                        let detail = format!(
+                            "issued by {}; reason: {}",
+                            by.unwrap_or_default(),
+                            reason.unwrap_or_default()
+                        );
+                        one_time::audit(tx, now, "customer", "otc_used", after.id, Some(&detail))?;
+                    }
+                    Method::ResetToken => {
+                        one_time::audit(tx, now, "customer", "reset_token_used", after.id, None)?;
+                    }
+                    _ => {}
+                }
                 Ok(Ok(IssuedToken {
                     customer: after,
                     token,
@@ -610,14 +641,19 @@ impl Auth {
             allow_remote_shopping_assistance: new.allow_remote_shopping_assistance,
             ..CustomerRecord::default()
         };
-        self.store
+        let created = self
+            .store
             .write(move |tx| {
                 if tx.customer_id_by_email(&record.email)?.is_some() {
                     return Ok(Err(AccountError::EmailTaken));
                 }
                 Ok(Ok(tx.insert_customer(record)?))
             })
-            .await?
+            .await??;
+        if !created.confirmed && self.config.account.require_confirmation {
+            self.send_confirmation(created.id).await?;
+        }
+        Ok(created)
     }
 
     pub fn customer(&self, id: CustomerId) -> Result<Option<CustomerRecord>, StoreError> {

@@ -432,11 +432,17 @@ macro_rules! read_methods {
             Ok(found.map(|v| v.value().to_vec()))
         }
 
-        pub fn storefront_tokens(&self) -> Result<Vec<Vec<u8>>, StoreError> {
+        /// Every storefront token as (digest, stored bytes).
+        pub fn storefront_tokens(&self) -> Result<Vec<(Digest, Vec<u8>)>, StoreError> {
             let t = self.txn.open_table(STOREFRONT_TOKENS)?;
             let mut out = Vec::new();
             for entry in t.iter()? {
-                out.push(entry?.1.value().to_vec());
+                let (k, v) = entry?;
+                let mut d = [0u8; 32];
+                if k.value().len() == 32 {
+                    d.copy_from_slice(k.value());
+                    out.push((d, v.value().to_vec()));
+                }
             }
             Ok(out)
         }
@@ -473,20 +479,20 @@ pub struct Tx<'a> {
 impl Tx<'_> {
     read_methods!();
 
+    /// The next value of a named sequence (1, 2, 3, ...).
+    pub fn next_id(&mut self, sequence: &str) -> Result<u64, StoreError> {
+        let mut meta = self.txn.open_table(META)?;
+        let next = meta.get(sequence)?.map(|v| v.value()).unwrap_or(1);
+        meta.insert(sequence, next + 1)?;
+        Ok(next)
+    }
+
     /// Stores a new customer under a fresh id. The caller has checked the email is free.
     pub fn insert_customer(
         &mut self,
         mut record: CustomerRecord,
     ) -> Result<CustomerRecord, StoreError> {
-        let id = {
-            let mut meta = self.txn.open_table(META)?;
-            let next = meta
-                .get("next_customer_id")?
-                .map(|v| v.value())
-                .unwrap_or(1);
-            meta.insert("next_customer_id", next + 1)?;
-            next
-        };
+        let id = self.next_id("next_customer_id")?;
         record.id = id;
         self.put_customer(&record, None)?;
         Ok(record)

@@ -26,6 +26,12 @@ pub struct OneTimeSecret {
     pub digest: Digest,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
+    /// For admin codes: the admin key's name and the reason given, repeated in the audit entry
+    /// written when the code is used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 impl std::fmt::Debug for OneTimeSecret {

@@ -1,0 +1,435 @@
+//! One-time credentials other than Multipass: password-reset tokens, admin one-time codes
+//! (Login as Customer) and account-confirmation keys; the mail that carries them; and the audit
+//! log of their issue and use. Each is 32 hex characters, stored as a SHA-256 digest on the
+//! customer record (so a new one replaces the old), checked for expiry on every use, and
+//! consumed inside the same write that signs in or resets, so exactly one racing request wins.
+
+use super::password::{check_policy, PolicyError};
+use super::secret::{self, Secret};
+use super::{is_locked, live_matches, valid_email, AccountError, Auth};
+use crate::mail::Mail;
+use crate::store::{CustomerId, CustomerRecord, Lockout, OneTimeSecret, StoreError};
+use serde_json::json;
+use std::net::IpAddr;
+
+/// Confirmation links stay valid this long (Adobe Commerce's keys never expire; a week is a
+/// bound that still covers a slow inbox).
+const CONFIRMATION_TTL: i64 = 7 * 86_400;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResetError {
+    InvalidEmail,
+    /// Unknown email or wrong token: one answer, so resets do not reveal which emails exist.
+    Mismatch,
+    Expired,
+    Locked,
+    Policy(PolicyError),
+    Busy,
+    Storage(String),
+}
+
+impl From<StoreError> for ResetError {
+    fn from(e: StoreError) -> Self {
+        ResetError::Storage(e.to_string())
+    }
+}
+
+impl From<AccountError> for ResetError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::Policy(p) => ResetError::Policy(p),
+            AccountError::Busy => ResetError::Busy,
+            AccountError::NotFound => ResetError::Mismatch,
+            other => ResetError::Storage(format!("{other:?}")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OtcError {
+    NotFound,
+    AssistanceNotAllowed,
+    Disabled,
+    Storage(String),
+}
+
+impl From<StoreError> for OtcError {
+    fn from(e: StoreError) -> Self {
+        OtcError::Storage(e.to_string())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfirmError {
+    InvalidKey,
+    AlreadyConfirmed,
+    Storage(String),
+}
+
+impl From<StoreError> for ConfirmError {
+    fn from(e: StoreError) -> Self {
+        ConfirmError::Storage(e.to_string())
+    }
+}
+
+/// Percent-encodes a value for a URL query (RFC 3986 unreserved characters pass through).
+pub fn url_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+impl Auth {
+    /// Starts a password reset. The answer never depends on whether the email has an account;
+    /// mail goes out in the background only when it does. `false` means rate-limited.
+    pub async fn request_password_reset(
+        &self,
+        email: &str,
+        ip: Option<IpAddr>,
+    ) -> Result<bool, StoreError> {
+        let now = self.now();
+        let key = crate::store::CustomerRecord::email_key(email);
+        let allowed = self.reset_per_email.allow(&key, now)
+            && self.reset_gap.allow(&key, now)
+            && ip.is_none_or(|ip| self.reset_per_ip.allow(&ip, now));
+        if !allowed {
+            return Ok(false);
+        }
+        let Some(customer) = self.customer_by_email(email)? else {
+            return Ok(true);
+        };
+        if customer.disabled {
+            return Ok(true);
+        }
+        let token = secret::new_hex_code();
+        let slot = OneTimeSecret {
+            digest: token.digest(),
+            created_at: now,
+            expires_at: now + i64::from(self.config.reset.ttl_hours) * 3600,
+            issued_by: None,
+            reason: None,
+        };
+        let id = customer.id;
+        let stored = self
+            .store
+            .write(move |tx| {
+                let Some(before) = tx.customer(id)? else {
+                    return Ok(None);
+                };
+                let mut after = before.clone();
+                after.reset_token = Some(slot);
+                tx.put_customer(&after, Some(&before))?;
+                Ok(Some(after))
+            })
+            .await?;
+        if let Some(customer) = stored {
+            let link = self
+                .config
+                .reset
+                .url_template
+                .replace("{email}", &url_encode(&customer.email))
+                .replace("{token}", &url_encode(token.expose()))
+                .replace("{id}", &customer.id.to_string());
+            let body = format!(
+                "Hello{},\n\nThere was recently a request to change the password for your account.\n\nIf you requested this change, set a new password here:\n\n{link}\n\nThe link works once and expires in {} hour(s).\nIf you did not make this request, you can ignore this email and your password will stay the same.\n",
+                greeting_name(&customer),
+                self.config.reset.ttl_hours
+            );
+            self.send_mail(Mail {
+                to: customer.email.clone(),
+                subject: "Reset your password".into(),
+                body,
+            });
+        }
+        Ok(true)
+    }
+
+    /// Sets a new password with a reset token: consumes the token, clears the lockout and
+    /// revokes every access token. Adobe Commerce's `resetPassword`.
+    pub async fn reset_password(
+        &self,
+        email: &str,
+        token: &Secret,
+        new_password: &Secret,
+    ) -> Result<CustomerRecord, ResetError> {
+        if !valid_email(email.trim()) {
+            return Err(ResetError::InvalidEmail);
+        }
+        let customer = self.customer_by_email(email)?.ok_or(ResetError::Mismatch)?;
+        self.reset_password_of(customer, token, new_password).await
+    }
+
+    /// The same for a customer known by id (Shopify's `customerReset(id, ...)`).
+    pub async fn reset_password_by_id(
+        &self,
+        id: CustomerId,
+        token: &Secret,
+        new_password: &Secret,
+    ) -> Result<CustomerRecord, ResetError> {
+        let customer = self.customer(id)?.ok_or(ResetError::Mismatch)?;
+        self.reset_password_of(customer, token, new_password).await
+    }
+
+    async fn reset_password_of(
+        &self,
+        customer: CustomerRecord,
+        token: &Secret,
+        new_password: &Secret,
+    ) -> Result<CustomerRecord, ResetError> {
+        let now = self.now();
+        if is_locked(&customer.lockout, now) {
+            return Err(ResetError::Locked);
+        }
+        let digest = token.digest();
+        match &customer.reset_token {
+            Some(slot) if secret::digests_equal(&slot.digest, &digest) => {
+                if slot.expires_at <= now {
+                    return Err(ResetError::Expired);
+                }
+            }
+            _ => return Err(ResetError::Mismatch),
+        }
+        check_policy(
+            &self.config.password,
+            new_password.expose(),
+            &customer.email,
+        )
+        .map_err(ResetError::Policy)?;
+        let hash = self
+            .passwords
+            .hash(new_password)
+            .await
+            .map_err(|e| match e {
+                super::password::HashError::Busy => ResetError::Busy,
+                super::password::HashError::Failed(m) => ResetError::Storage(m),
+            })?;
+        let id = customer.id;
+        let updated = self
+            .store
+            .write(move |tx| {
+                let Some(before) = tx.customer(id)? else {
+                    return Ok(Err(ResetError::Mismatch));
+                };
+                // Consumed by a concurrent reset or sign-in in the meantime?
+                if !live_matches(&before.reset_token, &digest, now) {
+                    return Ok(Err(ResetError::Mismatch));
+                }
+                let mut after = before.clone();
+                after.password_hash = Some(hash);
+                after.password_version = after.password_version.wrapping_add(1);
+                after.reset_token = None;
+                after.lockout = Lockout::default();
+                after.updated_at = now;
+                tx.revoke_customer_tokens(id)?;
+                tx.put_customer(&after, Some(&before))?;
+                audit(tx, now, "customer", "password_reset", id, None)?;
+                Ok(Ok(after))
+            })
+            .await??;
+        self.metrics.login("reset_password", "success");
+        Ok(updated)
+    }
+
+    /// Issues an admin one-time code for Login as Customer. Replaces any live code.
+    pub async fn issue_otc(
+        &self,
+        id: CustomerId,
+        admin: &str,
+        reason: &str,
+    ) -> Result<Secret, OtcError> {
+        let code = secret::new_hex_code();
+        let now = self.now();
+        let slot = OneTimeSecret {
+            digest: code.digest(),
+            created_at: now,
+            expires_at: now + i64::from(self.config.otc.ttl_seconds),
+            issued_by: Some(admin.to_string()),
+            reason: Some(reason.to_string()),
+        };
+        let enabled = self.config.otc.enabled;
+        let admin = admin.to_string();
+        let reason = reason.to_string();
+        self.store
+            .write(move |tx| {
+                let Some(before) = tx.customer(id)? else {
+                    return Ok(Err(OtcError::NotFound));
+                };
+                if !before.allow_remote_shopping_assistance {
+                    return Ok(Err(OtcError::AssistanceNotAllowed));
+                }
+                if !enabled {
+                    return Ok(Err(OtcError::Disabled));
+                }
+                let mut after = before.clone();
+                after.otc = Some(slot);
+                tx.put_customer(&after, Some(&before))?;
+                audit(tx, now, &admin, "otc_issued", id, Some(&reason))?;
+                Ok(Ok(()))
+            })
+            .await??;
+        Ok(code)
+    }
+
+    /// Appends an admin action to the audit log.
+    pub async fn audit_admin(
+        &self,
+        admin: &str,
+        action: &'static str,
+        customer: CustomerId,
+        detail: Option<String>,
+    ) -> Result<(), StoreError> {
+        let now = self.now();
+        let admin = admin.to_string();
+        self.store
+            .write(move |tx| audit(tx, now, &admin, action, customer, detail.as_deref()))
+            .await
+    }
+
+    /// Sends the confirmation mail with a fresh key, if the customer still needs one.
+    pub async fn send_confirmation(&self, id: CustomerId) -> Result<(), StoreError> {
+        let key = secret::new_hex_code();
+        let now = self.now();
+        let slot = OneTimeSecret {
+            digest: key.digest(),
+            created_at: now,
+            expires_at: now + CONFIRMATION_TTL,
+            issued_by: None,
+            reason: None,
+        };
+        let stored = self
+            .store
+            .write(move |tx| {
+                let Some(before) = tx.customer(id)? else {
+                    return Ok(None);
+                };
+                if before.confirmed {
+                    return Ok(None);
+                }
+                let mut after = before.clone();
+                after.confirmation = Some(slot);
+                tx.put_customer(&after, Some(&before))?;
+                Ok(Some(after))
+            })
+            .await?;
+        if let Some(customer) = stored {
+            let body = format!(
+                "Hello{},\n\nPlease confirm your email address to start signing in.\n\nEmail: {}\nConfirmation key: {}\n\nThe key works once and expires in 7 days.\n",
+                greeting_name(&customer),
+                customer.email,
+                key.expose()
+            );
+            self.send_mail(Mail {
+                to: customer.email.clone(),
+                subject: "Please confirm your account".into(),
+                body,
+            });
+        }
+        Ok(())
+    }
+
+    /// `resendConfirmationEmail`: answers the same for every well-formed email.
+    pub async fn resend_confirmation(&self, email: &str) -> Result<(), StoreError> {
+        if let Some(c) = self.customer_by_email(email)? {
+            if !c.confirmed && self.config.account.require_confirmation {
+                self.send_confirmation(c.id).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `confirmEmail`: marks the account confirmed and consumes the key.
+    pub async fn confirm_email(
+        &self,
+        email: &str,
+        key: &Secret,
+    ) -> Result<CustomerRecord, ConfirmError> {
+        let Some(customer) = self.customer_by_email(email)? else {
+            return Err(ConfirmError::InvalidKey);
+        };
+        if customer.confirmed {
+            return Err(ConfirmError::AlreadyConfirmed);
+        }
+        let digest = key.digest();
+        let now = self.now();
+        let id = customer.id;
+        self.store
+            .write(move |tx| {
+                let Some(before) = tx.customer(id)? else {
+                    return Ok(Err(ConfirmError::InvalidKey));
+                };
+                if !live_matches(&before.confirmation, &digest, now) {
+                    return Ok(Err(ConfirmError::InvalidKey));
+                }
+                let mut after = before.clone();
+                after.confirmed = true;
+                after.confirmation = None;
+                after.updated_at = now;
+                tx.put_customer(&after, Some(&before))?;
+                Ok(Ok(after))
+            })
+            .await?
+    }
+
+    /// Hands a message to the transport on a blocking thread and returns at once: the caller's
+    /// answer (and its timing) never depends on delivery. Failures are logged without the body.
+    pub fn send_mail(&self, mail: Mail) {
+        let transport = self.mailer.clone();
+        let to_domain = mail.to.rsplit('@').next().unwrap_or("").to_string();
+        let subject = mail.subject.clone();
+        let sent = self.metrics.clone();
+        let task = tokio::task::spawn_blocking(move || transport.send(&mail));
+        tokio::spawn(async move {
+            match task.await {
+                Ok(Ok(())) => {
+                    sent.mail("sent");
+                    tracing::debug!(%subject, "mail sent");
+                }
+                Ok(Err(e)) => {
+                    sent.mail("failed");
+                    tracing::warn!(%subject, recipient_domain = %to_domain, "mail delivery failed: {e}");
+                }
+                Err(_) => sent.mail("failed"),
+            }
+        });
+    }
+}
+
+fn greeting_name(c: &CustomerRecord) -> String {
+    match &c.firstname {
+        Some(n) if !n.is_empty() => format!(" {n}"),
+        _ => String::new(),
+    }
+}
+
+/// Appends one audit entry inside a write.
+pub(crate) fn audit(
+    tx: &mut crate::store::Tx<'_>,
+    now: i64,
+    actor: &str,
+    action: &str,
+    customer: CustomerId,
+    detail: Option<&str>,
+) -> Result<(), StoreError> {
+    let at = time::OffsetDateTime::from_unix_timestamp(now)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default();
+    let entry = json!({
+        "at": at,
+        "actor": actor,
+        "action": action,
+        "customer_id": customer,
+        "detail": detail,
+    });
+    tx.append_audit(entry.to_string().as_bytes())?;
+    Ok(())
+}

@@ -1,0 +1,127 @@
+//! Storefront access tokens: the keys a storefront presents in `X-Shopify-Storefront-Access-Token`
+//! (public) or `Shopify-Storefront-Private-Token` (private), each with Shopify access scopes.
+//! Created by an admin; only the SHA-256 of a token is stored and the token is shown once.
+
+use super::secret::{self, Secret};
+use super::Auth;
+use crate::store::StoreError;
+use serde::{Deserialize, Serialize};
+
+pub const READ_CUSTOMERS: &str = "unauthenticated_read_customers";
+pub const WRITE_CUSTOMERS: &str = "unauthenticated_write_customers";
+pub const READ_CUSTOMER_TAGS: &str = "unauthenticated_read_customer_tags";
+
+/// Scopes an admin may grant (the customer-related unauthenticated scopes of the Storefront API).
+pub const KNOWN_SCOPES: &[&str] = &[READ_CUSTOMERS, WRITE_CUSTOMERS, READ_CUSTOMER_TAGS];
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorefrontToken {
+    pub id: u64,
+    pub title: String,
+    pub scopes: Vec<String>,
+    pub created_at: i64,
+}
+
+impl StorefrontToken {
+    /// Whether the token grants `scope`. A write scope implies the matching read scope.
+    pub fn allows(&self, scope: &str) -> bool {
+        self.scopes
+            .iter()
+            .any(|s| s == scope || (scope == READ_CUSTOMERS && s == WRITE_CUSTOMERS))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StorefrontTokenError {
+    EmptyTitle,
+    UnknownScope(String),
+    Storage(String),
+}
+
+impl From<StoreError> for StorefrontTokenError {
+    fn from(e: StoreError) -> Self {
+        StorefrontTokenError::Storage(e.to_string())
+    }
+}
+
+impl Auth {
+    /// Creates a storefront token; returns its record and the token itself (shown only now).
+    pub async fn create_storefront_token(
+        &self,
+        title: &str,
+        scopes: Vec<String>,
+    ) -> Result<(StorefrontToken, Secret), StorefrontTokenError> {
+        let title = title.trim().to_string();
+        if title.is_empty() {
+            return Err(StorefrontTokenError::EmptyTitle);
+        }
+        if let Some(bad) = scopes.iter().find(|s| !KNOWN_SCOPES.contains(&s.as_str())) {
+            return Err(StorefrontTokenError::UnknownScope(bad.clone()));
+        }
+        let token = secret::new_key("");
+        let digest = token.digest();
+        let now = self.now();
+        let record = self
+            .store
+            .write(move |tx| {
+                let record = StorefrontToken {
+                    id: tx.next_id("next_storefront_token_id")?,
+                    title,
+                    scopes,
+                    created_at: now,
+                };
+                let bytes =
+                    serde_json::to_vec(&record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                tx.put_storefront_token(&digest, &bytes)?;
+                Ok(record)
+            })
+            .await?;
+        Ok((record, token))
+    }
+
+    /// The storefront token a request presents, if it exists.
+    pub fn storefront_token(&self, presented: &str) -> Result<Option<StorefrontToken>, StoreError> {
+        if presented.is_empty() || presented.len() > 256 {
+            return Ok(None);
+        }
+        let found = self
+            .store
+            .read()?
+            .storefront_token(&secret::digest(presented))?;
+        found
+            .map(|bytes| {
+                serde_json::from_slice(&bytes)
+                    .map_err(|e| StoreError::Corrupt(format!("storefront token: {e}")))
+            })
+            .transpose()
+    }
+
+    pub fn storefront_tokens(&self) -> Result<Vec<StorefrontToken>, StoreError> {
+        let mut all: Vec<StorefrontToken> = self
+            .store
+            .read()?
+            .storefront_tokens()?
+            .iter()
+            .filter_map(|(_, bytes)| serde_json::from_slice(bytes).ok())
+            .collect();
+        all.sort_by_key(|t| t.id);
+        Ok(all)
+    }
+
+    /// Deletes a storefront token by id; false when there is none.
+    pub async fn delete_storefront_token(&self, id: u64) -> Result<bool, StoreError> {
+        self.store
+            .write(move |tx| {
+                for (digest, bytes) in tx.storefront_tokens()? {
+                    let matches = serde_json::from_slice::<StorefrontToken>(&bytes)
+                        .map(|t| t.id == id)
+                        .unwrap_or(false);
+                    if matches {
+                        return tx.delete_storefront_token(&digest);
+                    }
+                }
+                Ok(false)
+            })
+            .await
+    }
+}
