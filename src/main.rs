@@ -6,11 +6,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use storekey::auth::clock::SystemClock;
+use storekey::auth::one_time::OtcError;
 use storekey::auth::secret::{self, Secret};
 use storekey::auth::{Auth, CustomerChanges, NewCustomer};
 use storekey::config::{Config, ConfigSource};
 use storekey::metrics::Metrics;
-use storekey::store::{CustomerRecord, Store};
+use storekey::store::{CustomerRecord, Store, StoreError};
 
 #[derive(Parser)]
 #[command(
@@ -46,8 +47,24 @@ enum Command {
     /// Manage customers offline (the server must not be running on the same file).
     #[command(subcommand)]
     Customer(CustomerCommand),
-    /// Write a consistent copy of the database to PATH.
+    /// Admin one-time codes (Login as Customer).
+    #[command(subcommand)]
+    Otc(OtcCommand),
+    /// Write a consistent copy of the database to PATH. While a server holds the file, asks it
+    /// through the admin API (needs STOREKEY_ADMIN_KEY).
     Backup { path: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum OtcCommand {
+    /// Issue a one-time code for a customer and print it (same rules as the admin REST call).
+    Issue {
+        #[arg(long)]
+        email: String,
+        /// Recorded in the audit log.
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -156,18 +173,44 @@ fn run(cli: Cli) -> Result<(), String> {
             let config = load_config(&cli, None)?;
             runtime()?.block_on(customer_command(config, cmd))
         }
+        Command::Otc(OtcCommand::Issue { email, reason }) => {
+            let config = load_config(&cli, None)?;
+            runtime()?.block_on(async {
+                let auth = offline_auth(config)?;
+                let customer = find(&auth, email)?;
+                let code =
+                    auth.issue_otc(customer.id, "cli", reason)
+                        .await
+                        .map_err(|e| match e {
+                            OtcError::NotFound => format!("no customer with email {email}"),
+                            OtcError::AssistanceNotAllowed => {
+                                "Login as Customer assistance is disabled for this customer.".into()
+                            }
+                            OtcError::Disabled => {
+                                "Login as Customer is disabled (otc.enabled = false).".into()
+                            }
+                            OtcError::Storage(e) => e,
+                        })?;
+                println!("{}", code.expose());
+                Ok(())
+            })
+        }
         Command::Backup { path } => {
             let config = load_config(&cli, None)?;
-            let store = Store::open(std::path::Path::new(&config.storage.path))
-                .map_err(|e| format!("storage.path {}: {e}", config.storage.path))?;
-            let summary = store.backup_to(path).map_err(|e| e.to_string())?;
-            println!(
-                "backup written to {} ({} customers, {} access tokens)",
-                path.display(),
-                summary.customers,
-                summary.access_tokens
-            );
-            Ok(())
+            match Store::open(std::path::Path::new(&config.storage.path)) {
+                Ok(store) => {
+                    let summary = store.backup_to(path).map_err(|e| e.to_string())?;
+                    println!(
+                        "backup written to {} ({} customers, {} access tokens)",
+                        path.display(),
+                        summary.customers,
+                        summary.access_tokens
+                    );
+                    Ok(())
+                }
+                Err(StoreError::Locked) => backup_through_server(&config, path),
+                Err(e) => Err(format!("storage.path {}: {e}", config.storage.path)),
+            }
         }
     }
 }
@@ -299,5 +342,41 @@ fn describe_account_error(e: &storekey::auth::AccountError, email: &str) -> Stri
         Policy(p) => format!("--password: {p}"),
         NotFound => format!("no customer with email {email}"),
         other => format!("{other:?}"),
+    }
+}
+
+/// `backup` while a server holds the file: `POST /rest/V1/backup` on `server.listen` with
+/// `STOREKEY_ADMIN_KEY`. A plain HTTP/1.1 exchange on loopback; no client library needed.
+fn backup_through_server(config: &Config, path: &std::path::Path) -> Result<(), String> {
+    use std::io::{Read, Write};
+    let key = config.admin.env_key.clone().ok_or_else(|| {
+        "the database is in use by a running server; set STOREKEY_ADMIN_KEY to back up through its admin API (POST /rest/V1/backup)".to_string()
+    })?;
+    let absolute = std::path::absolute(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let body = serde_json::json!({ "path": absolute }).to_string();
+    let mut stream = std::net::TcpStream::connect(&config.server.listen)
+        .map_err(|e| format!("server.listen {}: {e}", config.server.listen))?;
+    let request = format!(
+        "POST /rest/V1/backup HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        config.server.listen,
+        body.len()
+    );
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|e| format!("admin API: {e}"))?;
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .map_err(|e| format!("admin API: {e}"))?;
+    let status_ok = response.starts_with("HTTP/1.1 200");
+    let payload = response.split("\r\n\r\n").nth(1).unwrap_or("").trim();
+    if status_ok {
+        println!(
+            "backup written to {} by the running server: {payload}",
+            absolute.display()
+        );
+        Ok(())
+    } else {
+        Err(format!("admin API refused the backup: {payload}"))
     }
 }

@@ -2,6 +2,7 @@
 //! dialect modules turn GraphQL fields into calls on the sign-in core; this module only moves
 //! bytes and enforces the transport rules of SPEC §4 (POST only, body limit, no batches).
 
+pub mod admin;
 pub mod commerce;
 
 use crate::auth::Auth;
@@ -65,6 +66,31 @@ pub fn routes(
         .and(warp::get())
         .map(move || explorer_page(graphiql, "/graphql"));
 
+    let admin = warp::path("rest")
+        .and(warp::path("V1"))
+        .and(warp::path::tail())
+        .and(warp::method())
+        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
+        .and(warp::header::headers_cloned())
+        .and(with_state.clone())
+        .and(warp::body::stream())
+        .then(
+            move |tail: warp::path::Tail,
+                  method: warp::http::Method,
+                  query: String,
+                  headers: HeaderMap,
+                  state: Arc<AppState>,
+                  body| async move {
+                match read_body(body, limit).await {
+                    Ok(bytes) => {
+                        admin::handle(&state.auth, method, tail.as_str(), &query, &headers, &bytes)
+                            .await
+                    }
+                    Err(resp) => resp,
+                }
+            },
+        );
+
     let healthz = warp::path("healthz")
         .and(warp::path::end())
         .and(warp::get())
@@ -99,6 +125,8 @@ pub fn routes(
 
     let routes = commerce_post
         .or(commerce_get)
+        .unify()
+        .or(admin)
         .unify()
         .or(healthz)
         .unify()

@@ -5,6 +5,7 @@
 mod types;
 
 use super::{client_ip, graphql_response, parse_graphql_body, HttpResponse};
+use crate::auth::one_time::{ConfirmError, ResetError};
 use crate::auth::secret::Secret;
 use crate::auth::{
     Accept, AccountError, Auth, CustomerChanges, NewCustomer, Session, SignInError, SignInRequest,
@@ -400,6 +401,172 @@ impl Mutation {
         Ok(Some(customer_view(auth, record)))
     }
 
+    /// Request an email with a reset password token for the registered customer identified by
+    /// the specified email. Always `true`: it does not reveal which emails have accounts.
+    #[graphql(complexity = "SIGN_IN_COMPLEXITY")]
+    async fn request_password_reset_email(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+    ) -> async_graphql::Result<Option<bool>> {
+        let (auth, caller) = ctx_parts(ctx);
+        if email.trim().is_empty() {
+            return Err(error("graphql-input", "You must specify an email address."));
+        }
+        if !crate::auth::valid_email(email.trim()) {
+            return Err(error(
+                "graphql-input",
+                "The email address has an invalid format.",
+            ));
+        }
+        let allowed = auth
+            .request_password_reset(email.trim(), caller.ip)
+            .await
+            .map_err(internal)?;
+        if !allowed {
+            return Err(error(
+                "graphql-input",
+                "Cannot reset the customer's password",
+            ));
+        }
+        Ok(Some(true))
+    }
+
+    /// Reset a customer's password using the reset password token that the customer received
+    /// in an email after requesting it using `requestPasswordResetEmail`.
+    #[graphql(complexity = "SIGN_IN_COMPLEXITY")]
+    async fn reset_password(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        reset_password_token: String,
+        new_password: String,
+    ) -> async_graphql::Result<Option<bool>> {
+        let (auth, _) = ctx_parts(ctx);
+        if email.trim().is_empty() {
+            return Err(error("graphql-input", "You must specify an email address."));
+        }
+        if reset_password_token.trim().is_empty() {
+            return Err(error(
+                "graphql-input",
+                "resetPasswordToken must be specified",
+            ));
+        }
+        if new_password.is_empty() {
+            return Err(error("graphql-input", "newPassword must be specified"));
+        }
+        auth.reset_password(
+            email.trim(),
+            &Secret::new(reset_password_token.trim()),
+            &Secret::new(new_password),
+        )
+        .await
+        .map_err(reset_error)?;
+        Ok(Some(true))
+    }
+
+    /// Confirms the email address for a customer.
+    #[graphql(complexity = "SIGN_IN_COMPLEXITY")]
+    async fn confirm_email(
+        &self,
+        ctx: &Context<'_>,
+        input: ConfirmEmailInput,
+    ) -> async_graphql::Result<Option<CustomerOutput>> {
+        let (auth, _) = ctx_parts(ctx);
+        require_value(&input.email, "email")?;
+        require_value(&input.confirmation_key, "confirmation_key")?;
+        match auth
+            .confirm_email(
+                input.email.trim(),
+                &Secret::new(input.confirmation_key.trim()),
+            )
+            .await
+        {
+            Ok(record) => Ok(Some(CustomerOutput {
+                customer: customer_view(auth, record),
+            })),
+            Err(ConfirmError::InvalidKey) => Err(error(
+                "graphql-input",
+                "The confirmation token is invalid. Verify the token and try again.",
+            )),
+            Err(ConfirmError::AlreadyConfirmed) => {
+                Err(error("graphql-input", "The account is already active."))
+            }
+            Err(ConfirmError::Storage(m)) => Err(internal(m)),
+        }
+    }
+
+    /// Resends the confirmation email to a customer. Always `true` for a well-formed email.
+    #[graphql(complexity = "SIGN_IN_COMPLEXITY")]
+    async fn resend_confirmation_email(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+    ) -> async_graphql::Result<Option<bool>> {
+        let (auth, _) = ctx_parts(ctx);
+        if !crate::auth::valid_email(email.trim()) {
+            return Err(error("graphql-input", "Email address is not valid"));
+        }
+        auth.resend_confirmation(email.trim())
+            .await
+            .map_err(internal)?;
+        Ok(Some(true))
+    }
+
+    /// Request a customer token so that an administrator can perform remote shopping
+    /// assistance. Needs an admin key as the Bearer token.
+    #[graphql(complexity = "SIGN_IN_COMPLEXITY")]
+    async fn generate_customer_token_as_admin(
+        &self,
+        ctx: &Context<'_>,
+        input: GenerateCustomerTokenAsAdminInput,
+    ) -> async_graphql::Result<Option<GenerateCustomerTokenAsAdminOutput>> {
+        let (auth, caller) = ctx_parts(ctx);
+        let Some(admin) = &caller.admin else {
+            return Err(error("graphql-authorization", NOT_AUTHORIZED));
+        };
+        if !auth.config.otc.enabled {
+            return Err(error(
+                "graphql-authorization",
+                "Login as Customer is disabled.",
+            ));
+        }
+        let email = input.customer_email.trim();
+        if email.is_empty() {
+            return Err(error(
+                "graphql-input",
+                "Specify the \"customer email\" value.",
+            ));
+        }
+        let Some(customer) = auth.customer_by_email(email).map_err(internal)? else {
+            return Err(error(
+                "graphql-input",
+                "Customer email provided does not exist",
+            ));
+        };
+        if !customer.allow_remote_shopping_assistance {
+            return Err(error(
+                "graphql-authorization",
+                "Login as Customer assistance is disabled for this customer.",
+            ));
+        }
+        let issued = auth
+            .issue_for(customer.id, TokenKind::Commerce, crate::auth::Method::Admin)
+            .await
+            .map_err(|_| {
+                error(
+                    "graphql-input",
+                    "Unable to generate tokens. Please wait and try again later.",
+                )
+            })?;
+        auth.audit_admin(admin, "token_as_admin", customer.id, None)
+            .await
+            .map_err(internal)?;
+        Ok(Some(GenerateCustomerTokenAsAdminOutput {
+            customer_token: issued.token.expose().to_string(),
+        }))
+    }
+
     /// Change the email address for the logged-in customer.
     #[graphql(complexity = "SIGN_IN_COMPLEXITY")]
     async fn update_customer_email(
@@ -429,6 +596,19 @@ impl Mutation {
             customer: customer_view(auth, record),
         }))
     }
+}
+
+fn reset_error(e: ResetError) -> async_graphql::Error {
+    let message = match e {
+        ResetError::InvalidEmail => "The email address has an invalid format.".to_string(),
+        ResetError::Mismatch => "The password token is mismatched. Reset and try again.".into(),
+        ResetError::Expired => "The password token is expired. Reset and try again.".into(),
+        ResetError::Locked => "The account is locked".into(),
+        ResetError::Policy(p) => p.to_string(),
+        ResetError::Busy => return error("graphql-busy", BUSY),
+        ResetError::Storage(m) => return internal(m),
+    };
+    error("graphql-input", message)
 }
 
 async fn sign_in(

@@ -1,0 +1,425 @@
+//! The admin REST API under `/rest/V1/` (SPEC §7): customers, Login-as-Customer codes,
+//! storefront tokens, the audit log and online backups. Every call needs an admin key as a
+//! Bearer token. Requests are routed by hand from the path segments: the table is short, and
+//! one `match` shows all of it.
+
+use super::{json_response, HttpResponse};
+use crate::auth::one_time::OtcError;
+use crate::auth::secret::Secret;
+use crate::auth::storefront_tokens::StorefrontTokenError;
+use crate::auth::{AccountError, Auth, CustomerChanges, NewCustomer};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use warp::http::{HeaderMap, Method, StatusCode};
+
+const UNAUTHORIZED: &str = "The consumer isn't authorized to access %resources.";
+
+type Reply = Result<(StatusCode, Value), (StatusCode, String)>;
+
+fn fail(status: StatusCode, message: impl Into<String>) -> Reply {
+    Err((status, message.into()))
+}
+
+fn ok(value: Value) -> Reply {
+    Ok((StatusCode::OK, value))
+}
+
+pub async fn handle(
+    auth: &Auth,
+    method: Method,
+    path: &str,
+    query: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> HttpResponse {
+    let Some(admin) = super::commerce::bearer(headers).and_then(|k| auth.admin_key_name(&k)) else {
+        auth.metrics.request("admin", "", "unauthorized");
+        return json_response(
+            StatusCode::UNAUTHORIZED,
+            &json!({ "message": UNAUTHORIZED }),
+        );
+    };
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let query: HashMap<String, String> = serde_urlencoded_pairs(query);
+    let result = route(auth, &admin, &method, &segments, &query, body).await;
+    let operation = segments.first().copied().unwrap_or("");
+    match result {
+        Ok((status, value)) => {
+            auth.metrics.request("admin", operation, "ok");
+            json_response(status, &value)
+        }
+        Err((status, message)) => {
+            auth.metrics.request("admin", operation, "error");
+            json_response(status, &json!({ "message": message }))
+        }
+    }
+}
+
+async fn route(
+    auth: &Auth,
+    admin: &str,
+    method: &Method,
+    segments: &[&str],
+    query: &HashMap<String, String>,
+    body: &[u8],
+) -> Reply {
+    match (method.as_str(), segments) {
+        ("POST", ["customers"]) => create_customer(auth, admin, body).await,
+        ("GET", ["customers"]) => {
+            let Some(email) = query.get("email") else {
+                return fail(
+                    StatusCode::BAD_REQUEST,
+                    "The \"email\" query parameter is required.",
+                );
+            };
+            match auth.customer_by_email(email).map_err(internal)? {
+                Some(c) => ok(super::customer_json(&c)),
+                None => fail(
+                    StatusCode::NOT_FOUND,
+                    format!("No such entity with email = {email}"),
+                ),
+            }
+        }
+        ("GET", ["customers", id]) => {
+            let id = parse_id(id)?;
+            match auth.customer(id).map_err(internal)? {
+                Some(c) => ok(super::customer_json(&c)),
+                None => not_found(id),
+            }
+        }
+        ("PUT", ["customers", id]) => update_customer(auth, admin, parse_id(id)?, body).await,
+        ("DELETE", ["customers", id]) => {
+            let id = parse_id(id)?;
+            if !auth.delete_customer(id).await.map_err(internal)? {
+                return not_found(id);
+            }
+            auth.audit_admin(admin, "customer_deleted", id, None)
+                .await
+                .map_err(internal)?;
+            ok(json!(true))
+        }
+        ("POST", ["customer", id, "otp"]) => {
+            let id = parse_id(id)?;
+            #[derive(Deserialize, Default)]
+            struct OtpBody {
+                #[serde(default)]
+                reason: String,
+            }
+            let req: OtpBody = if body.is_empty() {
+                OtpBody::default()
+            } else {
+                parse_body(body)?
+            };
+            match auth.issue_otc(id, admin, req.reason.trim()).await {
+                Ok(code) => ok(json!({ "otp": code.expose() })),
+                Err(OtcError::NotFound) => not_found(id),
+                Err(OtcError::AssistanceNotAllowed) => fail(
+                    StatusCode::FORBIDDEN,
+                    "Login as Customer assistance is disabled for this customer.",
+                ),
+                Err(OtcError::Disabled) => {
+                    fail(StatusCode::FORBIDDEN, "Login as Customer is disabled.")
+                }
+                Err(OtcError::Storage(e)) => Err(internal(e)),
+            }
+        }
+        ("POST", ["storefront-tokens"]) => {
+            #[derive(Deserialize)]
+            struct TokenBody {
+                title: String,
+                #[serde(default)]
+                scopes: Vec<String>,
+            }
+            let req: TokenBody = parse_body(body)?;
+            match auth.create_storefront_token(&req.title, req.scopes).await {
+                Ok((record, token)) => {
+                    auth.audit_admin(
+                        admin,
+                        "storefront_token_created",
+                        0,
+                        Some(format!("id {}: {}", record.id, record.title)),
+                    )
+                    .await
+                    .map_err(internal)?;
+                    ok(json!({
+                        "id": record.id,
+                        "title": record.title,
+                        "scopes": record.scopes,
+                        "access_token": token.expose(),
+                    }))
+                }
+                Err(StorefrontTokenError::EmptyTitle) => {
+                    fail(StatusCode::BAD_REQUEST, "\"title\" is required.")
+                }
+                Err(StorefrontTokenError::UnknownScope(s)) => fail(
+                    StatusCode::BAD_REQUEST,
+                    format!(
+                        "Unknown scope \"{s}\". Known scopes: {}.",
+                        crate::auth::storefront_tokens::KNOWN_SCOPES.join(", ")
+                    ),
+                ),
+                Err(StorefrontTokenError::Storage(e)) => Err(internal(e)),
+            }
+        }
+        ("GET", ["storefront-tokens"]) => {
+            let all = auth.storefront_tokens().map_err(internal)?;
+            ok(json!(all
+                .iter()
+                .map(|t| json!({"id": t.id, "title": t.title, "scopes": t.scopes}))
+                .collect::<Vec<_>>()))
+        }
+        ("DELETE", ["storefront-tokens", id]) => {
+            let id = parse_id(id)?;
+            if !auth.delete_storefront_token(id).await.map_err(internal)? {
+                return fail(
+                    StatusCode::NOT_FOUND,
+                    format!("No storefront token with id = {id}"),
+                );
+            }
+            auth.audit_admin(
+                admin,
+                "storefront_token_deleted",
+                0,
+                Some(format!("id {id}")),
+            )
+            .await
+            .map_err(internal)?;
+            ok(json!(true))
+        }
+        ("GET", ["audit"]) => {
+            let after = number(query, "after", 0)?;
+            let limit = number(query, "limit", 100)?.clamp(1, 1000) as usize;
+            let entries = auth
+                .store
+                .read()
+                .and_then(|r| r.audit(after, limit))
+                .map_err(internal)?;
+            let list: Vec<Value> = entries
+                .into_iter()
+                .map(|(seq, bytes)| {
+                    let mut v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+                    if let Some(obj) = v.as_object_mut() {
+                        obj.insert("id".into(), json!(seq));
+                    }
+                    v
+                })
+                .collect();
+            ok(json!(list))
+        }
+        ("POST", ["backup"]) => {
+            #[derive(Deserialize)]
+            struct BackupBody {
+                path: String,
+            }
+            let req: BackupBody = parse_body(body)?;
+            if req.path.trim().is_empty() {
+                return fail(StatusCode::BAD_REQUEST, "\"path\" is required.");
+            }
+            let store = auth.store.clone();
+            let path = std::path::PathBuf::from(&req.path);
+            let summary = tokio::task::spawn_blocking(move || store.backup_to(&path))
+                .await
+                .map_err(internal)?
+                .map_err(|e| (StatusCode::BAD_REQUEST, format!("Backup failed: {e}")))?;
+            auth.audit_admin(admin, "backup", 0, Some(req.path.clone()))
+                .await
+                .map_err(internal)?;
+            ok(json!({
+                "path": req.path,
+                "customers": summary.customers,
+                "access_tokens": summary.access_tokens,
+            }))
+        }
+        _ => fail(StatusCode::NOT_FOUND, "Request does not match any route."),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CustomerFields {
+    email: Option<String>,
+    firstname: Option<String>,
+    lastname: Option<String>,
+    confirmed: Option<bool>,
+    disabled: Option<bool>,
+    allow_remote_shopping_assistance: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CustomerBody {
+    customer: CustomerFields,
+    password: Option<String>,
+}
+
+async fn create_customer(auth: &Auth, admin: &str, body: &[u8]) -> Reply {
+    let req: CustomerBody = parse_body(body)?;
+    let c = req.customer;
+    let email = c.email.clone().unwrap_or_default();
+    if email.trim().is_empty() {
+        return fail(StatusCode::BAD_REQUEST, "\"customer.email\" is required.");
+    }
+    let record = auth
+        .create_customer(NewCustomer {
+            email: email.clone(),
+            password: req.password.filter(|p| !p.is_empty()).map(Secret::new),
+            firstname: c.firstname,
+            lastname: c.lastname,
+            allow_remote_shopping_assistance: c.allow_remote_shopping_assistance.unwrap_or(false),
+            confirmed: Some(c.confirmed.unwrap_or(true)),
+            ..NewCustomer::default()
+        })
+        .await
+        .map_err(|e| account_error(e, &email))?;
+    let record = if c.disabled == Some(true) {
+        auth.update_customer(
+            record.id,
+            CustomerChanges {
+                disabled: Some(true),
+                ..CustomerChanges::default()
+            },
+        )
+        .await
+        .map_err(|e| account_error(e, &email))?
+    } else {
+        record
+    };
+    auth.audit_admin(admin, "customer_created", record.id, None)
+        .await
+        .map_err(internal)?;
+    ok(super::customer_json(&record))
+}
+
+async fn update_customer(auth: &Auth, admin: &str, id: u64, body: &[u8]) -> Reply {
+    let req: CustomerBody = parse_body(body)?;
+    let c = req.customer;
+    let email = c.email.clone().unwrap_or_default();
+    let record = auth
+        .update_customer(
+            id,
+            CustomerChanges {
+                email: c.email,
+                firstname: c.firstname,
+                lastname: c.lastname,
+                confirmed: c.confirmed,
+                disabled: c.disabled,
+                allow_remote_shopping_assistance: c.allow_remote_shopping_assistance,
+                ..CustomerChanges::default()
+            },
+        )
+        .await
+        .map_err(|e| account_error(e, &email))?;
+    let record = match req.password.filter(|p| !p.is_empty()) {
+        Some(pw) => auth
+            .set_password(id, &Secret::new(pw))
+            .await
+            .map_err(|e| account_error(e, &email))?,
+        None => record,
+    };
+    auth.audit_admin(admin, "customer_updated", id, None)
+        .await
+        .map_err(internal)?;
+    ok(super::customer_json(&record))
+}
+
+fn account_error(e: AccountError, email: &str) -> (StatusCode, String) {
+    match e {
+        AccountError::InvalidEmail => (
+            StatusCode::BAD_REQUEST,
+            format!("\"{email}\" is not a valid email address."),
+        ),
+        AccountError::EmailTaken => (
+            StatusCode::CONFLICT,
+            "A customer with the same email address already exists in an associated website."
+                .into(),
+        ),
+        AccountError::Policy(p) => (StatusCode::BAD_REQUEST, p.to_string()),
+        AccountError::NotFound => (StatusCode::NOT_FOUND, "No such customer.".into()),
+        AccountError::Busy => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The server is busy. Please try again shortly.".into(),
+        ),
+        other => internal(format!("{other:?}")),
+    }
+}
+
+fn not_found(id: u64) -> Reply {
+    fail(
+        StatusCode::NOT_FOUND,
+        format!("No such entity with customerId = {id}"),
+    )
+}
+
+fn parse_id(text: &str) -> Result<u64, (StatusCode, String)> {
+    text.parse::<u64>().map_err(|_| {
+        (
+            StatusCode::BAD_REQUEST,
+            format!("\"{text}\" is not a valid id."),
+        )
+    })
+}
+
+fn number(
+    query: &HashMap<String, String>,
+    key: &str,
+    default: u64,
+) -> Result<u64, (StatusCode, String)> {
+    match query.get(key) {
+        None => Ok(default),
+        Some(v) => v.parse::<u64>().map_err(|_| {
+            (
+                StatusCode::BAD_REQUEST,
+                format!("\"{key}\" must be a non-negative integer."),
+            )
+        }),
+    }
+}
+
+fn parse_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, (StatusCode, String)> {
+    serde_json::from_slice(body).map_err(|e| {
+        (
+            StatusCode::BAD_REQUEST,
+            format!("The request body is not valid: {e}"),
+        )
+    })
+}
+
+fn internal(e: impl std::fmt::Display) -> (StatusCode, String) {
+    tracing::error!("admin API internal error: {e}");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Internal server error".into(),
+    )
+}
+
+/// Decodes `a=1&b=x%40y` (the query string of a REST call).
+fn serde_urlencoded_pairs(query: &str) -> HashMap<String, String> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .filter_map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            Some((percent_decode(k)?, percent_decode(v)?))
+        })
+        .collect()
+}
+
+pub(crate) fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = s.get(i + 1..i + 3)?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
