@@ -82,6 +82,9 @@ enum CustomerCommand {
         /// Mark the account confirmed (matters with account.require_confirmation).
         #[arg(long)]
         confirmed: bool,
+        /// The customer allows remote shopping assistance (Login as Customer codes).
+        #[arg(long)]
+        allow_remote_assistance: bool,
     },
     /// List customers, one per line.
     List,
@@ -275,6 +278,7 @@ async fn customer_command(config: Config, cmd: &CustomerCommand) -> Result<(), S
             firstname,
             lastname,
             confirmed,
+            allow_remote_assistance,
         } => {
             let record = auth
                 .create_customer(NewCustomer {
@@ -283,6 +287,7 @@ async fn customer_command(config: Config, cmd: &CustomerCommand) -> Result<(), S
                     firstname: firstname.clone(),
                     lastname: lastname.clone(),
                     confirmed: confirmed.then_some(true),
+                    allow_remote_shopping_assistance: *allow_remote_assistance,
                     ..NewCustomer::default()
                 })
                 .await

@@ -6,7 +6,7 @@
 
 use super::password::{check_policy, PolicyError};
 use super::secret::{self, Secret};
-use super::{is_locked, live_matches, valid_email, AccountError, Auth};
+use super::{live_matches, valid_email, AccountError, Auth};
 use crate::mail::Mail;
 use crate::store::{CustomerId, CustomerRecord, Lockout, OneTimeSecret, StoreError};
 use serde_json::json;
@@ -22,7 +22,6 @@ pub enum ResetError {
     /// Unknown email or wrong token: one answer, so resets do not reveal which emails exist.
     Mismatch,
     Expired,
-    Locked,
     Policy(PolicyError),
     Busy,
     Storage(String),
@@ -182,10 +181,9 @@ impl Auth {
         token: &Secret,
         new_password: &Secret,
     ) -> Result<CustomerRecord, ResetError> {
+        // A locked account may reset: that is how a locked-out customer gets back in (the
+        // reset clears the lockout, as Adobe Commerce fixed in magento/magento2#15255).
         let now = self.now();
-        if is_locked(&customer.lockout, now) {
-            return Err(ResetError::Locked);
-        }
         let digest = token.digest();
         match &customer.reset_token {
             Some(slot) if secret::digests_equal(&slot.digest, &digest) => {

@@ -159,3 +159,96 @@ fn keygen_prints_a_key_and_its_digest_line() {
 fn ring_free_sha256(s: &str) -> String {
     hex::encode(storekey::auth::secret::digest(s))
 }
+
+#[test]
+fn otc_issue_follows_the_admin_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let mut cmd = bin();
+        bin_env(&mut cmd, dir.path());
+        cmd.args(args).output().unwrap()
+    };
+    assert!(run(&[
+        "customer",
+        "add",
+        "--email",
+        BOB,
+        "--password",
+        BOB_PASSWORD
+    ])
+    .status
+    .success());
+    let out = run(&["otc", "issue", "--email", BOB, "--reason", "phone"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("Login as Customer assistance is disabled for this customer."));
+    assert!(run(&[
+        "customer",
+        "add",
+        "--email",
+        "ann@example.com",
+        "--allow-remote-assistance"
+    ])
+    .status
+    .success());
+    let out = run(&[
+        "otc",
+        "issue",
+        "--email",
+        "ann@example.com",
+        "--reason",
+        "phone",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let code = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(code.trim().len(), 32);
+    assert!(code.trim().bytes().all(|b| b.is_ascii_hexdigit()));
+}
+
+#[tokio::test]
+async fn backup_works_while_serving_through_the_admin_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = bin();
+    bin_env(&mut cmd, dir.path());
+    assert!(cmd
+        .args([
+            "customer",
+            "add",
+            "--email",
+            BOB,
+            "--password",
+            BOB_PASSWORD
+        ])
+        .output()
+        .unwrap()
+        .status
+        .success());
+    let mut server = BinServer::spawn(dir.path(), &[("STOREKEY_ADMIN_KEY", "k")]);
+    let backup = dir.path().join("copy.redb");
+    let mut cmd = bin();
+    bin_env(&mut cmd, dir.path());
+    let out = cmd
+        .env("STOREKEY_ADMIN_KEY", "k")
+        .env("STOREKEY_SERVER_LISTEN", &server.addr)
+        .arg("backup")
+        .arg(&backup)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    server.terminate();
+    let copy = storekey::store::Store::open(&backup).unwrap();
+    assert!(copy
+        .read()
+        .unwrap()
+        .customer_by_email(BOB)
+        .unwrap()
+        .is_some());
+}

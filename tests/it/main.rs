@@ -3,8 +3,11 @@
 
 mod support;
 
+mod admin;
 mod cli;
 mod commerce;
 mod limits;
 mod lockout;
+mod one_time;
+mod smtp;
 mod tokens;

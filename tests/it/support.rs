@@ -238,3 +238,101 @@ fn unsafe_kill(pid: u32, signal: &str) {
         .args([&format!("-{signal}"), &pid.to_string()])
         .status();
 }
+
+pub const ADMIN_KEY: &str = "test-admin-key";
+
+impl TestServer {
+    /// A REST call with the test admin key; returns (status, body).
+    pub async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        self.rest(method, path, body, Some(ADMIN_KEY)).await
+    }
+
+    pub async fn rest(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        key: Option<&str>,
+    ) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self.http.request(method, self.url(path));
+        if let Some(k) = key {
+            req = req.header("Authorization", format!("Bearer {k}"));
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        assert_eq!(
+            resp.headers()["content-type"].to_str().unwrap(),
+            "application/json"
+        );
+        (status, resp.json().await.unwrap())
+    }
+
+    /// Creates a customer through the admin API and returns its id.
+    pub async fn admin_customer(&self, email: &str, password: &str, assistance: bool) -> u64 {
+        let (status, body) = self
+            .admin(
+                "POST",
+                "/rest/V1/customers",
+                Some(json!({"customer": {"email": email, "firstname": "Bob", "lastname": "Loblaw", "allow_remote_shopping_assistance": assistance}, "password": password})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["id"].as_u64().unwrap()
+    }
+
+    pub async fn issue_otc(&self, id: u64, reason: &str) -> String {
+        let (status, body) = self
+            .admin(
+                "POST",
+                &format!("/rest/V1/customer/{id}/otp"),
+                Some(json!({"reason": reason})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["otp"].as_str().unwrap().to_string()
+    }
+
+    pub fn outbox_dir(&self) -> PathBuf {
+        PathBuf::from(&self.config.mail.outbox_dir)
+    }
+}
+
+/// The .eml files in a directory, oldest first, waiting up to 3 s for at least `n` of them
+/// (mail is handed to the transport in the background).
+pub async fn wait_for_mail(dir: &Path, n: usize) -> Vec<String> {
+    for _ in 0..150 {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if files.len() >= n {
+            files.sort();
+            return files
+                .iter()
+                .map(|p| std::fs::read_to_string(p).unwrap())
+                .collect();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Vec::new()
+}
+
+/// The value of query parameter `name` in the first link of a mail that has it.
+pub fn link_param(mail: &str, name: &str) -> Option<String> {
+    let key = format!("{name}=");
+    mail.lines().find_map(|line| {
+        let start = line.find("http")?;
+        let url = &line[start..];
+        let query = url.split_once('?')?.1;
+        query
+            .split('&')
+            .find_map(|p| p.strip_prefix(&key).map(|v| v.trim().replace("%40", "@")))
+    })
+}

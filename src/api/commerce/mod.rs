@@ -603,7 +603,6 @@ fn reset_error(e: ResetError) -> async_graphql::Error {
         ResetError::InvalidEmail => "The email address has an invalid format.".to_string(),
         ResetError::Mismatch => "The password token is mismatched. Reset and try again.".into(),
         ResetError::Expired => "The password token is expired. Reset and try again.".into(),
-        ResetError::Locked => "The account is locked".into(),
         ResetError::Policy(p) => p.to_string(),
         ResetError::Busy => return error("graphql-busy", BUSY),
         ResetError::Storage(m) => return internal(m),
