@@ -4,8 +4,8 @@
 
 use super::secret::Secret;
 use crate::config::PasswordConfig;
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 
@@ -106,7 +106,7 @@ impl PasswordPool {
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         // A real hash to verify against when the email is unknown, so a miss costs what a wrong
         // password costs and response time does not reveal which emails have accounts.
-        let dummy = hash_with(&argon, "storekey-dummy-password")?;
+        let dummy = Worker::new(argon.clone()).hash("storekey-dummy-password")?;
         let (jobs, queue) = mpsc::sync_channel::<Job>(cfg.hash_queue);
         let queue = Arc::new(Mutex::new(queue));
         let queued = Arc::new(AtomicUsize::new(0));
@@ -118,27 +118,7 @@ impl PasswordPool {
             let dummy = dummy.clone();
             std::thread::Builder::new()
                 .name(format!("storekey-argon2-{n}"))
-                .spawn(move || loop {
-                    let job = match queue.lock() {
-                        Ok(q) => match q.recv() {
-                            Ok(job) => job,
-                            Err(_) => return,
-                        },
-                        Err(_) => return,
-                    };
-                    queued.fetch_sub(1, Ordering::Relaxed);
-                    match job {
-                        Job::Hash(pw, reply) => {
-                            let _ = reply.send(hash_with(&argon, pw.expose()));
-                        }
-                        Job::Verify(phc, pw, reply) => {
-                            let ok =
-                                verify_with(&argon, phc.as_deref().unwrap_or(&dummy), pw.expose())
-                                    && phc.is_some();
-                            let _ = reply.send(ok);
-                        }
-                    }
-                })
+                .spawn(move || run_worker(&queue, &queued, Worker::new(argon), &dummy))
                 .map_err(|e| HashError::Failed(format!("cannot start hash worker: {e}")))?;
         }
         Ok(PasswordPool {
@@ -187,20 +167,126 @@ impl PasswordPool {
     }
 }
 
-fn hash_with(argon: &Argon2<'_>, password: &str) -> Result<String, HashError> {
-    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
-    argon
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| HashError::Failed(e.to_string()))
+fn run_worker(
+    queue: &Mutex<mpsc::Receiver<Job>>,
+    queued: &AtomicUsize,
+    mut worker: Worker,
+    dummy: &str,
+) {
+    loop {
+        let job = match queue.lock() {
+            Ok(q) => match q.recv() {
+                Ok(job) => job,
+                Err(_) => return,
+            },
+            Err(_) => return,
+        };
+        queued.fetch_sub(1, Ordering::Relaxed);
+        match job {
+            Job::Hash(pw, reply) => {
+                let _ = reply.send(worker.hash(pw.expose()));
+            }
+            Job::Verify(phc, pw, reply) => {
+                let ok =
+                    worker.verify(phc.as_deref().unwrap_or(dummy), pw.expose()) && phc.is_some();
+                let _ = reply.send(ok);
+            }
+        }
+    }
 }
 
-fn verify_with(argon: &Argon2<'_>, phc: &str, password: &str) -> bool {
-    match PasswordHash::new(phc) {
-        // The stored hash carries its own parameters, so old hashes keep verifying after the
-        // configured cost changes.
-        Ok(parsed) => argon.verify_password(password.as_bytes(), &parsed).is_ok(),
-        Err(_) => false,
+/// One hash worker's state: the configured parameters and an argon2 memory area that is
+/// allocated once and reused. Allocating 19 MiB per verify lets the allocator's per-thread
+/// arenas fragment and grow far past 19 MiB per worker; one owned buffer keeps resident memory
+/// at workers x argon2_memory.
+struct Worker {
+    argon: Argon2<'static>,
+    memory: Vec<Block>,
+}
+
+impl Worker {
+    fn new(argon: Argon2<'static>) -> Worker {
+        Worker {
+            argon,
+            memory: Vec::new(),
+        }
+    }
+
+    fn blocks(&mut self, count: usize) -> &mut [Block] {
+        if self.memory.len() < count {
+            self.memory.resize(count, Block::default());
+        }
+        &mut self.memory[..count]
+    }
+
+    fn hash(&mut self, password: &str) -> Result<String, HashError> {
+        let failed = |e: &dyn std::fmt::Display| HashError::Failed(e.to_string());
+        let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+        let mut salt_buf = [0u8; 64];
+        let salt_bytes = salt
+            .as_salt()
+            .decode_b64(&mut salt_buf)
+            .map_err(|e| failed(&e))?;
+        let argon = self.argon.clone();
+        let params = argon.params().clone();
+        let mut out = [0u8; 32];
+        argon
+            .hash_password_into_with_memory(
+                password.as_bytes(),
+                salt_bytes,
+                &mut out,
+                self.blocks(params.block_count()),
+            )
+            .map_err(|e| failed(&e))?;
+        let phc = PasswordHash {
+            algorithm: argon2::ARGON2ID_IDENT,
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(&params).map_err(|e| failed(&e))?,
+            salt: Some(salt.as_salt()),
+            hash: Some(Output::new(&out).map_err(|e| failed(&e))?),
+        };
+        Ok(phc.to_string())
+    }
+
+    /// Verifies `password` against a PHC string, using the parameters stored in it (so old
+    /// hashes keep verifying after the configured cost changes).
+    fn verify(&mut self, phc: &str, password: &str) -> bool {
+        let Ok(parsed) = PasswordHash::new(phc) else {
+            return false;
+        };
+        let Ok(algorithm) = Algorithm::try_from(parsed.algorithm) else {
+            return false;
+        };
+        let Ok(params) = Params::try_from(&parsed) else {
+            return false;
+        };
+        let version = match parsed.version.map(Version::try_from) {
+            Some(Ok(v)) => v,
+            Some(Err(_)) => return false,
+            None => Version::V0x13,
+        };
+        let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+            return false;
+        };
+        let mut salt_buf = [0u8; 64];
+        let Ok(salt_bytes) = salt.decode_b64(&mut salt_buf) else {
+            return false;
+        };
+        let argon = Argon2::new(algorithm, version, params.clone());
+        let mut out = vec![0u8; expected.len()];
+        if argon
+            .hash_password_into_with_memory(
+                password.as_bytes(),
+                salt_bytes,
+                &mut out,
+                self.blocks(params.block_count()),
+            )
+            .is_err()
+        {
+            return false;
+        }
+        // Output's PartialEq compares in constant time.
+        Output::new(&out).is_ok_and(|o| o == expected)
     }
 }
 
@@ -265,5 +351,14 @@ mod tests {
             .await
             .unwrap());
         assert!(!pool.verify(None, &pw).await.unwrap());
+        // Hashes made elsewhere (the argon2 crate's own hasher) verify too.
+        use argon2::password_hash::PasswordHasher as _;
+        let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+        let foreign = Argon2::default()
+            .hash_password(b"b0bl0bl@w", &salt)
+            .unwrap()
+            .to_string();
+        assert!(pool.verify(Some(&foreign), &pw).await.unwrap());
+        assert!(!pool.verify(Some("not a phc string"), &pw).await.unwrap());
     }
 }
