@@ -9,6 +9,7 @@
 pub mod clock;
 pub mod limits;
 pub mod multipass;
+pub mod multipass_sign_in;
 pub mod one_time;
 pub mod password;
 pub mod secret;

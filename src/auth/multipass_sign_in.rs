@@ -1,0 +1,274 @@
+//! Multipass sign-in: turns a verified Multipass token into a customer and a Storefront access
+//! token. Decoding is `multipass::decode`; this module owns what happens after it (the replay
+//! record, the customer upsert by identifier or email, the token) in one write, so exactly one
+//! of many concurrent uses of a token wins.
+
+use super::multipass::{self, MultipassClaims, MultipassError, MultipassKey};
+use super::{issue_token, valid_email, Auth, IssuedToken, Method};
+use crate::store::{CustomerId, CustomerRecord, StoreError, Timestamp, TokenKind, Tx};
+use time::{Duration, OffsetDateTime};
+
+/// What a client may learn about a refused Multipass token: that it was refused (`Invalid`),
+/// or that its email belongs to a customer bound to another identifier (`Taken`, which
+/// Shopify reports separately). The precise reason goes to the debug log only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MultipassSignInError {
+    Invalid,
+    Taken,
+    Storage(String),
+}
+
+impl From<StoreError> for MultipassSignInError {
+    fn from(e: StoreError) -> Self {
+        MultipassSignInError::Storage(e.to_string())
+    }
+}
+
+/// Why a token was refused; for metrics and the debug log, never for the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    Off,
+    Decode(MultipassError),
+    BadClock,
+    InvalidEmail,
+    Replayed,
+    Taken,
+}
+
+impl Refusal {
+    fn label(self) -> &'static str {
+        match self {
+            Refusal::Off => "off",
+            Refusal::Decode(e) => match e {
+                MultipassError::NotBase64 => "not_base64",
+                MultipassError::BadLength => "bad_length",
+                MultipassError::BadSignature => "bad_signature",
+                MultipassError::BadPadding => "bad_padding",
+                MultipassError::BadJson => "bad_json",
+                MultipassError::MissingEmail => "missing_email",
+                MultipassError::MissingCreatedAt => "missing_created_at",
+                MultipassError::BadCreatedAt => "bad_created_at",
+                MultipassError::Expired => "expired",
+                MultipassError::FromTheFuture => "from_the_future",
+            },
+            Refusal::BadClock => "bad_clock",
+            Refusal::InvalidEmail => "invalid_email",
+            Refusal::Replayed => "replayed",
+            Refusal::Taken => "taken",
+        }
+    }
+}
+
+impl Auth {
+    /// Signs a customer in with a Shopify Multipass token and mints a Storefront access token.
+    ///
+    /// The customer is found by the token's `identifier`, else by its email (case-insensitive);
+    /// created when there is none; re-enabled when disabled; its names and tags follow the
+    /// token. Every refusal but an identifier conflict is the same `Invalid` to the caller.
+    pub async fn sign_in_multipass(
+        &self,
+        token: &str,
+    ) -> Result<IssuedToken, MultipassSignInError> {
+        let result = self.sign_in_multipass_inner(token).await;
+        match &result {
+            Ok(Ok(issued)) => {
+                self.metrics.login(Method::Multipass.label(), "success");
+                tracing::debug!(customer = issued.customer.id, "multipass sign-in");
+            }
+            Ok(Err(refusal)) => {
+                self.metrics
+                    .login(Method::Multipass.label(), refusal.label());
+                tracing::debug!(reason = refusal.label(), "multipass sign-in refused");
+            }
+            Err(e) => {
+                self.metrics.login(Method::Multipass.label(), "error");
+                tracing::error!("multipass sign-in failed: {e}");
+            }
+        }
+        match result {
+            Ok(Ok(issued)) => Ok(issued),
+            Ok(Err(Refusal::Taken)) => Err(MultipassSignInError::Taken),
+            Ok(Err(_)) => Err(MultipassSignInError::Invalid),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn sign_in_multipass_inner(
+        &self,
+        token: &str,
+    ) -> Result<Result<IssuedToken, Refusal>, StoreError> {
+        // Derived per call: one SHA-256, and a secret changed in the config never lingers.
+        let Some(key) = MultipassKey::new(&self.config.multipass.secret) else {
+            return Ok(Err(Refusal::Off));
+        };
+        let now = self.now();
+        let Ok(now_dt) = OffsetDateTime::from_unix_timestamp(now) else {
+            return Ok(Err(Refusal::BadClock));
+        };
+        let max_age = i64::from(self.config.multipass.max_age_minutes) * 60;
+        let max_skew = i64::from(self.config.multipass.max_skew_seconds);
+        let claims = match multipass::decode(
+            &key,
+            token,
+            now_dt,
+            Duration::seconds(max_age),
+            Duration::seconds(max_skew),
+        ) {
+            Ok(c) => c,
+            Err(e) => return Ok(Err(Refusal::Decode(e))),
+        };
+        if !valid_email(&claims.email) {
+            return Ok(Err(Refusal::InvalidEmail));
+        }
+        // Cheap refusal of a replay without queueing a write; the write checks again.
+        if self.store.read()?.replay_seen(&claims.digest)? {
+            return Ok(Err(Refusal::Replayed));
+        }
+        // The record must outlive the token's acceptance window: `created_at` may be up to
+        // `max_skew` ahead, and its fraction of a second is floored here, hence the extra one.
+        let replay_until = claims.created_at.unix_timestamp() + max_age + max_skew + 1;
+        let ttl = self.token_ttl(TokenKind::Storefront);
+        self.store
+            .write(move |tx| {
+                if !tx.record_replay(&claims.digest, replay_until)? {
+                    return Ok(Err(Refusal::Replayed));
+                }
+                let id = match upsert_customer(tx, &claims, now)? {
+                    Ok(id) => id,
+                    Err(refusal) => return Ok(Err(refusal)),
+                };
+                let Some(customer) = tx.customer(id)? else {
+                    return Err(StoreError::Corrupt(
+                        "customer vanished inside a write".into(),
+                    ));
+                };
+                let (token, expires_at) = issue_token(tx, id, TokenKind::Storefront, now, ttl)?;
+                Ok(Ok(IssuedToken {
+                    customer,
+                    token,
+                    expires_at,
+                    method: Method::Multipass,
+                }))
+            })
+            .await
+    }
+}
+
+/// Finds, creates or updates the customer a token names, inside the sign-in write.
+///
+/// Matching follows Shopify: by `identifier` when the token has one, else by email. An email
+/// that belongs to a customer bound to another identifier (or to one, when the token has
+/// none) is refused as taken; a customer found by email without an identifier adopts the
+/// token's.
+fn upsert_customer(
+    tx: &mut Tx<'_>,
+    claims: &MultipassClaims,
+    now: Timestamp,
+) -> Result<Result<CustomerId, Refusal>, StoreError> {
+    let by_identifier = match &claims.identifier {
+        Some(ident) => tx.customer_id_by_identifier(ident)?,
+        None => None,
+    };
+    let by_email = tx.customer_id_by_email(&claims.email)?;
+
+    let existing = match (by_identifier, by_email) {
+        // The identifier's customer changed its email to one someone else already has.
+        (Some(mine), Some(owner)) if mine != owner => return Ok(Err(Refusal::Taken)),
+        (Some(mine), _) => tx.customer(mine)?,
+        (None, Some(owner)) => {
+            let Some(found) = tx.customer(owner)? else {
+                return Err(StoreError::Corrupt("email index names no customer".into()));
+            };
+            let bound = found
+                .multipass_identifier
+                .as_deref()
+                .filter(|i| !i.is_empty());
+            if bound.is_some() && bound != claims.identifier.as_deref() {
+                return Ok(Err(Refusal::Taken));
+            }
+            Some(found)
+        }
+        (None, None) => None,
+    };
+
+    let Some(before) = existing else {
+        let record = CustomerRecord {
+            email: claims.email.clone(),
+            firstname: non_empty(claims.first_name.as_deref()),
+            lastname: non_empty(claims.last_name.as_deref()),
+            multipass_identifier: claims.identifier.clone(),
+            tags: claims
+                .tag_string
+                .as_deref()
+                .map(split_tags)
+                .unwrap_or_default(),
+            created_at: now,
+            updated_at: now,
+            // The shop's own sign-in vouched for the address.
+            confirmed: true,
+            ..CustomerRecord::default()
+        };
+        return Ok(Ok(tx.insert_customer(record)?.id));
+    };
+
+    let mut after = before.clone();
+    after.email = claims.email.clone();
+    if claims.identifier.is_some() {
+        after.multipass_identifier = claims.identifier.clone();
+    }
+    if let Some(first) = &claims.first_name {
+        after.firstname = non_empty(Some(first));
+    }
+    if let Some(last) = &claims.last_name {
+        after.lastname = non_empty(Some(last));
+    }
+    if let Some(tags) = &claims.tag_string {
+        after.tags = split_tags(tags);
+    }
+    after.disabled = false;
+    after.confirmed = true;
+    if after != before {
+        after.updated_at = now;
+        tx.put_customer(&after, Some(&before))?;
+    }
+    Ok(Ok(after.id))
+}
+
+fn non_empty(value: Option<&str>) -> Option<String> {
+    value
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
+
+/// Shopify's `tag_string`: comma-separated, each tag trimmed, empty ones dropped.
+fn split_tags(tag_string: &str) -> Vec<String> {
+    tag_string
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_are_split_trimmed_and_empties_dropped() {
+        assert_eq!(
+            split_tags(" canadian, premium ,, ,vip"),
+            vec!["canadian", "premium", "vip"]
+        );
+        assert!(split_tags("").is_empty());
+        assert!(split_tags(" , ").is_empty());
+    }
+
+    #[test]
+    fn blank_names_are_absent() {
+        assert_eq!(non_empty(Some("  ")), None);
+        assert_eq!(non_empty(Some(" Nic ")), Some("Nic".to_string()));
+        assert_eq!(non_empty(None), None);
+    }
+}
