@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod commerce;
+pub mod storefront;
 
 use crate::auth::Auth;
 use bytes::{Buf, Bytes, BytesMut};
@@ -22,12 +23,18 @@ pub type HttpResponse = Response<Body>;
 pub struct AppState {
     pub auth: Arc<Auth>,
     pub commerce: commerce::CommerceSchema,
+    pub storefront: storefront::StorefrontSchema,
 }
 
 impl AppState {
     pub fn new(auth: Arc<Auth>) -> Arc<AppState> {
         let commerce = commerce::build_schema(&auth);
-        Arc::new(AppState { auth, commerce })
+        let storefront = storefront::build_schema(&auth);
+        Arc::new(AppState {
+            auth,
+            commerce,
+            storefront,
+        })
     }
 }
 
@@ -125,6 +132,8 @@ pub fn routes(
 
     let routes = commerce_post
         .or(commerce_get)
+        .unify()
+        .or(storefront::routes(state.clone()))
         .unify()
         .or(admin)
         .unify()

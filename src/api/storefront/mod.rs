@@ -1,0 +1,852 @@
+//! The Shopify Storefront dialect on `POST /api/{version}/graphql.json`: storefront-token and
+//! scope checks, the schema, and the mapping of core errors to Shopify's codes and messages
+//! (all in this file: `sign_in_payload_error`, `account_user_error`, `reset_user_error`).
+
+mod reset_url;
+mod types;
+
+use super::{client_ip, graphql_response, parse_graphql_body, HttpResponse};
+use crate::auth::multipass_sign_in::MultipassSignInError;
+use crate::auth::one_time::ResetError;
+use crate::auth::password::{check_policy, PolicyError};
+use crate::auth::secret::{self, Secret};
+use crate::auth::storefront_tokens::{StorefrontToken, READ_CUSTOMERS, WRITE_CUSTOMERS};
+use crate::auth::{
+    valid_email, Accept, AccountError, Auth, CustomerChanges, IssuedToken, Method, NewCustomer,
+    SignInError, SignInRequest,
+};
+use crate::store::{CustomerId, CustomerRecord, TokenKind};
+use async_graphql::{Context, EmptySubscription, ErrorExtensions, Object, Schema, ID};
+use bytes::Bytes;
+use reset_url::ResetSubject;
+use serde_json::json;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+pub use types::*;
+use warp::http::{HeaderMap, StatusCode};
+use warp::Filter;
+
+pub type StorefrontSchema = Schema<QueryRoot, Mutation, EmptySubscription>;
+
+pub const PUBLIC_TOKEN_HEADER: &str = "x-shopify-storefront-access-token";
+pub const PRIVATE_TOKEN_HEADER: &str = "shopify-storefront-private-token";
+/// With a private token (a server-to-server context) the buyer's IP may be passed along, as
+/// Shopify allows, so per-IP throttles see the shopper rather than the storefront server.
+pub const BUYER_IP_HEADER: &str = "shopify-storefront-buyer-ip";
+
+pub const UNIDENTIFIED_CUSTOMER: &str = "Unidentified customer";
+pub const INVALID_MULTIPASS: &str = "Invalid Multipass request";
+pub const MULTIPASS_TAKEN: &str = "The given email address is already used by another customer (with a different Multipass identifier)";
+pub const EMAIL_TAKEN: &str = "Email has already been taken";
+pub const EMAIL_INVALID: &str = "Email is invalid";
+pub const EMAIL_BLANK: &str = "Email can't be blank";
+pub const NOT_CONFIRMED: &str = "This account isn't confirmed. Verify and try again.";
+pub const RESET_LIMIT: &str = "Resetting password limit exceeded. Please try again later.";
+pub const RESET_TOKEN_INVALID: &str = "Reset password token is invalid";
+pub const RESET_TOKEN_EXPIRED: &str = "Reset password token has expired";
+pub const RESET_URL_INVALID: &str = "Reset password URL is invalid";
+pub const LOCKED: &str = "The account is locked. Please wait and try again later.";
+pub const BUSY: &str = "The server is busy signing other customers in. Please try again shortly.";
+const INTERNAL: &str = "Internal error. Looks like something went wrong on our end.";
+
+/// Sign-in fields are expensive: with the default complexity limit (1000) a request holds at
+/// most five of them, whatever aliases it uses.
+const SIGN_IN_COMPLEXITY: usize = 200;
+
+/// Who is calling: the storefront token that let the request in, and the client address.
+pub struct StorefrontCaller {
+    pub token: StorefrontToken,
+    pub ip: Option<IpAddr>,
+}
+
+pub fn build_schema(auth: &Arc<Auth>) -> StorefrontSchema {
+    let server = &auth.config.server;
+    Schema::build(QueryRoot, Mutation, EmptySubscription)
+        .data(auth.clone())
+        .register_output_type::<DisplayableError>()
+        .limit_depth(server.max_query_depth)
+        .limit_complexity(server.max_query_complexity)
+        .finish()
+}
+
+/// `YYYY-MM` (any month) or `unstable`, as in Shopify's versioned endpoint.
+pub fn valid_version(version: &str) -> bool {
+    if version == "unstable" {
+        return true;
+    }
+    let b = version.as_bytes();
+    b.len() == 7
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b[5..].iter().all(u8::is_ascii_digit)
+        && matches!(version[5..].parse::<u8>(), Ok(1..=12))
+}
+
+/// The routes of this dialect: POST runs operations, GET shows the explorer. An unknown
+/// version is a 404 whatever the method.
+pub fn routes(
+    state: Arc<super::AppState>,
+) -> impl Filter<Extract = (HttpResponse,), Error = warp::Rejection> + Clone {
+    let limit = state.auth.config.server.body_limit_bytes;
+    let graphiql = state.auth.config.server.graphiql;
+    let with_state = warp::any().map(move || state.clone());
+    let versioned = warp::path!("api" / String / "graphql.json").and_then(|v: String| async move {
+        if valid_version(&v) {
+            Ok(v)
+        } else {
+            Err(warp::reject::not_found())
+        }
+    });
+    let post = versioned
+        .and(warp::post())
+        .and(with_state)
+        .and(warp::header::headers_cloned())
+        .and(warp::addr::remote())
+        .and(warp::body::stream())
+        .then(
+            move |_version: String,
+                  state: Arc<super::AppState>,
+                  headers: HeaderMap,
+                  remote: Option<SocketAddr>,
+                  body| async move {
+                match super::read_body(body, limit).await {
+                    Ok(bytes) => handle(&state, &headers, remote, bytes).await,
+                    Err(resp) => resp,
+                }
+            },
+        );
+    let get = versioned
+        .and(warp::get())
+        .map(move |v: String| super::explorer_page(graphiql, &format!("/api/{v}/graphql.json")));
+    post.or(get).unify()
+}
+
+/// Shopify's answer to a missing or unknown storefront token, byte for byte (key order
+/// included, which a `serde_json::Value` would sort).
+pub const UNAUTHORIZED_BODY: &str =
+    r#"{"errors":[{"message":"","extensions":{"code":"UNAUTHORIZED"}}]}"#;
+
+fn unauthorized() -> HttpResponse {
+    let mut resp = warp::http::Response::new(warp::hyper::Body::from(UNAUTHORIZED_BODY));
+    *resp.status_mut() = StatusCode::UNAUTHORIZED;
+    resp.headers_mut().insert(
+        warp::http::header::CONTENT_TYPE,
+        warp::http::HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+pub async fn handle(
+    state: &super::AppState,
+    headers: &HeaderMap,
+    remote: Option<SocketAddr>,
+    body: Bytes,
+) -> HttpResponse {
+    let started = std::time::Instant::now();
+    let auth = &state.auth;
+    let (presented, private) = match (
+        header(headers, PUBLIC_TOKEN_HEADER),
+        header(headers, PRIVATE_TOKEN_HEADER),
+    ) {
+        (Some(t), _) => (t, false),
+        (None, Some(t)) => (t, true),
+        (None, None) => {
+            auth.metrics.request("storefront", "", "unauthenticated");
+            return unauthorized();
+        }
+    };
+    let token = match auth.storefront_token(presented) {
+        Ok(Some(t)) => t,
+        Ok(None) => {
+            auth.metrics.request("storefront", "", "unauthenticated");
+            return unauthorized();
+        }
+        Err(e) => {
+            tracing::error!("storefront token lookup failed: {e}");
+            return internal_response();
+        }
+    };
+    let request = match parse_graphql_body(&body) {
+        Ok(r) => r,
+        Err(resp) => return *resp,
+    };
+    let buyer_ip = if private {
+        header(headers, BUYER_IP_HEADER).and_then(|v| v.parse::<IpAddr>().ok())
+    } else {
+        None
+    };
+    let caller = StorefrontCaller {
+        token,
+        ip: buyer_ip.or_else(|| client_ip(remote)),
+    };
+    let operation = request.operation_name.clone().unwrap_or_default();
+    let response = state.storefront.execute(request.data(caller)).await;
+    let busy = response
+        .errors
+        .iter()
+        .any(|e| error_code(e) == Some("THROTTLED"));
+    let outcome = if response.errors.is_empty() {
+        "ok"
+    } else {
+        "error"
+    };
+    auth.metrics.request("storefront", &operation, outcome);
+    auth.metrics
+        .request_seconds
+        .get_or_create(&crate::metrics::DialectLabels {
+            dialect: "storefront",
+        })
+        .observe(started.elapsed().as_secs_f64());
+    if busy {
+        let mut resp = graphql_response(StatusCode::SERVICE_UNAVAILABLE, &response);
+        resp.headers_mut().insert(
+            warp::http::header::RETRY_AFTER,
+            warp::http::HeaderValue::from_static("1"),
+        );
+        return resp;
+    }
+    graphql_response(StatusCode::OK, &response)
+}
+
+fn internal_response() -> HttpResponse {
+    super::json_response(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        &json!({"errors": [{"message": INTERNAL, "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]}),
+    )
+}
+
+fn error_code(e: &async_graphql::ServerError) -> Option<&str> {
+    match e.extensions.as_ref()?.get("code")? {
+        async_graphql::Value::String(s) => Some(s.as_str()),
+        _ => None,
+    }
+}
+
+/// A top-level error with Shopify's `extensions.code`.
+fn coded(code: &'static str, message: impl Into<String>) -> async_graphql::Error {
+    async_graphql::Error::new(message.into()).extend_with(|_, e| e.set("code", code))
+}
+
+/// Shopify's missing-scope error for `field`.
+pub fn access_denied(field: &str, scope: &str) -> async_graphql::Error {
+    let required = format!("`{scope}` access scope.");
+    async_graphql::Error::new(format!(
+        "Access denied for {field} field. Required access: {required}"
+    ))
+    .extend_with(|_, e| {
+        e.set("code", "ACCESS_DENIED");
+        e.set("requiredAccess", required.clone());
+    })
+}
+
+/// `CustomerAccessTokenDelete access denied`: a token-bearing mutation given a dead token.
+fn token_denied(mutation: &str) -> async_graphql::Error {
+    coded("ACCESS_DENIED", format!("{mutation} access denied"))
+}
+
+fn internal(e: impl std::fmt::Display) -> async_graphql::Error {
+    tracing::error!("internal error: {e}");
+    coded("INTERNAL_SERVER_ERROR", INTERNAL)
+}
+
+fn busy() -> async_graphql::Error {
+    coded("THROTTLED", BUSY)
+}
+
+fn ctx_parts<'a>(ctx: &'a Context<'_>) -> (&'a Arc<Auth>, &'a StorefrontCaller) {
+    // Both are inserted for every request by `build_schema` and `handle`.
+    (
+        ctx.data_unchecked::<Arc<Auth>>(),
+        ctx.data_unchecked::<StorefrontCaller>(),
+    )
+}
+
+/// The caller's storefront token must grant `scope` for the field being resolved.
+fn require_scope<'a>(
+    ctx: &'a Context<'_>,
+    scope: &str,
+) -> Result<(&'a Arc<Auth>, &'a StorefrontCaller), async_graphql::Error> {
+    let (auth, caller) = ctx_parts(ctx);
+    if caller.token.allows(scope) {
+        Ok((auth, caller))
+    } else {
+        Err(access_denied(ctx.field().name(), scope))
+    }
+}
+
+fn access_token(issued: &IssuedToken) -> CustomerAccessToken {
+    CustomerAccessToken {
+        access_token: issued.token.expose().to_string(),
+        expires_at: DateTime(issued.expires_at),
+    }
+}
+
+fn customer(record: CustomerRecord) -> Customer {
+    Customer { record }
+}
+
+/// Shopify's password-policy errors, at `field`.
+fn policy_user_error(p: &PolicyError, field: &[&str]) -> CustomerUserError {
+    use CustomerErrorCode as C;
+    match p {
+        PolicyError::TooShort(n) => CustomerUserError::new(
+            C::TooShort,
+            Some(field),
+            format!("Password is too short (minimum is {n} characters)"),
+        ),
+        PolicyError::TooLong(n) => CustomerUserError::new(
+            C::TooLong,
+            Some(field),
+            format!("Password is too long (maximum is {n} characters)"),
+        ),
+        PolicyError::EdgeSpace => CustomerUserError::new(
+            C::PasswordStartsOrEndsWithWhitespace,
+            Some(field),
+            "Password cannot start or end with whitespace",
+        ),
+        PolicyError::TooFewClasses(_) | PolicyError::SameAsEmail => {
+            CustomerUserError::new(C::Invalid, Some(field), p.to_string())
+        }
+    }
+}
+
+/// Account errors as `customerUserErrors` under `input` (`input` or `customer`); transport-level
+/// failures as top-level errors.
+fn account_user_error(
+    e: AccountError,
+    input: &str,
+) -> Result<CustomerUserError, async_graphql::Error> {
+    use CustomerErrorCode as C;
+    Ok(match e {
+        AccountError::InvalidEmail => {
+            CustomerUserError::new(C::Invalid, Some(&[input, "email"]), EMAIL_INVALID)
+        }
+        AccountError::EmailTaken => {
+            CustomerUserError::new(C::Taken, Some(&[input, "email"]), EMAIL_TAKEN)
+        }
+        AccountError::Policy(p) => policy_user_error(&p, &[input, "password"]),
+        AccountError::Locked => CustomerUserError::new(C::CustomerDisabled, None, LOCKED),
+        AccountError::WrongPassword | AccountError::NotFound => {
+            CustomerUserError::new(C::UnidentifiedCustomer, None, UNIDENTIFIED_CUSTOMER)
+        }
+        AccountError::Busy => return Err(busy()),
+        AccountError::Storage(m) => return Err(internal(m)),
+    })
+}
+
+/// Reset errors as `customerUserErrors`; `token_field` names where the reset token came from.
+fn reset_user_error(
+    e: ResetError,
+    token_field: &[&str],
+    password_field: &[&str],
+) -> Result<CustomerUserError, async_graphql::Error> {
+    use CustomerErrorCode as C;
+    Ok(match e {
+        ResetError::InvalidEmail => {
+            CustomerUserError::new(C::Invalid, Some(token_field), EMAIL_INVALID)
+        }
+        ResetError::Mismatch => {
+            CustomerUserError::new(C::TokenInvalid, Some(token_field), RESET_TOKEN_INVALID)
+        }
+        ResetError::Expired => {
+            CustomerUserError::new(C::TokenInvalid, Some(token_field), RESET_TOKEN_EXPIRED)
+        }
+        ResetError::Policy(p) => policy_user_error(&p, password_field),
+        ResetError::Busy => return Err(busy()),
+        ResetError::Storage(m) => return Err(internal(m)),
+    })
+}
+
+/// `gid://shopify/Customer/<n>`; also the base64 form older API versions used, and a bare number.
+fn parse_customer_gid(id: &str) -> Option<CustomerId> {
+    use base64::Engine as _;
+    const PREFIX: &str = "gid://shopify/Customer/";
+    let id = id.trim();
+    if let Some(n) = id.strip_prefix(PREFIX) {
+        return n.parse().ok();
+    }
+    if let Ok(n) = id.parse() {
+        return Some(n);
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(id)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())?;
+    decoded.strip_prefix(PREFIX)?.parse().ok()
+}
+
+pub struct QueryRoot;
+
+#[Object]
+impl QueryRoot {
+    /// Retrieves the `Customer` associated with the provided access token. `null` when the
+    /// token is unknown, expired or deleted.
+    async fn customer(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The customer access token.")] customer_access_token: String,
+    ) -> async_graphql::Result<Option<Customer>> {
+        let (auth, _) = require_scope(ctx, READ_CUSTOMERS)?;
+        let session = auth
+            .authenticate(customer_access_token.trim())
+            .map_err(internal)?;
+        Ok(session.map(|s| customer(s.customer)))
+    }
+}
+
+pub struct Mutation;
+
+#[Object]
+impl Mutation {
+    /// Creates a customer access token using a Multipass token instead of email and password.
+    /// A customer record is created if the customer doesn't exist; a disabled one is
+    /// re-enabled. Multipass tokens are only valid for 15 minutes and can only be used once.
+    #[graphql(complexity = "SIGN_IN_COMPLEXITY")]
+    async fn customer_access_token_create_with_multipass(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "A valid Multipass token to be authenticated.")] multipass_token: String,
+    ) -> async_graphql::Result<Option<CustomerAccessTokenCreateWithMultipassPayload>> {
+        let (auth, _) = require_scope(ctx, WRITE_CUSTOMERS)?;
+        use CustomerErrorCode as C;
+        let refused = |code, message| CustomerAccessTokenCreateWithMultipassPayload {
+            customer_access_token: None,
+            customer_user_errors: vec![CustomerUserError::new(
+                code,
+                Some(&["multipassToken"]),
+                message,
+            )],
+        };
+        Ok(Some(match auth.sign_in_multipass(&multipass_token).await {
+            Ok(issued) => CustomerAccessTokenCreateWithMultipassPayload {
+                customer_access_token: Some(access_token(&issued)),
+                customer_user_errors: vec![],
+            },
+            Err(MultipassSignInError::Invalid) => {
+                refused(C::InvalidMultipassRequest, INVALID_MULTIPASS)
+            }
+            Err(MultipassSignInError::Taken) => refused(C::Taken, MULTIPASS_TAKEN),
+            Err(MultipassSignInError::Storage(m)) => return Err(internal(m)),
+        }))
+    }
+
+    /// Creates a customer access token. The password may be the account password, a live
+    /// password-reset token or a live admin one-time code, tried in that order.
+    #[graphql(complexity = "SIGN_IN_COMPLEXITY")]
+    async fn customer_access_token_create(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The fields used to create a customer access token.")]
+        input: CustomerAccessTokenCreateInput,
+    ) -> async_graphql::Result<Option<CustomerAccessTokenCreatePayload>> {
+        let (auth, caller) = require_scope(ctx, WRITE_CUSTOMERS)?;
+        let payload = |token, errors: Vec<CustomerUserError>| CustomerAccessTokenCreatePayload {
+            customer_access_token: token,
+            user_errors: user_errors(&errors),
+            customer_user_errors: errors,
+        };
+        let unidentified = || {
+            CustomerUserError::new(
+                CustomerErrorCode::UnidentifiedCustomer,
+                None,
+                UNIDENTIFIED_CUSTOMER,
+            )
+        };
+        if input.email.trim().is_empty() || input.password.is_empty() {
+            return Ok(Some(payload(None, vec![unidentified()])));
+        }
+        let result = auth
+            .sign_in(SignInRequest {
+                email: input.email,
+                secret: Secret::new(input.password),
+                ip: caller.ip,
+                accept: Accept::Any,
+                kind: TokenKind::Storefront,
+            })
+            .await;
+        Ok(Some(match result {
+            Ok(issued) => payload(Some(access_token(&issued)), vec![]),
+            Err(SignInError::NotConfirmed) => payload(
+                None,
+                vec![CustomerUserError::new(
+                    CustomerErrorCode::CustomerDisabled,
+                    None,
+                    NOT_CONFIRMED,
+                )],
+            ),
+            Err(SignInError::Busy) => return Err(busy()),
+            Err(SignInError::Storage(m)) => return Err(internal(m)),
+            Err(_) => payload(None, vec![unidentified()]),
+        }))
+    }
+
+    /// Renews a customer access token. Renewal must happen before the token expires.
+    async fn customer_access_token_renew(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The access token used to identify the customer.")]
+        customer_access_token: String,
+    ) -> async_graphql::Result<Option<CustomerAccessTokenRenewPayload>> {
+        let (auth, _) = require_scope(ctx, WRITE_CUSTOMERS)?;
+        let token = customer_access_token.trim();
+        match auth.renew(token).await.map_err(internal)? {
+            Some(expires_at) => Ok(Some(CustomerAccessTokenRenewPayload {
+                customer_access_token: Some(CustomerAccessToken {
+                    access_token: token.to_string(),
+                    expires_at: DateTime(expires_at),
+                }),
+                user_errors: vec![],
+            })),
+            None => Err(token_denied("CustomerAccessTokenRenew")),
+        }
+    }
+
+    /// Permanently destroys a customer access token.
+    async fn customer_access_token_delete(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The access token used to identify the customer.")]
+        customer_access_token: String,
+    ) -> async_graphql::Result<Option<CustomerAccessTokenDeletePayload>> {
+        let (auth, _) = require_scope(ctx, WRITE_CUSTOMERS)?;
+        let token = customer_access_token.trim();
+        if !auth.delete_token(token).await.map_err(internal)? {
+            return Err(token_denied("CustomerAccessTokenDelete"));
+        }
+        Ok(Some(CustomerAccessTokenDeletePayload {
+            deleted_access_token: Some(token.to_string()),
+            // The token's own id: the first half of its digest, which names nothing else.
+            deleted_customer_access_token_id: Some(hex::encode(&secret::digest(token)[..16])),
+            user_errors: vec![],
+        }))
+    }
+
+    /// Creates a new customer.
+    #[graphql(complexity = "SIGN_IN_COMPLEXITY")]
+    async fn customer_create(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The fields used to create a new customer.")] input: CustomerCreateInput,
+    ) -> async_graphql::Result<Option<CustomerCreatePayload>> {
+        let (auth, _) = require_scope(ctx, WRITE_CUSTOMERS)?;
+        let payload = |customer, errors: Vec<CustomerUserError>| CustomerCreatePayload {
+            customer,
+            user_errors: user_errors(&errors),
+            customer_user_errors: errors,
+        };
+        let email = input.email.trim().to_string();
+        if email.is_empty() {
+            let blank = CustomerUserError::new(
+                CustomerErrorCode::Blank,
+                Some(&["input", "email"]),
+                EMAIL_BLANK,
+            );
+            return Ok(Some(payload(None, vec![blank])));
+        }
+        let new = NewCustomer {
+            email: email.clone(),
+            password: Some(Secret::new(input.password)),
+            firstname: input.first_name,
+            lastname: input.last_name,
+            phone: input.phone,
+            is_subscribed: input.accepts_marketing.unwrap_or(false),
+            ..NewCustomer::default()
+        };
+        match auth.create_customer(new).await {
+            // With `account.require_confirmation`, Shopify answers a sign-up that needs email
+            // verification with CUSTOMER_DISABLED and no customer.
+            Ok(record) if !record.confirmed => Ok(Some(payload(
+                None,
+                vec![CustomerUserError::new(
+                    CustomerErrorCode::CustomerDisabled,
+                    None,
+                    format!("We have sent an email to {email}, please click the link included to verify your email address."),
+                )],
+            ))),
+            Ok(record) => Ok(Some(payload(Some(customer(record)), vec![]))),
+            Err(e) => Ok(Some(payload(None, vec![account_user_error(e, "input")?]))),
+        }
+    }
+
+    /// Updates an existing customer. If the password changes, every previous access token
+    /// (including the one used here) becomes invalid and a new one is returned.
+    #[graphql(complexity = "SIGN_IN_COMPLEXITY")]
+    async fn customer_update(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The access token used to identify the customer.")]
+        customer_access_token: String,
+        #[graphql(desc = "The customer object input.")] customer: CustomerUpdateInput,
+    ) -> async_graphql::Result<Option<CustomerUpdatePayload>> {
+        let (auth, _) = require_scope(ctx, WRITE_CUSTOMERS)?;
+        let Some(session) = auth
+            .authenticate(customer_access_token.trim())
+            .map_err(internal)?
+        else {
+            return Err(token_denied("CustomerUpdate"));
+        };
+        let id = session.customer.id;
+        let failed = |errors: Vec<CustomerUserError>| CustomerUpdatePayload {
+            customer: None,
+            customer_access_token: None,
+            user_errors: user_errors(&errors),
+            customer_user_errors: errors,
+        };
+
+        // Check everything first, so a bad password does not leave a half-applied update.
+        let mut errors = Vec::new();
+        let email = customer.email.as_deref().map(str::trim);
+        match email {
+            Some("") => errors.push(CustomerUserError::new(
+                CustomerErrorCode::Blank,
+                Some(&["customer", "email"]),
+                EMAIL_BLANK,
+            )),
+            Some(e) if !valid_email(e) => errors.push(CustomerUserError::new(
+                CustomerErrorCode::Invalid,
+                Some(&["customer", "email"]),
+                EMAIL_INVALID,
+            )),
+            _ => {}
+        }
+        if let Some(pw) = &customer.password {
+            let for_email = email.unwrap_or(&session.customer.email);
+            if let Err(p) = check_policy(&auth.config.password, pw, for_email) {
+                errors.push(policy_user_error(&p, &["customer", "password"]));
+            }
+        }
+        if !errors.is_empty() {
+            return Ok(Some(failed(errors)));
+        }
+
+        let changes = CustomerChanges {
+            firstname: customer.first_name,
+            lastname: customer.last_name,
+            phone: customer.phone,
+            is_subscribed: customer.accepts_marketing,
+            email: email.map(str::to_owned),
+            ..CustomerChanges::default()
+        };
+        let mut record = match auth.update_customer(id, changes).await {
+            Ok(r) => r,
+            Err(e) => return Ok(Some(failed(vec![account_user_error(e, "customer")?]))),
+        };
+        let mut new_token = None;
+        if let Some(pw) = customer.password {
+            if let Err(e) = auth.set_password(id, &Secret::new(pw)).await {
+                return Ok(Some(failed(vec![account_user_error(e, "customer")?])));
+            }
+            let issued = auth
+                .issue_for(id, TokenKind::Storefront, Method::Password)
+                .await
+                .map_err(|e| internal(format!("{e:?}")))?;
+            record = issued.customer.clone();
+            new_token = Some(access_token(&issued));
+        }
+        Ok(Some(CustomerUpdatePayload {
+            customer: Some(self::customer(record)),
+            customer_access_token: new_token,
+            customer_user_errors: vec![],
+            user_errors: vec![],
+        }))
+    }
+
+    /// Sends a reset password email to the customer. The answer is the same whether or not
+    /// the email has an account.
+    #[graphql(complexity = "SIGN_IN_COMPLEXITY")]
+    async fn customer_recover(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The email address of the customer to recover.")] email: String,
+    ) -> async_graphql::Result<Option<CustomerRecoverPayload>> {
+        let (auth, caller) = require_scope(ctx, WRITE_CUSTOMERS)?;
+        let email = email.trim();
+        if !valid_email(email) {
+            let errors = vec![CustomerUserError::new(
+                CustomerErrorCode::Invalid,
+                Some(&["email"]),
+                EMAIL_INVALID,
+            )];
+            return Ok(Some(CustomerRecoverPayload {
+                user_errors: user_errors(&errors),
+                customer_user_errors: errors,
+            }));
+        }
+        if !auth
+            .request_password_reset(email, caller.ip)
+            .await
+            .map_err(internal)?
+        {
+            return Err(async_graphql::Error::new(RESET_LIMIT));
+        }
+        Ok(Some(CustomerRecoverPayload {
+            customer_user_errors: vec![],
+            user_errors: vec![],
+        }))
+    }
+
+    /// Resets a customer's password with the token received from a reset password email.
+    #[graphql(complexity = "SIGN_IN_COMPLEXITY")]
+    async fn customer_reset(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Specifies the customer to reset.")] id: ID,
+        #[graphql(desc = "The fields used to reset a customer’s password.")]
+        input: CustomerResetInput,
+    ) -> async_graphql::Result<Option<CustomerResetPayload>> {
+        let (auth, _) = require_scope(ctx, WRITE_CUSTOMERS)?;
+        let token_field: &[&str] = &["input", "resetToken"];
+        let result = match parse_customer_gid(&id) {
+            Some(n) => {
+                reset_and_sign_in(
+                    auth,
+                    ResetSubject::Id(n),
+                    input.reset_token,
+                    input.password,
+                    token_field,
+                    &["input", "password"],
+                )
+                .await?
+            }
+            None => Err(CustomerUserError::new(
+                CustomerErrorCode::Invalid,
+                Some(&["id"]),
+                "Customer id is invalid",
+            )),
+        };
+        Ok(Some(match result {
+            Ok((record, token)) => CustomerResetPayload {
+                customer: Some(customer(record)),
+                customer_access_token: Some(token),
+                customer_user_errors: vec![],
+                user_errors: vec![],
+            },
+            Err(error) => CustomerResetPayload {
+                customer: None,
+                customer_access_token: None,
+                user_errors: user_errors(std::slice::from_ref(&error)),
+                customer_user_errors: vec![error],
+            },
+        }))
+    }
+
+    /// Resets a customer's password with the reset password URL received from a reset
+    /// password email.
+    #[graphql(complexity = "SIGN_IN_COMPLEXITY")]
+    async fn customer_reset_by_url(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The customer's reset password url.")] reset_url: Url,
+        #[graphql(desc = "New password that will be set as part of the reset password process.")]
+        password: String,
+    ) -> async_graphql::Result<Option<CustomerResetByUrlPayload>> {
+        let (auth, _) = require_scope(ctx, WRITE_CUSTOMERS)?;
+        let url_field: &[&str] = &["resetUrl"];
+        let result = match reset_url::parse(&reset_url.0, &auth.config.reset.url_template) {
+            Some(link) => {
+                reset_and_sign_in(
+                    auth,
+                    link.subject,
+                    link.token,
+                    password,
+                    url_field,
+                    &["password"],
+                )
+                .await?
+            }
+            None => Err(CustomerUserError::new(
+                CustomerErrorCode::Invalid,
+                Some(url_field),
+                RESET_URL_INVALID,
+            )),
+        };
+        Ok(Some(match result {
+            Ok((record, token)) => CustomerResetByUrlPayload {
+                customer: Some(customer(record)),
+                customer_access_token: Some(token),
+                customer_user_errors: vec![],
+                user_errors: vec![],
+            },
+            Err(error) => CustomerResetByUrlPayload {
+                customer: None,
+                customer_access_token: None,
+                user_errors: user_errors(std::slice::from_ref(&error)),
+                customer_user_errors: vec![error],
+            },
+        }))
+    }
+}
+
+/// Sets the new password with the reset token, then signs the customer in (Shopify's reset
+/// returns a fresh access token). Outer error: transport-level; inner: the customer's error.
+async fn reset_and_sign_in(
+    auth: &Auth,
+    subject: ResetSubject,
+    token: String,
+    password: String,
+    token_field: &[&str],
+    password_field: &[&str],
+) -> Result<Result<(CustomerRecord, CustomerAccessToken), CustomerUserError>, async_graphql::Error>
+{
+    let token = Secret::new(token);
+    let password = Secret::new(password);
+    let reset = match subject {
+        ResetSubject::Email(email) => auth.reset_password(&email, &token, &password).await,
+        ResetSubject::Id(id) => auth.reset_password_by_id(id, &token, &password).await,
+    };
+    let record = match reset {
+        Ok(r) => r,
+        Err(e) => return Ok(Err(reset_user_error(e, token_field, password_field)?)),
+    };
+    let issued = auth
+        .issue_for(record.id, TokenKind::Storefront, Method::ResetToken)
+        .await
+        .map_err(|e| internal(format!("{e:?}")))?;
+    Ok(Ok((issued.customer.clone(), access_token(&issued))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions() {
+        for ok in ["2026-04", "2024-01", "2025-12", "unstable"] {
+            assert!(valid_version(ok), "{ok}");
+        }
+        for bad in [
+            "2026-4", "2026-13", "2026-00", "latest", "", "20260-4", "2026_04",
+        ] {
+            assert!(!valid_version(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn customer_gids() {
+        assert_eq!(parse_customer_gid("gid://shopify/Customer/42"), Some(42));
+        assert_eq!(parse_customer_gid("42"), Some(42));
+        assert_eq!(
+            parse_customer_gid("Z2lkOi8vc2hvcGlmeS9DdXN0b21lci80Mg=="),
+            Some(42)
+        );
+        assert_eq!(parse_customer_gid("gid://shopify/Product/42"), None);
+        assert_eq!(parse_customer_gid("gid://shopify/Customer/x"), None);
+    }
+
+    #[test]
+    fn scope_error_wording() {
+        let e = access_denied("customer", READ_CUSTOMERS);
+        assert_eq!(
+            e.message,
+            "Access denied for customer field. Required access: `unauthenticated_read_customers` access scope."
+        );
+    }
+}
