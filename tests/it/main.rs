@@ -10,4 +10,5 @@ mod limits;
 mod lockout;
 mod one_time;
 mod smtp;
+mod storefront;
 mod tokens;
