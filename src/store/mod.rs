@@ -12,8 +12,9 @@ mod records;
 pub use records::*;
 
 use redb::{
-    Database, MultimapTableDefinition, ReadTransaction, ReadableDatabase, ReadableMultimapTable,
-    ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction,
+    Database, MultimapTable, MultimapTableDefinition, ReadTransaction, ReadableDatabase,
+    ReadableMultimapTable, ReadableTable, ReadableTableMetadata, Table, TableDefinition,
+    WriteTransaction,
 };
 use std::path::Path;
 use std::sync::mpsc;
@@ -305,7 +306,13 @@ fn run_writer(db: &Database, queue: &mpsc::Receiver<Job>, stats: &WriterStats) {
         let mut completions = Vec::with_capacity(n);
         let mut all_ok = true;
         {
-            let mut tx = Tx { txn: &txn };
+            let mut tx = match Tx::open(&txn) {
+                Ok(tx) => tx,
+                Err(e) => {
+                    fail_all(batch, &e);
+                    continue;
+                }
+            };
             for job in batch {
                 let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut tx)));
                 match ran {
@@ -347,143 +354,244 @@ fn fail_all(batch: Vec<Job>, err: &StoreError) {
     tracing::error!("write batch failed before it started: {err}");
 }
 
-/// Reads shared by [`Reader`] (a snapshot) and [`Tx`] (inside a write).
-macro_rules! read_methods {
-    () => {
-        pub fn customer(&self, id: CustomerId) -> Result<Option<CustomerRecord>, StoreError> {
-            let t = self.txn.open_table(CUSTOMERS)?;
-            let found = t.get(id)?;
-            found.map(|v| CustomerRecord::decode(v.value())).transpose()
-        }
+/// Typed reads over any readable table: shared by [`Reader`] (a snapshot) and [`Tx`] (inside a
+/// write, where the tables are opened once per batch).
+mod read {
+    use super::*;
 
-        pub fn customer_id_by_email(&self, email: &str) -> Result<Option<CustomerId>, StoreError> {
-            let t = self.txn.open_table(EMAILS)?;
-            let found = t.get(CustomerRecord::email_key(email).as_str())?;
-            Ok(found.map(|v| v.value()))
-        }
+    pub fn customer(
+        t: &impl ReadableTable<u64, &'static [u8]>,
+        id: CustomerId,
+    ) -> Result<Option<CustomerRecord>, StoreError> {
+        let found = t.get(id)?;
+        found.map(|v| CustomerRecord::decode(v.value())).transpose()
+    }
 
-        pub fn customer_by_email(&self, email: &str) -> Result<Option<CustomerRecord>, StoreError> {
-            match self.customer_id_by_email(email)? {
-                Some(id) => self.customer(id),
-                None => Ok(None),
+    pub fn id_by(
+        t: &impl ReadableTable<&'static str, u64>,
+        key: &str,
+    ) -> Result<Option<CustomerId>, StoreError> {
+        Ok(t.get(key)?.map(|v| v.value()))
+    }
+
+    pub fn access_token(
+        t: &impl ReadableTable<&'static [u8], &'static [u8]>,
+        digest: &Digest,
+    ) -> Result<Option<AccessTokenRecord>, StoreError> {
+        let found = t.get(digest.as_slice())?;
+        found
+            .map(|v| AccessTokenRecord::decode(v.value()))
+            .transpose()
+    }
+
+    pub fn customers(
+        t: &impl ReadableTable<u64, &'static [u8]>,
+        after: CustomerId,
+        limit: usize,
+    ) -> Result<Vec<CustomerRecord>, StoreError> {
+        let mut out = Vec::new();
+        for entry in t.range((after + 1)..)? {
+            if out.len() >= limit {
+                break;
+            }
+            let (_, v) = entry?;
+            out.push(CustomerRecord::decode(v.value())?);
+        }
+        Ok(out)
+    }
+
+    pub fn storefront_tokens(
+        t: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    ) -> Result<Vec<(Digest, Vec<u8>)>, StoreError> {
+        let mut out = Vec::new();
+        for entry in t.iter()? {
+            let (k, v) = entry?;
+            let mut d = [0u8; 32];
+            if k.value().len() == 32 {
+                d.copy_from_slice(k.value());
+                out.push((d, v.value().to_vec()));
             }
         }
+        Ok(out)
+    }
 
-        pub fn customer_id_by_identifier(
-            &self,
-            identifier: &str,
-        ) -> Result<Option<CustomerId>, StoreError> {
-            let t = self.txn.open_table(IDENTIFIERS)?;
-            let found = t.get(identifier)?;
-            Ok(found.map(|v| v.value()))
-        }
-
-        pub fn access_token(
-            &self,
-            digest: &Digest,
-        ) -> Result<Option<AccessTokenRecord>, StoreError> {
-            let t = self.txn.open_table(TOKENS)?;
-            let found = t.get(digest.as_slice())?;
-            found
-                .map(|v| AccessTokenRecord::decode(v.value()))
-                .transpose()
-        }
-
-        pub fn customers(
-            &self,
-            after: CustomerId,
-            limit: usize,
-        ) -> Result<Vec<CustomerRecord>, StoreError> {
-            let t = self.txn.open_table(CUSTOMERS)?;
-            let mut out = Vec::new();
-            for entry in t.range((after + 1)..)? {
-                if out.len() >= limit {
-                    break;
-                }
-                let (_, v) = entry?;
-                out.push(CustomerRecord::decode(v.value())?);
+    pub fn audit(
+        t: &impl ReadableTable<u64, &'static [u8]>,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let mut out = Vec::new();
+        for entry in t.range((after + 1)..)? {
+            if out.len() >= limit {
+                break;
             }
-            Ok(out)
+            let (k, v) = entry?;
+            out.push((k.value(), v.value().to_vec()));
         }
-
-        pub fn customer_count(&self) -> Result<u64, StoreError> {
-            Ok(self.txn.open_table(CUSTOMERS)?.len()?)
-        }
-
-        pub fn access_token_count(&self) -> Result<u64, StoreError> {
-            Ok(self.txn.open_table(TOKENS)?.len()?)
-        }
-
-        pub fn expiry_index_len(&self) -> Result<u64, StoreError> {
-            Ok(self.txn.open_table(EXPIRY)?.len()?)
-        }
-
-        pub fn replay_seen(&self, digest: &Digest) -> Result<bool, StoreError> {
-            Ok(self
-                .txn
-                .open_table(REPLAY)?
-                .get(digest.as_slice())?
-                .is_some())
-        }
-
-        pub fn storefront_token(&self, digest: &Digest) -> Result<Option<Vec<u8>>, StoreError> {
-            let t = self.txn.open_table(STOREFRONT_TOKENS)?;
-            let found = t.get(digest.as_slice())?;
-            Ok(found.map(|v| v.value().to_vec()))
-        }
-
-        /// Every storefront token as (digest, stored bytes).
-        pub fn storefront_tokens(&self) -> Result<Vec<(Digest, Vec<u8>)>, StoreError> {
-            let t = self.txn.open_table(STOREFRONT_TOKENS)?;
-            let mut out = Vec::new();
-            for entry in t.iter()? {
-                let (k, v) = entry?;
-                let mut d = [0u8; 32];
-                if k.value().len() == 32 {
-                    d.copy_from_slice(k.value());
-                    out.push((d, v.value().to_vec()));
-                }
-            }
-            Ok(out)
-        }
-
-        pub fn audit(&self, after: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-            let t = self.txn.open_table(AUDIT)?;
-            let mut out = Vec::new();
-            for entry in t.range((after + 1)..)? {
-                if out.len() >= limit {
-                    break;
-                }
-                let (k, v) = entry?;
-                out.push((k.value(), v.value().to_vec()));
-            }
-            Ok(out)
-        }
-    };
+        Ok(out)
+    }
 }
 
-/// A read snapshot.
+/// A read snapshot. Each call opens the tables it needs (cheap in a read transaction).
 pub struct Reader {
     txn: ReadTransaction,
 }
 
 impl Reader {
-    read_methods!();
+    pub fn customer(&self, id: CustomerId) -> Result<Option<CustomerRecord>, StoreError> {
+        read::customer(&self.txn.open_table(CUSTOMERS)?, id)
+    }
+
+    pub fn customer_id_by_email(&self, email: &str) -> Result<Option<CustomerId>, StoreError> {
+        read::id_by(
+            &self.txn.open_table(EMAILS)?,
+            &CustomerRecord::email_key(email),
+        )
+    }
+
+    pub fn customer_by_email(&self, email: &str) -> Result<Option<CustomerRecord>, StoreError> {
+        match self.customer_id_by_email(email)? {
+            Some(id) => self.customer(id),
+            None => Ok(None),
+        }
+    }
+
+    pub fn customer_id_by_identifier(
+        &self,
+        identifier: &str,
+    ) -> Result<Option<CustomerId>, StoreError> {
+        read::id_by(&self.txn.open_table(IDENTIFIERS)?, identifier)
+    }
+
+    pub fn access_token(&self, digest: &Digest) -> Result<Option<AccessTokenRecord>, StoreError> {
+        read::access_token(&self.txn.open_table(TOKENS)?, digest)
+    }
+
+    pub fn customers(
+        &self,
+        after: CustomerId,
+        limit: usize,
+    ) -> Result<Vec<CustomerRecord>, StoreError> {
+        read::customers(&self.txn.open_table(CUSTOMERS)?, after, limit)
+    }
+
+    pub fn customer_count(&self) -> Result<u64, StoreError> {
+        Ok(self.txn.open_table(CUSTOMERS)?.len()?)
+    }
+
+    pub fn access_token_count(&self) -> Result<u64, StoreError> {
+        Ok(self.txn.open_table(TOKENS)?.len()?)
+    }
+
+    pub fn expiry_index_len(&self) -> Result<u64, StoreError> {
+        Ok(self.txn.open_table(EXPIRY)?.len()?)
+    }
+
+    pub fn replay_seen(&self, digest: &Digest) -> Result<bool, StoreError> {
+        Ok(self
+            .txn
+            .open_table(REPLAY)?
+            .get(digest.as_slice())?
+            .is_some())
+    }
+
+    pub fn storefront_token(&self, digest: &Digest) -> Result<Option<Vec<u8>>, StoreError> {
+        let t = self.txn.open_table(STOREFRONT_TOKENS)?;
+        let found = t.get(digest.as_slice())?;
+        Ok(found.map(|v| v.value().to_vec()))
+    }
+
+    /// Every storefront token as (digest, stored bytes).
+    pub fn storefront_tokens(&self) -> Result<Vec<(Digest, Vec<u8>)>, StoreError> {
+        read::storefront_tokens(&self.txn.open_table(STOREFRONT_TOKENS)?)
+    }
+
+    pub fn audit(&self, after: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        read::audit(&self.txn.open_table(AUDIT)?, after, limit)
+    }
 }
 
-/// The write side, handed to closures run by the writer thread.
+/// The write side, handed to the closures of one batch. Every table is opened once per batch:
+/// opening a table in a write transaction costs a lookup and a write-back, which dominated
+/// small writes when each operation opened its own.
 pub struct Tx<'a> {
-    txn: &'a WriteTransaction,
+    meta: Table<'a, &'static str, u64>,
+    customers: Table<'a, u64, &'static [u8]>,
+    emails: Table<'a, &'static str, u64>,
+    identifiers: Table<'a, &'static str, u64>,
+    tokens: Table<'a, &'static [u8], &'static [u8]>,
+    customer_tokens: MultimapTable<'a, u64, &'static [u8]>,
+    expiry: Table<'a, &'static [u8], ()>,
+    replay: Table<'a, &'static [u8], i64>,
+    storefront: Table<'a, &'static [u8], &'static [u8]>,
+    audit: Table<'a, u64, &'static [u8]>,
+}
+
+impl<'a> Tx<'a> {
+    fn open(txn: &'a WriteTransaction) -> Result<Tx<'a>, StoreError> {
+        Ok(Tx {
+            meta: txn.open_table(META)?,
+            customers: txn.open_table(CUSTOMERS)?,
+            emails: txn.open_table(EMAILS)?,
+            identifiers: txn.open_table(IDENTIFIERS)?,
+            tokens: txn.open_table(TOKENS)?,
+            customer_tokens: txn.open_multimap_table(CUSTOMER_TOKENS)?,
+            expiry: txn.open_table(EXPIRY)?,
+            replay: txn.open_table(REPLAY)?,
+            storefront: txn.open_table(STOREFRONT_TOKENS)?,
+            audit: txn.open_table(AUDIT)?,
+        })
+    }
 }
 
 impl Tx<'_> {
-    read_methods!();
+    pub fn customer(&self, id: CustomerId) -> Result<Option<CustomerRecord>, StoreError> {
+        read::customer(&self.customers, id)
+    }
+
+    pub fn customer_id_by_email(&self, email: &str) -> Result<Option<CustomerId>, StoreError> {
+        read::id_by(&self.emails, &CustomerRecord::email_key(email))
+    }
+
+    pub fn customer_by_email(&self, email: &str) -> Result<Option<CustomerRecord>, StoreError> {
+        match self.customer_id_by_email(email)? {
+            Some(id) => self.customer(id),
+            None => Ok(None),
+        }
+    }
+
+    pub fn customer_id_by_identifier(
+        &self,
+        identifier: &str,
+    ) -> Result<Option<CustomerId>, StoreError> {
+        read::id_by(&self.identifiers, identifier)
+    }
+
+    pub fn access_token(&self, digest: &Digest) -> Result<Option<AccessTokenRecord>, StoreError> {
+        read::access_token(&self.tokens, digest)
+    }
+
+    pub fn customers(
+        &self,
+        after: CustomerId,
+        limit: usize,
+    ) -> Result<Vec<CustomerRecord>, StoreError> {
+        read::customers(&self.customers, after, limit)
+    }
+
+    pub fn replay_seen(&self, digest: &Digest) -> Result<bool, StoreError> {
+        Ok(self.replay.get(digest.as_slice())?.is_some())
+    }
+
+    /// Every storefront token as (digest, stored bytes).
+    pub fn storefront_tokens(&self) -> Result<Vec<(Digest, Vec<u8>)>, StoreError> {
+        read::storefront_tokens(&self.storefront)
+    }
 
     /// The next value of a named sequence (1, 2, 3, ...).
     pub fn next_id(&mut self, sequence: &str) -> Result<u64, StoreError> {
-        let mut meta = self.txn.open_table(META)?;
-        let next = meta.get(sequence)?.map(|v| v.value()).unwrap_or(1);
-        meta.insert(sequence, next + 1)?;
+        let next = self.meta.get(sequence)?.map(|v| v.value()).unwrap_or(1);
+        self.meta.insert(sequence, next + 1)?;
         Ok(next)
     }
 
@@ -492,8 +600,7 @@ impl Tx<'_> {
         &mut self,
         mut record: CustomerRecord,
     ) -> Result<CustomerRecord, StoreError> {
-        let id = self.next_id("next_customer_id")?;
-        record.id = id;
+        record.id = self.next_id("next_customer_id")?;
         self.put_customer(&record, None)?;
         Ok(record)
     }
@@ -504,41 +611,62 @@ impl Tx<'_> {
         record: &CustomerRecord,
         previous: Option<&CustomerRecord>,
     ) -> Result<(), StoreError> {
-        let mut emails = self.txn.open_table(EMAILS)?;
-        let mut idents = self.txn.open_table(IDENTIFIERS)?;
+        let email_key = CustomerRecord::email_key(&record.email);
+        let mut email_changed = true;
         if let Some(prev) = previous {
-            if CustomerRecord::email_key(&prev.email) != CustomerRecord::email_key(&record.email) {
-                emails.remove(CustomerRecord::email_key(&prev.email).as_str())?;
+            let old_key = CustomerRecord::email_key(&prev.email);
+            email_changed = old_key != email_key;
+            if email_changed {
+                self.emails.remove(old_key.as_str())?;
             }
             if let Some(old) = &prev.multipass_identifier {
                 if record.multipass_identifier.as_ref() != Some(old) {
-                    idents.remove(old.as_str())?;
+                    self.identifiers.remove(old.as_str())?;
                 }
             }
         }
-        emails.insert(CustomerRecord::email_key(&record.email).as_str(), record.id)?;
-        if let Some(ident) = &record.multipass_identifier {
-            idents.insert(ident.as_str(), record.id)?;
+        if email_changed {
+            self.emails.insert(email_key.as_str(), record.id)?;
         }
-        let mut customers = self.txn.open_table(CUSTOMERS)?;
-        customers.insert(record.id, record.encode().as_slice())?;
-        // Per-customer one-time secrets and lockouts are found by the sweeper through the index.
-        let subject = customer_subject(record.id);
-        let mut expiry = self.txn.open_table(EXPIRY)?;
-        for (secret, kind) in [
-            (&record.reset_token, Expiring::ResetToken),
-            (&record.otc, Expiring::Otc),
-            (&record.confirmation, Expiring::Confirmation),
-        ] {
-            if let Some(s) = secret {
-                expiry.insert(expiry_key(s.expires_at, kind, &subject).as_slice(), ())?;
+        if let Some(ident) = &record.multipass_identifier {
+            if previous.and_then(|p| p.multipass_identifier.as_ref()) != Some(ident) {
+                self.identifiers.insert(ident.as_str(), record.id)?;
             }
         }
-        if let Some(until) = record.lockout.lock_expires {
-            expiry.insert(
-                expiry_key(until, Expiring::Lockout, &subject).as_slice(),
-                (),
-            )?;
+        self.customers
+            .insert(record.id, record.encode().as_slice())?;
+        // Per-customer one-time secrets and lockouts are found by the sweeper through the
+        // index; only new deadlines need an entry.
+        let subject = customer_subject(record.id);
+        let before = |f: fn(&CustomerRecord) -> Option<Timestamp>| previous.and_then(f);
+        for (now, was, kind) in [
+            (
+                record.reset_token.as_ref().map(|s| s.expires_at),
+                before(|p| p.reset_token.as_ref().map(|s| s.expires_at)),
+                Expiring::ResetToken,
+            ),
+            (
+                record.otc.as_ref().map(|s| s.expires_at),
+                before(|p| p.otc.as_ref().map(|s| s.expires_at)),
+                Expiring::Otc,
+            ),
+            (
+                record.confirmation.as_ref().map(|s| s.expires_at),
+                before(|p| p.confirmation.as_ref().map(|s| s.expires_at)),
+                Expiring::Confirmation,
+            ),
+            (
+                record.lockout.lock_expires,
+                before(|p| p.lockout.lock_expires),
+                Expiring::Lockout,
+            ),
+        ] {
+            if let Some(at) = now {
+                if was != Some(at) {
+                    self.expiry
+                        .insert(expiry_key(at, kind, &subject).as_slice(), ())?;
+                }
+            }
         }
         Ok(())
     }
@@ -549,13 +677,12 @@ impl Tx<'_> {
             return Ok(false);
         };
         self.revoke_customer_tokens(id)?;
-        self.txn
-            .open_table(EMAILS)?
+        self.emails
             .remove(CustomerRecord::email_key(&record.email).as_str())?;
         if let Some(ident) = &record.multipass_identifier {
-            self.txn.open_table(IDENTIFIERS)?.remove(ident.as_str())?;
+            self.identifiers.remove(ident.as_str())?;
         }
-        self.txn.open_table(CUSTOMERS)?.remove(id)?;
+        self.customers.remove(id)?;
         Ok(true)
     }
 
@@ -564,13 +691,11 @@ impl Tx<'_> {
         digest: &Digest,
         record: &AccessTokenRecord,
     ) -> Result<(), StoreError> {
-        self.txn
-            .open_table(TOKENS)?
+        self.tokens
             .insert(digest.as_slice(), record.encode().as_slice())?;
-        self.txn
-            .open_multimap_table(CUSTOMER_TOKENS)?
+        self.customer_tokens
             .insert(record.customer_id, digest.as_slice())?;
-        self.txn.open_table(EXPIRY)?.insert(
+        self.expiry.insert(
             expiry_key(record.expires_at, Expiring::AccessToken, digest).as_slice(),
             (),
         )?;
@@ -579,14 +704,12 @@ impl Tx<'_> {
 
     pub fn delete_access_token(&mut self, digest: &Digest) -> Result<bool, StoreError> {
         let removed = {
-            let mut t = self.txn.open_table(TOKENS)?;
-            let old = t.remove(digest.as_slice())?;
+            let old = self.tokens.remove(digest.as_slice())?;
             old.map(|v| AccessTokenRecord::decode(v.value()))
                 .transpose()?
         };
         if let Some(record) = removed {
-            self.txn
-                .open_multimap_table(CUSTOMER_TOKENS)?
+            self.customer_tokens
                 .remove(record.customer_id, digest.as_slice())?;
             return Ok(true);
         }
@@ -596,17 +719,15 @@ impl Tx<'_> {
     /// Revokes every access token of a customer; returns how many there were.
     pub fn revoke_customer_tokens(&mut self, id: CustomerId) -> Result<u64, StoreError> {
         let digests: Vec<Vec<u8>> = {
-            let mut m = self.txn.open_multimap_table(CUSTOMER_TOKENS)?;
-            let values = m.remove_all(id)?;
+            let values = self.customer_tokens.remove_all(id)?;
             let mut out = Vec::new();
             for v in values {
                 out.push(v?.value().to_vec());
             }
             out
         };
-        let mut tokens = self.txn.open_table(TOKENS)?;
         for d in &digests {
-            tokens.remove(d.as_slice())?;
+            self.tokens.remove(d.as_slice())?;
         }
         Ok(digests.len() as u64)
     }
@@ -617,12 +738,11 @@ impl Tx<'_> {
         digest: &Digest,
         expires_at: Timestamp,
     ) -> Result<bool, StoreError> {
-        let mut t = self.txn.open_table(REPLAY)?;
-        if t.get(digest.as_slice())?.is_some() {
+        if self.replay.get(digest.as_slice())?.is_some() {
             return Ok(false);
         }
-        t.insert(digest.as_slice(), expires_at)?;
-        self.txn.open_table(EXPIRY)?.insert(
+        self.replay.insert(digest.as_slice(), expires_at)?;
+        self.expiry.insert(
             expiry_key(expires_at, Expiring::MultipassReplay, digest).as_slice(),
             (),
         )?;
@@ -634,25 +754,18 @@ impl Tx<'_> {
         digest: &Digest,
         value: &[u8],
     ) -> Result<(), StoreError> {
-        self.txn
-            .open_table(STOREFRONT_TOKENS)?
-            .insert(digest.as_slice(), value)?;
+        self.storefront.insert(digest.as_slice(), value)?;
         Ok(())
     }
 
     pub fn delete_storefront_token(&mut self, digest: &Digest) -> Result<bool, StoreError> {
-        Ok(self
-            .txn
-            .open_table(STOREFRONT_TOKENS)?
-            .remove(digest.as_slice())?
-            .is_some())
+        Ok(self.storefront.remove(digest.as_slice())?.is_some())
     }
 
     /// Appends one audit entry; returns its sequence number.
     pub fn append_audit(&mut self, entry: &[u8]) -> Result<u64, StoreError> {
-        let mut t = self.txn.open_table(AUDIT)?;
-        let next = t.last()?.map(|(k, _)| k.value() + 1).unwrap_or(1);
-        t.insert(next, entry)?;
+        let next = self.audit.last()?.map(|(k, _)| k.value() + 1).unwrap_or(1);
+        self.audit.insert(next, entry)?;
         Ok(next)
     }
 
@@ -661,10 +774,9 @@ impl Tx<'_> {
     pub fn sweep(&mut self, now: Timestamp, batch: usize) -> Result<SweepReport, StoreError> {
         let mut report = SweepReport::default();
         let due: Vec<Vec<u8>> = {
-            let expiry = self.txn.open_table(EXPIRY)?;
             let upper = expiry_key_bound(now + 1);
             let mut keys = Vec::new();
-            for entry in expiry.range::<&[u8]>(..upper.as_slice())? {
+            for entry in self.expiry.range::<&[u8]>(..upper.as_slice())? {
                 if keys.len() >= batch {
                     report.more = true;
                     break;
@@ -679,7 +791,7 @@ impl Tx<'_> {
                     report.count(kind);
                 }
             }
-            self.txn.open_table(EXPIRY)?.remove(key.as_slice())?;
+            self.expiry.remove(key.as_slice())?;
         }
         report.index_entries = due.len() as u64;
         Ok(report)
@@ -697,24 +809,21 @@ impl Tx<'_> {
                 _ => Ok(false),
             },
             Expiring::MultipassReplay => {
-                let mut t = self.txn.open_table(REPLAY)?;
-                let expired =
-                    matches!(t.get(subject.as_slice())?.map(|v| v.value()), Some(at) if at <= now);
+                let expired = matches!(self.replay.get(subject.as_slice())?.map(|v| v.value()), Some(at) if at <= now);
                 if expired {
-                    t.remove(subject.as_slice())?;
+                    self.replay.remove(subject.as_slice())?;
                 }
                 Ok(expired)
             }
             Expiring::ResetToken | Expiring::Otc | Expiring::Confirmation | Expiring::Lockout => {
                 let id = subject_customer(subject);
-                let Some(before) = self.customer(id)? else {
+                let Some(mut record) = self.customer(id)? else {
                     return Ok(false);
                 };
-                let mut after = before.clone();
                 let slot = match kind {
-                    Expiring::ResetToken => Some(&mut after.reset_token),
-                    Expiring::Otc => Some(&mut after.otc),
-                    Expiring::Confirmation => Some(&mut after.confirmation),
+                    Expiring::ResetToken => Some(&mut record.reset_token),
+                    Expiring::Otc => Some(&mut record.otc),
+                    Expiring::Confirmation => Some(&mut record.confirmation),
                     _ => None,
                 };
                 let purged = match slot {
@@ -725,18 +834,16 @@ impl Tx<'_> {
                         }
                         _ => false,
                     },
-                    None => match after.lockout.lock_expires {
+                    None => match record.lockout.lock_expires {
                         Some(until) if until <= now => {
-                            after.lockout = Lockout::default();
+                            record.lockout = Lockout::default();
                             true
                         }
                         _ => false,
                     },
                 };
                 if purged {
-                    self.txn
-                        .open_table(CUSTOMERS)?
-                        .insert(id, after.encode().as_slice())?;
+                    self.customers.insert(id, record.encode().as_slice())?;
                 }
                 Ok(purged)
             }
