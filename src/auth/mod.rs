@@ -211,6 +211,11 @@ pub struct Auth {
     reset_per_ip: RateLimiter<IpAddr>,
     reset_gap: limits::MinInterval<String>,
     pub mailer: Arc<dyn crate::mail::MailTransport>,
+    /// Storefront tokens by digest; `None` until first use and after any change.
+    storefront_cache: std::sync::RwLock<
+        Option<std::collections::HashMap<Digest, storefront_tokens::StorefrontToken>>,
+    >,
+    storefront_generation: AtomicU64,
 }
 
 impl Auth {
@@ -240,6 +245,8 @@ impl Auth {
             reset_per_ip: RateLimiter::new(per_hour, 3600),
             reset_gap: limits::MinInterval::new(i64::from(config.reset.min_minutes_between) * 60),
             mailer,
+            storefront_cache: std::sync::RwLock::new(None),
+            storefront_generation: AtomicU64::new(0),
             admin_keys,
             login_throttle: RateLimiter::new(config.throttle.login_per_ip_per_minute, 60),
             config,

@@ -4,8 +4,10 @@
 
 use super::secret::{self, Secret};
 use super::Auth;
-use crate::store::StoreError;
+use crate::store::{Digest, StoreError};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 
 pub const READ_CUSTOMERS: &str = "unauthenticated_read_customers";
 pub const WRITE_CUSTOMERS: &str = "unauthenticated_write_customers";
@@ -76,24 +78,47 @@ impl Auth {
                 Ok(record)
             })
             .await?;
+        self.forget_storefront_tokens();
         Ok((record, token))
     }
 
-    /// The storefront token a request presents, if it exists.
+    /// The storefront token a request presents, if it exists. Every Storefront request asks,
+    /// so the (few) tokens are kept in memory, loaded from the store on first use and dropped
+    /// whenever one is created or deleted; the store stays the only source of truth.
     pub fn storefront_token(&self, presented: &str) -> Result<Option<StorefrontToken>, StoreError> {
         if presented.is_empty() || presented.len() > 256 {
             return Ok(None);
         }
-        let found = self
+        let digest = secret::digest(presented);
+        if let Ok(cache) = self.storefront_cache.read() {
+            if let Some(all) = cache.as_ref() {
+                return Ok(all.get(&digest).cloned());
+            }
+        }
+        // A change committed while this snapshot loads must not be cached over: remember the
+        // generation first, and keep the map only if no change bumped it meanwhile.
+        let generation = self.storefront_generation.load(Ordering::SeqCst);
+        let loaded: HashMap<Digest, StorefrontToken> = self
             .store
             .read()?
-            .storefront_token(&secret::digest(presented))?;
-        found
-            .map(|bytes| {
-                serde_json::from_slice(&bytes)
-                    .map_err(|e| StoreError::Corrupt(format!("storefront token: {e}")))
-            })
-            .transpose()
+            .storefront_tokens()?
+            .into_iter()
+            .filter_map(|(d, bytes)| serde_json::from_slice(&bytes).ok().map(|t| (d, t)))
+            .collect();
+        let found = loaded.get(&digest).cloned();
+        if let Ok(mut cache) = self.storefront_cache.write() {
+            if self.storefront_generation.load(Ordering::SeqCst) == generation {
+                *cache = Some(loaded);
+            }
+        }
+        Ok(found)
+    }
+
+    fn forget_storefront_tokens(&self) {
+        if let Ok(mut cache) = self.storefront_cache.write() {
+            self.storefront_generation.fetch_add(1, Ordering::SeqCst);
+            *cache = None;
+        }
     }
 
     pub fn storefront_tokens(&self) -> Result<Vec<StorefrontToken>, StoreError> {
@@ -110,7 +135,8 @@ impl Auth {
 
     /// Deletes a storefront token by id; false when there is none.
     pub async fn delete_storefront_token(&self, id: u64) -> Result<bool, StoreError> {
-        self.store
+        let deleted = self
+            .store
             .write(move |tx| {
                 for (digest, bytes) in tx.storefront_tokens()? {
                     let matches = serde_json::from_slice::<StorefrontToken>(&bytes)
@@ -122,6 +148,8 @@ impl Auth {
                 }
                 Ok(false)
             })
-            .await
+            .await;
+        self.forget_storefront_tokens();
+        deleted
     }
 }
