@@ -148,6 +148,25 @@ impl Metrics {
             .inc();
     }
 
+    /// Counts one executed GraphQL request and records its latency.
+    pub fn graphql(
+        &self,
+        dialect: &'static str,
+        operation: &str,
+        response: &async_graphql::Response,
+        started: std::time::Instant,
+    ) {
+        let outcome = if response.errors.is_empty() {
+            "ok"
+        } else {
+            "error"
+        };
+        self.request(dialect, operation, outcome);
+        self.request_seconds
+            .get_or_create(&DialectLabels { dialect })
+            .observe(started.elapsed().as_secs_f64());
+    }
+
     pub fn mail(&self, outcome: &'static str) {
         self.mails.get_or_create(&OutcomeLabels { outcome }).inc();
     }

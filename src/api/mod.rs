@@ -190,7 +190,7 @@ async fn handle_rejection(rejection: warp::Rejection) -> Result<HttpResponse, In
     Ok(json_response(status, &json!({ "message": message })))
 }
 
-pub fn json_response(status: StatusCode, value: &serde_json::Value) -> HttpResponse {
+pub fn json_response(status: StatusCode, value: &impl serde::Serialize) -> HttpResponse {
     let body = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
     let mut resp = Response::new(Body::from(body));
     *resp.status_mut() = status;
@@ -265,9 +265,13 @@ pub fn client_ip(remote: Option<SocketAddr>) -> Option<std::net::IpAddr> {
 /// A root field whose resolver failed keeps its key with `null` in `data` (as Adobe Commerce and
 /// Shopify answer), which async-graphql leaves out.
 pub fn graphql_response(status: StatusCode, resp: &async_graphql::Response) -> HttpResponse {
-    let mut value = serde_json::to_value(resp).unwrap_or_else(|_| json!({}));
     let executed = resp.errors.iter().any(|e| !e.path.is_empty());
-    if executed {
+    if !executed {
+        // The common case: serialize once, straight to bytes.
+        return json_response(status, resp);
+    }
+    let mut value = serde_json::to_value(resp).unwrap_or_else(|_| json!({}));
+    {
         let roots: Vec<String> = resp
             .errors
             .iter()

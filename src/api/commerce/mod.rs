@@ -95,18 +95,8 @@ pub async fn handle(
     let operation = request.operation_name.clone().unwrap_or_default();
     let response = state.commerce.execute(request.data(caller)).await;
     let status = status_for(&response);
-    let outcome = if response.errors.is_empty() {
-        "ok"
-    } else {
-        "error"
-    };
-    auth.metrics.request("commerce", &operation, outcome);
     auth.metrics
-        .request_seconds
-        .get_or_create(&crate::metrics::DialectLabels {
-            dialect: "commerce",
-        })
-        .observe(started.elapsed().as_secs_f64());
+        .graphql("commerce", &operation, &response, started);
     let mut resp = graphql_response(status, &response);
     if status == StatusCode::SERVICE_UNAVAILABLE {
         resp.headers_mut().insert(

@@ -193,18 +193,8 @@ pub async fn handle(
         .errors
         .iter()
         .any(|e| error_code(e) == Some("THROTTLED"));
-    let outcome = if response.errors.is_empty() {
-        "ok"
-    } else {
-        "error"
-    };
-    auth.metrics.request("storefront", &operation, outcome);
     auth.metrics
-        .request_seconds
-        .get_or_create(&crate::metrics::DialectLabels {
-            dialect: "storefront",
-        })
-        .observe(started.elapsed().as_secs_f64());
+        .graphql("storefront", &operation, &response, started);
     if busy {
         let mut resp = graphql_response(StatusCode::SERVICE_UNAVAILABLE, &response);
         resp.headers_mut().insert(
