@@ -888,3 +888,77 @@ impl SweepReport {
         ]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_from_a_newer_schema_is_refused_clearly() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.redb");
+        {
+            let db = Database::create(&path).unwrap();
+            let txn = db.begin_write().unwrap();
+            txn.open_table(META)
+                .unwrap()
+                .insert("schema_version", SCHEMA_VERSION + 1)
+                .unwrap();
+            txn.commit().unwrap();
+        }
+        let err = Store::open(&path).err().expect("refused");
+        assert!(matches!(err, StoreError::NewerSchema(v) if v == SCHEMA_VERSION + 1));
+        assert!(err.to_string().contains("newer storekey"), "{err}");
+    }
+
+    #[test]
+    fn a_failing_operation_fails_its_whole_batch_and_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.redb")).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            // Hold the writer busy so the next three writes queue up and share one batch.
+            let holder = store.clone();
+            let (started, running) = std::sync::mpsc::channel();
+            let hold = std::thread::spawn(move || {
+                holder.write_blocking(move |_tx| {
+                    let _ = started.send(());
+                    std::thread::sleep(std::time::Duration::from_millis(300));
+                    Ok(())
+                })
+            });
+            running.recv().unwrap();
+            let ok1 = store.write(|tx| {
+                tx.insert_customer(CustomerRecord {
+                    email: "a@example.com".into(),
+                    ..CustomerRecord::default()
+                })
+            });
+            let bad = store.write(|_tx| -> Result<(), StoreError> {
+                Err(StoreError::Corrupt("injected".into()))
+            });
+            let ok2 = store.write(|tx| {
+                tx.insert_customer(CustomerRecord {
+                    email: "b@example.com".into(),
+                    ..CustomerRecord::default()
+                })
+            });
+            let (r1, r2, r3) = futures_util::join!(ok1, bad, ok2);
+            assert!(hold.join().unwrap().is_ok());
+            assert!(
+                r1.is_err(),
+                "a batch with a failing write fails every request in it"
+            );
+            assert!(r3.is_err());
+            let reader = store.read().unwrap();
+            assert_eq!(
+                reader.customer_count().unwrap(),
+                0,
+                "nothing of it was written"
+            );
+            assert!(r2.is_err());
+        });
+    }
+}
