@@ -41,7 +41,7 @@ pub async fn handle(
         );
     };
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let query: HashMap<String, String> = serde_urlencoded_pairs(query);
+    let query: HashMap<String, String> = query_pairs(query);
     let result = route(auth, &admin, &method, &segments, &query, body).await;
     let operation = segments.first().copied().unwrap_or("");
     match result {
@@ -393,33 +393,15 @@ fn internal(e: impl std::fmt::Display) -> (StatusCode, String) {
     )
 }
 
-/// Decodes `a=1&b=x%40y` (the query string of a REST call).
-fn serde_urlencoded_pairs(query: &str) -> HashMap<String, String> {
+/// Decodes `a=1&b=x%40y` (the query string of a REST call). `+` is kept, not read as a space:
+/// `?email=bob+shop@example.com` means that address.
+fn query_pairs(query: &str) -> HashMap<String, String> {
     query
         .split('&')
         .filter(|p| !p.is_empty())
         .filter_map(|pair| {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            Some((percent_decode(k)?, percent_decode(v)?))
+            Some((super::percent_decode(k)?, super::percent_decode(v)?))
         })
         .collect()
-}
-
-pub(crate) fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = s.get(i + 1..i + 3)?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).ok()
 }

@@ -255,6 +255,24 @@ pub fn parse_graphql_body(bytes: &[u8]) -> Result<async_graphql::Request, Box<Ht
     })
 }
 
+/// RFC 3986 percent-decoding of a URL component (`+` stays `+`: email addresses carry it);
+/// `None` for a malformed escape (percent_encoding would pass it through) or non-UTF-8 bytes.
+pub(crate) fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let well_formed = bytes.iter().enumerate().all(|(i, b)| {
+        *b != b'%'
+            || (bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+    });
+    if !well_formed {
+        return None;
+    }
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .ok()
+        .map(|v| v.into_owned())
+}
+
 /// The client's address for throttling: the TCP peer. (Behind a proxy, put the proxy's own
 /// rate limiting in front; forwarded headers are not trusted by default.)
 pub fn client_ip(remote: Option<SocketAddr>) -> Option<std::net::IpAddr> {

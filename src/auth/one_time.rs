@@ -71,17 +71,16 @@ impl From<StoreError> for ConfirmError {
     }
 }
 
-/// Percent-encodes a value for a URL query (RFC 3986 unreserved characters pass through).
+/// What a value in the reset link keeps unescaped: RFC 3986's unreserved characters.
+const URL_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Percent-encodes a value for a URL query (`bob+shop@example.com` → `bob%2Bshop%40example.com`).
 pub fn url_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(value, URL_VALUE).to_string()
 }
 
 impl Auth {

@@ -161,3 +161,20 @@ async fn storefront_tokens_are_shown_once() {
         .await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn lookup_by_email_keeps_a_plus_sign() {
+    let s = TestServer::start().await;
+    let id = s
+        .admin_customer("bob+shop@example.com", BOB_PASSWORD, false)
+        .await;
+    for query in [
+        "email=bob+shop@example.com",
+        "email=bob%2Bshop%40example.com",
+    ] {
+        let (status, body) = s
+            .admin("GET", &format!("/rest/V1/customers?{query}"), None)
+            .await;
+        assert_eq!((status, &body["id"]), (200, &json!(id)), "{query}: {body}");
+    }
+}

@@ -589,3 +589,18 @@ async fn no_plaintext_one_time_secret_in_the_database() {
         assert!(!bytes.windows(32).any(|w| w == secret.as_bytes()));
     }
 }
+
+#[tokio::test]
+async fn the_reset_link_encodes_a_plus_address_and_works_by_url() {
+    let s = TestServer::start().await;
+    s.create_customer("bob+shop@example.com", BOB_PASSWORD)
+        .await;
+    s.gql(RESET_REQUEST, json!({"e": "bob+shop@example.com"}), None)
+        .await;
+    let mails = wait_for_mail(&s.outbox_dir(), 1).await;
+    assert!(
+        mails[0].contains("email=bob%2Bshop%40example.com&token="),
+        "{}",
+        mails[0]
+    );
+}

@@ -106,7 +106,7 @@ fn from_template(url: &str, template: &str) -> Option<ResetLink> {
                     Some(Piece::Placeholder(_)) => return None,
                     None => url.len(),
                 };
-                fields.set(name, percent_decode(&url[pos..end])?);
+                fields.set(name, crate::api::percent_decode(&url[pos..end])?);
                 pos = end;
             }
         }
@@ -123,7 +123,7 @@ fn from_query(url: &str) -> Option<ResetLink> {
     let mut fields = Fields::default();
     for pair in query.split('&') {
         if let Some((name, value)) = pair.split_once('=') {
-            fields.set(name, percent_decode(value)?);
+            fields.set(name, crate::api::percent_decode(value)?);
         }
     }
     fields.into_link()
@@ -138,28 +138,10 @@ fn from_shopify_path(url: &str) -> Option<ResetLink> {
     };
     Fields {
         id: Some(id.to_string()),
-        token: Some(percent_decode(token)?),
+        token: Some(crate::api::percent_decode(token)?),
         email: None,
     }
     .into_link()
-}
-
-/// RFC 3986 percent-decoding. `+` stays `+`: the mailed links encode it, and emails carry it.
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = s.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]
