@@ -292,8 +292,14 @@ impl Auth {
         }
         let customer = self.store.read()?.customer_by_email(&req.email)?;
         let Some(customer) = customer else {
-            // Same work as a wrong password for a real account.
-            self.timed_verify(None, &req.secret).await?;
+            // As long as a wrong secret for a real account takes: a real verify against the
+            // dummy hash where passwords are accepted, the same padding as below where not.
+            match req.accept {
+                Accept::Any => {
+                    self.timed_verify(None, &req.secret).await?;
+                }
+                Accept::OneTimeOnly => self.pad_failure(started).await,
+            }
             return Err(SignInError::UnknownEmail);
         };
         if customer.disabled {
@@ -307,15 +313,12 @@ impl Auth {
 
         let digest = req.secret.digest();
         let mut method = None;
-        if req.accept == Accept::Any {
-            let ok = self
+        if req.accept == Accept::Any
+            && self
                 .timed_verify(customer.password_hash.as_deref(), &req.secret)
-                .await?;
-            if ok {
-                method = Some(Method::Password);
-            }
-        } else {
-            self.pad_failure(started).await;
+                .await?
+        {
+            method = Some(Method::Password);
         }
         if method.is_none() && live_matches(&customer.reset_token, &digest, now) {
             method = Some(Method::ResetToken);
@@ -328,6 +331,11 @@ impl Auth {
         }
 
         let Some(method) = method else {
+            // Without a password verify, a refusal still waits as long as one: a success
+            // needs no padding, it announces itself.
+            if req.accept == Accept::OneTimeOnly {
+                self.pad_failure(started).await;
+            }
             self.record_failure(customer.id).await?;
             return Err(SignInError::WrongSecret);
         };
