@@ -6,6 +6,17 @@
 //! the live reset token, then the live admin one-time code), applies lockout and the per-IP
 //! throttle, and ends in one `issue_token`. Multipass ends in the same `issue_token`.
 
+/// Every error enum of the core has a `Storage(String)` variant for failures of the store.
+macro_rules! storage_error {
+    ($error:ident) => {
+        impl From<crate::store::StoreError> for $error {
+            fn from(e: crate::store::StoreError) -> Self {
+                $error::Storage(e.to_string())
+            }
+        }
+    };
+}
+
 pub mod clock;
 pub mod limits;
 pub mod multipass;
@@ -62,11 +73,7 @@ impl SignInError {
     }
 }
 
-impl From<StoreError> for SignInError {
-    fn from(e: StoreError) -> Self {
-        SignInError::Storage(e.to_string())
-    }
-}
+storage_error!(SignInError);
 
 /// Errors of customer management (create, update, password and email changes).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,11 +89,7 @@ pub enum AccountError {
     Storage(String),
 }
 
-impl From<StoreError> for AccountError {
-    fn from(e: StoreError) -> Self {
-        AccountError::Storage(e.to_string())
-    }
-}
+storage_error!(AccountError);
 
 impl From<HashError> for AccountError {
     fn from(e: HashError) -> Self {

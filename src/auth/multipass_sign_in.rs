@@ -18,11 +18,7 @@ pub enum MultipassSignInError {
     Storage(String),
 }
 
-impl From<StoreError> for MultipassSignInError {
-    fn from(e: StoreError) -> Self {
-        MultipassSignInError::Storage(e.to_string())
-    }
-}
+storage_error!(MultipassSignInError);
 
 /// Why a token was refused; for metrics and the debug log, never for the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -27,11 +27,7 @@ pub enum ResetError {
     Storage(String),
 }
 
-impl From<StoreError> for ResetError {
-    fn from(e: StoreError) -> Self {
-        ResetError::Storage(e.to_string())
-    }
-}
+storage_error!(ResetError);
 
 impl From<AccountError> for ResetError {
     fn from(e: AccountError) -> Self {
@@ -52,11 +48,7 @@ pub enum OtcError {
     Storage(String),
 }
 
-impl From<StoreError> for OtcError {
-    fn from(e: StoreError) -> Self {
-        OtcError::Storage(e.to_string())
-    }
-}
+storage_error!(OtcError);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfirmError {
@@ -65,11 +57,7 @@ pub enum ConfirmError {
     Storage(String),
 }
 
-impl From<StoreError> for ConfirmError {
-    fn from(e: StoreError) -> Self {
-        ConfirmError::Storage(e.to_string())
-    }
-}
+storage_error!(ConfirmError);
 
 /// What a value in the reset link keeps unescaped: RFC 3986's unreserved characters.
 const URL_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC

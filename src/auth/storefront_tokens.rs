@@ -40,11 +40,7 @@ pub enum StorefrontTokenError {
     Storage(String),
 }
 
-impl From<StoreError> for StorefrontTokenError {
-    fn from(e: StoreError) -> Self {
-        StorefrontTokenError::Storage(e.to_string())
-    }
-}
+storage_error!(StorefrontTokenError);
 
 impl Auth {
     /// Creates a storefront token; returns its record and the token itself (shown only now).
