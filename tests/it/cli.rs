@@ -152,12 +152,8 @@ fn keygen_prints_a_key_and_its_digest_line() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     let key = text.lines().next().unwrap();
-    let digest = ring_free_sha256(key);
+    let digest = hex::encode(storekey::auth::secret::digest(key));
     assert!(text.contains(&format!("sha256 = \"{digest}\"")), "{text}");
-}
-
-fn ring_free_sha256(s: &str) -> String {
-    hex::encode(storekey::auth::secret::digest(s))
 }
 
 #[test]
@@ -251,4 +247,62 @@ async fn backup_works_while_serving_through_the_admin_api() {
         .customer_by_email(BOB)
         .unwrap()
         .is_some());
+}
+
+#[test]
+fn a_flag_beats_the_environment_which_beats_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("config.toml"),
+        "[storage]\npath = \"from-file.redb\"\n[password]\nargon2_memory_kib = 256\nargon2_iterations = 1\n",
+    )
+    .unwrap();
+    let add = |env: Option<&str>, flag: Option<&str>, email: &str| {
+        let mut cmd = bin();
+        cmd.current_dir(dir.path())
+            .env_remove("STOREKEY_STORAGE_PATH");
+        if let Some(e) = env {
+            cmd.env("STOREKEY_STORAGE_PATH", e);
+        }
+        if let Some(f) = flag {
+            cmd.args(["--db", f]);
+        }
+        let out = cmd
+            .args(["customer", "add", "--email", email])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    add(None, None, "file@example.com");
+    add(Some("from-env.redb"), None, "env@example.com");
+    add(
+        Some("from-env.redb"),
+        Some("from-flag.redb"),
+        "flag@example.com",
+    );
+    for (file, email) in [
+        ("from-file.redb", "file@example.com"),
+        ("from-env.redb", "env@example.com"),
+        ("from-flag.redb", "flag@example.com"),
+    ] {
+        let store = storekey::store::Store::open(&dir.path().join(file)).unwrap();
+        let reader = store.read().unwrap();
+        assert_eq!(reader.customer_count().unwrap(), 1, "{file}");
+        assert!(reader.customer_by_email(email).unwrap().is_some(), "{file}");
+    }
+}
+
+#[test]
+fn sigint_also_stops_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = BinServer::spawn(dir.path(), &[]);
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &server.child.id().to_string()])
+        .status();
+    assert_eq!(server.child.wait().unwrap().code(), Some(0));
+    assert!(server.stderr().contains("stopped"));
 }
