@@ -712,20 +712,7 @@ impl Mutation {
                 "Customer id is invalid",
             )),
         };
-        Ok(Some(match result {
-            Ok((record, token)) => CustomerResetPayload {
-                customer: Some(customer(record)),
-                customer_access_token: Some(token),
-                customer_user_errors: vec![],
-                user_errors: vec![],
-            },
-            Err(error) => CustomerResetPayload {
-                customer: None,
-                customer_access_token: None,
-                user_errors: user_errors(std::slice::from_ref(&error)),
-                customer_user_errors: vec![error],
-            },
-        }))
+        Ok(Some(result.into()))
     }
 
     /// Resets a customer's password with the reset password URL received from a reset
@@ -758,22 +745,38 @@ impl Mutation {
                 RESET_URL_INVALID,
             )),
         };
-        Ok(Some(match result {
-            Ok((record, token)) => CustomerResetByUrlPayload {
-                customer: Some(customer(record)),
-                customer_access_token: Some(token),
-                customer_user_errors: vec![],
-                user_errors: vec![],
-            },
-            Err(error) => CustomerResetByUrlPayload {
-                customer: None,
-                customer_access_token: None,
-                user_errors: user_errors(std::slice::from_ref(&error)),
-                customer_user_errors: vec![error],
-            },
-        }))
+        Ok(Some(result.into()))
     }
 }
+
+/// What a reset comes to: the customer and a fresh token, or the customer's error.
+type ResetOutcome = Result<(CustomerRecord, CustomerAccessToken), CustomerUserError>;
+
+/// `customerReset` and `customerResetByUrl` answer with payloads of the same shape under two
+/// Shopify type names.
+macro_rules! reset_payload_from_outcome {
+    ($($payload:ident),*) => {$(
+        impl From<ResetOutcome> for $payload {
+            fn from(outcome: ResetOutcome) -> Self {
+                match outcome {
+                    Ok((record, token)) => $payload {
+                        customer: Some(customer(record)),
+                        customer_access_token: Some(token),
+                        customer_user_errors: vec![],
+                        user_errors: vec![],
+                    },
+                    Err(error) => $payload {
+                        customer: None,
+                        customer_access_token: None,
+                        user_errors: user_errors(std::slice::from_ref(&error)),
+                        customer_user_errors: vec![error],
+                    },
+                }
+            }
+        }
+    )*};
+}
+reset_payload_from_outcome!(CustomerResetPayload, CustomerResetByUrlPayload);
 
 /// Sets the new password with the reset token, then signs the customer in (Shopify's reset
 /// returns a fresh access token). Outer error: transport-level; inner: the customer's error.
@@ -784,8 +787,7 @@ async fn reset_and_sign_in(
     password: String,
     token_field: &[&str],
     password_field: &[&str],
-) -> Result<Result<(CustomerRecord, CustomerAccessToken), CustomerUserError>, async_graphql::Error>
-{
+) -> Result<ResetOutcome, async_graphql::Error> {
     let token = Secret::new(token);
     let password = Secret::new(password);
     let reset = match subject {
