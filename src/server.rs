@@ -36,11 +36,6 @@ impl RunningServer {
             let _ = tokio::time::timeout(DRAIN_TIMEOUT, task).await;
         }
     }
-
-    /// A receiver that flips to true when shutdown starts (for background tasks).
-    pub fn stopping(&self) -> watch::Receiver<bool> {
-        self.stop.subscribe()
-    }
 }
 
 /// Opens everything and starts serving on `config.server.listen`.

@@ -48,7 +48,6 @@ pub async fn sweep_now(auth: &Auth) -> Result<SweepReport, StoreError> {
         total.confirmations += report.confirmations;
         total.multipass_replays += report.multipass_replays;
         total.lockouts += report.lockouts;
-        total.index_entries += report.index_entries;
         if !report.more {
             break;
         }

@@ -91,7 +91,6 @@ enum Job {
 pub struct PasswordPool {
     jobs: mpsc::SyncSender<Job>,
     queued: Arc<AtomicUsize>,
-    workers: usize,
 }
 
 impl PasswordPool {
@@ -121,15 +120,7 @@ impl PasswordPool {
                 .spawn(move || run_worker(&queue, &queued, Worker::new(argon), &dummy))
                 .map_err(|e| HashError::Failed(format!("cannot start hash worker: {e}")))?;
         }
-        Ok(PasswordPool {
-            jobs,
-            queued,
-            workers,
-        })
-    }
-
-    pub fn workers(&self) -> usize {
-        self.workers
+        Ok(PasswordPool { jobs, queued })
     }
 
     /// Requests waiting for a worker.

@@ -296,8 +296,7 @@ fn run_writer(db: &Database, queue: &mpsc::Receiver<Job>, stats: &WriterStats) {
         let txn = match db.begin_write() {
             Ok(t) => t,
             Err(e) => {
-                // Every job must still be answered; run them against nothing is impossible, so
-                // fail them all.
+                // No transaction to run the batch in: fail every request of it.
                 let err = StoreError::Io(e.to_string());
                 fail_all(batch, &err);
                 continue;
@@ -553,13 +552,6 @@ impl Tx<'_> {
         read::id_by(&self.emails, &CustomerRecord::email_key(email))
     }
 
-    pub fn customer_by_email(&self, email: &str) -> Result<Option<CustomerRecord>, StoreError> {
-        match self.customer_id_by_email(email)? {
-            Some(id) => self.customer(id),
-            None => Ok(None),
-        }
-    }
-
     pub fn customer_id_by_identifier(
         &self,
         identifier: &str,
@@ -569,18 +561,6 @@ impl Tx<'_> {
 
     pub fn access_token(&self, digest: &Digest) -> Result<Option<AccessTokenRecord>, StoreError> {
         read::access_token(&self.tokens, digest)
-    }
-
-    pub fn customers(
-        &self,
-        after: CustomerId,
-        limit: usize,
-    ) -> Result<Vec<CustomerRecord>, StoreError> {
-        read::customers(&self.customers, after, limit)
-    }
-
-    pub fn replay_seen(&self, digest: &Digest) -> Result<bool, StoreError> {
-        Ok(self.replay.get(digest.as_slice())?.is_some())
     }
 
     /// Every storefront token as (digest, stored bytes).
@@ -793,7 +773,6 @@ impl Tx<'_> {
             }
             self.expiry.remove(key.as_slice())?;
         }
-        report.index_entries = due.len() as u64;
         Ok(report)
     }
 
@@ -860,7 +839,6 @@ pub struct SweepReport {
     pub confirmations: u64,
     pub multipass_replays: u64,
     pub lockouts: u64,
-    pub index_entries: u64,
     /// More was due than one batch allows.
     pub more: bool,
 }
