@@ -594,6 +594,7 @@ async fn run() {
         .await;
         let metrics = http
             .get(format!("http://{}/metrics", server.addr))
+            .header("authorization", format!("Bearer {ADMIN}"))
             .send()
             .await
             .unwrap()

@@ -25,6 +25,14 @@ fn ok(value: Value) -> Reply {
     Ok((StatusCode::OK, value))
 }
 
+/// The answer to a missing or wrong admin key (also on `/metrics`).
+pub fn unauthorized() -> HttpResponse {
+    json_response(
+        StatusCode::UNAUTHORIZED,
+        &json!({ "message": UNAUTHORIZED }),
+    )
+}
+
 pub async fn handle(
     auth: &Auth,
     method: Method,
@@ -35,10 +43,7 @@ pub async fn handle(
 ) -> HttpResponse {
     let Some(admin) = super::commerce::bearer(headers).and_then(|k| auth.admin_key_name(&k)) else {
         auth.metrics.request("admin", "", "unauthorized");
-        return json_response(
-            StatusCode::UNAUTHORIZED,
-            &json!({ "message": UNAUTHORIZED }),
-        );
+        return unauthorized();
     };
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let query: HashMap<String, String> = query_pairs(query);
@@ -91,12 +96,13 @@ async fn route(
         ("PUT", ["customers", id]) => update_customer(auth, admin, parse_id(id)?, body).await,
         ("DELETE", ["customers", id]) => {
             let id = parse_id(id)?;
-            if !auth.delete_customer(id).await.map_err(internal)? {
+            if !auth
+                .delete_customer(id, Some(admin.to_string()))
+                .await
+                .map_err(internal)?
+            {
                 return not_found(id);
             }
-            auth.audit_admin(admin, "customer_deleted", id, None)
-                .await
-                .map_err(internal)?;
             ok(json!(true))
         }
         ("POST", ["customer", id, "otp"]) => {
@@ -268,26 +274,12 @@ async fn create_customer(auth: &Auth, admin: &str, body: &[u8]) -> Reply {
             lastname: c.lastname,
             allow_remote_shopping_assistance: c.allow_remote_shopping_assistance.unwrap_or(false),
             confirmed: Some(c.confirmed.unwrap_or(true)),
+            disabled: c.disabled.unwrap_or(false),
+            audit_by: Some(admin.to_string()),
             ..NewCustomer::default()
         })
         .await
         .map_err(|e| account_error(e, &email))?;
-    let record = if c.disabled == Some(true) {
-        auth.update_customer(
-            record.id,
-            CustomerChanges {
-                disabled: Some(true),
-                ..CustomerChanges::default()
-            },
-        )
-        .await
-        .map_err(|e| account_error(e, &email))?
-    } else {
-        record
-    };
-    auth.audit_admin(admin, "customer_created", record.id, None)
-        .await
-        .map_err(internal)?;
     ok(super::customer_json(&record))
 }
 
@@ -305,21 +297,13 @@ async fn update_customer(auth: &Auth, admin: &str, id: u64, body: &[u8]) -> Repl
                 confirmed: c.confirmed,
                 disabled: c.disabled,
                 allow_remote_shopping_assistance: c.allow_remote_shopping_assistance,
+                password: req.password.filter(|p| !p.is_empty()).map(Secret::new),
+                audit_by: Some(admin.to_string()),
                 ..CustomerChanges::default()
             },
         )
         .await
         .map_err(|e| account_error(e, &email))?;
-    let record = match req.password.filter(|p| !p.is_empty()) {
-        Some(pw) => auth
-            .set_password(id, &Secret::new(pw))
-            .await
-            .map_err(|e| account_error(e, &email))?,
-        None => record,
-    };
-    auth.audit_admin(admin, "customer_updated", id, None)
-        .await
-        .map_err(internal)?;
     ok(super::customer_json(&record))
 }
 

@@ -114,7 +114,17 @@ pub fn routes(
         .and(warp::path::end())
         .and(warp::get())
         .and(with_state.clone())
-        .map(|state: Arc<AppState>| {
+        .and(warp::header::headers_cloned())
+        .map(|state: Arc<AppState>, headers: HeaderMap| {
+            // Admin-only: counters move with what customers do, and an anonymous reader could
+            // learn from them which emails have accounts. Prometheus sends the key with
+            // `authorization: { credentials: <admin key> }`.
+            if commerce::bearer(&headers)
+                .and_then(|k| state.auth.admin_key_name(&k))
+                .is_none()
+            {
+                return admin::unauthorized();
+            }
             let m = &state.auth.metrics;
             m.hash_queue_depth
                 .set(state.auth.passwords.queue_depth() as i64);

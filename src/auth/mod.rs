@@ -25,6 +25,7 @@ pub mod one_time;
 pub mod password;
 pub mod secret;
 pub mod storefront_tokens;
+pub mod turns;
 
 use crate::config::Config;
 use crate::metrics::Metrics;
@@ -176,6 +177,12 @@ pub struct NewCustomer {
     /// Admin-created customers may be marked confirmed; self-registered ones are confirmed
     /// unless `account.require_confirmation` is on.
     pub confirmed: Option<bool>,
+    pub disabled: bool,
+    /// The admin creating the customer: the audit entry goes into the same commit.
+    pub audit_by: Option<String>,
+    /// Where a self-registration came from: its confirmation mail counts toward that
+    /// address's mail limit.
+    pub requested_from: Option<IpAddr>,
 }
 
 /// A partial update: `None` leaves a field as it is.
@@ -195,6 +202,9 @@ pub struct CustomerChanges {
     pub confirmed: Option<bool>,
     pub disabled: Option<bool>,
     pub email: Option<String>,
+    pub password: Option<Secret>,
+    /// The admin making the change: the audit entry goes into the same commit.
+    pub audit_by: Option<String>,
 }
 
 /// The sign-in core. One per server, shared by all requests.
@@ -210,15 +220,17 @@ pub struct Auth {
     verify_micros: AtomicU64,
     /// Admin keys as (name, SHA-256): from `[admin] keys`, plus `STOREKEY_ADMIN_KEY` as "env".
     admin_keys: Vec<(String, Digest)>,
-    reset_per_email: RateLimiter<String>,
-    reset_per_ip: RateLimiter<IpAddr>,
-    reset_gap: limits::MinInterval<String>,
+    /// Reset mails and confirmation mails, each limited per email and per IP.
+    reset_mail: one_time::MailLimits,
+    confirmation_mail: one_time::MailLimits,
     pub mailer: Arc<dyn crate::mail::MailTransport>,
     /// Storefront tokens by digest; `None` until first use and after any change.
     storefront_cache: std::sync::RwLock<
         Option<std::collections::HashMap<Digest, storefront_tokens::StorefrontToken>>,
     >,
     storefront_generation: AtomicU64,
+    /// One credential check at a time per email (see `turns`).
+    sign_in_turns: turns::Turns,
 }
 
 impl Auth {
@@ -244,12 +256,15 @@ impl Auth {
         let mailer = crate::mail::transport_from_config(&config.mail).map_err(|e| e.to_string())?;
         let per_hour = config.reset.max_requests_per_hour;
         Ok(Auth {
-            reset_per_email: RateLimiter::new(per_hour, 3600),
-            reset_per_ip: RateLimiter::new(per_hour, 3600),
-            reset_gap: limits::MinInterval::new(i64::from(config.reset.min_minutes_between) * 60),
+            reset_mail: one_time::MailLimits::new(per_hour, config.reset.min_minutes_between),
+            confirmation_mail: one_time::MailLimits::new(
+                per_hour,
+                config.reset.min_minutes_between,
+            ),
             mailer,
             storefront_cache: std::sync::RwLock::new(None),
             storefront_generation: AtomicU64::new(0),
+            sign_in_turns: turns::Turns::default(),
             admin_keys,
             login_throttle: RateLimiter::new(config.throttle.login_per_ip_per_minute, 60),
             config,
@@ -274,7 +289,14 @@ impl Auth {
         match &result {
             Ok(t) => self.metrics.login(t.method.label(), "success"),
             Err(e) => {
-                self.metrics.login("credentials", e.label());
+                // One outcome for every refusal: which one it was would tell which emails have
+                // accounts (the reason is in the debug log, never in the answer or metrics).
+                let outcome = match e {
+                    SignInError::Busy => "busy",
+                    SignInError::Storage(_) => "error",
+                    _ => "failure",
+                };
+                self.metrics.login("credentials", outcome);
                 tracing::debug!(reason = e.label(), "sign-in refused");
             }
         }
@@ -293,26 +315,33 @@ impl Auth {
                 return Err(SignInError::Throttled);
             }
         }
+        // One check at a time per email, known or not: each sees the lockout the last left.
+        let _turn = self
+            .sign_in_turns
+            .take(&CustomerRecord::email_key(&req.email))
+            .await;
         let customer = self.store.read()?.customer_by_email(&req.email)?;
-        let Some(customer) = customer else {
-            // As long as a wrong secret for a real account takes: a real verify against the
-            // dummy hash where passwords are accepted, the same padding as below where not.
+        // Every refusal below costs what a wrong password for a real account costs: one argon2
+        // verify (or a wait as long as one) and one durable write (the failure count, or a
+        // decoy write where there is nothing to count), so no amount of work tells them apart.
+        let refusal = match &customer {
+            None => Some(SignInError::UnknownEmail),
+            Some(c) if c.disabled => Some(SignInError::Disabled),
+            Some(c) if is_locked(&c.lockout, now) => Some(SignInError::Locked),
+            Some(_) => None,
+        };
+        let (Some(customer), None) = (customer, refusal.clone()) else {
+            // A real verify against the dummy hash where passwords are accepted, the same
+            // padding as a one-time-only refusal where not.
             match req.accept {
                 Accept::Any => {
                     self.timed_verify(None, &req.secret).await?;
                 }
                 Accept::OneTimeOnly => self.pad_failure(started).await,
             }
-            return Err(SignInError::UnknownEmail);
+            self.decoy_write().await?;
+            return Err(refusal.unwrap_or(SignInError::UnknownEmail));
         };
-        if customer.disabled {
-            self.pad_failure(started).await;
-            return Err(SignInError::Disabled);
-        }
-        if is_locked(&customer.lockout, now) {
-            self.pad_failure(started).await;
-            return Err(SignInError::Locked);
-        }
 
         let digest = req.secret.digest();
         let mut method = None;
@@ -385,6 +414,11 @@ impl Auth {
                 }
                 if before.disabled {
                     return Ok(Err(SignInError::Disabled));
+                }
+                // The lock may have been reached since the read (another instance, or a
+                // failure committed meanwhile): the commit decides.
+                if is_locked(&before.lockout, now) {
+                    return Ok(Err(SignInError::Locked));
                 }
                 after.lockout = Lockout::default();
                 if after != before {
@@ -460,7 +494,8 @@ impl Auth {
         let max = self.config.lockout.max_failures;
         let minutes = self.config.lockout.lock_minutes;
         if max == 0 || minutes == 0 {
-            return Ok(());
+            // Nothing to count, but the same durable work as when there is.
+            return self.decoy_write().await;
         }
         let now = self.now();
         let locked = self
@@ -494,6 +529,15 @@ impl Auth {
                 "account locked after repeated sign-in failures"
             );
         }
+        Ok(())
+    }
+
+    /// One small durable write that changes nothing a client can see (a counter in the store's
+    /// metadata): refusals that have nothing to record still cost what a recorded one costs.
+    async fn decoy_write(&self) -> Result<(), SignInError> {
+        self.store
+            .write(|tx| tx.next_id("refusals").map(|_| ()))
+            .await?;
         Ok(())
     }
 
@@ -625,7 +669,7 @@ impl Auth {
     // ------------------------------------------------------------------ customers
 
     pub async fn create_customer(&self, new: NewCustomer) -> Result<CustomerRecord, AccountError> {
-        let email = new.email.trim().to_string();
+        let email = normalize_email(&new.email);
         if !valid_email(&email) {
             return Err(AccountError::InvalidEmail);
         }
@@ -657,20 +701,27 @@ impl Auth {
             created_at: now,
             updated_at: now,
             confirmed,
+            disabled: new.disabled,
             allow_remote_shopping_assistance: new.allow_remote_shopping_assistance,
             ..CustomerRecord::default()
         };
+        let audit_by = new.audit_by;
         let created = self
             .store
             .write(move |tx| {
                 if tx.customer_id_by_email(&record.email)?.is_some() {
                     return Ok(Err(AccountError::EmailTaken));
                 }
-                Ok(Ok(tx.insert_customer(record)?))
+                let created = tx.insert_customer(record)?;
+                if let Some(admin) = &audit_by {
+                    one_time::audit(tx, now, admin, "customer_created", created.id, None)?;
+                }
+                Ok(Ok(created))
             })
             .await??;
         if !created.confirmed && self.config.account.require_confirmation {
-            self.send_confirmation(created.id).await?;
+            self.send_confirmation(created.id, new.requested_from)
+                .await?;
         }
         Ok(created)
     }
@@ -683,18 +734,30 @@ impl Auth {
         self.store.read()?.customer_by_email(email)
     }
 
-    /// Applies `changes`. Disabling revokes every token; withdrawing remote-assistance
-    /// permission voids a live admin code.
+    /// Applies `changes` in one write. Disabling revokes every token; withdrawing
+    /// remote-assistance permission voids a live admin code; a new password (policy checked)
+    /// revokes every token and any live reset token and clears the lockout.
     pub async fn update_customer(
         &self,
         id: CustomerId,
         changes: CustomerChanges,
     ) -> Result<CustomerRecord, AccountError> {
-        if let Some(email) = &changes.email {
-            if !valid_email(email.trim()) {
+        let new_email = changes.email.as_deref().map(normalize_email);
+        if let Some(email) = &new_email {
+            if !valid_email(email) {
                 return Err(AccountError::InvalidEmail);
             }
         }
+        let hash = match &changes.password {
+            Some(pw) => {
+                let current = self.customer(id)?.ok_or(AccountError::NotFound)?;
+                let email = new_email.as_deref().unwrap_or(&current.email);
+                check_policy(&self.config.password, pw.expose(), email)
+                    .map_err(AccountError::Policy)?;
+                Some(self.passwords.hash(pw).await?)
+            }
+            None => None,
+        };
         let now = self.now();
         self.store
             .write(move |tx| {
@@ -702,8 +765,7 @@ impl Auth {
                     return Ok(Err(AccountError::NotFound));
                 };
                 let mut after = before.clone();
-                if let Some(email) = &changes.email {
-                    let email = email.trim().to_string();
+                if let Some(email) = new_email {
                     if let Some(owner) = tx.customer_id_by_email(&email)? {
                         if owner != id {
                             return Ok(Err(AccountError::EmailTaken));
@@ -712,7 +774,15 @@ impl Auth {
                     after.email = email;
                 }
                 apply_changes(&mut after, &changes);
-                if after.disabled && !before.disabled {
+                let mut revoke = after.disabled && !before.disabled;
+                if let Some(hash) = hash {
+                    after.password_hash = Some(hash);
+                    after.password_version = after.password_version.wrapping_add(1);
+                    after.reset_token = None;
+                    after.lockout = Lockout::default();
+                    revoke = true;
+                }
+                if revoke {
                     tx.revoke_customer_tokens(id)?;
                 }
                 if !after.allow_remote_shopping_assistance {
@@ -720,6 +790,9 @@ impl Auth {
                 }
                 after.updated_at = now;
                 tx.put_customer(&after, Some(&before))?;
+                if let Some(admin) = &changes.audit_by {
+                    one_time::audit(tx, now, admin, "customer_updated", id, None)?;
+                }
                 Ok(Ok(after))
             })
             .await?
@@ -732,6 +805,12 @@ impl Auth {
         customer: &CustomerRecord,
         current: &Secret,
     ) -> Result<(), AccountError> {
+        let _turn = self
+            .sign_in_turns
+            .take(&CustomerRecord::email_key(&customer.email))
+            .await;
+        // Re-read under the turn: the lockout may have moved since the session was loaded.
+        let customer = self.customer(customer.id)?.ok_or(AccountError::NotFound)?;
         let now = self.now();
         if is_locked(&customer.lockout, now) {
             return Err(AccountError::Locked);
@@ -756,37 +835,33 @@ impl Auth {
         id: CustomerId,
         new_password: &Secret,
     ) -> Result<CustomerRecord, AccountError> {
-        let Some(customer) = self.customer(id)? else {
-            return Err(AccountError::NotFound);
-        };
-        check_policy(
-            &self.config.password,
-            new_password.expose(),
-            &customer.email,
+        self.update_customer(
+            id,
+            CustomerChanges {
+                password: Some(new_password.clone()),
+                ..CustomerChanges::default()
+            },
         )
-        .map_err(AccountError::Policy)?;
-        let hash = self.passwords.hash(new_password).await?;
+        .await
+    }
+
+    /// Deletes a customer with its tokens and codes; `audit_by` names the admin, whose audit
+    /// entry is written in the same commit. False when there was no such customer.
+    pub async fn delete_customer(
+        &self,
+        id: CustomerId,
+        audit_by: Option<String>,
+    ) -> Result<bool, StoreError> {
         let now = self.now();
         self.store
             .write(move |tx| {
-                let Some(before) = tx.customer(id)? else {
-                    return Ok(Err(AccountError::NotFound));
-                };
-                let mut after = before.clone();
-                after.password_hash = Some(hash);
-                after.password_version = after.password_version.wrapping_add(1);
-                after.reset_token = None;
-                after.lockout = Lockout::default();
-                after.updated_at = now;
-                tx.revoke_customer_tokens(id)?;
-                tx.put_customer(&after, Some(&before))?;
-                Ok(Ok(after))
+                let deleted = tx.delete_customer(id)?;
+                if let (true, Some(admin)) = (deleted, &audit_by) {
+                    one_time::audit(tx, now, admin, "customer_deleted", id, None)?;
+                }
+                Ok(deleted)
             })
-            .await?
-    }
-
-    pub async fn delete_customer(&self, id: CustomerId) -> Result<bool, StoreError> {
-        self.store.write(move |tx| tx.delete_customer(id)).await
+            .await
     }
 }
 
@@ -819,6 +894,13 @@ pub fn live_matches(slot: &Option<OneTimeSecret>, digest: &Digest, now: Timestam
         Some(s) => s.expires_at > now && digests_equal(&s.digest, digest),
         None => false,
     }
+}
+
+/// An email as storekey keeps it: trimmed and in Unicode NFC, so a composed and a decomposed
+/// `josé@` are one address (lookups also lower-case it: `CustomerRecord::email_key`).
+pub fn normalize_email(email: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    email.trim().nfc().collect()
 }
 
 /// A practical email check: one `@`, a non-empty local part, a dotted domain, no spaces or

@@ -4,6 +4,7 @@
 //! customer record (so a new one replaces the old), checked for expiry on every use, and
 //! consumed inside the same write that signs in or resets, so exactly one racing request wins.
 
+use super::limits::{MinInterval, RateLimiter};
 use super::password::{check_policy, PolicyError};
 use super::secret::{self, Secret};
 use super::{live_matches, valid_email, AccountError, Auth};
@@ -53,7 +54,6 @@ storage_error!(OtcError);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfirmError {
     InvalidKey,
-    AlreadyConfirmed,
     Storage(String),
 }
 
@@ -71,6 +71,33 @@ pub fn url_encode(value: &str) -> String {
     percent_encoding::utf8_percent_encode(value, URL_VALUE).to_string()
 }
 
+/// How often one address may be mailed, and one client may ask for mail: Adobe Commerce's
+/// reset limits (`reset.max_requests_per_hour`, `reset.min_minutes_between`), used for reset
+/// and confirmation mail alike.
+pub struct MailLimits {
+    per_email: RateLimiter<String>,
+    per_ip: RateLimiter<IpAddr>,
+    gap: MinInterval<String>,
+}
+
+impl MailLimits {
+    pub fn new(per_hour: u32, min_minutes_between: u32) -> MailLimits {
+        MailLimits {
+            per_email: RateLimiter::new(per_hour, 3600),
+            per_ip: RateLimiter::new(per_hour, 3600),
+            gap: MinInterval::new(i64::from(min_minutes_between) * 60),
+        }
+    }
+
+    /// Counts one request. The client's budget is checked first, so a client over its limit
+    /// cannot fill the per-email maps with new addresses.
+    pub fn allow(&self, email_key: &String, ip: Option<IpAddr>, now: i64) -> bool {
+        ip.is_none_or(|ip| self.per_ip.allow(&ip, now))
+            && self.per_email.allow(email_key, now)
+            && self.gap.allow(email_key, now)
+    }
+}
+
 impl Auth {
     /// Starts a password reset. The answer never depends on whether the email has an account;
     /// mail goes out in the background only when it does. `false` means rate-limited.
@@ -81,18 +108,17 @@ impl Auth {
     ) -> Result<bool, StoreError> {
         let now = self.now();
         let key = crate::store::CustomerRecord::email_key(email);
-        let allowed = self.reset_per_email.allow(&key, now)
-            && self.reset_gap.allow(&key, now)
-            && ip.is_none_or(|ip| self.reset_per_ip.allow(&ip, now));
-        if !allowed {
+        if !self.reset_mail.allow(&key, ip, now) {
             return Ok(false);
         }
-        let Some(customer) = self.customer_by_email(email)? else {
+        let customer = self.customer_by_email(email)?.filter(|c| !c.disabled);
+        let Some(customer) = customer else {
+            // The same durable work as storing a token: timing tells no account from one.
+            self.store
+                .write(|tx| tx.next_id("refusals").map(|_| ()))
+                .await?;
             return Ok(true);
         };
-        if customer.disabled {
-            return Ok(true);
-        }
         let token = secret::new_hex_code();
         let slot = OneTimeSecret {
             digest: token.digest(),
@@ -276,10 +302,23 @@ impl Auth {
             .await
     }
 
-    /// Sends the confirmation mail with a fresh key, if the customer still needs one.
-    pub async fn send_confirmation(&self, id: CustomerId) -> Result<(), StoreError> {
-        let key = secret::new_hex_code();
+    /// Sends the confirmation mail with a fresh key, if the customer still needs one and the
+    /// address (and the asking client) are within the mail limits.
+    pub async fn send_confirmation(
+        &self,
+        id: CustomerId,
+        ip: Option<IpAddr>,
+    ) -> Result<(), StoreError> {
+        let Some(customer) = self.customer(id)? else {
+            return Ok(());
+        };
         let now = self.now();
+        let email_key = crate::store::CustomerRecord::email_key(&customer.email);
+        if !self.confirmation_mail.allow(&email_key, ip, now) {
+            tracing::debug!(customer = id, "confirmation mail over its limit: not sent");
+            return Ok(());
+        }
+        let key = secret::new_hex_code();
         let slot = OneTimeSecret {
             digest: key.digest(),
             created_at: now,
@@ -318,11 +357,16 @@ impl Auth {
         Ok(())
     }
 
-    /// `resendConfirmationEmail`: answers the same for every well-formed email.
-    pub async fn resend_confirmation(&self, email: &str) -> Result<(), StoreError> {
+    /// `resendConfirmationEmail`: answers the same for every well-formed email, limited like
+    /// reset mail.
+    pub async fn resend_confirmation(
+        &self,
+        email: &str,
+        ip: Option<IpAddr>,
+    ) -> Result<(), StoreError> {
         if let Some(c) = self.customer_by_email(email)? {
             if !c.confirmed && self.config.account.require_confirmation {
-                self.send_confirmation(c.id).await?;
+                self.send_confirmation(c.id, ip).await?;
             }
         }
         Ok(())
@@ -334,14 +378,15 @@ impl Auth {
         email: &str,
         key: &Secret,
     ) -> Result<CustomerRecord, ConfirmError> {
-        let Some(customer) = self.customer_by_email(email)? else {
-            return Err(ConfirmError::InvalidKey);
-        };
-        if customer.confirmed {
-            return Err(ConfirmError::AlreadyConfirmed);
-        }
+        // Unknown, already active and wrong key answer alike, and only a key that matches on
+        // the snapshot goes to the writer: no answer or timing tells which emails exist.
         let digest = key.digest();
         let now = self.now();
+        let customer = self.customer_by_email(email)?;
+        let Some(customer) = customer.filter(|c| live_matches(&c.confirmation, &digest, now))
+        else {
+            return Err(ConfirmError::InvalidKey);
+        };
         let id = customer.id;
         self.store
             .write(move |tx| {

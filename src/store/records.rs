@@ -87,8 +87,14 @@ impl std::fmt::Debug for CustomerRecord {
 }
 
 impl CustomerRecord {
+    /// The lookup key of an email: trimmed, NFC, lower case (then NFC again: lower-casing can
+    /// leave a sequence that composes), so case and Unicode form never make two accounts.
     pub fn email_key(email: &str) -> String {
-        email.trim().to_lowercase()
+        use unicode_normalization::UnicodeNormalization;
+        crate::auth::normalize_email(email)
+            .to_lowercase()
+            .nfc()
+            .collect()
     }
 
     pub(crate) fn encode(&self) -> Vec<u8> {

@@ -479,8 +479,12 @@ async fn confirmation_flow() {
         "ACCOUNT_CONFIRMED"
     );
     assert_eq!(s.sign_in(BOB, BOB_PASSWORD).await.0, 200);
+    // Used up: an active account answers like any wrong key (no account oracle).
     let (_, body) = s.gql(q, json!({"e": BOB, "k": key}), None).await;
-    assert_eq!(first_error(&body).0, "The account is already active.");
+    assert_eq!(
+        first_error(&body).0,
+        "The confirmation token is invalid. Verify the token and try again."
+    );
     let (_, body) = s
         .gql(
             "mutation { resendConfirmationEmail(email:\"ghost@example.com\") }",
@@ -518,6 +522,7 @@ async fn the_sweeper_purges_what_expired_and_keeps_what_lives() {
     let metrics = s
         .http
         .get(s.url("/metrics"))
+        .header("Authorization", format!("Bearer {ADMIN_KEY}"))
         .send()
         .await
         .unwrap()

@@ -1298,6 +1298,7 @@ async fn storefront_requests_are_counted_in_metrics() {
     let text = s
         .http
         .get(s.url("/metrics"))
+        .header("Authorization", format!("Bearer {ADMIN_KEY}"))
         .send()
         .await
         .unwrap()

@@ -308,7 +308,7 @@ impl Mutation {
         ctx: &Context<'_>,
         input: CustomerCreateInput,
     ) -> async_graphql::Result<Option<CustomerOutput>> {
-        let (auth, _) = ctx_parts(ctx);
+        let (auth, caller) = ctx_parts(ctx);
         require_value(&input.email, "email")?;
         let email = input.email.clone();
         let new = NewCustomer {
@@ -328,6 +328,8 @@ impl Mutation {
                 .allow_remote_shopping_assistance
                 .unwrap_or(false),
             confirmed: None,
+            requested_from: caller.ip,
+            ..NewCustomer::default()
         };
         let record = auth
             .create_customer(new)
@@ -479,9 +481,6 @@ impl Mutation {
                 "graphql-input",
                 "The confirmation token is invalid. Verify the token and try again.",
             )),
-            Err(ConfirmError::AlreadyConfirmed) => {
-                Err(error("graphql-input", "The account is already active."))
-            }
             Err(ConfirmError::Storage(m)) => Err(internal(m)),
         }
     }
@@ -493,11 +492,11 @@ impl Mutation {
         ctx: &Context<'_>,
         email: String,
     ) -> async_graphql::Result<Option<bool>> {
-        let (auth, _) = ctx_parts(ctx);
+        let (auth, caller) = ctx_parts(ctx);
         if !crate::auth::valid_email(email.trim()) {
             return Err(error("graphql-input", "Email address is not valid"));
         }
-        auth.resend_confirmation(email.trim())
+        auth.resend_confirmation(email.trim(), caller.ip)
             .await
             .map_err(internal)?;
         Ok(Some(true))

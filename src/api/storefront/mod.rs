@@ -526,7 +526,7 @@ impl Mutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The fields used to create a new customer.")] input: CustomerCreateInput,
     ) -> async_graphql::Result<Option<CustomerCreatePayload>> {
-        let (auth, _) = require_scope(ctx, WRITE_CUSTOMERS)?;
+        let (auth, caller) = require_scope(ctx, WRITE_CUSTOMERS)?;
         let payload = |customer, errors: Vec<CustomerUserError>| CustomerCreatePayload {
             customer,
             user_errors: user_errors(&errors),
@@ -548,6 +548,7 @@ impl Mutation {
             lastname: input.last_name,
             phone: input.phone,
             is_subscribed: input.accepts_marketing.unwrap_or(false),
+            requested_from: caller.ip,
             ..NewCustomer::default()
         };
         match auth.create_customer(new).await {
