@@ -86,16 +86,7 @@ async fn metrics_need_the_admin_key_and_show_one_failure_outcome() {
         "The consumer isn't authorized to access %resources."
     );
 
-    let metrics = s
-        .http
-        .get(s.url("/metrics"))
-        .header("Authorization", format!("Bearer {ADMIN_KEY}"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = s.metrics().await;
     assert!(
         metrics.contains("storekey_logins_total{method=\"credentials\",outcome=\"failure\"} 2"),
         "{metrics}"

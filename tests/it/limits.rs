@@ -204,16 +204,7 @@ async fn health_and_metrics() {
     let resp = s.http.get(s.url("/healthz")).send().await.unwrap();
     assert_eq!(resp.status().as_u16(), 200);
     assert_eq!(resp.text().await.unwrap(), "ok");
-    let text = s
-        .http
-        .get(s.url("/metrics"))
-        .header("Authorization", format!("Bearer {ADMIN_KEY}"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = s.metrics().await;
     assert!(
         text.contains("storekey_logins_total{method=\"password\",outcome=\"success\"} 1"),
         "{text}"

@@ -519,16 +519,7 @@ async fn the_sweeper_purges_what_expired_and_keeps_what_lives() {
     assert_eq!(reader.access_token_count().unwrap(), 0);
     assert_eq!(reader.expiry_index_len().unwrap(), 0);
     drop(reader);
-    let metrics = s
-        .http
-        .get(s.url("/metrics"))
-        .header("Authorization", format!("Bearer {ADMIN_KEY}"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = s.metrics().await;
     assert!(
         metrics.contains("storekey_sweeper_purged_total{kind=\"otc\"} 1"),
         "{metrics}"

@@ -1295,16 +1295,7 @@ async fn storefront_requests_are_counted_in_metrics() {
         &mp_token(&s, json!({"email": "m@example.com"})),
     )
     .await;
-    let text = s
-        .http
-        .get(s.url("/metrics"))
-        .header("Authorization", format!("Bearer {ADMIN_KEY}"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = s.metrics().await;
     assert!(text.contains(r#"dialect="storefront""#), "{text}");
     assert!(
         text.contains(r#"method="multipass",outcome="success""#),

@@ -296,6 +296,19 @@ impl TestServer {
         body["otp"].as_str().unwrap().to_string()
     }
 
+    /// `GET /metrics` with the admin key: the Prometheus text.
+    pub async fn metrics(&self) -> String {
+        let resp = self
+            .http
+            .get(self.url("/metrics"))
+            .header("Authorization", format!("Bearer {ADMIN_KEY}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 200);
+        resp.text().await.unwrap()
+    }
+
     pub fn outbox_dir(&self) -> PathBuf {
         PathBuf::from(&self.config.mail.outbox_dir)
     }
