@@ -7,14 +7,16 @@
 //! `--only TEXT` (run only the phases whose name contains TEXT).
 
 use serde_json::{json, Value};
-use std::io::BufRead;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use storekey::auth::multipass::MultipassKey;
 
-const ADMIN: &str = "bench-admin-key";
+#[path = "common/mod.rs"]
+mod common;
+
+use common::{admin_post, arg, gql, Server, ADMIN};
+
 const SECRET: &str = "bench multipass secret";
 const EMAIL: &str = "bench@example.com";
 const PASSWORD: &str = "B3nch-passw0rd";
@@ -23,57 +25,6 @@ const PASSWORD: &str = "B3nch-passw0rd";
 const LATENCY_CONNECTIONS: usize = 16;
 /// Concurrent Multipass clients: group commit turns concurrency into larger batches per fsync.
 const MP_CONNECTIONS: usize = 256;
-
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-impl Server {
-    fn start(dir: &std::path::Path) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_storekey"))
-            .current_dir(dir)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("STOREKEY_STORAGE_PATH", dir.join("bench.redb"))
-            .env("STOREKEY_MAIL_OUTBOX_DIR", dir.join("outbox"))
-            .env("STOREKEY_ADMIN_KEY", ADMIN)
-            .env("STOREKEY_MULTIPASS_SECRET", SECRET)
-            .env("STOREKEY_THROTTLE_LOGIN_PER_IP_PER_MINUTE", "0")
-            .env("STOREKEY_LOCKOUT_MAX_FAILURES", "0")
-            .env("STOREKEY_LOG_LEVEL", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start storekey");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("storekey listening on http://")
-            .expect("port line")
-            .to_string();
-        Server { child, addr }
-    }
-
-    fn status_kib(&self, field: &str) -> u64 {
-        let text = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        text.lines()
-            .find(|l| l.starts_with(field))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    }
-
-    fn stop(mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-    }
-}
 
 #[derive(Default, Clone)]
 struct Phase {
@@ -213,9 +164,6 @@ where
 
 /// A request body, serialized once (the load generator shares the CPUs with the server, so it
 /// does as little per request as it can).
-fn gql(query: &str, variables: Value) -> bytes::Bytes {
-    bytes::Bytes::from(json!({"query": query, "variables": variables}).to_string())
-}
 
 /// One argon2id verify with the shipped parameters while `threads` run at once, timed in
 /// this process (median per thread of 9 rounds). With one thread this is the textbook cost; with
@@ -269,26 +217,7 @@ fn only() -> Option<String> {
         .cloned()
 }
 
-fn arg(name: &str, default: f64) -> f64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
-async fn admin_post(http: &reqwest::Client, addr: &str, path: &str, body: Value) -> Value {
-    http.post(format!("http://{addr}{path}"))
-        .bearer_auth(ADMIN)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
 
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -307,7 +236,13 @@ async fn run() {
         .unwrap_or(1);
     eprintln!("storekey load benchmark: {cpus} CPUs, {seconds} s per phase");
 
-    let server = Server::start(dir.path());
+    let server = Server::start(
+        dir.path(),
+        &[
+            ("STOREKEY_MULTIPASS_SECRET", SECRET),
+            ("STOREKEY_LOCKOUT_MAX_FAILURES", "0"),
+        ],
+    );
     std::thread::sleep(Duration::from_millis(300));
     let idle_rss = server.status_kib("VmRSS:");
     let addr = server.addr.clone();
@@ -563,7 +498,13 @@ async fn run() {
         );
         drop(store);
         std::thread::sleep(Duration::from_millis(200));
-        let server = Server::start(dir.path());
+        let server = Server::start(
+        dir.path(),
+        &[
+            ("STOREKEY_MULTIPASS_SECRET", SECRET),
+            ("STOREKEY_LOCKOUT_MAX_FAILURES", "0"),
+        ],
+    );
         let token: Value = http
             .post(format!("http://{}/graphql", server.addr))
             .header("content-type", "application/json")
