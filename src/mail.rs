@@ -282,8 +282,9 @@ fn encode_body(body: &str) -> Body {
 
 /// Writes `bytes` to a new `<timestamp-ms>-<random hex>.eml` in `dir` (temp file +
 /// rename, so readers never see a partial file) and returns its path.
+/// The directory is created 0700 and the file 0600: a mail holds a live reset link.
 fn write_eml(dir: &Path, bytes: &[u8]) -> Result<PathBuf, MailError> {
-    fs::create_dir_all(dir).map_err(|e| {
+    crate::store::private_dir(dir).map_err(|e| {
         MailError::Delivery(format!(
             "outbox {}: cannot create directory: {e}",
             dir.display()
@@ -293,7 +294,10 @@ fn write_eml(dir: &Path, bytes: &[u8]) -> Result<PathBuf, MailError> {
     let path = dir.join(&name);
     let tmp = dir.join(format!(".{name}.tmp"));
     let written = (|| -> io::Result<()> {
-        let mut file = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        crate::store::private_mode(&mut options);
+        let mut file = options.open(&tmp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
         drop(file);
