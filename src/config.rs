@@ -62,11 +62,14 @@ impl Default for ServerConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct StorageConfig {
     pub path: String,
+    /// The only directory `POST /rest/V1/backup` writes into.
+    pub backup_dir: String,
 }
 impl Default for StorageConfig {
     fn default() -> Self {
         StorageConfig {
             path: "data/storekey.redb".into(),
+            backup_dir: "data/backups".into(),
         }
     }
 }
@@ -278,7 +281,7 @@ impl Default for SweeperConfig {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AdminConfig {
     pub keys: Vec<AdminKeyConfig>,
@@ -286,6 +289,15 @@ pub struct AdminConfig {
     /// the file and never written back.
     #[serde(skip)]
     pub env_key: Option<String>,
+}
+
+impl std::fmt::Debug for AdminConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminConfig")
+            .field("keys", &self.keys)
+            .field("env_key", &self.env_key.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -366,6 +378,9 @@ impl Config {
         }
         if self.storage.path.is_empty() {
             return bad("storage.path", "must not be empty");
+        }
+        if self.storage.backup_dir.is_empty() {
+            return bad("storage.backup_dir", "must not be empty");
         }
         if self.password.min_length == 0 || self.password.max_length < self.password.min_length {
             return bad(
@@ -585,6 +600,36 @@ mod tests {
         assert_eq!(c.lockout.max_failures, 5);
         assert_eq!(c.mail.smtp_password.as_deref(), Some("1234"));
         assert_eq!(c.admin.env_key.as_deref(), Some("dev-key"));
+    }
+
+    #[test]
+    fn debug_output_holds_no_secret() {
+        let c = load_str(
+            "[multipass]\nsecret = \"mp-secret-value-42\"\n",
+            &[
+                ("STOREKEY_ADMIN_KEY", "admin-key-value-17"),
+                ("STOREKEY_MAIL_SMTP_PASSWORD", "smtp-password-value-99"),
+            ],
+        )
+        .unwrap();
+        let text = format!("{c:?}");
+        for secret in [
+            "admin-key-value-17",
+            "smtp-password-value-99",
+            "mp-secret-value-42",
+        ] {
+            assert!(!text.contains(secret), "{secret} printed in {text}");
+        }
+        assert!(text.contains("env_key: Some(\"<redacted>\")"), "{text}");
+    }
+
+    #[test]
+    fn backup_dir_defaults_and_takes_its_env_override() {
+        assert_eq!(Config::default().storage.backup_dir, "data/backups");
+        let c = load_str("", &[("STOREKEY_STORAGE_BACKUP_DIR", "/srv/backups")]).unwrap();
+        assert_eq!(c.storage.backup_dir, "/srv/backups");
+        let e = load_str("[storage]\nbackup_dir = \"\"\n", &[]).unwrap_err();
+        assert!(e.0.starts_with("storage.backup_dir:"), "{e}");
     }
 
     #[test]

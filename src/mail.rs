@@ -282,8 +282,9 @@ fn encode_body(body: &str) -> Body {
 
 /// Writes `bytes` to a new `<timestamp-ms>-<random hex>.eml` in `dir` (temp file +
 /// rename, so readers never see a partial file) and returns its path.
+/// The directory is created 0700 and the file 0600: a mail holds a live reset link.
 fn write_eml(dir: &Path, bytes: &[u8]) -> Result<PathBuf, MailError> {
-    fs::create_dir_all(dir).map_err(|e| {
+    crate::store::private_dir(dir).map_err(|e| {
         MailError::Delivery(format!(
             "outbox {}: cannot create directory: {e}",
             dir.display()
@@ -293,7 +294,10 @@ fn write_eml(dir: &Path, bytes: &[u8]) -> Result<PathBuf, MailError> {
     let path = dir.join(&name);
     let tmp = dir.join(format!(".{name}.tmp"));
     let written = (|| -> io::Result<()> {
-        let mut file = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        crate::store::private_mode(&mut options);
+        let mut file = options.open(&tmp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
         drop(file);
@@ -334,13 +338,14 @@ fn random_hex() -> String {
 }
 
 #[cfg(test)]
+#[path = "../tests/support/smtp_sink.rs"]
+mod smtp_sink;
+
+#[cfg(test)]
 mod tests {
+    use super::smtp_sink::SmtpSink;
     use super::*;
-    use std::io::{BufRead, BufReader};
     use std::net::TcpListener;
-    use std::process::{Child, Command, Stdio};
-    use std::sync::mpsc;
-    use std::time::Instant;
 
     const LINK: &str = "https://shop.example/account/signin?email=a%40b.c&token=abc123";
 
@@ -589,143 +594,43 @@ mod tests {
         }
     }
 
-    // ---- SMTP against tests/support/smtp_sink.py (aiosmtpd) ----
+    // ---- SMTP against the in-process sink (tests/support/smtp_sink.rs) ----
 
-    /// The running sink; killed on drop, also when the test panics.
-    struct Sink {
-        child: Child,
-        port: u16,
-        maildir: PathBuf,
-        stderr: PathBuf,
-        _tmp: tempfile::TempDir,
-    }
-
-    impl Drop for Sink {
-        fn drop(&mut self) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-
-    impl Sink {
-        fn start(auth: Option<(&str, &str)>) -> Sink {
-            let probe = Command::new("python3")
-                .args(["-c", "import aiosmtpd"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
-            if !matches!(probe, Ok(s) if s.success()) {
-                panic!(
-                    "SMTP tests need python3 with aiosmtpd (`python3 -c \"import aiosmtpd\"` \
-                     failed: {probe:?}): pip install aiosmtpd"
-                );
-            }
-
-            let tmp = tempfile::tempdir().expect("tempdir");
-            let maildir = tmp.path().join("maildir");
-            let stderr = tmp.path().join("sink.stderr");
-            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_sink.py");
-            let mut cmd = Command::new("python3");
-            cmd.arg(&script)
-                .args(["--port", "0", "--maildir"])
-                .arg(&maildir)
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(fs::File::create(&stderr).expect("stderr file"));
-            if let Some((user, pass)) = auth {
-                cmd.args(["--auth-user", user, "--auth-pass", pass]);
-            }
-            let child = cmd
-                .spawn()
-                .unwrap_or_else(|e| panic!("spawn {}: {e}", script.display()));
-            let mut sink = Sink {
-                child,
-                port: 0,
-                maildir,
-                stderr,
-                _tmp: tmp,
-            };
-
-            let stdout = sink.child.stdout.take().expect("piped stdout");
-            let (tx, rx) = mpsc::channel();
-            std::thread::spawn(move || {
-                let mut line = String::new();
-                let _ = BufReader::new(stdout).read_line(&mut line);
-                let _ = tx.send(line);
-            });
-            let line = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
-            let port = line
-                .trim()
-                .strip_prefix("smtp listening on 127.0.0.1:")
-                .and_then(|p| p.parse::<u16>().ok())
-                .unwrap_or_else(|| {
-                    panic!(
-                        "smtp_sink did not report its port (got {line:?}); stderr:\n{}",
-                        sink.stderr_text()
-                    )
-                });
-            sink.port = port;
-            sink
-        }
-
-        fn stderr_text(&self) -> String {
-            fs::read_to_string(&self.stderr).unwrap_or_default()
-        }
-
-        fn config(&self) -> MailConfig {
-            let mut cfg = config("smtp");
-            cfg.smtp_host = Some("127.0.0.1".into());
-            cfg.smtp_port = self.port;
-            cfg.smtp_tls = "none".into();
-            cfg
-        }
-
-        /// Waits for `<n>.eml` (the sink writes it before answering 250).
-        fn message(&self, n: u32) -> (Eml, String) {
-            let eml = self.maildir.join(format!("{n}.eml"));
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while !eml.exists() {
-                assert!(
-                    Instant::now() < deadline,
-                    "sink stored no message {n}; stderr:\n{}",
-                    self.stderr_text()
-                );
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let raw = fs::read(&eml).expect("read sink eml");
-            let rcpt = fs::read_to_string(self.maildir.join(format!("{n}.rcpt"))).expect("rcpt");
-            (Eml::parse(&raw), rcpt)
-        }
-
-        fn message_count(&self) -> usize {
-            fs::read_dir(&self.maildir)
-                .map(|d| {
-                    d.filter_map(Result::ok)
-                        .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
-                        .count()
-                })
-                .unwrap_or(0)
-        }
+    fn sink_config(sink: &SmtpSink) -> MailConfig {
+        let mut cfg = config("smtp");
+        cfg.smtp_host = Some("127.0.0.1".into());
+        cfg.smtp_port = sink.port;
+        cfg.smtp_tls = "none".into();
+        cfg
     }
 
     #[test]
     fn smtp_delivers_to_a_real_server() {
-        let sink = Sink::start(None);
-        let smtp = Smtp::new(&sink.config()).expect("smtp transport");
+        let sink = SmtpSink::start(None);
+        let smtp = Smtp::new(&sink_config(&sink)).expect("smtp transport");
         smtp.send(&sample_mail()).expect("smtp send");
 
-        let (eml, rcpt) = sink.message(1);
-        assert_eq!(rcpt.trim(), "customer@example.com");
-        assert_sample(&eml, "store@localhost");
-        assert_eq!(sink.message_count(), 1);
+        let received = sink.wait_for(1);
+        assert_eq!(received.len(), 1);
+        assert_eq!(received[0].rcpt_to, ["customer@example.com"]);
+        assert_eq!(received[0].mail_from, "store@localhost");
+        assert_sample(&Eml::parse(&received[0].data), "store@localhost");
     }
 
     #[test]
     fn smtp_authenticates_when_username_is_set() {
-        let sink = Sink::start(Some(("mailer", "s3cret pass")));
+        let sink = SmtpSink::start(Some(("mailer", "s3cret pass")));
+
+        // No credentials: the server requires AUTH, delivery fails.
+        let mut cfg = sink_config(&sink);
+        assert!(matches!(
+            transport_from_config(&cfg)
+                .expect("smtp")
+                .send(&sample_mail()),
+            Err(MailError::Delivery(_))
+        ));
 
         // Wrong password: refused, and the error names neither body nor password.
-        let mut cfg = sink.config();
         cfg.smtp_username = Some("mailer".into());
         cfg.smtp_password = Some("bad-pass-123".into());
         match transport_from_config(&cfg)
@@ -741,17 +646,33 @@ mod tests {
             }
             other => panic!("expected Delivery error, got {other:?}"),
         }
-        assert_eq!(sink.message_count(), 0);
+        assert!(sink.messages().is_empty());
 
         cfg.smtp_password = Some("s3cret pass".into());
         transport_from_config(&cfg)
             .expect("smtp")
             .send(&sample_mail())
             .expect("authenticated send");
-        let (eml, rcpt) = sink.message(1);
-        assert_eq!(rcpt.trim(), "customer@example.com");
-        assert_sample(&eml, "store@localhost");
-        let login = fs::read_to_string(sink.maildir.join("1.auth")).expect("auth sidecar");
-        assert_eq!(login.trim(), "mailer");
+        let received = sink.wait_for(1);
+        assert_eq!(received.len(), 1);
+        assert_eq!(received[0].rcpt_to, ["customer@example.com"]);
+        assert_eq!(received[0].auth_login.as_deref(), Some("mailer"));
+        assert_sample(&Eml::parse(&received[0].data), "store@localhost");
+    }
+
+    #[test]
+    fn smtp_lines_starting_with_a_dot_arrive_intact() {
+        let sink = SmtpSink::start(None);
+        let mut mail = sample_mail();
+        mail.body = ".leading dot\n..two dots\n.\nend".into();
+        Smtp::new(&sink_config(&sink))
+            .expect("smtp transport")
+            .send(&mail)
+            .expect("smtp send");
+        let text = sink.wait_for(1)[0].text();
+        assert!(
+            text.contains("\r\n.leading dot\r\n..two dots\r\n.\r\nend"),
+            "{text}"
+        );
     }
 }

@@ -11,7 +11,7 @@ use storekey::auth::secret::{self, Secret};
 use storekey::auth::{Auth, CustomerChanges, NewCustomer};
 use storekey::config::{Config, ConfigSource};
 use storekey::metrics::Metrics;
-use storekey::store::{CustomerRecord, Store, StoreError};
+use storekey::store::{BackupError, CustomerRecord, Store, StoreError};
 
 #[derive(Parser)]
 #[command(
@@ -50,9 +50,15 @@ enum Command {
     /// Admin one-time codes (Login as Customer).
     #[command(subcommand)]
     Otc(OtcCommand),
-    /// Write a consistent copy of the database to PATH. While a server holds the file, asks it
-    /// through the admin API (needs STOREKEY_ADMIN_KEY).
-    Backup { path: PathBuf },
+    /// Write a consistent copy of the database to PATH (never over the database itself). While
+    /// a server holds the file, asks it through the admin API (needs STOREKEY_ADMIN_KEY), which
+    /// writes only into storage.backup_dir, so PATH must then be a file in that directory.
+    Backup {
+        path: PathBuf,
+        /// Replace PATH if it exists.
+        #[arg(long)]
+        overwrite: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -198,11 +204,21 @@ fn run(cli: Cli) -> Result<(), String> {
                 Ok(())
             })
         }
-        Command::Backup { path } => {
+        Command::Backup { path, overwrite } => {
             let config = load_config(&cli, None)?;
             match Store::open(std::path::Path::new(&config.storage.path)) {
                 Ok(store) => {
-                    let summary = store.backup_to(path).map_err(|e| e.to_string())?;
+                    let summary = store.backup_to(path, *overwrite).map_err(|e| match e {
+                        BackupError::Exists(p) => format!(
+                            "{} already exists; pass --overwrite to replace it",
+                            p.display()
+                        ),
+                        BackupError::LiveDatabase => format!(
+                            "{}: refusing to write a backup over the live database file (storage.path)",
+                            path.display()
+                        ),
+                        e => e.to_string(),
+                    })?;
                     println!(
                         "backup written to {} ({} customers, {} access tokens)",
                         path.display(),
@@ -211,7 +227,7 @@ fn run(cli: Cli) -> Result<(), String> {
                     );
                     Ok(())
                 }
-                Err(StoreError::Locked) => backup_through_server(&config, path),
+                Err(StoreError::Locked) => backup_through_server(&config, path, *overwrite),
                 Err(e) => Err(format!("storage.path {}: {e}", config.storage.path)),
             }
         }
@@ -355,13 +371,25 @@ fn describe_account_error(e: &storekey::auth::AccountError, email: &str) -> Stri
 
 /// `backup` while a server holds the file: `POST /rest/V1/backup` on `server.listen` with
 /// `STOREKEY_ADMIN_KEY`. A plain HTTP/1.1 exchange on loopback; no client library needed.
-fn backup_through_server(config: &Config, path: &std::path::Path) -> Result<(), String> {
+/// The server takes only a file name inside `storage.backup_dir`, so PATH must be one.
+fn backup_through_server(
+    config: &Config,
+    path: &std::path::Path,
+    overwrite: bool,
+) -> Result<(), String> {
     use std::io::{Read, Write};
     let key = config.admin.env_key.clone().ok_or_else(|| {
         "the database is in use by a running server; set STOREKEY_ADMIN_KEY to back up through its admin API (POST /rest/V1/backup)".to_string()
     })?;
+    let name = name_in_backup_dir(path, std::path::Path::new(&config.storage.backup_dir))
+        .ok_or_else(|| {
+            format!(
+                "the database is in use by a running server, which writes backups only into storage.backup_dir ({}); give a path in that directory",
+                config.storage.backup_dir
+            )
+        })?;
     let absolute = std::path::absolute(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let body = serde_json::json!({ "path": absolute }).to_string();
+    let body = serde_json::json!({ "path": name, "overwrite": overwrite }).to_string();
     let mut stream = std::net::TcpStream::connect(&config.server.listen)
         .map_err(|e| format!("server.listen {}: {e}", config.server.listen))?;
     let request = format!(
@@ -387,4 +415,19 @@ fn backup_through_server(config: &Config, path: &std::path::Path) -> Result<(), 
     } else {
         Err(format!("admin API refused the backup: {payload}"))
     }
+}
+
+/// The file name of `path` when its directory is `backup_dir` (same path, or the same directory
+/// once both are resolved), else None.
+fn name_in_backup_dir(path: &std::path::Path, backup_dir: &std::path::Path) -> Option<String> {
+    let name = path.file_name()?.to_str()?.to_string();
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    let same = |a: &std::path::Path, b: &std::path::Path| {
+        matches!((std::path::absolute(a), std::path::absolute(b)), (Ok(x), Ok(y)) if x == y)
+            || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+    };
+    same(parent, backup_dir).then_some(name)
 }

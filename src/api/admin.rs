@@ -8,6 +8,7 @@ use crate::auth::one_time::OtcError;
 use crate::auth::secret::Secret;
 use crate::auth::storefront_tokens::StorefrontTokenError;
 use crate::auth::{AccountError, Auth, CustomerChanges, NewCustomer};
+use crate::store::BackupError;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -215,24 +216,44 @@ async fn route(
         }
         ("POST", ["backup"]) => {
             #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
             struct BackupBody {
                 path: String,
+                #[serde(default)]
+                overwrite: bool,
             }
             let req: BackupBody = parse_body(body)?;
-            if req.path.trim().is_empty() {
-                return fail(StatusCode::BAD_REQUEST, "\"path\" is required.");
-            }
             let store = auth.store.clone();
-            let path = std::path::PathBuf::from(&req.path);
-            let summary = tokio::task::spawn_blocking(move || store.backup_to(&path))
-                .await
-                .map_err(internal)?
-                .map_err(|e| (StatusCode::BAD_REQUEST, format!("Backup failed: {e}")))?;
-            auth.audit_admin(admin, "backup", 0, Some(req.path.clone()))
+            let dir = std::path::PathBuf::from(&auth.config.storage.backup_dir);
+            let (name, overwrite) = (req.path.clone(), req.overwrite);
+            let (path, summary) =
+                tokio::task::spawn_blocking(move || store.backup_into(&dir, &name, overwrite))
+                    .await
+                    .map_err(internal)?
+                    .map_err(|e| match e {
+                        BackupError::BadName(why) => (StatusCode::BAD_REQUEST, why),
+                        BackupError::LiveDatabase => (
+                            StatusCode::BAD_REQUEST,
+                            "Refusing to write a backup over the live database file.".into(),
+                        ),
+                        BackupError::Exists(_) => (
+                            StatusCode::CONFLICT,
+                            format!(
+                                "A backup named \"{}\" already exists; send \"overwrite\": true to replace it.",
+                                req.path
+                            ),
+                        ),
+                        BackupError::Io(e) => internal(format!("Backup failed: {e}")),
+                    })?;
+            let path = std::path::absolute(&path)
+                .unwrap_or(path)
+                .to_string_lossy()
+                .into_owned();
+            auth.audit_admin(admin, "backup", 0, Some(path.clone()))
                 .await
                 .map_err(internal)?;
             ok(json!({
-                "path": req.path,
+                "path": path,
                 "customers": summary.customers,
                 "access_tokens": summary.access_tokens,
             }))

@@ -16,9 +16,9 @@ use redb::{
     ReadableMultimapTable, ReadableTable, ReadableTableMetadata, Table, TableDefinition,
     WriteTransaction,
 };
-use std::path::Path;
-use std::sync::mpsc;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use tokio::sync::mpsc;
 
 /// Version of the table layout this build writes. Files from a newer build are refused.
 pub const SCHEMA_VERSION: u64 = 1;
@@ -37,6 +37,9 @@ const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit_log");
 
 /// Most writes a single commit takes; bounds one batch's latency under a flood.
 const MAX_BATCH: usize = 512;
+
+/// Writes that may wait for the writer; beyond this, `write` waits (asynchronously) for room.
+const QUEUE_CAPACITY: usize = 4096;
 
 #[derive(Debug, Clone)]
 pub enum StoreError {
@@ -91,7 +94,9 @@ type Job = Box<dyn FnOnce(&mut Tx<'_>) -> (bool, Completion) + Send>;
 #[derive(Clone)]
 pub struct Store {
     db: Arc<Database>,
-    jobs: mpsc::SyncSender<Job>,
+    /// Device and inode of the open database file: a backup must never replace it.
+    file_id: FileId,
+    jobs: mpsc::Sender<Job>,
     stats: Arc<WriterStats>,
 }
 
@@ -102,30 +107,49 @@ pub struct WriterStats {
 }
 
 impl Store {
-    /// Opens (or creates) the file, checks the schema version, and starts the writer thread.
+    /// Opens (or creates, mode 0600, in a directory created 0700) the file, checks the schema
+    /// version, and starts the writer thread.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let io = |e: std::io::Error| StoreError::Io(format!("{}: {e}", path.display()));
         if let Some(parent) = path.parent() {
             if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent)
+                private_dir(parent)
                     .map_err(|e| StoreError::Io(format!("{}: {e}", parent.display())))?;
             }
         }
-        let db = Database::create(path).map_err(|e| match e {
-            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked,
-            e => StoreError::Io(format!("{}: {e}", path.display())),
-        })?;
+        // Opened here rather than by redb so a new file is private from its first byte and so
+        // the backup can recognise this very file (device + inode) behind any path.
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        private_mode(&mut options);
+        let file = options.open(path).map_err(io)?;
+        let file_id = FileId::of(&file.metadata().map_err(io)?);
+        let backend = redb::backends::FileBackend::new(file)
+            .map_err(|e| StoreError::Io(format!("{}: {e}", path.display())))?;
+        let db = redb::Builder::new()
+            .create_with_backend(backend)
+            .map_err(|e| match e {
+                redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked,
+                e => StoreError::Io(format!("{}: {e}", path.display())),
+            })?;
         init_schema(&db)?;
         let db = Arc::new(db);
-        // Bounded so a write flood applies back-pressure instead of growing memory.
-        let (jobs, queue) = mpsc::sync_channel::<Job>(4096);
+        // Bounded so a write flood applies back-pressure instead of growing memory; async
+        // callers wait for room without holding a runtime thread.
+        let (jobs, queue) = mpsc::channel::<Job>(QUEUE_CAPACITY);
         let stats = Arc::new(WriterStats::default());
         let writer_db = db.clone();
         let writer_stats = stats.clone();
         std::thread::Builder::new()
             .name("storekey-writer".into())
-            .spawn(move || run_writer(&writer_db, &queue, &writer_stats))
+            .spawn(move || run_writer(&writer_db, queue, &writer_stats))
             .map_err(|e| StoreError::Io(format!("cannot start writer thread: {e}")))?;
-        Ok(Store { db, jobs, stats })
+        Ok(Store {
+            db,
+            file_id,
+            jobs,
+            stats,
+        })
     }
 
     pub fn stats(&self) -> &WriterStats {
@@ -148,89 +172,285 @@ impl Store {
         F: FnOnce(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
     {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        self.submit(op, reply)?;
+        self.jobs
+            .send(job(op, reply))
+            .await
+            .map_err(|_| StoreError::Unavailable("writer stopped".into()))?;
         answer
             .await
             .map_err(|_| StoreError::Unavailable("writer stopped".into()))?
     }
 
-    /// The same, for callers without an async runtime (the offline CLI).
+    /// The same, for callers without an async runtime (the offline CLI). Never call it on a
+    /// runtime thread: it blocks while the queue is full.
     pub fn write_blocking<T, F>(&self, op: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
     {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        self.submit(op, reply)?;
+        self.jobs
+            .blocking_send(job(op, reply))
+            .map_err(|_| StoreError::Unavailable("writer stopped".into()))?;
         answer
             .blocking_recv()
             .map_err(|_| StoreError::Unavailable("writer stopped".into()))?
     }
 
-    fn submit<T, F>(
+    /// Writes a backup named `name` into `dir` (created 0700 when missing); see
+    /// [`Store::backup_to`]. `name` must pass [`backup_file_name`]. Returns the path written.
+    pub fn backup_into(
         &self,
-        op: F,
-        reply: tokio::sync::oneshot::Sender<Result<T, StoreError>>,
-    ) -> Result<(), StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
-    {
-        let job: Job = Box::new(move |tx: &mut Tx<'_>| {
-            let outcome = op(tx);
-            let ok = outcome.is_ok();
-            let complete: Completion = Box::new(move |commit: Result<(), StoreError>| {
-                let result = match (outcome, commit) {
-                    (Err(e), _) => Err(e),
-                    (Ok(_), Err(e)) => Err(e),
-                    (Ok(v), Ok(())) => Ok(v),
-                };
-                let _ = reply.send(result);
-            });
-            (ok, complete)
-        });
-        self.jobs
-            .send(job)
-            .map_err(|_| StoreError::Unavailable("writer stopped".into()))
+        dir: &Path,
+        name: &str,
+        overwrite: bool,
+    ) -> Result<(PathBuf, BackupSummary), BackupError> {
+        backup_file_name(name).map_err(|why| BackupError::BadName(why.into()))?;
+        private_dir(dir).map_err(|e| BackupError::Io(format!("{}: {e}", dir.display())))?;
+        let dest = dir.join(name);
+        let summary = self.backup_to(&dest, overwrite)?;
+        Ok((dest, summary))
     }
 
     /// Writes a consistent copy of the whole database to `dest` from one read snapshot, so it
-    /// can run while the server keeps writing.
-    pub fn backup_to(&self, dest: &Path) -> Result<BackupSummary, StoreError> {
-        let snapshot = self.db.begin_read()?;
-        let tmp = dest.with_extension("partial");
-        let _ = std::fs::remove_file(&tmp);
-        let copy = Database::create(&tmp)
-            .map_err(|e| StoreError::Io(format!("{}: {e}", tmp.display())))?;
-        let txn = copy.begin_write()?;
-        let customers = copy_table(&snapshot, &txn, CUSTOMERS)?;
-        copy_table(&snapshot, &txn, META)?;
-        copy_table(&snapshot, &txn, EMAILS)?;
-        copy_table(&snapshot, &txn, IDENTIFIERS)?;
-        let access_tokens = copy_table(&snapshot, &txn, TOKENS)?;
-        copy_table(&snapshot, &txn, EXPIRY)?;
-        copy_table(&snapshot, &txn, REPLAY)?;
-        copy_table(&snapshot, &txn, STOREFRONT_TOKENS)?;
-        copy_table(&snapshot, &txn, AUDIT)?;
-        {
-            let src = snapshot.open_multimap_table(CUSTOMER_TOKENS)?;
-            let mut dst = txn.open_multimap_table(CUSTOMER_TOKENS)?;
-            for entry in src.iter()? {
-                let (k, values) = entry?;
-                for v in values {
-                    dst.insert(k.value(), v?.value())?;
+    /// can run while the server keeps writing. The copy goes to a new private temporary file
+    /// beside `dest` (mode 0600), is synced and then renamed into place. Refuses the live
+    /// database file (by device and inode, so also through links), and an existing `dest`
+    /// unless `overwrite`. Only the temporary file it created itself is ever deleted.
+    pub fn backup_to(&self, dest: &Path, overwrite: bool) -> Result<BackupSummary, BackupError> {
+        let io =
+            |what: &Path, e: std::io::Error| BackupError::Io(format!("{}: {e}", what.display()));
+        // Following links: a link to the live file is the live file.
+        match std::fs::metadata(dest) {
+            Ok(m) if FileId::of(&m) == self.file_id => return Err(BackupError::LiveDatabase),
+            Ok(_) if !overwrite => return Err(BackupError::Exists(dest.to_path_buf())),
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // A dangling link or anything else in the way still counts as existing.
+                if !overwrite && std::fs::symlink_metadata(dest).is_ok() {
+                    return Err(BackupError::Exists(dest.to_path_buf()));
                 }
             }
+            Err(e) => return Err(io(dest, e)),
         }
-        txn.commit()?;
-        drop(copy);
-        std::fs::rename(&tmp, dest)
-            .map_err(|e| StoreError::Io(format!("{}: {e}", dest.display())))?;
-        Ok(BackupSummary {
-            customers,
-            access_tokens,
-        })
+        let dir = match dest.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let (tmp, file) = create_temp(&dir).map_err(|e| io(&dir, e))?;
+        let written = self
+            .copy_into(file)
+            .and_then(|summary| {
+                let placed = if overwrite {
+                    std::fs::rename(&tmp, dest).map_err(|e| io(dest, e))
+                } else {
+                    // A hard link fails instead of replacing a file that appeared meanwhile.
+                    match std::fs::hard_link(&tmp, dest) {
+                        Ok(()) => std::fs::remove_file(&tmp).map_err(|e| io(&tmp, e)),
+                        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                            Err(BackupError::Exists(dest.to_path_buf()))
+                        }
+                        Err(e) => Err(io(dest, e)),
+                    }
+                };
+                placed.map(|()| summary)
+            })
+            .and_then(|summary| {
+                std::fs::File::open(&dir)
+                    .and_then(|d| d.sync_all())
+                    .map_err(|e| io(&dir, e))?;
+                Ok(summary)
+            });
+        if written.is_err() {
+            // Ours alone: created with create_new under a random name.
+            let _ = std::fs::remove_file(&tmp);
+        }
+        written
     }
+
+    /// Copies every table from one read snapshot into a new database in `file`, then syncs it.
+    fn copy_into(&self, file: std::fs::File) -> Result<BackupSummary, BackupError> {
+        let store_err = |e: StoreError| BackupError::Io(e.to_string());
+        let sync = file
+            .try_clone()
+            .map_err(|e| BackupError::Io(format!("backup file: {e}")))?;
+        let snapshot = self.db.begin_read().map_err(|e| store_err(e.into()))?;
+        let backend = redb::backends::FileBackend::new(file)
+            .map_err(|e| BackupError::Io(format!("backup file: {e}")))?;
+        let copy = redb::Builder::new()
+            .create_with_backend(backend)
+            .map_err(|e| BackupError::Io(format!("backup file: {e}")))?;
+        let summary = copy_tables(&snapshot, &copy).map_err(store_err)?;
+        drop(copy);
+        sync.sync_all()
+            .map_err(|e| BackupError::Io(format!("backup file: {e}")))?;
+        Ok(summary)
+    }
+}
+
+fn copy_tables(snapshot: &ReadTransaction, copy: &Database) -> Result<BackupSummary, StoreError> {
+    let txn = copy.begin_write()?;
+    let customers = copy_table(snapshot, &txn, CUSTOMERS)?;
+    copy_table(snapshot, &txn, META)?;
+    copy_table(snapshot, &txn, EMAILS)?;
+    copy_table(snapshot, &txn, IDENTIFIERS)?;
+    let access_tokens = copy_table(snapshot, &txn, TOKENS)?;
+    copy_table(snapshot, &txn, EXPIRY)?;
+    copy_table(snapshot, &txn, REPLAY)?;
+    copy_table(snapshot, &txn, STOREFRONT_TOKENS)?;
+    copy_table(snapshot, &txn, AUDIT)?;
+    {
+        let src = snapshot.open_multimap_table(CUSTOMER_TOKENS)?;
+        let mut dst = txn.open_multimap_table(CUSTOMER_TOKENS)?;
+        for entry in src.iter()? {
+            let (k, values) = entry?;
+            for v in values {
+                dst.insert(k.value(), v?.value())?;
+            }
+        }
+    }
+    txn.commit()?;
+    Ok(BackupSummary {
+        customers,
+        access_tokens,
+    })
+}
+
+/// Wraps a write closure as a writer job that answers on `reply` once its batch is settled.
+fn job<T, F>(op: F, reply: tokio::sync::oneshot::Sender<Result<T, StoreError>>) -> Job
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
+{
+    Box::new(move |tx: &mut Tx<'_>| {
+        let outcome = op(tx);
+        let ok = outcome.is_ok();
+        let complete: Completion = Box::new(move |commit: Result<(), StoreError>| {
+            let result = match (outcome, commit) {
+                (Err(e), _) => Err(e),
+                (Ok(_), Err(e)) => Err(e),
+                (Ok(v), Ok(())) => Ok(v),
+            };
+            let _ = reply.send(result);
+        });
+        (ok, complete)
+    })
+}
+
+/// Why a backup was not written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackupError {
+    /// The requested name is not a plain file name (the reason, phrased for the caller).
+    BadName(String),
+    /// The target is the database file the store has open.
+    LiveDatabase,
+    /// The target exists and overwriting was not asked for.
+    Exists(PathBuf),
+    /// Reading the snapshot or writing the copy failed.
+    Io(String),
+}
+
+impl std::fmt::Display for BackupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BackupError::BadName(why) => f.write_str(why),
+            BackupError::LiveDatabase => {
+                f.write_str("refusing to write a backup over the live database file")
+            }
+            BackupError::Exists(p) => write!(
+                f,
+                "{} already exists; ask for \"overwrite\" to replace it",
+                p.display()
+            ),
+            BackupError::Io(e) => write!(f, "backup failed: {e}"),
+        }
+    }
+}
+impl std::error::Error for BackupError {}
+
+/// Checks that `name` is a plain, visible file name: no directories, no `..`, no NUL.
+pub fn backup_file_name(name: &str) -> Result<(), &'static str> {
+    if name.is_empty() {
+        return Err("\"path\" must be a file name, for example \"storekey-2024-05-01.redb\".");
+    }
+    if name.contains(['/', '\\', '\0']) || name == ".." {
+        return Err(
+            "\"path\" must be a plain file name inside storage.backup_dir: no '/', '\\' or '..'.",
+        );
+    }
+    if name.starts_with('.') {
+        return Err(
+            "\"path\" must not start with '.' (hidden names are reserved for temporary files).",
+        );
+    }
+    Ok(())
+}
+
+/// Identity of a file independent of its path: device and inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileId {
+    dev: u64,
+    ino: u64,
+}
+
+impl FileId {
+    #[cfg(unix)]
+    fn of(m: &std::fs::Metadata) -> FileId {
+        use std::os::unix::fs::MetadataExt;
+        FileId {
+            dev: m.dev(),
+            ino: m.ino(),
+        }
+    }
+    #[cfg(not(unix))]
+    fn of(_m: &std::fs::Metadata) -> FileId {
+        FileId { dev: 0, ino: 0 }
+    }
+}
+
+/// New files hold customer data or live links: readable by the owner only.
+pub fn private_mode(options: &mut std::fs::OpenOptions) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = options;
+}
+
+/// Creates `dir` and any missing parents with mode 0700; an existing directory is left as is.
+pub fn private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+/// A new hidden file under a random name in `dir`, created exclusively with mode 0600.
+fn create_temp(dir: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
+    use ring::rand::SecureRandom;
+    let rng = ring::rand::SystemRandom::new();
+    let mut last = None;
+    for _ in 0..8 {
+        let mut bytes = [0u8; 12];
+        rng.fill(&mut bytes)
+            .map_err(|_| std::io::Error::other("no randomness for a temporary name"))?;
+        let path = dir.join(format!(".storekey-backup-{}.partial", hex::encode(bytes)));
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true).write(true).create_new(true);
+        private_mode(&mut options);
+        match options.open(&path) {
+            Ok(file) => return Ok((path, file)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no free temporary name")))
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -282,9 +502,9 @@ fn init_schema(db: &Database) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn run_writer(db: &Database, queue: &mpsc::Receiver<Job>, stats: &WriterStats) {
+fn run_writer(db: &Database, mut queue: mpsc::Receiver<Job>, stats: &WriterStats) {
     use std::sync::atomic::Ordering;
-    while let Ok(first) = queue.recv() {
+    while let Some(first) = queue.blocking_recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match queue.try_recv() {
@@ -887,6 +1107,152 @@ mod tests {
         let err = Store::open(&path).err().expect("refused");
         assert!(matches!(err, StoreError::NewerSchema(v) if v == SCHEMA_VERSION + 1));
         assert!(err.to_string().contains("newer storekey"), "{err}");
+    }
+
+    #[test]
+    fn a_full_write_queue_does_not_block_the_runtime() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.redb")).unwrap();
+        let released = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        // Hold the writer inside one job until `release` fires, so the queue fills up.
+        let (started, running) = std::sync::mpsc::channel();
+        let (release, hold_until) = std::sync::mpsc::channel::<()>();
+        let holder = store.clone();
+        let hold = std::thread::spawn(move || {
+            holder.write_blocking(move |_tx| {
+                let _ = started.send(());
+                let _ = hold_until.recv();
+                Ok(())
+            })
+        });
+        running.recv().unwrap();
+        // If the runtime thread blocks on the queue, nothing below could release the writer;
+        // this watchdog turns that hang into a failed assertion instead of a stuck test.
+        let watchdog = {
+            let release = release.clone();
+            let released = released.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_secs(20));
+                released.store(true, std::sync::atomic::Ordering::SeqCst);
+                let _ = release.send(());
+            })
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let mut writes = Vec::new();
+            for _ in 0..QUEUE_CAPACITY + 50 {
+                let store = store.clone();
+                writes.push(tokio::spawn(async move { store.write(|_tx| Ok(())).await }));
+            }
+            let (probe_tx, probe_rx) = tokio::sync::oneshot::channel();
+            let seen_released = released.clone();
+            tokio::spawn(async move {
+                let _ = probe_tx.send(seen_released.load(std::sync::atomic::Ordering::SeqCst));
+            });
+            let writer_was_released = probe_rx.await.unwrap();
+            assert!(
+                !writer_was_released,
+                "another task on the runtime ran only after the writer was released"
+            );
+            released.store(true, std::sync::atomic::Ordering::SeqCst);
+            let _ = release.send(());
+            for w in writes {
+                assert!(w.await.unwrap().is_ok());
+            }
+        });
+        assert!(hold.join().unwrap().is_ok());
+        drop(watchdog);
+    }
+
+    #[test]
+    fn backup_names_must_be_plain_file_names() {
+        for bad in [
+            "",
+            ".",
+            "..",
+            "../x.redb",
+            "a/b.redb",
+            "/abs.redb",
+            "a\\b.redb",
+            "x\0y",
+            ".hidden",
+        ] {
+            assert!(backup_file_name(bad).is_err(), "{bad:?} accepted");
+        }
+        assert_eq!(
+            backup_file_name("").unwrap_err(),
+            "\"path\" must be a file name, for example \"storekey-2024-05-01.redb\"."
+        );
+        assert_eq!(
+            backup_file_name("../x.redb").unwrap_err(),
+            "\"path\" must be a plain file name inside storage.backup_dir: no '/', '\\' or '..'."
+        );
+        assert_eq!(
+            backup_file_name(".x").unwrap_err(),
+            "\"path\" must not start with '.' (hidden names are reserved for temporary files)."
+        );
+        assert!(backup_file_name("storekey-2024-05-01.redb").is_ok());
+        assert!(backup_file_name("a..b").is_ok());
+    }
+
+    #[test]
+    fn backup_refuses_the_live_file_and_existing_files() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let live = dir.path().join("s.redb");
+        let store = Store::open(&live).unwrap();
+        assert_eq!(
+            std::fs::metadata(&live).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        store
+            .write_blocking(|tx| {
+                tx.insert_customer(CustomerRecord {
+                    email: "a@example.com".into(),
+                    ..CustomerRecord::default()
+                })
+            })
+            .unwrap();
+        // The live file, by its own path and through a symlink, even with overwrite.
+        let link = dir.path().join("link.redb");
+        std::os::unix::fs::symlink(&live, &link).unwrap();
+        for target in [&live, &link] {
+            for overwrite in [false, true] {
+                let err = store.backup_to(target, overwrite).unwrap_err();
+                assert!(matches!(err, BackupError::LiveDatabase), "{err:?}");
+            }
+        }
+        // An existing file stays untouched unless overwrite is asked for.
+        let other = dir.path().join("other.txt");
+        std::fs::write(&other, "keep me").unwrap();
+        let partial = dir.path().join("other.partial");
+        std::fs::write(&partial, "mine too").unwrap();
+        let err = store.backup_to(&other, false).unwrap_err();
+        assert!(matches!(err, BackupError::Exists(_)), "{err:?}");
+        assert_eq!(std::fs::read_to_string(&other).unwrap(), "keep me");
+        assert_eq!(std::fs::read_to_string(&partial).unwrap(), "mine too");
+        // The server keeps writing to the file it has open, and those writes survive a reopen.
+        let copy = dir.path().join("copy.redb");
+        assert_eq!(store.backup_to(&copy, false).unwrap().customers, 1);
+        assert_eq!(
+            std::fs::metadata(&copy).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert!(store.backup_to(&copy, true).is_ok());
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with('.'))
+            .collect();
+        assert!(names.is_empty(), "temporary files left behind: {names:?}");
+        // The live file is still the one the store writes to.
+        assert_eq!(
+            FileId::of(&std::fs::metadata(&live).unwrap()),
+            store.file_id
+        );
+        assert_eq!(store.read().unwrap().customer_count().unwrap(), 1);
     }
 
     #[test]

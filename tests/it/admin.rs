@@ -178,3 +178,150 @@ async fn lookup_by_email_keeps_a_plus_sign() {
         assert_eq!((status, &body["id"]), (200, &json!(id)), "{query}: {body}");
     }
 }
+
+/// Backups into `<temp dir>/backups`, beside the test database.
+fn backups_beside_db(c: &mut storekey::config::Config) {
+    let dir = std::path::Path::new(&c.storage.path)
+        .parent()
+        .unwrap()
+        .join("backups");
+    c.storage.backup_dir = dir.to_string_lossy().into_owned();
+}
+
+async fn backup(s: &TestServer, body: serde_json::Value) -> (u16, serde_json::Value) {
+    s.admin("POST", "/rest/V1/backup", Some(body)).await
+}
+
+#[tokio::test]
+async fn a_backup_never_replaces_the_live_database() {
+    // backup_dir configured to the data directory: the database's own name is refused.
+    let mut s = TestServer::start_with(|c| {
+        let data = std::path::Path::new(&c.storage.path).parent().unwrap();
+        c.storage.backup_dir = data.to_string_lossy().into_owned();
+    })
+    .await;
+    let db_name = s
+        .db_path()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    for overwrite in [false, true] {
+        let (status, body) = backup(&s, json!({"path": db_name, "overwrite": overwrite})).await;
+        assert_eq!(
+            (status, body),
+            (
+                400,
+                json!({"message": "Refusing to write a backup over the live database file."})
+            )
+        );
+    }
+    // A link to it inside backup_dir is the same file.
+    std::os::unix::fs::symlink(s.db_path(), s.db_path().with_file_name("link.redb")).unwrap();
+    let (status, _) = backup(&s, json!({"path": "link.redb", "overwrite": true})).await;
+    assert_eq!(status, 400);
+    // Writes acknowledged afterwards survive a restart.
+    s.admin_customer(BOB, BOB_PASSWORD, false).await;
+    s.restart().await;
+    assert_eq!(
+        s.auth()
+            .store
+            .read()
+            .unwrap()
+            .customer_by_email(BOB)
+            .unwrap()
+            .map(|c| c.email),
+        Some(BOB.to_string())
+    );
+}
+
+#[tokio::test]
+async fn a_backup_name_must_be_a_plain_file_name() {
+    let s = TestServer::start_with(backups_beside_db).await;
+    let outside = s.db_path().with_file_name("outside.redb");
+    let escape =
+        "\"path\" must be a plain file name inside storage.backup_dir: no '/', '\\' or '..'.";
+    for (name, message) in [
+        (
+            "",
+            "\"path\" must be a file name, for example \"storekey-2024-05-01.redb\".",
+        ),
+        ("../outside.redb", escape),
+        (outside.to_str().unwrap(), escape),
+        ("..", escape),
+        ("a\\b.redb", escape),
+        ("x\0y.redb", escape),
+        (
+            ".hidden.redb",
+            "\"path\" must not start with '.' (hidden names are reserved for temporary files).",
+        ),
+    ] {
+        let (status, body) = backup(&s, json!({ "path": name })).await;
+        assert_eq!(
+            (status, body),
+            (400, json!({ "message": message })),
+            "{name:?}"
+        );
+    }
+    assert!(!outside.exists());
+}
+
+#[tokio::test]
+async fn a_backup_keeps_an_existing_file_unless_overwrite_is_asked() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = TestServer::start_with(backups_beside_db).await;
+    s.admin_customer(BOB, BOB_PASSWORD, false).await;
+    let dir = std::path::PathBuf::from(&s.config.storage.backup_dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let target = dir.join("nightly.redb");
+    std::fs::write(&target, "keep me").unwrap();
+    let partial = dir.join("nightly.partial");
+    std::fs::write(&partial, "not storekey's").unwrap();
+    let (status, body) = backup(&s, json!({"path": "nightly.redb"})).await;
+    assert_eq!(
+        (status, body),
+        (
+            409,
+            json!({"message": "A backup named \"nightly.redb\" already exists; send \"overwrite\": true to replace it."})
+        )
+    );
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep me");
+    let (status, body) = backup(&s, json!({"path": "nightly.redb", "overwrite": true})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["path"], json!(target.to_string_lossy()));
+    assert_eq!(body["customers"], json!(1));
+    assert_eq!(std::fs::read_to_string(&partial).unwrap(), "not storekey's");
+    assert_eq!(
+        std::fs::metadata(&target).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let copy = storekey::store::Store::open(&target).unwrap();
+    assert!(copy
+        .read()
+        .unwrap()
+        .customer_by_email(BOB)
+        .unwrap()
+        .is_some());
+}
+
+#[tokio::test]
+async fn a_backup_creates_its_private_directory() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = TestServer::start_with(backups_beside_db).await;
+    let dir = std::path::PathBuf::from(&s.config.storage.backup_dir);
+    assert!(!dir.exists());
+    let (status, body) = backup(&s, json!({"path": "first.redb"})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["path"],
+        json!(dir.join("first.redb").to_string_lossy())
+    );
+    assert_eq!(
+        std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    let (status, entries) = s.admin("GET", "/rest/V1/audit", None).await;
+    assert_eq!(status, 200);
+    let last = entries.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["action"], json!("backup"), "{last}");
+}

@@ -224,7 +224,8 @@ async fn backup_works_while_serving_through_the_admin_api() {
         .status
         .success());
     let mut server = BinServer::spawn(dir.path(), &[("STOREKEY_ADMIN_KEY", "k")]);
-    let backup = dir.path().join("copy.redb");
+    // The default storage.backup_dir, relative to the working directory.
+    let backup = dir.path().join("data/backups/copy.redb");
     let mut cmd = bin();
     bin_env(&mut cmd, dir.path());
     let out = cmd
@@ -241,6 +242,91 @@ async fn backup_works_while_serving_through_the_admin_api() {
     );
     server.terminate();
     let copy = storekey::store::Store::open(&backup).unwrap();
+    assert!(copy
+        .read()
+        .unwrap()
+        .customer_by_email(BOB)
+        .unwrap()
+        .is_some());
+}
+
+#[test]
+fn backup_while_serving_needs_a_path_in_the_backup_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let _server = BinServer::spawn(dir.path(), &[("STOREKEY_ADMIN_KEY", "k")]);
+    let mut cmd = bin();
+    bin_env(&mut cmd, dir.path());
+    let out = cmd
+        .env("STOREKEY_ADMIN_KEY", "k")
+        .env("STOREKEY_SERVER_LISTEN", &_server.addr)
+        .arg("backup")
+        .arg(dir.path().join("storekey.redb"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("writes backups only into storage.backup_dir (data/backups)"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("data/backups").exists());
+}
+
+#[test]
+fn offline_backup_refuses_the_live_file_and_keeps_existing_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let mut cmd = bin();
+        bin_env(&mut cmd, dir.path());
+        cmd.args(args).output().unwrap()
+    };
+    assert!(run(&[
+        "customer",
+        "add",
+        "--email",
+        BOB,
+        "--password",
+        BOB_PASSWORD
+    ])
+    .status
+    .success());
+    let live = dir.path().join("storekey.redb");
+    let inode = || {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(&live).unwrap().ino()
+    };
+    let before = inode();
+    for args in [
+        &["backup", "storekey.redb"][..],
+        &["backup", "--overwrite", "storekey.redb"][..],
+    ] {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(2));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr).trim(),
+            "storekey: storekey.redb: refusing to write a backup over the live database file (storage.path)"
+        );
+    }
+    assert_eq!(inode(), before, "the database file was replaced");
+    std::fs::write(dir.path().join("old.redb"), "keep me").unwrap();
+    let out = run(&["backup", "old.redb"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "storekey: old.redb already exists; pass --overwrite to replace it"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("old.redb")).unwrap(),
+        "keep me"
+    );
+    let out = run(&["backup", "--overwrite", "old.redb"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let copy = storekey::store::Store::open(&dir.path().join("old.redb")).unwrap();
     assert!(copy
         .read()
         .unwrap()

@@ -1,12 +1,15 @@
 //! The one integration-test binary (fast to link): every module drives a real server, in
 //! process on 127.0.0.1:0 against a temp file, or the real binary where the CLI is the subject.
 
+#[path = "../support/smtp_sink.rs"]
+mod smtp_sink;
 mod support;
 
 mod abuse;
 mod admin;
 mod cli;
 mod commerce;
+mod files;
 mod limits;
 mod lockout;
 mod one_time;

@@ -529,7 +529,11 @@ async fn the_sweeper_purges_what_expired_and_keeps_what_lives() {
 
 #[tokio::test]
 async fn backup_during_writes_holds_every_acknowledged_customer() {
-    let s = TestServer::start().await;
+    let s = TestServer::start_with(|c| {
+        let dir = std::path::Path::new(&c.storage.path).with_file_name("backups");
+        c.storage.backup_dir = dir.to_string_lossy().into_owned();
+    })
+    .await;
     let writer = {
         let http = s.http.clone();
         let url = s.url("/rest/V1/customers");
@@ -552,9 +556,13 @@ async fn backup_during_writes_holds_every_acknowledged_customer() {
     };
     tokio::time::sleep(std::time::Duration::from_millis(30)).await;
     let before_backup = s.auth().store.read().unwrap().customer_count().unwrap();
-    let path = s.db_path().with_file_name("backup.redb");
+    let path = s.db_path().with_file_name("backups").join("backup.redb");
     let (status, body) = s
-        .admin("POST", "/rest/V1/backup", Some(json!({"path": path})))
+        .admin(
+            "POST",
+            "/rest/V1/backup",
+            Some(json!({"path": "backup.redb"})),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     let acknowledged = writer.await.unwrap();

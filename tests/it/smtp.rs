@@ -1,23 +1,85 @@
-//! Reset mail through a real SMTP server (aiosmtpd, installed by .ci/run) on loopback.
+//! Reset mail through SMTP on loopback: an in-process SMTP server written in Rust
+//! (tests/support/smtp_sink.rs), so `cargo test` needs nothing else. `smtp_interop_*` runs the
+//! same flow against a real server (aiosmtpd); it is ignored by default and run by .ci/run.
 
+use crate::smtp_sink::SmtpSink;
 use crate::support::*;
 use serde_json::json;
 use std::io::BufRead;
 use std::process::{Child, Command, Stdio};
 
-struct Sink {
+async fn smtp_server(port: u16) -> TestServer {
+    let s = TestServer::start_with(|c| {
+        c.mail.transport = "smtp".into();
+        c.mail.smtp_host = Some("127.0.0.1".into());
+        c.mail.smtp_port = port;
+        c.mail.smtp_tls = "none".into();
+        c.mail.smtp_username = Some("shop".into());
+        c.mail.smtp_password = Some("s3cret".into());
+        c.mail.from = "store@example.com".into();
+    })
+    .await;
+    s.create_customer(BOB, BOB_PASSWORD).await;
+    let (_, body) = s
+        .gql(
+            "mutation { requestPasswordResetEmail(email:\"bobloblaw@example.com\") }",
+            json!({}),
+            None,
+        )
+        .await;
+    assert_eq!(body["data"]["requestPasswordResetEmail"], true);
+    s
+}
+
+/// The mail the SMTP server received: right headers, and its link resets the password.
+async fn assert_reset_mail_works(s: &TestServer, mail: &str, rcpt: &str) {
+    assert!(mail.contains("Subject: Reset your password"), "{mail}");
+    assert!(mail.contains("From: store@example.com"), "{mail}");
+    assert!(rcpt.contains(BOB), "envelope recipient: {rcpt:?}");
+    let token = link_param(mail, "token").expect("link with token");
+    let (status, body) = s
+        .gql(
+            "mutation($t:String!){ resetPassword(email:\"bobloblaw@example.com\", resetPasswordToken:$t, newPassword:\"N3w-passw0rd\") }",
+            json!({"t": token}),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body),
+        (200, json!({"data": {"resetPassword": true}}))
+    );
+    assert_eq!(s.sign_in(BOB, "N3w-passw0rd").await.0, 200);
+}
+
+#[tokio::test]
+async fn reset_mail_arrives_over_smtp_and_its_link_works() {
+    let sink = SmtpSink::start(Some(("shop", "s3cret")));
+    let s = smtp_server(sink.port).await;
+    let mailbox = sink.mailbox.clone();
+    let mails = tokio::task::spawn_blocking(move || mailbox.wait_for(1))
+        .await
+        .unwrap();
+    assert_eq!(mails.len(), 1, "the SMTP server received the reset mail");
+    assert_eq!(mails[0].auth_login.as_deref(), Some("shop"));
+    assert_eq!(mails[0].mail_from, "store@example.com");
+    assert_reset_mail_works(&s, &mails[0].text(), &mails[0].rcpt_to.join("\n")).await;
+}
+
+// ---- the same against aiosmtpd (tests/support/smtp_sink.py), run by .ci/run ----
+
+struct PythonSink {
     child: Child,
     port: u16,
 }
 
-impl Drop for Sink {
+impl Drop for PythonSink {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
 
-fn start_sink(maildir: &std::path::Path) -> Sink {
+fn start_python_sink(maildir: &std::path::Path) -> PythonSink {
     let ok = Command::new("python3")
         .args(["-c", "import aiosmtpd"])
         .status()
@@ -25,7 +87,7 @@ fn start_sink(maildir: &std::path::Path) -> Sink {
         .unwrap_or(false);
     assert!(
         ok,
-        "the SMTP test needs aiosmtpd: pip install aiosmtpd (.ci/run does)"
+        "the SMTP interop test needs aiosmtpd: pip install aiosmtpd (.ci/run does)"
     );
     let script =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_sink.py");
@@ -47,52 +109,19 @@ fn start_sink(maildir: &std::path::Path) -> Sink {
         .next()
         .and_then(|p| p.parse().ok())
         .unwrap_or_else(|| panic!("unexpected sink line {line:?}"));
-    Sink { child, port }
+    PythonSink { child, port }
 }
 
 #[tokio::test]
-async fn reset_mail_arrives_over_smtp_and_its_link_works() {
+#[ignore = "needs python3 with aiosmtpd; .ci/run runs it"]
+async fn smtp_interop_with_aiosmtpd() {
     let maildir = tempfile::tempdir().unwrap();
-    let sink = start_sink(maildir.path());
-    let s = TestServer::start_with(|c| {
-        c.mail.transport = "smtp".into();
-        c.mail.smtp_host = Some("127.0.0.1".into());
-        c.mail.smtp_port = sink.port;
-        c.mail.smtp_tls = "none".into();
-        c.mail.smtp_username = Some("shop".into());
-        c.mail.smtp_password = Some("s3cret".into());
-        c.mail.from = "store@example.com".into();
-    })
-    .await;
-    s.create_customer(BOB, BOB_PASSWORD).await;
-    let (_, body) = s
-        .gql(
-            "mutation { requestPasswordResetEmail(email:\"bobloblaw@example.com\") }",
-            json!({}),
-            None,
-        )
-        .await;
-    assert_eq!(body["data"]["requestPasswordResetEmail"], true);
+    let sink = start_python_sink(maildir.path());
+    let s = smtp_server(sink.port).await;
     let mails = wait_for_mail(maildir.path(), 1).await;
     assert_eq!(mails.len(), 1, "the SMTP server received the reset mail");
-    let mail = &mails[0];
-    assert!(mail.contains("Subject: Reset your password"), "{mail}");
-    assert!(mail.contains("From: store@example.com"), "{mail}");
     let rcpt = std::fs::read_to_string(maildir.path().join("1.rcpt")).unwrap_or_default();
-    assert!(rcpt.contains(BOB), "envelope recipient: {rcpt:?}");
-    let token = link_param(mail, "token").expect("link with token");
-    let (status, body) = s
-        .gql(
-            "mutation($t:String!){ resetPassword(email:\"bobloblaw@example.com\", resetPasswordToken:$t, newPassword:\"N3w-passw0rd\") }",
-            json!({"t": token}),
-            None,
-        )
-        .await;
-    assert_eq!(
-        (status, body),
-        (200, json!({"data": {"resetPassword": true}}))
-    );
-    assert_eq!(s.sign_in(BOB, "N3w-passw0rd").await.0, 200);
+    assert_reset_mail_works(&s, &mails[0], &rcpt).await;
 }
 
 #[tokio::test]
