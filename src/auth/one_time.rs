@@ -83,7 +83,7 @@ impl Auth {
         let key = crate::store::CustomerRecord::email_key(email);
         let allowed = self.reset_per_email.allow(&key, now)
             && self.reset_gap.allow(&key, now)
-            && ip.is_none_or(|ip| self.reset_per_ip.allow(&ip, now));
+            && ip.is_none_or(|ip| self.reset_per_ip.allow(&super::limits::ip_key(ip), now));
         if !allowed {
             return Ok(false);
         }
