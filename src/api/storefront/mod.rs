@@ -10,12 +10,14 @@ use crate::auth::multipass_sign_in::MultipassSignInError;
 use crate::auth::one_time::ResetError;
 use crate::auth::password::{check_policy, PolicyError};
 use crate::auth::secret::{self, Secret};
-use crate::auth::storefront_tokens::{StorefrontToken, READ_CUSTOMERS, WRITE_CUSTOMERS};
+use crate::auth::storefront_tokens::{
+    StorefrontToken, StorefrontTokenKind, READ_CUSTOMERS, WRITE_CUSTOMERS,
+};
 use crate::auth::{
     valid_email, Accept, AccountError, Auth, CustomerChanges, IssuedToken, Method, NewCustomer,
     SignInError, SignInRequest,
 };
-use crate::store::{CustomerId, CustomerRecord, TokenKind};
+use crate::store::{CustomerId, CustomerRecord, StoreError, TokenKind};
 use async_graphql::{Context, EmptySubscription, ErrorExtensions, Object, Schema, ID};
 use bytes::Bytes;
 use reset_url::ResetSubject;
@@ -32,6 +34,7 @@ pub const PUBLIC_TOKEN_HEADER: &str = "x-shopify-storefront-access-token";
 pub const PRIVATE_TOKEN_HEADER: &str = "shopify-storefront-private-token";
 /// With a private token (a server-to-server context) the buyer's IP may be passed along, as
 /// Shopify allows, so per-IP throttles see the shopper rather than the storefront server.
+/// Ignored with a public token.
 pub const BUYER_IP_HEADER: &str = "shopify-storefront-buyer-ip";
 
 pub const UNIDENTIFIED_CUSTOMER: &str = "Unidentified customer";
@@ -144,6 +147,72 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
+/// Why a request gets no further than its headers.
+#[derive(Debug)]
+enum Refusal {
+    /// Shopify's 401: no token, an unknown one, or one sent in the other kind's header.
+    Unauthorized,
+    Lookup(StoreError),
+}
+
+/// The token a header presents, which must exist and be of `kind`; `None` when the header is
+/// absent or blank. A present value that is not text is refused like an unknown token.
+fn presented_token(
+    headers: &HeaderMap,
+    name: &str,
+    kind: StorefrontTokenKind,
+    lookup: &impl Fn(&str) -> Result<Option<StorefrontToken>, StoreError>,
+) -> Result<Option<StorefrontToken>, Refusal> {
+    let Some(value) = headers.get(name) else {
+        return Ok(None);
+    };
+    let presented = value.to_str().map_err(|_| Refusal::Unauthorized)?.trim();
+    if presented.is_empty() {
+        return Ok(None);
+    }
+    match lookup(presented).map_err(Refusal::Lookup)? {
+        Some(token) if token.kind == kind => Ok(Some(token)),
+        _ => Err(Refusal::Unauthorized),
+    }
+}
+
+/// Who a request's headers say is calling. A token counts only in its own kind's header, and
+/// answers the same 401 as an unknown one in the other. When both headers are sent, each must
+/// hold a valid token of its kind, and the private one is the caller (its scopes, and the
+/// `Shopify-Storefront-Buyer-IP` it may carry). Only a private token's Buyer-IP is believed: a
+/// public token sits in browsers, so anyone may send it with any IP. Without a (readable)
+/// Buyer-IP the TCP peer is the client.
+fn caller_from_headers(
+    headers: &HeaderMap,
+    remote: Option<SocketAddr>,
+    lookup: impl Fn(&str) -> Result<Option<StorefrontToken>, StoreError>,
+) -> Result<StorefrontCaller, Refusal> {
+    let public = presented_token(
+        headers,
+        PUBLIC_TOKEN_HEADER,
+        StorefrontTokenKind::Public,
+        &lookup,
+    )?;
+    let private = presented_token(
+        headers,
+        PRIVATE_TOKEN_HEADER,
+        StorefrontTokenKind::Private,
+        &lookup,
+    )?;
+    let (token, buyer_ip) = match (private, public) {
+        (Some(token), _) => {
+            let buyer_ip = header(headers, BUYER_IP_HEADER).and_then(|v| v.parse::<IpAddr>().ok());
+            (token, buyer_ip)
+        }
+        (None, Some(token)) => (token, None),
+        (None, None) => return Err(Refusal::Unauthorized),
+    };
+    Ok(StorefrontCaller {
+        token,
+        ip: buyer_ip.or_else(|| client_ip(remote)),
+    })
+}
+
 pub async fn handle(
     state: &super::AppState,
     headers: &HeaderMap,
@@ -152,24 +221,13 @@ pub async fn handle(
 ) -> HttpResponse {
     let started = std::time::Instant::now();
     let auth = &state.auth;
-    let (presented, private) = match (
-        header(headers, PUBLIC_TOKEN_HEADER),
-        header(headers, PRIVATE_TOKEN_HEADER),
-    ) {
-        (Some(t), _) => (t, false),
-        (None, Some(t)) => (t, true),
-        (None, None) => {
+    let caller = match caller_from_headers(headers, remote, |t| auth.storefront_token(t)) {
+        Ok(caller) => caller,
+        Err(Refusal::Unauthorized) => {
             auth.metrics.request("storefront", "", "unauthenticated");
             return unauthorized();
         }
-    };
-    let token = match auth.storefront_token(presented) {
-        Ok(Some(t)) => t,
-        Ok(None) => {
-            auth.metrics.request("storefront", "", "unauthenticated");
-            return unauthorized();
-        }
-        Err(e) => {
+        Err(Refusal::Lookup(e)) => {
             tracing::error!("storefront token lookup failed: {e}");
             return internal_response();
         }
@@ -177,15 +235,6 @@ pub async fn handle(
     let request = match parse_graphql_body(&body) {
         Ok(r) => r,
         Err(resp) => return *resp,
-    };
-    let buyer_ip = if private {
-        header(headers, BUYER_IP_HEADER).and_then(|v| v.parse::<IpAddr>().ok())
-    } else {
-        None
-    };
-    let caller = StorefrontCaller {
-        token,
-        ip: buyer_ip.or_else(|| client_ip(remote)),
     };
     let operation = request.operation_name.clone().unwrap_or_default();
     let response = state.storefront.execute(request.data(caller)).await;
