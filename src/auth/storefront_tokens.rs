@@ -212,3 +212,25 @@ impl Auth {
         deleted
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_token_without_a_kind_reads_as_public() {
+        let old = br#"{"id":7,"title":"web","scopes":["unauthenticated_write_customers"],"created_at":0}"#;
+        let token: StorefrontToken = serde_json::from_slice(old).unwrap();
+        assert_eq!(token.kind, StorefrontTokenKind::Public);
+        let private = StorefrontToken {
+            kind: StorefrontTokenKind::Private,
+            ..token
+        };
+        let bytes = serde_json::to_vec(&private).unwrap();
+        assert!(String::from_utf8_lossy(&bytes).contains(r#""kind":"private""#));
+        assert_eq!(
+            serde_json::from_slice::<StorefrontToken>(&bytes).unwrap(),
+            private
+        );
+    }
+}
