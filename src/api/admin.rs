@@ -6,7 +6,7 @@
 use super::{json_response, HttpResponse};
 use crate::auth::one_time::OtcError;
 use crate::auth::secret::Secret;
-use crate::auth::storefront_tokens::StorefrontTokenError;
+use crate::auth::storefront_tokens::{StorefrontTokenError, StorefrontTokenKind};
 use crate::auth::{AccountError, Auth, CustomerChanges, NewCustomer};
 use crate::store::BackupError;
 use serde::Deserialize;
@@ -137,25 +137,35 @@ async fn route(
                 title: String,
                 #[serde(default)]
                 scopes: Vec<String>,
+                kind: Option<String>,
             }
             let req: TokenBody = parse_body(body)?;
-            match auth.create_storefront_token(&req.title, req.scopes).await {
-                Ok((record, token)) => {
-                    auth.audit_admin(
-                        admin,
-                        "storefront_token_created",
-                        0,
-                        Some(format!("id {}: {}", record.id, record.title)),
-                    )
-                    .await
-                    .map_err(internal)?;
-                    ok(json!({
-                        "id": record.id,
-                        "title": record.title,
-                        "scopes": record.scopes,
-                        "access_token": token.expose(),
-                    }))
-                }
+            let kind = match req.kind.as_deref() {
+                None => StorefrontTokenKind::default(),
+                Some(name) => match StorefrontTokenKind::from_name(name) {
+                    Some(kind) => kind,
+                    None => {
+                        return fail(
+                            StatusCode::BAD_REQUEST,
+                            format!(
+                                "Unknown kind \"{name}\". Known kinds: {}.",
+                                StorefrontTokenKind::NAMES.join(", ")
+                            ),
+                        )
+                    }
+                },
+            };
+            match auth
+                .create_storefront_token(admin, &req.title, req.scopes, kind)
+                .await
+            {
+                Ok((record, token)) => ok(json!({
+                    "id": record.id,
+                    "title": record.title,
+                    "scopes": record.scopes,
+                    "kind": record.kind.name(),
+                    "access_token": token.expose(),
+                })),
                 Err(StorefrontTokenError::EmptyTitle) => {
                     fail(StatusCode::BAD_REQUEST, "\"title\" is required.")
                 }
@@ -173,25 +183,21 @@ async fn route(
             let all = auth.storefront_tokens().map_err(internal)?;
             ok(json!(all
                 .iter()
-                .map(|t| json!({"id": t.id, "title": t.title, "scopes": t.scopes}))
+                .map(|t| json!({"id": t.id, "title": t.title, "scopes": t.scopes, "kind": t.kind.name()}))
                 .collect::<Vec<_>>()))
         }
         ("DELETE", ["storefront-tokens", id]) => {
             let id = parse_id(id)?;
-            if !auth.delete_storefront_token(id).await.map_err(internal)? {
+            if !auth
+                .delete_storefront_token(admin, id)
+                .await
+                .map_err(internal)?
+            {
                 return fail(
                     StatusCode::NOT_FOUND,
                     format!("No storefront token with id = {id}"),
                 );
             }
-            auth.audit_admin(
-                admin,
-                "storefront_token_deleted",
-                0,
-                Some(format!("id {id}")),
-            )
-            .await
-            .map_err(internal)?;
             ok(json!(true))
         }
         ("GET", ["audit"]) => {

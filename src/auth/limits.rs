@@ -4,21 +4,107 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Mutex;
+
+/// The most keys one limiter keeps (both generations together). Each entry is a key plus a few
+/// integers (an email key is well under 1 KB), so a limiter stays within tens of MB whatever
+/// the traffic.
+pub const MAX_KEYS: usize = 50_000;
+
+/// The key a per-IP limit counts an address under: an IPv6 client by its /64 (the block one
+/// subscriber gets, so rotating through it buys nothing), an IPv4-mapped IPv6 address as the
+/// IPv4 address it is.
+pub fn ip_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let prefix = u128::from(v6) & !u128::from(u64::MAX);
+                IpAddr::V6(Ipv6Addr::from(prefix))
+            }
+        },
+    }
+}
+
+/// Per-key state in two generations, so memory is bounded and costs O(1) per event, with no
+/// scan. New and touched keys go into `current`; when it has held `MAX_KEYS / 2` keys or has
+/// been current for a whole window, it becomes `previous` and the old `previous` is dropped.
+/// A rotation by time drops only expired state: every key in the old `previous` was last
+/// touched before the current generation began, a window or more ago. A rotation by size may
+/// drop live state: a key untouched while `MAX_KEYS / 2` to `MAX_KEYS` other keys arrive in
+/// one window is forgotten and starts a fresh window. That is the trade-off for bounded memory:
+/// an evicted key only means a fresh window, never a crash or growth; fewer than `MAX_KEYS / 2`
+/// new keys never evict anything, a key touched meanwhile is never evicted, and whoever floods
+/// to evict a key pays with that many requests, each limited under its own key.
+struct Generations<K, V> {
+    span: i64,
+    started: i64,
+    current: HashMap<K, V>,
+    previous: HashMap<K, V>,
+}
+
+impl<K: Hash + Eq + Clone, V> Generations<K, V> {
+    fn new(span: i64) -> Self {
+        Generations {
+            span,
+            started: i64::MIN,
+            current: HashMap::new(),
+            previous: HashMap::new(),
+        }
+    }
+
+    fn rotate(&mut self, now: i64) {
+        self.previous = std::mem::take(&mut self.current);
+        self.started = now;
+    }
+
+    /// Removes and returns the state of `key` from either generation.
+    fn take(&mut self, key: &K, now: i64) -> Option<V> {
+        let age = now.saturating_sub(self.started);
+        if age >= self.span.saturating_mul(2) {
+            // Every key was last touched a window or more ago.
+            self.current.clear();
+            self.previous.clear();
+            self.started = now;
+        } else if age >= self.span {
+            self.rotate(now);
+        }
+        self.current
+            .remove(key)
+            .or_else(|| self.previous.remove(key))
+    }
+
+    /// Stores the state of `key` in the current generation.
+    fn put(&mut self, key: K, value: V, now: i64) {
+        if self.current.len() >= MAX_KEYS / 2 {
+            self.rotate(now);
+        }
+        self.current.insert(key, value);
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.current.len() + self.previous.len()
+    }
+}
 
 pub struct RateLimiter<K> {
     limit: u32,
     window: i64,
-    counts: Mutex<HashMap<K, (i64, u32)>>,
+    /// Per key: when its window started, and the events counted in it.
+    counts: Mutex<Generations<K, (i64, u32)>>,
 }
 
 impl<K: Hash + Eq + Clone> RateLimiter<K> {
     /// `limit` events per `window` seconds; a limit of 0 turns the limiter off.
     pub fn new(limit: u32, window: i64) -> Self {
+        let window = window.max(1);
         RateLimiter {
             limit,
-            window: window.max(1),
-            counts: Mutex::new(HashMap::new()),
+            window,
+            counts: Mutex::new(Generations::new(window)),
         }
     }
 
@@ -30,16 +116,18 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
         let Ok(mut counts) = self.counts.lock() else {
             return true;
         };
-        if counts.len() > 100_000 {
-            let window = self.window;
-            counts.retain(|_, (start, _)| now - *start < window);
-        }
-        let entry = counts.entry(key.clone()).or_insert((now, 0));
-        if now - entry.0 >= self.window {
-            *entry = (now, 0);
-        }
-        entry.1 = entry.1.saturating_add(1);
-        entry.1 <= self.limit
+        let (start, count) = match counts.take(key, now) {
+            Some((start, count)) if now.saturating_sub(start) < self.window => (start, count),
+            _ => (now, 0),
+        };
+        let count = count.saturating_add(1);
+        counts.put(key.clone(), (start, count), now);
+        count <= self.limit
+    }
+
+    #[cfg(test)]
+    fn stored_keys(&self) -> usize {
+        self.counts.lock().map(|c| c.len()).unwrap_or(0)
     }
 }
 
@@ -47,14 +135,15 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
 /// password-reset requests).
 pub struct MinInterval<K> {
     gap: i64,
-    last: Mutex<HashMap<K, i64>>,
+    /// Per key: when its last allowed event was.
+    last: Mutex<Generations<K, i64>>,
 }
 
 impl<K: Hash + Eq + Clone> MinInterval<K> {
     pub fn new(gap: i64) -> Self {
         MinInterval {
             gap,
-            last: Mutex::new(HashMap::new()),
+            last: Mutex::new(Generations::new(gap.max(1))),
         }
     }
 
@@ -65,17 +154,21 @@ impl<K: Hash + Eq + Clone> MinInterval<K> {
         let Ok(mut last) = self.last.lock() else {
             return true;
         };
-        if last.len() > 100_000 {
-            let gap = self.gap;
-            last.retain(|_, t| now - *t < gap);
-        }
-        match last.get(key) {
-            Some(t) if now - *t < self.gap => false,
+        match last.take(key, now) {
+            Some(t) if now.saturating_sub(t) < self.gap => {
+                last.put(key.clone(), t, now);
+                false
+            }
             _ => {
-                last.insert(key.clone(), now);
+                last.put(key.clone(), now, now);
                 true
             }
         }
+    }
+
+    #[cfg(test)]
+    fn stored_keys(&self) -> usize {
+        self.last.lock().map(|l| l.len()).unwrap_or(0)
     }
 }
 
@@ -100,5 +193,113 @@ mod tests {
         assert!(m.allow(&"a", 0));
         assert!(!m.allow(&"a", 599));
         assert!(m.allow(&"a", 600));
+    }
+
+    const FLOOD: u32 = 100_000;
+
+    fn email(n: u32) -> String {
+        format!("flood{n}@example.com")
+    }
+
+    #[test]
+    fn rate_limiter_stays_bounded_under_a_flood_of_keys() {
+        let l = RateLimiter::new(2, 3600);
+        let victim = "victim@example.com".to_string();
+        assert!(l.allow(&victim, 0));
+        assert!(l.allow(&victim, 0));
+        assert!(!l.allow(&victim, 0));
+        let mut most = 0;
+        for n in 0..FLOOD {
+            assert!(l.allow(&email(n), 1));
+            most = most.max(l.stored_keys());
+            // A key still being tried is never evicted, however many others arrive.
+            if n % 1000 == 0 {
+                assert!(!l.allow(&victim, 1), "after {n} flood keys");
+            }
+        }
+        assert!(most <= MAX_KEYS, "{most} keys stored");
+        assert!(!l.allow(&victim, 2));
+    }
+
+    #[test]
+    fn min_interval_stays_bounded_under_a_flood_of_keys() {
+        let m = MinInterval::new(600);
+        let victim = "victim@example.com".to_string();
+        assert!(m.allow(&victim, 0));
+        let mut most = 0;
+        for n in 0..FLOOD {
+            assert!(m.allow(&email(n), 1));
+            most = most.max(m.stored_keys());
+            if n % 1000 == 0 {
+                assert!(!m.allow(&victim, 1), "after {n} flood keys");
+            }
+        }
+        assert!(most <= MAX_KEYS, "{most} keys stored");
+        assert!(!m.allow(&victim, 2));
+    }
+
+    #[test]
+    fn fewer_new_keys_than_half_the_cap_evict_nothing() {
+        let l = RateLimiter::new(1, 3600);
+        let m = MinInterval::new(600);
+        let victim = "victim@example.com".to_string();
+        assert!(l.allow(&victim, 0));
+        assert!(m.allow(&victim, 0));
+        for n in 0..(MAX_KEYS / 2 - 1) as u32 {
+            l.allow(&email(n), 1);
+            m.allow(&email(n), 1);
+        }
+        assert!(!l.allow(&victim, 2));
+        assert!(!m.allow(&victim, 2));
+    }
+
+    #[test]
+    fn an_evicted_key_starts_a_fresh_window() {
+        let l = RateLimiter::new(1, 3600);
+        let victim = "victim@example.com".to_string();
+        assert!(l.allow(&victim, 0));
+        for n in 0..MAX_KEYS as u32 {
+            l.allow(&email(n), 1);
+        }
+        assert!(l.allow(&victim, 2));
+        assert!(l.stored_keys() <= MAX_KEYS);
+    }
+
+    #[test]
+    fn expired_generations_are_dropped_with_time() {
+        let l = RateLimiter::new(1, 60);
+        for n in 0..1000 {
+            l.allow(&n, 0);
+        }
+        assert!(l.allow(&7000, 59));
+        l.allow(&5000, 61);
+        // A generation a window old is kept while its keys may still be in their window.
+        assert_eq!(l.stored_keys(), 1002);
+        assert!(!l.allow(&7000, 62));
+        l.allow(&5001, 200);
+        // Two windows on, everything older is gone; the limits still hold.
+        assert_eq!(l.stored_keys(), 1);
+        assert!(!l.allow(&5001, 201));
+        assert!(l.allow(&0, 201));
+    }
+
+    #[test]
+    fn ipv6_is_keyed_by_its_64() {
+        let ip = |s: &str| ip_key(s.parse().unwrap());
+        assert_eq!(
+            ip("2001:db8:1:2::1"),
+            ip("2001:db8:1:2:ffff:ffff:ffff:ffff")
+        );
+        assert_eq!(ip("2001:db8:1:2:abcd::7"), ip("2001:db8:1:2::").to_owned());
+        assert_ne!(ip("2001:db8:1:2::1"), ip("2001:db8:1:3::1"));
+        assert_eq!(ip("::ffff:198.51.100.7"), ip("198.51.100.7"));
+        assert_ne!(ip("198.51.100.7"), ip("198.51.100.8"));
+
+        let l = RateLimiter::new(1, 60);
+        assert!(l.allow(&ip("2001:db8:1:2::1"), 0));
+        assert!(!l.allow(&ip("2001:db8:1:2::99"), 0));
+        assert!(l.allow(&ip("2001:db8:1:3::1"), 0));
+        assert!(l.allow(&ip("::ffff:203.0.113.9"), 0));
+        assert!(!l.allow(&ip("203.0.113.9"), 0));
     }
 }

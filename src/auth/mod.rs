@@ -310,7 +310,7 @@ impl Auth {
     ) -> Result<IssuedToken, SignInError> {
         let now = self.now();
         if let Some(ip) = req.ip {
-            if !self.login_throttle.allow(&ip, now) {
+            if !self.login_throttle.allow(&limits::ip_key(ip), now) {
                 self.pad_failure(started).await;
                 return Err(SignInError::Throttled);
             }

@@ -92,7 +92,7 @@ impl MailLimits {
     /// Counts one request. The client's budget is checked first, so a client over its limit
     /// cannot fill the per-email maps with new addresses.
     pub fn allow(&self, email_key: &String, ip: Option<IpAddr>, now: i64) -> bool {
-        ip.is_none_or(|ip| self.per_ip.allow(&ip, now))
+        ip.is_none_or(|ip| self.per_ip.allow(&super::limits::ip_key(ip), now))
             && self.per_email.allow(email_key, now)
             && self.gap.allow(email_key, now)
     }

@@ -1,7 +1,10 @@
 //! Storefront access tokens: the keys a storefront presents in `X-Shopify-Storefront-Access-Token`
 //! (public) or `Shopify-Storefront-Private-Token` (private), each with Shopify access scopes.
 //! Created by an admin; only the SHA-256 of a token is stored and the token is shown once.
+//! A token's kind is chosen at creation and decides the one header it works in: a public token
+//! lives in browser JavaScript, so nothing it says about the buyer (their IP) is trusted.
 
+use super::one_time;
 use super::secret::{self, Secret};
 use super::Auth;
 use crate::store::{Digest, StoreError};
@@ -16,12 +19,46 @@ pub const READ_CUSTOMER_TAGS: &str = "unauthenticated_read_customer_tags";
 /// Scopes an admin may grant (the customer-related unauthenticated scopes of the Storefront API).
 pub const KNOWN_SCOPES: &[&str] = &[READ_CUSTOMERS, WRITE_CUSTOMERS, READ_CUSTOMER_TAGS];
 
+/// Which header a token works in: public in `X-Shopify-Storefront-Access-Token` (browsers),
+/// private in `Shopify-Storefront-Private-Token` (servers, which may pass the buyer's IP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StorefrontTokenKind {
+    #[default]
+    Public,
+    Private,
+}
+
+impl StorefrontTokenKind {
+    /// The names an admin may give, in the order error messages list them.
+    pub const NAMES: &'static [&'static str] = &["public", "private"];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            StorefrontTokenKind::Public => "public",
+            StorefrontTokenKind::Private => "private",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "public" => Some(StorefrontTokenKind::Public),
+            "private" => Some(StorefrontTokenKind::Private),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StorefrontToken {
     pub id: u64,
     pub title: String,
     pub scopes: Vec<String>,
     pub created_at: i64,
+    /// Records stored before kinds existed have none and read as public, the kind that
+    /// trusts the least.
+    #[serde(default)]
+    pub kind: StorefrontTokenKind,
 }
 
 impl StorefrontToken {
@@ -43,11 +80,14 @@ pub enum StorefrontTokenError {
 storage_error!(StorefrontTokenError);
 
 impl Auth {
-    /// Creates a storefront token; returns its record and the token itself (shown only now).
+    /// Creates a storefront token for `admin`, audited in the same commit; returns its record
+    /// and the token itself (shown only now).
     pub async fn create_storefront_token(
         &self,
+        admin: &str,
         title: &str,
         scopes: Vec<String>,
+        kind: StorefrontTokenKind,
     ) -> Result<(StorefrontToken, Secret), StorefrontTokenError> {
         let title = title.trim().to_string();
         if title.is_empty() {
@@ -59,6 +99,7 @@ impl Auth {
         let token = secret::new_key("");
         let digest = token.digest();
         let now = self.now();
+        let admin = admin.to_string();
         let record = self
             .store
             .write(move |tx| {
@@ -67,10 +108,20 @@ impl Auth {
                     title,
                     scopes,
                     created_at: now,
+                    kind,
                 };
                 let bytes =
                     serde_json::to_vec(&record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 tx.put_storefront_token(&digest, &bytes)?;
+                let detail = format!("id {}: {} ({})", record.id, record.title, kind.name());
+                one_time::audit(
+                    tx,
+                    now,
+                    &admin,
+                    "storefront_token_created",
+                    0,
+                    Some(&detail),
+                )?;
                 Ok(record)
             })
             .await?;
@@ -129,8 +180,11 @@ impl Auth {
         Ok(all)
     }
 
-    /// Deletes a storefront token by id; false when there is none.
-    pub async fn delete_storefront_token(&self, id: u64) -> Result<bool, StoreError> {
+    /// Deletes a storefront token by id for `admin`, audited in the same commit; false when
+    /// there is none.
+    pub async fn delete_storefront_token(&self, admin: &str, id: u64) -> Result<bool, StoreError> {
+        let now = self.now();
+        let admin = admin.to_string();
         let deleted = self
             .store
             .write(move |tx| {
@@ -138,8 +192,17 @@ impl Auth {
                     let matches = serde_json::from_slice::<StorefrontToken>(&bytes)
                         .map(|t| t.id == id)
                         .unwrap_or(false);
-                    if matches {
-                        return tx.delete_storefront_token(&digest);
+                    if matches && tx.delete_storefront_token(&digest)? {
+                        let detail = format!("id {id}");
+                        one_time::audit(
+                            tx,
+                            now,
+                            &admin,
+                            "storefront_token_deleted",
+                            0,
+                            Some(&detail),
+                        )?;
+                        return Ok(true);
                     }
                 }
                 Ok(false)
@@ -147,5 +210,27 @@ impl Auth {
             .await;
         self.forget_storefront_tokens();
         deleted
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_token_without_a_kind_reads_as_public() {
+        let old = br#"{"id":7,"title":"web","scopes":["unauthenticated_write_customers"],"created_at":0}"#;
+        let token: StorefrontToken = serde_json::from_slice(old).unwrap();
+        assert_eq!(token.kind, StorefrontTokenKind::Public);
+        let private = StorefrontToken {
+            kind: StorefrontTokenKind::Private,
+            ..token
+        };
+        let bytes = serde_json::to_vec(&private).unwrap();
+        assert!(String::from_utf8_lossy(&bytes).contains(r#""kind":"private""#));
+        assert_eq!(
+            serde_json::from_slice::<StorefrontToken>(&bytes).unwrap(),
+            private
+        );
     }
 }

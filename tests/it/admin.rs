@@ -140,7 +140,7 @@ async fn storefront_tokens_are_shown_once() {
     let (_, list) = s.admin("GET", "/rest/V1/storefront-tokens", None).await;
     assert_eq!(
         list,
-        json!([{"id": created["id"], "title": "web", "scopes": created["scopes"]}])
+        json!([{"id": created["id"], "title": "web", "scopes": created["scopes"], "kind": "public"}])
     );
     let (status, _) = s
         .admin(

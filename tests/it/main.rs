@@ -15,4 +15,5 @@ mod lockout;
 mod one_time;
 mod smtp;
 mod storefront;
+mod storefront_tokens;
 mod tokens;

@@ -6,7 +6,9 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use serde_json::{json, Value};
 use storekey::auth::multipass::MultipassKey;
-use storekey::auth::storefront_tokens::{READ_CUSTOMERS, READ_CUSTOMER_TAGS, WRITE_CUSTOMERS};
+use storekey::auth::storefront_tokens::{
+    StorefrontTokenKind, READ_CUSTOMERS, READ_CUSTOMER_TAGS, WRITE_CUSTOMERS,
+};
 use storekey::auth::CustomerChanges;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -48,11 +50,21 @@ async fn start_with(tweak: impl FnOnce(&mut storekey::config::Config)) -> (TestS
 }
 
 async fn storefront_token(s: &TestServer, scopes: &[&str]) -> String {
+    storefront_token_of_kind(s, scopes, StorefrontTokenKind::Public).await
+}
+
+async fn storefront_token_of_kind(
+    s: &TestServer,
+    scopes: &[&str],
+    kind: StorefrontTokenKind,
+) -> String {
     let (_, token) = s
         .auth()
         .create_storefront_token(
+            "test",
             "test storefront",
             scopes.iter().map(|x| x.to_string()).collect(),
+            kind,
         )
         .await
         .unwrap();
@@ -594,7 +606,9 @@ async fn missing_or_unknown_storefront_token_gets_shopifys_401() {
 
 #[tokio::test]
 async fn private_token_header_is_accepted() {
-    let (s, sf_token) = start().await;
+    let (s, _) = start().await;
+    let sf_token =
+        storefront_token_of_kind(&s, &[WRITE_CUSTOMERS], StorefrontTokenKind::Private).await;
     let (status, body) = sf_with(
         &s,
         Some(("Shopify-Storefront-Private-Token", &sf_token)),

@@ -10,12 +10,14 @@ use crate::auth::multipass_sign_in::MultipassSignInError;
 use crate::auth::one_time::ResetError;
 use crate::auth::password::{check_policy, PolicyError};
 use crate::auth::secret::{self, Secret};
-use crate::auth::storefront_tokens::{StorefrontToken, READ_CUSTOMERS, WRITE_CUSTOMERS};
+use crate::auth::storefront_tokens::{
+    StorefrontToken, StorefrontTokenKind, READ_CUSTOMERS, WRITE_CUSTOMERS,
+};
 use crate::auth::{
     valid_email, Accept, AccountError, Auth, CustomerChanges, IssuedToken, Method, NewCustomer,
     SignInError, SignInRequest,
 };
-use crate::store::{CustomerId, CustomerRecord, TokenKind};
+use crate::store::{CustomerId, CustomerRecord, StoreError, TokenKind};
 use async_graphql::{Context, EmptySubscription, ErrorExtensions, Object, Schema, ID};
 use bytes::Bytes;
 use reset_url::ResetSubject;
@@ -32,6 +34,7 @@ pub const PUBLIC_TOKEN_HEADER: &str = "x-shopify-storefront-access-token";
 pub const PRIVATE_TOKEN_HEADER: &str = "shopify-storefront-private-token";
 /// With a private token (a server-to-server context) the buyer's IP may be passed along, as
 /// Shopify allows, so per-IP throttles see the shopper rather than the storefront server.
+/// Ignored with a public token.
 pub const BUYER_IP_HEADER: &str = "shopify-storefront-buyer-ip";
 
 pub const UNIDENTIFIED_CUSTOMER: &str = "Unidentified customer";
@@ -144,6 +147,72 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
+/// Why a request gets no further than its headers.
+#[derive(Debug)]
+enum Refusal {
+    /// Shopify's 401: no token, an unknown one, or one sent in the other kind's header.
+    Unauthorized,
+    Lookup(StoreError),
+}
+
+/// The token a header presents, which must exist and be of `kind`; `None` when the header is
+/// absent or blank. A present value that is not text is refused like an unknown token.
+fn presented_token(
+    headers: &HeaderMap,
+    name: &str,
+    kind: StorefrontTokenKind,
+    lookup: &impl Fn(&str) -> Result<Option<StorefrontToken>, StoreError>,
+) -> Result<Option<StorefrontToken>, Refusal> {
+    let Some(value) = headers.get(name) else {
+        return Ok(None);
+    };
+    let presented = value.to_str().map_err(|_| Refusal::Unauthorized)?.trim();
+    if presented.is_empty() {
+        return Ok(None);
+    }
+    match lookup(presented).map_err(Refusal::Lookup)? {
+        Some(token) if token.kind == kind => Ok(Some(token)),
+        _ => Err(Refusal::Unauthorized),
+    }
+}
+
+/// Who a request's headers say is calling. A token counts only in its own kind's header, and
+/// answers the same 401 as an unknown one in the other. When both headers are sent, each must
+/// hold a valid token of its kind, and the private one is the caller (its scopes, and the
+/// `Shopify-Storefront-Buyer-IP` it may carry). Only a private token's Buyer-IP is believed: a
+/// public token sits in browsers, so anyone may send it with any IP. Without a (readable)
+/// Buyer-IP the TCP peer is the client.
+fn caller_from_headers(
+    headers: &HeaderMap,
+    remote: Option<SocketAddr>,
+    lookup: impl Fn(&str) -> Result<Option<StorefrontToken>, StoreError>,
+) -> Result<StorefrontCaller, Refusal> {
+    let public = presented_token(
+        headers,
+        PUBLIC_TOKEN_HEADER,
+        StorefrontTokenKind::Public,
+        &lookup,
+    )?;
+    let private = presented_token(
+        headers,
+        PRIVATE_TOKEN_HEADER,
+        StorefrontTokenKind::Private,
+        &lookup,
+    )?;
+    let (token, buyer_ip) = match (private, public) {
+        (Some(token), _) => {
+            let buyer_ip = header(headers, BUYER_IP_HEADER).and_then(|v| v.parse::<IpAddr>().ok());
+            (token, buyer_ip)
+        }
+        (None, Some(token)) => (token, None),
+        (None, None) => return Err(Refusal::Unauthorized),
+    };
+    Ok(StorefrontCaller {
+        token,
+        ip: buyer_ip.or_else(|| client_ip(remote)),
+    })
+}
+
 pub async fn handle(
     state: &super::AppState,
     headers: &HeaderMap,
@@ -152,24 +221,13 @@ pub async fn handle(
 ) -> HttpResponse {
     let started = std::time::Instant::now();
     let auth = &state.auth;
-    let (presented, private) = match (
-        header(headers, PUBLIC_TOKEN_HEADER),
-        header(headers, PRIVATE_TOKEN_HEADER),
-    ) {
-        (Some(t), _) => (t, false),
-        (None, Some(t)) => (t, true),
-        (None, None) => {
+    let caller = match caller_from_headers(headers, remote, |t| auth.storefront_token(t)) {
+        Ok(caller) => caller,
+        Err(Refusal::Unauthorized) => {
             auth.metrics.request("storefront", "", "unauthenticated");
             return unauthorized();
         }
-    };
-    let token = match auth.storefront_token(presented) {
-        Ok(Some(t)) => t,
-        Ok(None) => {
-            auth.metrics.request("storefront", "", "unauthenticated");
-            return unauthorized();
-        }
-        Err(e) => {
+        Err(Refusal::Lookup(e)) => {
             tracing::error!("storefront token lookup failed: {e}");
             return internal_response();
         }
@@ -177,15 +235,6 @@ pub async fn handle(
     let request = match parse_graphql_body(&body) {
         Ok(r) => r,
         Err(resp) => return *resp,
-    };
-    let buyer_ip = if private {
-        header(headers, BUYER_IP_HEADER).and_then(|v| v.parse::<IpAddr>().ok())
-    } else {
-        None
-    };
-    let caller = StorefrontCaller {
-        token,
-        ip: buyer_ip.or_else(|| client_ip(remote)),
     };
     let operation = request.operation_name.clone().unwrap_or_default();
     let response = state.storefront.execute(request.data(caller)).await;
@@ -356,21 +405,31 @@ fn reset_user_error(
 }
 
 /// `gid://shopify/Customer/<n>`; also the base64 form older API versions used, and a bare number.
+/// `None` for anything else, including signs, spaces inside, and ids longer than any real one.
 fn parse_customer_gid(id: &str) -> Option<CustomerId> {
     use base64::Engine as _;
     const PREFIX: &str = "gid://shopify/Customer/";
     let id = id.trim();
-    if let Some(n) = id.strip_prefix(PREFIX) {
-        return n.parse().ok();
+    if id.len() > 128 {
+        return None;
     }
-    if let Ok(n) = id.parse() {
+    let number = |n: &str| -> Option<CustomerId> {
+        if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        n.parse().ok()
+    };
+    if let Some(n) = id.strip_prefix(PREFIX) {
+        return number(n);
+    }
+    if let Some(n) = number(id) {
         return Some(n);
     }
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(id)
         .ok()
         .and_then(|b| String::from_utf8(b).ok())?;
-    decoded.strip_prefix(PREFIX)?.parse().ok()
+    number(decoded.strip_prefix(PREFIX)?)
 }
 
 pub struct QueryRoot;
@@ -809,6 +868,7 @@ async fn reset_and_sign_in(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
 
     #[test]
     fn versions() {
@@ -832,6 +892,339 @@ mod tests {
         );
         assert_eq!(parse_customer_gid("gid://shopify/Product/42"), None);
         assert_eq!(parse_customer_gid("gid://shopify/Customer/x"), None);
+        assert_eq!(parse_customer_gid("+42"), None);
+        assert_eq!(parse_customer_gid("gid://shopify/Customer/+42"), None);
+        assert_eq!(parse_customer_gid("18446744073709551616"), None);
+    }
+
+    // ------------------------------------------------------------- fuzzing the decoders
+    //
+    // Generated inputs from a seeded PRNG (the same every run, so a failure reproduces): random
+    // bytes and mutations of valid inputs. Each decoder must answer, never panic, and give its
+    // clear refusal (`None`, Shopify's 401) for what it cannot read.
+
+    /// xorshift64*: small, fast, and good enough to vary inputs.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n.max(1) as u64) as usize
+        }
+
+        fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+            &items[self.below(items.len())]
+        }
+
+        fn bytes(&mut self, max: usize) -> Vec<u8> {
+            let len = self.below(max + 1);
+            (0..len).map(|_| self.next() as u8).collect()
+        }
+
+        /// Text made of pieces that matter to URL and id parsers, and of stray characters.
+        fn tricky(&mut self, max: usize) -> String {
+            const PIECES: &[&str] = &[
+                "%",
+                "%2",
+                "%ZZ",
+                "%40",
+                "%C3%A9",
+                "%FF",
+                "&",
+                "=",
+                "?",
+                "#",
+                "/",
+                "{",
+                "}",
+                "{email}",
+                "{token}",
+                "{id}",
+                "@",
+                "+",
+                "-",
+                " ",
+                "\t",
+                "é",
+                "日本",
+                "\u{1F600}",
+                "\0",
+                "0",
+                "42",
+                "99999999999999999999",
+                "gid://shopify/Customer/",
+                "==",
+                "A",
+            ];
+            let n = self.below(max + 1);
+            (0..n).map(|_| *self.pick(PIECES)).collect()
+        }
+
+        /// `valid` with a few random edits: insertions, deletions, replacements, truncation.
+        fn mutate(&mut self, valid: &str) -> String {
+            let mut chars: Vec<char> = valid.chars().collect();
+            for _ in 0..=self.below(4) {
+                let at = self.below(chars.len() + 1);
+                match self.below(5) {
+                    0 => chars.truncate(at),
+                    1 if at < chars.len() => {
+                        chars.remove(at);
+                    }
+                    2 if at < chars.len() => chars[at] = char::from(self.next() as u8),
+                    _ => {
+                        let piece = self.tricky(2);
+                        for (i, c) in piece.chars().enumerate() {
+                            chars.insert(at + i, c);
+                        }
+                    }
+                }
+            }
+            chars.into_iter().collect()
+        }
+    }
+
+    const RUNS: usize = 20_000;
+
+    #[test]
+    fn reset_url_parser_survives_generated_links() {
+        use crate::auth::one_time::url_encode;
+        const TEMPLATES: &[&str] = &[
+            "http://localhost:3000/customer/account/createPassword/?email={email}&token={token}",
+            "https://shop.example/reset/{id}/{token}",
+            "https://shop.example/r?t={token}#{email}",
+            "{token}",
+            "{email}{token}",
+            "https://shop.example/{",
+            "",
+        ];
+        let mut rng = Rng(0x5eed_0001);
+        for run in 0..RUNS {
+            let template = rng_pick_owned(&mut rng, TEMPLATES);
+            let template = if rng.below(4) == 0 {
+                rng.mutate(&template)
+            } else {
+                template
+            };
+            let email = format!("{}@example.com", rng.tricky(3)).trim().to_string();
+            let token = format!("{:x}", rng.next());
+            let id = rng.next();
+            let valid = TEMPLATES[0]
+                .replace("{email}", &url_encode(&email))
+                .replace("{token}", &token);
+            let shopify = format!("https://s.myshopify.com/account/reset/{id}/{token}");
+            let url = match run % 4 {
+                0 => String::from_utf8_lossy(&rng.bytes(80)).into_owned(),
+                1 => rng.tricky(12),
+                2 => rng.mutate(&valid),
+                _ => rng.mutate(&shopify),
+            };
+            if let Some(link) = reset_url::parse(&url, &template) {
+                assert!(!link.token.is_empty(), "{url:?} {template:?}");
+                if let ResetSubject::Email(e) = &link.subject {
+                    assert!(!e.is_empty(), "{url:?} {template:?}");
+                }
+            }
+            // What storekey mails, and Shopify's own form, always read back exactly.
+            if !email.is_empty() {
+                assert_eq!(
+                    reset_url::parse(&valid, TEMPLATES[0]).map(|l| (l.subject, l.token)),
+                    Some((ResetSubject::Email(email.clone()), token.clone())),
+                    "{valid:?}"
+                );
+            }
+            assert_eq!(
+                reset_url::parse(&shopify, TEMPLATES[0]).map(|l| (l.subject, l.token)),
+                Some((ResetSubject::Id(id), token.clone())),
+                "{shopify:?}"
+            );
+        }
+    }
+
+    fn rng_pick_owned(rng: &mut Rng, items: &[&str]) -> String {
+        rng.pick(items).to_string()
+    }
+
+    #[test]
+    fn customer_id_decoder_survives_generated_ids() {
+        use base64::Engine as _;
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let mut rng = Rng(0x5eed_0002);
+        for run in 0..RUNS {
+            let n = rng.next();
+            let gid = format!("gid://shopify/Customer/{n}");
+            assert_eq!(parse_customer_gid(&gid), Some(n));
+            assert_eq!(parse_customer_gid(&b64(&gid)), Some(n));
+            assert_eq!(parse_customer_gid(&format!(" {n} ")), Some(n));
+            let input = match run % 4 {
+                0 => String::from_utf8_lossy(&rng.bytes(64)).into_owned(),
+                1 => rng.mutate(&gid),
+                2 => rng.mutate(&b64(&gid)),
+                _ => b64(&rng.mutate(&gid)),
+            };
+            // Whatever it decodes to is spelled in the input, as it is or base64-decoded.
+            if let Some(found) = parse_customer_gid(&input) {
+                let decoded = base64::engine::general_purpose::STANDARD
+                    .decode(input.trim())
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .unwrap_or_default();
+                let digits = |t: &str| {
+                    t.trim_start_matches("gid://shopify/Customer/")
+                        .trim_start_matches('0')
+                        .to_string()
+                };
+                let want = digits(&found.to_string());
+                assert!(
+                    digits(input.trim()) == want || digits(&decoded) == want,
+                    "{input:?} decoded to {found}"
+                );
+            }
+        }
+    }
+
+    fn token(id: u64, kind: StorefrontTokenKind) -> StorefrontToken {
+        StorefrontToken {
+            id,
+            title: format!("token {id}"),
+            scopes: vec![WRITE_CUSTOMERS.to_string()],
+            created_at: 0,
+            kind,
+        }
+    }
+
+    /// A header's text, if it is all visible ASCII, spaces and tabs (what HTTP calls readable).
+    fn readable(bytes: &[u8]) -> Option<&str> {
+        if bytes
+            .iter()
+            .all(|&b| b == b'\t' || (0x20..0x7f).contains(&b))
+        {
+            std::str::from_utf8(bytes).ok()
+        } else {
+            None
+        }
+    }
+
+    /// What the headers should come to, worked out separately from `caller_from_headers`:
+    /// `Some((token id, trusted buyer IP))`, or `None` for the 401.
+    fn expected_caller(
+        public: Option<&[u8]>,
+        private: Option<&[u8]>,
+        buyer_ip: Option<&[u8]>,
+        tokens: &HashMap<&str, StorefrontToken>,
+    ) -> Option<(u64, Option<IpAddr>)> {
+        // Absent or blank: not sent; unreadable or wrong: refused.
+        let check = |value: Option<&[u8]>, kind| -> Result<Option<u64>, ()> {
+            let Some(bytes) = value else { return Ok(None) };
+            let text = readable(bytes).ok_or(())?.trim_matches([' ', '\t']);
+            if text.is_empty() {
+                return Ok(None);
+            }
+            match tokens.get(text) {
+                Some(t) if t.kind == kind => Ok(Some(t.id)),
+                _ => Err(()),
+            }
+        };
+        let public = check(public, StorefrontTokenKind::Public).ok()?;
+        let private = check(private, StorefrontTokenKind::Private).ok()?;
+        match (private, public) {
+            (Some(id), _) => {
+                let ip = buyer_ip
+                    .and_then(readable)
+                    .and_then(|s| s.trim_matches([' ', '\t']).parse().ok());
+                Some((id, ip))
+            }
+            (None, Some(id)) => Some((id, None)),
+            (None, None) => None,
+        }
+    }
+
+    #[test]
+    fn storefront_headers_survive_generated_values() {
+        let tokens: HashMap<&str, StorefrontToken> = HashMap::from([
+            ("pub-token-1", token(1, StorefrontTokenKind::Public)),
+            ("priv-token-2", token(2, StorefrontTokenKind::Private)),
+        ]);
+        let lookup = |t: &str| -> Result<Option<StorefrontToken>, StoreError> {
+            if t == "store-down" {
+                return Err(StoreError::Corrupt("down".into()));
+            }
+            Ok(tokens.get(t).cloned())
+        };
+        let remote: SocketAddr = "192.0.2.1:4000".parse().unwrap();
+        const VALUES: &[&str] = &[
+            "pub-token-1",
+            "priv-token-2",
+            " pub-token-1\t",
+            "priv-token-2 ",
+            "",
+            "   ",
+            "unknown",
+            "pub-token-1x",
+            "198.51.100.7",
+            "2001:db8::1",
+            "::ffff:203.0.113.1",
+            "198.51.100.7, 10.0.0.1",
+            "[2001:db8::1]",
+            "999.1.1.1",
+        ];
+        let mut rng = Rng(0x5eed_0003);
+        for _ in 0..RUNS {
+            let value = |rng: &mut Rng| -> Option<Vec<u8>> {
+                match rng.below(5) {
+                    0 => None,
+                    1 => Some(rng.bytes(24)),
+                    2 => {
+                        let valid = rng_pick_owned(rng, VALUES);
+                        Some(rng.mutate(&valid).into_bytes())
+                    }
+                    _ => Some(rng.pick(VALUES).as_bytes().to_vec()),
+                }
+            };
+            let public = value(&mut rng);
+            let private = value(&mut rng);
+            let buyer_ip = value(&mut rng);
+            let mut headers = HeaderMap::new();
+            let mut sent = |name: &'static str, v: &Option<Vec<u8>>| -> Option<Vec<u8>> {
+                let bytes = v.as_ref()?;
+                // Bytes no HTTP header can carry never reach us; leave the header out.
+                let value = warp::http::HeaderValue::from_bytes(bytes).ok()?;
+                headers.insert(name, value);
+                Some(bytes.clone())
+            };
+            let public = sent(PUBLIC_TOKEN_HEADER, &public);
+            let private = sent(PRIVATE_TOKEN_HEADER, &private);
+            let buyer_ip = sent(BUYER_IP_HEADER, &buyer_ip);
+            let got = caller_from_headers(&headers, Some(remote), lookup);
+            let expected = expected_caller(
+                public.as_deref(),
+                private.as_deref(),
+                buyer_ip.as_deref(),
+                &tokens,
+            );
+            match (got, expected) {
+                (Ok(caller), Some((id, ip))) => {
+                    assert_eq!(caller.token.id, id, "{headers:?}");
+                    assert_eq!(caller.ip, Some(ip.unwrap_or(remote.ip())), "{headers:?}");
+                }
+                (Err(Refusal::Unauthorized), None) => {}
+                (got, expected) => panic!(
+                    "{headers:?}: got {got:?}, expected {expected:?}",
+                    got = got.map(|c| (c.token.id, c.ip))
+                ),
+            }
+        }
+        let mut headers = HeaderMap::new();
+        headers.insert(PUBLIC_TOKEN_HEADER, "store-down".parse().unwrap());
+        assert!(matches!(
+            caller_from_headers(&headers, Some(remote), lookup),
+            Err(Refusal::Lookup(_))
+        ));
     }
 
     #[test]
