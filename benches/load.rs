@@ -162,9 +162,6 @@ where
     phase
 }
 
-/// A request body, serialized once (the load generator shares the CPUs with the server, so it
-/// does as little per request as it can).
-
 /// One argon2id verify with the shipped parameters while `threads` run at once, timed in
 /// this process (median per thread of 9 rounds). With one thread this is the textbook cost; with
 /// one per CPU it includes the memory-bandwidth contention the hash pool really meets.
@@ -216,8 +213,6 @@ fn only() -> Option<String> {
         .and_then(|i| args.get(i + 1))
         .cloned()
 }
-
-
 
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -499,12 +494,12 @@ async fn run() {
         drop(store);
         std::thread::sleep(Duration::from_millis(200));
         let server = Server::start(
-        dir.path(),
-        &[
-            ("STOREKEY_MULTIPASS_SECRET", SECRET),
-            ("STOREKEY_LOCKOUT_MAX_FAILURES", "0"),
-        ],
-    );
+            dir.path(),
+            &[
+                ("STOREKEY_MULTIPASS_SECRET", SECRET),
+                ("STOREKEY_LOCKOUT_MAX_FAILURES", "0"),
+            ],
+        );
         let token: Value = http
             .post(format!("http://{}/graphql", server.addr))
             .header("content-type", "application/json")

@@ -80,6 +80,8 @@ pub async fn admin_post(http: &reqwest::Client, addr: &str, path: &str, body: Va
         .unwrap()
 }
 
+/// A request body, serialized once (the load generator shares the CPUs with the server, so it
+/// does as little per request as it can).
 pub fn gql(query: &str, variables: Value) -> bytes::Bytes {
     bytes::Bytes::from(json!({"query": query, "variables": variables}).to_string())
 }

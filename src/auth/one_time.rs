@@ -12,6 +12,8 @@ use crate::mail::Mail;
 use crate::store::{CustomerId, CustomerRecord, Lockout, OneTimeSecret, StoreError};
 use serde_json::json;
 use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Confirmation links stay valid this long (Adobe Commerce's keys never expire; a week is a
 /// bound that still covers a slow inbox).
@@ -99,10 +101,11 @@ impl MailLimits {
 }
 
 impl Auth {
-    /// Starts a password reset. The answer never depends on whether the email has an account;
-    /// mail goes out in the background only when it does. `false` means rate-limited.
+    /// Starts a password reset. `false` means rate-limited (for every email alike). The answer
+    /// is given before anything that depends on whether the email has an account: the lookup,
+    /// the token write and the mail run afterwards, so neither the answer nor its timing tells.
     pub async fn request_password_reset(
-        &self,
+        self: &Arc<Self>,
         email: &str,
         ip: Option<IpAddr>,
     ) -> Result<bool, StoreError> {
@@ -111,13 +114,21 @@ impl Auth {
         if !self.reset_mail.allow(&key, ip, now) {
             return Ok(false);
         }
+        let auth = self.clone();
+        let email = email.to_string();
+        tokio::spawn(async move {
+            if let Err(e) = auth.store_reset_token(&email, now).await {
+                tracing::error!("password reset request not completed: {e}");
+            }
+        });
+        Ok(true)
+    }
+
+    /// The work of a reset request: a fresh token for an enabled account, and its mail.
+    async fn store_reset_token(&self, email: &str, now: i64) -> Result<(), StoreError> {
         let customer = self.customer_by_email(email)?.filter(|c| !c.disabled);
         let Some(customer) = customer else {
-            // The same durable work as storing a token: timing tells no account from one.
-            self.store
-                .write(|tx| tx.next_id("refusals").map(|_| ()))
-                .await?;
-            return Ok(true);
+            return Ok(());
         };
         let token = secret::new_hex_code();
         let slot = OneTimeSecret {
@@ -159,7 +170,7 @@ impl Auth {
                 body,
             });
         }
-        Ok(true)
+        Ok(())
     }
 
     /// Sets a new password with a reset token: consumes the token, clears the lockout and
@@ -173,8 +184,12 @@ impl Auth {
         if !valid_email(email.trim()) {
             return Err(ResetError::InvalidEmail);
         }
-        let customer = self.customer_by_email(email)?.ok_or(ResetError::Mismatch)?;
-        self.reset_password_of(customer, token, new_password).await
+        let started = Instant::now();
+        let result = match self.customer_by_email(email)? {
+            Some(customer) => self.reset_password_of(customer, token, new_password).await,
+            None => Err(ResetError::Mismatch),
+        };
+        pad_refusal(result, started).await
     }
 
     /// The same for a customer known by id (Shopify's `customerReset(id, ...)`).
@@ -184,8 +199,12 @@ impl Auth {
         token: &Secret,
         new_password: &Secret,
     ) -> Result<CustomerRecord, ResetError> {
-        let customer = self.customer(id)?.ok_or(ResetError::Mismatch)?;
-        self.reset_password_of(customer, token, new_password).await
+        let started = Instant::now();
+        let result = match self.customer(id)? {
+            Some(customer) => self.reset_password_of(customer, token, new_password).await,
+            None => Err(ResetError::Mismatch),
+        };
+        pad_refusal(result, started).await
     }
 
     async fn reset_password_of(
@@ -378,6 +397,16 @@ impl Auth {
         email: &str,
         key: &Secret,
     ) -> Result<CustomerRecord, ConfirmError> {
+        let started = Instant::now();
+        let result = self.confirm_email_now(email, key).await;
+        pad_refusal(result, started).await
+    }
+
+    async fn confirm_email_now(
+        &self,
+        email: &str,
+        key: &Secret,
+    ) -> Result<CustomerRecord, ConfirmError> {
         // Unknown, already active and wrong key answer alike, and only a key that matches on
         // the snapshot goes to the writer: no answer or timing tells which emails exist.
         let digest = key.digest();
@@ -428,6 +457,21 @@ impl Auth {
             }
         });
     }
+}
+
+/// How long an anonymous refusal that looked an email up takes at least. Such refusals cost a
+/// read for a known email and an index miss for an unknown one (about 0.1 ms apart on the
+/// development machine, see BENCHMARKS.md); every refusal answers at this floor instead. A
+/// success needs no padding: it announces itself.
+pub const REFUSAL_FLOOR: Duration = Duration::from_millis(3);
+
+async fn pad_refusal<T, E>(result: Result<T, E>, started: Instant) -> Result<T, E> {
+    if result.is_err() {
+        if let Some(rest) = REFUSAL_FLOOR.checked_sub(started.elapsed()) {
+            tokio::time::sleep(rest).await;
+        }
+    }
+    result
 }
 
 fn greeting_name(c: &CustomerRecord) -> String {
