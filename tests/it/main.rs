@@ -6,6 +6,7 @@ mod support;
 mod admin;
 mod cli;
 mod commerce;
+mod fuzz;
 mod gate;
 mod limits;
 mod lockout;
