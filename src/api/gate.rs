@@ -61,6 +61,9 @@ pub struct Admitted {
     pub request: async_graphql::Request,
     /// One of the schema's root field names, [`MULTIPLE`] or [`OTHER`]: never client text.
     pub label: &'static str,
+    /// The syntax error when the document does not parse: answered as async-graphql answers
+    /// it, without parsing the document a second time on a worker.
+    pub syntax_error: Option<async_graphql::ServerError>,
 }
 
 /// The limits and the root field names of one schema.
@@ -115,6 +118,14 @@ impl Gate {
         let gated = async {
             match self.admit_off_worker(request).await {
                 Err(refusal) => Outcome::Refused(refusal),
+                Ok(Admitted {
+                    syntax_error: Some(e),
+                    label,
+                    ..
+                }) => Outcome::Executed {
+                    response: Box::new(async_graphql::Response::from_errors(vec![e])),
+                    label,
+                },
                 Ok(admitted) => Outcome::Executed {
                     response: Box::new(execute(admitted.request).await),
                     label: admitted.label,
@@ -127,15 +138,18 @@ impl Gate {
     }
 
     /// Scans, parses and measures the request's document. A document that does not parse is
-    /// let through unparsed, so async-graphql answers its usual syntax error (the scan has
-    /// already bounded what that parse can cost).
+    /// not refused: its syntax error is the answer, in async-graphql's own words.
     pub fn admit(&self, mut request: async_graphql::Request) -> Result<Admitted, Refusal> {
         prescan(&request.query, self.max_depth)?;
-        let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
-            return Ok(Admitted {
-                request,
-                label: OTHER,
-            });
+        let doc = match async_graphql::parser::parse_query(&request.query) {
+            Ok(doc) => doc,
+            Err(e) => {
+                return Ok(Admitted {
+                    request,
+                    label: OTHER,
+                    syntax_error: Some(e.into()),
+                })
+            }
         };
         let size = expanded_size(&doc)?;
         if size > self.max_expanded {
@@ -145,7 +159,11 @@ impl Gate {
         }
         let label = self.label(&doc, request.operation_name.as_deref());
         request.set_parsed_query(doc);
-        Ok(Admitted { request, label })
+        Ok(Admitted {
+            request,
+            label,
+            syntax_error: None,
+        })
     }
 
     /// [`Gate::admit`], on the blocking pool when the document is large.

@@ -168,6 +168,29 @@ async fn nesting_at_the_limit_reaches_validation() {
 }
 
 #[tokio::test]
+async fn a_syntax_error_is_answered_in_async_graphqls_words() {
+    let s = TestServer::start().await;
+    let (status, body) = s
+        .gql(
+            "{ isEmailAvailable(email: ) { is_email_available } }",
+            json!({}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(message.starts_with(" --> 1:27"), "{body}");
+    assert_eq!(
+        body["errors"][0]["locations"],
+        json!([{"line": 1, "column": 27}])
+    );
+    assert!(
+        body.get("data").is_none() || body["data"].is_null(),
+        "{body}"
+    );
+}
+
+#[tokio::test]
 async fn fragment_bombs_are_refused_before_validation_on_commerce() {
     let s = TestServer::start().await;
     for levels in [20, 30] {
