@@ -42,6 +42,13 @@ pub struct ServerConfig {
     pub body_limit_bytes: usize,
     pub max_query_depth: usize,
     pub max_query_complexity: usize,
+    /// Deepest nesting of `{`, `[` and `(` in a query's text (values and selections together),
+    /// checked before parsing: async-graphql's parser recurses on values without a guard.
+    pub max_value_depth: usize,
+    /// Most selections a document may hold once its fragments are spread (fragment bombs).
+    pub max_expanded_selections: usize,
+    /// Deadline for reading a request's headers, its body, and for running a GraphQL operation.
+    pub request_timeout_seconds: u64,
     pub graphiql: bool,
     pub cors_origins: Vec<String>,
 }
@@ -52,6 +59,9 @@ impl Default for ServerConfig {
             body_limit_bytes: 65536,
             max_query_depth: 16,
             max_query_complexity: 1000,
+            max_value_depth: 64,
+            max_expanded_selections: 2000,
+            request_timeout_seconds: 10,
             graphiql: true,
             cors_origins: Vec::new(),
         }
@@ -375,6 +385,15 @@ impl Config {
         }
         if self.server.max_query_depth == 0 || self.server.max_query_complexity == 0 {
             return bad("server.max_query_depth", "limits must be positive");
+        }
+        if self.server.max_value_depth < 8 {
+            return bad("server.max_value_depth", "must be at least 8");
+        }
+        if self.server.max_expanded_selections == 0 {
+            return bad("server.max_expanded_selections", "must be positive");
+        }
+        if self.server.request_timeout_seconds == 0 {
+            return bad("server.request_timeout_seconds", "must be positive");
         }
         if self.storage.path.is_empty() {
             return bad("storage.path", "must not be empty");

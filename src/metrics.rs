@@ -1,5 +1,7 @@
 //! Prometheus metrics for `/metrics`: requests by dialect/operation/outcome, sign-ins by method
 //! and outcome, lockouts, sweeper purges, hash-queue depth and latency histograms.
+//! Every label value is `&'static str` from a fixed set, never client text: each distinct label
+//! set is kept for the life of the process, so a client-chosen label would grow memory forever.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -11,8 +13,25 @@ use prometheus_client::registry::Registry;
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
     pub dialect: &'static str,
-    pub operation: String,
+    pub operation: &'static str,
     pub outcome: &'static str,
+}
+
+/// The admin REST API's resources, the first path segment after `/rest/V1/`, as a metrics label;
+/// `other` for anything else.
+pub fn admin_resource(segment: &str) -> &'static str {
+    const KNOWN: &[&str] = &[
+        "customers",
+        "customer",
+        "storefront-tokens",
+        "audit",
+        "backup",
+    ];
+    KNOWN
+        .iter()
+        .find(|k| **k == segment)
+        .copied()
+        .unwrap_or("other")
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -138,11 +157,13 @@ impl Metrics {
             .inc();
     }
 
-    pub fn request(&self, dialect: &'static str, operation: &str, outcome: &'static str) {
+    /// Counts one request. `operation` is a GraphQL root field name (see `api::gate`), an admin
+    /// resource from [`admin_resource`], or a fixed word such as `other`.
+    pub fn request(&self, dialect: &'static str, operation: &'static str, outcome: &'static str) {
         self.requests
             .get_or_create(&RequestLabels {
                 dialect,
-                operation: operation.to_string(),
+                operation,
                 outcome,
             })
             .inc();
@@ -152,7 +173,7 @@ impl Metrics {
     pub fn graphql(
         &self,
         dialect: &'static str,
-        operation: &str,
+        operation: &'static str,
         response: &async_graphql::Response,
         started: std::time::Instant,
     ) {

@@ -2,12 +2,16 @@
 //! binds the listener, and on shutdown stops accepting, lets in-flight requests finish (bounded)
 //! and joins the background tasks.
 
+use crate::api::PeerAddr;
 use crate::api::{routes, AppState};
 use crate::auth::clock::Clock;
 use crate::auth::Auth;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::store::Store;
+use hyper::server::conn::AddrStream;
+use hyper::service::{make_service_fn, service_fn, Service};
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -15,9 +19,9 @@ use std::time::Duration;
 use tokio::sync::watch;
 use warp::Filter;
 
-/// How long shutdown waits for in-flight requests before giving up on them.
 type BoxFuture = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
+/// How long shutdown waits for in-flight requests before giving up on them.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct RunningServer {
@@ -57,13 +61,14 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<RunningServe
     let signal = async move {
         let _ = stop_http.wait_for(|s| *s).await;
     };
-    let bind_error = |e: warp::Error| format!("server.listen {listen}: {e}");
+    let mut incoming = hyper::server::conn::AddrIncoming::bind(&listen)
+        .map_err(|e| format!("server.listen {listen}: {e}"))?;
+    incoming.set_nodelay(true);
+    let addr = incoming.local_addr();
+    let header_timeout = Duration::from_secs(config.server.request_timeout_seconds);
     let filter = routes(state);
-    let (addr, serving): (SocketAddr, BoxFuture) = if config.server.cors_origins.is_empty() {
-        let (a, f) = warp::serve(filter)
-            .try_bind_with_graceful_shutdown(listen, signal)
-            .map_err(bind_error)?;
-        (a, Box::pin(f))
+    let serving: BoxFuture = if config.server.cors_origins.is_empty() {
+        serve(warp::service(filter), incoming, header_timeout, signal)
     } else {
         let cors = warp::cors()
             .allow_origins(config.server.cors_origins.iter().map(String::as_str))
@@ -73,10 +78,12 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<RunningServe
                 "authorization",
                 "x-shopify-storefront-access-token",
             ]);
-        let (a, f) = warp::serve(filter.with(cors))
-            .try_bind_with_graceful_shutdown(listen, signal)
-            .map_err(bind_error)?;
-        (a, Box::pin(f))
+        serve(
+            warp::service(filter.with(cors)),
+            incoming,
+            header_timeout,
+            signal,
+        )
     };
     let mut tasks = vec![tokio::spawn(serving)];
     tasks.push(tokio::spawn(crate::sweeper::run(auth.clone(), stopped)));
@@ -85,5 +92,48 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<RunningServe
         auth,
         stop,
         tasks,
+    })
+}
+
+/// Serves `service` with hyper's builder rather than `warp::serve`, which cannot set a header
+/// read timeout: a client that has not sent its whole header within `header_timeout` is
+/// disconnected. Each request carries its peer address as a [`PeerAddr`] extension (what
+/// `warp::addr::remote` reads only under `warp::serve`).
+fn serve<S>(
+    service: S,
+    incoming: hyper::server::conn::AddrIncoming,
+    header_timeout: Duration,
+    signal: impl std::future::Future<Output = ()> + Send + 'static,
+) -> BoxFuture
+where
+    S: Service<
+            warp::http::Request<hyper::Body>,
+            Response = warp::http::Response<hyper::Body>,
+            Error = Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let make = make_service_fn(move |conn: &AddrStream| {
+        let peer = PeerAddr(conn.remote_addr());
+        let service = service.clone();
+        async move {
+            Ok::<_, Infallible>(service_fn(
+                move |mut req: warp::http::Request<hyper::Body>| {
+                    req.extensions_mut().insert(peer);
+                    service.clone().call(req)
+                },
+            ))
+        }
+    });
+    let server = hyper::Server::builder(incoming)
+        .http1_header_read_timeout(header_timeout)
+        .serve(make)
+        .with_graceful_shutdown(signal);
+    Box::pin(async move {
+        if let Err(e) = server.await {
+            tracing::error!("http server: {e}");
+        }
     })
 }

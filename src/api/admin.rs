@@ -49,7 +49,7 @@ pub async fn handle(
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let query: HashMap<String, String> = query_pairs(query);
     let result = route(auth, &admin, &method, &segments, &query, body).await;
-    let operation = segments.first().copied().unwrap_or("");
+    let operation = crate::metrics::admin_resource(segments.first().copied().unwrap_or(""));
     match result {
         Ok((status, value)) => {
             auth.metrics.request("admin", operation, "ok");

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod commerce;
+pub mod gate;
 pub mod storefront;
 
 use crate::auth::Auth;
@@ -13,6 +14,7 @@ use serde_json::json;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use warp::http::{header, HeaderMap, HeaderValue, Response, StatusCode};
 use warp::hyper::Body;
 use warp::Filter;
@@ -24,16 +26,23 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     pub commerce: commerce::CommerceSchema,
     pub storefront: storefront::StorefrontSchema,
+    pub commerce_gate: Arc<gate::Gate>,
+    pub storefront_gate: Arc<gate::Gate>,
 }
 
 impl AppState {
     pub fn new(auth: Arc<Auth>) -> Arc<AppState> {
         let commerce = commerce::build_schema(&auth);
         let storefront = storefront::build_schema(&auth);
+        let server = &auth.config.server;
+        let commerce_gate = Arc::new(gate::Gate::new(server, &commerce.sdl()));
+        let storefront_gate = Arc::new(gate::Gate::new(server, &storefront.sdl()));
         Arc::new(AppState {
             auth,
             commerce,
             storefront,
+            commerce_gate,
+            storefront_gate,
         })
     }
 }
@@ -46,7 +55,7 @@ pub fn routes(
         let state = state.clone();
         warp::any().map(move || state.clone())
     };
-    let limit = state.auth.config.server.body_limit_bytes;
+    let limit = BodyLimits::of(&state.auth.config.server);
     let graphiql = state.auth.config.server.graphiql;
 
     let commerce_post =
@@ -55,7 +64,7 @@ pub fn routes(
             .and(warp::post())
             .and(with_state.clone())
             .and(warp::header::headers_cloned())
-            .and(warp::addr::remote())
+            .and(remote())
             .and(warp::body::stream())
             .then(
                 move |state: Arc<AppState>,
@@ -64,7 +73,7 @@ pub fn routes(
                       body| async move {
                     match read_body(body, limit).await {
                         Ok(bytes) => commerce::handle(&state, &headers, remote, bytes).await,
-                        Err(resp) => resp,
+                        Err(e) => e.graphql(),
                     }
                 },
             );
@@ -93,7 +102,7 @@ pub fn routes(
                         admin::handle(&state.auth, method, tail.as_str(), &query, &headers, &bytes)
                             .await
                     }
-                    Err(resp) => resp,
+                    Err(e) => e.rest(),
                 }
             },
         );
@@ -154,9 +163,99 @@ pub fn routes(
     routes.recover(handle_rejection).unify()
 }
 
-/// Reads a request body, refusing it with 413 once it passes `limit` bytes, whether or not the
-/// client sent a Content-Length.
-async fn read_body<S, B>(body: S, limit: usize) -> Result<Bytes, HttpResponse>
+/// The client's TCP peer, which `server.rs` puts in each request's extensions (hyper's own
+/// server builder is used for its header timeout, and warp's `addr::remote` only works under
+/// `warp::serve`).
+#[derive(Clone, Copy, Debug)]
+pub struct PeerAddr(pub SocketAddr);
+
+/// The filter giving the client's address, when known.
+pub fn remote() -> impl Filter<Extract = (Option<SocketAddr>,), Error = Infallible> + Clone {
+    warp::ext::optional::<PeerAddr>().map(|p: Option<PeerAddr>| p.map(|p| p.0))
+}
+
+/// How much body a request may send, and how long it may take to send it.
+#[derive(Clone, Copy, Debug)]
+pub struct BodyLimits {
+    pub bytes: usize,
+    pub timeout: Duration,
+}
+
+impl BodyLimits {
+    pub fn of(server: &crate::config::ServerConfig) -> BodyLimits {
+        BodyLimits {
+            bytes: server.body_limit_bytes,
+            timeout: Duration::from_secs(server.request_timeout_seconds),
+        }
+    }
+}
+
+/// Why a request body was not read; each API answers it in its own error shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyError {
+    TooLarge(usize),
+    Unreadable,
+    TimedOut(Duration),
+}
+
+impl BodyError {
+    fn status(self) -> StatusCode {
+        match self {
+            BodyError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            BodyError::Unreadable => StatusCode::BAD_REQUEST,
+            BodyError::TimedOut(_) => StatusCode::REQUEST_TIMEOUT,
+        }
+    }
+
+    fn message(self) -> String {
+        match self {
+            BodyError::TooLarge(limit) => {
+                format!("The request body is larger than the limit of {limit} bytes.")
+            }
+            BodyError::Unreadable => "The request body could not be read.".to_string(),
+            BodyError::TimedOut(t) => format!(
+                "The request body was not received within {} seconds.",
+                t.as_secs()
+            ),
+        }
+    }
+
+    /// A slow body leaves unread bytes on the connection: close it rather than read on.
+    fn finish(self, mut resp: HttpResponse) -> HttpResponse {
+        if matches!(self, BodyError::TimedOut(_)) {
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        resp
+    }
+
+    /// The GraphQL endpoints' shape.
+    pub fn graphql(self) -> HttpResponse {
+        self.finish(graphql_error_response(self.status(), &self.message()))
+    }
+
+    /// The admin REST API's shape (SPEC §7): `{"message": "..."}`.
+    pub fn rest(self) -> HttpResponse {
+        self.finish(json_response(
+            self.status(),
+            &json!({ "message": self.message() }),
+        ))
+    }
+}
+
+/// Reads a request body, refusing it once it passes `limits.bytes`, whether or not the client
+/// sent a Content-Length, or once it has taken longer than `limits.timeout`.
+pub async fn read_body<S, B>(body: S, limits: BodyLimits) -> Result<Bytes, BodyError>
+where
+    S: Stream<Item = Result<B, warp::Error>> + Unpin,
+    B: Buf,
+{
+    tokio::time::timeout(limits.timeout, read_body_within(body, limits.bytes))
+        .await
+        .unwrap_or(Err(BodyError::TimedOut(limits.timeout)))
+}
+
+async fn read_body_within<S, B>(body: S, limit: usize) -> Result<Bytes, BodyError>
 where
     S: Stream<Item = Result<B, warp::Error>> + Unpin,
     B: Buf,
@@ -164,17 +263,9 @@ where
     let mut body = body;
     let mut out = BytesMut::new();
     while let Some(chunk) = body.next().await {
-        let mut chunk = chunk.map_err(|_| {
-            graphql_error_response(
-                StatusCode::BAD_REQUEST,
-                "The request body could not be read.",
-            )
-        })?;
+        let mut chunk = chunk.map_err(|_| BodyError::Unreadable)?;
         if out.len() + chunk.remaining() > limit {
-            return Err(graphql_error_response(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                &format!("The request body is larger than the limit of {limit} bytes."),
-            ));
+            return Err(BodyError::TooLarge(limit));
         }
         while chunk.has_remaining() {
             let part = chunk.chunk();

@@ -10,6 +10,8 @@ mod admin;
 mod cli;
 mod commerce;
 mod files;
+mod fuzz;
+mod gate;
 mod limits;
 mod lockout;
 mod one_time;

@@ -92,11 +92,37 @@ pub async fn handle(
             }
         }
     }
-    let operation = request.operation_name.clone().unwrap_or_default();
-    let response = state.commerce.execute(request.data(caller)).await;
+    let gate = &state.commerce_gate;
+    let outcome = gate
+        .run(request, |r| state.commerce.execute(r.data(caller)))
+        .await;
+    let (response, label) = match outcome {
+        super::gate::Outcome::Executed { response, label } => (*response, label),
+        super::gate::Outcome::Refused(refusal) => {
+            auth.metrics
+                .request("commerce", super::gate::OTHER, "refused");
+            // Answered like async-graphql's own depth refusal: HTTP 200, nothing executed.
+            return super::graphql_error_response(StatusCode::OK, &refusal.message());
+        }
+        super::gate::Outcome::TimedOut => {
+            auth.metrics
+                .request("commerce", super::gate::OTHER, "timeout");
+            let mut resp = super::json_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &serde_json::json!({"errors": [{
+                    "message": gate.timeout_message(),
+                    "extensions": {"category": "graphql-busy"}
+                }]}),
+            );
+            resp.headers_mut().insert(
+                warp::http::header::RETRY_AFTER,
+                warp::http::HeaderValue::from_static("1"),
+            );
+            return resp;
+        }
+    };
     let status = status_for(&response);
-    auth.metrics
-        .graphql("commerce", &operation, &response, started);
+    auth.metrics.graphql("commerce", label, &response, started);
     let mut resp = graphql_response(status, &response);
     if status == StatusCode::SERVICE_UNAVAILABLE {
         resp.headers_mut().insert(

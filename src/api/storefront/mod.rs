@@ -90,7 +90,7 @@ pub fn valid_version(version: &str) -> bool {
 pub fn routes(
     state: Arc<super::AppState>,
 ) -> impl Filter<Extract = (HttpResponse,), Error = warp::Rejection> + Clone {
-    let limit = state.auth.config.server.body_limit_bytes;
+    let limit = super::BodyLimits::of(&state.auth.config.server);
     let graphiql = state.auth.config.server.graphiql;
     let with_state = warp::any().map(move || state.clone());
     let versioned = warp::path!("api" / String / "graphql.json").and_then(|v: String| async move {
@@ -104,7 +104,7 @@ pub fn routes(
         .and(warp::post())
         .and(with_state)
         .and(warp::header::headers_cloned())
-        .and(warp::addr::remote())
+        .and(super::remote())
         .and(warp::body::stream())
         .then(
             move |_version: String,
@@ -114,7 +114,7 @@ pub fn routes(
                   body| async move {
                 match super::read_body(body, limit).await {
                     Ok(bytes) => handle(&state, &headers, remote, bytes).await,
-                    Err(resp) => resp,
+                    Err(e) => e.graphql(),
                 }
             },
         );
@@ -236,14 +236,47 @@ pub async fn handle(
         Ok(r) => r,
         Err(resp) => return *resp,
     };
-    let operation = request.operation_name.clone().unwrap_or_default();
-    let response = state.storefront.execute(request.data(caller)).await;
+    let gate = &state.storefront_gate;
+    let outcome = gate
+        .run(request, |r| state.storefront.execute(r.data(caller)))
+        .await;
+    let (response, label) = match outcome {
+        super::gate::Outcome::Executed { response, label } => (*response, label),
+        super::gate::Outcome::Refused(refusal) => {
+            auth.metrics
+                .request("storefront", super::gate::OTHER, "refused");
+            let code = match refusal {
+                super::gate::Refusal::TooDeep { .. } => "MAX_DEPTH_EXCEEDED",
+                super::gate::Refusal::TooLarge { .. } => "MAX_COMPLEXITY_EXCEEDED",
+                super::gate::Refusal::FragmentCycle { .. } | super::gate::Refusal::Unchecked => {
+                    "BAD_REQUEST"
+                }
+            };
+            return super::json_response(
+                StatusCode::OK,
+                &json!({"errors": [{"message": refusal.message(), "extensions": {"code": code}}]}),
+            );
+        }
+        super::gate::Outcome::TimedOut => {
+            auth.metrics
+                .request("storefront", super::gate::OTHER, "timeout");
+            let mut resp = super::json_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &json!({"errors": [{"message": gate.timeout_message(), "extensions": {"code": "THROTTLED"}}]}),
+            );
+            resp.headers_mut().insert(
+                warp::http::header::RETRY_AFTER,
+                warp::http::HeaderValue::from_static("1"),
+            );
+            return resp;
+        }
+    };
     let busy = response
         .errors
         .iter()
         .any(|e| error_code(e) == Some("THROTTLED"));
     auth.metrics
-        .graphql("storefront", &operation, &response, started);
+        .graphql("storefront", label, &response, started);
     if busy {
         let mut resp = graphql_response(StatusCode::SERVICE_UNAVAILABLE, &response);
         resp.headers_mut().insert(
