@@ -109,9 +109,11 @@ impl Auth {
         email: &str,
         ip: Option<IpAddr>,
     ) -> Result<bool, StoreError> {
+        let started = Instant::now();
         let now = self.now();
         let key = crate::store::CustomerRecord::email_key(email);
         if !self.reset_mail.allow(&key, ip, now) {
+            wait_for_floor(started).await;
             return Ok(false);
         }
         let auth = self.clone();
@@ -121,6 +123,9 @@ impl Auth {
                 tracing::error!("password reset request not completed: {e}");
             }
         });
+        // The background work competes for the same CPUs (a known email's lookup, write and
+        // mail run right after the spawn): every answer waits for the floor, so it cannot show.
+        wait_for_floor(started).await;
         Ok(true)
     }
 
@@ -459,17 +464,21 @@ impl Auth {
     }
 }
 
-/// How long an anonymous refusal that looked an email up takes at least. Such refusals cost a
-/// read for a known email and an index miss for an unknown one (about 0.1 ms apart on the
-/// development machine, see BENCHMARKS.md); every refusal answers at this floor instead. A
-/// success needs no padding: it announces itself.
+/// How long an anonymous answer that depends on an email takes at least: a refusal of
+/// `confirmEmail` or `resetPassword` (a read for a known email, an index miss for an unknown
+/// one: about 0.1 ms apart on the development machine, see BENCHMARKS.md), and every answer to
+/// a reset request. A success needs no padding: it announces itself.
 pub const REFUSAL_FLOOR: Duration = Duration::from_millis(3);
+
+async fn wait_for_floor(started: Instant) {
+    if let Some(rest) = REFUSAL_FLOOR.checked_sub(started.elapsed()) {
+        tokio::time::sleep(rest).await;
+    }
+}
 
 async fn pad_refusal<T, E>(result: Result<T, E>, started: Instant) -> Result<T, E> {
     if result.is_err() {
-        if let Some(rest) = REFUSAL_FLOOR.checked_sub(started.elapsed()) {
-            tokio::time::sleep(rest).await;
-        }
+        wait_for_floor(started).await;
     }
     result
 }
