@@ -127,7 +127,10 @@ where
             ))
         }
     });
+    // HTTP/1 only: every client of both dialects speaks it, and hyper's header timeout covers
+    // HTTP/1 alone, so an HTTP/2 (h2c) connection could be held open by a silent client.
     let server = hyper::Server::builder(incoming)
+        .http1_only(true)
         .http1_header_read_timeout(header_timeout)
         .serve(make)
         .with_graceful_shutdown(signal);

@@ -302,3 +302,22 @@ async fn an_admin_action_and_its_audit_entry_are_one_commit() {
 fn writes_since(s: &TestServer, before: u64) -> u64 {
     s.auth().store.stats().commits.load(Ordering::SeqCst) - before
 }
+
+#[tokio::test]
+async fn an_http2_connection_is_refused_rather_than_held() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = TestServer::start_with(|c| c.server.request_timeout_seconds = 30).await;
+    let addr = s.url("").trim_start_matches("http://").to_string();
+    let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+    // The HTTP/2 prior-knowledge preface, then silence.
+    conn.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").await.unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        conn.read_to_end(&mut answer),
+    )
+    .await;
+    assert!(read.is_ok(), "the connection was held open");
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.is_empty() || text.starts_with("HTTP/1.1 "), "{text}");
+}
