@@ -146,6 +146,8 @@ pub struct TokensConfig {
     pub commerce_ttl_minutes: u32,
     pub storefront_ttl_days: u32,
     pub revoke_all_on_logout: bool,
+    /// Commerce sign-in also sets an HttpOnly session cookie (SPEC §5.1).
+    pub session_cookie: bool,
 }
 impl Default for TokensConfig {
     fn default() -> Self {
@@ -153,6 +155,7 @@ impl Default for TokensConfig {
             commerce_ttl_minutes: 60,
             storefront_ttl_days: 42,
             revoke_all_on_logout: false,
+            session_cookie: false,
         }
     }
 }

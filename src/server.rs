@@ -70,14 +70,26 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<RunningServe
     let serving: BoxFuture = if config.server.cors_origins.is_empty() {
         serve(warp::service(filter), incoming, header_timeout, signal)
     } else {
+        // The headers Magento storefronts (Venia, Alokai, Adobe's drop-ins) and Shopify clients
+        // send, and credentials (the session cookie, `credentials: 'include'`) for these origins
+        // only; a preflight from any other origin gets no allowance (403).
         let cors = warp::cors()
             .allow_origins(config.server.cors_origins.iter().map(String::as_str))
             .allow_methods(["GET", "POST", "PUT", "DELETE", "OPTIONS"])
             .allow_headers([
-                "content-type",
+                "accept",
                 "authorization",
+                "content-type",
+                "content-currency",
+                "store",
+                "x-magento-cache-id",
+                "x-recaptcha",
+                "x-requested-with",
+                "apollo-require-preflight",
+                "x-apollo-operation-name",
                 "x-shopify-storefront-access-token",
-            ]);
+            ])
+            .allow_credentials(true);
         serve(
             warp::service(filter.with(cors)),
             incoming,

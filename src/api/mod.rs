@@ -80,7 +80,24 @@ pub fn routes(
     let commerce_get = warp::path("graphql")
         .and(warp::path::end())
         .and(warp::get())
-        .map(move || explorer_page(graphiql, "/graphql"));
+        .and(with_state.clone())
+        .and(warp::header::headers_cloned())
+        .and(remote())
+        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
+        .then(
+            move |state: Arc<AppState>,
+                  headers: HeaderMap,
+                  remote: Option<SocketAddr>,
+                  query: String| async move {
+                match parse_graphql_query_string(&query, limit.bytes) {
+                    Ok(Some(request)) => {
+                        commerce::handle_get(&state, &headers, remote, request).await
+                    }
+                    Ok(None) => explorer_page(graphiql, "/graphql"),
+                    Err(resp) => *resp,
+                }
+            },
+        );
 
     let admin = warp::path("rest")
         .and(warp::path("V1"))
@@ -356,6 +373,172 @@ pub fn parse_graphql_body(bytes: &[u8]) -> Result<async_graphql::Request, Box<Ht
     })
 }
 
+/// Parses a GraphQL-over-HTTP GET: `query`, `operationName`, and `variables` / `extensions` as
+/// JSON, form-encoded (`+` is a space: Venia's fetch re-encodes the URL with `URLSearchParams`,
+/// and Apollo's `encodeURIComponent` sends a literal `+` as `%2B`, so both decode alike).
+/// `Ok(None)` when there is no `query` (the explorer is served instead). A query string longer
+/// than the body limit is refused with 414: the GET carries its document where a POST's body
+/// would, so the same bound applies.
+pub fn parse_graphql_query_string(
+    raw: &str,
+    limit: usize,
+) -> Result<Option<async_graphql::Request>, Box<HttpResponse>> {
+    let refuse =
+        |status: StatusCode, message: &str| Box::new(graphql_error_response(status, message));
+    if raw.len() > limit {
+        return Err(refuse(
+            StatusCode::URI_TOO_LONG,
+            &format!(
+                "The query string is longer than the limit of {limit} bytes (server.body_limit_bytes)."
+            ),
+        ));
+    }
+    const NAMES: [&str; 4] = ["query", "operationName", "variables", "extensions"];
+    let mut found: [Option<String>; 4] = Default::default();
+    for pair in raw.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let decode = |s: &str| percent_decode(&s.replace('+', " "));
+        let (Some(key), Some(value)) = (decode(key), decode(value)) else {
+            return Err(refuse(
+                StatusCode::BAD_REQUEST,
+                "The query string is not valid percent-encoded UTF-8.",
+            ));
+        };
+        let Some(i) = NAMES.iter().position(|n| *n == key) else {
+            continue;
+        };
+        if found[i].replace(value).is_some() {
+            return Err(refuse(
+                StatusCode::BAD_REQUEST,
+                &format!("The \"{key}\" parameter is given more than once."),
+            ));
+        }
+    }
+    let [query, operation_name, variables, extensions] = found;
+    let Some(query) = query else {
+        return Ok(None);
+    };
+    let mut body = serde_json::Map::new();
+    body.insert("query".into(), query.into());
+    if let Some(name) = operation_name.filter(|n| !n.is_empty()) {
+        body.insert("operationName".into(), name.into());
+    }
+    for (name, text) in [("variables", variables), ("extensions", extensions)] {
+        let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
+            continue;
+        };
+        match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(v @ (serde_json::Value::Object(_) | serde_json::Value::Null)) => {
+                body.insert(name.into(), v);
+            }
+            _ => {
+                return Err(refuse(
+                    StatusCode::BAD_REQUEST,
+                    &format!("The \"{name}\" parameter is not a JSON object."),
+                ))
+            }
+        }
+    }
+    serde_json::from_value::<async_graphql::Request>(serde_json::Value::Object(body))
+        .map(Some)
+        .map_err(|_| {
+            refuse(
+                StatusCode::BAD_REQUEST,
+                "The query string does not hold a GraphQL request.",
+            )
+        })
+}
+
+/// The session cookie's name (SPEC §5.1, `tokens.session_cookie`).
+pub const SESSION_COOKIE: &str = "storekey_session";
+
+/// How the session cookie is written, when `tokens.session_cookie` is on.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionCookie {
+    pub secure: bool,
+    pub max_age_seconds: u64,
+}
+
+impl SessionCookie {
+    pub fn of(config: &crate::config::Config) -> Option<SessionCookie> {
+        config.tokens.session_cookie.then(|| SessionCookie {
+            secure: cookie_is_secure(&config.server.listen),
+            max_age_seconds: u64::from(config.tokens.commerce_ttl_minutes) * 60,
+        })
+    }
+
+    /// The `Set-Cookie` value carrying `token`.
+    pub fn set(&self, token: &str) -> String {
+        self.value(token, self.max_age_seconds)
+    }
+
+    /// The `Set-Cookie` value that deletes the cookie.
+    pub fn clear(&self) -> String {
+        self.value("", 0)
+    }
+
+    fn value(&self, token: &str, max_age: u64) -> String {
+        let secure = if self.secure { "; Secure" } else { "" };
+        format!(
+            "{SESSION_COOKIE}={token}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"
+        )
+    }
+}
+
+/// `Secure` unless the listener is a loopback address: storekey speaks plain HTTP, so a listener
+/// other clients can reach sits behind a TLS-terminating proxy, while on loopback it is a
+/// developer's http://localhost, where a `Secure` cookie would never be sent back.
+pub fn cookie_is_secure(listen: &str) -> bool {
+    listen
+        .parse::<SocketAddr>()
+        .map(|a| !a.ip().is_loopback())
+        .unwrap_or(true)
+}
+
+/// The session cookie's token, when the request carries one.
+pub fn session_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(name, value)| *name == SESSION_COOKIE && !value.is_empty())
+        .map(|(_, value)| value.to_string())
+}
+
+/// The CSRF rule for cookie-authenticated requests (Apollo Server's): a browser sends a
+/// cross-site request without a CORS preflight only with a "simple" content type and no custom
+/// header, so a request is trusted when its Content-Type is not one of the simple ones or it
+/// carries `X-Requested-With`, `apollo-require-preflight` or `x-apollo-operation-name`.
+pub fn preflighted(headers: &HeaderMap) -> bool {
+    let present = |name: &str| {
+        headers
+            .get(name)
+            .is_some_and(|v| !v.as_bytes().iter().all(u8::is_ascii_whitespace))
+    };
+    let non_simple_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            let essence = v
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            !matches!(
+                essence.as_str(),
+                "application/x-www-form-urlencoded" | "multipart/form-data" | "text/plain"
+            )
+        })
+        .unwrap_or(false);
+    non_simple_type
+        || present("x-requested-with")
+        || present("apollo-require-preflight")
+        || present("x-apollo-operation-name")
+}
+
 /// RFC 3986 percent-decoding of a URL component (`+` stays `+`: email addresses carry it);
 /// `None` for a malformed escape (percent_encoding would pass it through) or non-UTF-8 bytes.
 pub(crate) fn percent_decode(s: &str) -> Option<String> {
@@ -383,7 +566,22 @@ pub fn client_ip(remote: Option<SocketAddr>) -> Option<std::net::IpAddr> {
 /// Serializes an executed GraphQL response with the given status.
 /// A root field whose resolver failed keeps its key with `null` in `data` (as Adobe Commerce and
 /// Shopify answer), which async-graphql leaves out.
+/// Headers a resolver set (`ctx.append_http_header`, e.g. the session cookie) are copied on.
 pub fn graphql_response(status: StatusCode, resp: &async_graphql::Response) -> HttpResponse {
+    let mut out = graphql_body(status, resp);
+    for (name, value) in resp.http_headers.iter() {
+        // async-graphql uses http 1, warp http 0.2: the same bytes, different types.
+        if let (Ok(name), Ok(value)) = (
+            header::HeaderName::from_bytes(name.as_str().as_bytes()),
+            HeaderValue::from_bytes(value.as_bytes()),
+        ) {
+            out.headers_mut().append(name, value);
+        }
+    }
+    out
+}
+
+fn graphql_body(status: StatusCode, resp: &async_graphql::Response) -> HttpResponse {
     let executed = resp.errors.iter().any(|e| !e.path.is_empty());
     if !executed {
         // The common case: serialize once, straight to bytes.
@@ -428,4 +626,51 @@ pub fn customer_json(c: &crate::store::CustomerRecord) -> serde_json::Value {
         "multipass_identifier": c.multipass_identifier,
         "tags": c.tags,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_session_cookie_is_secure_unless_the_listener_is_loopback() {
+        assert!(!cookie_is_secure("127.0.0.1:8080"));
+        assert!(!cookie_is_secure("[::1]:8080"));
+        assert!(cookie_is_secure("0.0.0.0:8080"));
+        assert!(cookie_is_secure("10.0.0.5:8080"));
+        assert!(cookie_is_secure("not an address"));
+    }
+
+    #[test]
+    fn a_get_query_string_decodes_plus_as_a_space_and_percent_2b_as_a_plus() {
+        let request = parse_graphql_query_string(
+            "query=query+Q%7Bx%7D&operationName=Q&variables=%7B%22e%22%3A%22a%2Bb%40x.y%22%7D&other=1",
+            1024,
+        )
+        .ok()
+        .flatten()
+        .map(|r| (r.query, r.operation_name, r.variables.into_value().into_json().ok()));
+        assert_eq!(
+            request,
+            Some((
+                "query Q{x}".to_string(),
+                Some("Q".to_string()),
+                Some(serde_json::json!({"e": "a+b@x.y"}))
+            ))
+        );
+    }
+
+    #[test]
+    fn a_get_without_query_is_no_request_and_a_repeated_parameter_is_refused() {
+        assert!(matches!(parse_graphql_query_string("", 1024), Ok(None)));
+        assert!(matches!(
+            parse_graphql_query_string("operationName=Q", 1024),
+            Ok(None)
+        ));
+        let repeated = parse_graphql_query_string("query=%7Ba%7D&query=%7Bb%7D", 1024);
+        assert_eq!(
+            repeated.err().map(|r| r.status()),
+            Some(StatusCode::BAD_REQUEST)
+        );
+    }
 }

@@ -19,3 +19,4 @@ mod smtp;
 mod storefront;
 mod storefront_tokens;
 mod tokens;
+mod transport;

@@ -39,6 +39,9 @@ pub struct Caller {
     /// The name of the admin key presented as a Bearer token, if any.
     pub admin: Option<String>,
     pub ip: Option<IpAddr>,
+    /// How to write the session cookie, when `tokens.session_cookie` is on and the request
+    /// passed the CSRF rule (so a forged cross-site sign-in cannot plant a session).
+    pub cookie: Option<super::SessionCookie>,
 }
 
 pub fn build_schema(auth: &Arc<Auth>) -> CommerceSchema {
@@ -50,24 +53,81 @@ pub fn build_schema(auth: &Arc<Auth>) -> CommerceSchema {
         .finish()
 }
 
+const MUTATION_OVER_GET: &str =
+    "Mutations cannot be sent over GET: send them with POST (GraphQL over HTTP).";
+const CSRF: &str = "This request carries the storekey_session cookie but neither a Content-Type of application/json nor an X-Requested-With or apollo-require-preflight header: refused as a possible cross-site request forgery.";
+
+/// `POST /graphql`.
 pub async fn handle(
     state: &super::AppState,
     headers: &HeaderMap,
     remote: Option<SocketAddr>,
     body: Bytes,
 ) -> HttpResponse {
+    match parse_graphql_body(&body) {
+        Ok(request) => respond(state, headers, remote, request, false).await,
+        Err(resp) => *resp,
+    }
+}
+
+/// `GET /graphql?query=…`: the same rules as POST, but only a query runs.
+pub async fn handle_get(
+    state: &super::AppState,
+    headers: &HeaderMap,
+    remote: Option<SocketAddr>,
+    request: async_graphql::Request,
+) -> HttpResponse {
+    respond(state, headers, remote, request, true).await
+}
+
+async fn respond(
+    state: &super::AppState,
+    headers: &HeaderMap,
+    remote: Option<SocketAddr>,
+    request: async_graphql::Request,
+    queries_only: bool,
+) -> HttpResponse {
     let started = std::time::Instant::now();
-    let request = match parse_graphql_body(&body) {
-        Ok(r) => r,
-        Err(resp) => return *resp,
-    };
     let auth = &state.auth;
+    let cookie = super::SessionCookie::of(&auth.config);
+    let preflighted = super::preflighted(headers);
     let mut caller = Caller {
         session: None,
         admin: None,
         ip: client_ip(remote),
+        cookie: cookie.filter(|_| preflighted),
     };
-    if let Some(token) = bearer(headers) {
+    // Set when the request's session cookie no longer names a live token: it is answered as a
+    // guest and the cookie is deleted, since script cannot delete an HttpOnly cookie itself.
+    let mut stale_cookie = false;
+    let session_token = match bearer(headers) {
+        Some(_) => None,
+        None => cookie.and_then(|_| super::session_token(headers)),
+    };
+    if let Some(token) = session_token {
+        if !preflighted {
+            auth.metrics
+                .request("commerce", super::gate::OTHER, "refused");
+            return super::json_response(
+                StatusCode::FORBIDDEN,
+                &serde_json::json!({"errors": [{
+                    "message": CSRF,
+                    "extensions": {"category": "graphql-authorization"}
+                }]}),
+            );
+        }
+        match auth.authenticate(&token) {
+            Ok(Some(session)) => caller.session = Some(session),
+            Ok(None) => stale_cookie = true,
+            Err(e) => {
+                tracing::error!("token lookup failed: {e}");
+                return super::graphql_error_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Internal server error",
+                );
+            }
+        }
+    } else if let Some(token) = bearer(headers) {
         match auth.authenticate(&token) {
             Ok(Some(session)) => caller.session = Some(session),
             Ok(None) => match auth.admin_key_name(&token) {
@@ -93,10 +153,34 @@ pub async fn handle(
         }
     }
     let gate = &state.commerce_gate;
+    let mutation_over_get = std::sync::atomic::AtomicBool::new(false);
     let outcome = gate
-        .run(request, |r| state.commerce.execute(r.data(caller)))
+        .run(request, |mut r| {
+            let refuse = queries_only && !selects_query(&mut r);
+            mutation_over_get.store(refuse, std::sync::atomic::Ordering::Relaxed);
+            async move {
+                if refuse {
+                    async_graphql::Response::default()
+                } else {
+                    state.commerce.execute(r.data(caller)).await
+                }
+            }
+        })
         .await;
     let (response, label) = match outcome {
+        super::gate::Outcome::Executed { .. }
+            if mutation_over_get.load(std::sync::atomic::Ordering::Relaxed) =>
+        {
+            auth.metrics
+                .request("commerce", super::gate::OTHER, "refused");
+            let mut resp =
+                super::graphql_error_response(StatusCode::METHOD_NOT_ALLOWED, MUTATION_OVER_GET);
+            resp.headers_mut().insert(
+                warp::http::header::ALLOW,
+                warp::http::HeaderValue::from_static("POST"),
+            );
+            return resp;
+        }
         super::gate::Outcome::Executed { response, label } => (*response, label),
         super::gate::Outcome::Refused(refusal) => {
             auth.metrics
@@ -124,6 +208,15 @@ pub async fn handle(
     let status = status_for(&response);
     auth.metrics.graphql("commerce", label, &response, started);
     let mut resp = graphql_response(status, &response);
+    let set_cookie = warp::http::header::SET_COOKIE;
+    if let (true, Some(cookie)) = (stale_cookie, cookie) {
+        // Unless this very request signed in and set a fresh one.
+        if !resp.headers().contains_key(&set_cookie) {
+            if let Ok(v) = warp::http::HeaderValue::from_str(&cookie.clear()) {
+                resp.headers_mut().insert(set_cookie, v);
+            }
+        }
+    }
     if status == StatusCode::SERVICE_UNAVAILABLE {
         resp.headers_mut().insert(
             warp::http::header::RETRY_AFTER,
@@ -131,6 +224,26 @@ pub async fn handle(
         );
     }
     resp
+}
+
+/// Whether the operation the request selects is a query (a document that selects none, or an
+/// ambiguous one, counts as a query: execution answers it with an error and runs nothing).
+fn selects_query(request: &mut async_graphql::Request) -> bool {
+    use async_graphql::parser::types::OperationType;
+    let name = request.operation_name.clone();
+    // The gate has already parsed the document and set it on the request: no second parse.
+    let Ok(doc) = request.parsed_query() else {
+        return true;
+    };
+    let mut ops = doc.operations.iter();
+    let op = match name {
+        Some(name) => ops.find(|(n, _)| n.map(|n| n.as_str()) == Some(name.as_str())),
+        None => match (ops.next(), ops.next()) {
+            (Some(op), None) => Some(op),
+            _ => None,
+        },
+    };
+    op.is_none_or(|(_, op)| op.node.ty == OperationType::Query)
 }
 
 /// `Authorization: Bearer <token>`, scheme case-insensitive.
@@ -324,6 +437,9 @@ impl Mutation {
         auth.revoke(session, auth.config.tokens.revoke_all_on_logout)
             .await
             .map_err(internal)?;
+        if let Some(cookie) = &caller.cookie {
+            ctx.append_http_header("set-cookie", cookie.clear());
+        }
         Ok(Some(RevokeCustomerTokenOutput { result: true }))
     }
 
@@ -642,6 +758,9 @@ async fn sign_in(
         })
         .await
         .map_err(sign_in_error)?;
+    if let Some(cookie) = &caller.cookie {
+        ctx.append_http_header("set-cookie", cookie.set(issued.token.expose()));
+    }
     Ok(Some(CustomerToken {
         token: Some(issued.token.expose().to_string()),
     }))
