@@ -310,7 +310,9 @@ async fn an_http2_connection_is_refused_rather_than_held() {
     let addr = s.url("").trim_start_matches("http://").to_string();
     let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
     // The HTTP/2 prior-knowledge preface, then silence.
-    conn.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").await.unwrap();
+    conn.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        .await
+        .unwrap();
     let mut answer = Vec::new();
     let read = tokio::time::timeout(
         std::time::Duration::from_secs(5),
