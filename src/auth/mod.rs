@@ -150,6 +150,13 @@ pub struct IssuedToken {
     pub method: Method,
 }
 
+/// Why a live session is refused (see `Auth::session_refusal`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionRefusal {
+    Locked,
+    NotConfirmed,
+}
+
 /// A request authenticated by an access token.
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -616,6 +623,19 @@ impl Auth {
             token_digest: digest,
             token: record,
         }))
+    }
+
+    /// Why a live session may not act as its customer right now: the account is locked, or it
+    /// is unconfirmed while confirmation is required. `None` when it may.
+    pub fn session_refusal(&self, session: &Session) -> Option<SessionRefusal> {
+        let customer = &session.customer;
+        if is_locked(&customer.lockout, self.now()) {
+            Some(SessionRefusal::Locked)
+        } else if !customer.confirmed && self.config.account.require_confirmation {
+            Some(SessionRefusal::NotConfirmed)
+        } else {
+            None
+        }
     }
 
     /// Revokes one token, or all the customer's tokens when `all`.

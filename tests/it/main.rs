@@ -14,6 +14,7 @@ mod fuzz;
 mod gate;
 mod limits;
 mod lockout;
+mod magento;
 mod one_time;
 mod smtp;
 mod storefront;

@@ -8,7 +8,8 @@ use super::{client_ip, graphql_response, parse_graphql_body, HttpResponse};
 use crate::auth::one_time::{ConfirmError, ResetError};
 use crate::auth::secret::Secret;
 use crate::auth::{
-    Accept, AccountError, Auth, CustomerChanges, NewCustomer, Session, SignInError, SignInRequest,
+    Accept, AccountError, Auth, CustomerChanges, NewCustomer, Session, SessionRefusal, SignInError,
+    SignInRequest,
 };
 use crate::store::{CustomerRecord, TokenKind};
 use async_graphql::{Context, EmptySubscription, ErrorExtensions, Object, Schema};
@@ -26,6 +27,9 @@ pub const NOT_AUTHORIZED: &str = "The current customer isn't authorized.";
 pub const EMAIL_TAKEN: &str =
     "A customer with the same email address already exists in an associated website.";
 pub const BUSY: &str = "The server is busy signing other customers in. Please try again shortly.";
+pub const LOCKED: &str = "The account is locked.";
+const EMPTY_INPUT: &str = "\"input\" value should be specified";
+const PASSWORD_FOR_EMAIL: &str = "Provide the current \"password\" to change \"email\".";
 const INVALID_TOKEN: &str =
     "The request is allowed for logged in customer only: the token is invalid, expired or revoked.";
 
@@ -319,7 +323,7 @@ fn account_error(e: AccountError, email: &str) -> async_graphql::Error {
         AccountError::WrongPassword => {
             error("graphql-authentication", "Invalid login or password.")
         }
-        AccountError::Locked => error("graphql-authentication", "The account is locked."),
+        AccountError::Locked => error("graphql-authentication", LOCKED),
         AccountError::NotFound => error("graphql-authorization", NOT_AUTHORIZED),
         AccountError::Busy => error("graphql-busy", BUSY),
         AccountError::Storage(m) => internal(m),
@@ -334,11 +338,73 @@ fn ctx_parts<'a>(ctx: &'a Context<'_>) -> (&'a Arc<Auth>, &'a Caller) {
     )
 }
 
+/// The caller's session, whatever state its account is in (signing out always works).
 fn require_customer(caller: &Caller) -> Result<&Session, async_graphql::Error> {
     caller
         .session
         .as_ref()
         .ok_or_else(|| error("graphql-authorization", NOT_AUTHORIZED))
+}
+
+/// The caller's session, refused with Magento's messages (its `GetCustomer`) while the account
+/// is locked or unconfirmed with confirmation required.
+fn active_customer<'a>(
+    auth: &Auth,
+    caller: &'a Caller,
+) -> Result<&'a Session, async_graphql::Error> {
+    let session = require_customer(caller)?;
+    match auth.session_refusal(session) {
+        Some(SessionRefusal::Locked) => Err(error("graphql-authentication", LOCKED)),
+        Some(SessionRefusal::NotConfirmed) => Err(error("graphql-authentication", NOT_CONFIRMED)),
+        None => Ok(session),
+    }
+}
+
+/// Magento's required-attribute check: a given name may not be blank.
+fn require_name(value: Option<&str>, label: &str) -> Result<(), async_graphql::Error> {
+    match value {
+        Some(v) if v.trim().is_empty() => Err(error(
+            "graphql-input",
+            format!("\"{label}\" is a required value."),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn check_date_of_birth(value: Option<&str>) -> Result<(), async_graphql::Error> {
+    match value {
+        Some(v) if !valid_date(v) => Err(error("graphql-input", "Invalid date")),
+        _ => Ok(()),
+    }
+}
+
+/// A calendar date as Magento's storefront sends it: `YYYY-MM-DD` or `M/D/YYYY`.
+fn valid_date(value: &str) -> bool {
+    let parse = |sep: char| -> Option<(i32, u8, u8)> {
+        let mut parts = value.trim().split(sep);
+        let (a, b, c) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some()
+            || [a, b, c]
+                .iter()
+                .any(|p| p.is_empty() || !p.bytes().all(|x| x.is_ascii_digit()))
+        {
+            return None;
+        }
+        if sep == '-' {
+            (a.len() == 4).then_some(())?;
+            Some((a.parse().ok()?, b.parse().ok()?, c.parse().ok()?))
+        } else {
+            (c.len() == 4).then_some(())?;
+            Some((c.parse().ok()?, a.parse().ok()?, b.parse().ok()?))
+        }
+    };
+    let Some((year, month, day)) = parse('-').or_else(|| parse('/')) else {
+        return false;
+    };
+    time::Month::try_from(month)
+        .ok()
+        .and_then(|m| time::Date::from_calendar_date(year, m, day).ok())
+        .is_some()
 }
 
 fn customer_view(auth: &Auth, record: CustomerRecord) -> Customer {
@@ -366,7 +432,7 @@ impl Query {
     /// Return detailed information about a customer account.
     async fn customer(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Customer>> {
         let (auth, caller) = ctx_parts(ctx);
-        let session = require_customer(caller)?;
+        let session = active_customer(auth, caller)?;
         Ok(Some(customer_view(auth, session.customer.clone())))
     }
 
@@ -376,6 +442,9 @@ impl Query {
         &self,
         email: String,
     ) -> async_graphql::Result<Option<IsEmailAvailableOutput>> {
+        if email.trim().is_empty() {
+            return Err(error("graphql-input", "Email must be specified"));
+        }
         if !crate::auth::valid_email(email.trim()) {
             return Err(error("graphql-input", "Email is invalid"));
         }
@@ -392,6 +461,23 @@ impl Query {
             minimum_password_length: Some(c.password.min_length.to_string()),
             required_character_classes_number: Some(c.password.required_classes.to_string()),
             create_account_confirmation: Some(c.account.require_confirmation),
+            store_code: Some("default".into()),
+            customer_access_token_lifetime: Some(f64::from(c.tokens.commerce_ttl_minutes) / 60.0),
+            autocomplete_on_storefront: Some(true),
+        })
+    }
+
+    /// reCAPTCHA v3 settings: storekey has no reCAPTCHA, so it is disabled and protects no form.
+    async fn recaptcha_v3_config(&self) -> Option<ReCaptchaConfigurationV3> {
+        Some(ReCaptchaConfigurationV3 {
+            is_enabled: false,
+            website_key: String::new(),
+            minimum_score: 0.0,
+            badge_position: String::new(),
+            language_code: None,
+            failure_message: String::new(),
+            forms: Vec::new(),
+            theme: String::new(),
         })
     }
 }
@@ -450,31 +536,123 @@ impl Mutation {
         ctx: &Context<'_>,
         input: CustomerCreateInput,
     ) -> async_graphql::Result<Option<CustomerOutput>> {
+        create(
+            ctx,
+            NewCustomer {
+                email: input.email,
+                password: input.password.filter(|p| !p.is_empty()).map(Secret::new),
+                firstname: Some(input.firstname),
+                lastname: Some(input.lastname),
+                middlename: input.middlename,
+                prefix: input.prefix,
+                suffix: input.suffix,
+                date_of_birth: input.date_of_birth.or(input.dob),
+                gender: input.gender,
+                taxvat: input.taxvat,
+                is_subscribed: input.is_subscribed.unwrap_or(false),
+                allow_remote_shopping_assistance: input
+                    .allow_remote_shopping_assistance
+                    .unwrap_or(false),
+                ..NewCustomer::default()
+            },
+        )
+        .await
+    }
+
+    /// Create a customer account (deprecated: use `createCustomerV2`; Venia still sends this).
+    #[graphql(
+        complexity = "SIGN_IN_COMPLEXITY",
+        deprecation = "Use `createCustomerV2` instead."
+    )]
+    async fn create_customer(
+        &self,
+        ctx: &Context<'_>,
+        input: CustomerInput,
+    ) -> async_graphql::Result<Option<CustomerOutput>> {
+        create(
+            ctx,
+            NewCustomer {
+                email: input.email.unwrap_or_default(),
+                password: input.password.filter(|p| !p.is_empty()).map(Secret::new),
+                // A missing name is as blank as an empty one: both are required attributes.
+                firstname: Some(input.firstname.unwrap_or_default()),
+                lastname: Some(input.lastname.unwrap_or_default()),
+                middlename: input.middlename,
+                prefix: input.prefix,
+                suffix: input.suffix,
+                date_of_birth: input.date_of_birth.or(input.dob),
+                gender: input.gender,
+                taxvat: input.taxvat,
+                is_subscribed: input.is_subscribed.unwrap_or(false),
+                ..NewCustomer::default()
+            },
+        )
+        .await
+    }
+
+    /// Update the customer's personal information (deprecated: use `updateCustomerV2`; Venia
+    /// still sends this). A changed `email` needs the current `password`.
+    #[graphql(
+        complexity = "SIGN_IN_COMPLEXITY",
+        deprecation = "Use `updateCustomerV2` instead."
+    )]
+    async fn update_customer(
+        &self,
+        ctx: &Context<'_>,
+        input: CustomerInput,
+    ) -> async_graphql::Result<Option<CustomerOutput>> {
         let (auth, caller) = ctx_parts(ctx);
-        require_value(&input.email, "email")?;
-        let email = input.email.clone();
-        let new = NewCustomer {
-            email: input.email,
-            password: input.password.filter(|p| !p.is_empty()).map(Secret::new),
-            firstname: Some(input.firstname),
-            lastname: Some(input.lastname),
-            middlename: input.middlename,
-            prefix: input.prefix,
-            suffix: input.suffix,
-            date_of_birth: input.date_of_birth.or(input.dob),
-            gender: input.gender,
-            taxvat: input.taxvat,
-            is_subscribed: input.is_subscribed.unwrap_or(false),
-            phone: None,
-            allow_remote_shopping_assistance: input
-                .allow_remote_shopping_assistance
-                .unwrap_or(false),
-            confirmed: None,
-            requested_from: caller.ip,
-            ..NewCustomer::default()
+        let session = active_customer(auth, caller)?;
+        let CustomerInput {
+            prefix,
+            firstname,
+            middlename,
+            lastname,
+            suffix,
+            email,
+            dob,
+            date_of_birth,
+            taxvat,
+            gender,
+            password,
+            is_subscribed,
+        } = input;
+        let mut changes = CustomerChanges {
+            firstname,
+            lastname,
+            middlename,
+            prefix,
+            suffix,
+            date_of_birth: date_of_birth.or(dob),
+            gender,
+            taxvat,
+            is_subscribed,
+            ..CustomerChanges::default()
         };
+        let current = &session.customer;
+        let new_email = email.filter(|e| {
+            crate::auth::normalize_email(e).to_lowercase() != current.email.to_lowercase()
+        });
+        if is_empty_update(&changes) && new_email.is_none() {
+            return Err(error("graphql-input", EMPTY_INPUT));
+        }
+        validate_update(&changes)?;
+        if let Some(email) = new_email {
+            let password = password.unwrap_or_default();
+            if password.is_empty() {
+                return Err(error("graphql-input", PASSWORD_FOR_EMAIL));
+            }
+            if !crate::auth::valid_email(email.trim()) {
+                return Err(account_error(AccountError::InvalidEmail, &email));
+            }
+            auth.check_current_password(current, &Secret::new(password))
+                .await
+                .map_err(|e| account_error(e, &email))?;
+            changes.email = Some(email);
+        }
+        let email = changes.email.clone().unwrap_or_default();
         let record = auth
-            .create_customer(new)
+            .update_customer(current.id, changes)
             .await
             .map_err(|e| account_error(e, &email))?;
         Ok(Some(CustomerOutput {
@@ -489,7 +667,7 @@ impl Mutation {
         input: CustomerUpdateInput,
     ) -> async_graphql::Result<Option<CustomerOutput>> {
         let (auth, caller) = ctx_parts(ctx);
-        let session = require_customer(caller)?;
+        let session = active_customer(auth, caller)?;
         let changes = CustomerChanges {
             firstname: input.firstname,
             lastname: input.lastname,
@@ -503,6 +681,10 @@ impl Mutation {
             allow_remote_shopping_assistance: input.allow_remote_shopping_assistance,
             ..CustomerChanges::default()
         };
+        if is_empty_update(&changes) {
+            return Err(error("graphql-input", EMPTY_INPUT));
+        }
+        validate_update(&changes)?;
         let record = auth
             .update_customer(session.customer.id, changes)
             .await
@@ -521,7 +703,7 @@ impl Mutation {
         new_password: String,
     ) -> async_graphql::Result<Option<Customer>> {
         let (auth, caller) = ctx_parts(ctx);
-        let session = require_customer(caller)?;
+        let session = active_customer(auth, caller)?;
         require_value(&current_password, "currentPassword")?;
         require_value(&new_password, "newPassword")?;
         let customer = &session.customer;
@@ -609,6 +791,9 @@ impl Mutation {
         let (auth, _) = ctx_parts(ctx);
         require_value(&input.email, "email")?;
         require_value(&input.confirmation_key, "confirmation_key")?;
+        if !crate::auth::valid_email(input.email.trim()) {
+            return Err(error("graphql-input", "Email is invalid"));
+        }
         match auth
             .confirm_email(
                 input.email.trim(),
@@ -707,9 +892,13 @@ impl Mutation {
         password: String,
     ) -> async_graphql::Result<Option<CustomerOutput>> {
         let (auth, caller) = ctx_parts(ctx);
-        let session = require_customer(caller)?;
-        require_value(&email, "email")?;
-        require_value(&password, "password")?;
+        let session = active_customer(auth, caller)?;
+        if password.is_empty() {
+            return Err(error("graphql-input", PASSWORD_FOR_EMAIL));
+        }
+        if !crate::auth::valid_email(email.trim()) {
+            return Err(account_error(AccountError::InvalidEmail, &email));
+        }
         auth.check_current_password(&session.customer, &Secret::new(password))
             .await
             .map_err(|e| account_error(e, &email))?;
@@ -732,13 +921,55 @@ impl Mutation {
 fn reset_error(e: ResetError) -> async_graphql::Error {
     let message = match e {
         ResetError::InvalidEmail => "The email address has an invalid format.".to_string(),
-        ResetError::Mismatch => "The password token is mismatched. Reset and try again.".into(),
-        ResetError::Expired => "The password token is expired. Reset and try again.".into(),
-        ResetError::Policy(p) => p.to_string(),
+        // Every failure after the argument checks, as Magento's `ResetPassword` resolver
+        // answers (SPEC §5.3): which one it was is not the caller's to learn.
+        ResetError::Mismatch | ResetError::Expired | ResetError::Policy(_) => {
+            "Cannot set the customer's password".into()
+        }
         ResetError::Busy => return error("graphql-busy", BUSY),
         ResetError::Storage(m) => return internal(m),
     };
     error("graphql-input", message)
+}
+
+/// `createCustomerV2` and the deprecated `createCustomer`: the same checks and core call.
+async fn create(
+    ctx: &Context<'_>,
+    mut new: NewCustomer,
+) -> async_graphql::Result<Option<CustomerOutput>> {
+    let (auth, caller) = ctx_parts(ctx);
+    require_value(&new.email, "email")?;
+    require_name(new.firstname.as_deref(), "First Name")?;
+    require_name(new.lastname.as_deref(), "Last Name")?;
+    check_date_of_birth(new.date_of_birth.as_deref())?;
+    new.requested_from = caller.ip;
+    let email = new.email.clone();
+    let record = auth
+        .create_customer(new)
+        .await
+        .map_err(|e| account_error(e, &email))?;
+    Ok(Some(CustomerOutput {
+        customer: customer_view(auth, record),
+    }))
+}
+
+fn is_empty_update(c: &CustomerChanges) -> bool {
+    c.firstname.is_none()
+        && c.lastname.is_none()
+        && c.middlename.is_none()
+        && c.prefix.is_none()
+        && c.suffix.is_none()
+        && c.date_of_birth.is_none()
+        && c.gender.is_none()
+        && c.taxvat.is_none()
+        && c.is_subscribed.is_none()
+        && c.allow_remote_shopping_assistance.is_none()
+}
+
+fn validate_update(c: &CustomerChanges) -> Result<(), async_graphql::Error> {
+    require_name(c.firstname.as_deref(), "First Name")?;
+    require_name(c.lastname.as_deref(), "Last Name")?;
+    check_date_of_birth(c.date_of_birth.as_deref())
 }
 
 async fn sign_in(
@@ -764,4 +995,31 @@ async fn sign_in(
     Ok(Some(CustomerToken {
         token: Some(issued.token.expose().to_string()),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_date;
+
+    #[test]
+    fn dates_in_either_storefront_form_are_valid() {
+        for d in ["1972-03-11", "3/11/1972", "2000-02-29", "12/31/1999"] {
+            assert!(valid_date(d), "{d}");
+        }
+    }
+
+    #[test]
+    fn anything_else_is_an_invalid_date() {
+        for d in [
+            "bla-bla-bla",
+            "",
+            "1972-13-01",
+            "1999-02-29",
+            "11/3/72",
+            "1972-03-11x",
+            "-1-1-1",
+        ] {
+            assert!(!valid_date(d), "{d}");
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! Adobe Commerce GraphQL types, with upstream names, snake_case fields and nullability.
 
 use crate::store::CustomerRecord;
-use async_graphql::{Enum, InputObject, Object, SimpleObject};
+use async_graphql::{Enum, InputObject, Object, SimpleObject, ID};
 
 /// Magento's timestamp shape for `created_at`: `YYYY-MM-DD HH:MM:SS` in UTC.
 pub fn commerce_time(ts: i64) -> String {
@@ -19,6 +19,18 @@ pub enum ConfirmationStatus {
     AccountConfirmed,
     /// Account confirmation not required
     AccountConfirmationNotRequired,
+    /// Account confirmation required: the value Magento's `AccountManagement` reports for a
+    /// customer still waiting for confirmation (not in the published enum).
+    AccountConfirmationRequired,
+}
+
+/// The message magento2-pwa's `is_confirmed` resolver answers for a pending confirmation.
+pub const CONFIRMATION_PENDING: &str = "Your account is created, You must confirm your account. Please check your email for the confirmation link.";
+
+/// Magento's uid for an entity id: the base64 of its decimal form (`Magento\Framework\GraphQl\Query\Uid`).
+pub fn uid(id: u64) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(id.to_string())
 }
 
 /// Defines the customer name, addresses, and other details.
@@ -71,15 +83,23 @@ impl Customer {
     #[graphql(
         deprecation = "`id` is not needed as part of `Customer`, because on the server side, it can be identified based on the customer token used for authentication. There is no need to know customer ID on the client side."
     )]
-    async fn id(&self) -> Option<i32> {
-        i32::try_from(self.record.id).ok()
+    async fn id(&self) -> Option<ID> {
+        Some(ID(uid(self.record.id)))
     }
-    /// The customer's confirmation status.
+    /// The customer's confirmation status (Magento's `AccountManagement::getConfirmationStatus`).
     async fn confirmation_status(&self) -> ConfirmationStatus {
-        if self.confirmation_required {
-            ConfirmationStatus::AccountConfirmed
+        match (self.record.confirmed, self.confirmation_required) {
+            (false, true) => ConfirmationStatus::AccountConfirmationRequired,
+            (true, true) => ConfirmationStatus::AccountConfirmed,
+            (_, false) => ConfirmationStatus::AccountConfirmationNotRequired,
+        }
+    }
+    /// Whether the account is confirmed (magento2-pwa): an error while confirmation is pending.
+    async fn is_confirmed(&self) -> async_graphql::Result<Option<bool>> {
+        if !self.record.confirmed && self.confirmation_required {
+            Err(super::error("graphql-input", CONFIRMATION_PENDING))
         } else {
-            ConfirmationStatus::AccountConfirmationNotRequired
+            Ok(Some(true))
         }
     }
     /// Indicates whether the customer has enabled remote shopping assistance.
@@ -111,6 +131,50 @@ pub struct StoreConfig {
     pub required_character_classes_number: Option<String>,
     /// Indicates if the new accounts need confirmation.
     pub create_account_confirmation: Option<bool>,
+    /// The store view code: storekey has one, `default`.
+    pub store_code: Option<String>,
+    /// Customer access token lifetime, in hours (`tokens.commerce_ttl_minutes` / 60).
+    pub customer_access_token_lifetime: Option<f64>,
+    /// Whether browsers may autocomplete the sign-in form.
+    pub autocomplete_on_storefront: Option<bool>,
+}
+
+/// The forms reCAPTCHA v3 may protect.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum ReCaptchaFormEnum {
+    PlaceOrder,
+    Contact,
+    CustomerLogin,
+    CustomerForgotPassword,
+    CustomerCreate,
+    CustomerEdit,
+    Newsletter,
+    ProductReview,
+    Sendfriend,
+    Braintree,
+}
+
+/// reCAPTCHA v3 settings (magento2-pwa `ReCaptchaGraphQlPwa`). storekey has no reCAPTCHA, so it
+/// answers disabled, with no key and no protected form.
+#[derive(SimpleObject)]
+#[graphql(rename_fields = "snake_case")]
+pub struct ReCaptchaConfigurationV3 {
+    /// Whether reCAPTCHA v3 is enabled: always false here.
+    pub is_enabled: bool,
+    /// The website key from Google's reCAPTCHA admin.
+    pub website_key: String,
+    /// The minimum score that identifies a user interaction as a potential risk.
+    pub minimum_score: f64,
+    /// The position of the invisible reCAPTCHA badge on each page.
+    pub badge_position: String,
+    /// A two-character code for the reCAPTCHA language.
+    pub language_code: Option<String>,
+    /// The message shown when reCAPTCHA validation fails.
+    pub failure_message: String,
+    /// The forms that reCAPTCHA protects.
+    pub forms: Vec<Option<ReCaptchaFormEnum>>,
+    /// The badge theme.
+    pub theme: String,
 }
 
 #[derive(SimpleObject)]
@@ -162,6 +226,26 @@ pub struct CustomerUpdateInput {
     pub suffix: Option<String>,
     pub taxvat: Option<String>,
     pub allow_remote_shopping_assistance: Option<bool>,
+}
+
+/// The deprecated input of `createCustomer` and `updateCustomer`: every field optional. On
+/// update, `password` is the current password, needed only to change `email`.
+#[derive(InputObject)]
+#[graphql(rename_fields = "snake_case")]
+pub struct CustomerInput {
+    pub prefix: Option<String>,
+    pub firstname: Option<String>,
+    pub middlename: Option<String>,
+    pub lastname: Option<String>,
+    pub suffix: Option<String>,
+    pub email: Option<String>,
+    #[graphql(deprecation = "Use `date_of_birth` instead.")]
+    pub dob: Option<String>,
+    pub date_of_birth: Option<String>,
+    pub taxvat: Option<String>,
+    pub gender: Option<i32>,
+    pub password: Option<String>,
+    pub is_subscribed: Option<bool>,
 }
 
 #[derive(InputObject)]
