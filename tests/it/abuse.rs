@@ -176,7 +176,9 @@ async fn a_failed_sign_in_does_the_same_durable_work_for_known_and_unknown_email
     let unknown = cost("nobody@example.com", "wrong-password").await;
     assert_eq!(wrong, 1);
     assert_eq!(unknown, wrong);
-    cost(BOB, "wrong-password").await; // now locked
+    // A retry of the same attempt counts toward nothing, but does the same durable work.
+    assert_eq!(cost(BOB, "wrong-password").await, wrong);
+    cost(BOB, "another-wrong-password").await; // now locked
     let locked = cost(BOB, BOB_PASSWORD).await;
     assert_eq!(locked, wrong);
     let disabled_id = s
@@ -310,7 +312,9 @@ async fn an_http2_connection_is_refused_rather_than_held() {
     let addr = s.url("").trim_start_matches("http://").to_string();
     let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
     // The HTTP/2 prior-knowledge preface, then silence.
-    conn.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").await.unwrap();
+    conn.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        .await
+        .unwrap();
     let mut answer = Vec::new();
     let read = tokio::time::timeout(
         std::time::Duration::from_secs(5),

@@ -15,6 +15,7 @@ mod gate;
 mod limits;
 mod lockout;
 mod one_time;
+mod repeats;
 mod smtp;
 mod storefront;
 mod storefront_tokens;
