@@ -117,12 +117,16 @@ impl Default for PasswordConfig {
 pub struct LockoutConfig {
     pub max_failures: u32,
     pub lock_minutes: u32,
+    /// An identical failed sign-in (same account, same wrong secret, same client address)
+    /// repeated within this many seconds counts once toward lockout and the throttle (0 = off).
+    pub repeat_window_seconds: u32,
 }
 impl Default for LockoutConfig {
     fn default() -> Self {
         LockoutConfig {
             max_failures: 10,
             lock_minutes: 10,
+            repeat_window_seconds: 60,
         }
     }
 }
@@ -602,6 +606,7 @@ mod tests {
         assert_eq!(c.password.argon2_memory_kib, 19456);
         assert_eq!(c.password.argon2_iterations, 2);
         assert_eq!(c.lockout.max_failures, 10);
+        assert_eq!(c.lockout.repeat_window_seconds, 60);
         assert_eq!(c.otc.ttl_seconds, 30);
         c.validate().unwrap();
     }

@@ -7,6 +7,9 @@ use std::hash::Hash;
 use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Mutex;
 
+use ring::hmac;
+use ring::rand::SystemRandom;
+
 /// The most keys one limiter keeps (both generations together). Each entry is a key plus a few
 /// integers (an email key is well under 1 KB), so a limiter stays within tens of MB whatever
 /// the traffic.
@@ -125,9 +128,98 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
         count <= self.limit
     }
 
+    /// True when `key` has already used its whole limit in the current window (the next
+    /// `allow` would refuse it). Counts nothing.
+    pub fn over(&self, key: &K, now: i64) -> bool {
+        if self.limit == 0 {
+            return false;
+        }
+        let Ok(mut counts) = self.counts.lock() else {
+            return false;
+        };
+        match counts.take(key, now) {
+            Some((start, count)) if now.saturating_sub(start) < self.window => {
+                counts.put(key.clone(), (start, count), now);
+                count >= self.limit
+            }
+            _ => false,
+        }
+    }
+
     #[cfg(test)]
     fn stored_keys(&self) -> usize {
         self.counts.lock().map(|c| c.len()).unwrap_or(0)
+    }
+}
+
+/// Failed sign-ins seen in the last `window` seconds, so an identical retry (a storefront
+/// re-sending a refused request) counts once. An attempt is remembered only as an HMAC-SHA256
+/// tag under a key drawn at start and never stored or logged, so the map holds nothing a
+/// secret can be recovered or tested from; it is bounded like the limiters (`MAX_KEYS`).
+pub struct RecentFailures {
+    key: hmac::Key,
+    window: i64,
+    /// Per tag: when the attempt was counted.
+    seen: Mutex<Generations<[u8; 32], i64>>,
+}
+
+impl RecentFailures {
+    /// `window` seconds; 0 remembers nothing (every attempt counts).
+    pub fn new(window: u32) -> Result<Self, String> {
+        let key = hmac::Key::generate(hmac::HMAC_SHA256, &SystemRandom::new())
+            .map_err(|_| "no randomness for the repeat-attempt key".to_string())?;
+        let window = i64::from(window);
+        Ok(RecentFailures {
+            key,
+            window,
+            seen: Mutex::new(Generations::new(window.max(1))),
+        })
+    }
+
+    /// The tag of an attempt described by `parts` (each length-prefixed, so no two different
+    /// lists of parts share an input).
+    pub fn tag(&self, parts: &[&[u8]]) -> [u8; 32] {
+        let mut ctx = hmac::Context::with_key(&self.key);
+        for part in parts {
+            ctx.update(&(part.len() as u64).to_be_bytes());
+            ctx.update(part);
+        }
+        let mut out = [0u8; 32];
+        out.copy_from_slice(ctx.sign().as_ref());
+        out
+    }
+
+    /// True when the attempt tagged `tag` was counted less than `window` seconds ago.
+    pub fn seen(&self, tag: &[u8; 32], now: i64) -> bool {
+        if self.window == 0 {
+            return false;
+        }
+        let Ok(mut seen) = self.seen.lock() else {
+            return false;
+        };
+        match seen.take(tag, now) {
+            Some(at) if now.saturating_sub(at) < self.window => {
+                seen.put(*tag, at, now);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Remembers that the attempt tagged `tag` was counted at `now`.
+    pub fn remember(&self, tag: [u8; 32], now: i64) {
+        if self.window == 0 {
+            return;
+        }
+        if let Ok(mut seen) = self.seen.lock() {
+            seen.take(&tag, now);
+            seen.put(tag, now, now);
+        }
+    }
+
+    #[cfg(test)]
+    fn stored_keys(&self) -> usize {
+        self.seen.lock().map(|s| s.len()).unwrap_or(0)
     }
 }
 
@@ -281,6 +373,63 @@ mod tests {
         assert_eq!(l.stored_keys(), 1);
         assert!(!l.allow(&5001, 201));
         assert!(l.allow(&0, 201));
+    }
+
+    #[test]
+    fn over_reports_a_spent_limit_without_counting() {
+        let l = RateLimiter::new(2, 60);
+        assert!(!l.over(&1, 0));
+        assert!(l.allow(&1, 0));
+        assert!(!l.over(&1, 0));
+        assert!(!l.over(&1, 0));
+        assert!(l.allow(&1, 0));
+        assert!(l.over(&1, 1));
+        assert!(!l.over(&1, 60));
+        assert!(!RateLimiter::new(0, 60).over(&1, 0));
+    }
+
+    #[test]
+    fn recent_failures_tag_each_part_and_forget_after_the_window() {
+        let r = RecentFailures::new(60).unwrap();
+        let a = r.tag(&[b"bob@example.com", b"wrong", b"127.0.0.1"]);
+        assert_eq!(a, r.tag(&[b"bob@example.com", b"wrong", b"127.0.0.1"]));
+        // Another secret, another address, or the same bytes split differently: another tag.
+        assert_ne!(a, r.tag(&[b"bob@example.com", b"wrong2", b"127.0.0.1"]));
+        assert_ne!(a, r.tag(&[b"bob@example.com", b"wrong", b"127.0.0.2"]));
+        assert_ne!(a, r.tag(&[b"bob@example.com", b"wron", b"g127.0.0.1"]));
+        // The key is per process: another instance tags the same attempt differently.
+        assert_ne!(
+            a,
+            RecentFailures::new(60)
+                .unwrap()
+                .tag(&[b"bob@example.com", b"wrong", b"127.0.0.1"])
+        );
+
+        assert!(!r.seen(&a, 0));
+        r.remember(a, 0);
+        assert!(r.seen(&a, 0));
+        assert!(r.seen(&a, 59));
+        assert!(!r.seen(&a, 60));
+
+        let off = RecentFailures::new(0).unwrap();
+        off.remember(a, 0);
+        assert!(!off.seen(&a, 0));
+    }
+
+    #[test]
+    fn recent_failures_stay_bounded_under_a_flood() {
+        let r = RecentFailures::new(3600).unwrap();
+        let victim = r.tag(&[b"victim"]);
+        r.remember(victim, 0);
+        let mut most = 0;
+        for n in 0..FLOOD {
+            r.remember(r.tag(&[&n.to_be_bytes()]), 1);
+            most = most.max(r.stored_keys());
+            if n % 1000 == 0 {
+                assert!(r.seen(&victim, 1), "after {n} flood keys");
+            }
+        }
+        assert!(most <= MAX_KEYS, "{most} keys stored");
     }
 
     #[test]

@@ -34,7 +34,7 @@ use crate::store::{
     StoreError, Timestamp, TokenKind, Tx,
 };
 use clock::Clock;
-use limits::RateLimiter;
+use limits::{RateLimiter, RecentFailures};
 use password::{check_policy, HashError, PasswordPool, PolicyError};
 use secret::{digests_equal, Secret};
 use std::net::IpAddr;
@@ -222,6 +222,9 @@ pub struct Auth {
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<Metrics>,
     login_throttle: RateLimiter<IpAddr>,
+    /// Failed sign-ins of the last `lockout.repeat_window_seconds`, as keyed tags: an identical
+    /// retry counts once toward lockout and the throttle.
+    recent_failures: RecentFailures,
     /// Moving average of one argon2 verify, in microseconds: failures that skip the hash
     /// (locked, throttled, disabled) are padded to it so timing reveals nothing.
     verify_micros: AtomicU64,
@@ -274,6 +277,7 @@ impl Auth {
             sign_in_turns: turns::Turns::default(),
             admin_keys,
             login_throttle: RateLimiter::new(config.throttle.login_per_ip_per_minute, 60),
+            recent_failures: RecentFailures::new(config.lockout.repeat_window_seconds)?,
             config,
             store,
             passwords,
@@ -316,17 +320,18 @@ impl Auth {
         started: Instant,
     ) -> Result<IssuedToken, SignInError> {
         let now = self.now();
-        if let Some(ip) = req.ip {
-            if !self.login_throttle.allow(&limits::ip_key(ip), now) {
+        let ip = req.ip.map(limits::ip_key);
+        // An address that has spent its limit is refused before anything else; it is counted
+        // below, once the attempt is known not to repeat one already counted.
+        if let Some(ip) = ip {
+            if self.login_throttle.over(&ip, now) {
                 self.pad_failure(started).await;
                 return Err(SignInError::Throttled);
             }
         }
         // One check at a time per email, known or not: each sees the lockout the last left.
-        let _turn = self
-            .sign_in_turns
-            .take(&CustomerRecord::email_key(&req.email))
-            .await;
+        let email_key = CustomerRecord::email_key(&req.email);
+        let _turn = self.sign_in_turns.take(&email_key).await;
         let customer = self.store.read()?.customer_by_email(&req.email)?;
         // Every refusal below costs what a wrong password for a real account costs: one argon2
         // verify (or a wait as long as one) and one durable write (the failure count, or a
@@ -337,6 +342,48 @@ impl Auth {
             Some(c) if is_locked(&c.lockout, now) => Some(SignInError::Locked),
             Some(_) => None,
         };
+
+        // The attempt as a keyed tag: email, secret, client address, what is accepted, and the
+        // account's state (a new password, an ended lock or a new account is a new attempt).
+        let state = match &customer {
+            None => Vec::new(),
+            Some(c) => [
+                c.id.to_be_bytes().as_slice(),
+                &c.password_version.to_be_bytes(),
+                &[u8::from(c.disabled), u8::from(is_locked(&c.lockout, now))],
+            ]
+            .concat(),
+        };
+        let ip_bytes = match ip {
+            Some(IpAddr::V4(v4)) => v4.octets().to_vec(),
+            Some(IpAddr::V6(v6)) => v6.octets().to_vec(),
+            None => Vec::new(),
+        };
+        let accept: &[u8] = match req.accept {
+            Accept::Any => b"any",
+            Accept::OneTimeOnly => b"one-time",
+        };
+        let attempt = self.recent_failures.tag(&[
+            email_key.as_bytes(),
+            req.secret.expose().as_bytes(),
+            &ip_bytes,
+            accept,
+            &state,
+        ]);
+        if self.recent_failures.seen(&attempt, now) {
+            // A retry of a refusal counted moments ago: the same answer at the same cost (a
+            // wait as long as a verify, one decoy write), counted toward nothing. No verify: a
+            // retry is not counted by the throttle, so it must not buy argon2 work either.
+            self.pad_failure(started).await;
+            self.decoy_write().await?;
+            return Err(refusal.unwrap_or(SignInError::WrongSecret));
+        }
+        if let Some(ip) = ip {
+            if !self.login_throttle.allow(&ip, now) {
+                self.pad_failure(started).await;
+                return Err(SignInError::Throttled);
+            }
+        }
         let (Some(customer), None) = (customer, refusal.clone()) else {
             // A real verify against the dummy hash where passwords are accepted, the same
             // padding as a one-time-only refusal where not.
@@ -347,6 +394,7 @@ impl Auth {
                 Accept::OneTimeOnly => self.pad_failure(started).await,
             }
             self.decoy_write().await?;
+            self.recent_failures.remember(attempt, now);
             return Err(refusal.unwrap_or(SignInError::UnknownEmail));
         };
 
@@ -376,6 +424,7 @@ impl Auth {
                 self.pad_failure(started).await;
             }
             self.record_failure(customer.id).await?;
+            self.recent_failures.remember(attempt, now);
             return Err(SignInError::WrongSecret);
         };
         if self.config.account.require_confirmation && !customer.confirmed {

@@ -176,7 +176,9 @@ async fn a_failed_sign_in_does_the_same_durable_work_for_known_and_unknown_email
     let unknown = cost("nobody@example.com", "wrong-password").await;
     assert_eq!(wrong, 1);
     assert_eq!(unknown, wrong);
-    cost(BOB, "wrong-password").await; // now locked
+    // A retry of the same attempt counts toward nothing, but does the same durable work.
+    assert_eq!(cost(BOB, "wrong-password").await, wrong);
+    cost(BOB, "another-wrong-password").await; // now locked
     let locked = cost(BOB, BOB_PASSWORD).await;
     assert_eq!(locked, wrong);
     let disabled_id = s

@@ -347,8 +347,8 @@ async fn the_client_remote_address_still_reaches_the_throttle() {
     // Served through hyper's builder, the peer address must still reach the per-IP throttle.
     let s = TestServer::start_with(|c| c.throttle.login_per_ip_per_minute = 2).await;
     s.create_customer(BOB, BOB_PASSWORD).await;
-    for _ in 0..2 {
-        s.sign_in(BOB, "wrong-password").await;
+    for i in 0..2 {
+        s.sign_in(BOB, &format!("wrong-password-{i}")).await;
     }
     let (_, body) = s.sign_in(BOB, BOB_PASSWORD).await;
     assert!(body.get("errors").is_some(), "{body}");

@@ -1,4 +1,5 @@
-//! Adobe Commerce lockout and the per-IP throttle, driven by moving the clock.
+//! Adobe Commerce lockout and the per-IP throttle, driven by moving the clock. Each failure
+//! uses another wrong password: an identical retry counts once (see `repeats`).
 
 use crate::support::*;
 
@@ -6,8 +7,8 @@ use crate::support::*;
 async fn ten_failures_lock_the_account_until_the_lock_expires() {
     let s = TestServer::start_with(|c| c.throttle.login_per_ip_per_minute = 0).await;
     s.create_customer(BOB, BOB_PASSWORD).await;
-    for _ in 0..10 {
-        assert_eq!(s.sign_in(BOB, "wrong-password").await.0, 401);
+    for i in 0..10 {
+        assert_eq!(s.sign_in(BOB, &format!("wrong-password-{i}")).await.0, 401);
     }
     // Locked: even the right password fails, with the generic message.
     let (status, body) = s.sign_in(BOB, BOB_PASSWORD).await;
@@ -30,12 +31,12 @@ async fn ten_failures_lock_the_account_until_the_lock_expires() {
 async fn nine_failures_do_not_lock_and_a_success_resets_the_count() {
     let s = TestServer::start_with(|c| c.throttle.login_per_ip_per_minute = 0).await;
     s.create_customer(BOB, BOB_PASSWORD).await;
-    for _ in 0..9 {
-        s.sign_in(BOB, "wrong-password").await;
+    for i in 0..9 {
+        s.sign_in(BOB, &format!("wrong-password-{i}")).await;
     }
     assert_eq!(s.sign_in(BOB, BOB_PASSWORD).await.0, 200);
-    for _ in 0..9 {
-        s.sign_in(BOB, "wrong-password").await;
+    for i in 0..9 {
+        s.sign_in(BOB, &format!("wrong-password-{i}")).await;
     }
     assert_eq!(s.sign_in(BOB, BOB_PASSWORD).await.0, 200);
 }
@@ -44,8 +45,8 @@ async fn nine_failures_do_not_lock_and_a_success_resets_the_count() {
 async fn a_failure_after_an_expired_lock_starts_the_count_over() {
     let s = TestServer::start_with(|c| c.throttle.login_per_ip_per_minute = 0).await;
     s.create_customer(BOB, BOB_PASSWORD).await;
-    for _ in 0..10 {
-        s.sign_in(BOB, "wrong-password").await;
+    for i in 0..10 {
+        s.sign_in(BOB, &format!("wrong-password-{i}")).await;
     }
     s.clock.advance(11 * 60);
     s.sign_in(BOB, "wrong-password").await;
@@ -63,8 +64,8 @@ async fn lockout_zero_turns_it_off() {
     })
     .await;
     s.create_customer(BOB, BOB_PASSWORD).await;
-    for _ in 0..12 {
-        s.sign_in(BOB, "wrong-password").await;
+    for i in 0..12 {
+        s.sign_in(BOB, &format!("wrong-password-{i}")).await;
     }
     assert_eq!(s.sign_in(BOB, BOB_PASSWORD).await.0, 200);
 }

@@ -16,6 +16,7 @@ mod limits;
 mod lockout;
 mod magento;
 mod one_time;
+mod repeats;
 mod smtp;
 mod storefront;
 mod storefront_tokens;

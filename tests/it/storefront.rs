@@ -799,12 +799,12 @@ async fn access_token_create_signs_in_and_wrong_password_is_unidentified() {
 async fn access_token_create_counts_toward_lockout() {
     let (s, sf_token) = start_with(|c| c.lockout.max_failures = 3).await;
     s.create_customer(BOB, BOB_PASSWORD).await;
-    for _ in 0..3 {
+    for i in 0..3 {
         let (_, body) = sf(
             &s,
             &sf_token,
             TOKEN_CREATE,
-            json!({"e": BOB, "p": "wrong-password"}),
+            json!({"e": BOB, "p": format!("wrong-password-{i}")}),
         )
         .await;
         assert_eq!(
