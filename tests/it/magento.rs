@@ -21,8 +21,9 @@ async fn customer_fixture(s: &TestServer) -> String {
 
 /// Locks the account the way Magento's `LockCustomer` fixture does: lock_expires in the future.
 async fn lock_customer(s: &TestServer) {
-    for _ in 0..s.config.lockout.max_failures {
-        s.sign_in(EMAIL, "wrong-password").await;
+    // Distinct wrong passwords: an identical retry counts once (lockout.repeat_window_seconds).
+    for i in 0..s.config.lockout.max_failures {
+        s.sign_in(EMAIL, &format!("wrong-password-{i}")).await;
     }
     let record = s.auth().customer_by_email(EMAIL).unwrap().unwrap();
     assert!(
