@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Storefront conformance: builds storekey, serves it on an ephemeral port from a temp dir with
-# Multipass on, creates a storefront token through the admin REST API, then runs the Node test
-# (multipassify + @shopify/storefront-api-client) against it. Exits non-zero on any failure.
+# Conformance with real clients: builds storekey, serves it on an ephemeral port from a temp dir
+# with Multipass on, creates a storefront token through the admin REST API, then runs the Node
+# tests against it: storefront.test.mjs (multipassify + @shopify/storefront-api-client),
+# venia.test.mjs (PWA Studio Venia's documents and Apollo link chain), alokai.test.mjs (Alokai's
+# middleware + SDK). Exits non-zero on any failure, and when any test is skipped or todo.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -91,8 +93,20 @@ status=0
 (
     cd "$here"
     STOREKEY_URL="$url" STOREFRONT_TOKEN="$storefront_token" MULTIPASS_SECRET="$multipass_secret" \
-        node --test storefront.test.mjs
+        OUTBOX_DIR="$work/outbox" \
+        node --test \
+        --test-reporter=spec --test-reporter-destination=stdout \
+        --test-reporter=tap --test-reporter-destination="$work/tap" \
+        storefront.test.mjs venia.test.mjs alokai.test.mjs
 ) || status=$?
+# A skipped or todo test passes silently: insist that every test ran.
+for kind in skipped todo; do
+    n="$(sed -n "s/^# $kind \([0-9]*\)\$/\1/p" "$work/tap" | tail -n 1)"
+    if [[ "$n" != "0" ]]; then
+        echo "conformance: ${n:-unknown number of} test(s) reported as $kind" >&2
+        status=1
+    fi
+done
 
 if [[ $status -ne 0 ]]; then
     echo "conformance failed; storekey's stderr:" >&2
