@@ -99,8 +99,7 @@ test('Venia: SignIn (generateCustomerToken) over POST', async () => {
     assert.deepEqual(mine.map(r => r.method), ['POST']);
 });
 
-// TODO(issue 9 item 1, GET for queries): Venia sends every query as GET; until storekey executes
-// GET /graphql?query=… it answers with the explorer page and this test fails (ServerParseError).
+// Venia sends every query as GET (useGETForQueries).
 test('Venia: GetCustomerAfterSignIn and GetCustomerInformation over GET read the signed-in customer', async () => {
     const email = unique('venia-read');
     await createCustomer(email, PASSWORD);
@@ -204,8 +203,8 @@ test('Venia: a wrong password retried by RetryLink counts once toward lockout', 
     await signIn(client(), email, PASSWORD);
 });
 
-// TODO(issue 9 item 3, createCustomer/updateCustomer): Venia's CreateAccount uses the deprecated
-// createCustomer(input: CustomerInput) and selects is_confirmed; fails until both exist.
+// Venia's CreateAccount uses the deprecated createCustomer(input: CustomerInput) and selects
+// is_confirmed.
 test('Venia: CreateAccount (deprecated createCustomer) then SignIn', async () => {
     const email = unique('venia-create');
     const c = client();
