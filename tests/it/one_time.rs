@@ -116,16 +116,28 @@ async fn reset_errors_use_adobe_commerce_messages() {
 async fn reset_clears_the_lockout() {
     let s = TestServer::start_with(|c| c.throttle.login_per_ip_per_minute = 0).await;
     s.create_customer(BOB, BOB_PASSWORD).await;
-    for _ in 0..10 {
-        s.sign_in(BOB, "wrong-password").await;
+    // Distinct wrong passwords: an identical one repeated within the window counts once.
+    for i in 0..10 {
+        s.sign_in(BOB, &format!("wrong-password-{i}")).await;
     }
+    let (_, body) = s.sign_in(BOB, BOB_PASSWORD).await;
+    assert_eq!(
+        first_error(&body).0,
+        GENERIC,
+        "the lock engaged: the right password is refused"
+    );
     let token = reset_token_for(&s, BOB).await;
-    s.gql(
-        RESET,
-        json!({"e": BOB, "t": token, "p": "N3w-passw0rd"}),
-        None,
-    )
-    .await;
+    let (status, body) = s
+        .gql(
+            RESET,
+            json!({"e": BOB, "t": token, "p": "N3w-passw0rd"}),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body),
+        (200, json!({"data": {"resetPassword": true}}))
+    );
     assert_eq!(s.sign_in(BOB, "N3w-passw0rd").await.0, 200);
 }
 
@@ -531,11 +543,13 @@ async fn backup_during_writes_holds_every_acknowledged_customer() {
         c.storage.backup_dir = dir.to_string_lossy().into_owned();
     })
     .await;
+    // The writer reports each acknowledged email; the backup starts once ten are acknowledged
+    // and runs while the writer goes on.
+    let (acked_tx, mut acked_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
     let writer = {
         let http = s.http.clone();
         let url = s.url("/rest/V1/customers");
         tokio::spawn(async move {
-            let mut acknowledged = Vec::new();
             for i in 0..60 {
                 let email = format!("c{i}@example.com");
                 let resp = http
@@ -546,13 +560,17 @@ async fn backup_during_writes_holds_every_acknowledged_customer() {
                     .await
                     .unwrap();
                 assert_eq!(resp.status().as_u16(), 200);
-                acknowledged.push(email);
+                let _ = acked_tx.send(email);
             }
-            acknowledged
         })
     };
-    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
-    let before_backup = s.auth().store.read().unwrap().customer_count().unwrap();
+    let mut before_backup = Vec::new();
+    while before_backup.len() < 10 {
+        before_backup.push(acked_rx.recv().await.expect("the writer stopped early"));
+    }
+    while let Ok(email) = acked_rx.try_recv() {
+        before_backup.push(email);
+    }
     let path = s.db_path().with_file_name("backups").join("backup.redb");
     let (status, body) = s
         .admin(
@@ -562,12 +580,20 @@ async fn backup_during_writes_holds_every_acknowledged_customer() {
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    let acknowledged = writer.await.unwrap();
-    assert_eq!(acknowledged.len(), 60);
+    writer.await.unwrap();
     let copy = storekey::store::Store::open(&path).unwrap();
     let reader = copy.read().unwrap();
+    for email in &before_backup {
+        assert!(
+            reader.customer_by_email(email).unwrap().is_some(),
+            "{email} was acknowledged before the backup started but is not in the copy"
+        );
+    }
     let in_copy = reader.customer_count().unwrap();
-    assert!(in_copy >= before_backup, "{in_copy} < {before_backup}");
+    assert!(
+        (before_backup.len() as u64..=60).contains(&in_copy),
+        "{in_copy} customers in the copy"
+    );
     assert_eq!(body["customers"].as_u64().unwrap(), in_copy);
     // Every customer in the copy is whole and findable by email.
     for c in reader.customers(0, 1000).unwrap() {

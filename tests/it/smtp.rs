@@ -126,11 +126,14 @@ async fn smtp_interop_with_aiosmtpd() {
 
 #[tokio::test]
 async fn a_failed_delivery_still_answers_true() {
-    // Nothing listens on this port: delivery fails, the client cannot tell.
+    // A listener that accepts the connection and closes it before the SMTP greeting: delivery
+    // is attempted and fails, and the client cannot tell.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
     let s = TestServer::start_with(|c| {
         c.mail.transport = "smtp".into();
         c.mail.smtp_host = Some("127.0.0.1".into());
-        c.mail.smtp_port = 9;
+        c.mail.smtp_port = port;
         c.mail.smtp_tls = "none".into();
     })
     .await;
@@ -146,4 +149,20 @@ async fn a_failed_delivery_still_answers_true() {
         (status, body),
         (200, json!({"data": {"requestPasswordResetEmail": true}}))
     );
+    let (conn, _) = tokio::time::timeout(std::time::Duration::from_secs(5), listener.accept())
+        .await
+        .expect("storekey never tried to deliver the reset mail")
+        .unwrap();
+    drop(conn);
+    let failed = "storekey_mails_total{outcome=\"failed\"} 1";
+    let mut metrics = String::new();
+    for _ in 0..150 {
+        metrics = s.metrics().await;
+        if metrics.contains(failed) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(metrics.contains(failed), "{metrics}");
+    assert!(!metrics.contains("outcome=\"sent\""), "{metrics}");
 }
