@@ -16,7 +16,7 @@ impl std::fmt::Display for ConfigError {
 }
 impl std::error::Error for ConfigError {}
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub server: ServerConfig,
@@ -35,7 +35,7 @@ pub struct Config {
     pub log: LogConfig,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
     pub listen: String,
@@ -68,7 +68,7 @@ impl Default for ServerConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StorageConfig {
     pub path: String,
@@ -84,7 +84,7 @@ impl Default for StorageConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PasswordConfig {
     pub min_length: usize,
@@ -112,7 +112,7 @@ impl Default for PasswordConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LockoutConfig {
     pub max_failures: u32,
@@ -131,7 +131,7 @@ impl Default for LockoutConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ThrottleConfig {
     pub login_per_ip_per_minute: u32,
@@ -144,7 +144,7 @@ impl Default for ThrottleConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TokensConfig {
     pub commerce_ttl_minutes: u32,
@@ -164,13 +164,13 @@ impl Default for TokensConfig {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AccountConfig {
     pub require_confirmation: bool,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ResetConfig {
     pub ttl_hours: u32,
@@ -191,7 +191,7 @@ impl Default for ResetConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct OtcConfig {
     pub enabled: bool,
@@ -206,7 +206,7 @@ impl Default for OtcConfig {
     }
 }
 
-#[derive(Clone, Deserialize, Serialize)]
+#[derive(Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MultipassConfig {
     pub secret: String,
@@ -239,29 +239,29 @@ impl std::fmt::Debug for MultipassConfig {
     }
 }
 
-#[derive(Clone, Deserialize, Serialize)]
+#[derive(Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MailConfig {
-    pub transport: String,
+    pub transport: MailTransport,
     pub outbox_dir: String,
     pub from: String,
     pub smtp_host: Option<String>,
     pub smtp_port: u16,
     pub smtp_username: Option<String>,
     pub smtp_password: Option<String>,
-    pub smtp_tls: String,
+    pub smtp_tls: SmtpTls,
 }
 impl Default for MailConfig {
     fn default() -> Self {
         MailConfig {
-            transport: "outbox".into(),
+            transport: MailTransport::Outbox,
             outbox_dir: "data/outbox".into(),
             from: "store@localhost".into(),
             smtp_host: None,
             smtp_port: 587,
             smtp_username: None,
             smtp_password: None,
-            smtp_tls: "starttls".into(),
+            smtp_tls: SmtpTls::Starttls,
         }
     }
 }
@@ -283,7 +283,7 @@ impl std::fmt::Debug for MailConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SweeperConfig {
     pub interval_seconds: u64,
@@ -298,7 +298,7 @@ impl Default for SweeperConfig {
     }
 }
 
-#[derive(Clone, Default, Deserialize, Serialize)]
+#[derive(Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AdminConfig {
     pub keys: Vec<AdminKeyConfig>,
@@ -317,27 +317,110 @@ impl std::fmt::Debug for AdminConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdminKeyConfig {
     pub name: String,
     pub sha256: String,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogConfig {
-    pub format: String,
+    pub format: LogFormat,
     pub level: String,
 }
 impl Default for LogConfig {
     fn default() -> Self {
         LogConfig {
-            format: "text".into(),
+            format: LogFormat::Text,
             level: "info".into(),
         }
     }
 }
+
+/// A configuration key whose value is one of a few names. Each is a serde enum with the lowercase
+/// names config.toml uses; a bad value is refused while the file is read, with an error naming
+/// the key and every allowed value.
+macro_rules! config_enum {
+    ($(#[$doc:meta])* $name:ident, $key:literal, { $($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+        #[serde(try_from = "String")]
+        pub enum $name {
+            $($(#[$vdoc])* #[serde(rename = $text)] $variant),+
+        }
+        impl $name {
+            /// The key this value is read from.
+            pub const KEY: &'static str = $key;
+            /// Every allowed value, in the order the documentation lists them.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            /// The name config.toml uses.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+        }
+        impl TryFrom<String> for $name {
+            type Error = String;
+            fn try_from(text: String) -> Result<Self, String> {
+                $name::ALL
+                    .iter()
+                    .copied()
+                    .find(|v| v.as_str() == text)
+                    .ok_or_else(|| {
+                        let names: Vec<&str> = $name::ALL.iter().map(|v| v.as_str()).collect();
+                        format!("{}: expected {}, not {text:?}", $key, one_of(&names))
+                    })
+            }
+        }
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+/// `"a"`, `"a" or "b"`, `"a", "b" or "c"`.
+fn one_of(names: &[&str]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("{n:?}")).collect();
+    match quoted.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => quoted.concat(),
+    }
+}
+
+config_enum!(
+    /// `mail.transport`: where mail goes.
+    MailTransport, "mail.transport", {
+        /// One `.eml` file per message in `mail.outbox_dir`.
+        Outbox = "outbox",
+        /// Through the SMTP server `mail.smtp_host`.
+        Smtp = "smtp",
+    }
+);
+
+config_enum!(
+    /// `mail.smtp_tls`: how the SMTP connection is secured.
+    SmtpTls, "mail.smtp_tls", {
+        /// Plain connection upgraded with STARTTLS, which the server must offer.
+        Starttls = "starttls",
+        /// Implicit TLS from the first byte (usually port 465).
+        Tls = "tls",
+        /// No TLS (a relay on loopback or a private network).
+        None = "none",
+    }
+);
+
+config_enum!(
+    /// `log.format`: how log lines on stderr look.
+    LogFormat, "log.format", {
+        Text = "text",
+        Json = "json",
+    }
+);
 
 /// Where the file part of the configuration comes from.
 pub enum ConfigSource<'a> {
@@ -378,7 +461,7 @@ impl Config {
         Ok(config)
     }
 
-    /// Checks the values serde cannot: enumerations, ranges and address syntax.
+    /// Checks the values serde cannot: ranges, address syntax and keys that depend on others.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |key: &str, why: &str| Err(ConfigError(format!("{key}: {why}")));
         if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
@@ -445,16 +528,8 @@ impl Config {
         if self.otc.ttl_seconds == 0 {
             return bad("otc.ttl_seconds", "must be at least 1");
         }
-        if !matches!(self.mail.transport.as_str(), "outbox" | "smtp") {
-            return bad("mail.transport", "expected \"outbox\" or \"smtp\"");
-        }
-        if !matches!(self.mail.smtp_tls.as_str(), "starttls" | "tls" | "none") {
-            return bad(
-                "mail.smtp_tls",
-                "expected \"starttls\", \"tls\" or \"none\"",
-            );
-        }
-        if self.mail.transport == "smtp" && self.mail.smtp_host.as_deref().unwrap_or("").is_empty()
+        if self.mail.transport == MailTransport::Smtp
+            && self.mail.smtp_host.as_deref().unwrap_or("").is_empty()
         {
             return bad("mail.smtp_host", "required when mail.transport = \"smtp\"");
         }
@@ -474,9 +549,6 @@ impl Config {
                     &format!("key \"{}\": sha256 must be 64 hex characters", key.name),
                 );
             }
-        }
-        if !matches!(self.log.format.as_str(), "text" | "json") {
-            return bad("log.format", "expected \"text\" or \"json\"");
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             return bad("log.level", "not a valid level or filter");
@@ -674,6 +746,73 @@ mod tests {
         let e = load_str("[server]\nlisten = \"nowhere\"\n", &[]).unwrap_err();
         assert!(e.0.starts_with("server.listen:"), "{e}");
         assert!(!e.0.contains('\n'));
+    }
+
+    #[test]
+    fn a_bad_enumerated_value_names_the_key_and_every_allowed_value() {
+        let cases = [
+            (
+                "STOREKEY_MAIL_TRANSPORT",
+                "pigeon",
+                "config: mail.transport: expected \"outbox\" or \"smtp\", not \"pigeon\"",
+            ),
+            (
+                "STOREKEY_MAIL_SMTP_TLS",
+                "ssl",
+                "config: mail.smtp_tls: expected \"starttls\", \"tls\" or \"none\", not \"ssl\"",
+            ),
+            (
+                "STOREKEY_LOG_FORMAT",
+                "xml",
+                "config: log.format: expected \"text\" or \"json\", not \"xml\"",
+            ),
+        ];
+        for (var, value, message) in cases {
+            assert_eq!(load_str("", &[(var, value)]).unwrap_err().0, message);
+        }
+        let e = load_str("[mail]\ntransport = \"Outbox\"\n", &[]).unwrap_err();
+        assert_eq!(
+            e.0,
+            "config: mail.transport: expected \"outbox\" or \"smtp\", not \"Outbox\""
+        );
+    }
+
+    #[test]
+    fn enumerated_values_read_by_their_lowercase_names() {
+        let c = load_str(
+            "[mail]\ntransport = \"smtp\"\nsmtp_host = \"mail.example.com\"\nsmtp_tls = \"none\"\n",
+            &[("STOREKEY_LOG_FORMAT", "json")],
+        )
+        .unwrap();
+        assert_eq!(c.mail.transport, MailTransport::Smtp);
+        assert_eq!(c.mail.smtp_tls, SmtpTls::None);
+        assert_eq!(c.log.format, LogFormat::Json);
+    }
+
+    /// The shipped config.toml documents every key with its built-in default: it holds each key
+    /// the defaults have, with the same value, and reads back as exactly `Config::default()`.
+    #[test]
+    fn the_shipped_config_toml_is_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let shipped: toml::Table = text.parse().unwrap();
+        let defaults = toml::Table::try_from(Config::default()).unwrap();
+        for (section, keys) in &defaults {
+            let keys = keys.as_table().unwrap();
+            let file = shipped
+                .get(section)
+                .and_then(|s| s.as_table())
+                .unwrap_or_else(|| panic!("config.toml has no [{section}]"));
+            for (key, default) in keys {
+                assert_eq!(
+                    file.get(key),
+                    Some(default),
+                    "config.toml: {section}.{key} should be present with its default"
+                );
+            }
+        }
+        let loaded = Config::load(ConfigSource::Explicit(&path), env(&[])).unwrap();
+        assert_eq!(loaded, Config::default());
     }
 
     #[test]

@@ -9,7 +9,7 @@ use storekey::auth::clock::SystemClock;
 use storekey::auth::one_time::OtcError;
 use storekey::auth::secret::{self, Secret};
 use storekey::auth::{Auth, CustomerChanges, NewCustomer};
-use storekey::config::{Config, ConfigSource};
+use storekey::config::{Config, ConfigSource, LogFormat};
 use storekey::metrics::Metrics;
 use storekey::store::{BackupError, CustomerRecord, Store, StoreError};
 
@@ -148,10 +148,9 @@ fn init_logging(config: &Config) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
-    if config.log.format == "json" {
-        builder.json().init();
-    } else {
-        builder.init();
+    match config.log.format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
     }
 }
 

@@ -28,6 +28,18 @@ fn invalid_config_value_names_the_key() {
 
     let out = bin()
         .current_dir(dir.path())
+        .args(["serve"])
+        .env("STOREKEY_MAIL_SMTP_TLS", "ssl")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "storekey: config: mail.smtp_tls: expected \"starttls\", \"tls\" or \"none\", not \"ssl\"\n"
+    );
+
+    let out = bin()
+        .current_dir(dir.path())
         .args(["serve", "--config", "missing.toml"])
         .output()
         .unwrap();

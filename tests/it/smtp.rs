@@ -7,13 +7,14 @@ use crate::support::*;
 use serde_json::json;
 use std::io::BufRead;
 use std::process::{Child, Command, Stdio};
+use storekey::config::{MailTransport, SmtpTls};
 
 async fn smtp_server(port: u16) -> TestServer {
     let s = TestServer::start_with(|c| {
-        c.mail.transport = "smtp".into();
+        c.mail.transport = MailTransport::Smtp;
         c.mail.smtp_host = Some("127.0.0.1".into());
         c.mail.smtp_port = port;
-        c.mail.smtp_tls = "none".into();
+        c.mail.smtp_tls = SmtpTls::None;
         c.mail.smtp_username = Some("shop".into());
         c.mail.smtp_password = Some("s3cret".into());
         c.mail.from = "store@example.com".into();
@@ -131,10 +132,10 @@ async fn a_failed_delivery_still_answers_true() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let s = TestServer::start_with(|c| {
-        c.mail.transport = "smtp".into();
+        c.mail.transport = MailTransport::Smtp;
         c.mail.smtp_host = Some("127.0.0.1".into());
         c.mail.smtp_port = port;
-        c.mail.smtp_tls = "none".into();
+        c.mail.smtp_tls = SmtpTls::None;
     })
     .await;
     s.create_customer(BOB, BOB_PASSWORD).await;
