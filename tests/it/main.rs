@@ -17,6 +17,7 @@ mod lockout;
 mod magento;
 mod one_time;
 mod repeats;
+mod schema;
 mod smtp;
 mod storefront;
 mod storefront_tokens;
