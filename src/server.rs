@@ -33,11 +33,33 @@ pub struct RunningServer {
 
 impl RunningServer {
     /// Stops accepting, waits for in-flight requests (at most `DRAIN_TIMEOUT`) and for the
-    /// background tasks.
+    /// background tasks, then releases the core: the store's writer thread and the hash workers
+    /// are joined, so when this returns the database file can be opened again at once.
     pub async fn shutdown(self) {
+        let deadline = tokio::time::Instant::now() + DRAIN_TIMEOUT;
         let _ = self.stop.send(true);
         for task in self.tasks {
-            let _ = tokio::time::timeout(DRAIN_TIMEOUT, task).await;
+            let _ = tokio::time::timeout_at(deadline, task).await;
+        }
+        // Work detached from a request (a reset request's write and mail) may hold the core a
+        // moment longer than the requests; the last holder drops it, which joins the threads.
+        let mut auth = self.auth;
+        loop {
+            match Arc::try_unwrap(auth) {
+                Ok(core) => {
+                    // Joining blocks: off the runtime's threads.
+                    let _ = tokio::task::spawn_blocking(move || drop(core)).await;
+                    return;
+                }
+                Err(shared) if tokio::time::Instant::now() < deadline => {
+                    auth = shared;
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                Err(_) => {
+                    tracing::warn!("shutdown: the sign-in core is still in use; the database file stays open until it is released");
+                    return;
+                }
+            }
         }
     }
 }

@@ -91,6 +91,19 @@ enum Job {
 pub struct PasswordPool {
     jobs: mpsc::SyncSender<Job>,
     queued: Arc<AtomicUsize>,
+    /// Declared after `jobs`: dropping the pool closes the queue, then joins every worker.
+    _workers: Workers,
+}
+
+/// The worker threads, joined on drop once the queue is closed (each finishes its job first).
+struct Workers(Vec<std::thread::JoinHandle<()>>);
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        for worker in self.0.drain(..) {
+            let _ = worker.join();
+        }
+    }
 }
 
 impl PasswordPool {
@@ -109,18 +122,23 @@ impl PasswordPool {
         let (jobs, queue) = mpsc::sync_channel::<Job>(cfg.hash_queue);
         let queue = Arc::new(Mutex::new(queue));
         let queued = Arc::new(AtomicUsize::new(0));
-        let workers = workers.max(1);
-        for n in 0..workers {
+        let mut handles = Vec::with_capacity(workers.max(1));
+        for n in 0..workers.max(1) {
             let queue = queue.clone();
             let queued = queued.clone();
             let argon = argon.clone();
             let dummy = dummy.clone();
-            std::thread::Builder::new()
+            let handle = std::thread::Builder::new()
                 .name(format!("storekey-argon2-{n}"))
                 .spawn(move || run_worker(&queue, &queued, Worker::new(argon), &dummy))
                 .map_err(|e| HashError::Failed(format!("cannot start hash worker: {e}")))?;
+            handles.push(handle);
         }
-        Ok(PasswordPool { jobs, queued })
+        Ok(PasswordPool {
+            jobs,
+            queued,
+            _workers: Workers(handles),
+        })
     }
 
     /// Requests waiting for a worker.
@@ -351,5 +369,22 @@ mod tests {
             .to_string();
         assert!(pool.verify(Some(&foreign), &pw).await.unwrap());
         assert!(!pool.verify(Some("not a phc string"), &pw).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn dropping_the_pool_joins_every_worker_after_its_queued_jobs() {
+        let mut c = cfg();
+        c.argon2_memory_kib = 64;
+        c.argon2_iterations = 1;
+        let pool = PasswordPool::new(&c, 3).unwrap();
+        let pw = Secret::new("b0bl0bl@w");
+        // Queued but not yet answered when the pool goes.
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        pool.submit(Job::Hash(pw, reply)).unwrap();
+        // Each worker thread holds a clone of `queued` until it has returned.
+        let queued = pool.queued.clone();
+        drop(pool);
+        assert_eq!(Arc::strong_count(&queued), 1, "a worker is still running");
+        assert!(answer.await.unwrap().unwrap().starts_with("$argon2id$"));
     }
 }

@@ -98,6 +98,23 @@ pub struct Store {
     file_id: FileId,
     jobs: mpsc::Sender<Job>,
     stats: Arc<WriterStats>,
+    /// Declared after `jobs`: when the last handle drops, the queue closes first and then the
+    /// writer thread is joined, so the file is released once the last `Store` is gone.
+    _writer: Arc<WriterThread>,
+}
+
+/// The writer thread, joined when the last [`Store`] handle is dropped.
+struct WriterThread(Option<std::thread::JoinHandle<()>>);
+
+impl Drop for WriterThread {
+    fn drop(&mut self) {
+        if let Some(handle) = self.0.take() {
+            // A write that held the last handle cannot wait for its own thread.
+            if handle.thread().id() != std::thread::current().id() {
+                let _ = handle.join();
+            }
+        }
+    }
 }
 
 #[derive(Default)]
@@ -140,7 +157,7 @@ impl Store {
         let stats = Arc::new(WriterStats::default());
         let writer_db = db.clone();
         let writer_stats = stats.clone();
-        std::thread::Builder::new()
+        let writer = std::thread::Builder::new()
             .name("storekey-writer".into())
             .spawn(move || run_writer(&writer_db, queue, &writer_stats))
             .map_err(|e| StoreError::Io(format!("cannot start writer thread: {e}")))?;
@@ -149,6 +166,7 @@ impl Store {
             file_id,
             jobs,
             stats,
+            _writer: Arc::new(WriterThread(Some(writer))),
         })
     }
 

@@ -18,6 +18,7 @@ mod magento;
 mod one_time;
 mod repeats;
 mod schema;
+mod shutdown;
 mod smtp;
 mod storefront;
 mod storefront_tokens;

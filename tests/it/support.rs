@@ -144,15 +144,10 @@ impl TestServer {
 }
 
 async fn boot(config: Config, clock: ShiftedClock) -> RunningServer {
-    // A just-stopped server's writer thread may still hold the file for a moment.
-    for _ in 0..100 {
-        match storekey::server::start(config.clone(), Arc::new(clock.clone())).await {
-            Ok(s) => return s,
-            Err(e) if e.contains("in use") => tokio::time::sleep(Duration::from_millis(20)).await,
-            Err(e) => panic!("server did not start: {e}"),
-        }
-    }
-    panic!("database stayed locked");
+    // No retry: `RunningServer::shutdown` has released the file when it returns.
+    storekey::server::start(config, Arc::new(clock))
+        .await
+        .unwrap_or_else(|e| panic!("server did not start: {e}"))
 }
 
 /// The first error of a GraphQL response: (message, category).
