@@ -11,7 +11,8 @@ use storekey::auth::secret::{self, Secret};
 use storekey::auth::{Auth, CustomerChanges, NewCustomer};
 use storekey::config::{Config, ConfigSource};
 use storekey::metrics::Metrics;
-use storekey::store::{BackupError, CustomerRecord, Store, StoreError};
+use storekey::model::Customer;
+use storekey::store::{BackupError, Store, StoreError};
 
 #[derive(Parser)]
 #[command(
@@ -282,7 +283,7 @@ fn offline_auth(config: Config) -> Result<Auth, String> {
     )
 }
 
-fn find(auth: &Auth, email: &str) -> Result<CustomerRecord, String> {
+fn find(auth: &Auth, email: &str) -> Result<Customer, String> {
     auth.customer_by_email(email)
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("no customer with email {email}"))

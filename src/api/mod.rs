@@ -613,12 +613,12 @@ fn graphql_body(status: StatusCode, resp: &async_graphql::Response) -> HttpRespo
 }
 
 /// The admin/CLI JSON shape of a customer (SPEC §7).
-pub fn customer_json(c: &crate::store::CustomerRecord) -> serde_json::Value {
+pub fn customer_json(c: &crate::model::Customer) -> serde_json::Value {
     json!({
         "id": c.id,
         "email": c.email,
-        "firstname": c.firstname,
-        "lastname": c.lastname,
+        "firstname": c.profile.firstname,
+        "lastname": c.profile.lastname,
         "created_at": commerce::commerce_time(c.created_at),
         "confirmed": c.confirmed,
         "disabled": c.disabled,

@@ -29,9 +29,11 @@ pub mod turns;
 
 use crate::config::Config;
 use crate::metrics::Metrics;
+pub use crate::model::{Customer, Profile};
+pub use crate::store::StoreError;
 use crate::store::{
     AccessTokenRecord, CustomerId, CustomerRecord, Digest, Lockout, OneTimeSecret, Store,
-    StoreError, Timestamp, TokenKind, Tx,
+    Timestamp, TokenKind, Tx,
 };
 use clock::Clock;
 use limits::{RateLimiter, RecentFailures};
@@ -144,7 +146,7 @@ pub struct SignInRequest {
 /// A minted access token and whom it signs in.
 #[derive(Debug, Clone)]
 pub struct IssuedToken {
-    pub customer: CustomerRecord,
+    pub customer: Customer,
     pub token: Secret,
     pub expires_at: Timestamp,
     pub method: Method,
@@ -160,9 +162,11 @@ pub enum SessionRefusal {
 /// A request authenticated by an access token.
 #[derive(Debug, Clone)]
 pub struct Session {
-    pub customer: CustomerRecord,
+    pub customer: Customer,
     pub token_digest: Digest,
     pub token: AccessTokenRecord,
+    /// The account's lock as it was when the token was read (see `session_refusal`).
+    lock_expires: Option<Timestamp>,
 }
 
 /// Fields a customer may give at creation.
@@ -332,7 +336,7 @@ impl Auth {
         // One check at a time per email, known or not: each sees the lockout the last left.
         let email_key = CustomerRecord::email_key(&req.email);
         let _turn = self.sign_in_turns.take(&email_key).await;
-        let customer = self.store.read()?.customer_by_email(&req.email)?;
+        let customer = self.record_by_email(&req.email)?;
         // Every refusal below costs what a wrong password for a real account costs: one argon2
         // verify (or a wait as long as one) and one durable write (the failure count, or a
         // decoy write where there is nothing to count), so no amount of work tells them apart.
@@ -501,7 +505,7 @@ impl Auth {
                     _ => {}
                 }
                 Ok(Ok(IssuedToken {
-                    customer: after,
+                    customer: after.customer(),
                     token,
                     expires_at,
                     method,
@@ -622,7 +626,7 @@ impl Auth {
                 };
                 let (token, expires_at) = issue_token(tx, id, kind, now, ttl)?;
                 Ok(Ok(IssuedToken {
-                    customer,
+                    customer: customer.customer(),
                     token,
                     expires_at,
                     method,
@@ -668,7 +672,8 @@ impl Auth {
             return Ok(None);
         }
         Ok(Some(Session {
-            customer,
+            lock_expires: customer.lockout.lock_expires,
+            customer: customer.customer(),
             token_digest: digest,
             token: record,
         }))
@@ -678,7 +683,7 @@ impl Auth {
     /// is unconfirmed while confirmation is required. `None` when it may.
     pub fn session_refusal(&self, session: &Session) -> Option<SessionRefusal> {
         let customer = &session.customer;
-        if is_locked(&customer.lockout, self.now()) {
+        if matches!(session.lock_expires, Some(t) if t > self.now()) {
             Some(SessionRefusal::Locked)
         } else if !customer.confirmed && self.config.account.require_confirmation {
             Some(SessionRefusal::NotConfirmed)
@@ -737,7 +742,7 @@ impl Auth {
 
     // ------------------------------------------------------------------ customers
 
-    pub async fn create_customer(&self, new: NewCustomer) -> Result<CustomerRecord, AccountError> {
+    pub async fn create_customer(&self, new: NewCustomer) -> Result<Customer, AccountError> {
         let email = normalize_email(&new.email);
         if !valid_email(&email) {
             return Err(AccountError::InvalidEmail);
@@ -792,14 +797,24 @@ impl Auth {
             self.send_confirmation(created.id, new.requested_from)
                 .await?;
         }
-        Ok(created)
+        Ok(created.customer())
     }
 
-    pub fn customer(&self, id: CustomerId) -> Result<Option<CustomerRecord>, StoreError> {
+    pub fn customer(&self, id: CustomerId) -> Result<Option<Customer>, StoreError> {
+        Ok(self.record(id)?.map(|r| r.customer()))
+    }
+
+    pub fn customer_by_email(&self, email: &str) -> Result<Option<Customer>, StoreError> {
+        Ok(self.record_by_email(email)?.map(|r| r.customer()))
+    }
+
+    /// The stored record, credentials included: for the core's own decisions, the CLI and
+    /// tests. Never handed to a dialect, which sees `Customer`.
+    pub fn record(&self, id: CustomerId) -> Result<Option<CustomerRecord>, StoreError> {
         self.store.read()?.customer(id)
     }
 
-    pub fn customer_by_email(&self, email: &str) -> Result<Option<CustomerRecord>, StoreError> {
+    pub fn record_by_email(&self, email: &str) -> Result<Option<CustomerRecord>, StoreError> {
         self.store.read()?.customer_by_email(email)
     }
 
@@ -810,7 +825,7 @@ impl Auth {
         &self,
         id: CustomerId,
         changes: CustomerChanges,
-    ) -> Result<CustomerRecord, AccountError> {
+    ) -> Result<Customer, AccountError> {
         let new_email = changes.email.as_deref().map(normalize_email);
         if let Some(email) = &new_email {
             if !valid_email(email) {
@@ -862,7 +877,7 @@ impl Auth {
                 if let Some(admin) = &changes.audit_by {
                     one_time::audit(tx, now, admin, "customer_updated", id, None)?;
                 }
-                Ok(Ok(after))
+                Ok(Ok(after.customer()))
             })
             .await?
     }
@@ -871,7 +886,7 @@ impl Auth {
     /// counts toward lockout, and a locked account is refused.
     pub async fn check_current_password(
         &self,
-        customer: &CustomerRecord,
+        customer: &Customer,
         current: &Secret,
     ) -> Result<(), AccountError> {
         let _turn = self
@@ -879,7 +894,7 @@ impl Auth {
             .take(&CustomerRecord::email_key(&customer.email))
             .await;
         // Re-read under the turn: the lockout may have moved since the session was loaded.
-        let customer = self.customer(customer.id)?.ok_or(AccountError::NotFound)?;
+        let customer = self.record(customer.id)?.ok_or(AccountError::NotFound)?;
         let now = self.now();
         if is_locked(&customer.lockout, now) {
             return Err(AccountError::Locked);
@@ -903,7 +918,7 @@ impl Auth {
         &self,
         id: CustomerId,
         new_password: &Secret,
-    ) -> Result<CustomerRecord, AccountError> {
+    ) -> Result<Customer, AccountError> {
         self.update_customer(
             id,
             CustomerChanges {

@@ -140,7 +140,7 @@ impl Auth {
                 };
                 let (token, expires_at) = issue_token(tx, id, TokenKind::Storefront, now, ttl)?;
                 Ok(Ok(IssuedToken {
-                    customer,
+                    customer: customer.customer(),
                     token,
                     expires_at,
                     method: Method::Multipass,

@@ -9,6 +9,7 @@ use super::password::{check_policy, PolicyError};
 use super::secret::{self, Secret};
 use super::{live_matches, valid_email, AccountError, Auth};
 use crate::mail::Mail;
+use crate::model::Customer;
 use crate::store::{CustomerId, CustomerRecord, Lockout, OneTimeSecret, StoreError};
 use serde_json::json;
 use std::net::IpAddr;
@@ -186,12 +187,12 @@ impl Auth {
         email: &str,
         token: &Secret,
         new_password: &Secret,
-    ) -> Result<CustomerRecord, ResetError> {
+    ) -> Result<Customer, ResetError> {
         if !valid_email(email.trim()) {
             return Err(ResetError::InvalidEmail);
         }
         let started = Instant::now();
-        let result = match self.customer_by_email(email)? {
+        let result = match self.record_by_email(email)? {
             Some(customer) => self.reset_password_of(customer, token, new_password).await,
             None => Err(ResetError::Mismatch),
         };
@@ -204,9 +205,9 @@ impl Auth {
         id: CustomerId,
         token: &Secret,
         new_password: &Secret,
-    ) -> Result<CustomerRecord, ResetError> {
+    ) -> Result<Customer, ResetError> {
         let started = Instant::now();
-        let result = match self.customer(id)? {
+        let result = match self.record(id)? {
             Some(customer) => self.reset_password_of(customer, token, new_password).await,
             None => Err(ResetError::Mismatch),
         };
@@ -218,7 +219,7 @@ impl Auth {
         customer: CustomerRecord,
         token: &Secret,
         new_password: &Secret,
-    ) -> Result<CustomerRecord, ResetError> {
+    ) -> Result<Customer, ResetError> {
         // A locked account may reset: that is how a locked-out customer gets back in (the
         // reset clears the lockout, as Adobe Commerce fixed in magento/magento2#15255).
         let now = self.now();
@@ -265,7 +266,7 @@ impl Auth {
                 tx.revoke_customer_tokens(id)?;
                 tx.put_customer(&after, Some(&before))?;
                 audit(tx, now, "customer", "password_reset", id, None)?;
-                Ok(Ok(after))
+                Ok(Ok(after.customer()))
             })
             .await??;
         self.metrics.login("reset_password", "success");
@@ -398,26 +399,18 @@ impl Auth {
     }
 
     /// `confirmEmail`: marks the account confirmed and consumes the key.
-    pub async fn confirm_email(
-        &self,
-        email: &str,
-        key: &Secret,
-    ) -> Result<CustomerRecord, ConfirmError> {
+    pub async fn confirm_email(&self, email: &str, key: &Secret) -> Result<Customer, ConfirmError> {
         let started = Instant::now();
         let result = self.confirm_email_now(email, key).await;
         pad_refusal(result, started).await
     }
 
-    async fn confirm_email_now(
-        &self,
-        email: &str,
-        key: &Secret,
-    ) -> Result<CustomerRecord, ConfirmError> {
+    async fn confirm_email_now(&self, email: &str, key: &Secret) -> Result<Customer, ConfirmError> {
         // Unknown, already active and wrong key answer alike, and only a key that matches on
         // the snapshot goes to the writer: no answer or timing tells which emails exist.
         let digest = key.digest();
         let now = self.now();
-        let customer = self.customer_by_email(email)?;
+        let customer = self.record_by_email(email)?;
         let Some(customer) = customer.filter(|c| live_matches(&c.confirmation, &digest, now))
         else {
             return Err(ConfirmError::InvalidKey);
@@ -436,7 +429,7 @@ impl Auth {
                 after.confirmation = None;
                 after.updated_at = now;
                 tx.put_customer(&after, Some(&before))?;
-                Ok(Ok(after))
+                Ok(Ok(after.customer()))
             })
             .await?
     }

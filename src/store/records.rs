@@ -4,11 +4,10 @@
 
 use serde::{Deserialize, Serialize};
 
-pub type CustomerId = u64;
-/// SHA-256 of a secret. The store never sees the secret itself.
-pub type Digest = [u8; 32];
-/// Seconds since the Unix epoch.
-pub type Timestamp = i64;
+pub use crate::model::{
+    AccessToken as AccessTokenRecord, CustomerId, Digest, Timestamp, TokenKind,
+};
+use crate::model::{Customer, Profile};
 
 /// Adobe Commerce's lockout columns (`failures_num`, `first_failure`, `lock_expires`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,6 +96,50 @@ impl CustomerRecord {
             .collect()
     }
 
+    /// What a dialect may see of this customer.
+    pub fn customer(&self) -> Customer {
+        Customer {
+            id: self.id,
+            email: self.email.clone(),
+            profile: self.profile(),
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            confirmed: self.confirmed,
+            disabled: self.disabled,
+            allow_remote_shopping_assistance: self.allow_remote_shopping_assistance,
+            multipass_identifier: self.multipass_identifier.clone(),
+            tags: self.tags.clone(),
+        }
+    }
+
+    pub fn profile(&self) -> Profile {
+        Profile {
+            firstname: self.firstname.clone(),
+            lastname: self.lastname.clone(),
+            middlename: self.middlename.clone(),
+            prefix: self.prefix.clone(),
+            suffix: self.suffix.clone(),
+            date_of_birth: self.date_of_birth.clone(),
+            gender: self.gender,
+            taxvat: self.taxvat.clone(),
+            is_subscribed: self.is_subscribed,
+            phone: self.phone.clone(),
+        }
+    }
+
+    pub fn set_profile(&mut self, p: Profile) {
+        self.firstname = p.firstname;
+        self.lastname = p.lastname;
+        self.middlename = p.middlename;
+        self.prefix = p.prefix;
+        self.suffix = p.suffix;
+        self.date_of_birth = p.date_of_birth;
+        self.gender = p.gender;
+        self.taxvat = p.taxvat;
+        self.is_subscribed = p.is_subscribed;
+        self.phone = p.phone;
+    }
+
     pub(crate) fn encode(&self) -> Vec<u8> {
         // A struct of strings, numbers and options always serializes.
         serde_json::to_vec(self).unwrap_or_default()
@@ -106,21 +149,6 @@ impl CustomerRecord {
         serde_json::from_slice(bytes)
             .map_err(|e| super::StoreError::Corrupt(format!("customer record: {e}")))
     }
-}
-
-/// Which dialect minted a token: it decides the default lifetime, not where it is accepted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenKind {
-    Commerce = 1,
-    Storefront = 2,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AccessTokenRecord {
-    pub customer_id: CustomerId,
-    pub issued_at: Timestamp,
-    pub expires_at: Timestamp,
-    pub kind: TokenKind,
 }
 
 impl AccessTokenRecord {

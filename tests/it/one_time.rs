@@ -504,7 +504,7 @@ async fn the_sweeper_purges_what_expired_and_keeps_what_lives() {
     assert_eq!(report.otcs, 1);
     assert_eq!(report.reset_tokens, 0);
     assert_eq!(report.access_tokens, 0);
-    let stored = s.auth().customer_by_email(BOB).unwrap().unwrap();
+    let stored = s.auth().record_by_email(BOB).unwrap().unwrap();
     assert!(stored.otc.is_none());
     assert!(stored.reset_token.is_some());
     assert_eq!(s.whoami(&live).await.0, 200);

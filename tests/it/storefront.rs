@@ -229,7 +229,7 @@ async fn multipass_token_made_now_signs_in_and_creates_the_customer() {
         body,
         json!({"data": {"customer": {"email": "nicpotts@example.com", "tags": ["canadian", "premium"]}}})
     );
-    let record = s.auth().customer(id).unwrap().unwrap();
+    let record = s.auth().record(id).unwrap().unwrap();
     assert_eq!(record.multipass_identifier.as_deref(), Some("nic123"));
     assert!(record.password_hash.is_none());
     assert!(record.confirmed);
@@ -455,7 +455,7 @@ async fn multipass_re_enables_a_disabled_customer_and_updates_names_and_tags() {
         json!({"email": "BobLoblaw@Example.com", "first_name": "Robert", "tag_string": "vip"}),
     );
     let access = multipass_ok(&s, &sf_token, &token).await;
-    let record = s.auth().customer(id).unwrap().unwrap();
+    let record = s.auth().record(id).unwrap().unwrap();
     assert!(!record.disabled);
     assert_eq!(record.firstname.as_deref(), Some("Robert"));
     assert_eq!(record.lastname.as_deref(), Some("Loblaw"));

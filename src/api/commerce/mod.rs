@@ -11,7 +11,7 @@ use crate::auth::{
     Accept, AccountError, Auth, CustomerChanges, NewCustomer, Session, SessionRefusal, SignInError,
     SignInRequest,
 };
-use crate::store::{CustomerRecord, TokenKind};
+use crate::model::{Customer as CustomerModel, TokenKind};
 use async_graphql::{Context, EmptySubscription, ErrorExtensions, Object, Schema};
 use bytes::Bytes;
 use std::net::{IpAddr, SocketAddr};
@@ -407,9 +407,9 @@ fn valid_date(value: &str) -> bool {
         .is_some()
 }
 
-fn customer_view(auth: &Auth, record: CustomerRecord) -> Customer {
+fn customer_view(auth: &Auth, customer: CustomerModel) -> Customer {
     Customer {
-        record,
+        customer,
         confirmation_required: auth.config.account.require_confirmation,
     }
 }

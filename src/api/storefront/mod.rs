@@ -13,11 +13,12 @@ use crate::auth::secret::{self, Secret};
 use crate::auth::storefront_tokens::{
     StorefrontToken, StorefrontTokenKind, READ_CUSTOMERS, WRITE_CUSTOMERS,
 };
+use crate::auth::StoreError;
 use crate::auth::{
     valid_email, Accept, AccountError, Auth, CustomerChanges, IssuedToken, Method, NewCustomer,
     SignInError, SignInRequest,
 };
-use crate::store::{CustomerId, CustomerRecord, StoreError, TokenKind};
+use crate::model::{self, CustomerId, TokenKind};
 use async_graphql::{Context, EmptySubscription, ErrorExtensions, Object, Schema, ID};
 use bytes::Bytes;
 use reset_url::ResetSubject;
@@ -361,8 +362,8 @@ fn access_token(issued: &IssuedToken) -> CustomerAccessToken {
     }
 }
 
-fn customer(record: CustomerRecord) -> Customer {
-    Customer { record }
+fn customer(customer: model::Customer) -> Customer {
+    Customer { customer }
 }
 
 /// Shopify's password-policy errors, at `field`.
@@ -843,7 +844,7 @@ impl Mutation {
 }
 
 /// What a reset comes to: the customer and a fresh token, or the customer's error.
-type ResetOutcome = Result<(CustomerRecord, CustomerAccessToken), CustomerUserError>;
+type ResetOutcome = Result<(model::Customer, CustomerAccessToken), CustomerUserError>;
 
 /// `customerReset` and `customerResetByUrl` answer with payloads of the same shape under two
 /// Shopify type names.
