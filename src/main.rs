@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use storekey::api::commerce::{LAC_DISABLED, LAC_NOT_ALLOWED};
 use storekey::auth::clock::SystemClock;
 use storekey::auth::one_time::OtcError;
 use storekey::auth::secret::{self, Secret};
@@ -193,12 +194,8 @@ fn run(cli: Cli) -> Result<(), String> {
                         .await
                         .map_err(|e| match e {
                             OtcError::NotFound => format!("no customer with email {email}"),
-                            OtcError::AssistanceNotAllowed => {
-                                "Login as Customer assistance is disabled for this customer.".into()
-                            }
-                            OtcError::Disabled => {
-                                "Login as Customer is disabled (otc.enabled = false).".into()
-                            }
+                            OtcError::AssistanceNotAllowed => LAC_NOT_ALLOWED.into(),
+                            OtcError::Disabled => LAC_DISABLED.into(),
                             OtcError::Storage(e) => e,
                         })?;
                 println!("{}", code.expose());

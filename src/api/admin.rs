@@ -3,6 +3,7 @@
 //! Bearer token. Requests are routed by hand from the path segments: the table is short, and
 //! one `match` shows all of it.
 
+use super::commerce::{LAC_DISABLED, LAC_NOT_ALLOWED};
 use super::{json_response, HttpResponse};
 use crate::auth::one_time::OtcError;
 use crate::auth::secret::Secret;
@@ -121,13 +122,8 @@ async fn route(
             match auth.issue_otc(id, admin, req.reason.trim()).await {
                 Ok(code) => ok(json!({ "otp": code.expose() })),
                 Err(OtcError::NotFound) => not_found(id),
-                Err(OtcError::AssistanceNotAllowed) => fail(
-                    StatusCode::FORBIDDEN,
-                    "Login as Customer assistance is disabled for this customer.",
-                ),
-                Err(OtcError::Disabled) => {
-                    fail(StatusCode::FORBIDDEN, "Login as Customer is disabled.")
-                }
+                Err(OtcError::AssistanceNotAllowed) => fail(StatusCode::FORBIDDEN, LAC_NOT_ALLOWED),
+                Err(OtcError::Disabled) => fail(StatusCode::FORBIDDEN, LAC_DISABLED),
                 Err(OtcError::Storage(e)) => Err(internal(e)),
             }
         }

@@ -601,7 +601,7 @@ impl Auth {
         Ok(())
     }
 
-    fn token_ttl(&self, kind: TokenKind) -> i64 {
+    pub(crate) fn token_ttl(&self, kind: TokenKind) -> i64 {
         match kind {
             TokenKind::Commerce => i64::from(self.config.tokens.commerce_ttl_minutes) * 60,
             TokenKind::Storefront => i64::from(self.config.tokens.storefront_ttl_days) * 86_400,

@@ -7,10 +7,10 @@
 use super::limits::{MinInterval, RateLimiter};
 use super::password::{check_policy, PolicyError};
 use super::secret::{self, Secret};
-use super::{live_matches, valid_email, AccountError, Auth};
+use super::{live_matches, valid_email, AccountError, Auth, IssuedToken, Method};
 use crate::mail::Mail;
 use crate::model::Customer;
-use crate::store::{CustomerId, CustomerRecord, Lockout, OneTimeSecret, StoreError};
+use crate::store::{CustomerId, CustomerRecord, Lockout, OneTimeSecret, StoreError, TokenKind};
 use serde_json::json;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -289,7 +289,11 @@ impl Auth {
             issued_by: Some(admin.to_string()),
             reason: Some(reason.to_string()),
         };
-        let enabled = self.config.otc.enabled;
+        // The switch first, as Adobe Commerce checks it: with the feature off, every request gets
+        // one answer, whoever it names.
+        if !self.config.otc.enabled {
+            return Err(OtcError::Disabled);
+        }
         let admin = admin.to_string();
         let reason = reason.to_string();
         self.store
@@ -300,9 +304,6 @@ impl Auth {
                 if !before.allow_remote_shopping_assistance {
                     return Ok(Err(OtcError::AssistanceNotAllowed));
                 }
-                if !enabled {
-                    return Ok(Err(OtcError::Disabled));
-                }
                 let mut after = before.clone();
                 after.otc = Some(slot);
                 tx.put_customer(&after, Some(&before))?;
@@ -311,6 +312,45 @@ impl Auth {
             })
             .await??;
         Ok(code)
+    }
+
+    /// Login as Customer without a code: an admin mints a customer token directly (Adobe
+    /// Commerce's `generateCustomerTokenAsAdmin`). The same rules as `issue_otc`, in the same
+    /// order; the token and its audit entry are one write.
+    pub async fn token_as_admin(
+        &self,
+        email: &str,
+        admin: &str,
+        kind: TokenKind,
+    ) -> Result<IssuedToken, OtcError> {
+        if !self.config.otc.enabled {
+            return Err(OtcError::Disabled);
+        }
+        let now = self.now();
+        let ttl = self.token_ttl(kind);
+        let email = email.to_string();
+        let admin = admin.to_string();
+        self.store
+            .write(move |tx| {
+                let Some(id) = tx.customer_id_by_email(&email)? else {
+                    return Ok(Err(OtcError::NotFound));
+                };
+                let Some(customer) = tx.customer(id)? else {
+                    return Ok(Err(OtcError::NotFound));
+                };
+                if !customer.allow_remote_shopping_assistance {
+                    return Ok(Err(OtcError::AssistanceNotAllowed));
+                }
+                let (token, expires_at) = super::issue_token(tx, id, kind, now, ttl)?;
+                audit(tx, now, &admin, "token_as_admin", id, None)?;
+                Ok(Ok(IssuedToken {
+                    customer: customer.customer(),
+                    token,
+                    expires_at,
+                    method: Method::Admin,
+                }))
+            })
+            .await?
     }
 
     /// Appends an admin action to the audit log.

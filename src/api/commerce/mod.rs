@@ -1,37 +1,27 @@
-//! The Adobe Commerce dialect on `POST /graphql`: schema, Bearer handling, and the mapping of
-//! core errors to Adobe Commerce's exact messages and categories (all in this file, in one
-//! place: `sign_in_error` and `account_error`).
+//! The Adobe Commerce dialect on `POST /graphql`: schema, Bearer handling and resolvers that
+//! call the core. The mapping of core errors to Adobe Commerce's exact messages and categories
+//! is `errors.rs`.
 
+mod errors;
 mod types;
 
 use super::{client_ip, graphql_response, parse_graphql_body, HttpResponse};
-use crate::auth::one_time::{ConfirmError, ResetError};
+use crate::auth::one_time::ConfirmError;
 use crate::auth::secret::Secret;
 use crate::auth::{
-    Accept, AccountError, Auth, CustomerChanges, NewCustomer, Session, SessionRefusal, SignInError,
+    Accept, AccountError, Auth, CustomerChanges, NewCustomer, Session, SessionRefusal,
     SignInRequest,
 };
 use crate::model::{Customer as CustomerModel, TokenKind};
-use async_graphql::{Context, EmptySubscription, ErrorExtensions, Object, Schema};
+use async_graphql::{Context, EmptySubscription, Object, Schema};
 use bytes::Bytes;
+pub use errors::*;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 pub use types::*;
 use warp::http::{HeaderMap, StatusCode};
 
 pub type CommerceSchema = Schema<Query, Mutation, EmptySubscription>;
-
-pub const GENERIC_SIGN_IN: &str = "The account sign-in was incorrect or your account is disabled temporarily. Please wait and try again later.";
-pub const NOT_CONFIRMED: &str = "This account isn't confirmed. Verify and try again.";
-pub const NOT_AUTHORIZED: &str = "The current customer isn't authorized.";
-pub const EMAIL_TAKEN: &str =
-    "A customer with the same email address already exists in an associated website.";
-pub const BUSY: &str = "The server is busy signing other customers in. Please try again shortly.";
-pub const LOCKED: &str = "The account is locked.";
-const EMPTY_INPUT: &str = "\"input\" value should be specified";
-const PASSWORD_FOR_EMAIL: &str = "Provide the current \"password\" to change \"email\".";
-const INVALID_TOKEN: &str =
-    "The request is allowed for logged in customer only: the token is invalid, expired or revoked.";
 
 /// Sign-in fields are expensive: with the default complexity limit (1000) a request holds at
 /// most five of them, whatever aliases it uses.
@@ -266,70 +256,6 @@ pub fn bearer(headers: &HeaderMap) -> Option<String> {
     }
 }
 
-/// HTTP 401 when any error is an authentication error, 503 when the hash pool was full,
-/// else 200 (Adobe Commerce's mapping).
-fn status_for(resp: &async_graphql::Response) -> StatusCode {
-    let category = |e: &async_graphql::ServerError| {
-        e.extensions
-            .as_ref()
-            .and_then(|x| x.get("category"))
-            .and_then(|v| v.clone().into_json().ok())
-            .and_then(|v| v.as_str().map(str::to_owned))
-    };
-    if resp
-        .errors
-        .iter()
-        .any(|e| category(e).as_deref() == Some("graphql-authentication"))
-    {
-        StatusCode::UNAUTHORIZED
-    } else if resp
-        .errors
-        .iter()
-        .any(|e| category(e).as_deref() == Some("graphql-busy"))
-    {
-        StatusCode::SERVICE_UNAVAILABLE
-    } else {
-        StatusCode::OK
-    }
-}
-
-/// An error with Adobe Commerce's `extensions.category`.
-pub fn error(category: &'static str, message: impl Into<String>) -> async_graphql::Error {
-    async_graphql::Error::new(message.into()).extend_with(|_, e| e.set("category", category))
-}
-
-fn internal(e: impl std::fmt::Display) -> async_graphql::Error {
-    tracing::error!("internal error: {e}");
-    error("graphql-internal", "Internal server error")
-}
-
-fn sign_in_error(e: SignInError) -> async_graphql::Error {
-    match e {
-        SignInError::NotConfirmed => error("graphql-authentication", NOT_CONFIRMED),
-        SignInError::Busy => error("graphql-busy", BUSY),
-        SignInError::Storage(m) => internal(m),
-        _ => error("graphql-authentication", GENERIC_SIGN_IN),
-    }
-}
-
-fn account_error(e: AccountError, email: &str) -> async_graphql::Error {
-    match e {
-        AccountError::InvalidEmail => error(
-            "graphql-input",
-            format!("\"{email}\" is not a valid email address."),
-        ),
-        AccountError::EmailTaken => error("graphql-already-exists", EMAIL_TAKEN),
-        AccountError::Policy(p) => error("graphql-input", p.to_string()),
-        AccountError::WrongPassword => {
-            error("graphql-authentication", "Invalid login or password.")
-        }
-        AccountError::Locked => error("graphql-authentication", LOCKED),
-        AccountError::NotFound => error("graphql-authorization", NOT_AUTHORIZED),
-        AccountError::Busy => error("graphql-busy", BUSY),
-        AccountError::Storage(m) => internal(m),
-    }
-}
-
 fn ctx_parts<'a>(ctx: &'a Context<'_>) -> (&'a Arc<Auth>, &'a Caller) {
     // Both are inserted for every request by `build_schema` and `handle`.
     (
@@ -354,8 +280,8 @@ fn active_customer<'a>(
 ) -> Result<&'a Session, async_graphql::Error> {
     let session = require_customer(caller)?;
     match auth.session_refusal(session) {
-        Some(SessionRefusal::Locked) => Err(error("graphql-authentication", LOCKED)),
-        Some(SessionRefusal::NotConfirmed) => Err(error("graphql-authentication", NOT_CONFIRMED)),
+        Some(SessionRefusal::Locked) => Err(unauthenticated(LOCKED)),
+        Some(SessionRefusal::NotConfirmed) => Err(unauthenticated(NOT_CONFIRMED)),
         None => Ok(session),
     }
 }
@@ -841,43 +767,14 @@ impl Mutation {
         let Some(admin) = &caller.admin else {
             return Err(error("graphql-authorization", NOT_AUTHORIZED));
         };
-        if !auth.config.otc.enabled {
-            return Err(error(
-                "graphql-authorization",
-                "Login as Customer is disabled.",
-            ));
-        }
         let email = input.customer_email.trim();
         if email.is_empty() {
-            return Err(error(
-                "graphql-input",
-                "Specify the \"customer email\" value.",
-            ));
-        }
-        let Some(customer) = auth.customer_by_email(email).map_err(internal)? else {
-            return Err(error(
-                "graphql-input",
-                "Customer email provided does not exist",
-            ));
-        };
-        if !customer.allow_remote_shopping_assistance {
-            return Err(error(
-                "graphql-authorization",
-                "Login as Customer assistance is disabled for this customer.",
-            ));
+            return Err(error("graphql-input", LAC_NO_EMAIL));
         }
         let issued = auth
-            .issue_for(customer.id, TokenKind::Commerce, crate::auth::Method::Admin)
+            .token_as_admin(email, admin, TokenKind::Commerce)
             .await
-            .map_err(|_| {
-                error(
-                    "graphql-input",
-                    "Unable to generate tokens. Please wait and try again later.",
-                )
-            })?;
-        auth.audit_admin(admin, "token_as_admin", customer.id, None)
-            .await
-            .map_err(internal)?;
+            .map_err(otc_error)?;
         Ok(Some(GenerateCustomerTokenAsAdminOutput {
             customer_token: issued.token.expose().to_string(),
         }))
@@ -916,20 +813,6 @@ impl Mutation {
             customer: customer_view(auth, record),
         }))
     }
-}
-
-fn reset_error(e: ResetError) -> async_graphql::Error {
-    let message = match e {
-        ResetError::InvalidEmail => "The email address has an invalid format.".to_string(),
-        // Every failure after the argument checks, as Magento's `ResetPassword` resolver
-        // answers (SPEC §5.3): which one it was is not the caller's to learn.
-        ResetError::Mismatch | ResetError::Expired | ResetError::Policy(_) => {
-            "Cannot set the customer's password".into()
-        }
-        ResetError::Busy => return error("graphql-busy", BUSY),
-        ResetError::Storage(m) => return internal(m),
-    };
-    error("graphql-input", message)
 }
 
 /// `createCustomerV2` and the deprecated `createCustomer`: the same checks and core call.
