@@ -310,8 +310,8 @@ async fn update_customer(auth: &Auth, admin: &str, id: u64, body: &[u8]) -> Repl
     let req: CustomerBody = parse_body(body)?;
     let c = req.customer;
     let email = c.email.clone().unwrap_or_default();
-    let record = auth
-        .update_customer(
+    let update = auth
+        .update_account(
             id,
             CustomerChanges {
                 email: c.email,
@@ -320,14 +320,15 @@ async fn update_customer(auth: &Auth, admin: &str, id: u64, body: &[u8]) -> Repl
                 confirmed: c.confirmed,
                 disabled: c.disabled,
                 allow_remote_shopping_assistance: c.allow_remote_shopping_assistance,
-                password: req.password.filter(|p| !p.is_empty()).map(Secret::new),
                 audit_by: Some(admin.to_string()),
                 ..CustomerChanges::default()
             },
+            req.password.filter(|p| !p.is_empty()).map(Secret::new),
+            None,
         )
         .await
         .map_err(|e| account_error(e, &email))?;
-    ok(super::customer_json(&record))
+    ok(super::customer_json(&update.customer))
 }
 
 fn account_error(e: AccountError, email: &str) -> (StatusCode, String) {

@@ -213,9 +213,16 @@ pub struct CustomerChanges {
     pub confirmed: Option<bool>,
     pub disabled: Option<bool>,
     pub email: Option<String>,
-    pub password: Option<Secret>,
     /// The admin making the change: the audit entry goes into the same commit.
     pub audit_by: Option<String>,
+}
+
+/// What `update_account` saved: the customer as it is now, and the token minted in the same
+/// write when one was asked for and the password changed.
+#[derive(Debug, Clone)]
+pub struct AccountUpdate {
+    pub customer: Customer,
+    pub token: Option<IssuedToken>,
 }
 
 /// The sign-in core. One per server, shared by all requests.
@@ -818,31 +825,51 @@ impl Auth {
         self.store.read()?.customer_by_email(email)
     }
 
-    /// Applies `changes` in one write. Disabling revokes every token; withdrawing
-    /// remote-assistance permission voids a live admin code; a new password (policy checked)
-    /// revokes every token and any live reset token and clears the lockout.
+    /// Applies `changes` in one write (see `update_account`).
     pub async fn update_customer(
         &self,
         id: CustomerId,
         changes: CustomerChanges,
     ) -> Result<Customer, AccountError> {
+        Ok(self.update_account(id, changes, None, None).await?.customer)
+    }
+
+    /// The password rule, written once: every new password (sign-up, change, reset, admin)
+    /// passes it. `email` is the address the account will have.
+    pub fn check_new_password(&self, password: &Secret, email: &str) -> Result<(), PolicyError> {
+        check_policy(&self.config.password, password.expose(), email)
+    }
+
+    /// Storefront `customerUpdate` and admin `PUT`: the profile, email and password changes
+    /// and, when the password changed and `reissue` names a kind, a fresh token, all in one
+    /// write (a refusal or a full hash queue leaves nothing half-saved). Disabling revokes every
+    /// token; withdrawing remote-assistance permission voids a live admin code; a new password
+    /// (policy checked) revokes every token and any live reset token and clears the lockout.
+    pub async fn update_account(
+        &self,
+        id: CustomerId,
+        changes: CustomerChanges,
+        new_password: Option<Secret>,
+        reissue: Option<TokenKind>,
+    ) -> Result<AccountUpdate, AccountError> {
         let new_email = changes.email.as_deref().map(normalize_email);
         if let Some(email) = &new_email {
             if !valid_email(email) {
                 return Err(AccountError::InvalidEmail);
             }
         }
-        let hash = match &changes.password {
+        let hash = match &new_password {
             Some(pw) => {
                 let current = self.customer(id)?.ok_or(AccountError::NotFound)?;
                 let email = new_email.as_deref().unwrap_or(&current.email);
-                check_policy(&self.config.password, pw.expose(), email)
+                self.check_new_password(pw, email)
                     .map_err(AccountError::Policy)?;
                 Some(self.passwords.hash(pw).await?)
             }
             None => None,
         };
         let now = self.now();
+        let ttl = reissue.map(|kind| (kind, self.token_ttl(kind)));
         self.store
             .write(move |tx| {
                 let Some(before) = tx.customer(id)? else {
@@ -859,6 +886,7 @@ impl Auth {
                 }
                 apply_changes(&mut after, &changes);
                 let mut revoke = after.disabled && !before.disabled;
+                let password_changed = hash.is_some();
                 if let Some(hash) = hash {
                     after.password_hash = Some(hash);
                     after.password_version = after.password_version.wrapping_add(1);
@@ -877,7 +905,22 @@ impl Auth {
                 if let Some(admin) = &changes.audit_by {
                     one_time::audit(tx, now, admin, "customer_updated", id, None)?;
                 }
-                Ok(Ok(after.customer()))
+                let token = match ttl {
+                    Some((kind, ttl)) if password_changed && !after.disabled => {
+                        let (token, expires_at) = issue_token(tx, id, kind, now, ttl)?;
+                        Some(IssuedToken {
+                            customer: after.customer(),
+                            token,
+                            expires_at,
+                            method: Method::Password,
+                        })
+                    }
+                    _ => None,
+                };
+                Ok(Ok(AccountUpdate {
+                    customer: after.customer(),
+                    token,
+                }))
             })
             .await?
     }
@@ -919,14 +962,15 @@ impl Auth {
         id: CustomerId,
         new_password: &Secret,
     ) -> Result<Customer, AccountError> {
-        self.update_customer(
-            id,
-            CustomerChanges {
-                password: Some(new_password.clone()),
-                ..CustomerChanges::default()
-            },
-        )
-        .await
+        let update = self
+            .update_account(
+                id,
+                CustomerChanges::default(),
+                Some(new_password.clone()),
+                None,
+            )
+            .await?;
+        Ok(update.customer)
     }
 
     /// Deletes a customer with its tokens and codes; `audit_by` names the admin, whose audit

@@ -8,7 +8,7 @@ mod types;
 use super::{client_ip, graphql_response, parse_graphql_body, HttpResponse};
 use crate::auth::multipass_sign_in::MultipassSignInError;
 use crate::auth::one_time::ResetError;
-use crate::auth::password::{check_policy, PolicyError};
+use crate::auth::password::PolicyError;
 use crate::auth::secret::{self, Secret};
 use crate::auth::storefront_tokens::{
     StorefrontToken, StorefrontTokenKind, READ_CUSTOMERS, WRITE_CUSTOMERS,
@@ -701,9 +701,10 @@ impl Mutation {
             )),
             _ => {}
         }
-        if let Some(pw) = &customer.password {
+        let new_password = customer.password.map(Secret::new);
+        if let Some(pw) = &new_password {
             let for_email = email.unwrap_or(&session.customer.email);
-            if let Err(p) = check_policy(&auth.config.password, pw, for_email) {
+            if let Err(p) = auth.check_new_password(pw, for_email) {
                 errors.push(policy_user_error(&p, &["customer", "password"]));
             }
         }
@@ -719,25 +720,17 @@ impl Mutation {
             email: email.map(str::to_owned),
             ..CustomerChanges::default()
         };
-        let mut record = match auth.update_customer(id, changes).await {
-            Ok(r) => r,
+        // One write: the profile, the email, the password and the new token, or nothing.
+        let update = match auth
+            .update_account(id, changes, new_password, Some(TokenKind::Storefront))
+            .await
+        {
+            Ok(u) => u,
             Err(e) => return Ok(Some(failed(vec![account_user_error(e, "customer")?]))),
         };
-        let mut new_token = None;
-        if let Some(pw) = customer.password {
-            if let Err(e) = auth.set_password(id, &Secret::new(pw)).await {
-                return Ok(Some(failed(vec![account_user_error(e, "customer")?])));
-            }
-            let issued = auth
-                .issue_for(id, TokenKind::Storefront, Method::Password)
-                .await
-                .map_err(|e| internal(format!("{e:?}")))?;
-            record = issued.customer.clone();
-            new_token = Some(access_token(&issued));
-        }
         Ok(Some(CustomerUpdatePayload {
-            customer: Some(self::customer(record)),
-            customer_access_token: new_token,
+            customer: Some(self::customer(update.customer)),
+            customer_access_token: update.token.as_ref().map(access_token),
             customer_user_errors: vec![],
             user_errors: vec![],
         }))
