@@ -29,11 +29,11 @@ pub mod turns;
 
 use crate::config::Config;
 use crate::metrics::Metrics;
-pub use crate::model::{Customer, Profile};
+pub use crate::model::{AuditEntry, Customer, Profile};
 pub use crate::store::StoreError;
 use crate::store::{
-    AccessTokenRecord, CustomerId, CustomerRecord, Digest, Lockout, OneTimeSecret, Store,
-    Timestamp, TokenKind, Tx,
+    AccessTokenRecord, Change, Created, CustomerId, CustomerRecord, Digest, Effects, Lockout,
+    NewToken, OneTimeSecret, Store, Timestamp, TokenKind, Updated, Who,
 };
 use clock::Clock;
 use limits::{RateLimiter, RecentFailures};
@@ -445,81 +445,36 @@ impl Auth {
         // Commit: consume a one-time credential (only if still the live one), clear the
         // lockout, mint the token. All in one write, so concurrent uses of one code cannot
         // both win.
-        let kind = req.kind;
-        let ttl = self.token_ttl(kind);
         let password_version = customer.password_version;
         let otc_enabled = self.config.otc.enabled;
+        let (token, new_token) = self.mint(customer.id, req.kind, now);
+        let expires_at = new_token.record.expires_at;
         let outcome = self
             .store
-            .write(move |tx| {
-                let Some(before) = tx.customer(customer.id)? else {
-                    return Ok(Err(SignInError::UnknownEmail));
-                };
-                let mut after = before.clone();
-                match method {
-                    Method::Password => {
-                        if before.password_version != password_version {
-                            return Ok(Err(SignInError::Raced));
-                        }
-                    }
-                    Method::ResetToken => {
-                        if !live_matches(&before.reset_token, &digest, now) {
-                            return Ok(Err(SignInError::Raced));
-                        }
-                        after.reset_token = None;
-                    }
-                    Method::Otc => {
-                        if !(otc_enabled
-                            && before.allow_remote_shopping_assistance
-                            && live_matches(&before.otc, &digest, now))
-                        {
-                            return Ok(Err(SignInError::Raced));
-                        }
-                        after.otc = None;
-                    }
-                    Method::Multipass | Method::Admin => {}
+            .update_customer(Who::Id(customer.id), move |c| {
+                match commit_sign_in(c, method, &digest, password_version, otc_enabled, now) {
+                    Err(refusal) => Change::Refuse(Err(refusal)),
+                    Ok(audit) => Change::Save(
+                        Ok(()),
+                        Effects {
+                            token: Some(new_token.clone()),
+                            audit,
+                            ..Effects::default()
+                        },
+                    ),
                 }
-                if before.disabled {
-                    return Ok(Err(SignInError::Disabled));
-                }
-                // The lock may have been reached since the read (another instance, or a
-                // failure committed meanwhile): the commit decides.
-                if is_locked(&before.lockout, now) {
-                    return Ok(Err(SignInError::Locked));
-                }
-                after.lockout = Lockout::default();
-                if after != before {
-                    tx.put_customer(&after, Some(&before))?;
-                }
-                let (token, expires_at) = issue_token(tx, after.id, kind, now, ttl)?;
-                match method {
-                    Method::Otc => {
-                        let (by, reason) = before
-                            .otc
-                            .as_ref()
-                            .map(|o| (o.issued_by.clone(), o.reason.clone()))
-                            .unwrap_or_default();
-                        let detail = format!(
-                            "issued by {}; reason: {}",
-                            by.unwrap_or_default(),
-                            reason.unwrap_or_default()
-                        );
-                        one_time::audit(tx, now, "customer", "otc_used", after.id, Some(&detail))?;
-                    }
-                    Method::ResetToken => {
-                        one_time::audit(tx, now, "customer", "reset_token_used", after.id, None)?;
-                    }
-                    _ => {}
-                }
-                Ok(Ok(IssuedToken {
-                    customer: after.customer(),
-                    token,
-                    expires_at,
-                    method,
-                }))
             })
-            .await??;
-        Ok(outcome)
+            .await?;
+        match outcome {
+            Updated::Saved(after, _) => Ok(IssuedToken {
+                customer: after.customer(),
+                token,
+                expires_at,
+                method,
+            }),
+            Updated::Refused(refusal) => Err(refusal.err().unwrap_or(SignInError::Raced)),
+            Updated::NotFound | Updated::EmailTaken => Err(SignInError::UnknownEmail),
+        }
     }
 
     fn otc_usable(&self, customer: &CustomerRecord) -> bool {
@@ -565,30 +520,14 @@ impl Auth {
             return self.decoy_write().await;
         }
         let now = self.now();
-        let locked = self
+        let outcome = self
             .store
-            .write(move |tx| {
-                let Some(before) = tx.customer(id)? else {
-                    return Ok(false);
-                };
-                let mut after = before.clone();
-                let l = &mut after.lockout;
-                let mut failures = l.failures + 1;
-                let lock_expired = matches!(l.lock_expires, Some(t) if now > t);
-                let mut locked_now = false;
-                if failures == 1 || l.first_failure.is_none() || lock_expired {
-                    l.first_failure = Some(now);
-                    failures = 1;
-                    l.lock_expires = None;
-                } else if failures >= max {
-                    l.lock_expires = Some(now + i64::from(minutes) * 60);
-                    locked_now = true;
-                }
-                l.failures = failures;
-                tx.put_customer(&after, Some(&before))?;
-                Ok(locked_now)
+            .update_customer(Who::Id(id), move |c| {
+                let locked_now = count_failure(&mut c.lockout, now, max, minutes);
+                Change::Save(locked_now, Effects::default())
             })
             .await?;
+        let locked = matches!(outcome, Updated::Saved(_, true));
         if locked {
             self.metrics.lockouts.inc();
             tracing::info!(
@@ -602,10 +541,29 @@ impl Auth {
     /// One small durable write that changes nothing a client can see (a counter in the store's
     /// metadata): refusals that have nothing to record still cost what a recorded one costs.
     async fn decoy_write(&self) -> Result<(), SignInError> {
-        self.store
-            .write(|tx| tx.next_id("refusals").map(|_| ()))
-            .await?;
-        Ok(())
+        Ok(self.store.record_refusal().await?)
+    }
+
+    /// A fresh access token for `id`: the token for the client, its digest and record for
+    /// the store.
+    pub(crate) fn mint(
+        &self,
+        id: CustomerId,
+        kind: TokenKind,
+        now: Timestamp,
+    ) -> (Secret, NewToken) {
+        let token = secret::new_access_token();
+        let record = AccessTokenRecord {
+            customer_id: id,
+            issued_at: now,
+            expires_at: now + self.token_ttl(kind),
+            kind,
+        };
+        let new = NewToken {
+            digest: token.digest(),
+            record,
+        };
+        (token, new)
     }
 
     pub(crate) fn token_ttl(&self, kind: TokenKind) -> i64 {
@@ -623,23 +581,29 @@ impl Auth {
         kind: TokenKind,
         method: Method,
     ) -> Result<IssuedToken, SignInError> {
-        let now = self.now();
-        let ttl = self.token_ttl(kind);
-        let issued = self
+        let (token, new_token) = self.mint(id, kind, self.now());
+        let expires_at = new_token.record.expires_at;
+        let outcome = self
             .store
-            .write(move |tx| {
-                let Some(customer) = tx.customer(id)? else {
-                    return Ok(Err(SignInError::UnknownEmail));
-                };
-                let (token, expires_at) = issue_token(tx, id, kind, now, ttl)?;
-                Ok(Ok(IssuedToken {
-                    customer: customer.customer(),
-                    token,
-                    expires_at,
-                    method,
-                }))
+            .update_customer(Who::Id(id), move |_| {
+                Change::Save(
+                    (),
+                    Effects {
+                        token: Some(new_token.clone()),
+                        ..Effects::default()
+                    },
+                )
             })
-            .await??;
+            .await?;
+        let Updated::Saved(customer, ()) = outcome else {
+            return Err(SignInError::UnknownEmail);
+        };
+        let issued = IssuedToken {
+            customer: customer.customer(),
+            token,
+            expires_at,
+            method,
+        };
         self.metrics.login(method.label(), "success");
         Ok(issued)
     }
@@ -703,16 +667,12 @@ impl Auth {
     pub async fn revoke(&self, session: &Session, all: bool) -> Result<(), StoreError> {
         let digest = session.token_digest;
         let id = session.customer.id;
-        self.store
-            .write(move |tx| {
-                if all {
-                    tx.revoke_customer_tokens(id)?;
-                } else {
-                    tx.delete_access_token(&digest)?;
-                }
-                Ok(())
-            })
-            .await
+        if all {
+            self.store.revoke_customer_tokens(id).await?;
+        } else {
+            self.store.delete_token(digest).await?;
+        }
+        Ok(())
     }
 
     /// Extends a live token by its kind's lifetime from now. `None` when it is not live.
@@ -723,17 +683,14 @@ impl Auth {
         let now = self.now();
         let mut record = session.token;
         record.expires_at = now + self.token_ttl(record.kind);
-        let digest = session.token_digest;
-        self.store
-            .write(move |tx| {
-                // Still there? A concurrent delete wins over a renew.
-                if tx.access_token(&digest)?.is_none() {
-                    return Ok(None);
-                }
-                tx.insert_access_token(&digest, &record)?;
-                Ok(Some(record.expires_at))
+        let renewed = self
+            .store
+            .renew_token(NewToken {
+                digest: session.token_digest,
+                record,
             })
-            .await
+            .await?;
+        Ok(renewed.then_some(record.expires_at))
     }
 
     /// Deletes a token by its value; false when it was not live.
@@ -741,10 +698,7 @@ impl Auth {
         if self.authenticate(token)?.is_none() {
             return Ok(false);
         }
-        let digest = secret::digest(token);
-        self.store
-            .write(move |tx| tx.delete_access_token(&digest))
-            .await
+        self.store.delete_token(secret::digest(token)).await
     }
 
     // ------------------------------------------------------------------ customers
@@ -786,20 +740,13 @@ impl Auth {
             allow_remote_shopping_assistance: new.allow_remote_shopping_assistance,
             ..CustomerRecord::default()
         };
-        let audit_by = new.audit_by;
-        let created = self
-            .store
-            .write(move |tx| {
-                if tx.customer_id_by_email(&record.email)?.is_some() {
-                    return Ok(Err(AccountError::EmailTaken));
-                }
-                let created = tx.insert_customer(record)?;
-                if let Some(admin) = &audit_by {
-                    one_time::audit(tx, now, admin, "customer_created", created.id, None)?;
-                }
-                Ok(Ok(created))
-            })
-            .await??;
+        let audit = new
+            .audit_by
+            .map(|admin| audit_entry(now, admin, "customer_created", None, None));
+        let created = match self.store.create_customer(record, audit).await? {
+            Created::Created(c) => c,
+            Created::EmailTaken => return Err(AccountError::EmailTaken),
+        };
         if !created.confirmed && self.config.account.require_confirmation {
             self.send_confirmation(created.id, new.requested_from)
                 .await?;
@@ -869,60 +816,65 @@ impl Auth {
             None => None,
         };
         let now = self.now();
-        let ttl = reissue.map(|kind| (kind, self.token_ttl(kind)));
-        self.store
-            .write(move |tx| {
-                let Some(before) = tx.customer(id)? else {
-                    return Ok(Err(AccountError::NotFound));
-                };
-                let mut after = before.clone();
-                if let Some(email) = new_email {
-                    if let Some(owner) = tx.customer_id_by_email(&email)? {
-                        if owner != id {
-                            return Ok(Err(AccountError::EmailTaken));
-                        }
-                    }
-                    after.email = email;
+        let minted = reissue.map(|kind| self.mint(id, kind, now));
+        let new_token = minted.as_ref().map(|(_, t)| t.clone());
+        let outcome = self
+            .store
+            .update_customer(Who::Id(id), move |after| {
+                let before_disabled = after.disabled;
+                if let Some(email) = &new_email {
+                    after.email = email.clone();
                 }
-                apply_changes(&mut after, &changes);
-                let mut revoke = after.disabled && !before.disabled;
+                apply_changes(after, &changes);
+                let mut revoke = after.disabled && !before_disabled;
                 let password_changed = hash.is_some();
-                if let Some(hash) = hash {
-                    after.password_hash = Some(hash);
+                if let Some(hash) = &hash {
+                    after.password_hash = Some(hash.clone());
                     after.password_version = after.password_version.wrapping_add(1);
                     after.reset_token = None;
                     after.lockout = Lockout::default();
                     revoke = true;
                 }
-                if revoke {
-                    tx.revoke_customer_tokens(id)?;
-                }
                 if !after.allow_remote_shopping_assistance {
                     after.otc = None;
                 }
                 after.updated_at = now;
-                tx.put_customer(&after, Some(&before))?;
-                if let Some(admin) = &changes.audit_by {
-                    one_time::audit(tx, now, admin, "customer_updated", id, None)?;
-                }
-                let token = match ttl {
-                    Some((kind, ttl)) if password_changed && !after.disabled => {
-                        let (token, expires_at) = issue_token(tx, id, kind, now, ttl)?;
-                        Some(IssuedToken {
-                            customer: after.customer(),
-                            token,
-                            expires_at,
-                            method: Method::Password,
-                        })
-                    }
+                let token = new_token
+                    .clone()
+                    .filter(|_| password_changed && !after.disabled);
+                let audit = changes
+                    .audit_by
+                    .clone()
+                    .map(|admin| audit_entry(now, admin, "customer_updated", Some(id), None));
+                Change::Save(
+                    token.is_some(),
+                    Effects {
+                        revoke_tokens: revoke,
+                        token,
+                        audit,
+                    },
+                )
+            })
+            .await?;
+        match outcome {
+            Updated::Saved(after, minted_now) => {
+                let token = match minted {
+                    Some((token, new)) if minted_now => Some(IssuedToken {
+                        customer: after.customer(),
+                        token,
+                        expires_at: new.record.expires_at,
+                        method: Method::Password,
+                    }),
                     _ => None,
                 };
-                Ok(Ok(AccountUpdate {
+                Ok(AccountUpdate {
                     customer: after.customer(),
                     token,
-                }))
-            })
-            .await?
+                })
+            }
+            Updated::NotFound | Updated::Refused(_) => Err(AccountError::NotFound),
+            Updated::EmailTaken => Err(AccountError::EmailTaken),
+        }
     }
 
     /// Checks a signed-in customer's current password the way a sign-in does: a wrong one
@@ -980,36 +932,117 @@ impl Auth {
         id: CustomerId,
         audit_by: Option<String>,
     ) -> Result<bool, StoreError> {
-        let now = self.now();
-        self.store
-            .write(move |tx| {
-                let deleted = tx.delete_customer(id)?;
-                if let (true, Some(admin)) = (deleted, &audit_by) {
-                    one_time::audit(tx, now, admin, "customer_deleted", id, None)?;
-                }
-                Ok(deleted)
-            })
-            .await
+        let audit = audit_by
+            .map(|admin| audit_entry(self.now(), admin, "customer_deleted", Some(id), None));
+        self.store.delete_customer(id, audit).await
     }
 }
 
-/// Mints a token inside a write. The store keeps only its digest.
-pub fn issue_token(
-    tx: &mut Tx<'_>,
-    customer_id: CustomerId,
-    kind: TokenKind,
+/// The commit of a sign-in, decided on the stored record: the credential that matched on the
+/// snapshot must still be the live one (else another request won it, `Raced`), and the
+/// account must still be enabled and unlocked. Consumes a one-time credential, clears the
+/// lockout, and returns the audit entry that the use of a reset token or admin code writes.
+fn commit_sign_in(
+    c: &mut CustomerRecord,
+    method: Method,
+    digest: &Digest,
+    password_version: u32,
+    otc_enabled: bool,
     now: Timestamp,
-    ttl: i64,
-) -> Result<(Secret, Timestamp), StoreError> {
-    let token = secret::new_access_token();
-    let record = AccessTokenRecord {
-        customer_id,
-        issued_at: now,
-        expires_at: now + ttl,
-        kind,
-    };
-    tx.insert_access_token(&token.digest(), &record)?;
-    Ok((token, record.expires_at))
+) -> Result<Option<AuditEntry>, SignInError> {
+    let mut audit = None;
+    match method {
+        Method::Password => {
+            if c.password_version != password_version {
+                return Err(SignInError::Raced);
+            }
+        }
+        Method::ResetToken => {
+            if !live_matches(&c.reset_token, digest, now) {
+                return Err(SignInError::Raced);
+            }
+            c.reset_token = None;
+            audit = Some(audit_entry(
+                now,
+                "customer",
+                "reset_token_used",
+                Some(c.id),
+                None,
+            ));
+        }
+        Method::Otc => {
+            if !(otc_enabled
+                && c.allow_remote_shopping_assistance
+                && live_matches(&c.otc, digest, now))
+            {
+                return Err(SignInError::Raced);
+            }
+            let (by, reason) = c
+                .otc
+                .take()
+                .map(|o| (o.issued_by, o.reason))
+                .unwrap_or_default();
+            let detail = format!(
+                "issued by {}; reason: {}",
+                by.unwrap_or_default(),
+                reason.unwrap_or_default()
+            );
+            audit = Some(audit_entry(
+                now,
+                "customer",
+                "otc_used",
+                Some(c.id),
+                Some(detail),
+            ));
+        }
+        Method::Multipass | Method::Admin => {}
+    }
+    if c.disabled {
+        return Err(SignInError::Disabled);
+    }
+    // The lock may have been reached since the read (another instance, or a failure committed
+    // meanwhile): the commit decides.
+    if is_locked(&c.lockout, now) {
+        return Err(SignInError::Locked);
+    }
+    c.lockout = Lockout::default();
+    Ok(audit)
+}
+
+/// Adobe Commerce's `processAuthenticationFailure` on the lockout columns: counts a failure and
+/// locks at `max` failures for `minutes`; the first failure, or one after an expired lock,
+/// starts over at 1. True when this failure engaged the lock.
+pub fn count_failure(l: &mut Lockout, now: Timestamp, max: u32, minutes: u32) -> bool {
+    let mut failures = l.failures + 1;
+    let lock_expired = matches!(l.lock_expires, Some(t) if now > t);
+    let mut locked_now = false;
+    if failures == 1 || l.first_failure.is_none() || lock_expired {
+        l.first_failure = Some(now);
+        failures = 1;
+        l.lock_expires = None;
+    } else if failures >= max {
+        l.lock_expires = Some(now + i64::from(minutes) * 60);
+        locked_now = true;
+    }
+    l.failures = failures;
+    locked_now
+}
+
+/// An audit entry written by the core.
+pub(crate) fn audit_entry(
+    at: Timestamp,
+    actor: impl Into<String>,
+    action: &'static str,
+    subject: Option<CustomerId>,
+    detail: Option<String>,
+) -> AuditEntry {
+    AuditEntry {
+        at,
+        actor: actor.into(),
+        action,
+        subject,
+        detail,
+    }
 }
 
 pub fn is_locked(lockout: &Lockout, now: Timestamp) -> bool {
@@ -1082,6 +1115,86 @@ fn apply_changes(r: &mut CustomerRecord, c: &CustomerChanges) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_lock_engages_at_max_failures_and_an_expired_lock_starts_over() {
+        let mut l = Lockout::default();
+        assert!(!count_failure(&mut l, 100, 3, 10));
+        assert_eq!(
+            (l.failures, l.first_failure, l.lock_expires),
+            (1, Some(100), None)
+        );
+        assert!(!count_failure(&mut l, 101, 3, 10));
+        assert!(count_failure(&mut l, 102, 3, 10));
+        assert_eq!((l.failures, l.lock_expires), (3, Some(102 + 600)));
+        assert!(is_locked(&l, 702 - 1));
+        assert!(!is_locked(&l, 702));
+        // A failure after the lock ended counts from 1 again.
+        assert!(!count_failure(&mut l, 703, 3, 10));
+        assert_eq!(
+            (l.failures, l.first_failure, l.lock_expires),
+            (1, Some(703), None)
+        );
+    }
+
+    fn slot(digest: Digest, expires_at: Timestamp) -> Option<OneTimeSecret> {
+        Some(OneTimeSecret {
+            digest,
+            created_at: 0,
+            expires_at,
+            issued_by: Some("ops".into()),
+            reason: Some("call".into()),
+        })
+    }
+
+    #[test]
+    fn a_sign_in_commit_consumes_the_code_and_clears_the_lockout() {
+        let mut c = CustomerRecord {
+            id: 7,
+            allow_remote_shopping_assistance: true,
+            otc: slot([1; 32], 50),
+            lockout: Lockout {
+                failures: 2,
+                first_failure: Some(1),
+                lock_expires: None,
+            },
+            ..CustomerRecord::default()
+        };
+        let audit = commit_sign_in(&mut c, Method::Otc, &[1; 32], 0, true, 10).unwrap();
+        assert_eq!(c.otc, None);
+        assert_eq!(c.lockout, Lockout::default());
+        let audit = audit.unwrap();
+        assert_eq!((audit.action, audit.subject), ("otc_used", Some(7)));
+        assert_eq!(audit.detail.as_deref(), Some("issued by ops; reason: call"));
+        // The second use of the same code lost the race.
+        assert_eq!(
+            commit_sign_in(&mut c, Method::Otc, &[1; 32], 0, true, 10),
+            Err(SignInError::Raced)
+        );
+    }
+
+    #[test]
+    fn a_sign_in_commit_refuses_a_changed_password_then_disabled_then_locked() {
+        let mut c = CustomerRecord {
+            password_version: 2,
+            disabled: true,
+            lockout: Lockout {
+                failures: 5,
+                first_failure: Some(1),
+                lock_expires: Some(100),
+            },
+            ..CustomerRecord::default()
+        };
+        let commit = |c: &mut CustomerRecord, version| {
+            commit_sign_in(c, Method::Password, &[0; 32], version, true, 10)
+        };
+        assert_eq!(commit(&mut c, 1), Err(SignInError::Raced));
+        assert_eq!(commit(&mut c, 2), Err(SignInError::Disabled));
+        c.disabled = false;
+        assert_eq!(commit(&mut c, 2), Err(SignInError::Locked));
+        c.lockout.lock_expires = Some(5);
+        assert_eq!(commit(&mut c, 2), Ok(None));
+    }
 
     #[test]
     fn email_syntax() {

@@ -7,11 +7,13 @@
 use super::limits::{MinInterval, RateLimiter};
 use super::password::{check_policy, PolicyError};
 use super::secret::{self, Secret};
-use super::{live_matches, valid_email, AccountError, Auth, IssuedToken, Method};
+use super::{audit_entry, live_matches, valid_email, AccountError, Auth, IssuedToken, Method};
 use crate::mail::Mail;
 use crate::model::Customer;
-use crate::store::{CustomerId, CustomerRecord, Lockout, OneTimeSecret, StoreError, TokenKind};
-use serde_json::json;
+use crate::store::{
+    AccessTokenRecord, Change, CustomerId, CustomerRecord, Effects, Lockout, NewToken,
+    OneTimeSecret, StoreError, TokenKind, Updated, Who,
+};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -145,20 +147,14 @@ impl Auth {
             issued_by: None,
             reason: None,
         };
-        let id = customer.id;
         let stored = self
             .store
-            .write(move |tx| {
-                let Some(before) = tx.customer(id)? else {
-                    return Ok(None);
-                };
-                let mut after = before.clone();
-                after.reset_token = Some(slot);
-                tx.put_customer(&after, Some(&before))?;
-                Ok(Some(after))
+            .update_customer(Who::Id(customer.id), move |c| {
+                c.reset_token = Some(slot.clone());
+                Change::Save((), Effects::default())
             })
             .await?;
-        if let Some(customer) = stored {
+        if let Updated::Saved(customer, ()) = stored {
             let link = self
                 .config
                 .reset
@@ -247,30 +243,39 @@ impl Auth {
                 super::password::HashError::Failed(m) => ResetError::Storage(m),
             })?;
         let id = customer.id;
-        let updated = self
+        let outcome = self
             .store
-            .write(move |tx| {
-                let Some(before) = tx.customer(id)? else {
-                    return Ok(Err(ResetError::Mismatch));
-                };
+            .update_customer(Who::Id(id), move |c| {
                 // Consumed by a concurrent reset or sign-in in the meantime?
-                if !live_matches(&before.reset_token, &digest, now) {
-                    return Ok(Err(ResetError::Mismatch));
+                if !live_matches(&c.reset_token, &digest, now) {
+                    return Change::Refuse(());
                 }
-                let mut after = before.clone();
-                after.password_hash = Some(hash);
-                after.password_version = after.password_version.wrapping_add(1);
-                after.reset_token = None;
-                after.lockout = Lockout::default();
-                after.updated_at = now;
-                tx.revoke_customer_tokens(id)?;
-                tx.put_customer(&after, Some(&before))?;
-                audit(tx, now, "customer", "password_reset", id, None)?;
-                Ok(Ok(after.customer()))
+                c.password_hash = Some(hash.clone());
+                c.password_version = c.password_version.wrapping_add(1);
+                c.reset_token = None;
+                c.lockout = Lockout::default();
+                c.updated_at = now;
+                Change::Save(
+                    (),
+                    Effects {
+                        revoke_tokens: true,
+                        audit: Some(audit_entry(
+                            now,
+                            "customer",
+                            "password_reset",
+                            Some(id),
+                            None,
+                        )),
+                        ..Effects::default()
+                    },
+                )
             })
-            .await??;
+            .await?;
+        let Updated::Saved(updated, ()) = outcome else {
+            return Err(ResetError::Mismatch);
+        };
         self.metrics.login("reset_password", "success");
-        Ok(updated)
+        Ok(updated.customer())
     }
 
     /// Issues an admin one-time code for Login as Customer. Replaces any live code.
@@ -296,22 +301,28 @@ impl Auth {
         }
         let admin = admin.to_string();
         let reason = reason.to_string();
-        self.store
-            .write(move |tx| {
-                let Some(before) = tx.customer(id)? else {
-                    return Ok(Err(OtcError::NotFound));
-                };
-                if !before.allow_remote_shopping_assistance {
-                    return Ok(Err(OtcError::AssistanceNotAllowed));
+        let outcome = self
+            .store
+            .update_customer(Who::Id(id), move |c| {
+                if !c.allow_remote_shopping_assistance {
+                    return Change::Refuse(());
                 }
-                let mut after = before.clone();
-                after.otc = Some(slot);
-                tx.put_customer(&after, Some(&before))?;
-                audit(tx, now, &admin, "otc_issued", id, Some(&reason))?;
-                Ok(Ok(()))
+                c.otc = Some(slot.clone());
+                let entry = audit_entry(now, &admin, "otc_issued", Some(id), Some(reason.clone()));
+                Change::Save(
+                    (),
+                    Effects {
+                        audit: Some(entry),
+                        ..Effects::default()
+                    },
+                )
             })
-            .await??;
-        Ok(code)
+            .await?;
+        match outcome {
+            Updated::Saved(..) => Ok(code),
+            Updated::Refused(()) => Err(OtcError::AssistanceNotAllowed),
+            Updated::NotFound | Updated::EmailTaken => Err(OtcError::NotFound),
+        }
     }
 
     /// Login as Customer without a code: an admin mints a customer token directly (Adobe
@@ -327,30 +338,45 @@ impl Auth {
             return Err(OtcError::Disabled);
         }
         let now = self.now();
-        let ttl = self.token_ttl(kind);
-        let email = email.to_string();
         let admin = admin.to_string();
-        self.store
-            .write(move |tx| {
-                let Some(id) = tx.customer_id_by_email(&email)? else {
-                    return Ok(Err(OtcError::NotFound));
-                };
-                let Some(customer) = tx.customer(id)? else {
-                    return Ok(Err(OtcError::NotFound));
-                };
-                if !customer.allow_remote_shopping_assistance {
-                    return Ok(Err(OtcError::AssistanceNotAllowed));
+        // The customer's id is known only inside the write: the token is minted for it there
+        // (its digest decided here, so the write stays a pure decision).
+        let token = secret::new_access_token();
+        let digest = token.digest();
+        let ttl = self.token_ttl(kind);
+        let outcome = self
+            .store
+            .update_customer(Who::Email(email.to_string()), move |c| {
+                if !c.allow_remote_shopping_assistance {
+                    return Change::Refuse(());
                 }
-                let (token, expires_at) = super::issue_token(tx, id, kind, now, ttl)?;
-                audit(tx, now, &admin, "token_as_admin", id, None)?;
-                Ok(Ok(IssuedToken {
-                    customer: customer.customer(),
-                    token,
-                    expires_at,
-                    method: Method::Admin,
-                }))
+                let record = AccessTokenRecord {
+                    customer_id: c.id,
+                    issued_at: now,
+                    expires_at: now + ttl,
+                    kind,
+                };
+                let entry = audit_entry(now, &admin, "token_as_admin", Some(c.id), None);
+                Change::Save(
+                    (),
+                    Effects {
+                        token: Some(NewToken { digest, record }),
+                        audit: Some(entry),
+                        ..Effects::default()
+                    },
+                )
             })
-            .await?
+            .await?;
+        match outcome {
+            Updated::Saved(customer, ()) => Ok(IssuedToken {
+                customer: customer.customer(),
+                token,
+                expires_at: now + ttl,
+                method: Method::Admin,
+            }),
+            Updated::Refused(()) => Err(OtcError::AssistanceNotAllowed),
+            Updated::NotFound | Updated::EmailTaken => Err(OtcError::NotFound),
+        }
     }
 
     /// Appends an admin action to the audit log.
@@ -361,11 +387,8 @@ impl Auth {
         customer: CustomerId,
         detail: Option<String>,
     ) -> Result<(), StoreError> {
-        let now = self.now();
-        let admin = admin.to_string();
-        self.store
-            .write(move |tx| audit(tx, now, &admin, action, customer, detail.as_deref()))
-            .await
+        let entry = audit_entry(self.now(), admin, action, Some(customer), detail);
+        self.store.append_audit(entry).await
     }
 
     /// Sends the confirmation mail with a fresh key, if the customer still needs one and the
@@ -394,20 +417,15 @@ impl Auth {
         };
         let stored = self
             .store
-            .write(move |tx| {
-                let Some(before) = tx.customer(id)? else {
-                    return Ok(None);
-                };
-                if before.confirmed {
-                    return Ok(None);
+            .update_customer(Who::Id(id), move |c| {
+                if c.confirmed {
+                    return Change::Refuse(());
                 }
-                let mut after = before.clone();
-                after.confirmation = Some(slot);
-                tx.put_customer(&after, Some(&before))?;
-                Ok(Some(after))
+                c.confirmation = Some(slot.clone());
+                Change::Save((), Effects::default())
             })
             .await?;
-        if let Some(customer) = stored {
+        if let Updated::Saved(customer, ()) = stored {
             let body = format!(
                 "Hello{},\n\nPlease confirm your email address to start signing in.\n\nEmail: {}\nConfirmation key: {}\n\nThe key works once and expires in 7 days.\n",
                 greeting_name(&customer),
@@ -455,23 +473,22 @@ impl Auth {
         else {
             return Err(ConfirmError::InvalidKey);
         };
-        let id = customer.id;
-        self.store
-            .write(move |tx| {
-                let Some(before) = tx.customer(id)? else {
-                    return Ok(Err(ConfirmError::InvalidKey));
-                };
-                if !live_matches(&before.confirmation, &digest, now) {
-                    return Ok(Err(ConfirmError::InvalidKey));
+        let outcome = self
+            .store
+            .update_customer(Who::Id(customer.id), move |c| {
+                if !live_matches(&c.confirmation, &digest, now) {
+                    return Change::Refuse(());
                 }
-                let mut after = before.clone();
-                after.confirmed = true;
-                after.confirmation = None;
-                after.updated_at = now;
-                tx.put_customer(&after, Some(&before))?;
-                Ok(Ok(after.customer()))
+                c.confirmed = true;
+                c.confirmation = None;
+                c.updated_at = now;
+                Change::Save((), Effects::default())
             })
-            .await?
+            .await?;
+        match outcome {
+            Updated::Saved(after, ()) => Ok(after.customer()),
+            _ => Err(ConfirmError::InvalidKey),
+        }
     }
 
     /// Hands a message to the transport on a blocking thread and returns at once: the caller's
@@ -524,31 +541,4 @@ fn greeting_name(c: &CustomerRecord) -> String {
         Some(n) if !n.is_empty() => format!(" {n}"),
         _ => String::new(),
     }
-}
-
-/// Appends one audit entry inside a write.
-pub(crate) fn audit(
-    tx: &mut crate::store::Tx<'_>,
-    now: i64,
-    actor: &str,
-    action: &str,
-    customer: CustomerId,
-    detail: Option<&str>,
-) -> Result<(), StoreError> {
-    let at = time::OffsetDateTime::from_unix_timestamp(now)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default();
-    let entry = json!({
-        "at": at,
-        "actor": actor,
-        "action": action,
-        "customer_id": customer,
-        "detail": detail,
-    });
-    tx.append_audit(entry.to_string().as_bytes())?;
-    Ok(())
 }

@@ -60,3 +60,15 @@ pub struct AccessToken {
     pub expires_at: Timestamp,
     pub kind: TokenKind,
 }
+
+/// One line of the audit log: who did what to whom. Admin actions and the use of admin-issued
+/// credentials are written in the same commit as the action itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub at: Timestamp,
+    /// The admin key's name, `"customer"` or `"cli"`.
+    pub actor: String,
+    pub action: &'static str,
+    pub subject: Option<CustomerId>,
+    pub detail: Option<String>,
+}

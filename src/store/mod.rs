@@ -2,12 +2,15 @@
 //! writer thread that batches concurrent writes into one durable commit (group commit).
 //!
 //! Reads run on the caller's thread in their own MVCC snapshot and never wait for the writer.
-//! Writes are closures over [`Tx`] sent to the writer thread; it drains its queue, runs the
-//! closures in order inside one transaction, commits once (one fsync) and answers them all. A
-//! closure that returns an error aborts the whole batch, and every request in it fails: nothing
-//! half-done is ever committed.
+//! The core writes through the named operations of `ops.rs`; each is a closure over [`Tx`] sent
+//! to the writer thread, which drains its queue, runs the closures in order inside one
+//! transaction, commits once (one fsync) and answers them all. A closure that returns an error
+//! aborts the whole batch, and every request in it fails: nothing half-done is ever committed.
 
+mod ops;
 mod records;
+
+pub use ops::*;
 
 pub use records::*;
 
@@ -621,14 +624,18 @@ mod read {
 
     pub fn storefront_tokens(
         t: &impl ReadableTable<&'static [u8], &'static [u8]>,
-    ) -> Result<Vec<(Digest, Vec<u8>)>, StoreError> {
+    ) -> Result<Vec<(Digest, StorefrontToken)>, StoreError> {
         let mut out = Vec::new();
         for entry in t.iter()? {
             let (k, v) = entry?;
             let mut d = [0u8; 32];
-            if k.value().len() == 32 {
+            // A record this build cannot read is skipped: it grants nothing.
+            if let (32, Ok(token)) = (
+                k.value().len(),
+                serde_json::from_slice::<StorefrontToken>(v.value()),
+            ) {
                 d.copy_from_slice(k.value());
-                out.push((d, v.value().to_vec()));
+                out.push((d, token));
             }
         }
         Ok(out)
@@ -714,14 +721,8 @@ impl Reader {
             .is_some())
     }
 
-    pub fn storefront_token(&self, digest: &Digest) -> Result<Option<Vec<u8>>, StoreError> {
-        let t = self.txn.open_table(STOREFRONT_TOKENS)?;
-        let found = t.get(digest.as_slice())?;
-        Ok(found.map(|v| v.value().to_vec()))
-    }
-
-    /// Every storefront token as (digest, stored bytes).
-    pub fn storefront_tokens(&self) -> Result<Vec<(Digest, Vec<u8>)>, StoreError> {
+    /// Every storefront token with its digest.
+    pub fn storefront_tokens(&self) -> Result<Vec<(Digest, StorefrontToken)>, StoreError> {
         read::storefront_tokens(&self.txn.open_table(STOREFRONT_TOKENS)?)
     }
 
@@ -783,8 +784,8 @@ impl Tx<'_> {
         read::access_token(&self.tokens, digest)
     }
 
-    /// Every storefront token as (digest, stored bytes).
-    pub fn storefront_tokens(&self) -> Result<Vec<(Digest, Vec<u8>)>, StoreError> {
+    /// Every storefront token with its digest.
+    pub fn storefront_tokens(&self) -> Result<Vec<(Digest, StorefrontToken)>, StoreError> {
         read::storefront_tokens(&self.storefront)
     }
 
@@ -952,9 +953,11 @@ impl Tx<'_> {
     pub fn put_storefront_token(
         &mut self,
         digest: &Digest,
-        value: &[u8],
+        token: &StorefrontToken,
     ) -> Result<(), StoreError> {
-        self.storefront.insert(digest.as_slice(), value)?;
+        let bytes = serde_json::to_vec(token).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.storefront
+            .insert(digest.as_slice(), bytes.as_slice())?;
         Ok(())
     }
 

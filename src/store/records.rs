@@ -278,6 +278,49 @@ mod hex_digest {
     }
 }
 
+/// Which header a token works in: public in `X-Shopify-Storefront-Access-Token` (browsers),
+/// private in `Shopify-Storefront-Private-Token` (servers, which may pass the buyer's IP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StorefrontTokenKind {
+    #[default]
+    Public,
+    Private,
+}
+
+impl StorefrontTokenKind {
+    /// The names an admin may give, in the order error messages list them.
+    pub const NAMES: &'static [&'static str] = &["public", "private"];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            StorefrontTokenKind::Public => "public",
+            StorefrontTokenKind::Private => "private",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "public" => Some(StorefrontTokenKind::Public),
+            "private" => Some(StorefrontTokenKind::Private),
+            _ => None,
+        }
+    }
+}
+
+/// A storefront token as stored (keyed by the token's digest). Its `id` is assigned by the store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorefrontToken {
+    pub id: u64,
+    pub title: String,
+    pub scopes: Vec<String>,
+    pub created_at: i64,
+    /// Records stored before kinds existed have none and read as public, the kind that
+    /// trusts the least.
+    #[serde(default)]
+    pub kind: StorefrontTokenKind,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,5 +344,22 @@ mod tests {
         };
         assert_eq!(AccessTokenRecord::decode(&r.encode()).unwrap(), r);
         assert!(AccessTokenRecord::decode(&[0; 3]).is_err());
+    }
+
+    #[test]
+    fn a_stored_token_without_a_kind_reads_as_public() {
+        let old = br#"{"id":7,"title":"web","scopes":["unauthenticated_write_customers"],"created_at":0}"#;
+        let token: StorefrontToken = serde_json::from_slice(old).unwrap();
+        assert_eq!(token.kind, StorefrontTokenKind::Public);
+        let private = StorefrontToken {
+            kind: StorefrontTokenKind::Private,
+            ..token
+        };
+        let bytes = serde_json::to_vec(&private).unwrap();
+        assert!(String::from_utf8_lossy(&bytes).contains(r#""kind":"private""#));
+        assert_eq!(
+            serde_json::from_slice::<StorefrontToken>(&bytes).unwrap(),
+            private
+        );
     }
 }
