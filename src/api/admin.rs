@@ -3,7 +3,7 @@
 //! Bearer token. Requests are routed by hand from the path segments: the table is short, and
 //! one `match` shows all of it.
 
-use super::commerce::{LAC_DISABLED, LAC_NOT_ALLOWED};
+use super::commerce::{EMAIL_TAKEN, LAC_DISABLED, LAC_NOT_ALLOWED};
 use super::{json_response, HttpResponse};
 use crate::auth::one_time::OtcError;
 use crate::auth::secret::Secret;
@@ -121,10 +121,7 @@ async fn route(
             };
             match auth.issue_otc(id, admin, req.reason.trim()).await {
                 Ok(code) => ok(json!({ "otp": code.expose() })),
-                Err(OtcError::NotFound) => not_found(id),
-                Err(OtcError::AssistanceNotAllowed) => fail(StatusCode::FORBIDDEN, LAC_NOT_ALLOWED),
-                Err(OtcError::Disabled) => fail(StatusCode::FORBIDDEN, LAC_DISABLED),
-                Err(OtcError::Storage(e)) => Err(internal(e)),
+                Err(e) => otc_error(e, id),
             }
         }
         ("POST", ["storefront-tokens"]) => {
@@ -162,17 +159,7 @@ async fn route(
                     "kind": record.kind.name(),
                     "access_token": token.expose(),
                 })),
-                Err(StorefrontTokenError::EmptyTitle) => {
-                    fail(StatusCode::BAD_REQUEST, "\"title\" is required.")
-                }
-                Err(StorefrontTokenError::UnknownScope(s)) => fail(
-                    StatusCode::BAD_REQUEST,
-                    format!(
-                        "Unknown scope \"{s}\". Known scopes: {}.",
-                        crate::auth::storefront_tokens::KNOWN_SCOPES.join(", ")
-                    ),
-                ),
-                Err(StorefrontTokenError::Storage(e)) => Err(internal(e)),
+                Err(e) => storefront_token_error(e),
             }
         }
         ("GET", ["storefront-tokens"]) => {
@@ -331,24 +318,47 @@ async fn update_customer(auth: &Auth, admin: &str, id: u64, body: &[u8]) -> Repl
     ok(super::customer_json(&update.customer))
 }
 
+// ---------------------------------------------------------------- errors: one map per core
+// error enum, every message once.
+
+const NO_SUCH_CUSTOMER: &str = "No such customer.";
+const BUSY: &str = "The server is busy. Please try again shortly.";
+const TITLE_REQUIRED: &str = "\"title\" is required.";
+
 fn account_error(e: AccountError, email: &str) -> (StatusCode, String) {
     match e {
         AccountError::InvalidEmail => (
             StatusCode::BAD_REQUEST,
             format!("\"{email}\" is not a valid email address."),
         ),
-        AccountError::EmailTaken => (
-            StatusCode::CONFLICT,
-            "A customer with the same email address already exists in an associated website."
-                .into(),
-        ),
+        AccountError::EmailTaken => (StatusCode::CONFLICT, EMAIL_TAKEN.into()),
         AccountError::Policy(p) => (StatusCode::BAD_REQUEST, p.to_string()),
-        AccountError::NotFound => (StatusCode::NOT_FOUND, "No such customer.".into()),
-        AccountError::Busy => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The server is busy. Please try again shortly.".into(),
-        ),
+        AccountError::NotFound => (StatusCode::NOT_FOUND, NO_SUCH_CUSTOMER.into()),
+        AccountError::Busy => (StatusCode::SERVICE_UNAVAILABLE, BUSY.into()),
         other => internal(format!("{other:?}")),
+    }
+}
+
+fn otc_error(e: OtcError, id: u64) -> Reply {
+    match e {
+        OtcError::NotFound => not_found(id),
+        OtcError::AssistanceNotAllowed => fail(StatusCode::FORBIDDEN, LAC_NOT_ALLOWED),
+        OtcError::Disabled => fail(StatusCode::FORBIDDEN, LAC_DISABLED),
+        OtcError::Storage(e) => Err(internal(e)),
+    }
+}
+
+fn storefront_token_error(e: StorefrontTokenError) -> Reply {
+    match e {
+        StorefrontTokenError::EmptyTitle => fail(StatusCode::BAD_REQUEST, TITLE_REQUIRED),
+        StorefrontTokenError::UnknownScope(s) => fail(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "Unknown scope \"{s}\". Known scopes: {}.",
+                crate::auth::storefront_tokens::KNOWN_SCOPES.join(", ")
+            ),
+        ),
+        StorefrontTokenError::Storage(e) => Err(internal(e)),
     }
 }
 

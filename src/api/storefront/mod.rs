@@ -1,26 +1,26 @@
 //! The Shopify Storefront dialect on `POST /api/{version}/graphql.json`: storefront-token and
 //! scope checks, the schema, and the mapping of core errors to Shopify's codes and messages
-//! (all in this file: `sign_in_payload_error`, `account_user_error`, `reset_user_error`).
+//! (`errors.rs`: every message once, one function per core error enum).
 
+mod errors;
 mod reset_url;
 mod types;
 
 use super::{client_ip, graphql_response, parse_graphql_body, HttpResponse};
 use crate::auth::multipass_sign_in::MultipassSignInError;
-use crate::auth::one_time::ResetError;
-use crate::auth::password::PolicyError;
 use crate::auth::secret::{self, Secret};
 use crate::auth::storefront_tokens::{
     StorefrontToken, StorefrontTokenKind, READ_CUSTOMERS, WRITE_CUSTOMERS,
 };
 use crate::auth::StoreError;
 use crate::auth::{
-    valid_email, Accept, AccountError, Auth, CustomerChanges, IssuedToken, Method, NewCustomer,
-    SignInError, SignInRequest,
+    valid_email, Accept, Auth, CustomerChanges, IssuedToken, Method, NewCustomer, SignInError,
+    SignInRequest,
 };
 use crate::model::{self, CustomerId, TokenKind};
-use async_graphql::{Context, EmptySubscription, ErrorExtensions, Object, Schema, ID};
+use async_graphql::{Context, EmptySubscription, Object, Schema, ID};
 use bytes::Bytes;
+pub use errors::*;
 use reset_url::ResetSubject;
 use serde_json::json;
 use std::net::{IpAddr, SocketAddr};
@@ -37,21 +37,6 @@ pub const PRIVATE_TOKEN_HEADER: &str = "shopify-storefront-private-token";
 /// Shopify allows, so per-IP throttles see the shopper rather than the storefront server.
 /// Ignored with a public token.
 pub const BUYER_IP_HEADER: &str = "shopify-storefront-buyer-ip";
-
-pub const UNIDENTIFIED_CUSTOMER: &str = "Unidentified customer";
-pub const INVALID_MULTIPASS: &str = "Invalid Multipass request";
-pub const MULTIPASS_TAKEN: &str = "The given email address is already used by another customer (with a different Multipass identifier)";
-pub const EMAIL_TAKEN: &str = "Email has already been taken";
-pub const EMAIL_INVALID: &str = "Email is invalid";
-pub const EMAIL_BLANK: &str = "Email can't be blank";
-pub const NOT_CONFIRMED: &str = "This account isn't confirmed. Verify and try again.";
-pub const RESET_LIMIT: &str = "Resetting password limit exceeded. Please try again later.";
-pub const RESET_TOKEN_INVALID: &str = "Reset password token is invalid";
-pub const RESET_TOKEN_EXPIRED: &str = "Reset password token has expired";
-pub const RESET_URL_INVALID: &str = "Reset password URL is invalid";
-pub const LOCKED: &str = "The account is locked. Please wait and try again later.";
-pub const BUSY: &str = "The server is busy signing other customers in. Please try again shortly.";
-const INTERNAL: &str = "Internal error. Looks like something went wrong on our end.";
 
 /// Sign-in fields are expensive: with the default complexity limit (1000) a request holds at
 /// most five of them, whatever aliases it uses.
@@ -272,10 +257,7 @@ pub async fn handle(
             return resp;
         }
     };
-    let busy = response
-        .errors
-        .iter()
-        .any(|e| error_code(e) == Some("THROTTLED"));
+    let busy = response.errors.iter().any(|e| e.source::<Busy>().is_some());
     auth.metrics
         .graphql("storefront", label, &response, started);
     if busy {
@@ -294,44 +276,6 @@ fn internal_response() -> HttpResponse {
         StatusCode::INTERNAL_SERVER_ERROR,
         &json!({"errors": [{"message": INTERNAL, "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]}),
     )
-}
-
-fn error_code(e: &async_graphql::ServerError) -> Option<&str> {
-    match e.extensions.as_ref()?.get("code")? {
-        async_graphql::Value::String(s) => Some(s.as_str()),
-        _ => None,
-    }
-}
-
-/// A top-level error with Shopify's `extensions.code`.
-fn coded(code: &'static str, message: impl Into<String>) -> async_graphql::Error {
-    async_graphql::Error::new(message.into()).extend_with(|_, e| e.set("code", code))
-}
-
-/// Shopify's missing-scope error for `field`.
-pub fn access_denied(field: &str, scope: &str) -> async_graphql::Error {
-    let required = format!("`{scope}` access scope.");
-    async_graphql::Error::new(format!(
-        "Access denied for {field} field. Required access: {required}"
-    ))
-    .extend_with(|_, e| {
-        e.set("code", "ACCESS_DENIED");
-        e.set("requiredAccess", required.clone());
-    })
-}
-
-/// `CustomerAccessTokenDelete access denied`: a token-bearing mutation given a dead token.
-fn token_denied(mutation: &str) -> async_graphql::Error {
-    coded("ACCESS_DENIED", format!("{mutation} access denied"))
-}
-
-fn internal(e: impl std::fmt::Display) -> async_graphql::Error {
-    tracing::error!("internal error: {e}");
-    coded("INTERNAL_SERVER_ERROR", INTERNAL)
-}
-
-fn busy() -> async_graphql::Error {
-    coded("THROTTLED", BUSY)
 }
 
 fn ctx_parts<'a>(ctx: &'a Context<'_>) -> (&'a Arc<Auth>, &'a StorefrontCaller) {
@@ -364,78 +308,6 @@ fn access_token(issued: &IssuedToken) -> CustomerAccessToken {
 
 fn customer(customer: model::Customer) -> Customer {
     Customer { customer }
-}
-
-/// Shopify's password-policy errors, at `field`.
-fn policy_user_error(p: &PolicyError, field: &[&str]) -> CustomerUserError {
-    use CustomerErrorCode as C;
-    match p {
-        PolicyError::TooShort(n) => CustomerUserError::new(
-            C::TooShort,
-            Some(field),
-            format!("Password is too short (minimum is {n} characters)"),
-        ),
-        PolicyError::TooLong(n) => CustomerUserError::new(
-            C::TooLong,
-            Some(field),
-            format!("Password is too long (maximum is {n} characters)"),
-        ),
-        PolicyError::EdgeSpace => CustomerUserError::new(
-            C::PasswordStartsOrEndsWithWhitespace,
-            Some(field),
-            "Password cannot start or end with whitespace",
-        ),
-        PolicyError::TooFewClasses(_) | PolicyError::SameAsEmail => {
-            CustomerUserError::new(C::Invalid, Some(field), p.to_string())
-        }
-    }
-}
-
-/// Account errors as `customerUserErrors` under `input` (`input` or `customer`); transport-level
-/// failures as top-level errors.
-fn account_user_error(
-    e: AccountError,
-    input: &str,
-) -> Result<CustomerUserError, async_graphql::Error> {
-    use CustomerErrorCode as C;
-    Ok(match e {
-        AccountError::InvalidEmail => {
-            CustomerUserError::new(C::Invalid, Some(&[input, "email"]), EMAIL_INVALID)
-        }
-        AccountError::EmailTaken => {
-            CustomerUserError::new(C::Taken, Some(&[input, "email"]), EMAIL_TAKEN)
-        }
-        AccountError::Policy(p) => policy_user_error(&p, &[input, "password"]),
-        AccountError::Locked => CustomerUserError::new(C::CustomerDisabled, None, LOCKED),
-        AccountError::WrongPassword | AccountError::NotFound => {
-            CustomerUserError::new(C::UnidentifiedCustomer, None, UNIDENTIFIED_CUSTOMER)
-        }
-        AccountError::Busy => return Err(busy()),
-        AccountError::Storage(m) => return Err(internal(m)),
-    })
-}
-
-/// Reset errors as `customerUserErrors`; `token_field` names where the reset token came from.
-fn reset_user_error(
-    e: ResetError,
-    token_field: &[&str],
-    password_field: &[&str],
-) -> Result<CustomerUserError, async_graphql::Error> {
-    use CustomerErrorCode as C;
-    Ok(match e {
-        ResetError::InvalidEmail => {
-            CustomerUserError::new(C::Invalid, Some(token_field), EMAIL_INVALID)
-        }
-        ResetError::Mismatch => {
-            CustomerUserError::new(C::TokenInvalid, Some(token_field), RESET_TOKEN_INVALID)
-        }
-        ResetError::Expired => {
-            CustomerUserError::new(C::TokenInvalid, Some(token_field), RESET_TOKEN_EXPIRED)
-        }
-        ResetError::Policy(p) => policy_user_error(&p, password_field),
-        ResetError::Busy => return Err(busy()),
-        ResetError::Storage(m) => return Err(internal(m)),
-    })
 }
 
 /// `gid://shopify/Customer/<n>`; also the base64 form older API versions used, and a bare number.
