@@ -243,6 +243,8 @@ pub struct Auth {
     pub store: Store,
     pub passwords: PasswordPool,
     pub clock: Arc<dyn Clock>,
+    /// Where tokens, codes and keys come from (the OS; a seeded source in tests).
+    random: Arc<dyn secret::RandomSource>,
     pub metrics: Arc<Metrics>,
     login_throttle: RateLimiter<IpAddr>,
     /// Failed sign-ins of the last `lockout.repeat_window_seconds`, as keyed tags: an identical
@@ -305,9 +307,17 @@ impl Auth {
             store,
             passwords,
             clock,
+            random: Arc::new(secret::OsRandom),
             metrics,
             verify_micros: AtomicU64::new(0),
         })
+    }
+
+    /// The same core with another random source: tests pass a `SeededRandom`, so the codes
+    /// and tokens it mints are known in advance.
+    pub fn with_random(mut self, random: Arc<dyn secret::RandomSource>) -> Auth {
+        self.random = random;
+        self
     }
 
     pub fn now(&self) -> Timestamp {

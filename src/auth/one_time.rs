@@ -139,7 +139,7 @@ impl Auth {
         let Some(customer) = customer else {
             return Ok(());
         };
-        let token = secret::new_hex_code();
+        let token = secret::hex_code_from(self.random.as_ref());
         let slot = OneTimeSecret {
             digest: token.digest(),
             created_at: now,
@@ -285,7 +285,7 @@ impl Auth {
         admin: &str,
         reason: &str,
     ) -> Result<Secret, OtcError> {
-        let code = secret::new_hex_code();
+        let code = secret::hex_code_from(self.random.as_ref());
         let now = self.now();
         let slot = OneTimeSecret {
             digest: code.digest(),
@@ -341,7 +341,7 @@ impl Auth {
         let admin = admin.to_string();
         // The customer's id is known only inside the write: the token is minted for it there
         // (its digest decided here, so the write stays a pure decision).
-        let token = secret::new_access_token();
+        let token = secret::access_token_from(self.random.as_ref());
         let digest = token.digest();
         let ttl = self.token_ttl(kind);
         let outcome = self
@@ -407,7 +407,7 @@ impl Auth {
             tracing::debug!(customer = id, "confirmation mail over its limit: not sent");
             return Ok(());
         }
-        let key = secret::new_hex_code();
+        let key = secret::hex_code_from(self.random.as_ref());
         let slot = OneTimeSecret {
             digest: key.digest(),
             created_at: now,
@@ -540,5 +540,50 @@ fn greeting_name(c: &CustomerRecord) -> String {
     match &c.firstname {
         Some(n) if !n.is_empty() => format!(" {n}"),
         _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::clock::FrozenClock;
+    use crate::auth::secret::{hex_code_from, SeededRandom};
+    use crate::auth::NewCustomer;
+
+    const NOW: i64 = 1_700_000_000;
+
+    #[tokio::test]
+    async fn with_a_frozen_clock_and_a_seeded_source_an_admin_code_is_known_in_advance() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = crate::config::Config::default();
+        config.mail.outbox_dir = dir.path().join("outbox").to_string_lossy().into_owned();
+        let ttl = i64::from(config.otc.ttl_seconds);
+        let store = crate::store::Store::open(&dir.path().join("s.redb")).unwrap();
+        let auth = Auth::new(
+            Arc::new(config),
+            store,
+            Arc::new(FrozenClock(NOW)),
+            Arc::new(crate::metrics::Metrics::new()),
+        )
+        .unwrap()
+        .with_random(Arc::new(SeededRandom::new(42)));
+        let customer = auth
+            .create_customer(NewCustomer {
+                email: "bob@example.com".into(),
+                allow_remote_shopping_assistance: true,
+                confirmed: Some(true),
+                ..NewCustomer::default()
+            })
+            .await
+            .unwrap();
+        let code = auth.issue_otc(customer.id, "ops", "call").await.unwrap();
+        assert_eq!(
+            code.expose(),
+            hex_code_from(&SeededRandom::new(42)).expose()
+        );
+        let stored = auth.record(customer.id).unwrap().unwrap();
+        let otc = stored.otc.unwrap();
+        assert_eq!((otc.created_at, otc.expires_at), (NOW, NOW + ttl));
+        assert_eq!(otc.digest, code.digest());
     }
 }

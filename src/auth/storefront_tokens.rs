@@ -53,7 +53,7 @@ impl Auth {
         if let Some(bad) = scopes.iter().find(|s| !KNOWN_SCOPES.contains(&s.as_str())) {
             return Err(StorefrontTokenError::UnknownScope(bad.clone()));
         }
-        let token = secret::new_key("");
+        let token = secret::key_from(self.random.as_ref(), "");
         let digest = token.digest();
         let now = self.now();
         let admin = admin.to_string();

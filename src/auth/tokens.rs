@@ -11,7 +11,7 @@ impl Auth {
         kind: TokenKind,
         now: Timestamp,
     ) -> (Secret, NewToken) {
-        let token = secret::new_access_token();
+        let token = secret::access_token_from(self.random.as_ref());
         let record = AccessTokenRecord {
             customer_id: id,
             issued_at: now,
