@@ -37,6 +37,7 @@ pub fn unauthorized() -> HttpResponse {
 
 pub async fn handle(
     auth: &Auth,
+    backup_dir: &str,
     method: Method,
     path: &str,
     query: &str,
@@ -49,7 +50,7 @@ pub async fn handle(
     };
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let query: HashMap<String, String> = query_pairs(query);
-    let result = route(auth, &admin, &method, &segments, &query, body).await;
+    let result = route(auth, backup_dir, &admin, &method, &segments, &query, body).await;
     let operation = crate::metrics::admin_resource(segments.first().copied().unwrap_or(""));
     match result {
         Ok((status, value)) => {
@@ -65,6 +66,7 @@ pub async fn handle(
 
 async fn route(
     auth: &Auth,
+    backup_dir: &str,
     admin: &str,
     method: &Method,
     segments: &[&str],
@@ -213,7 +215,7 @@ async fn route(
             }
             let req: BackupBody = parse_body(body)?;
             let store = auth.store.clone();
-            let dir = std::path::PathBuf::from(&auth.config.storage.backup_dir);
+            let dir = std::path::PathBuf::from(backup_dir);
             let (name, overwrite) = (req.path.clone(), req.overwrite);
             let (path, summary) =
                 tokio::task::spawn_blocking(move || store.backup_into(&dir, &name, overwrite))

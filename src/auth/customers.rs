@@ -11,16 +11,14 @@ impl Auth {
         }
         let hash = match &new.password {
             Some(pw) => {
-                check_policy(&self.config.password, pw.expose(), &email)
+                check_policy(&self.policy.password, pw.expose(), &email)
                     .map_err(AccountError::Policy)?;
                 Some(self.passwords.hash(pw).await?)
             }
             None => None,
         };
         let now = self.now();
-        let confirmed = new
-            .confirmed
-            .unwrap_or(!self.config.account.require_confirmation);
+        let confirmed = new.confirmed.unwrap_or(!self.policy.require_confirmation);
         let record = CustomerRecord {
             email,
             firstname: new.firstname,
@@ -48,7 +46,7 @@ impl Auth {
             Created::Created(c) => c,
             Created::EmailTaken => return Err(AccountError::EmailTaken),
         };
-        if !created.confirmed && self.config.account.require_confirmation {
+        if !created.confirmed && self.policy.require_confirmation {
             self.send_confirmation(created.id, new.requested_from)
                 .await?;
         }
@@ -85,7 +83,7 @@ impl Auth {
     /// The password rule, written once: every new password (sign-up, change, reset, admin)
     /// passes it. `email` is the address the account will have.
     pub fn check_new_password(&self, password: &Secret, email: &str) -> Result<(), PolicyError> {
-        check_policy(&self.config.password, password.expose(), email)
+        check_policy(&self.policy.password, password.expose(), email)
     }
 
     /// Storefront `customerUpdate` and admin `PUT`: the profile, email and password changes

@@ -29,6 +29,7 @@ pub mod multipass;
 pub mod multipass_sign_in;
 pub mod one_time;
 pub mod password;
+mod policy;
 pub mod secret;
 mod sign_in;
 pub mod storefront_tokens;
@@ -38,6 +39,7 @@ pub mod turns;
 pub(crate) use audit::audit_entry;
 pub use customers::{normalize_email, valid_email};
 pub use lockout::{count_failure, is_locked};
+pub use policy::Policy;
 
 use crate::config::Config;
 use crate::metrics::Metrics;
@@ -240,6 +242,8 @@ pub struct AccountUpdate {
 /// The sign-in core. One per server, shared by all requests.
 pub struct Auth {
     pub config: Arc<Config>,
+    /// The rules the core applies, built once from `config`.
+    pub policy: Policy,
     pub store: Store,
     pub passwords: PasswordPool,
     pub clock: Arc<dyn Clock>,
@@ -303,6 +307,7 @@ impl Auth {
             admin_keys,
             login_throttle: RateLimiter::new(config.throttle.login_per_ip_per_minute, 60),
             recent_failures: RecentFailures::new(config.lockout.repeat_window_seconds)?,
+            policy: Policy::from_config(&config),
             config,
             store,
             passwords,

@@ -3,7 +3,7 @@
 //! record, the customer upsert by identifier or email, the token) in one write, so exactly one
 //! of many concurrent uses of a token wins.
 
-use super::multipass::{self, MultipassClaims, MultipassError, MultipassKey};
+use super::multipass::{self, MultipassClaims, MultipassError};
 use super::{valid_email, Auth, IssuedToken, Method};
 use crate::store::{CustomerRecord, MultipassOutcome, StoreError, Timestamp, TokenKind, Upsert};
 use time::{Duration, OffsetDateTime};
@@ -91,18 +91,18 @@ impl Auth {
 
     async fn sign_in_multipass_inner(&self, token: &str) -> Result<Attempt, StoreError> {
         use Attempt::Refused;
-        // Derived per call: one SHA-256, and a secret changed in the config never lingers.
-        let Some(key) = MultipassKey::new(&self.config.multipass.secret) else {
+        // Derived once from the configuration (`Policy`); `None` when Multipass is off.
+        let Some(key) = self.policy.multipass_key.as_ref() else {
             return Ok(Refused(Refusal::Off));
         };
         let now = self.now();
         let Ok(now_dt) = OffsetDateTime::from_unix_timestamp(now) else {
             return Ok(Refused(Refusal::BadClock));
         };
-        let max_age = i64::from(self.config.multipass.max_age_minutes) * 60;
-        let max_skew = i64::from(self.config.multipass.max_skew_seconds);
+        let max_age = self.policy.multipass_max_age;
+        let max_skew = self.policy.multipass_max_skew;
         let claims = match multipass::decode(
-            &key,
+            key,
             token,
             now_dt,
             Duration::seconds(max_age),

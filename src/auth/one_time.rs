@@ -143,7 +143,7 @@ impl Auth {
         let slot = OneTimeSecret {
             digest: token.digest(),
             created_at: now,
-            expires_at: now + i64::from(self.config.reset.ttl_hours) * 3600,
+            expires_at: now + i64::from(self.policy.reset_ttl_hours) * 3600,
             issued_by: None,
             reason: None,
         };
@@ -156,16 +156,15 @@ impl Auth {
             .await?;
         if let Updated::Saved(customer, ()) = stored {
             let link = self
-                .config
-                .reset
-                .url_template
+                .policy
+                .reset_url_template
                 .replace("{email}", &url_encode(&customer.email))
                 .replace("{token}", &url_encode(token.expose()))
                 .replace("{id}", &customer.id.to_string());
             let body = format!(
                 "Hello{},\n\nThere was recently a request to change the password for your account.\n\nIf you requested this change, set a new password here:\n\n{link}\n\nThe link works once and expires in {} hour(s).\nIf you did not make this request, you can ignore this email and your password will stay the same.\n",
                 greeting_name(&customer),
-                self.config.reset.ttl_hours
+                self.policy.reset_ttl_hours
             );
             self.send_mail(Mail {
                 to: customer.email.clone(),
@@ -229,7 +228,7 @@ impl Auth {
             _ => return Err(ResetError::Mismatch),
         }
         check_policy(
-            &self.config.password,
+            &self.policy.password,
             new_password.expose(),
             &customer.email,
         )
@@ -290,13 +289,13 @@ impl Auth {
         let slot = OneTimeSecret {
             digest: code.digest(),
             created_at: now,
-            expires_at: now + i64::from(self.config.otc.ttl_seconds),
+            expires_at: now + self.policy.otc_ttl,
             issued_by: Some(admin.to_string()),
             reason: Some(reason.to_string()),
         };
         // The switch first, as Adobe Commerce checks it: with the feature off, every request gets
         // one answer, whoever it names.
-        if !self.config.otc.enabled {
+        if !self.policy.otc_enabled {
             return Err(OtcError::Disabled);
         }
         let admin = admin.to_string();
@@ -334,7 +333,7 @@ impl Auth {
         admin: &str,
         kind: TokenKind,
     ) -> Result<IssuedToken, OtcError> {
-        if !self.config.otc.enabled {
+        if !self.policy.otc_enabled {
             return Err(OtcError::Disabled);
         }
         let now = self.now();
@@ -449,7 +448,7 @@ impl Auth {
         ip: Option<IpAddr>,
     ) -> Result<(), StoreError> {
         if let Some(c) = self.customer_by_email(email)? {
-            if !c.confirmed && self.config.account.require_confirmation {
+            if !c.confirmed && self.policy.require_confirmation {
                 self.send_confirmation(c.id, ip).await?;
             }
         }

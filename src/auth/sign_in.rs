@@ -139,7 +139,7 @@ impl Auth {
             self.recent_failures.remember(attempt, now);
             return Err(SignInError::WrongSecret);
         };
-        if self.config.account.require_confirmation && !customer.confirmed {
+        if self.policy.require_confirmation && !customer.confirmed {
             return Err(SignInError::NotConfirmed);
         }
 
@@ -147,7 +147,7 @@ impl Auth {
         // lockout, mint the token. All in one write, so concurrent uses of one code cannot
         // both win.
         let password_version = customer.password_version;
-        let otc_enabled = self.config.otc.enabled;
+        let otc_enabled = self.policy.otc_enabled;
         let (token, new_token) = self.mint(customer.id, req.kind, now);
         let expires_at = new_token.record.expires_at;
         let outcome = self
@@ -179,7 +179,7 @@ impl Auth {
     }
 
     fn otc_usable(&self, customer: &CustomerRecord) -> bool {
-        self.config.otc.enabled && customer.allow_remote_shopping_assistance
+        self.policy.otc_enabled && customer.allow_remote_shopping_assistance
     }
 
     async fn timed_verify(&self, phc: Option<&str>, secret: &Secret) -> Result<bool, SignInError> {
@@ -214,8 +214,8 @@ impl Auth {
     /// Adobe Commerce's `processAuthenticationFailure`: counts a failure and locks the account
     /// at `max_failures` for `lock_minutes`; a failure after an expired lock starts over at 1.
     pub(super) async fn record_failure(&self, id: CustomerId) -> Result<(), SignInError> {
-        let max = self.config.lockout.max_failures;
-        let minutes = self.config.lockout.lock_minutes;
+        let max = self.policy.lockout_max_failures;
+        let minutes = self.policy.lockout_minutes;
         if max == 0 || minutes == 0 {
             // Nothing to count, but the same durable work as when there is.
             return self.decoy_write().await;

@@ -26,10 +26,7 @@ impl Auth {
     }
 
     pub(crate) fn token_ttl(&self, kind: TokenKind) -> i64 {
-        match kind {
-            TokenKind::Commerce => i64::from(self.config.tokens.commerce_ttl_minutes) * 60,
-            TokenKind::Storefront => i64::from(self.config.tokens.storefront_ttl_days) * 86_400,
-        }
+        self.policy.token_ttl(kind)
     }
 
     /// Mints a token for a customer without a credential: used after Multipass has been
@@ -115,7 +112,7 @@ impl Auth {
         let customer = &session.customer;
         if matches!(session.lock_expires, Some(t) if t > self.now()) {
             Some(SessionRefusal::Locked)
-        } else if !customer.confirmed && self.config.account.require_confirmation {
+        } else if !customer.confirmed && self.policy.require_confirmation {
             Some(SessionRefusal::NotConfirmed)
         } else {
             None

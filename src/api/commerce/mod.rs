@@ -38,8 +38,7 @@ pub struct Caller {
     pub cookie: Option<super::SessionCookie>,
 }
 
-pub fn build_schema(auth: &Arc<Auth>) -> CommerceSchema {
-    let server = &auth.config.server;
+pub fn build_schema(auth: &Arc<Auth>, server: &crate::config::ServerConfig) -> CommerceSchema {
     Schema::build(Query, Mutation, EmptySubscription)
         .data(auth.clone())
         .limit_depth(server.max_query_depth)
@@ -83,7 +82,7 @@ async fn respond(
 ) -> HttpResponse {
     let started = std::time::Instant::now();
     let auth = &state.auth;
-    let cookie = super::SessionCookie::of(&auth.config);
+    let cookie = super::SessionCookie::of(&state.config);
     let preflighted = super::preflighted(headers);
     let mut caller = Caller {
         session: None,
@@ -336,7 +335,7 @@ fn valid_date(value: &str) -> bool {
 fn customer_view(auth: &Auth, customer: CustomerModel) -> Customer {
     Customer {
         customer,
-        confirmation_required: auth.config.account.require_confirmation,
+        confirmation_required: auth.policy.require_confirmation,
     }
 }
 
@@ -382,13 +381,14 @@ impl Query {
     /// The store's password and account rules.
     async fn store_config(&self, ctx: &Context<'_>) -> Option<StoreConfig> {
         let (auth, _) = ctx_parts(ctx);
-        let c = &auth.config;
+        let p = &auth.policy;
         Some(StoreConfig {
-            minimum_password_length: Some(c.password.min_length.to_string()),
-            required_character_classes_number: Some(c.password.required_classes.to_string()),
-            create_account_confirmation: Some(c.account.require_confirmation),
+            minimum_password_length: Some(p.password.min_length.to_string()),
+            required_character_classes_number: Some(p.password.required_classes.to_string()),
+            create_account_confirmation: Some(p.require_confirmation),
             store_code: Some("default".into()),
-            customer_access_token_lifetime: Some(f64::from(c.tokens.commerce_ttl_minutes) / 60.0),
+            // Hours, as Adobe Commerce reports it.
+            customer_access_token_lifetime: Some(p.commerce_token_ttl as f64 / 3600.0),
             autocomplete_on_storefront: Some(true),
         })
     }
@@ -446,7 +446,7 @@ impl Mutation {
     ) -> async_graphql::Result<Option<RevokeCustomerTokenOutput>> {
         let (auth, caller) = ctx_parts(ctx);
         let session = require_customer(caller)?;
-        auth.revoke(session, auth.config.tokens.revoke_all_on_logout)
+        auth.revoke(session, auth.policy.revoke_all_on_logout)
             .await
             .map_err(internal)?;
         if let Some(cookie) = &caller.cookie {

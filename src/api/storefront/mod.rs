@@ -48,8 +48,7 @@ pub struct StorefrontCaller {
     pub ip: Option<IpAddr>,
 }
 
-pub fn build_schema(auth: &Arc<Auth>) -> StorefrontSchema {
-    let server = &auth.config.server;
+pub fn build_schema(auth: &Arc<Auth>, server: &crate::config::ServerConfig) -> StorefrontSchema {
     Schema::build(QueryRoot, Mutation, EmptySubscription)
         .data(auth.clone())
         .register_output_type::<DisplayableError>()
@@ -76,8 +75,8 @@ pub fn valid_version(version: &str) -> bool {
 pub fn routes(
     state: Arc<super::AppState>,
 ) -> impl Filter<Extract = (HttpResponse,), Error = warp::Rejection> + Clone {
-    let limit = super::BodyLimits::of(&state.auth.config.server);
-    let graphiql = state.auth.config.server.graphiql;
+    let limit = super::BodyLimits::of(&state.config.server);
+    let graphiql = state.config.server.graphiql;
     let with_state = warp::any().map(move || state.clone());
     let versioned = warp::path!("api" / String / "graphql.json").and_then(|v: String| async move {
         if valid_version(&v) {
@@ -686,7 +685,7 @@ impl Mutation {
     ) -> async_graphql::Result<Option<CustomerResetByUrlPayload>> {
         let (auth, _) = require_scope(ctx, WRITE_CUSTOMERS)?;
         let url_field: &[&str] = &["resetUrl"];
-        let result = match reset_url::parse(&reset_url.0, &auth.config.reset.url_template) {
+        let result = match reset_url::parse(&reset_url.0, &auth.policy.reset_url_template) {
             Some(link) => {
                 reset_and_sign_in(
                     auth,
