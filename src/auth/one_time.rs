@@ -7,7 +7,9 @@
 use super::limits::{MinInterval, RateLimiter};
 use super::password::{check_policy, PolicyError};
 use super::secret::{self, Secret};
-use super::{audit_entry, live_matches, valid_email, AccountError, Auth, IssuedToken, Method};
+use super::{
+    audit_entry, live_matches, valid_email, AccountError, AccountUpdate, Auth, IssuedToken, Method,
+};
 use crate::mail::Mail;
 use crate::model::Customer;
 use crate::store::{
@@ -176,19 +178,24 @@ impl Auth {
     }
 
     /// Sets a new password with a reset token: consumes the token, clears the lockout and
-    /// revokes every access token. Adobe Commerce's `resetPassword`.
+    /// revokes every access token; with `reissue`, mints a fresh token of that kind in the
+    /// same write (Shopify's reset signs the customer in). Adobe Commerce's `resetPassword`.
     pub async fn reset_password(
         &self,
         email: &str,
         token: &Secret,
         new_password: &Secret,
-    ) -> Result<Customer, ResetError> {
+        reissue: Option<TokenKind>,
+    ) -> Result<AccountUpdate, ResetError> {
         if !valid_email(email.trim()) {
             return Err(ResetError::InvalidEmail);
         }
         let started = Instant::now();
         let result = match self.record_by_email(email)? {
-            Some(customer) => self.reset_password_of(customer, token, new_password).await,
+            Some(customer) => {
+                self.reset_password_of(customer, token, new_password, reissue)
+                    .await
+            }
             None => Err(ResetError::Mismatch),
         };
         pad_refusal(result, started).await
@@ -200,10 +207,14 @@ impl Auth {
         id: CustomerId,
         token: &Secret,
         new_password: &Secret,
-    ) -> Result<Customer, ResetError> {
+        reissue: Option<TokenKind>,
+    ) -> Result<AccountUpdate, ResetError> {
         let started = Instant::now();
         let result = match self.record(id)? {
-            Some(customer) => self.reset_password_of(customer, token, new_password).await,
+            Some(customer) => {
+                self.reset_password_of(customer, token, new_password, reissue)
+                    .await
+            }
             None => Err(ResetError::Mismatch),
         };
         pad_refusal(result, started).await
@@ -214,7 +225,8 @@ impl Auth {
         customer: CustomerRecord,
         token: &Secret,
         new_password: &Secret,
-    ) -> Result<Customer, ResetError> {
+        reissue: Option<TokenKind>,
+    ) -> Result<AccountUpdate, ResetError> {
         // A locked account may reset: that is how a locked-out customer gets back in (the
         // reset clears the lockout, as Adobe Commerce fixed in magento/magento2#15255).
         let now = self.now();
@@ -242,6 +254,8 @@ impl Auth {
                 super::password::HashError::Failed(m) => ResetError::Storage(m),
             })?;
         let id = customer.id;
+        let minted = reissue.map(|kind| self.mint(id, kind, now));
+        let new_token = minted.as_ref().map(|(_, t)| t.clone());
         let outcome = self
             .store
             .update_customer(Who::Id(id), move |c| {
@@ -258,6 +272,7 @@ impl Auth {
                     (),
                     Effects {
                         revoke_tokens: true,
+                        token: new_token.clone(),
                         audit: Some(audit_entry(
                             now,
                             "customer",
@@ -265,7 +280,6 @@ impl Auth {
                             Some(id),
                             None,
                         )),
-                        ..Effects::default()
                     },
                 )
             })
@@ -274,7 +288,19 @@ impl Auth {
             return Err(ResetError::Mismatch);
         };
         self.metrics.login("reset_password", "success");
-        Ok(updated.customer())
+        let token = minted.map(|(token, new)| IssuedToken {
+            customer: updated.customer(),
+            token,
+            expires_at: new.record.expires_at,
+            method: Method::ResetToken,
+        });
+        if token.is_some() {
+            self.metrics.login(Method::ResetToken.label(), "success");
+        }
+        Ok(AccountUpdate {
+            customer: updated.customer(),
+            token,
+        })
     }
 
     /// Issues an admin one-time code for Login as Customer. Replaces any live code.

@@ -701,6 +701,7 @@ impl Mutation {
             email.trim(),
             &Secret::new(reset_password_token.trim()),
             &Secret::new(new_password),
+            None,
         )
         .await
         .map_err(reset_error)?;

@@ -14,7 +14,7 @@ use crate::auth::storefront_tokens::{
 };
 use crate::auth::StoreError;
 use crate::auth::{
-    valid_email, Accept, Auth, CustomerChanges, IssuedToken, Method, NewCustomer, SignInError,
+    valid_email, Accept, Auth, CustomerChanges, IssuedToken, NewCustomer, SignInError,
     SignInRequest,
 };
 use crate::model::{self, CustomerId, TokenKind};
@@ -736,8 +736,9 @@ macro_rules! reset_payload_from_outcome {
 }
 reset_payload_from_outcome!(CustomerResetPayload, CustomerResetByUrlPayload);
 
-/// Sets the new password with the reset token, then signs the customer in (Shopify's reset
-/// returns a fresh access token). Outer error: transport-level; inner: the customer's error.
+/// Sets the new password with the reset token and signs the customer in, in one write
+/// (Shopify's reset returns a fresh access token). Outer error: transport-level; inner: the
+/// customer's error.
 async fn reset_and_sign_in(
     auth: &Auth,
     subject: ResetSubject,
@@ -748,18 +749,19 @@ async fn reset_and_sign_in(
 ) -> Result<ResetOutcome, async_graphql::Error> {
     let token = Secret::new(token);
     let password = Secret::new(password);
+    // One write: the new password, the consumed reset token and the new access token.
+    let kind = Some(TokenKind::Storefront);
     let reset = match subject {
-        ResetSubject::Email(email) => auth.reset_password(&email, &token, &password).await,
-        ResetSubject::Id(id) => auth.reset_password_by_id(id, &token, &password).await,
+        ResetSubject::Email(email) => auth.reset_password(&email, &token, &password, kind).await,
+        ResetSubject::Id(id) => auth.reset_password_by_id(id, &token, &password, kind).await,
     };
-    let record = match reset {
-        Ok(r) => r,
+    let update = match reset {
+        Ok(u) => u,
         Err(e) => return Ok(Err(reset_user_error(e, token_field, password_field)?)),
     };
-    let issued = auth
-        .issue_for(record.id, TokenKind::Storefront, Method::ResetToken)
-        .await
-        .map_err(|e| internal(format!("{e:?}")))?;
+    let Some(issued) = update.token else {
+        return Err(internal("a reset asked for a token and minted none"));
+    };
     Ok(Ok((issued.customer.clone(), access_token(&issued))))
 }
 
