@@ -196,7 +196,7 @@ fn run(cli: Cli) -> Result<(), String> {
                             OtcError::NotFound => format!("no customer with email {email}"),
                             OtcError::AssistanceNotAllowed => LAC_NOT_ALLOWED.into(),
                             OtcError::Disabled => LAC_DISABLED.into(),
-                            OtcError::Storage(e) => e,
+                            OtcError::Storage(e) => e.to_string(),
                         })?;
                 println!("{}", code.expose());
                 Ok(())

@@ -200,7 +200,10 @@ impl Auth {
         if !ok {
             self.record_failure(customer.id)
                 .await
-                .map_err(|e| AccountError::Storage(format!("{e:?}")))?;
+                .map_err(|e| match e {
+                    SignInError::Storage(s) => AccountError::Storage(s),
+                    other => AccountError::Internal(format!("{other:?}")),
+                })?;
             return Err(AccountError::WrongPassword);
         }
         Ok(())

@@ -9,12 +9,13 @@
 //! `one_time.rs`, Multipass `multipass_sign_in.rs`, audit entries `audit.rs`. Every write goes
 //! through the store's named operations (`store::ops`).
 
-/// Every error enum of the core has a `Storage(String)` variant for failures of the store.
+/// Every error enum of the core has a `Storage(StoreError)` variant for failures of the store,
+/// kept as the store's type.
 macro_rules! storage_error {
     ($error:ident) => {
         impl From<crate::store::StoreError> for $error {
             fn from(e: crate::store::StoreError) -> Self {
-                $error::Storage(e.to_string())
+                $error::Storage(e)
             }
         }
     };
@@ -71,7 +72,9 @@ pub enum SignInError {
     Raced,
     NotConfirmed,
     Busy,
-    Storage(String),
+    Storage(StoreError),
+    /// A failure that is neither the client's nor the store's (the hash pool failed).
+    Internal(String),
 }
 
 impl SignInError {
@@ -85,7 +88,7 @@ impl SignInError {
             SignInError::Raced => "raced",
             SignInError::NotConfirmed => "not_confirmed",
             SignInError::Busy => "busy",
-            SignInError::Storage(_) => "error",
+            SignInError::Storage(_) | SignInError::Internal(_) => "error",
         }
     }
 }
@@ -103,7 +106,9 @@ pub enum AccountError {
     Locked,
     NotFound,
     Busy,
-    Storage(String),
+    Storage(StoreError),
+    /// A failure that is neither the client's nor the store's (the hash pool failed).
+    Internal(String),
 }
 
 storage_error!(AccountError);
@@ -112,7 +117,7 @@ impl From<HashError> for AccountError {
     fn from(e: HashError) -> Self {
         match e {
             HashError::Busy => AccountError::Busy,
-            HashError::Failed(m) => AccountError::Storage(m),
+            HashError::Failed(m) => AccountError::Internal(m),
         }
     }
 }

@@ -15,7 +15,7 @@ use time::{Duration, OffsetDateTime};
 pub enum MultipassSignInError {
     Invalid,
     Taken,
-    Storage(String),
+    Storage(StoreError),
 }
 
 storage_error!(MultipassSignInError);

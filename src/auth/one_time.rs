@@ -7,9 +7,7 @@
 use super::limits::{MinInterval, RateLimiter};
 use super::password::{check_policy, PolicyError};
 use super::secret::{self, Secret};
-use super::{
-    audit_entry, live_matches, valid_email, AccountError, AccountUpdate, Auth, IssuedToken, Method,
-};
+use super::{audit_entry, live_matches, valid_email, AccountUpdate, Auth, IssuedToken, Method};
 use crate::mail::Mail;
 use crate::model::Customer;
 use crate::store::{
@@ -32,28 +30,19 @@ pub enum ResetError {
     Expired,
     Policy(PolicyError),
     Busy,
-    Storage(String),
+    Storage(StoreError),
+    /// The hash pool failed.
+    Internal(String),
 }
 
 storage_error!(ResetError);
-
-impl From<AccountError> for ResetError {
-    fn from(e: AccountError) -> Self {
-        match e {
-            AccountError::Policy(p) => ResetError::Policy(p),
-            AccountError::Busy => ResetError::Busy,
-            AccountError::NotFound => ResetError::Mismatch,
-            other => ResetError::Storage(format!("{other:?}")),
-        }
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OtcError {
     NotFound,
     AssistanceNotAllowed,
     Disabled,
-    Storage(String),
+    Storage(StoreError),
 }
 
 storage_error!(OtcError);
@@ -61,7 +50,7 @@ storage_error!(OtcError);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfirmError {
     InvalidKey,
-    Storage(String),
+    Storage(StoreError),
 }
 
 storage_error!(ConfirmError);
@@ -251,7 +240,7 @@ impl Auth {
             .await
             .map_err(|e| match e {
                 super::password::HashError::Busy => ResetError::Busy,
-                super::password::HashError::Failed(m) => ResetError::Storage(m),
+                super::password::HashError::Failed(m) => ResetError::Internal(m),
             })?;
         let id = customer.id;
         let minted = reissue.map(|kind| self.mint(id, kind, now));

@@ -16,7 +16,7 @@ impl Auth {
                 // accounts (the reason is in the debug log, never in the answer or metrics).
                 let outcome = match e {
                     SignInError::Busy => "busy",
-                    SignInError::Storage(_) => "error",
+                    SignInError::Storage(_) | SignInError::Internal(_) => "error",
                     _ => "failure",
                 };
                 self.metrics.login("credentials", outcome);
@@ -190,7 +190,7 @@ impl Auth {
             .await
             .map_err(|e| match e {
                 HashError::Busy => SignInError::Busy,
-                HashError::Failed(m) => SignInError::Storage(m),
+                HashError::Failed(m) => SignInError::Internal(m),
             })?;
         let micros = started.elapsed().as_micros() as u64;
         let old = self.verify_micros.load(Ordering::Relaxed);

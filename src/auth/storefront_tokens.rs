@@ -31,7 +31,7 @@ impl StorefrontToken {
 pub enum StorefrontTokenError {
     EmptyTitle,
     UnknownScope(String),
-    Storage(String),
+    Storage(StoreError),
 }
 
 storage_error!(StorefrontTokenError);

@@ -61,7 +61,7 @@ const MAX_BATCH: usize = 512;
 /// Writes that may wait for the writer; beyond this, `write` waits (asynchronously) for room.
 const QUEUE_CAPACITY: usize = 4096;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreError {
     /// The file is held by another process (redb allows one per file).
     Locked,

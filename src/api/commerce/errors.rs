@@ -87,6 +87,7 @@ pub(super) fn sign_in_error(e: SignInError) -> async_graphql::Error {
         SignInError::NotConfirmed => unauthenticated(NOT_CONFIRMED),
         SignInError::Busy => busy(),
         SignInError::Storage(m) => internal(m),
+        SignInError::Internal(m) => internal(m),
         _ => unauthenticated(GENERIC_SIGN_IN),
     }
 }
@@ -104,6 +105,7 @@ pub(super) fn account_error(e: AccountError, email: &str) -> async_graphql::Erro
         AccountError::NotFound => error("graphql-authorization", NOT_AUTHORIZED),
         AccountError::Busy => busy(),
         AccountError::Storage(m) => internal(m),
+        AccountError::Internal(m) => internal(m),
     }
 }
 
@@ -115,6 +117,7 @@ pub(super) fn reset_error(e: ResetError) -> async_graphql::Error {
         ResetError::Mismatch | ResetError::Expired | ResetError::Policy(_) => RESET_FAILED,
         ResetError::Busy => return busy(),
         ResetError::Storage(m) => return internal(m),
+        ResetError::Internal(m) => return internal(m),
     };
     error("graphql-input", message)
 }

@@ -108,6 +108,7 @@ pub(super) fn account_user_error(
         }
         AccountError::Busy => return Err(busy()),
         AccountError::Storage(m) => return Err(internal(m)),
+        AccountError::Internal(m) => return Err(internal(m)),
     })
 }
 
@@ -131,5 +132,6 @@ pub(super) fn reset_user_error(
         ResetError::Policy(p) => policy_user_error(&p, password_field),
         ResetError::Busy => return Err(busy()),
         ResetError::Storage(m) => return Err(internal(m)),
+        ResetError::Internal(m) => return Err(internal(m)),
     })
 }

@@ -438,6 +438,7 @@ impl Mutation {
             ),
             Err(SignInError::Busy) => return Err(busy()),
             Err(SignInError::Storage(m)) => return Err(internal(m)),
+            Err(SignInError::Internal(m)) => return Err(internal(m)),
             Err(_) => payload(None, vec![unidentified()]),
         }))
     }
