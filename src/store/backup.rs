@@ -97,15 +97,21 @@ impl Store {
 
 fn copy_tables(snapshot: &ReadTransaction, copy: &Database) -> Result<BackupSummary, StoreError> {
     let txn = copy.begin_write()?;
-    let customers = copy_table(snapshot, &txn, CUSTOMERS)?;
-    copy_table(snapshot, &txn, META)?;
-    copy_table(snapshot, &txn, EMAILS)?;
-    copy_table(snapshot, &txn, IDENTIFIERS)?;
-    let access_tokens = copy_table(snapshot, &txn, TOKENS)?;
-    copy_table(snapshot, &txn, EXPIRY)?;
-    copy_table(snapshot, &txn, REPLAY)?;
-    copy_table(snapshot, &txn, STOREFRONT_TOKENS)?;
-    copy_table(snapshot, &txn, AUDIT)?;
+    let mut copied: Vec<(&str, u64)> = Vec::new();
+    macro_rules! copy {
+        ($($table:ident),*) => {
+            $(copied.push((stringify!($table), copy_table(snapshot, &txn, $table)?));)*
+        };
+    }
+    plain_tables!(copy);
+    let count = |name: &str| {
+        copied
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, rows)| *rows)
+            .unwrap_or(0)
+    };
+    let (customers, access_tokens) = (count("CUSTOMERS"), count("TOKENS"));
     {
         let src = snapshot.open_multimap_table(CUSTOMER_TOKENS)?;
         let mut dst = txn.open_multimap_table(CUSTOMER_TOKENS)?;

@@ -55,6 +55,26 @@ const REPLAY: TableDefinition<&[u8], i64> = TableDefinition::new("multipass_repl
 const STOREFRONT_TOKENS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("storefront_tokens");
 const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit_log");
 
+/// Every table except the customer→tokens multimap, listed once: schema creation and backup go
+/// through this list, so a new table is created and backed up by adding it here (and opened
+/// for writes by adding it to `Tx`).
+macro_rules! plain_tables {
+    ($apply:ident) => {
+        $apply!(
+            META,
+            CUSTOMERS,
+            EMAILS,
+            IDENTIFIERS,
+            TOKENS,
+            EXPIRY,
+            REPLAY,
+            STOREFRONT_TOKENS,
+            AUDIT
+        )
+    };
+}
+pub(crate) use plain_tables;
+
 /// Most writes a single commit takes; bounds one batch's latency under a flood.
 const MAX_BATCH: usize = 512;
 
@@ -196,17 +216,15 @@ fn init_schema(db: &Database) -> Result<(), StoreError> {
                 meta.insert("schema_version", SCHEMA_VERSION)?;
             }
         }
-        // Create every table up front so readers never meet a missing one.
-        txn.open_table(CUSTOMERS)?;
-        txn.open_table(EMAILS)?;
-        txn.open_table(IDENTIFIERS)?;
-        txn.open_table(TOKENS)?;
-        txn.open_multimap_table(CUSTOMER_TOKENS)?;
-        txn.open_table(EXPIRY)?;
-        txn.open_table(REPLAY)?;
-        txn.open_table(STOREFRONT_TOKENS)?;
-        txn.open_table(AUDIT)?;
     }
+    // Create every table up front so readers never meet a missing one.
+    macro_rules! create {
+        ($($table:ident),*) => {
+            $(txn.open_table($table)?;)*
+        };
+    }
+    plain_tables!(create);
+    txn.open_multimap_table(CUSTOMER_TOKENS)?;
     txn.commit()?;
     Ok(())
 }
