@@ -5,6 +5,7 @@ pub mod auth;
 pub mod config;
 pub mod mail;
 pub mod metrics;
+pub mod model;
 pub mod server;
 pub mod store;
 pub mod sweeper;

@@ -5,13 +5,15 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use storekey::api::commerce::{LAC_DISABLED, LAC_NOT_ALLOWED};
 use storekey::auth::clock::SystemClock;
 use storekey::auth::one_time::OtcError;
 use storekey::auth::secret::{self, Secret};
 use storekey::auth::{Auth, CustomerChanges, NewCustomer};
 use storekey::config::{Config, ConfigSource, LogFormat};
 use storekey::metrics::Metrics;
-use storekey::store::{BackupError, CustomerRecord, Store, StoreError};
+use storekey::model::Customer;
+use storekey::store::{BackupError, Store, StoreError};
 
 #[derive(Parser)]
 #[command(
@@ -191,13 +193,9 @@ fn run(cli: Cli) -> Result<(), String> {
                         .await
                         .map_err(|e| match e {
                             OtcError::NotFound => format!("no customer with email {email}"),
-                            OtcError::AssistanceNotAllowed => {
-                                "Login as Customer assistance is disabled for this customer.".into()
-                            }
-                            OtcError::Disabled => {
-                                "Login as Customer is disabled (otc.enabled = false).".into()
-                            }
-                            OtcError::Storage(e) => e,
+                            OtcError::AssistanceNotAllowed => LAC_NOT_ALLOWED.into(),
+                            OtcError::Disabled => LAC_DISABLED.into(),
+                            OtcError::Storage(e) => e.to_string(),
                         })?;
                 println!("{}", code.expose());
                 Ok(())
@@ -281,7 +279,7 @@ fn offline_auth(config: Config) -> Result<Auth, String> {
     )
 }
 
-fn find(auth: &Auth, email: &str) -> Result<CustomerRecord, String> {
+fn find(auth: &Auth, email: &str) -> Result<Customer, String> {
     auth.customer_by_email(email)
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("no customer with email {email}"))

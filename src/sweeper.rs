@@ -32,7 +32,7 @@ pub async fn sweep_now(auth: &Auth) -> Result<SweepReport, StoreError> {
     loop {
         let now = auth.now();
         let started = std::time::Instant::now();
-        let report = auth.store.write(move |tx| tx.sweep(now, batch)).await?;
+        let report = auth.store.sweep(now, batch).await?;
         let took = started.elapsed();
         for (kind, n) in report.by_kind() {
             if n > 0 {

@@ -3,6 +3,7 @@
 //! Bearer token. Requests are routed by hand from the path segments: the table is short, and
 //! one `match` shows all of it.
 
+use super::commerce::{EMAIL_TAKEN, LAC_DISABLED, LAC_NOT_ALLOWED};
 use super::{json_response, HttpResponse};
 use crate::auth::one_time::OtcError;
 use crate::auth::secret::Secret;
@@ -36,6 +37,7 @@ pub fn unauthorized() -> HttpResponse {
 
 pub async fn handle(
     auth: &Auth,
+    backup_dir: &str,
     method: Method,
     path: &str,
     query: &str,
@@ -48,7 +50,7 @@ pub async fn handle(
     };
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let query: HashMap<String, String> = query_pairs(query);
-    let result = route(auth, &admin, &method, &segments, &query, body).await;
+    let result = route(auth, backup_dir, &admin, &method, &segments, &query, body).await;
     let operation = crate::metrics::admin_resource(segments.first().copied().unwrap_or(""));
     match result {
         Ok((status, value)) => {
@@ -64,6 +66,7 @@ pub async fn handle(
 
 async fn route(
     auth: &Auth,
+    backup_dir: &str,
     admin: &str,
     method: &Method,
     segments: &[&str],
@@ -120,15 +123,7 @@ async fn route(
             };
             match auth.issue_otc(id, admin, req.reason.trim()).await {
                 Ok(code) => ok(json!({ "otp": code.expose() })),
-                Err(OtcError::NotFound) => not_found(id),
-                Err(OtcError::AssistanceNotAllowed) => fail(
-                    StatusCode::FORBIDDEN,
-                    "Login as Customer assistance is disabled for this customer.",
-                ),
-                Err(OtcError::Disabled) => {
-                    fail(StatusCode::FORBIDDEN, "Login as Customer is disabled.")
-                }
-                Err(OtcError::Storage(e)) => Err(internal(e)),
+                Err(e) => otc_error(e, id),
             }
         }
         ("POST", ["storefront-tokens"]) => {
@@ -166,17 +161,7 @@ async fn route(
                     "kind": record.kind.name(),
                     "access_token": token.expose(),
                 })),
-                Err(StorefrontTokenError::EmptyTitle) => {
-                    fail(StatusCode::BAD_REQUEST, "\"title\" is required.")
-                }
-                Err(StorefrontTokenError::UnknownScope(s)) => fail(
-                    StatusCode::BAD_REQUEST,
-                    format!(
-                        "Unknown scope \"{s}\". Known scopes: {}.",
-                        crate::auth::storefront_tokens::KNOWN_SCOPES.join(", ")
-                    ),
-                ),
-                Err(StorefrontTokenError::Storage(e)) => Err(internal(e)),
+                Err(e) => storefront_token_error(e),
             }
         }
         ("GET", ["storefront-tokens"]) => {
@@ -230,7 +215,7 @@ async fn route(
             }
             let req: BackupBody = parse_body(body)?;
             let store = auth.store.clone();
-            let dir = std::path::PathBuf::from(&auth.config.storage.backup_dir);
+            let dir = std::path::PathBuf::from(backup_dir);
             let (name, overwrite) = (req.path.clone(), req.overwrite);
             let (path, summary) =
                 tokio::task::spawn_blocking(move || store.backup_into(&dir, &name, overwrite))
@@ -314,8 +299,8 @@ async fn update_customer(auth: &Auth, admin: &str, id: u64, body: &[u8]) -> Repl
     let req: CustomerBody = parse_body(body)?;
     let c = req.customer;
     let email = c.email.clone().unwrap_or_default();
-    let record = auth
-        .update_customer(
+    let update = auth
+        .update_account(
             id,
             CustomerChanges {
                 email: c.email,
@@ -324,15 +309,23 @@ async fn update_customer(auth: &Auth, admin: &str, id: u64, body: &[u8]) -> Repl
                 confirmed: c.confirmed,
                 disabled: c.disabled,
                 allow_remote_shopping_assistance: c.allow_remote_shopping_assistance,
-                password: req.password.filter(|p| !p.is_empty()).map(Secret::new),
                 audit_by: Some(admin.to_string()),
                 ..CustomerChanges::default()
             },
+            req.password.filter(|p| !p.is_empty()).map(Secret::new),
+            None,
         )
         .await
         .map_err(|e| account_error(e, &email))?;
-    ok(super::customer_json(&record))
+    ok(super::customer_json(&update.customer))
 }
+
+// ---------------------------------------------------------------- errors: one map per core
+// error enum, every message once.
+
+const NO_SUCH_CUSTOMER: &str = "No such customer.";
+const BUSY: &str = "The server is busy. Please try again shortly.";
+const TITLE_REQUIRED: &str = "\"title\" is required.";
 
 fn account_error(e: AccountError, email: &str) -> (StatusCode, String) {
     match e {
@@ -340,18 +333,34 @@ fn account_error(e: AccountError, email: &str) -> (StatusCode, String) {
             StatusCode::BAD_REQUEST,
             format!("\"{email}\" is not a valid email address."),
         ),
-        AccountError::EmailTaken => (
-            StatusCode::CONFLICT,
-            "A customer with the same email address already exists in an associated website."
-                .into(),
-        ),
+        AccountError::EmailTaken => (StatusCode::CONFLICT, EMAIL_TAKEN.into()),
         AccountError::Policy(p) => (StatusCode::BAD_REQUEST, p.to_string()),
-        AccountError::NotFound => (StatusCode::NOT_FOUND, "No such customer.".into()),
-        AccountError::Busy => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The server is busy. Please try again shortly.".into(),
-        ),
+        AccountError::NotFound => (StatusCode::NOT_FOUND, NO_SUCH_CUSTOMER.into()),
+        AccountError::Busy => (StatusCode::SERVICE_UNAVAILABLE, BUSY.into()),
         other => internal(format!("{other:?}")),
+    }
+}
+
+fn otc_error(e: OtcError, id: u64) -> Reply {
+    match e {
+        OtcError::NotFound => not_found(id),
+        OtcError::AssistanceNotAllowed => fail(StatusCode::FORBIDDEN, LAC_NOT_ALLOWED),
+        OtcError::Disabled => fail(StatusCode::FORBIDDEN, LAC_DISABLED),
+        OtcError::Storage(e) => Err(internal(e)),
+    }
+}
+
+fn storefront_token_error(e: StorefrontTokenError) -> Reply {
+    match e {
+        StorefrontTokenError::EmptyTitle => fail(StatusCode::BAD_REQUEST, TITLE_REQUIRED),
+        StorefrontTokenError::UnknownScope(s) => fail(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "Unknown scope \"{s}\". Known scopes: {}.",
+                crate::auth::storefront_tokens::KNOWN_SCOPES.join(", ")
+            ),
+        ),
+        StorefrontTokenError::Storage(e) => Err(internal(e)),
     }
 }
 

@@ -24,6 +24,8 @@ pub type HttpResponse = Response<Body>;
 /// Everything a request handler needs; one per server.
 pub struct AppState {
     pub auth: Arc<Auth>,
+    /// The HTTP layer's own settings (limits, explorer, cookie, backups directory).
+    pub config: Arc<crate::config::Config>,
     pub commerce: commerce::CommerceSchema,
     pub storefront: storefront::StorefrontSchema,
     pub commerce_gate: Arc<gate::Gate>,
@@ -32,13 +34,16 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(auth: Arc<Auth>) -> Arc<AppState> {
-        let commerce = commerce::build_schema(&auth);
-        let storefront = storefront::build_schema(&auth);
-        let server = &auth.config.server;
+        // One configuration serves the process; the core keeps its rules as `auth.policy`.
+        let config = auth.config.clone();
+        let server = &config.server;
+        let commerce = commerce::build_schema(&auth, server);
+        let storefront = storefront::build_schema(&auth, server);
         let commerce_gate = Arc::new(gate::Gate::new(server, &commerce.sdl()));
         let storefront_gate = Arc::new(gate::Gate::new(server, &storefront.sdl()));
         Arc::new(AppState {
             auth,
+            config,
             commerce,
             storefront,
             commerce_gate,
@@ -55,8 +60,8 @@ pub fn routes(
         let state = state.clone();
         warp::any().map(move || state.clone())
     };
-    let limit = BodyLimits::of(&state.auth.config.server);
-    let graphiql = state.auth.config.server.graphiql;
+    let limit = BodyLimits::of(&state.config.server);
+    let graphiql = state.config.server.graphiql;
 
     let commerce_post =
         warp::path("graphql")
@@ -116,8 +121,16 @@ pub fn routes(
                   body| async move {
                 match read_body(body, limit).await {
                     Ok(bytes) => {
-                        admin::handle(&state.auth, method, tail.as_str(), &query, &headers, &bytes)
-                            .await
+                        admin::handle(
+                            &state.auth,
+                            &state.config.storage.backup_dir,
+                            method,
+                            tail.as_str(),
+                            &query,
+                            &headers,
+                            &bytes,
+                        )
+                        .await
                     }
                     Err(e) => e.rest(),
                 }
@@ -613,12 +626,12 @@ fn graphql_body(status: StatusCode, resp: &async_graphql::Response) -> HttpRespo
 }
 
 /// The admin/CLI JSON shape of a customer (SPEC §7).
-pub fn customer_json(c: &crate::store::CustomerRecord) -> serde_json::Value {
+pub fn customer_json(c: &crate::model::Customer) -> serde_json::Value {
     json!({
         "id": c.id,
         "email": c.email,
-        "firstname": c.firstname,
-        "lastname": c.lastname,
+        "firstname": c.profile.firstname,
+        "lastname": c.profile.lastname,
         "created_at": commerce::commerce_time(c.created_at),
         "confirmed": c.confirmed,
         "disabled": c.disabled,

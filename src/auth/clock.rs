@@ -39,3 +39,12 @@ impl Clock for ShiftedClock {
         SystemClock.now() + self.offset.load(Ordering::SeqCst)
     }
 }
+
+/// A clock that stands still: unit tests know every time the core writes.
+pub struct FrozenClock(pub i64);
+
+impl Clock for FrozenClock {
+    fn now(&self) -> i64 {
+        self.0
+    }
+}

@@ -2,36 +2,53 @@
 //! dialect in it. Both GraphQL dialects and the admin API call these functions, so a rule fixed
 //! here is fixed everywhere.
 //!
-//! One `sign_in` evaluates a presented secret in Adobe Commerce's order (account password, then
-//! the live reset token, then the live admin one-time code), applies lockout and the per-IP
-//! throttle, and ends in one `issue_token`. Multipass ends in the same `issue_token`.
+//! One `sign_in` (`sign_in.rs`) evaluates a presented secret in Adobe Commerce's order (account
+//! password, then the live reset token, then the live admin one-time code), applies lockout
+//! (`lockout.rs`) and the per-IP throttle, and commits in one write that mints the token.
+//! Tokens are `tokens.rs`, customers `customers.rs`, one-time secrets and their mail
+//! `one_time.rs`, Multipass `multipass_sign_in.rs`, audit entries `audit.rs`. Every write goes
+//! through the store's named operations (`store::ops`).
 
-/// Every error enum of the core has a `Storage(String)` variant for failures of the store.
+/// Every error enum of the core has a `Storage(StoreError)` variant for failures of the store,
+/// kept as the store's type.
 macro_rules! storage_error {
     ($error:ident) => {
         impl From<crate::store::StoreError> for $error {
             fn from(e: crate::store::StoreError) -> Self {
-                $error::Storage(e.to_string())
+                $error::Storage(e)
             }
         }
     };
 }
 
+mod audit;
 pub mod clock;
+mod customers;
 pub mod limits;
+mod lockout;
 pub mod multipass;
 pub mod multipass_sign_in;
 pub mod one_time;
 pub mod password;
+mod policy;
 pub mod secret;
+mod sign_in;
 pub mod storefront_tokens;
+mod tokens;
 pub mod turns;
+
+pub(crate) use audit::audit_entry;
+pub use customers::{normalize_email, valid_email};
+pub use lockout::{count_failure, is_locked};
+pub use policy::Policy;
 
 use crate::config::Config;
 use crate::metrics::Metrics;
+pub use crate::model::{AuditEntry, Customer, Profile};
+pub use crate::store::StoreError;
 use crate::store::{
-    AccessTokenRecord, CustomerId, CustomerRecord, Digest, Lockout, OneTimeSecret, Store,
-    StoreError, Timestamp, TokenKind, Tx,
+    AccessTokenRecord, Change, Created, CustomerId, CustomerRecord, Digest, Effects, Lockout,
+    NewToken, OneTimeSecret, Store, Timestamp, TokenKind, Updated, Who,
 };
 use clock::Clock;
 use limits::{RateLimiter, RecentFailures};
@@ -55,7 +72,9 @@ pub enum SignInError {
     Raced,
     NotConfirmed,
     Busy,
-    Storage(String),
+    Storage(StoreError),
+    /// A failure that is neither the client's nor the store's (the hash pool failed).
+    Internal(String),
 }
 
 impl SignInError {
@@ -69,7 +88,7 @@ impl SignInError {
             SignInError::Raced => "raced",
             SignInError::NotConfirmed => "not_confirmed",
             SignInError::Busy => "busy",
-            SignInError::Storage(_) => "error",
+            SignInError::Storage(_) | SignInError::Internal(_) => "error",
         }
     }
 }
@@ -87,7 +106,9 @@ pub enum AccountError {
     Locked,
     NotFound,
     Busy,
-    Storage(String),
+    Storage(StoreError),
+    /// A failure that is neither the client's nor the store's (the hash pool failed).
+    Internal(String),
 }
 
 storage_error!(AccountError);
@@ -96,7 +117,7 @@ impl From<HashError> for AccountError {
     fn from(e: HashError) -> Self {
         match e {
             HashError::Busy => AccountError::Busy,
-            HashError::Failed(m) => AccountError::Storage(m),
+            HashError::Failed(m) => AccountError::Internal(m),
         }
     }
 }
@@ -144,7 +165,7 @@ pub struct SignInRequest {
 /// A minted access token and whom it signs in.
 #[derive(Debug, Clone)]
 pub struct IssuedToken {
-    pub customer: CustomerRecord,
+    pub customer: Customer,
     pub token: Secret,
     pub expires_at: Timestamp,
     pub method: Method,
@@ -160,9 +181,11 @@ pub enum SessionRefusal {
 /// A request authenticated by an access token.
 #[derive(Debug, Clone)]
 pub struct Session {
-    pub customer: CustomerRecord,
+    pub customer: Customer,
     pub token_digest: Digest,
     pub token: AccessTokenRecord,
+    /// The account's lock as it was when the token was read (see `session_refusal`).
+    lock_expires: Option<Timestamp>,
 }
 
 /// Fields a customer may give at creation.
@@ -209,17 +232,28 @@ pub struct CustomerChanges {
     pub confirmed: Option<bool>,
     pub disabled: Option<bool>,
     pub email: Option<String>,
-    pub password: Option<Secret>,
     /// The admin making the change: the audit entry goes into the same commit.
     pub audit_by: Option<String>,
+}
+
+/// What `update_account` saved: the customer as it is now, and the token minted in the same
+/// write when one was asked for and the password changed.
+#[derive(Debug, Clone)]
+pub struct AccountUpdate {
+    pub customer: Customer,
+    pub token: Option<IssuedToken>,
 }
 
 /// The sign-in core. One per server, shared by all requests.
 pub struct Auth {
     pub config: Arc<Config>,
+    /// The rules the core applies, built once from `config`.
+    pub policy: Policy,
     pub store: Store,
     pub passwords: PasswordPool,
     pub clock: Arc<dyn Clock>,
+    /// Where tokens, codes and keys come from (the OS; a seeded source in tests).
+    random: Arc<dyn secret::RandomSource>,
     pub metrics: Arc<Metrics>,
     login_throttle: RateLimiter<IpAddr>,
     /// Failed sign-ins of the last `lockout.repeat_window_seconds`, as keyed tags: an identical
@@ -278,683 +312,27 @@ impl Auth {
             admin_keys,
             login_throttle: RateLimiter::new(config.throttle.login_per_ip_per_minute, 60),
             recent_failures: RecentFailures::new(config.lockout.repeat_window_seconds)?,
+            policy: Policy::from_config(&config),
             config,
             store,
             passwords,
             clock,
+            random: Arc::new(secret::OsRandom),
             metrics,
             verify_micros: AtomicU64::new(0),
         })
     }
 
+    /// The same core with another random source: tests pass a `SeededRandom`, so the codes
+    /// and tokens it mints are known in advance.
+    pub fn with_random(mut self, random: Arc<dyn secret::RandomSource>) -> Auth {
+        self.random = random;
+        self
+    }
+
     pub fn now(&self) -> Timestamp {
         self.clock.now()
     }
-
-    // ------------------------------------------------------------------ sign-in
-
-    /// Signs a customer in with a password, reset token or admin code, in that order.
-    pub async fn sign_in(&self, req: SignInRequest) -> Result<IssuedToken, SignInError> {
-        let started = Instant::now();
-        let result = self.sign_in_inner(&req, started).await;
-        match &result {
-            Ok(t) => self.metrics.login(t.method.label(), "success"),
-            Err(e) => {
-                // One outcome for every refusal: which one it was would tell which emails have
-                // accounts (the reason is in the debug log, never in the answer or metrics).
-                let outcome = match e {
-                    SignInError::Busy => "busy",
-                    SignInError::Storage(_) => "error",
-                    _ => "failure",
-                };
-                self.metrics.login("credentials", outcome);
-                tracing::debug!(reason = e.label(), "sign-in refused");
-            }
-        }
-        result
-    }
-
-    async fn sign_in_inner(
-        &self,
-        req: &SignInRequest,
-        started: Instant,
-    ) -> Result<IssuedToken, SignInError> {
-        let now = self.now();
-        let ip = req.ip.map(limits::ip_key);
-        // An address that has spent its limit is refused before anything else; it is counted
-        // below, once the attempt is known not to repeat one already counted.
-        if let Some(ip) = ip {
-            if self.login_throttle.over(&ip, now) {
-                self.pad_failure(started).await;
-                return Err(SignInError::Throttled);
-            }
-        }
-        // One check at a time per email, known or not: each sees the lockout the last left.
-        let email_key = CustomerRecord::email_key(&req.email);
-        let _turn = self.sign_in_turns.take(&email_key).await;
-        let customer = self.store.read()?.customer_by_email(&req.email)?;
-        // Every refusal below costs what a wrong password for a real account costs: one argon2
-        // verify (or a wait as long as one) and one durable write (the failure count, or a
-        // decoy write where there is nothing to count), so no amount of work tells them apart.
-        let refusal = match &customer {
-            None => Some(SignInError::UnknownEmail),
-            Some(c) if c.disabled => Some(SignInError::Disabled),
-            Some(c) if is_locked(&c.lockout, now) => Some(SignInError::Locked),
-            Some(_) => None,
-        };
-
-        // The attempt as a keyed tag: email, secret, client address, what is accepted, and the
-        // account's state (a new password, an ended lock or a new account is a new attempt).
-        let state = match &customer {
-            None => Vec::new(),
-            Some(c) => [
-                c.id.to_be_bytes().as_slice(),
-                &c.password_version.to_be_bytes(),
-                &[u8::from(c.disabled), u8::from(is_locked(&c.lockout, now))],
-            ]
-            .concat(),
-        };
-        let ip_bytes = match ip {
-            Some(IpAddr::V4(v4)) => v4.octets().to_vec(),
-            Some(IpAddr::V6(v6)) => v6.octets().to_vec(),
-            None => Vec::new(),
-        };
-        let accept: &[u8] = match req.accept {
-            Accept::Any => b"any",
-            Accept::OneTimeOnly => b"one-time",
-        };
-        let attempt = self.recent_failures.tag(&[
-            email_key.as_bytes(),
-            req.secret.expose().as_bytes(),
-            &ip_bytes,
-            accept,
-            &state,
-        ]);
-        if self.recent_failures.seen(&attempt, now) {
-            // A retry of a refusal counted moments ago: the same answer at the same cost (a
-            // wait as long as a verify, one decoy write), counted toward nothing. No verify: a
-            // retry is not counted by the throttle, so it must not buy argon2 work either.
-            self.pad_failure(started).await;
-            self.decoy_write().await?;
-            return Err(refusal.unwrap_or(SignInError::WrongSecret));
-        }
-        if let Some(ip) = ip {
-            if !self.login_throttle.allow(&ip, now) {
-                self.pad_failure(started).await;
-                return Err(SignInError::Throttled);
-            }
-        }
-        let (Some(customer), None) = (customer, refusal.clone()) else {
-            // A real verify against the dummy hash where passwords are accepted, the same
-            // padding as a one-time-only refusal where not.
-            match req.accept {
-                Accept::Any => {
-                    self.timed_verify(None, &req.secret).await?;
-                }
-                Accept::OneTimeOnly => self.pad_failure(started).await,
-            }
-            self.decoy_write().await?;
-            self.recent_failures.remember(attempt, now);
-            return Err(refusal.unwrap_or(SignInError::UnknownEmail));
-        };
-
-        let digest = req.secret.digest();
-        let mut method = None;
-        if req.accept == Accept::Any
-            && self
-                .timed_verify(customer.password_hash.as_deref(), &req.secret)
-                .await?
-        {
-            method = Some(Method::Password);
-        }
-        if method.is_none() && live_matches(&customer.reset_token, &digest, now) {
-            method = Some(Method::ResetToken);
-        }
-        if method.is_none()
-            && self.otc_usable(&customer)
-            && live_matches(&customer.otc, &digest, now)
-        {
-            method = Some(Method::Otc);
-        }
-
-        let Some(method) = method else {
-            // Without a password verify, a refusal still waits as long as one: a success
-            // needs no padding, it announces itself.
-            if req.accept == Accept::OneTimeOnly {
-                self.pad_failure(started).await;
-            }
-            self.record_failure(customer.id).await?;
-            self.recent_failures.remember(attempt, now);
-            return Err(SignInError::WrongSecret);
-        };
-        if self.config.account.require_confirmation && !customer.confirmed {
-            return Err(SignInError::NotConfirmed);
-        }
-
-        // Commit: consume a one-time credential (only if still the live one), clear the
-        // lockout, mint the token. All in one write, so concurrent uses of one code cannot
-        // both win.
-        let kind = req.kind;
-        let ttl = self.token_ttl(kind);
-        let password_version = customer.password_version;
-        let otc_enabled = self.config.otc.enabled;
-        let outcome = self
-            .store
-            .write(move |tx| {
-                let Some(before) = tx.customer(customer.id)? else {
-                    return Ok(Err(SignInError::UnknownEmail));
-                };
-                let mut after = before.clone();
-                match method {
-                    Method::Password => {
-                        if before.password_version != password_version {
-                            return Ok(Err(SignInError::Raced));
-                        }
-                    }
-                    Method::ResetToken => {
-                        if !live_matches(&before.reset_token, &digest, now) {
-                            return Ok(Err(SignInError::Raced));
-                        }
-                        after.reset_token = None;
-                    }
-                    Method::Otc => {
-                        if !(otc_enabled
-                            && before.allow_remote_shopping_assistance
-                            && live_matches(&before.otc, &digest, now))
-                        {
-                            return Ok(Err(SignInError::Raced));
-                        }
-                        after.otc = None;
-                    }
-                    Method::Multipass | Method::Admin => {}
-                }
-                if before.disabled {
-                    return Ok(Err(SignInError::Disabled));
-                }
-                // The lock may have been reached since the read (another instance, or a
-                // failure committed meanwhile): the commit decides.
-                if is_locked(&before.lockout, now) {
-                    return Ok(Err(SignInError::Locked));
-                }
-                after.lockout = Lockout::default();
-                if after != before {
-                    tx.put_customer(&after, Some(&before))?;
-                }
-                let (token, expires_at) = issue_token(tx, after.id, kind, now, ttl)?;
-                match method {
-                    Method::Otc => {
-                        let (by, reason) = before
-                            .otc
-                            .as_ref()
-                            .map(|o| (o.issued_by.clone(), o.reason.clone()))
-                            .unwrap_or_default();
-                        let detail = format!(
-                            "issued by {}; reason: {}",
-                            by.unwrap_or_default(),
-                            reason.unwrap_or_default()
-                        );
-                        one_time::audit(tx, now, "customer", "otc_used", after.id, Some(&detail))?;
-                    }
-                    Method::ResetToken => {
-                        one_time::audit(tx, now, "customer", "reset_token_used", after.id, None)?;
-                    }
-                    _ => {}
-                }
-                Ok(Ok(IssuedToken {
-                    customer: after,
-                    token,
-                    expires_at,
-                    method,
-                }))
-            })
-            .await??;
-        Ok(outcome)
-    }
-
-    fn otc_usable(&self, customer: &CustomerRecord) -> bool {
-        self.config.otc.enabled && customer.allow_remote_shopping_assistance
-    }
-
-    async fn timed_verify(&self, phc: Option<&str>, secret: &Secret) -> Result<bool, SignInError> {
-        let started = Instant::now();
-        let ok = self
-            .passwords
-            .verify(phc, secret)
-            .await
-            .map_err(|e| match e {
-                HashError::Busy => SignInError::Busy,
-                HashError::Failed(m) => SignInError::Storage(m),
-            })?;
-        let micros = started.elapsed().as_micros() as u64;
-        let old = self.verify_micros.load(Ordering::Relaxed);
-        let avg = if old == 0 {
-            micros
-        } else {
-            (old * 7 + micros) / 8
-        };
-        self.verify_micros.store(avg, Ordering::Relaxed);
-        Ok(ok)
-    }
-
-    /// Waits until a refusal has taken about as long as a password verify would have.
-    async fn pad_failure(&self, started: Instant) {
-        let target = Duration::from_micros(self.verify_micros.load(Ordering::Relaxed));
-        if let Some(rest) = target.checked_sub(started.elapsed()) {
-            tokio::time::sleep(rest).await;
-        }
-    }
-
-    /// Adobe Commerce's `processAuthenticationFailure`: counts a failure and locks the account
-    /// at `max_failures` for `lock_minutes`; a failure after an expired lock starts over at 1.
-    async fn record_failure(&self, id: CustomerId) -> Result<(), SignInError> {
-        let max = self.config.lockout.max_failures;
-        let minutes = self.config.lockout.lock_minutes;
-        if max == 0 || minutes == 0 {
-            // Nothing to count, but the same durable work as when there is.
-            return self.decoy_write().await;
-        }
-        let now = self.now();
-        let locked = self
-            .store
-            .write(move |tx| {
-                let Some(before) = tx.customer(id)? else {
-                    return Ok(false);
-                };
-                let mut after = before.clone();
-                let l = &mut after.lockout;
-                let mut failures = l.failures + 1;
-                let lock_expired = matches!(l.lock_expires, Some(t) if now > t);
-                let mut locked_now = false;
-                if failures == 1 || l.first_failure.is_none() || lock_expired {
-                    l.first_failure = Some(now);
-                    failures = 1;
-                    l.lock_expires = None;
-                } else if failures >= max {
-                    l.lock_expires = Some(now + i64::from(minutes) * 60);
-                    locked_now = true;
-                }
-                l.failures = failures;
-                tx.put_customer(&after, Some(&before))?;
-                Ok(locked_now)
-            })
-            .await?;
-        if locked {
-            self.metrics.lockouts.inc();
-            tracing::info!(
-                customer = id,
-                "account locked after repeated sign-in failures"
-            );
-        }
-        Ok(())
-    }
-
-    /// One small durable write that changes nothing a client can see (a counter in the store's
-    /// metadata): refusals that have nothing to record still cost what a recorded one costs.
-    async fn decoy_write(&self) -> Result<(), SignInError> {
-        self.store
-            .write(|tx| tx.next_id("refusals").map(|_| ()))
-            .await?;
-        Ok(())
-    }
-
-    fn token_ttl(&self, kind: TokenKind) -> i64 {
-        match kind {
-            TokenKind::Commerce => i64::from(self.config.tokens.commerce_ttl_minutes) * 60,
-            TokenKind::Storefront => i64::from(self.config.tokens.storefront_ttl_days) * 86_400,
-        }
-    }
-
-    /// Mints a token for a customer without a credential: used after Multipass has been
-    /// verified and by admin "Login as Customer".
-    pub async fn issue_for(
-        &self,
-        id: CustomerId,
-        kind: TokenKind,
-        method: Method,
-    ) -> Result<IssuedToken, SignInError> {
-        let now = self.now();
-        let ttl = self.token_ttl(kind);
-        let issued = self
-            .store
-            .write(move |tx| {
-                let Some(customer) = tx.customer(id)? else {
-                    return Ok(Err(SignInError::UnknownEmail));
-                };
-                let (token, expires_at) = issue_token(tx, id, kind, now, ttl)?;
-                Ok(Ok(IssuedToken {
-                    customer,
-                    token,
-                    expires_at,
-                    method,
-                }))
-            })
-            .await??;
-        self.metrics.login(method.label(), "success");
-        Ok(issued)
-    }
-
-    // ------------------------------------------------------------------ tokens
-
-    /// The name of the admin key `presented` is, if any (compared as digests, in constant time).
-    pub fn admin_key_name(&self, presented: &str) -> Option<String> {
-        let d = secret::digest(presented);
-        let mut found = None;
-        for (name, key) in &self.admin_keys {
-            if digests_equal(key, &d) && found.is_none() {
-                found = Some(name.clone());
-            }
-        }
-        found
-    }
-
-    /// The session behind an access token, if it is live and its customer enabled. Expiry is
-    /// checked here on every use, whether or not the sweeper has run.
-    pub fn authenticate(&self, token: &str) -> Result<Option<Session>, StoreError> {
-        if token.is_empty() || token.len() > 128 {
-            return Ok(None);
-        }
-        let digest = secret::digest(token);
-        let reader = self.store.read()?;
-        let Some(record) = reader.access_token(&digest)? else {
-            return Ok(None);
-        };
-        if record.expires_at <= self.now() {
-            return Ok(None);
-        }
-        let Some(customer) = reader.customer(record.customer_id)? else {
-            return Ok(None);
-        };
-        if customer.disabled {
-            return Ok(None);
-        }
-        Ok(Some(Session {
-            customer,
-            token_digest: digest,
-            token: record,
-        }))
-    }
-
-    /// Why a live session may not act as its customer right now: the account is locked, or it
-    /// is unconfirmed while confirmation is required. `None` when it may.
-    pub fn session_refusal(&self, session: &Session) -> Option<SessionRefusal> {
-        let customer = &session.customer;
-        if is_locked(&customer.lockout, self.now()) {
-            Some(SessionRefusal::Locked)
-        } else if !customer.confirmed && self.config.account.require_confirmation {
-            Some(SessionRefusal::NotConfirmed)
-        } else {
-            None
-        }
-    }
-
-    /// Revokes one token, or all the customer's tokens when `all`.
-    pub async fn revoke(&self, session: &Session, all: bool) -> Result<(), StoreError> {
-        let digest = session.token_digest;
-        let id = session.customer.id;
-        self.store
-            .write(move |tx| {
-                if all {
-                    tx.revoke_customer_tokens(id)?;
-                } else {
-                    tx.delete_access_token(&digest)?;
-                }
-                Ok(())
-            })
-            .await
-    }
-
-    /// Extends a live token by its kind's lifetime from now. `None` when it is not live.
-    pub async fn renew(&self, token: &str) -> Result<Option<Timestamp>, StoreError> {
-        let Some(session) = self.authenticate(token)? else {
-            return Ok(None);
-        };
-        let now = self.now();
-        let mut record = session.token;
-        record.expires_at = now + self.token_ttl(record.kind);
-        let digest = session.token_digest;
-        self.store
-            .write(move |tx| {
-                // Still there? A concurrent delete wins over a renew.
-                if tx.access_token(&digest)?.is_none() {
-                    return Ok(None);
-                }
-                tx.insert_access_token(&digest, &record)?;
-                Ok(Some(record.expires_at))
-            })
-            .await
-    }
-
-    /// Deletes a token by its value; false when it was not live.
-    pub async fn delete_token(&self, token: &str) -> Result<bool, StoreError> {
-        if self.authenticate(token)?.is_none() {
-            return Ok(false);
-        }
-        let digest = secret::digest(token);
-        self.store
-            .write(move |tx| tx.delete_access_token(&digest))
-            .await
-    }
-
-    // ------------------------------------------------------------------ customers
-
-    pub async fn create_customer(&self, new: NewCustomer) -> Result<CustomerRecord, AccountError> {
-        let email = normalize_email(&new.email);
-        if !valid_email(&email) {
-            return Err(AccountError::InvalidEmail);
-        }
-        let hash = match &new.password {
-            Some(pw) => {
-                check_policy(&self.config.password, pw.expose(), &email)
-                    .map_err(AccountError::Policy)?;
-                Some(self.passwords.hash(pw).await?)
-            }
-            None => None,
-        };
-        let now = self.now();
-        let confirmed = new
-            .confirmed
-            .unwrap_or(!self.config.account.require_confirmation);
-        let record = CustomerRecord {
-            email,
-            firstname: new.firstname,
-            lastname: new.lastname,
-            middlename: new.middlename,
-            prefix: new.prefix,
-            suffix: new.suffix,
-            date_of_birth: new.date_of_birth,
-            gender: new.gender,
-            taxvat: new.taxvat,
-            is_subscribed: new.is_subscribed,
-            phone: new.phone,
-            password_hash: hash,
-            created_at: now,
-            updated_at: now,
-            confirmed,
-            disabled: new.disabled,
-            allow_remote_shopping_assistance: new.allow_remote_shopping_assistance,
-            ..CustomerRecord::default()
-        };
-        let audit_by = new.audit_by;
-        let created = self
-            .store
-            .write(move |tx| {
-                if tx.customer_id_by_email(&record.email)?.is_some() {
-                    return Ok(Err(AccountError::EmailTaken));
-                }
-                let created = tx.insert_customer(record)?;
-                if let Some(admin) = &audit_by {
-                    one_time::audit(tx, now, admin, "customer_created", created.id, None)?;
-                }
-                Ok(Ok(created))
-            })
-            .await??;
-        if !created.confirmed && self.config.account.require_confirmation {
-            self.send_confirmation(created.id, new.requested_from)
-                .await?;
-        }
-        Ok(created)
-    }
-
-    pub fn customer(&self, id: CustomerId) -> Result<Option<CustomerRecord>, StoreError> {
-        self.store.read()?.customer(id)
-    }
-
-    pub fn customer_by_email(&self, email: &str) -> Result<Option<CustomerRecord>, StoreError> {
-        self.store.read()?.customer_by_email(email)
-    }
-
-    /// Applies `changes` in one write. Disabling revokes every token; withdrawing
-    /// remote-assistance permission voids a live admin code; a new password (policy checked)
-    /// revokes every token and any live reset token and clears the lockout.
-    pub async fn update_customer(
-        &self,
-        id: CustomerId,
-        changes: CustomerChanges,
-    ) -> Result<CustomerRecord, AccountError> {
-        let new_email = changes.email.as_deref().map(normalize_email);
-        if let Some(email) = &new_email {
-            if !valid_email(email) {
-                return Err(AccountError::InvalidEmail);
-            }
-        }
-        let hash = match &changes.password {
-            Some(pw) => {
-                let current = self.customer(id)?.ok_or(AccountError::NotFound)?;
-                let email = new_email.as_deref().unwrap_or(&current.email);
-                check_policy(&self.config.password, pw.expose(), email)
-                    .map_err(AccountError::Policy)?;
-                Some(self.passwords.hash(pw).await?)
-            }
-            None => None,
-        };
-        let now = self.now();
-        self.store
-            .write(move |tx| {
-                let Some(before) = tx.customer(id)? else {
-                    return Ok(Err(AccountError::NotFound));
-                };
-                let mut after = before.clone();
-                if let Some(email) = new_email {
-                    if let Some(owner) = tx.customer_id_by_email(&email)? {
-                        if owner != id {
-                            return Ok(Err(AccountError::EmailTaken));
-                        }
-                    }
-                    after.email = email;
-                }
-                apply_changes(&mut after, &changes);
-                let mut revoke = after.disabled && !before.disabled;
-                if let Some(hash) = hash {
-                    after.password_hash = Some(hash);
-                    after.password_version = after.password_version.wrapping_add(1);
-                    after.reset_token = None;
-                    after.lockout = Lockout::default();
-                    revoke = true;
-                }
-                if revoke {
-                    tx.revoke_customer_tokens(id)?;
-                }
-                if !after.allow_remote_shopping_assistance {
-                    after.otc = None;
-                }
-                after.updated_at = now;
-                tx.put_customer(&after, Some(&before))?;
-                if let Some(admin) = &changes.audit_by {
-                    one_time::audit(tx, now, admin, "customer_updated", id, None)?;
-                }
-                Ok(Ok(after))
-            })
-            .await?
-    }
-
-    /// Checks a signed-in customer's current password the way a sign-in does: a wrong one
-    /// counts toward lockout, and a locked account is refused.
-    pub async fn check_current_password(
-        &self,
-        customer: &CustomerRecord,
-        current: &Secret,
-    ) -> Result<(), AccountError> {
-        let _turn = self
-            .sign_in_turns
-            .take(&CustomerRecord::email_key(&customer.email))
-            .await;
-        // Re-read under the turn: the lockout may have moved since the session was loaded.
-        let customer = self.customer(customer.id)?.ok_or(AccountError::NotFound)?;
-        let now = self.now();
-        if is_locked(&customer.lockout, now) {
-            return Err(AccountError::Locked);
-        }
-        let ok = self
-            .passwords
-            .verify(customer.password_hash.as_deref(), current)
-            .await?;
-        if !ok {
-            self.record_failure(customer.id)
-                .await
-                .map_err(|e| AccountError::Storage(format!("{e:?}")))?;
-            return Err(AccountError::WrongPassword);
-        }
-        Ok(())
-    }
-
-    /// Sets a new password (policy checked) and revokes every token the customer had, plus any
-    /// live reset token. Returns the updated record.
-    pub async fn set_password(
-        &self,
-        id: CustomerId,
-        new_password: &Secret,
-    ) -> Result<CustomerRecord, AccountError> {
-        self.update_customer(
-            id,
-            CustomerChanges {
-                password: Some(new_password.clone()),
-                ..CustomerChanges::default()
-            },
-        )
-        .await
-    }
-
-    /// Deletes a customer with its tokens and codes; `audit_by` names the admin, whose audit
-    /// entry is written in the same commit. False when there was no such customer.
-    pub async fn delete_customer(
-        &self,
-        id: CustomerId,
-        audit_by: Option<String>,
-    ) -> Result<bool, StoreError> {
-        let now = self.now();
-        self.store
-            .write(move |tx| {
-                let deleted = tx.delete_customer(id)?;
-                if let (true, Some(admin)) = (deleted, &audit_by) {
-                    one_time::audit(tx, now, admin, "customer_deleted", id, None)?;
-                }
-                Ok(deleted)
-            })
-            .await
-    }
-}
-
-/// Mints a token inside a write. The store keeps only its digest.
-pub fn issue_token(
-    tx: &mut Tx<'_>,
-    customer_id: CustomerId,
-    kind: TokenKind,
-    now: Timestamp,
-    ttl: i64,
-) -> Result<(Secret, Timestamp), StoreError> {
-    let token = secret::new_access_token();
-    let record = AccessTokenRecord {
-        customer_id,
-        issued_at: now,
-        expires_at: now + ttl,
-        kind,
-    };
-    tx.insert_access_token(&token.digest(), &record)?;
-    Ok((token, record.expires_at))
-}
-
-pub fn is_locked(lockout: &Lockout, now: Timestamp) -> bool {
-    matches!(lockout.lock_expires, Some(t) if t > now)
 }
 
 /// A one-time secret matches when it is live and its digest equals, compared in constant time.
@@ -962,75 +340,5 @@ pub fn live_matches(slot: &Option<OneTimeSecret>, digest: &Digest, now: Timestam
     match slot {
         Some(s) => s.expires_at > now && digests_equal(&s.digest, digest),
         None => false,
-    }
-}
-
-/// An email as storekey keeps it: trimmed and in Unicode NFC, so a composed and a decomposed
-/// `josé@` are one address (lookups also lower-case it: `CustomerRecord::email_key`).
-pub fn normalize_email(email: &str) -> String {
-    use unicode_normalization::UnicodeNormalization;
-    email.trim().nfc().collect()
-}
-
-/// A practical email check: one `@`, a non-empty local part, a dotted domain, no spaces or
-/// control characters, at most 254 characters.
-pub fn valid_email(email: &str) -> bool {
-    if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return false;
-    }
-    let mut parts = email.split('@');
-    let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
-        return false;
-    };
-    !local.is_empty()
-        && local.len() <= 64
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !domain.contains("..")
-}
-
-/// Copies every given field except the email, which `update_customer` checks for uniqueness.
-fn apply_changes(r: &mut CustomerRecord, c: &CustomerChanges) {
-    fn set<T: Clone>(slot: &mut Option<T>, v: &Option<T>) {
-        if let Some(v) = v {
-            *slot = Some(v.clone());
-        }
-    }
-    set(&mut r.firstname, &c.firstname);
-    set(&mut r.lastname, &c.lastname);
-    set(&mut r.middlename, &c.middlename);
-    set(&mut r.prefix, &c.prefix);
-    set(&mut r.suffix, &c.suffix);
-    set(&mut r.date_of_birth, &c.date_of_birth);
-    set(&mut r.gender, &c.gender);
-    set(&mut r.taxvat, &c.taxvat);
-    set(&mut r.phone, &c.phone);
-    if let Some(v) = c.is_subscribed {
-        r.is_subscribed = v;
-    }
-    if let Some(v) = c.allow_remote_shopping_assistance {
-        r.allow_remote_shopping_assistance = v;
-    }
-    if let Some(v) = c.confirmed {
-        r.confirmed = v;
-    }
-    if let Some(v) = c.disabled {
-        r.disabled = v;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn email_syntax() {
-        assert!(valid_email("bobloblaw@example.com"));
-        assert!(!valid_email("bob"));
-        assert!(!valid_email("bob@localhost"));
-        assert!(!valid_email("a b@example.com"));
-        assert!(!valid_email("a@b@example.com"));
-        assert!(!valid_email("@example.com"));
     }
 }

@@ -3,9 +3,9 @@
 //! record, the customer upsert by identifier or email, the token) in one write, so exactly one
 //! of many concurrent uses of a token wins.
 
-use super::multipass::{self, MultipassClaims, MultipassError, MultipassKey};
-use super::{issue_token, valid_email, Auth, IssuedToken, Method};
-use crate::store::{CustomerId, CustomerRecord, StoreError, Timestamp, TokenKind, Tx};
+use super::multipass::{self, MultipassClaims, MultipassError};
+use super::{valid_email, Auth, IssuedToken, Method};
+use crate::store::{CustomerRecord, MultipassOutcome, StoreError, Timestamp, TokenKind, Upsert};
 use time::{Duration, OffsetDateTime};
 
 /// What a client may learn about a refused Multipass token: that it was refused (`Invalid`),
@@ -15,7 +15,7 @@ use time::{Duration, OffsetDateTime};
 pub enum MultipassSignInError {
     Invalid,
     Taken,
-    Storage(String),
+    Storage(StoreError),
 }
 
 storage_error!(MultipassSignInError);
@@ -67,11 +67,11 @@ impl Auth {
     ) -> Result<IssuedToken, MultipassSignInError> {
         let result = self.sign_in_multipass_inner(token).await;
         match &result {
-            Ok(Ok(issued)) => {
+            Ok(Attempt::SignedIn(issued)) => {
                 self.metrics.login(Method::Multipass.label(), "success");
                 tracing::debug!(customer = issued.customer.id, "multipass sign-in");
             }
-            Ok(Err(refusal)) => {
+            Ok(Attempt::Refused(refusal)) => {
                 self.metrics
                     .login(Method::Multipass.label(), refusal.label());
                 tracing::debug!(reason = refusal.label(), "multipass sign-in refused");
@@ -82,105 +82,104 @@ impl Auth {
             }
         }
         match result {
-            Ok(Ok(issued)) => Ok(issued),
-            Ok(Err(Refusal::Taken)) => Err(MultipassSignInError::Taken),
-            Ok(Err(_)) => Err(MultipassSignInError::Invalid),
+            Ok(Attempt::SignedIn(issued)) => Ok(*issued),
+            Ok(Attempt::Refused(Refusal::Taken)) => Err(MultipassSignInError::Taken),
+            Ok(Attempt::Refused(_)) => Err(MultipassSignInError::Invalid),
             Err(e) => Err(e.into()),
         }
     }
 
-    async fn sign_in_multipass_inner(
-        &self,
-        token: &str,
-    ) -> Result<Result<IssuedToken, Refusal>, StoreError> {
-        // Derived per call: one SHA-256, and a secret changed in the config never lingers.
-        let Some(key) = MultipassKey::new(&self.config.multipass.secret) else {
-            return Ok(Err(Refusal::Off));
+    async fn sign_in_multipass_inner(&self, token: &str) -> Result<Attempt, StoreError> {
+        use Attempt::Refused;
+        // Derived once from the configuration (`Policy`); `None` when Multipass is off.
+        let Some(key) = self.policy.multipass_key.as_ref() else {
+            return Ok(Refused(Refusal::Off));
         };
         let now = self.now();
         let Ok(now_dt) = OffsetDateTime::from_unix_timestamp(now) else {
-            return Ok(Err(Refusal::BadClock));
+            return Ok(Refused(Refusal::BadClock));
         };
-        let max_age = i64::from(self.config.multipass.max_age_minutes) * 60;
-        let max_skew = i64::from(self.config.multipass.max_skew_seconds);
+        let max_age = self.policy.multipass_max_age;
+        let max_skew = self.policy.multipass_max_skew;
         let claims = match multipass::decode(
-            &key,
+            key,
             token,
             now_dt,
             Duration::seconds(max_age),
             Duration::seconds(max_skew),
         ) {
             Ok(c) => c,
-            Err(e) => return Ok(Err(Refusal::Decode(e))),
+            Err(e) => return Ok(Refused(Refusal::Decode(e))),
         };
         if !valid_email(&claims.email) {
-            return Ok(Err(Refusal::InvalidEmail));
+            return Ok(Refused(Refusal::InvalidEmail));
         }
         // Cheap refusal of a replay without queueing a write; the write checks again.
         if self.store.read()?.replay_seen(&claims.digest)? {
-            return Ok(Err(Refusal::Replayed));
+            return Ok(Refused(Refusal::Replayed));
         }
         // The record must outlive the token's acceptance window: `created_at` may be up to
         // `max_skew` ahead, and its fraction of a second is floored here, hence the extra one.
         let replay_until = claims.created_at.unix_timestamp() + max_age + max_skew + 1;
-        let ttl = self.token_ttl(TokenKind::Storefront);
-        self.store
-            .write(move |tx| {
-                if !tx.record_replay(&claims.digest, replay_until)? {
-                    return Ok(Err(Refusal::Replayed));
-                }
-                let id = match upsert_customer(tx, &claims, now)? {
-                    Ok(id) => id,
-                    Err(refusal) => return Ok(Err(refusal)),
-                };
-                let Some(customer) = tx.customer(id)? else {
-                    return Err(StoreError::Corrupt(
-                        "customer vanished inside a write".into(),
-                    ));
-                };
-                let (token, expires_at) = issue_token(tx, id, TokenKind::Storefront, now, ttl)?;
-                Ok(Ok(IssuedToken {
-                    customer,
-                    token,
-                    expires_at,
-                    method: Method::Multipass,
-                }))
-            })
-            .await
+        // The customer's id is known only inside the write, which fills it into the token.
+        let (token, new_token) = self.mint(0, TokenKind::Storefront, now);
+        let expires_at = new_token.record.expires_at;
+        let outcome = self
+            .store
+            .multipass_sign_in(
+                claims.digest,
+                replay_until,
+                claims.identifier.clone(),
+                claims.email.clone(),
+                move |by_identifier, by_email| {
+                    upsert_decision(&claims, by_identifier, by_email, now)
+                },
+                new_token,
+            )
+            .await?;
+        Ok(match outcome {
+            MultipassOutcome::Replayed => Refused(Refusal::Replayed),
+            MultipassOutcome::Refused(refusal) => Refused(refusal),
+            MultipassOutcome::SignedIn(customer) => Attempt::SignedIn(Box::new(IssuedToken {
+                customer: customer.customer(),
+                token,
+                expires_at,
+                method: Method::Multipass,
+            })),
+        })
     }
 }
 
-/// Finds, creates or updates the customer a token names, inside the sign-in write.
+/// How a Multipass attempt ended, short of a storage failure.
+enum Attempt {
+    SignedIn(Box<IssuedToken>),
+    Refused(Refusal),
+}
+
+/// Decides, as a pure function of the customers the token's identifier and email name, whom
+/// the token signs in.
 ///
 /// Matching follows Shopify: by `identifier` when the token has one, else by email. An email
 /// that belongs to a customer bound to another identifier (or to one, when the token has
 /// none) is refused as taken; a customer found by email without an identifier adopts the
 /// token's.
-fn upsert_customer(
-    tx: &mut Tx<'_>,
+fn upsert_decision(
     claims: &MultipassClaims,
+    by_identifier: Option<&CustomerRecord>,
+    by_email: Option<&CustomerRecord>,
     now: Timestamp,
-) -> Result<Result<CustomerId, Refusal>, StoreError> {
-    let by_identifier = match &claims.identifier {
-        Some(ident) => tx.customer_id_by_identifier(ident)?,
-        None => None,
-    };
-    let by_email = tx.customer_id_by_email(&claims.email)?;
-
+) -> Result<Upsert, Refusal> {
     let existing = match (by_identifier, by_email) {
         // The identifier's customer changed its email to one someone else already has.
-        (Some(mine), Some(owner)) if mine != owner => return Ok(Err(Refusal::Taken)),
-        (Some(mine), _) => tx.customer(mine)?,
-        (None, Some(owner)) => {
-            let Some(found) = tx.customer(owner)? else {
-                return Err(StoreError::Corrupt("email index names no customer".into()));
-            };
+        (Some(mine), Some(owner)) if mine.id != owner.id => return Err(Refusal::Taken),
+        (Some(mine), _) => Some(mine),
+        (None, Some(found)) => {
             let bound = found
                 .multipass_identifier
                 .as_deref()
                 .filter(|i| !i.is_empty());
             if bound.is_some() && bound != claims.identifier.as_deref() {
-                return Ok(Err(Refusal::Taken));
+                return Err(Refusal::Taken);
             }
             Some(found)
         }
@@ -188,7 +187,7 @@ fn upsert_customer(
     };
 
     let Some(before) = existing else {
-        let record = CustomerRecord {
+        return Ok(Upsert::Create(CustomerRecord {
             email: claims.email.clone(),
             firstname: non_empty(claims.first_name.as_deref()),
             lastname: non_empty(claims.last_name.as_deref()),
@@ -203,8 +202,7 @@ fn upsert_customer(
             // The shop's own sign-in vouched for the address.
             confirmed: true,
             ..CustomerRecord::default()
-        };
-        return Ok(Ok(tx.insert_customer(record)?.id));
+        }));
     };
 
     let mut after = before.clone();
@@ -223,11 +221,10 @@ fn upsert_customer(
     }
     after.disabled = false;
     after.confirmed = true;
-    if after != before {
+    if after != *before {
         after.updated_at = now;
-        tx.put_customer(&after, Some(&before))?;
     }
-    Ok(Ok(after.id))
+    Ok(Upsert::Update(after))
 }
 
 fn non_empty(value: Option<&str>) -> Option<String> {
@@ -250,6 +247,66 @@ fn split_tags(tag_string: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn claims(email: &str, identifier: Option<&str>) -> MultipassClaims {
+        MultipassClaims {
+            email: email.into(),
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            first_name: None,
+            last_name: None,
+            tag_string: None,
+            identifier: identifier.map(str::to_owned),
+            digest: [0; 32],
+        }
+    }
+
+    fn record(id: u64, email: &str, identifier: Option<&str>) -> CustomerRecord {
+        CustomerRecord {
+            id,
+            email: email.into(),
+            multipass_identifier: identifier.map(str::to_owned),
+            ..CustomerRecord::default()
+        }
+    }
+
+    #[test]
+    fn an_unknown_token_creates_a_confirmed_customer() {
+        let decision = upsert_decision(&claims("a@x.io", Some("i1")), None, None, 9);
+        let Ok(Upsert::Create(c)) = decision else {
+            panic!("expected a create, got {decision:?}");
+        };
+        assert_eq!(
+            (c.email.as_str(), c.confirmed, c.created_at),
+            ("a@x.io", true, 9)
+        );
+        assert_eq!(c.multipass_identifier.as_deref(), Some("i1"));
+    }
+
+    #[test]
+    fn an_email_bound_to_another_identifier_is_taken() {
+        let owner = record(1, "a@x.io", Some("other"));
+        assert_eq!(
+            upsert_decision(&claims("a@x.io", Some("i1")), None, Some(&owner), 9),
+            Err(Refusal::Taken)
+        );
+        let mine = record(2, "old@x.io", Some("i1"));
+        assert_eq!(
+            upsert_decision(&claims("a@x.io", Some("i1")), Some(&mine), Some(&owner), 9),
+            Err(Refusal::Taken)
+        );
+    }
+
+    #[test]
+    fn a_customer_found_by_email_adopts_the_identifier_and_is_enabled() {
+        let mut found = record(3, "a@x.io", None);
+        found.disabled = true;
+        let decision = upsert_decision(&claims("a@x.io", Some("i1")), None, Some(&found), 9);
+        let Ok(Upsert::Update(c)) = decision else {
+            panic!("expected an update, got {decision:?}");
+        };
+        assert_eq!((c.id, c.disabled, c.updated_at), (3, false, 9));
+        assert_eq!(c.multipass_identifier.as_deref(), Some("i1"));
+    }
 
     #[test]
     fn tags_are_split_trimmed_and_empties_dropped() {

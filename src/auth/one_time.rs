@@ -7,10 +7,13 @@
 use super::limits::{MinInterval, RateLimiter};
 use super::password::{check_policy, PolicyError};
 use super::secret::{self, Secret};
-use super::{live_matches, valid_email, AccountError, Auth};
+use super::{audit_entry, live_matches, valid_email, AccountUpdate, Auth, IssuedToken, Method};
 use crate::mail::Mail;
-use crate::store::{CustomerId, CustomerRecord, Lockout, OneTimeSecret, StoreError};
-use serde_json::json;
+use crate::model::Customer;
+use crate::store::{
+    AccessTokenRecord, Change, CustomerId, CustomerRecord, Effects, Lockout, NewToken,
+    OneTimeSecret, StoreError, TokenKind, Updated, Who,
+};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -27,28 +30,19 @@ pub enum ResetError {
     Expired,
     Policy(PolicyError),
     Busy,
-    Storage(String),
+    Storage(StoreError),
+    /// The hash pool failed.
+    Internal(String),
 }
 
 storage_error!(ResetError);
-
-impl From<AccountError> for ResetError {
-    fn from(e: AccountError) -> Self {
-        match e {
-            AccountError::Policy(p) => ResetError::Policy(p),
-            AccountError::Busy => ResetError::Busy,
-            AccountError::NotFound => ResetError::Mismatch,
-            other => ResetError::Storage(format!("{other:?}")),
-        }
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OtcError {
     NotFound,
     AssistanceNotAllowed,
     Disabled,
-    Storage(String),
+    Storage(StoreError),
 }
 
 storage_error!(OtcError);
@@ -56,7 +50,7 @@ storage_error!(OtcError);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfirmError {
     InvalidKey,
-    Storage(String),
+    Storage(StoreError),
 }
 
 storage_error!(ConfirmError);
@@ -136,39 +130,32 @@ impl Auth {
         let Some(customer) = customer else {
             return Ok(());
         };
-        let token = secret::new_hex_code();
+        let token = secret::hex_code_from(self.random.as_ref());
         let slot = OneTimeSecret {
             digest: token.digest(),
             created_at: now,
-            expires_at: now + i64::from(self.config.reset.ttl_hours) * 3600,
+            expires_at: now + i64::from(self.policy.reset_ttl_hours) * 3600,
             issued_by: None,
             reason: None,
         };
-        let id = customer.id;
         let stored = self
             .store
-            .write(move |tx| {
-                let Some(before) = tx.customer(id)? else {
-                    return Ok(None);
-                };
-                let mut after = before.clone();
-                after.reset_token = Some(slot);
-                tx.put_customer(&after, Some(&before))?;
-                Ok(Some(after))
+            .update_customer(Who::Id(customer.id), move |c| {
+                c.reset_token = Some(slot.clone());
+                Change::Save((), Effects::default())
             })
             .await?;
-        if let Some(customer) = stored {
+        if let Updated::Saved(customer, ()) = stored {
             let link = self
-                .config
-                .reset
-                .url_template
+                .policy
+                .reset_url_template
                 .replace("{email}", &url_encode(&customer.email))
                 .replace("{token}", &url_encode(token.expose()))
                 .replace("{id}", &customer.id.to_string());
             let body = format!(
                 "Hello{},\n\nThere was recently a request to change the password for your account.\n\nIf you requested this change, set a new password here:\n\n{link}\n\nThe link works once and expires in {} hour(s).\nIf you did not make this request, you can ignore this email and your password will stay the same.\n",
                 greeting_name(&customer),
-                self.config.reset.ttl_hours
+                self.policy.reset_ttl_hours
             );
             self.send_mail(Mail {
                 to: customer.email.clone(),
@@ -180,19 +167,24 @@ impl Auth {
     }
 
     /// Sets a new password with a reset token: consumes the token, clears the lockout and
-    /// revokes every access token. Adobe Commerce's `resetPassword`.
+    /// revokes every access token; with `reissue`, mints a fresh token of that kind in the
+    /// same write (Shopify's reset signs the customer in). Adobe Commerce's `resetPassword`.
     pub async fn reset_password(
         &self,
         email: &str,
         token: &Secret,
         new_password: &Secret,
-    ) -> Result<CustomerRecord, ResetError> {
+        reissue: Option<TokenKind>,
+    ) -> Result<AccountUpdate, ResetError> {
         if !valid_email(email.trim()) {
             return Err(ResetError::InvalidEmail);
         }
         let started = Instant::now();
-        let result = match self.customer_by_email(email)? {
-            Some(customer) => self.reset_password_of(customer, token, new_password).await,
+        let result = match self.record_by_email(email)? {
+            Some(customer) => {
+                self.reset_password_of(customer, token, new_password, reissue)
+                    .await
+            }
             None => Err(ResetError::Mismatch),
         };
         pad_refusal(result, started).await
@@ -204,10 +196,14 @@ impl Auth {
         id: CustomerId,
         token: &Secret,
         new_password: &Secret,
-    ) -> Result<CustomerRecord, ResetError> {
+        reissue: Option<TokenKind>,
+    ) -> Result<AccountUpdate, ResetError> {
         let started = Instant::now();
-        let result = match self.customer(id)? {
-            Some(customer) => self.reset_password_of(customer, token, new_password).await,
+        let result = match self.record(id)? {
+            Some(customer) => {
+                self.reset_password_of(customer, token, new_password, reissue)
+                    .await
+            }
             None => Err(ResetError::Mismatch),
         };
         pad_refusal(result, started).await
@@ -218,7 +214,8 @@ impl Auth {
         customer: CustomerRecord,
         token: &Secret,
         new_password: &Secret,
-    ) -> Result<CustomerRecord, ResetError> {
+        reissue: Option<TokenKind>,
+    ) -> Result<AccountUpdate, ResetError> {
         // A locked account may reset: that is how a locked-out customer gets back in (the
         // reset clears the lockout, as Adobe Commerce fixed in magento/magento2#15255).
         let now = self.now();
@@ -232,7 +229,7 @@ impl Auth {
             _ => return Err(ResetError::Mismatch),
         }
         check_policy(
-            &self.config.password,
+            &self.policy.password,
             new_password.expose(),
             &customer.email,
         )
@@ -243,33 +240,56 @@ impl Auth {
             .await
             .map_err(|e| match e {
                 super::password::HashError::Busy => ResetError::Busy,
-                super::password::HashError::Failed(m) => ResetError::Storage(m),
+                super::password::HashError::Failed(m) => ResetError::Internal(m),
             })?;
         let id = customer.id;
-        let updated = self
+        let minted = reissue.map(|kind| self.mint(id, kind, now));
+        let new_token = minted.as_ref().map(|(_, t)| t.clone());
+        let outcome = self
             .store
-            .write(move |tx| {
-                let Some(before) = tx.customer(id)? else {
-                    return Ok(Err(ResetError::Mismatch));
-                };
+            .update_customer(Who::Id(id), move |c| {
                 // Consumed by a concurrent reset or sign-in in the meantime?
-                if !live_matches(&before.reset_token, &digest, now) {
-                    return Ok(Err(ResetError::Mismatch));
+                if !live_matches(&c.reset_token, &digest, now) {
+                    return Change::Refuse(());
                 }
-                let mut after = before.clone();
-                after.password_hash = Some(hash);
-                after.password_version = after.password_version.wrapping_add(1);
-                after.reset_token = None;
-                after.lockout = Lockout::default();
-                after.updated_at = now;
-                tx.revoke_customer_tokens(id)?;
-                tx.put_customer(&after, Some(&before))?;
-                audit(tx, now, "customer", "password_reset", id, None)?;
-                Ok(Ok(after))
+                c.password_hash = Some(hash.clone());
+                c.password_version = c.password_version.wrapping_add(1);
+                c.reset_token = None;
+                c.lockout = Lockout::default();
+                c.updated_at = now;
+                Change::Save(
+                    (),
+                    Effects {
+                        revoke_tokens: true,
+                        token: new_token.clone(),
+                        audit: Some(audit_entry(
+                            now,
+                            "customer",
+                            "password_reset",
+                            Some(id),
+                            None,
+                        )),
+                    },
+                )
             })
-            .await??;
+            .await?;
+        let Updated::Saved(updated, ()) = outcome else {
+            return Err(ResetError::Mismatch);
+        };
         self.metrics.login("reset_password", "success");
-        Ok(updated)
+        let token = minted.map(|(token, new)| IssuedToken {
+            customer: updated.customer(),
+            token,
+            expires_at: new.record.expires_at,
+            method: Method::ResetToken,
+        });
+        if token.is_some() {
+            self.metrics.login(Method::ResetToken.label(), "success");
+        }
+        Ok(AccountUpdate {
+            customer: updated.customer(),
+            token,
+        })
     }
 
     /// Issues an admin one-time code for Login as Customer. Replaces any live code.
@@ -279,37 +299,98 @@ impl Auth {
         admin: &str,
         reason: &str,
     ) -> Result<Secret, OtcError> {
-        let code = secret::new_hex_code();
+        let code = secret::hex_code_from(self.random.as_ref());
         let now = self.now();
         let slot = OneTimeSecret {
             digest: code.digest(),
             created_at: now,
-            expires_at: now + i64::from(self.config.otc.ttl_seconds),
+            expires_at: now + self.policy.otc_ttl,
             issued_by: Some(admin.to_string()),
             reason: Some(reason.to_string()),
         };
-        let enabled = self.config.otc.enabled;
+        // The switch first, as Adobe Commerce checks it: with the feature off, every request gets
+        // one answer, whoever it names.
+        if !self.policy.otc_enabled {
+            return Err(OtcError::Disabled);
+        }
         let admin = admin.to_string();
         let reason = reason.to_string();
-        self.store
-            .write(move |tx| {
-                let Some(before) = tx.customer(id)? else {
-                    return Ok(Err(OtcError::NotFound));
-                };
-                if !before.allow_remote_shopping_assistance {
-                    return Ok(Err(OtcError::AssistanceNotAllowed));
+        let outcome = self
+            .store
+            .update_customer(Who::Id(id), move |c| {
+                if !c.allow_remote_shopping_assistance {
+                    return Change::Refuse(());
                 }
-                if !enabled {
-                    return Ok(Err(OtcError::Disabled));
-                }
-                let mut after = before.clone();
-                after.otc = Some(slot);
-                tx.put_customer(&after, Some(&before))?;
-                audit(tx, now, &admin, "otc_issued", id, Some(&reason))?;
-                Ok(Ok(()))
+                c.otc = Some(slot.clone());
+                let entry = audit_entry(now, &admin, "otc_issued", Some(id), Some(reason.clone()));
+                Change::Save(
+                    (),
+                    Effects {
+                        audit: Some(entry),
+                        ..Effects::default()
+                    },
+                )
             })
-            .await??;
-        Ok(code)
+            .await?;
+        match outcome {
+            Updated::Saved(..) => Ok(code),
+            Updated::Refused(()) => Err(OtcError::AssistanceNotAllowed),
+            Updated::NotFound | Updated::EmailTaken => Err(OtcError::NotFound),
+        }
+    }
+
+    /// Login as Customer without a code: an admin mints a customer token directly (Adobe
+    /// Commerce's `generateCustomerTokenAsAdmin`). The same rules as `issue_otc`, in the same
+    /// order; the token and its audit entry are one write.
+    pub async fn token_as_admin(
+        &self,
+        email: &str,
+        admin: &str,
+        kind: TokenKind,
+    ) -> Result<IssuedToken, OtcError> {
+        if !self.policy.otc_enabled {
+            return Err(OtcError::Disabled);
+        }
+        let now = self.now();
+        let admin = admin.to_string();
+        // The customer's id is known only inside the write: the token is minted for it there
+        // (its digest decided here, so the write stays a pure decision).
+        let token = secret::access_token_from(self.random.as_ref());
+        let digest = token.digest();
+        let ttl = self.token_ttl(kind);
+        let outcome = self
+            .store
+            .update_customer(Who::Email(email.to_string()), move |c| {
+                if !c.allow_remote_shopping_assistance {
+                    return Change::Refuse(());
+                }
+                let record = AccessTokenRecord {
+                    customer_id: c.id,
+                    issued_at: now,
+                    expires_at: now + ttl,
+                    kind,
+                };
+                let entry = audit_entry(now, &admin, "token_as_admin", Some(c.id), None);
+                Change::Save(
+                    (),
+                    Effects {
+                        token: Some(NewToken { digest, record }),
+                        audit: Some(entry),
+                        ..Effects::default()
+                    },
+                )
+            })
+            .await?;
+        match outcome {
+            Updated::Saved(customer, ()) => Ok(IssuedToken {
+                customer: customer.customer(),
+                token,
+                expires_at: now + ttl,
+                method: Method::Admin,
+            }),
+            Updated::Refused(()) => Err(OtcError::AssistanceNotAllowed),
+            Updated::NotFound | Updated::EmailTaken => Err(OtcError::NotFound),
+        }
     }
 
     /// Appends an admin action to the audit log.
@@ -320,11 +401,8 @@ impl Auth {
         customer: CustomerId,
         detail: Option<String>,
     ) -> Result<(), StoreError> {
-        let now = self.now();
-        let admin = admin.to_string();
-        self.store
-            .write(move |tx| audit(tx, now, &admin, action, customer, detail.as_deref()))
-            .await
+        let entry = audit_entry(self.now(), admin, action, Some(customer), detail);
+        self.store.append_audit(entry).await
     }
 
     /// Sends the confirmation mail with a fresh key, if the customer still needs one and the
@@ -343,7 +421,7 @@ impl Auth {
             tracing::debug!(customer = id, "confirmation mail over its limit: not sent");
             return Ok(());
         }
-        let key = secret::new_hex_code();
+        let key = secret::hex_code_from(self.random.as_ref());
         let slot = OneTimeSecret {
             digest: key.digest(),
             created_at: now,
@@ -353,20 +431,15 @@ impl Auth {
         };
         let stored = self
             .store
-            .write(move |tx| {
-                let Some(before) = tx.customer(id)? else {
-                    return Ok(None);
-                };
-                if before.confirmed {
-                    return Ok(None);
+            .update_customer(Who::Id(id), move |c| {
+                if c.confirmed {
+                    return Change::Refuse(());
                 }
-                let mut after = before.clone();
-                after.confirmation = Some(slot);
-                tx.put_customer(&after, Some(&before))?;
-                Ok(Some(after))
+                c.confirmation = Some(slot.clone());
+                Change::Save((), Effects::default())
             })
             .await?;
-        if let Some(customer) = stored {
+        if let Updated::Saved(customer, ()) = stored {
             let body = format!(
                 "Hello{},\n\nPlease confirm your email address to start signing in.\n\nEmail: {}\nConfirmation key: {}\n\nThe key works once and expires in 7 days.\n",
                 greeting_name(&customer),
@@ -390,7 +463,7 @@ impl Auth {
         ip: Option<IpAddr>,
     ) -> Result<(), StoreError> {
         if let Some(c) = self.customer_by_email(email)? {
-            if !c.confirmed && self.config.account.require_confirmation {
+            if !c.confirmed && self.policy.require_confirmation {
                 self.send_confirmation(c.id, ip).await?;
             }
         }
@@ -398,47 +471,38 @@ impl Auth {
     }
 
     /// `confirmEmail`: marks the account confirmed and consumes the key.
-    pub async fn confirm_email(
-        &self,
-        email: &str,
-        key: &Secret,
-    ) -> Result<CustomerRecord, ConfirmError> {
+    pub async fn confirm_email(&self, email: &str, key: &Secret) -> Result<Customer, ConfirmError> {
         let started = Instant::now();
         let result = self.confirm_email_now(email, key).await;
         pad_refusal(result, started).await
     }
 
-    async fn confirm_email_now(
-        &self,
-        email: &str,
-        key: &Secret,
-    ) -> Result<CustomerRecord, ConfirmError> {
+    async fn confirm_email_now(&self, email: &str, key: &Secret) -> Result<Customer, ConfirmError> {
         // Unknown, already active and wrong key answer alike, and only a key that matches on
         // the snapshot goes to the writer: no answer or timing tells which emails exist.
         let digest = key.digest();
         let now = self.now();
-        let customer = self.customer_by_email(email)?;
+        let customer = self.record_by_email(email)?;
         let Some(customer) = customer.filter(|c| live_matches(&c.confirmation, &digest, now))
         else {
             return Err(ConfirmError::InvalidKey);
         };
-        let id = customer.id;
-        self.store
-            .write(move |tx| {
-                let Some(before) = tx.customer(id)? else {
-                    return Ok(Err(ConfirmError::InvalidKey));
-                };
-                if !live_matches(&before.confirmation, &digest, now) {
-                    return Ok(Err(ConfirmError::InvalidKey));
+        let outcome = self
+            .store
+            .update_customer(Who::Id(customer.id), move |c| {
+                if !live_matches(&c.confirmation, &digest, now) {
+                    return Change::Refuse(());
                 }
-                let mut after = before.clone();
-                after.confirmed = true;
-                after.confirmation = None;
-                after.updated_at = now;
-                tx.put_customer(&after, Some(&before))?;
-                Ok(Ok(after))
+                c.confirmed = true;
+                c.confirmation = None;
+                c.updated_at = now;
+                Change::Save((), Effects::default())
             })
-            .await?
+            .await?;
+        match outcome {
+            Updated::Saved(after, ()) => Ok(after.customer()),
+            _ => Err(ConfirmError::InvalidKey),
+        }
     }
 
     /// Hands a message to the transport on a blocking thread and returns at once: the caller's
@@ -493,29 +557,47 @@ fn greeting_name(c: &CustomerRecord) -> String {
     }
 }
 
-/// Appends one audit entry inside a write.
-pub(crate) fn audit(
-    tx: &mut crate::store::Tx<'_>,
-    now: i64,
-    actor: &str,
-    action: &str,
-    customer: CustomerId,
-    detail: Option<&str>,
-) -> Result<(), StoreError> {
-    let at = time::OffsetDateTime::from_unix_timestamp(now)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default();
-    let entry = json!({
-        "at": at,
-        "actor": actor,
-        "action": action,
-        "customer_id": customer,
-        "detail": detail,
-    });
-    tx.append_audit(entry.to_string().as_bytes())?;
-    Ok(())
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::clock::FrozenClock;
+    use crate::auth::secret::{hex_code_from, SeededRandom};
+    use crate::auth::NewCustomer;
+
+    const NOW: i64 = 1_700_000_000;
+
+    #[tokio::test]
+    async fn with_a_frozen_clock_and_a_seeded_source_an_admin_code_is_known_in_advance() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = crate::config::Config::default();
+        config.mail.outbox_dir = dir.path().join("outbox").to_string_lossy().into_owned();
+        let ttl = i64::from(config.otc.ttl_seconds);
+        let store = crate::store::Store::open(&dir.path().join("s.redb")).unwrap();
+        let auth = Auth::new(
+            Arc::new(config),
+            store,
+            Arc::new(FrozenClock(NOW)),
+            Arc::new(crate::metrics::Metrics::new()),
+        )
+        .unwrap()
+        .with_random(Arc::new(SeededRandom::new(42)));
+        let customer = auth
+            .create_customer(NewCustomer {
+                email: "bob@example.com".into(),
+                allow_remote_shopping_assistance: true,
+                confirmed: Some(true),
+                ..NewCustomer::default()
+            })
+            .await
+            .unwrap();
+        let code = auth.issue_otc(customer.id, "ops", "call").await.unwrap();
+        assert_eq!(
+            code.expose(),
+            hex_code_from(&SeededRandom::new(42)).expose()
+        );
+        let stored = auth.record(customer.id).unwrap().unwrap();
+        let otc = stored.otc.unwrap();
+        assert_eq!((otc.created_at, otc.expires_at), (NOW, NOW + ttl));
+        assert_eq!(otc.digest, code.digest());
+    }
 }

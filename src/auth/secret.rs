@@ -49,22 +49,68 @@ pub fn digests_equal(a: &Digest, b: &Digest) -> bool {
         == 0
 }
 
-fn random_bytes<const N: usize>() -> [u8; N] {
-    let mut buf = [0u8; N];
-    // SystemRandom reads the OS source; failure means the OS cannot give randomness, which is
-    // not recoverable for a service that mints secrets.
-    if SystemRandom::new().fill(&mut buf).is_err() {
-        panic!("the operating system's random source failed");
+/// Where the core's secrets come from: the operating system in production, a seeded source in
+/// tests (so a test knows the code an operation mints without reading it back from a mail).
+pub trait RandomSource: Send + Sync {
+    fn fill(&self, out: &mut [u8]);
+}
+
+/// The operating system's random source.
+pub struct OsRandom;
+
+impl RandomSource for OsRandom {
+    fn fill(&self, out: &mut [u8]) {
+        // SystemRandom reads the OS source; failure means the OS cannot give randomness, which
+        // is not recoverable for a service that mints secrets.
+        if SystemRandom::new().fill(out).is_err() {
+            panic!("the operating system's random source failed");
+        }
     }
+}
+
+/// A deterministic source (SplitMix64) for tests: the same seed gives the same secrets. Never
+/// for minting real secrets.
+pub struct SeededRandom(std::sync::Mutex<u64>);
+
+impl SeededRandom {
+    pub fn new(seed: u64) -> SeededRandom {
+        SeededRandom(std::sync::Mutex::new(seed))
+    }
+}
+
+impl RandomSource for SeededRandom {
+    fn fill(&self, out: &mut [u8]) {
+        let mut state = match self.0.lock() {
+            Ok(s) => s,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        for chunk in out.chunks_mut(8) {
+            *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = *state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            chunk.copy_from_slice(&z.to_le_bytes()[..chunk.len()]);
+        }
+    }
+}
+
+fn random_bytes<const N: usize>(random: &dyn RandomSource) -> [u8; N] {
+    let mut buf = [0u8; N];
+    random.fill(&mut buf);
     buf
 }
 
 /// 32 lowercase letters and digits, like Adobe Commerce's opaque tokens (about 165 bits).
 pub fn new_access_token() -> Secret {
+    access_token_from(&OsRandom)
+}
+
+pub fn access_token_from(random: &dyn RandomSource) -> Secret {
     const ALPHABET: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let mut out = String::with_capacity(32);
     while out.len() < 32 {
-        for b in random_bytes::<48>() {
+        for b in random_bytes::<48>(random) {
             // Rejection sampling keeps the distribution uniform: 252 = 7 * 36.
             if b < 252 && out.len() < 32 {
                 out.push(ALPHABET[(b % 36) as usize] as char);
@@ -76,12 +122,23 @@ pub fn new_access_token() -> Secret {
 
 /// 32 hex characters (128 bits): the shape of Adobe Commerce's reset tokens and admin codes.
 pub fn new_hex_code() -> Secret {
-    Secret(hex::encode(random_bytes::<16>()))
+    hex_code_from(&OsRandom)
+}
+
+pub fn hex_code_from(random: &dyn RandomSource) -> Secret {
+    Secret(hex::encode(random_bytes::<16>(random)))
 }
 
 /// A longer random secret for admin and storefront keys.
 pub fn new_key(prefix: &str) -> Secret {
-    Secret(format!("{prefix}{}", hex::encode(random_bytes::<24>())))
+    key_from(&OsRandom, prefix)
+}
+
+pub fn key_from(random: &dyn RandomSource, prefix: &str) -> Secret {
+    Secret(format!(
+        "{prefix}{}",
+        hex::encode(random_bytes::<24>(random))
+    ))
 }
 
 #[cfg(test)]
@@ -99,6 +156,18 @@ mod tests {
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
         }
         assert_ne!(new_access_token().expose(), new_access_token().expose());
+    }
+
+    #[test]
+    fn a_seeded_source_mints_the_same_secrets_and_the_os_source_does_not() {
+        let (a, b) = (SeededRandom::new(7), SeededRandom::new(7));
+        assert_eq!(hex_code_from(&a).expose(), hex_code_from(&b).expose());
+        assert_eq!(
+            access_token_from(&a).expose(),
+            access_token_from(&b).expose()
+        );
+        assert_ne!(hex_code_from(&a).expose(), hex_code_from(&a).expose());
+        assert_ne!(new_hex_code().expose(), new_hex_code().expose());
     }
 
     #[test]

@@ -4,11 +4,10 @@
 //! A token's kind is chosen at creation and decides the one header it works in: a public token
 //! lives in browser JavaScript, so nothing it says about the buyer (their IP) is trusted.
 
-use super::one_time;
 use super::secret::{self, Secret};
-use super::Auth;
+use super::{audit_entry, Auth};
 use crate::store::{Digest, StoreError};
-use serde::{Deserialize, Serialize};
+pub use crate::store::{StorefrontToken, StorefrontTokenKind};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
@@ -18,48 +17,6 @@ pub const READ_CUSTOMER_TAGS: &str = "unauthenticated_read_customer_tags";
 
 /// Scopes an admin may grant (the customer-related unauthenticated scopes of the Storefront API).
 pub const KNOWN_SCOPES: &[&str] = &[READ_CUSTOMERS, WRITE_CUSTOMERS, READ_CUSTOMER_TAGS];
-
-/// Which header a token works in: public in `X-Shopify-Storefront-Access-Token` (browsers),
-/// private in `Shopify-Storefront-Private-Token` (servers, which may pass the buyer's IP).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum StorefrontTokenKind {
-    #[default]
-    Public,
-    Private,
-}
-
-impl StorefrontTokenKind {
-    /// The names an admin may give, in the order error messages list them.
-    pub const NAMES: &'static [&'static str] = &["public", "private"];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            StorefrontTokenKind::Public => "public",
-            StorefrontTokenKind::Private => "private",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "public" => Some(StorefrontTokenKind::Public),
-            "private" => Some(StorefrontTokenKind::Private),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StorefrontToken {
-    pub id: u64,
-    pub title: String,
-    pub scopes: Vec<String>,
-    pub created_at: i64,
-    /// Records stored before kinds existed have none and read as public, the kind that
-    /// trusts the least.
-    #[serde(default)]
-    pub kind: StorefrontTokenKind,
-}
 
 impl StorefrontToken {
     /// Whether the token grants `scope`. A write scope implies the matching read scope.
@@ -74,7 +31,7 @@ impl StorefrontToken {
 pub enum StorefrontTokenError {
     EmptyTitle,
     UnknownScope(String),
-    Storage(String),
+    Storage(StoreError),
 }
 
 storage_error!(StorefrontTokenError);
@@ -96,33 +53,22 @@ impl Auth {
         if let Some(bad) = scopes.iter().find(|s| !KNOWN_SCOPES.contains(&s.as_str())) {
             return Err(StorefrontTokenError::UnknownScope(bad.clone()));
         }
-        let token = secret::new_key("");
+        let token = secret::key_from(self.random.as_ref(), "");
         let digest = token.digest();
         let now = self.now();
         let admin = admin.to_string();
+        let draft = StorefrontToken {
+            id: 0,
+            title,
+            scopes,
+            created_at: now,
+            kind,
+        };
         let record = self
             .store
-            .write(move |tx| {
-                let record = StorefrontToken {
-                    id: tx.next_id("next_storefront_token_id")?,
-                    title,
-                    scopes,
-                    created_at: now,
-                    kind,
-                };
-                let bytes =
-                    serde_json::to_vec(&record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                tx.put_storefront_token(&digest, &bytes)?;
-                let detail = format!("id {}: {} ({})", record.id, record.title, kind.name());
-                one_time::audit(
-                    tx,
-                    now,
-                    &admin,
-                    "storefront_token_created",
-                    0,
-                    Some(&detail),
-                )?;
-                Ok(record)
+            .create_storefront_token(digest, draft, move |t| {
+                let detail = format!("id {}: {} ({})", t.id, t.title, t.kind.name());
+                audit_entry(now, &admin, "storefront_token_created", None, Some(detail))
             })
             .await?;
         self.forget_storefront_tokens();
@@ -150,7 +96,6 @@ impl Auth {
             .read()?
             .storefront_tokens()?
             .into_iter()
-            .filter_map(|(d, bytes)| serde_json::from_slice(&bytes).ok().map(|t| (d, t)))
             .collect();
         let found = loaded.get(&digest).cloned();
         if let Ok(mut cache) = self.storefront_cache.write() {
@@ -173,8 +118,8 @@ impl Auth {
             .store
             .read()?
             .storefront_tokens()?
-            .iter()
-            .filter_map(|(_, bytes)| serde_json::from_slice(bytes).ok())
+            .into_iter()
+            .map(|(_, t)| t)
             .collect();
         all.sort_by_key(|t| t.id);
         Ok(all)
@@ -184,53 +129,15 @@ impl Auth {
     /// there is none.
     pub async fn delete_storefront_token(&self, admin: &str, id: u64) -> Result<bool, StoreError> {
         let now = self.now();
-        let admin = admin.to_string();
-        let deleted = self
-            .store
-            .write(move |tx| {
-                for (digest, bytes) in tx.storefront_tokens()? {
-                    let matches = serde_json::from_slice::<StorefrontToken>(&bytes)
-                        .map(|t| t.id == id)
-                        .unwrap_or(false);
-                    if matches && tx.delete_storefront_token(&digest)? {
-                        let detail = format!("id {id}");
-                        one_time::audit(
-                            tx,
-                            now,
-                            &admin,
-                            "storefront_token_deleted",
-                            0,
-                            Some(&detail),
-                        )?;
-                        return Ok(true);
-                    }
-                }
-                Ok(false)
-            })
-            .await;
+        let entry = audit_entry(
+            now,
+            admin,
+            "storefront_token_deleted",
+            None,
+            Some(format!("id {id}")),
+        );
+        let deleted = self.store.delete_storefront_token(id, entry).await;
         self.forget_storefront_tokens();
         deleted
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_stored_token_without_a_kind_reads_as_public() {
-        let old = br#"{"id":7,"title":"web","scopes":["unauthenticated_write_customers"],"created_at":0}"#;
-        let token: StorefrontToken = serde_json::from_slice(old).unwrap();
-        assert_eq!(token.kind, StorefrontTokenKind::Public);
-        let private = StorefrontToken {
-            kind: StorefrontTokenKind::Private,
-            ..token
-        };
-        let bytes = serde_json::to_vec(&private).unwrap();
-        assert!(String::from_utf8_lossy(&bytes).contains(r#""kind":"private""#));
-        assert_eq!(
-            serde_json::from_slice::<StorefrontToken>(&bytes).unwrap(),
-            private
-        );
     }
 }

@@ -4,11 +4,10 @@
 
 use serde::{Deserialize, Serialize};
 
-pub type CustomerId = u64;
-/// SHA-256 of a secret. The store never sees the secret itself.
-pub type Digest = [u8; 32];
-/// Seconds since the Unix epoch.
-pub type Timestamp = i64;
+pub use crate::model::{
+    AccessToken as AccessTokenRecord, CustomerId, Digest, Timestamp, TokenKind,
+};
+use crate::model::{Customer, Profile};
 
 /// Adobe Commerce's lockout columns (`failures_num`, `first_failure`, `lock_expires`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,6 +96,50 @@ impl CustomerRecord {
             .collect()
     }
 
+    /// What a dialect may see of this customer.
+    pub fn customer(&self) -> Customer {
+        Customer {
+            id: self.id,
+            email: self.email.clone(),
+            profile: self.profile(),
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            confirmed: self.confirmed,
+            disabled: self.disabled,
+            allow_remote_shopping_assistance: self.allow_remote_shopping_assistance,
+            multipass_identifier: self.multipass_identifier.clone(),
+            tags: self.tags.clone(),
+        }
+    }
+
+    pub fn profile(&self) -> Profile {
+        Profile {
+            firstname: self.firstname.clone(),
+            lastname: self.lastname.clone(),
+            middlename: self.middlename.clone(),
+            prefix: self.prefix.clone(),
+            suffix: self.suffix.clone(),
+            date_of_birth: self.date_of_birth.clone(),
+            gender: self.gender,
+            taxvat: self.taxvat.clone(),
+            is_subscribed: self.is_subscribed,
+            phone: self.phone.clone(),
+        }
+    }
+
+    pub fn set_profile(&mut self, p: Profile) {
+        self.firstname = p.firstname;
+        self.lastname = p.lastname;
+        self.middlename = p.middlename;
+        self.prefix = p.prefix;
+        self.suffix = p.suffix;
+        self.date_of_birth = p.date_of_birth;
+        self.gender = p.gender;
+        self.taxvat = p.taxvat;
+        self.is_subscribed = p.is_subscribed;
+        self.phone = p.phone;
+    }
+
     pub(crate) fn encode(&self) -> Vec<u8> {
         // A struct of strings, numbers and options always serializes.
         serde_json::to_vec(self).unwrap_or_default()
@@ -106,21 +149,6 @@ impl CustomerRecord {
         serde_json::from_slice(bytes)
             .map_err(|e| super::StoreError::Corrupt(format!("customer record: {e}")))
     }
-}
-
-/// Which dialect minted a token: it decides the default lifetime, not where it is accepted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenKind {
-    Commerce = 1,
-    Storefront = 2,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AccessTokenRecord {
-    pub customer_id: CustomerId,
-    pub issued_at: Timestamp,
-    pub expires_at: Timestamp,
-    pub kind: TokenKind,
 }
 
 impl AccessTokenRecord {
@@ -250,6 +278,49 @@ mod hex_digest {
     }
 }
 
+/// Which header a token works in: public in `X-Shopify-Storefront-Access-Token` (browsers),
+/// private in `Shopify-Storefront-Private-Token` (servers, which may pass the buyer's IP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StorefrontTokenKind {
+    #[default]
+    Public,
+    Private,
+}
+
+impl StorefrontTokenKind {
+    /// The names an admin may give, in the order error messages list them.
+    pub const NAMES: &'static [&'static str] = &["public", "private"];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            StorefrontTokenKind::Public => "public",
+            StorefrontTokenKind::Private => "private",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "public" => Some(StorefrontTokenKind::Public),
+            "private" => Some(StorefrontTokenKind::Private),
+            _ => None,
+        }
+    }
+}
+
+/// A storefront token as stored (keyed by the token's digest). Its `id` is assigned by the store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorefrontToken {
+    pub id: u64,
+    pub title: String,
+    pub scopes: Vec<String>,
+    pub created_at: i64,
+    /// Records stored before kinds existed have none and read as public, the kind that
+    /// trusts the least.
+    #[serde(default)]
+    pub kind: StorefrontTokenKind,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,5 +344,22 @@ mod tests {
         };
         assert_eq!(AccessTokenRecord::decode(&r.encode()).unwrap(), r);
         assert!(AccessTokenRecord::decode(&[0; 3]).is_err());
+    }
+
+    #[test]
+    fn a_stored_token_without_a_kind_reads_as_public() {
+        let old = br#"{"id":7,"title":"web","scopes":["unauthenticated_write_customers"],"created_at":0}"#;
+        let token: StorefrontToken = serde_json::from_slice(old).unwrap();
+        assert_eq!(token.kind, StorefrontTokenKind::Public);
+        let private = StorefrontToken {
+            kind: StorefrontTokenKind::Private,
+            ..token
+        };
+        let bytes = serde_json::to_vec(&private).unwrap();
+        assert!(String::from_utf8_lossy(&bytes).contains(r#""kind":"private""#));
+        assert_eq!(
+            serde_json::from_slice::<StorefrontToken>(&bytes).unwrap(),
+            private
+        );
     }
 }

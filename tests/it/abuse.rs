@@ -33,7 +33,7 @@ async fn concurrent_wrong_guesses_stop_counting_at_the_lock() {
         assert_eq!(first_error(&body).0, GENERIC);
     }
     // Only the guesses before the lock were verified and counted; the rest met the lock.
-    let stored = s.auth().customer_by_email(BOB).unwrap().unwrap();
+    let stored = s.auth().record_by_email(BOB).unwrap().unwrap();
     assert_eq!(stored.lockout.failures, 3);
     assert!(stored.lockout.lock_expires.is_some());
 }
@@ -64,7 +64,7 @@ async fn the_right_password_behind_a_burst_of_wrong_ones_meets_the_lock() {
     }
     assert_eq!(status, 401, "{body}");
     assert_eq!(first_error(&body).0, GENERIC);
-    let stored = s.auth().customer_by_email(BOB).unwrap().unwrap();
+    let stored = s.auth().record_by_email(BOB).unwrap().unwrap();
     assert!(stored.lockout.lock_expires.is_some());
 }
 

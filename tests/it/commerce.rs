@@ -242,7 +242,7 @@ async fn update_customer_sets_remote_assistance_and_names() {
         body["data"]["updateCustomerV2"]["customer"],
         json!({"firstname": "Robert", "allow_remote_shopping_assistance": true})
     );
-    let stored = s.auth().customer_by_email(BOB).unwrap().unwrap();
+    let stored = s.auth().record_by_email(BOB).unwrap().unwrap();
     assert!(stored.allow_remote_shopping_assistance);
     assert_eq!(stored.firstname.as_deref(), Some("Robert"));
 }

@@ -61,7 +61,7 @@ async fn batches_are_refused() {
         .await
         .unwrap();
     assert_eq!(resp.status().as_u16(), 400);
-    let stored = s.auth().customer_by_email(BOB).unwrap().unwrap();
+    let stored = s.auth().record_by_email(BOB).unwrap().unwrap();
     assert_eq!(stored.lockout.failures, 0);
 }
 
@@ -122,7 +122,7 @@ async fn aliases_cannot_multiply_sign_in_attempts() {
         .await;
     assert_eq!(status, 200);
     assert_eq!(body["errors"][0]["message"], "Query is too complex.");
-    let stored = s.auth().customer_by_email(BOB).unwrap().unwrap();
+    let stored = s.auth().record_by_email(BOB).unwrap().unwrap();
     assert_eq!(stored.lockout.failures, 0, "nothing executed");
 
     // A handful fits, and each one counts.
@@ -137,7 +137,7 @@ async fn aliases_cannot_multiply_sign_in_attempts() {
         .gql(&format!("mutation {{ {three} }}"), json!({}), None)
         .await;
     assert_eq!(status, 401);
-    let stored = s.auth().customer_by_email(BOB).unwrap().unwrap();
+    let stored = s.auth().record_by_email(BOB).unwrap().unwrap();
     assert_eq!(stored.lockout.failures, 3);
 }
 

@@ -25,7 +25,7 @@ async fn lock_customer(s: &TestServer) {
     for i in 0..s.config.lockout.max_failures {
         s.sign_in(EMAIL, &format!("wrong-password-{i}")).await;
     }
-    let record = s.auth().customer_by_email(EMAIL).unwrap().unwrap();
+    let record = s.auth().record_by_email(EMAIL).unwrap().unwrap();
     assert!(
         record.lockout.lock_expires.is_some(),
         "fixture did not lock"
@@ -51,12 +51,12 @@ async fn generate_customer_token_generate_customer_valid_token() {
     let s = TestServer::start().await;
     s.admin_customer(EMAIL, PASSWORD, false).await;
     s.sign_in(EMAIL, "wrongpassword").await;
-    let record = s.auth().customer_by_email(EMAIL).unwrap().unwrap();
+    let record = s.auth().record_by_email(EMAIL).unwrap().unwrap();
     assert_eq!(record.lockout.failures, 1);
     let (status, body) = s.sign_in(EMAIL, PASSWORD).await;
     assert_eq!(status, 200);
     assert!(body["data"]["generateCustomerToken"]["token"].is_string());
-    let record = s.auth().customer_by_email(EMAIL).unwrap().unwrap();
+    let record = s.auth().record_by_email(EMAIL).unwrap().unwrap();
     assert_eq!(record.lockout.failures, 0);
 }
 
@@ -272,7 +272,7 @@ async fn update_customer_v2_update_customer_if_account_is_locked() {
         .await;
     assert_eq!(status, 401);
     assert_eq!(message(&body), "The account is locked.");
-    let record = s.auth().customer_by_email(EMAIL).unwrap().unwrap();
+    let record = s.auth().record_by_email(EMAIL).unwrap().unwrap();
     assert_eq!(record.firstname.as_deref(), Some("Bob"), "nothing changed");
 }
 
@@ -308,7 +308,7 @@ async fn update_customer_v2_update_customer_if_dob_is_invalid() {
         )
         .await;
     assert_eq!(message(&body), "Invalid date");
-    let record = s.auth().customer_by_email(EMAIL).unwrap().unwrap();
+    let record = s.auth().record_by_email(EMAIL).unwrap().unwrap();
     assert_eq!(record.date_of_birth, None, "nothing stored");
 }
 

@@ -516,7 +516,7 @@ async fn the_sweeper_purges_what_expired_and_keeps_what_lives() {
     assert_eq!(report.otcs, 1);
     assert_eq!(report.reset_tokens, 0);
     assert_eq!(report.access_tokens, 0);
-    let stored = s.auth().customer_by_email(BOB).unwrap().unwrap();
+    let stored = s.auth().record_by_email(BOB).unwrap().unwrap();
     assert!(stored.otc.is_none());
     assert!(stored.reset_token.is_some());
     assert_eq!(s.whoami(&live).await.0, 200);
@@ -629,5 +629,31 @@ async fn the_reset_link_encodes_a_plus_address_and_works_by_url() {
         mails[0].contains("email=bob%2Bshop%40example.com&token="),
         "{}",
         mails[0]
+    );
+}
+
+#[tokio::test]
+async fn login_as_customer_switched_off_gives_one_answer_in_rest_and_graphql() {
+    let off = TestServer::start_with(|c| c.otc.enabled = false).await;
+    let id = off.admin_customer(BOB, BOB_PASSWORD, false).await;
+    let (status, body) = off
+        .admin(
+            "POST",
+            &format!("/rest/V1/customer/{id}/otp"),
+            Some(json!({"reason": "r"})),
+        )
+        .await;
+    assert_eq!(
+        (status, body),
+        (403, json!({"message": "Login as Customer is disabled."}))
+    );
+    let q = "mutation($e:String!){ generateCustomerTokenAsAdmin(input:{customer_email:$e}) { customer_token } }";
+    let (_, body) = off.gql(q, json!({"e": BOB}), Some(ADMIN_KEY)).await;
+    assert_eq!(
+        first_error(&body),
+        (
+            "Login as Customer is disabled.".into(),
+            "graphql-authorization".into()
+        )
     );
 }

@@ -16,7 +16,7 @@ async fn five_times(s: &TestServer, email: &str, password: &str) {
 
 fn failures(s: &TestServer) -> u32 {
     s.auth()
-        .customer_by_email(BOB)
+        .record_by_email(BOB)
         .unwrap()
         .unwrap()
         .lockout

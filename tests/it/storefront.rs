@@ -229,7 +229,7 @@ async fn multipass_token_made_now_signs_in_and_creates_the_customer() {
         body,
         json!({"data": {"customer": {"email": "nicpotts@example.com", "tags": ["canadian", "premium"]}}})
     );
-    let record = s.auth().customer(id).unwrap().unwrap();
+    let record = s.auth().record(id).unwrap().unwrap();
     assert_eq!(record.multipass_identifier.as_deref(), Some("nic123"));
     assert!(record.password_hash.is_none());
     assert!(record.confirmed);
@@ -455,7 +455,7 @@ async fn multipass_re_enables_a_disabled_customer_and_updates_names_and_tags() {
         json!({"email": "BobLoblaw@Example.com", "first_name": "Robert", "tag_string": "vip"}),
     );
     let access = multipass_ok(&s, &sf_token, &token).await;
-    let record = s.auth().customer(id).unwrap().unwrap();
+    let record = s.auth().record(id).unwrap().unwrap();
     assert!(!record.disabled);
     assert_eq!(record.firstname.as_deref(), Some("Robert"));
     assert_eq!(record.lastname.as_deref(), Some("Loblaw"));
@@ -1314,5 +1314,74 @@ async fn storefront_requests_are_counted_in_metrics() {
     assert!(
         text.contains(r#"method="multipass",outcome="success""#),
         "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_customer_update_refused_as_busy_saves_nothing() {
+    let (s, sf_token) = start_with(|c| {
+        c.password.argon2_memory_kib = 16384;
+        c.password.argon2_iterations = 3;
+        c.password.hash_workers = 1;
+        c.password.hash_queue = 1;
+    })
+    .await;
+    // Twelve customers without passwords, each with a live token: no hashing before the flood.
+    let mut sessions = Vec::new();
+    for i in 0..12 {
+        let customer = s
+            .auth()
+            .create_customer(storekey::auth::NewCustomer {
+                email: format!("c{i}@example.com"),
+                confirmed: Some(true),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let issued = s
+            .auth()
+            .issue_for(
+                customer.id,
+                storekey::model::TokenKind::Storefront,
+                storekey::auth::Method::Password,
+            )
+            .await
+            .unwrap();
+        sessions.push((customer.id, issued.token.expose().to_string()));
+    }
+    let mut set = tokio::task::JoinSet::new();
+    for (id, token) in sessions {
+        let http = s.http.clone();
+        let url = s.url(PATH);
+        let sf_token = sf_token.clone();
+        set.spawn(async move {
+            let resp = http
+                .post(url)
+                .header("X-Shopify-Storefront-Access-Token", sf_token)
+                .json(&json!({"query": UPDATE, "variables": {"t": token, "c": {"firstName": "Changed", "password": "N3w-passw0rd"}}}))
+                .send()
+                .await
+                .unwrap();
+            (id, resp.status().as_u16())
+        });
+    }
+    let mut busy = 0;
+    while let Some(r) = set.join_next().await {
+        let (id, status) = r.unwrap();
+        let stored = s.auth().customer(id).unwrap().unwrap();
+        if status == 503 {
+            busy += 1;
+            assert_eq!(
+                stored.profile.firstname, None,
+                "a refused update changed nothing"
+            );
+        } else {
+            assert_eq!(status, 200);
+            assert_eq!(stored.profile.firstname.as_deref(), Some("Changed"));
+        }
+    }
+    assert!(
+        busy > 0,
+        "a queue of one cannot hold twelve concurrent hashes"
     );
 }

@@ -1,37 +1,27 @@
-//! The Adobe Commerce dialect on `POST /graphql`: schema, Bearer handling, and the mapping of
-//! core errors to Adobe Commerce's exact messages and categories (all in this file, in one
-//! place: `sign_in_error` and `account_error`).
+//! The Adobe Commerce dialect on `POST /graphql`: schema, Bearer handling and resolvers that
+//! call the core. The mapping of core errors to Adobe Commerce's exact messages and categories
+//! is `errors.rs`.
 
+mod errors;
 mod types;
 
 use super::{client_ip, graphql_response, parse_graphql_body, HttpResponse};
-use crate::auth::one_time::{ConfirmError, ResetError};
+use crate::auth::one_time::ConfirmError;
 use crate::auth::secret::Secret;
 use crate::auth::{
-    Accept, AccountError, Auth, CustomerChanges, NewCustomer, Session, SessionRefusal, SignInError,
+    Accept, AccountError, Auth, CustomerChanges, NewCustomer, Session, SessionRefusal,
     SignInRequest,
 };
-use crate::store::{CustomerRecord, TokenKind};
-use async_graphql::{Context, EmptySubscription, ErrorExtensions, Object, Schema};
+use crate::model::{Customer as CustomerModel, TokenKind};
+use async_graphql::{Context, EmptySubscription, Object, Schema};
 use bytes::Bytes;
+pub use errors::*;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 pub use types::*;
 use warp::http::{HeaderMap, StatusCode};
 
 pub type CommerceSchema = Schema<Query, Mutation, EmptySubscription>;
-
-pub const GENERIC_SIGN_IN: &str = "The account sign-in was incorrect or your account is disabled temporarily. Please wait and try again later.";
-pub const NOT_CONFIRMED: &str = "This account isn't confirmed. Verify and try again.";
-pub const NOT_AUTHORIZED: &str = "The current customer isn't authorized.";
-pub const EMAIL_TAKEN: &str =
-    "A customer with the same email address already exists in an associated website.";
-pub const BUSY: &str = "The server is busy signing other customers in. Please try again shortly.";
-pub const LOCKED: &str = "The account is locked.";
-const EMPTY_INPUT: &str = "\"input\" value should be specified";
-const PASSWORD_FOR_EMAIL: &str = "Provide the current \"password\" to change \"email\".";
-const INVALID_TOKEN: &str =
-    "The request is allowed for logged in customer only: the token is invalid, expired or revoked.";
 
 /// Sign-in fields are expensive: with the default complexity limit (1000) a request holds at
 /// most five of them, whatever aliases it uses.
@@ -48,8 +38,7 @@ pub struct Caller {
     pub cookie: Option<super::SessionCookie>,
 }
 
-pub fn build_schema(auth: &Arc<Auth>) -> CommerceSchema {
-    let server = &auth.config.server;
+pub fn build_schema(auth: &Arc<Auth>, server: &crate::config::ServerConfig) -> CommerceSchema {
     Schema::build(Query, Mutation, EmptySubscription)
         .data(auth.clone())
         .limit_depth(server.max_query_depth)
@@ -93,7 +82,7 @@ async fn respond(
 ) -> HttpResponse {
     let started = std::time::Instant::now();
     let auth = &state.auth;
-    let cookie = super::SessionCookie::of(&auth.config);
+    let cookie = super::SessionCookie::of(&state.config);
     let preflighted = super::preflighted(headers);
     let mut caller = Caller {
         session: None,
@@ -266,70 +255,6 @@ pub fn bearer(headers: &HeaderMap) -> Option<String> {
     }
 }
 
-/// HTTP 401 when any error is an authentication error, 503 when the hash pool was full,
-/// else 200 (Adobe Commerce's mapping).
-fn status_for(resp: &async_graphql::Response) -> StatusCode {
-    let category = |e: &async_graphql::ServerError| {
-        e.extensions
-            .as_ref()
-            .and_then(|x| x.get("category"))
-            .and_then(|v| v.clone().into_json().ok())
-            .and_then(|v| v.as_str().map(str::to_owned))
-    };
-    if resp
-        .errors
-        .iter()
-        .any(|e| category(e).as_deref() == Some("graphql-authentication"))
-    {
-        StatusCode::UNAUTHORIZED
-    } else if resp
-        .errors
-        .iter()
-        .any(|e| category(e).as_deref() == Some("graphql-busy"))
-    {
-        StatusCode::SERVICE_UNAVAILABLE
-    } else {
-        StatusCode::OK
-    }
-}
-
-/// An error with Adobe Commerce's `extensions.category`.
-pub fn error(category: &'static str, message: impl Into<String>) -> async_graphql::Error {
-    async_graphql::Error::new(message.into()).extend_with(|_, e| e.set("category", category))
-}
-
-fn internal(e: impl std::fmt::Display) -> async_graphql::Error {
-    tracing::error!("internal error: {e}");
-    error("graphql-internal", "Internal server error")
-}
-
-fn sign_in_error(e: SignInError) -> async_graphql::Error {
-    match e {
-        SignInError::NotConfirmed => error("graphql-authentication", NOT_CONFIRMED),
-        SignInError::Busy => error("graphql-busy", BUSY),
-        SignInError::Storage(m) => internal(m),
-        _ => error("graphql-authentication", GENERIC_SIGN_IN),
-    }
-}
-
-fn account_error(e: AccountError, email: &str) -> async_graphql::Error {
-    match e {
-        AccountError::InvalidEmail => error(
-            "graphql-input",
-            format!("\"{email}\" is not a valid email address."),
-        ),
-        AccountError::EmailTaken => error("graphql-already-exists", EMAIL_TAKEN),
-        AccountError::Policy(p) => error("graphql-input", p.to_string()),
-        AccountError::WrongPassword => {
-            error("graphql-authentication", "Invalid login or password.")
-        }
-        AccountError::Locked => error("graphql-authentication", LOCKED),
-        AccountError::NotFound => error("graphql-authorization", NOT_AUTHORIZED),
-        AccountError::Busy => error("graphql-busy", BUSY),
-        AccountError::Storage(m) => internal(m),
-    }
-}
-
 fn ctx_parts<'a>(ctx: &'a Context<'_>) -> (&'a Arc<Auth>, &'a Caller) {
     // Both are inserted for every request by `build_schema` and `handle`.
     (
@@ -354,8 +279,8 @@ fn active_customer<'a>(
 ) -> Result<&'a Session, async_graphql::Error> {
     let session = require_customer(caller)?;
     match auth.session_refusal(session) {
-        Some(SessionRefusal::Locked) => Err(error("graphql-authentication", LOCKED)),
-        Some(SessionRefusal::NotConfirmed) => Err(error("graphql-authentication", NOT_CONFIRMED)),
+        Some(SessionRefusal::Locked) => Err(unauthenticated(LOCKED)),
+        Some(SessionRefusal::NotConfirmed) => Err(unauthenticated(NOT_CONFIRMED)),
         None => Ok(session),
     }
 }
@@ -407,10 +332,10 @@ fn valid_date(value: &str) -> bool {
         .is_some()
 }
 
-fn customer_view(auth: &Auth, record: CustomerRecord) -> Customer {
+fn customer_view(auth: &Auth, customer: CustomerModel) -> Customer {
     Customer {
-        record,
-        confirmation_required: auth.config.account.require_confirmation,
+        customer,
+        confirmation_required: auth.policy.require_confirmation,
     }
 }
 
@@ -456,13 +381,14 @@ impl Query {
     /// The store's password and account rules.
     async fn store_config(&self, ctx: &Context<'_>) -> Option<StoreConfig> {
         let (auth, _) = ctx_parts(ctx);
-        let c = &auth.config;
+        let p = &auth.policy;
         Some(StoreConfig {
-            minimum_password_length: Some(c.password.min_length.to_string()),
-            required_character_classes_number: Some(c.password.required_classes.to_string()),
-            create_account_confirmation: Some(c.account.require_confirmation),
+            minimum_password_length: Some(p.password.min_length.to_string()),
+            required_character_classes_number: Some(p.password.required_classes.to_string()),
+            create_account_confirmation: Some(p.require_confirmation),
             store_code: Some("default".into()),
-            customer_access_token_lifetime: Some(f64::from(c.tokens.commerce_ttl_minutes) / 60.0),
+            // Hours, as Adobe Commerce reports it.
+            customer_access_token_lifetime: Some(p.commerce_token_ttl as f64 / 3600.0),
             autocomplete_on_storefront: Some(true),
         })
     }
@@ -520,7 +446,7 @@ impl Mutation {
     ) -> async_graphql::Result<Option<RevokeCustomerTokenOutput>> {
         let (auth, caller) = ctx_parts(ctx);
         let session = require_customer(caller)?;
-        auth.revoke(session, auth.config.tokens.revoke_all_on_logout)
+        auth.revoke(session, auth.policy.revoke_all_on_logout)
             .await
             .map_err(internal)?;
         if let Some(cookie) = &caller.cookie {
@@ -775,6 +701,7 @@ impl Mutation {
             email.trim(),
             &Secret::new(reset_password_token.trim()),
             &Secret::new(new_password),
+            None,
         )
         .await
         .map_err(reset_error)?;
@@ -841,43 +768,14 @@ impl Mutation {
         let Some(admin) = &caller.admin else {
             return Err(error("graphql-authorization", NOT_AUTHORIZED));
         };
-        if !auth.config.otc.enabled {
-            return Err(error(
-                "graphql-authorization",
-                "Login as Customer is disabled.",
-            ));
-        }
         let email = input.customer_email.trim();
         if email.is_empty() {
-            return Err(error(
-                "graphql-input",
-                "Specify the \"customer email\" value.",
-            ));
-        }
-        let Some(customer) = auth.customer_by_email(email).map_err(internal)? else {
-            return Err(error(
-                "graphql-input",
-                "Customer email provided does not exist",
-            ));
-        };
-        if !customer.allow_remote_shopping_assistance {
-            return Err(error(
-                "graphql-authorization",
-                "Login as Customer assistance is disabled for this customer.",
-            ));
+            return Err(error("graphql-input", LAC_NO_EMAIL));
         }
         let issued = auth
-            .issue_for(customer.id, TokenKind::Commerce, crate::auth::Method::Admin)
+            .token_as_admin(email, admin, TokenKind::Commerce)
             .await
-            .map_err(|_| {
-                error(
-                    "graphql-input",
-                    "Unable to generate tokens. Please wait and try again later.",
-                )
-            })?;
-        auth.audit_admin(admin, "token_as_admin", customer.id, None)
-            .await
-            .map_err(internal)?;
+            .map_err(otc_error)?;
         Ok(Some(GenerateCustomerTokenAsAdminOutput {
             customer_token: issued.token.expose().to_string(),
         }))
@@ -916,20 +814,6 @@ impl Mutation {
             customer: customer_view(auth, record),
         }))
     }
-}
-
-fn reset_error(e: ResetError) -> async_graphql::Error {
-    let message = match e {
-        ResetError::InvalidEmail => "The email address has an invalid format.".to_string(),
-        // Every failure after the argument checks, as Magento's `ResetPassword` resolver
-        // answers (SPEC §5.3): which one it was is not the caller's to learn.
-        ResetError::Mismatch | ResetError::Expired | ResetError::Policy(_) => {
-            "Cannot set the customer's password".into()
-        }
-        ResetError::Busy => return error("graphql-busy", BUSY),
-        ResetError::Storage(m) => return internal(m),
-    };
-    error("graphql-input", message)
 }
 
 /// `createCustomerV2` and the deprecated `createCustomer`: the same checks and core call.

@@ -1,6 +1,6 @@
 //! Adobe Commerce GraphQL types, with upstream names, snake_case fields and nullability.
 
-use crate::store::CustomerRecord;
+use crate::model;
 use async_graphql::{Enum, InputObject, Object, SimpleObject, ID};
 
 /// Magento's timestamp shape for `created_at`: `YYYY-MM-DD HH:MM:SS` in UTC.
@@ -35,60 +35,60 @@ pub fn uid(id: u64) -> String {
 
 /// Defines the customer name, addresses, and other details.
 pub struct Customer {
-    pub record: CustomerRecord,
+    pub customer: model::Customer,
     pub confirmation_required: bool,
 }
 
 #[Object(rename_fields = "snake_case", rename_args = "snake_case")]
 impl Customer {
     async fn created_at(&self) -> Option<String> {
-        Some(commerce_time(self.record.created_at))
+        Some(commerce_time(self.customer.created_at))
     }
     async fn prefix(&self) -> Option<&str> {
-        self.record.prefix.as_deref()
+        self.customer.profile.prefix.as_deref()
     }
     async fn firstname(&self) -> Option<&str> {
-        self.record.firstname.as_deref()
+        self.customer.profile.firstname.as_deref()
     }
     async fn middlename(&self) -> Option<&str> {
-        self.record.middlename.as_deref()
+        self.customer.profile.middlename.as_deref()
     }
     async fn lastname(&self) -> Option<&str> {
-        self.record.lastname.as_deref()
+        self.customer.profile.lastname.as_deref()
     }
     async fn suffix(&self) -> Option<&str> {
-        self.record.suffix.as_deref()
+        self.customer.profile.suffix.as_deref()
     }
     /// The customer's email address. Required.
     async fn email(&self) -> Option<&str> {
-        Some(&self.record.email)
+        Some(&self.customer.email)
     }
     #[graphql(deprecation = "Use `date_of_birth` instead.")]
     async fn dob(&self) -> Option<&str> {
-        self.record.date_of_birth.as_deref()
+        self.customer.profile.date_of_birth.as_deref()
     }
     async fn date_of_birth(&self) -> Option<&str> {
-        self.record.date_of_birth.as_deref()
+        self.customer.profile.date_of_birth.as_deref()
     }
     async fn taxvat(&self) -> Option<&str> {
-        self.record.taxvat.as_deref()
+        self.customer.profile.taxvat.as_deref()
     }
     /// The customer's gender (Male - 1, Female - 2).
     async fn gender(&self) -> Option<i32> {
-        self.record.gender
+        self.customer.profile.gender
     }
     async fn is_subscribed(&self) -> Option<bool> {
-        Some(self.record.is_subscribed)
+        Some(self.customer.profile.is_subscribed)
     }
     #[graphql(
         deprecation = "`id` is not needed as part of `Customer`, because on the server side, it can be identified based on the customer token used for authentication. There is no need to know customer ID on the client side."
     )]
     async fn id(&self) -> Option<ID> {
-        Some(ID(uid(self.record.id)))
+        Some(ID(uid(self.customer.id)))
     }
     /// The customer's confirmation status (Magento's `AccountManagement::getConfirmationStatus`).
     async fn confirmation_status(&self) -> ConfirmationStatus {
-        match (self.record.confirmed, self.confirmation_required) {
+        match (self.customer.confirmed, self.confirmation_required) {
             (false, true) => ConfirmationStatus::AccountConfirmationRequired,
             (true, true) => ConfirmationStatus::AccountConfirmed,
             (_, false) => ConfirmationStatus::AccountConfirmationNotRequired,
@@ -96,7 +96,7 @@ impl Customer {
     }
     /// Whether the account is confirmed (magento2-pwa): an error while confirmation is pending.
     async fn is_confirmed(&self) -> async_graphql::Result<Option<bool>> {
-        if !self.record.confirmed && self.confirmation_required {
+        if !self.customer.confirmed && self.confirmation_required {
             Err(super::error("graphql-input", CONFIRMATION_PENDING))
         } else {
             Ok(Some(true))
@@ -104,7 +104,7 @@ impl Customer {
     }
     /// Indicates whether the customer has enabled remote shopping assistance.
     async fn allow_remote_shopping_assistance(&self) -> bool {
-        self.record.allow_remote_shopping_assistance
+        self.customer.allow_remote_shopping_assistance
     }
 }
 

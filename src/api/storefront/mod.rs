@@ -1,25 +1,26 @@
 //! The Shopify Storefront dialect on `POST /api/{version}/graphql.json`: storefront-token and
 //! scope checks, the schema, and the mapping of core errors to Shopify's codes and messages
-//! (all in this file: `sign_in_payload_error`, `account_user_error`, `reset_user_error`).
+//! (`errors.rs`: every message once, one function per core error enum).
 
+mod errors;
 mod reset_url;
 mod types;
 
 use super::{client_ip, graphql_response, parse_graphql_body, HttpResponse};
 use crate::auth::multipass_sign_in::MultipassSignInError;
-use crate::auth::one_time::ResetError;
-use crate::auth::password::{check_policy, PolicyError};
 use crate::auth::secret::{self, Secret};
 use crate::auth::storefront_tokens::{
     StorefrontToken, StorefrontTokenKind, READ_CUSTOMERS, WRITE_CUSTOMERS,
 };
+use crate::auth::StoreError;
 use crate::auth::{
-    valid_email, Accept, AccountError, Auth, CustomerChanges, IssuedToken, Method, NewCustomer,
-    SignInError, SignInRequest,
+    valid_email, Accept, Auth, CustomerChanges, IssuedToken, NewCustomer, SignInError,
+    SignInRequest,
 };
-use crate::store::{CustomerId, CustomerRecord, StoreError, TokenKind};
-use async_graphql::{Context, EmptySubscription, ErrorExtensions, Object, Schema, ID};
+use crate::model::{self, CustomerId, TokenKind};
+use async_graphql::{Context, EmptySubscription, Object, Schema, ID};
 use bytes::Bytes;
+pub use errors::*;
 use reset_url::ResetSubject;
 use serde_json::json;
 use std::net::{IpAddr, SocketAddr};
@@ -37,21 +38,6 @@ pub const PRIVATE_TOKEN_HEADER: &str = "shopify-storefront-private-token";
 /// Ignored with a public token.
 pub const BUYER_IP_HEADER: &str = "shopify-storefront-buyer-ip";
 
-pub const UNIDENTIFIED_CUSTOMER: &str = "Unidentified customer";
-pub const INVALID_MULTIPASS: &str = "Invalid Multipass request";
-pub const MULTIPASS_TAKEN: &str = "The given email address is already used by another customer (with a different Multipass identifier)";
-pub const EMAIL_TAKEN: &str = "Email has already been taken";
-pub const EMAIL_INVALID: &str = "Email is invalid";
-pub const EMAIL_BLANK: &str = "Email can't be blank";
-pub const NOT_CONFIRMED: &str = "This account isn't confirmed. Verify and try again.";
-pub const RESET_LIMIT: &str = "Resetting password limit exceeded. Please try again later.";
-pub const RESET_TOKEN_INVALID: &str = "Reset password token is invalid";
-pub const RESET_TOKEN_EXPIRED: &str = "Reset password token has expired";
-pub const RESET_URL_INVALID: &str = "Reset password URL is invalid";
-pub const LOCKED: &str = "The account is locked. Please wait and try again later.";
-pub const BUSY: &str = "The server is busy signing other customers in. Please try again shortly.";
-const INTERNAL: &str = "Internal error. Looks like something went wrong on our end.";
-
 /// Sign-in fields are expensive: with the default complexity limit (1000) a request holds at
 /// most five of them, whatever aliases it uses.
 const SIGN_IN_COMPLEXITY: usize = 200;
@@ -62,8 +48,7 @@ pub struct StorefrontCaller {
     pub ip: Option<IpAddr>,
 }
 
-pub fn build_schema(auth: &Arc<Auth>) -> StorefrontSchema {
-    let server = &auth.config.server;
+pub fn build_schema(auth: &Arc<Auth>, server: &crate::config::ServerConfig) -> StorefrontSchema {
     Schema::build(QueryRoot, Mutation, EmptySubscription)
         .data(auth.clone())
         .register_output_type::<DisplayableError>()
@@ -90,8 +75,8 @@ pub fn valid_version(version: &str) -> bool {
 pub fn routes(
     state: Arc<super::AppState>,
 ) -> impl Filter<Extract = (HttpResponse,), Error = warp::Rejection> + Clone {
-    let limit = super::BodyLimits::of(&state.auth.config.server);
-    let graphiql = state.auth.config.server.graphiql;
+    let limit = super::BodyLimits::of(&state.config.server);
+    let graphiql = state.config.server.graphiql;
     let with_state = warp::any().map(move || state.clone());
     let versioned = warp::path!("api" / String / "graphql.json").and_then(|v: String| async move {
         if valid_version(&v) {
@@ -271,10 +256,7 @@ pub async fn handle(
             return resp;
         }
     };
-    let busy = response
-        .errors
-        .iter()
-        .any(|e| error_code(e) == Some("THROTTLED"));
+    let busy = response.errors.iter().any(|e| e.source::<Busy>().is_some());
     auth.metrics
         .graphql("storefront", label, &response, started);
     if busy {
@@ -293,44 +275,6 @@ fn internal_response() -> HttpResponse {
         StatusCode::INTERNAL_SERVER_ERROR,
         &json!({"errors": [{"message": INTERNAL, "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]}),
     )
-}
-
-fn error_code(e: &async_graphql::ServerError) -> Option<&str> {
-    match e.extensions.as_ref()?.get("code")? {
-        async_graphql::Value::String(s) => Some(s.as_str()),
-        _ => None,
-    }
-}
-
-/// A top-level error with Shopify's `extensions.code`.
-fn coded(code: &'static str, message: impl Into<String>) -> async_graphql::Error {
-    async_graphql::Error::new(message.into()).extend_with(|_, e| e.set("code", code))
-}
-
-/// Shopify's missing-scope error for `field`.
-pub fn access_denied(field: &str, scope: &str) -> async_graphql::Error {
-    let required = format!("`{scope}` access scope.");
-    async_graphql::Error::new(format!(
-        "Access denied for {field} field. Required access: {required}"
-    ))
-    .extend_with(|_, e| {
-        e.set("code", "ACCESS_DENIED");
-        e.set("requiredAccess", required.clone());
-    })
-}
-
-/// `CustomerAccessTokenDelete access denied`: a token-bearing mutation given a dead token.
-fn token_denied(mutation: &str) -> async_graphql::Error {
-    coded("ACCESS_DENIED", format!("{mutation} access denied"))
-}
-
-fn internal(e: impl std::fmt::Display) -> async_graphql::Error {
-    tracing::error!("internal error: {e}");
-    coded("INTERNAL_SERVER_ERROR", INTERNAL)
-}
-
-fn busy() -> async_graphql::Error {
-    coded("THROTTLED", BUSY)
 }
 
 fn ctx_parts<'a>(ctx: &'a Context<'_>) -> (&'a Arc<Auth>, &'a StorefrontCaller) {
@@ -361,80 +305,8 @@ fn access_token(issued: &IssuedToken) -> CustomerAccessToken {
     }
 }
 
-fn customer(record: CustomerRecord) -> Customer {
-    Customer { record }
-}
-
-/// Shopify's password-policy errors, at `field`.
-fn policy_user_error(p: &PolicyError, field: &[&str]) -> CustomerUserError {
-    use CustomerErrorCode as C;
-    match p {
-        PolicyError::TooShort(n) => CustomerUserError::new(
-            C::TooShort,
-            Some(field),
-            format!("Password is too short (minimum is {n} characters)"),
-        ),
-        PolicyError::TooLong(n) => CustomerUserError::new(
-            C::TooLong,
-            Some(field),
-            format!("Password is too long (maximum is {n} characters)"),
-        ),
-        PolicyError::EdgeSpace => CustomerUserError::new(
-            C::PasswordStartsOrEndsWithWhitespace,
-            Some(field),
-            "Password cannot start or end with whitespace",
-        ),
-        PolicyError::TooFewClasses(_) | PolicyError::SameAsEmail => {
-            CustomerUserError::new(C::Invalid, Some(field), p.to_string())
-        }
-    }
-}
-
-/// Account errors as `customerUserErrors` under `input` (`input` or `customer`); transport-level
-/// failures as top-level errors.
-fn account_user_error(
-    e: AccountError,
-    input: &str,
-) -> Result<CustomerUserError, async_graphql::Error> {
-    use CustomerErrorCode as C;
-    Ok(match e {
-        AccountError::InvalidEmail => {
-            CustomerUserError::new(C::Invalid, Some(&[input, "email"]), EMAIL_INVALID)
-        }
-        AccountError::EmailTaken => {
-            CustomerUserError::new(C::Taken, Some(&[input, "email"]), EMAIL_TAKEN)
-        }
-        AccountError::Policy(p) => policy_user_error(&p, &[input, "password"]),
-        AccountError::Locked => CustomerUserError::new(C::CustomerDisabled, None, LOCKED),
-        AccountError::WrongPassword | AccountError::NotFound => {
-            CustomerUserError::new(C::UnidentifiedCustomer, None, UNIDENTIFIED_CUSTOMER)
-        }
-        AccountError::Busy => return Err(busy()),
-        AccountError::Storage(m) => return Err(internal(m)),
-    })
-}
-
-/// Reset errors as `customerUserErrors`; `token_field` names where the reset token came from.
-fn reset_user_error(
-    e: ResetError,
-    token_field: &[&str],
-    password_field: &[&str],
-) -> Result<CustomerUserError, async_graphql::Error> {
-    use CustomerErrorCode as C;
-    Ok(match e {
-        ResetError::InvalidEmail => {
-            CustomerUserError::new(C::Invalid, Some(token_field), EMAIL_INVALID)
-        }
-        ResetError::Mismatch => {
-            CustomerUserError::new(C::TokenInvalid, Some(token_field), RESET_TOKEN_INVALID)
-        }
-        ResetError::Expired => {
-            CustomerUserError::new(C::TokenInvalid, Some(token_field), RESET_TOKEN_EXPIRED)
-        }
-        ResetError::Policy(p) => policy_user_error(&p, password_field),
-        ResetError::Busy => return Err(busy()),
-        ResetError::Storage(m) => return Err(internal(m)),
-    })
+fn customer(customer: model::Customer) -> Customer {
+    Customer { customer }
 }
 
 /// `gid://shopify/Customer/<n>`; also the base64 form older API versions used, and a bare number.
@@ -566,6 +438,7 @@ impl Mutation {
             ),
             Err(SignInError::Busy) => return Err(busy()),
             Err(SignInError::Storage(m)) => return Err(internal(m)),
+            Err(SignInError::Internal(m)) => return Err(internal(m)),
             Err(_) => payload(None, vec![unidentified()]),
         }))
     }
@@ -700,9 +573,10 @@ impl Mutation {
             )),
             _ => {}
         }
-        if let Some(pw) = &customer.password {
+        let new_password = customer.password.map(Secret::new);
+        if let Some(pw) = &new_password {
             let for_email = email.unwrap_or(&session.customer.email);
-            if let Err(p) = check_policy(&auth.config.password, pw, for_email) {
+            if let Err(p) = auth.check_new_password(pw, for_email) {
                 errors.push(policy_user_error(&p, &["customer", "password"]));
             }
         }
@@ -718,25 +592,17 @@ impl Mutation {
             email: email.map(str::to_owned),
             ..CustomerChanges::default()
         };
-        let mut record = match auth.update_customer(id, changes).await {
-            Ok(r) => r,
+        // One write: the profile, the email, the password and the new token, or nothing.
+        let update = match auth
+            .update_account(id, changes, new_password, Some(TokenKind::Storefront))
+            .await
+        {
+            Ok(u) => u,
             Err(e) => return Ok(Some(failed(vec![account_user_error(e, "customer")?]))),
         };
-        let mut new_token = None;
-        if let Some(pw) = customer.password {
-            if let Err(e) = auth.set_password(id, &Secret::new(pw)).await {
-                return Ok(Some(failed(vec![account_user_error(e, "customer")?])));
-            }
-            let issued = auth
-                .issue_for(id, TokenKind::Storefront, Method::Password)
-                .await
-                .map_err(|e| internal(format!("{e:?}")))?;
-            record = issued.customer.clone();
-            new_token = Some(access_token(&issued));
-        }
         Ok(Some(CustomerUpdatePayload {
-            customer: Some(self::customer(record)),
-            customer_access_token: new_token,
+            customer: Some(self::customer(update.customer)),
+            customer_access_token: update.token.as_ref().map(access_token),
             customer_user_errors: vec![],
             user_errors: vec![],
         }))
@@ -820,7 +686,7 @@ impl Mutation {
     ) -> async_graphql::Result<Option<CustomerResetByUrlPayload>> {
         let (auth, _) = require_scope(ctx, WRITE_CUSTOMERS)?;
         let url_field: &[&str] = &["resetUrl"];
-        let result = match reset_url::parse(&reset_url.0, &auth.config.reset.url_template) {
+        let result = match reset_url::parse(&reset_url.0, &auth.policy.reset_url_template) {
             Some(link) => {
                 reset_and_sign_in(
                     auth,
@@ -843,7 +709,7 @@ impl Mutation {
 }
 
 /// What a reset comes to: the customer and a fresh token, or the customer's error.
-type ResetOutcome = Result<(CustomerRecord, CustomerAccessToken), CustomerUserError>;
+type ResetOutcome = Result<(model::Customer, CustomerAccessToken), CustomerUserError>;
 
 /// `customerReset` and `customerResetByUrl` answer with payloads of the same shape under two
 /// Shopify type names.
@@ -871,8 +737,9 @@ macro_rules! reset_payload_from_outcome {
 }
 reset_payload_from_outcome!(CustomerResetPayload, CustomerResetByUrlPayload);
 
-/// Sets the new password with the reset token, then signs the customer in (Shopify's reset
-/// returns a fresh access token). Outer error: transport-level; inner: the customer's error.
+/// Sets the new password with the reset token and signs the customer in, in one write
+/// (Shopify's reset returns a fresh access token). Outer error: transport-level; inner: the
+/// customer's error.
 async fn reset_and_sign_in(
     auth: &Auth,
     subject: ResetSubject,
@@ -883,18 +750,19 @@ async fn reset_and_sign_in(
 ) -> Result<ResetOutcome, async_graphql::Error> {
     let token = Secret::new(token);
     let password = Secret::new(password);
+    // One write: the new password, the consumed reset token and the new access token.
+    let kind = Some(TokenKind::Storefront);
     let reset = match subject {
-        ResetSubject::Email(email) => auth.reset_password(&email, &token, &password).await,
-        ResetSubject::Id(id) => auth.reset_password_by_id(id, &token, &password).await,
+        ResetSubject::Email(email) => auth.reset_password(&email, &token, &password, kind).await,
+        ResetSubject::Id(id) => auth.reset_password_by_id(id, &token, &password, kind).await,
     };
-    let record = match reset {
-        Ok(r) => r,
+    let update = match reset {
+        Ok(u) => u,
         Err(e) => return Ok(Err(reset_user_error(e, token_field, password_field)?)),
     };
-    let issued = auth
-        .issue_for(record.id, TokenKind::Storefront, Method::ResetToken)
-        .await
-        .map_err(|e| internal(format!("{e:?}")))?;
+    let Some(issued) = update.token else {
+        return Err(internal("a reset asked for a token and minted none"));
+    };
     Ok(Ok((issued.customer.clone(), access_token(&issued))))
 }
 

@@ -3,7 +3,7 @@
 
 use super::{access_denied, StorefrontCaller};
 use crate::auth::storefront_tokens::READ_CUSTOMER_TAGS;
-use crate::store::{CustomerRecord, Timestamp};
+use crate::model::{self, Timestamp};
 use async_graphql::{
     Context, Enum, InputObject, InputValueError, InputValueResult, Interface, Object, Scalar,
     ScalarType, SimpleObject, Value, ID,
@@ -329,54 +329,54 @@ pub struct CustomerResetInput {
 /// details, their order history, and whether they've agreed to receive marketing material by
 /// email.
 pub struct Customer {
-    pub record: CustomerRecord,
+    pub customer: model::Customer,
 }
 
 #[Object]
 impl Customer {
     /// A unique ID for the customer.
     async fn id(&self) -> ID {
-        ID(customer_gid(self.record.id))
+        ID(customer_gid(self.customer.id))
     }
 
     /// The customer’s email address.
     async fn email(&self) -> Option<&str> {
-        Some(&self.record.email)
+        Some(&self.customer.email)
     }
 
     /// The customer’s first name.
     async fn first_name(&self) -> Option<&str> {
-        self.record.firstname.as_deref()
+        self.customer.profile.firstname.as_deref()
     }
 
     /// The customer’s last name.
     async fn last_name(&self) -> Option<&str> {
-        self.record.lastname.as_deref()
+        self.customer.profile.lastname.as_deref()
     }
 
     /// The customer’s name, email or phone number.
     async fn display_name(&self) -> String {
-        display_name(&self.record)
+        display_name(&self.customer)
     }
 
     /// The customer’s phone number.
     async fn phone(&self) -> Option<&str> {
-        self.record.phone.as_deref()
+        self.customer.profile.phone.as_deref()
     }
 
     /// Indicates whether the customer has consented to be sent marketing material via email.
     async fn accepts_marketing(&self) -> bool {
-        self.record.is_subscribed
+        self.customer.profile.is_subscribed
     }
 
     /// The date and time when the customer was created.
     async fn created_at(&self) -> DateTime {
-        DateTime(self.record.created_at)
+        DateTime(self.customer.created_at)
     }
 
     /// The date and time when the customer information was updated.
     async fn updated_at(&self) -> DateTime {
-        DateTime(self.record.updated_at)
+        DateTime(self.customer.updated_at)
     }
 
     /// A comma separated list of tags that have been added to the customer. Requires the
@@ -386,25 +386,28 @@ impl Customer {
         if !caller.token.allows(READ_CUSTOMER_TAGS) {
             return Err(access_denied(ctx.field().name(), READ_CUSTOMER_TAGS));
         }
-        Ok(self.record.tags.clone())
+        Ok(self.customer.tags.clone())
     }
 }
 
 /// First and last name when there is one, else the email, else the phone.
-fn display_name(c: &CustomerRecord) -> String {
-    let name = [c.firstname.as_deref(), c.lastname.as_deref()]
-        .into_iter()
-        .flatten()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ");
+fn display_name(c: &model::Customer) -> String {
+    let name = [
+        c.profile.firstname.as_deref(),
+        c.profile.lastname.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .map(str::trim)
+    .filter(|s| !s.is_empty())
+    .collect::<Vec<_>>()
+    .join(" ");
     if !name.is_empty() {
         name
     } else if !c.email.is_empty() {
         c.email.clone()
     } else {
-        c.phone.clone().unwrap_or_default()
+        c.profile.phone.clone().unwrap_or_default()
     }
 }
 
@@ -420,14 +423,14 @@ mod tests {
 
     #[test]
     fn display_name_falls_back_to_email() {
-        let mut c = CustomerRecord {
+        let mut c = model::Customer {
             email: "nic@example.com".into(),
-            ..CustomerRecord::default()
+            ..model::Customer::default()
         };
         assert_eq!(display_name(&c), "nic@example.com");
-        c.firstname = Some("Nic".into());
+        c.profile.firstname = Some("Nic".into());
         assert_eq!(display_name(&c), "Nic");
-        c.lastname = Some("Potts".into());
+        c.profile.lastname = Some("Potts".into());
         assert_eq!(display_name(&c), "Nic Potts");
     }
 }

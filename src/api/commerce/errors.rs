@@ -1,0 +1,135 @@
+//! Adobe Commerce's answers to the core's errors: every message once, as a `const`, and one
+//! function per core error enum. The HTTP status of an answer is carried as a typed source of
+//! the error (`Status`), never read back from its text or category.
+
+use crate::auth::one_time::{OtcError, ResetError};
+use crate::auth::{AccountError, SignInError};
+use async_graphql::ErrorExtensions;
+use std::sync::Arc;
+use warp::http::StatusCode;
+
+pub const GENERIC_SIGN_IN: &str = "The account sign-in was incorrect or your account is disabled temporarily. Please wait and try again later.";
+pub const NOT_CONFIRMED: &str = "This account isn't confirmed. Verify and try again.";
+pub const NOT_AUTHORIZED: &str = "The current customer isn't authorized.";
+pub const EMAIL_TAKEN: &str =
+    "A customer with the same email address already exists in an associated website.";
+pub const BUSY: &str = "The server is busy signing other customers in. Please try again shortly.";
+pub const LOCKED: &str = "The account is locked.";
+pub(super) const EMPTY_INPUT: &str = "\"input\" value should be specified";
+pub(super) const PASSWORD_FOR_EMAIL: &str = "Provide the current \"password\" to change \"email\".";
+pub(super) const INVALID_TOKEN: &str =
+    "The request is allowed for logged in customer only: the token is invalid, expired or revoked.";
+
+pub const WRONG_CURRENT_PASSWORD: &str = "Invalid login or password.";
+pub const RESET_INVALID_EMAIL: &str = "The email address has an invalid format.";
+pub const RESET_FAILED: &str = "Cannot set the customer's password";
+pub const INTERNAL: &str = "Internal server error";
+/// Login as Customer (`generateCustomerTokenAsAdmin`, the admin REST code and the CLI).
+pub const LAC_DISABLED: &str = "Login as Customer is disabled.";
+pub const LAC_NOT_ALLOWED: &str = "Login as Customer assistance is disabled for this customer.";
+pub const LAC_NO_EMAIL: &str = "Specify the \"customer email\" value.";
+pub const LAC_NO_CUSTOMER: &str = "Customer email provided does not exist";
+pub const LAC_FAILED: &str = "Unable to generate tokens. Please wait and try again later.";
+
+/// The HTTP status an error asks for (Adobe Commerce answers 401 to any authentication error
+/// and storekey 503 when the hash pool was full); everything else is 200.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Unauthorized,
+    Busy,
+}
+
+/// HTTP 401 when any error is an authentication error, 503 when the hash pool was full,
+/// else 200 (Adobe Commerce's mapping).
+pub(super) fn status_for(resp: &async_graphql::Response) -> StatusCode {
+    let statuses = || resp.errors.iter().filter_map(|e| e.source::<Status>());
+    if statuses().any(|s| *s == Status::Unauthorized) {
+        StatusCode::UNAUTHORIZED
+    } else if statuses().any(|s| *s == Status::Busy) {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    }
+}
+
+fn with_status(e: async_graphql::Error, status: Status) -> async_graphql::Error {
+    async_graphql::Error {
+        source: Some(Arc::new(status)),
+        ..e
+    }
+}
+
+/// An authentication error: category `graphql-authentication`, HTTP 401.
+pub fn unauthenticated(message: &str) -> async_graphql::Error {
+    with_status(
+        error("graphql-authentication", message),
+        Status::Unauthorized,
+    )
+}
+
+/// The hash pool was full: category `graphql-busy`, HTTP 503 with `Retry-After`.
+pub fn busy() -> async_graphql::Error {
+    with_status(error("graphql-busy", BUSY), Status::Busy)
+}
+
+/// An error with Adobe Commerce's `extensions.category`.
+pub fn error(category: &'static str, message: impl Into<String>) -> async_graphql::Error {
+    async_graphql::Error::new(message.into()).extend_with(|_, e| e.set("category", category))
+}
+
+pub(super) fn internal(e: impl std::fmt::Display) -> async_graphql::Error {
+    tracing::error!("internal error: {e}");
+    error("graphql-internal", INTERNAL)
+}
+
+pub(super) fn sign_in_error(e: SignInError) -> async_graphql::Error {
+    match e {
+        SignInError::NotConfirmed => unauthenticated(NOT_CONFIRMED),
+        SignInError::Busy => busy(),
+        SignInError::Storage(m) => internal(m),
+        SignInError::Internal(m) => internal(m),
+        _ => unauthenticated(GENERIC_SIGN_IN),
+    }
+}
+
+pub(super) fn account_error(e: AccountError, email: &str) -> async_graphql::Error {
+    match e {
+        AccountError::InvalidEmail => error(
+            "graphql-input",
+            format!("\"{email}\" is not a valid email address."),
+        ),
+        AccountError::EmailTaken => error("graphql-already-exists", EMAIL_TAKEN),
+        AccountError::Policy(p) => error("graphql-input", p.to_string()),
+        AccountError::WrongPassword => unauthenticated(WRONG_CURRENT_PASSWORD),
+        AccountError::Locked => unauthenticated(LOCKED),
+        AccountError::NotFound => error("graphql-authorization", NOT_AUTHORIZED),
+        AccountError::Busy => busy(),
+        AccountError::Storage(m) => internal(m),
+        AccountError::Internal(m) => internal(m),
+    }
+}
+
+pub(super) fn reset_error(e: ResetError) -> async_graphql::Error {
+    let message = match e {
+        ResetError::InvalidEmail => RESET_INVALID_EMAIL,
+        // Every failure after the argument checks, as Magento's `ResetPassword` resolver
+        // answers (SPEC §5.3): which one it was is not the caller's to learn.
+        ResetError::Mismatch | ResetError::Expired | ResetError::Policy(_) => RESET_FAILED,
+        ResetError::Busy => return busy(),
+        ResetError::Storage(m) => return internal(m),
+        ResetError::Internal(m) => return internal(m),
+    };
+    error("graphql-input", message)
+}
+
+pub(super) fn otc_error(e: OtcError) -> async_graphql::Error {
+    match e {
+        OtcError::Disabled => error("graphql-authorization", LAC_DISABLED),
+        OtcError::AssistanceNotAllowed => error("graphql-authorization", LAC_NOT_ALLOWED),
+        OtcError::NotFound => error("graphql-input", LAC_NO_CUSTOMER),
+        OtcError::Storage(m) => {
+            tracing::error!("token as admin not issued: {m}");
+            error("graphql-input", LAC_FAILED)
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! Shopify's answers to the core's errors: every message once, as a `const`, and one function
+//! per core error enum. The 503 for a full hash pool is decided from a typed error source
+//! (`Busy`), never from the error's text or code.
+
+use super::types::{CustomerErrorCode, CustomerUserError};
+use crate::auth::one_time::ResetError;
+use crate::auth::password::PolicyError;
+use crate::auth::AccountError;
+use async_graphql::ErrorExtensions;
+
+pub const UNIDENTIFIED_CUSTOMER: &str = "Unidentified customer";
+pub const INVALID_MULTIPASS: &str = "Invalid Multipass request";
+pub const MULTIPASS_TAKEN: &str = "The given email address is already used by another customer (with a different Multipass identifier)";
+pub const EMAIL_TAKEN: &str = "Email has already been taken";
+pub const EMAIL_INVALID: &str = "Email is invalid";
+pub const EMAIL_BLANK: &str = "Email can't be blank";
+pub const NOT_CONFIRMED: &str = "This account isn't confirmed. Verify and try again.";
+pub const RESET_LIMIT: &str = "Resetting password limit exceeded. Please try again later.";
+pub const RESET_TOKEN_INVALID: &str = "Reset password token is invalid";
+pub const RESET_TOKEN_EXPIRED: &str = "Reset password token has expired";
+pub const RESET_URL_INVALID: &str = "Reset password URL is invalid";
+pub const LOCKED: &str = "The account is locked. Please wait and try again later.";
+pub const BUSY: &str = "The server is busy signing other customers in. Please try again shortly.";
+pub const INTERNAL: &str = "Internal error. Looks like something went wrong on our end.";
+
+/// Marks an error that asks for HTTP 503 with `Retry-After`.
+#[derive(Debug, Clone, Copy)]
+pub struct Busy;
+
+/// A top-level error with Shopify's `extensions.code`.
+pub(super) fn coded(code: &'static str, message: impl Into<String>) -> async_graphql::Error {
+    async_graphql::Error::new(message.into()).extend_with(|_, e| e.set("code", code))
+}
+
+/// Shopify's missing-scope error for `field`.
+pub fn access_denied(field: &str, scope: &str) -> async_graphql::Error {
+    let required = format!("`{scope}` access scope.");
+    async_graphql::Error::new(format!(
+        "Access denied for {field} field. Required access: {required}"
+    ))
+    .extend_with(|_, e| {
+        e.set("code", "ACCESS_DENIED");
+        e.set("requiredAccess", required.clone());
+    })
+}
+
+/// `CustomerAccessTokenDelete access denied`: a token-bearing mutation given a dead token.
+pub(super) fn token_denied(mutation: &str) -> async_graphql::Error {
+    coded("ACCESS_DENIED", format!("{mutation} access denied"))
+}
+
+pub(super) fn internal(e: impl std::fmt::Display) -> async_graphql::Error {
+    tracing::error!("internal error: {e}");
+    coded("INTERNAL_SERVER_ERROR", INTERNAL)
+}
+
+/// The hash pool was full: code `THROTTLED`, and (through the typed source) HTTP 503.
+pub(super) fn busy() -> async_graphql::Error {
+    async_graphql::Error {
+        source: Some(std::sync::Arc::new(Busy)),
+        ..coded("THROTTLED", BUSY)
+    }
+}
+
+/// Shopify's password-policy errors, at `field`.
+pub(super) fn policy_user_error(p: &PolicyError, field: &[&str]) -> CustomerUserError {
+    use CustomerErrorCode as C;
+    match p {
+        PolicyError::TooShort(n) => CustomerUserError::new(
+            C::TooShort,
+            Some(field),
+            format!("Password is too short (minimum is {n} characters)"),
+        ),
+        PolicyError::TooLong(n) => CustomerUserError::new(
+            C::TooLong,
+            Some(field),
+            format!("Password is too long (maximum is {n} characters)"),
+        ),
+        PolicyError::EdgeSpace => CustomerUserError::new(
+            C::PasswordStartsOrEndsWithWhitespace,
+            Some(field),
+            "Password cannot start or end with whitespace",
+        ),
+        PolicyError::TooFewClasses(_) | PolicyError::SameAsEmail => {
+            CustomerUserError::new(C::Invalid, Some(field), p.to_string())
+        }
+    }
+}
+
+/// Account errors as `customerUserErrors` under `input` (`input` or `customer`); transport-level
+/// failures as top-level errors.
+pub(super) fn account_user_error(
+    e: AccountError,
+    input: &str,
+) -> Result<CustomerUserError, async_graphql::Error> {
+    use CustomerErrorCode as C;
+    Ok(match e {
+        AccountError::InvalidEmail => {
+            CustomerUserError::new(C::Invalid, Some(&[input, "email"]), EMAIL_INVALID)
+        }
+        AccountError::EmailTaken => {
+            CustomerUserError::new(C::Taken, Some(&[input, "email"]), EMAIL_TAKEN)
+        }
+        AccountError::Policy(p) => policy_user_error(&p, &[input, "password"]),
+        AccountError::Locked => CustomerUserError::new(C::CustomerDisabled, None, LOCKED),
+        AccountError::WrongPassword | AccountError::NotFound => {
+            CustomerUserError::new(C::UnidentifiedCustomer, None, UNIDENTIFIED_CUSTOMER)
+        }
+        AccountError::Busy => return Err(busy()),
+        AccountError::Storage(m) => return Err(internal(m)),
+        AccountError::Internal(m) => return Err(internal(m)),
+    })
+}
+
+/// Reset errors as `customerUserErrors`; `token_field` names where the reset token came from.
+pub(super) fn reset_user_error(
+    e: ResetError,
+    token_field: &[&str],
+    password_field: &[&str],
+) -> Result<CustomerUserError, async_graphql::Error> {
+    use CustomerErrorCode as C;
+    Ok(match e {
+        ResetError::InvalidEmail => {
+            CustomerUserError::new(C::Invalid, Some(token_field), EMAIL_INVALID)
+        }
+        ResetError::Mismatch => {
+            CustomerUserError::new(C::TokenInvalid, Some(token_field), RESET_TOKEN_INVALID)
+        }
+        ResetError::Expired => {
+            CustomerUserError::new(C::TokenInvalid, Some(token_field), RESET_TOKEN_EXPIRED)
+        }
+        ResetError::Policy(p) => policy_user_error(&p, password_field),
+        ResetError::Busy => return Err(busy()),
+        ResetError::Storage(m) => return Err(internal(m)),
+        ResetError::Internal(m) => return Err(internal(m)),
+    })
+}

@@ -1,0 +1,311 @@
+//! Customers: create, read, update (one write per use case), password changes, delete; the
+//! email rules.
+
+use super::*;
+
+impl Auth {
+    pub async fn create_customer(&self, new: NewCustomer) -> Result<Customer, AccountError> {
+        let email = normalize_email(&new.email);
+        if !valid_email(&email) {
+            return Err(AccountError::InvalidEmail);
+        }
+        let hash = match &new.password {
+            Some(pw) => {
+                check_policy(&self.policy.password, pw.expose(), &email)
+                    .map_err(AccountError::Policy)?;
+                Some(self.passwords.hash(pw).await?)
+            }
+            None => None,
+        };
+        let now = self.now();
+        let confirmed = new.confirmed.unwrap_or(!self.policy.require_confirmation);
+        let record = CustomerRecord {
+            email,
+            firstname: new.firstname,
+            lastname: new.lastname,
+            middlename: new.middlename,
+            prefix: new.prefix,
+            suffix: new.suffix,
+            date_of_birth: new.date_of_birth,
+            gender: new.gender,
+            taxvat: new.taxvat,
+            is_subscribed: new.is_subscribed,
+            phone: new.phone,
+            password_hash: hash,
+            created_at: now,
+            updated_at: now,
+            confirmed,
+            disabled: new.disabled,
+            allow_remote_shopping_assistance: new.allow_remote_shopping_assistance,
+            ..CustomerRecord::default()
+        };
+        let audit = new
+            .audit_by
+            .map(|admin| audit_entry(now, admin, "customer_created", None, None));
+        let created = match self.store.create_customer(record, audit).await? {
+            Created::Created(c) => c,
+            Created::EmailTaken => return Err(AccountError::EmailTaken),
+        };
+        if !created.confirmed && self.policy.require_confirmation {
+            self.send_confirmation(created.id, new.requested_from)
+                .await?;
+        }
+        Ok(created.customer())
+    }
+
+    pub fn customer(&self, id: CustomerId) -> Result<Option<Customer>, StoreError> {
+        Ok(self.record(id)?.map(|r| r.customer()))
+    }
+
+    pub fn customer_by_email(&self, email: &str) -> Result<Option<Customer>, StoreError> {
+        Ok(self.record_by_email(email)?.map(|r| r.customer()))
+    }
+
+    /// The stored record, credentials included: for the core's own decisions, the CLI and
+    /// tests. Never handed to a dialect, which sees `Customer`.
+    pub fn record(&self, id: CustomerId) -> Result<Option<CustomerRecord>, StoreError> {
+        self.store.read()?.customer(id)
+    }
+
+    pub fn record_by_email(&self, email: &str) -> Result<Option<CustomerRecord>, StoreError> {
+        self.store.read()?.customer_by_email(email)
+    }
+
+    /// Applies `changes` in one write (see `update_account`).
+    pub async fn update_customer(
+        &self,
+        id: CustomerId,
+        changes: CustomerChanges,
+    ) -> Result<Customer, AccountError> {
+        Ok(self.update_account(id, changes, None, None).await?.customer)
+    }
+
+    /// The password rule, written once: every new password (sign-up, change, reset, admin)
+    /// passes it. `email` is the address the account will have.
+    pub fn check_new_password(&self, password: &Secret, email: &str) -> Result<(), PolicyError> {
+        check_policy(&self.policy.password, password.expose(), email)
+    }
+
+    /// Storefront `customerUpdate` and admin `PUT`: the profile, email and password changes
+    /// and, when the password changed and `reissue` names a kind, a fresh token, all in one
+    /// write (a refusal or a full hash queue leaves nothing half-saved). Disabling revokes every
+    /// token; withdrawing remote-assistance permission voids a live admin code; a new password
+    /// (policy checked) revokes every token and any live reset token and clears the lockout.
+    pub async fn update_account(
+        &self,
+        id: CustomerId,
+        changes: CustomerChanges,
+        new_password: Option<Secret>,
+        reissue: Option<TokenKind>,
+    ) -> Result<AccountUpdate, AccountError> {
+        let new_email = changes.email.as_deref().map(normalize_email);
+        if let Some(email) = &new_email {
+            if !valid_email(email) {
+                return Err(AccountError::InvalidEmail);
+            }
+        }
+        let hash = match &new_password {
+            Some(pw) => {
+                let current = self.customer(id)?.ok_or(AccountError::NotFound)?;
+                let email = new_email.as_deref().unwrap_or(&current.email);
+                self.check_new_password(pw, email)
+                    .map_err(AccountError::Policy)?;
+                Some(self.passwords.hash(pw).await?)
+            }
+            None => None,
+        };
+        let now = self.now();
+        let minted = reissue.map(|kind| self.mint(id, kind, now));
+        let new_token = minted.as_ref().map(|(_, t)| t.clone());
+        let outcome = self
+            .store
+            .update_customer(Who::Id(id), move |after| {
+                let before_disabled = after.disabled;
+                if let Some(email) = &new_email {
+                    after.email = email.clone();
+                }
+                apply_changes(after, &changes);
+                let mut revoke = after.disabled && !before_disabled;
+                let password_changed = hash.is_some();
+                if let Some(hash) = &hash {
+                    after.password_hash = Some(hash.clone());
+                    after.password_version = after.password_version.wrapping_add(1);
+                    after.reset_token = None;
+                    after.lockout = Lockout::default();
+                    revoke = true;
+                }
+                if !after.allow_remote_shopping_assistance {
+                    after.otc = None;
+                }
+                after.updated_at = now;
+                let token = new_token
+                    .clone()
+                    .filter(|_| password_changed && !after.disabled);
+                let audit = changes
+                    .audit_by
+                    .clone()
+                    .map(|admin| audit_entry(now, admin, "customer_updated", Some(id), None));
+                Change::Save(
+                    token.is_some(),
+                    Effects {
+                        revoke_tokens: revoke,
+                        token,
+                        audit,
+                    },
+                )
+            })
+            .await?;
+        match outcome {
+            Updated::Saved(after, minted_now) => {
+                let token = match minted {
+                    Some((token, new)) if minted_now => Some(IssuedToken {
+                        customer: after.customer(),
+                        token,
+                        expires_at: new.record.expires_at,
+                        method: Method::Password,
+                    }),
+                    _ => None,
+                };
+                Ok(AccountUpdate {
+                    customer: after.customer(),
+                    token,
+                })
+            }
+            Updated::NotFound | Updated::Refused(_) => Err(AccountError::NotFound),
+            Updated::EmailTaken => Err(AccountError::EmailTaken),
+        }
+    }
+
+    /// Checks a signed-in customer's current password the way a sign-in does: a wrong one
+    /// counts toward lockout, and a locked account is refused.
+    pub async fn check_current_password(
+        &self,
+        customer: &Customer,
+        current: &Secret,
+    ) -> Result<(), AccountError> {
+        let _turn = self
+            .sign_in_turns
+            .take(&CustomerRecord::email_key(&customer.email))
+            .await;
+        // Re-read under the turn: the lockout may have moved since the session was loaded.
+        let customer = self.record(customer.id)?.ok_or(AccountError::NotFound)?;
+        let now = self.now();
+        if is_locked(&customer.lockout, now) {
+            return Err(AccountError::Locked);
+        }
+        let ok = self
+            .passwords
+            .verify(customer.password_hash.as_deref(), current)
+            .await?;
+        if !ok {
+            self.record_failure(customer.id)
+                .await
+                .map_err(|e| match e {
+                    SignInError::Storage(s) => AccountError::Storage(s),
+                    other => AccountError::Internal(format!("{other:?}")),
+                })?;
+            return Err(AccountError::WrongPassword);
+        }
+        Ok(())
+    }
+
+    /// Sets a new password (policy checked) and revokes every token the customer had, plus any
+    /// live reset token. Returns the updated record.
+    pub async fn set_password(
+        &self,
+        id: CustomerId,
+        new_password: &Secret,
+    ) -> Result<Customer, AccountError> {
+        let update = self
+            .update_account(
+                id,
+                CustomerChanges::default(),
+                Some(new_password.clone()),
+                None,
+            )
+            .await?;
+        Ok(update.customer)
+    }
+
+    /// Deletes a customer with its tokens and codes; `audit_by` names the admin, whose audit
+    /// entry is written in the same commit. False when there was no such customer.
+    pub async fn delete_customer(
+        &self,
+        id: CustomerId,
+        audit_by: Option<String>,
+    ) -> Result<bool, StoreError> {
+        let audit = audit_by
+            .map(|admin| audit_entry(self.now(), admin, "customer_deleted", Some(id), None));
+        self.store.delete_customer(id, audit).await
+    }
+}
+
+/// An email as storekey keeps it: trimmed and in Unicode NFC, so a composed and a decomposed
+/// `josé@` are one address (lookups also lower-case it: `CustomerRecord::email_key`).
+pub fn normalize_email(email: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    email.trim().nfc().collect()
+}
+
+/// A practical email check: one `@`, a non-empty local part, a dotted domain, no spaces or
+/// control characters, at most 254 characters.
+pub fn valid_email(email: &str) -> bool {
+    if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return false;
+    }
+    let mut parts = email.split('@');
+    let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    !local.is_empty()
+        && local.len() <= 64
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+}
+
+/// Copies every given field except the email, which `update_customer` checks for uniqueness.
+fn apply_changes(r: &mut CustomerRecord, c: &CustomerChanges) {
+    fn set<T: Clone>(slot: &mut Option<T>, v: &Option<T>) {
+        if let Some(v) = v {
+            *slot = Some(v.clone());
+        }
+    }
+    set(&mut r.firstname, &c.firstname);
+    set(&mut r.lastname, &c.lastname);
+    set(&mut r.middlename, &c.middlename);
+    set(&mut r.prefix, &c.prefix);
+    set(&mut r.suffix, &c.suffix);
+    set(&mut r.date_of_birth, &c.date_of_birth);
+    set(&mut r.gender, &c.gender);
+    set(&mut r.taxvat, &c.taxvat);
+    set(&mut r.phone, &c.phone);
+    if let Some(v) = c.is_subscribed {
+        r.is_subscribed = v;
+    }
+    if let Some(v) = c.allow_remote_shopping_assistance {
+        r.allow_remote_shopping_assistance = v;
+    }
+    if let Some(v) = c.confirmed {
+        r.confirmed = v;
+    }
+    if let Some(v) = c.disabled {
+        r.disabled = v;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_syntax() {
+        assert!(valid_email("bobloblaw@example.com"));
+        assert!(!valid_email("bob"));
+        assert!(!valid_email("bob@localhost"));
+        assert!(!valid_email("a b@example.com"));
+        assert!(!valid_email("a@b@example.com"));
+        assert!(!valid_email("@example.com"));
+    }
+}

@@ -1,0 +1,382 @@
+//! Sign-in with a password, reset token or admin code: refuse early (throttle, lockout,
+//! disabled), match the credential, then commit it in one write (`commit_sign_in`, a pure
+//! decision on the stored record). Refusals cost what a wrong password costs.
+
+use super::*;
+
+impl Auth {
+    /// Signs a customer in with a password, reset token or admin code, in that order.
+    pub async fn sign_in(&self, req: SignInRequest) -> Result<IssuedToken, SignInError> {
+        let started = Instant::now();
+        let result = self.sign_in_inner(&req, started).await;
+        match &result {
+            Ok(t) => self.metrics.login(t.method.label(), "success"),
+            Err(e) => {
+                // One outcome for every refusal: which one it was would tell which emails have
+                // accounts (the reason is in the debug log, never in the answer or metrics).
+                let outcome = match e {
+                    SignInError::Busy => "busy",
+                    SignInError::Storage(_) | SignInError::Internal(_) => "error",
+                    _ => "failure",
+                };
+                self.metrics.login("credentials", outcome);
+                tracing::debug!(reason = e.label(), "sign-in refused");
+            }
+        }
+        result
+    }
+
+    async fn sign_in_inner(
+        &self,
+        req: &SignInRequest,
+        started: Instant,
+    ) -> Result<IssuedToken, SignInError> {
+        let now = self.now();
+        let ip = req.ip.map(limits::ip_key);
+        // An address that has spent its limit is refused before anything else; it is counted
+        // below, once the attempt is known not to repeat one already counted.
+        if let Some(ip) = ip {
+            if self.login_throttle.over(&ip, now) {
+                self.pad_failure(started).await;
+                return Err(SignInError::Throttled);
+            }
+        }
+        // One check at a time per email, known or not: each sees the lockout the last left.
+        let email_key = CustomerRecord::email_key(&req.email);
+        let _turn = self.sign_in_turns.take(&email_key).await;
+        let customer = self.record_by_email(&req.email)?;
+        // Every refusal below costs what a wrong password for a real account costs: one argon2
+        // verify (or a wait as long as one) and one durable write (the failure count, or a
+        // decoy write where there is nothing to count), so no amount of work tells them apart.
+        let refusal = match &customer {
+            None => Some(SignInError::UnknownEmail),
+            Some(c) if c.disabled => Some(SignInError::Disabled),
+            Some(c) if is_locked(&c.lockout, now) => Some(SignInError::Locked),
+            Some(_) => None,
+        };
+
+        // The attempt as a keyed tag: email, secret, client address, what is accepted, and the
+        // account's state (a new password, an ended lock or a new account is a new attempt).
+        let state = match &customer {
+            None => Vec::new(),
+            Some(c) => [
+                c.id.to_be_bytes().as_slice(),
+                &c.password_version.to_be_bytes(),
+                &[u8::from(c.disabled), u8::from(is_locked(&c.lockout, now))],
+            ]
+            .concat(),
+        };
+        let ip_bytes = match ip {
+            Some(IpAddr::V4(v4)) => v4.octets().to_vec(),
+            Some(IpAddr::V6(v6)) => v6.octets().to_vec(),
+            None => Vec::new(),
+        };
+        let accept: &[u8] = match req.accept {
+            Accept::Any => b"any",
+            Accept::OneTimeOnly => b"one-time",
+        };
+        let attempt = self.recent_failures.tag(&[
+            email_key.as_bytes(),
+            req.secret.expose().as_bytes(),
+            &ip_bytes,
+            accept,
+            &state,
+        ]);
+        if self.recent_failures.seen(&attempt, now) {
+            // A retry of a refusal counted moments ago: the same answer at the same cost (a
+            // wait as long as a verify, one decoy write), counted toward nothing. No verify: a
+            // retry is not counted by the throttle, so it must not buy argon2 work either.
+            self.pad_failure(started).await;
+            self.decoy_write().await?;
+            return Err(refusal.unwrap_or(SignInError::WrongSecret));
+        }
+        if let Some(ip) = ip {
+            if !self.login_throttle.allow(&ip, now) {
+                self.pad_failure(started).await;
+                return Err(SignInError::Throttled);
+            }
+        }
+        let (Some(customer), None) = (customer, refusal.clone()) else {
+            // A real verify against the dummy hash where passwords are accepted, the same
+            // padding as a one-time-only refusal where not.
+            match req.accept {
+                Accept::Any => {
+                    self.timed_verify(None, &req.secret).await?;
+                }
+                Accept::OneTimeOnly => self.pad_failure(started).await,
+            }
+            self.decoy_write().await?;
+            self.recent_failures.remember(attempt, now);
+            return Err(refusal.unwrap_or(SignInError::UnknownEmail));
+        };
+
+        let digest = req.secret.digest();
+        let mut method = None;
+        if req.accept == Accept::Any
+            && self
+                .timed_verify(customer.password_hash.as_deref(), &req.secret)
+                .await?
+        {
+            method = Some(Method::Password);
+        }
+        if method.is_none() && live_matches(&customer.reset_token, &digest, now) {
+            method = Some(Method::ResetToken);
+        }
+        if method.is_none()
+            && self.otc_usable(&customer)
+            && live_matches(&customer.otc, &digest, now)
+        {
+            method = Some(Method::Otc);
+        }
+
+        let Some(method) = method else {
+            // Without a password verify, a refusal still waits as long as one: a success
+            // needs no padding, it announces itself.
+            if req.accept == Accept::OneTimeOnly {
+                self.pad_failure(started).await;
+            }
+            self.record_failure(customer.id).await?;
+            self.recent_failures.remember(attempt, now);
+            return Err(SignInError::WrongSecret);
+        };
+        if self.policy.require_confirmation && !customer.confirmed {
+            return Err(SignInError::NotConfirmed);
+        }
+
+        // Commit: consume a one-time credential (only if still the live one), clear the
+        // lockout, mint the token. All in one write, so concurrent uses of one code cannot
+        // both win.
+        let password_version = customer.password_version;
+        let otc_enabled = self.policy.otc_enabled;
+        let (token, new_token) = self.mint(customer.id, req.kind, now);
+        let expires_at = new_token.record.expires_at;
+        let outcome = self
+            .store
+            .update_customer(Who::Id(customer.id), move |c| {
+                match commit_sign_in(c, method, &digest, password_version, otc_enabled, now) {
+                    Err(refusal) => Change::Refuse(Err(refusal)),
+                    Ok(audit) => Change::Save(
+                        Ok(()),
+                        Effects {
+                            token: Some(new_token.clone()),
+                            audit,
+                            ..Effects::default()
+                        },
+                    ),
+                }
+            })
+            .await?;
+        match outcome {
+            Updated::Saved(after, _) => Ok(IssuedToken {
+                customer: after.customer(),
+                token,
+                expires_at,
+                method,
+            }),
+            Updated::Refused(refusal) => Err(refusal.err().unwrap_or(SignInError::Raced)),
+            Updated::NotFound | Updated::EmailTaken => Err(SignInError::UnknownEmail),
+        }
+    }
+
+    fn otc_usable(&self, customer: &CustomerRecord) -> bool {
+        self.policy.otc_enabled && customer.allow_remote_shopping_assistance
+    }
+
+    async fn timed_verify(&self, phc: Option<&str>, secret: &Secret) -> Result<bool, SignInError> {
+        let started = Instant::now();
+        let ok = self
+            .passwords
+            .verify(phc, secret)
+            .await
+            .map_err(|e| match e {
+                HashError::Busy => SignInError::Busy,
+                HashError::Failed(m) => SignInError::Internal(m),
+            })?;
+        let micros = started.elapsed().as_micros() as u64;
+        let old = self.verify_micros.load(Ordering::Relaxed);
+        let avg = if old == 0 {
+            micros
+        } else {
+            (old * 7 + micros) / 8
+        };
+        self.verify_micros.store(avg, Ordering::Relaxed);
+        Ok(ok)
+    }
+
+    /// Waits until a refusal has taken about as long as a password verify would have.
+    async fn pad_failure(&self, started: Instant) {
+        let target = Duration::from_micros(self.verify_micros.load(Ordering::Relaxed));
+        if let Some(rest) = target.checked_sub(started.elapsed()) {
+            tokio::time::sleep(rest).await;
+        }
+    }
+
+    /// Adobe Commerce's `processAuthenticationFailure`: counts a failure and locks the account
+    /// at `max_failures` for `lock_minutes`; a failure after an expired lock starts over at 1.
+    pub(super) async fn record_failure(&self, id: CustomerId) -> Result<(), SignInError> {
+        let max = self.policy.lockout_max_failures;
+        let minutes = self.policy.lockout_minutes;
+        if max == 0 || minutes == 0 {
+            // Nothing to count, but the same durable work as when there is.
+            return self.decoy_write().await;
+        }
+        let now = self.now();
+        let outcome = self
+            .store
+            .update_customer(Who::Id(id), move |c| {
+                let locked_now = count_failure(&mut c.lockout, now, max, minutes);
+                Change::Save(locked_now, Effects::default())
+            })
+            .await?;
+        let locked = matches!(outcome, Updated::Saved(_, true));
+        if locked {
+            self.metrics.lockouts.inc();
+            tracing::info!(
+                customer = id,
+                "account locked after repeated sign-in failures"
+            );
+        }
+        Ok(())
+    }
+
+    /// One small durable write that changes nothing a client can see (a counter in the store's
+    /// metadata): refusals that have nothing to record still cost what a recorded one costs.
+    async fn decoy_write(&self) -> Result<(), SignInError> {
+        Ok(self.store.record_refusal().await?)
+    }
+}
+
+/// The commit of a sign-in, decided on the stored record: the credential that matched on the
+/// snapshot must still be the live one (else another request won it, `Raced`), and the
+/// account must still be enabled and unlocked. Consumes a one-time credential, clears the
+/// lockout, and returns the audit entry that the use of a reset token or admin code writes.
+fn commit_sign_in(
+    c: &mut CustomerRecord,
+    method: Method,
+    digest: &Digest,
+    password_version: u32,
+    otc_enabled: bool,
+    now: Timestamp,
+) -> Result<Option<AuditEntry>, SignInError> {
+    let mut audit = None;
+    match method {
+        Method::Password => {
+            if c.password_version != password_version {
+                return Err(SignInError::Raced);
+            }
+        }
+        Method::ResetToken => {
+            if !live_matches(&c.reset_token, digest, now) {
+                return Err(SignInError::Raced);
+            }
+            c.reset_token = None;
+            audit = Some(audit_entry(
+                now,
+                "customer",
+                "reset_token_used",
+                Some(c.id),
+                None,
+            ));
+        }
+        Method::Otc => {
+            if !(otc_enabled
+                && c.allow_remote_shopping_assistance
+                && live_matches(&c.otc, digest, now))
+            {
+                return Err(SignInError::Raced);
+            }
+            let (by, reason) = c
+                .otc
+                .take()
+                .map(|o| (o.issued_by, o.reason))
+                .unwrap_or_default();
+            let detail = format!(
+                "issued by {}; reason: {}",
+                by.unwrap_or_default(),
+                reason.unwrap_or_default()
+            );
+            audit = Some(audit_entry(
+                now,
+                "customer",
+                "otc_used",
+                Some(c.id),
+                Some(detail),
+            ));
+        }
+        Method::Multipass | Method::Admin => {}
+    }
+    if c.disabled {
+        return Err(SignInError::Disabled);
+    }
+    // The lock may have been reached since the read (another instance, or a failure committed
+    // meanwhile): the commit decides.
+    if is_locked(&c.lockout, now) {
+        return Err(SignInError::Locked);
+    }
+    c.lockout = Lockout::default();
+    Ok(audit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slot(digest: Digest, expires_at: Timestamp) -> Option<OneTimeSecret> {
+        Some(OneTimeSecret {
+            digest,
+            created_at: 0,
+            expires_at,
+            issued_by: Some("ops".into()),
+            reason: Some("call".into()),
+        })
+    }
+
+    #[test]
+    fn a_sign_in_commit_consumes_the_code_and_clears_the_lockout() {
+        let mut c = CustomerRecord {
+            id: 7,
+            allow_remote_shopping_assistance: true,
+            otc: slot([1; 32], 50),
+            lockout: Lockout {
+                failures: 2,
+                first_failure: Some(1),
+                lock_expires: None,
+            },
+            ..CustomerRecord::default()
+        };
+        let audit = commit_sign_in(&mut c, Method::Otc, &[1; 32], 0, true, 10).unwrap();
+        assert_eq!(c.otc, None);
+        assert_eq!(c.lockout, Lockout::default());
+        let audit = audit.unwrap();
+        assert_eq!((audit.action, audit.subject), ("otc_used", Some(7)));
+        assert_eq!(audit.detail.as_deref(), Some("issued by ops; reason: call"));
+        // The second use of the same code lost the race.
+        assert_eq!(
+            commit_sign_in(&mut c, Method::Otc, &[1; 32], 0, true, 10),
+            Err(SignInError::Raced)
+        );
+    }
+
+    #[test]
+    fn a_sign_in_commit_refuses_a_changed_password_then_disabled_then_locked() {
+        let mut c = CustomerRecord {
+            password_version: 2,
+            disabled: true,
+            lockout: Lockout {
+                failures: 5,
+                first_failure: Some(1),
+                lock_expires: Some(100),
+            },
+            ..CustomerRecord::default()
+        };
+        let commit = |c: &mut CustomerRecord, version| {
+            commit_sign_in(c, Method::Password, &[0; 32], version, true, 10)
+        };
+        assert_eq!(commit(&mut c, 1), Err(SignInError::Raced));
+        assert_eq!(commit(&mut c, 2), Err(SignInError::Disabled));
+        c.disabled = false;
+        assert_eq!(commit(&mut c, 2), Err(SignInError::Locked));
+        c.lockout.lock_expires = Some(5);
+        assert_eq!(commit(&mut c, 2), Ok(None));
+    }
+}

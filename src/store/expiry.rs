@@ -1,0 +1,122 @@
+//! Expiry: the sweep of expired tokens, codes, replay records and ended locks.
+
+use super::*;
+
+impl Tx<'_> {
+    /// Purges up to `batch` expiry-index entries due at or before `now`. Each entry is checked
+    /// against the live record first: a renewed token or a replaced code stays.
+    pub fn sweep(&mut self, now: Timestamp, batch: usize) -> Result<SweepReport, StoreError> {
+        let mut report = SweepReport::default();
+        let due: Vec<Vec<u8>> = {
+            let upper = expiry_key_bound(now + 1);
+            let mut keys = Vec::new();
+            for entry in self.expiry.range::<&[u8]>(..upper.as_slice())? {
+                if keys.len() >= batch {
+                    report.more = true;
+                    break;
+                }
+                keys.push(entry?.0.value().to_vec());
+            }
+            keys
+        };
+        for key in &due {
+            if let Some((_, kind, subject)) = parse_expiry_key(key) {
+                if self.purge_one(kind, &subject, now)? {
+                    report.count(kind);
+                }
+            }
+            self.expiry.remove(key.as_slice())?;
+        }
+        Ok(report)
+    }
+
+    fn purge_one(
+        &mut self,
+        kind: Expiring,
+        subject: &Digest,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        match kind {
+            Expiring::AccessToken => match self.access_token(subject)? {
+                Some(t) if t.expires_at <= now => self.delete_access_token(subject),
+                _ => Ok(false),
+            },
+            Expiring::MultipassReplay => {
+                let expired = matches!(self.replay.get(subject.as_slice())?.map(|v| v.value()), Some(at) if at <= now);
+                if expired {
+                    self.replay.remove(subject.as_slice())?;
+                }
+                Ok(expired)
+            }
+            Expiring::ResetToken | Expiring::Otc | Expiring::Confirmation | Expiring::Lockout => {
+                let id = subject_customer(subject);
+                let Some(mut record) = self.customer(id)? else {
+                    return Ok(false);
+                };
+                let slot = match kind {
+                    Expiring::ResetToken => Some(&mut record.reset_token),
+                    Expiring::Otc => Some(&mut record.otc),
+                    Expiring::Confirmation => Some(&mut record.confirmation),
+                    _ => None,
+                };
+                let purged = match slot {
+                    Some(slot) => match slot {
+                        Some(s) if s.expires_at <= now => {
+                            *slot = None;
+                            true
+                        }
+                        _ => false,
+                    },
+                    None => match record.lockout.lock_expires {
+                        Some(until) if until <= now => {
+                            record.lockout = Lockout::default();
+                            true
+                        }
+                        _ => false,
+                    },
+                };
+                if purged {
+                    self.customers.insert(id, record.encode().as_slice())?;
+                }
+                Ok(purged)
+            }
+        }
+    }
+}
+
+/// What one sweep removed, by kind.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SweepReport {
+    pub access_tokens: u64,
+    pub reset_tokens: u64,
+    pub otcs: u64,
+    pub confirmations: u64,
+    pub multipass_replays: u64,
+    pub lockouts: u64,
+    /// More was due than one batch allows.
+    pub more: bool,
+}
+
+impl SweepReport {
+    fn count(&mut self, kind: Expiring) {
+        match kind {
+            Expiring::AccessToken => self.access_tokens += 1,
+            Expiring::ResetToken => self.reset_tokens += 1,
+            Expiring::Otc => self.otcs += 1,
+            Expiring::Confirmation => self.confirmations += 1,
+            Expiring::MultipassReplay => self.multipass_replays += 1,
+            Expiring::Lockout => self.lockouts += 1,
+        }
+    }
+
+    pub fn by_kind(&self) -> [(Expiring, u64); 6] {
+        [
+            (Expiring::AccessToken, self.access_tokens),
+            (Expiring::ResetToken, self.reset_tokens),
+            (Expiring::Otc, self.otcs),
+            (Expiring::Confirmation, self.confirmations),
+            (Expiring::MultipassReplay, self.multipass_replays),
+            (Expiring::Lockout, self.lockouts),
+        ]
+    }
+}

@@ -1,0 +1,80 @@
+//! Typed reads over any readable table: shared by [`Reader`](super::Reader) (a snapshot) and
+//! [`Tx`](super::Tx) (inside a write, where the tables are opened once per batch).
+
+use super::*;
+
+pub fn customer(
+    t: &impl ReadableTable<u64, &'static [u8]>,
+    id: CustomerId,
+) -> Result<Option<CustomerRecord>, StoreError> {
+    let found = t.get(id)?;
+    found.map(|v| CustomerRecord::decode(v.value())).transpose()
+}
+
+pub fn id_by(
+    t: &impl ReadableTable<&'static str, u64>,
+    key: &str,
+) -> Result<Option<CustomerId>, StoreError> {
+    Ok(t.get(key)?.map(|v| v.value()))
+}
+
+pub fn access_token(
+    t: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    digest: &Digest,
+) -> Result<Option<AccessTokenRecord>, StoreError> {
+    let found = t.get(digest.as_slice())?;
+    found
+        .map(|v| AccessTokenRecord::decode(v.value()))
+        .transpose()
+}
+
+pub fn customers(
+    t: &impl ReadableTable<u64, &'static [u8]>,
+    after: CustomerId,
+    limit: usize,
+) -> Result<Vec<CustomerRecord>, StoreError> {
+    let mut out = Vec::new();
+    for entry in t.range((after + 1)..)? {
+        if out.len() >= limit {
+            break;
+        }
+        let (_, v) = entry?;
+        out.push(CustomerRecord::decode(v.value())?);
+    }
+    Ok(out)
+}
+
+pub fn storefront_tokens(
+    t: &impl ReadableTable<&'static [u8], &'static [u8]>,
+) -> Result<Vec<(Digest, StorefrontToken)>, StoreError> {
+    let mut out = Vec::new();
+    for entry in t.iter()? {
+        let (k, v) = entry?;
+        let mut d = [0u8; 32];
+        // A record this build cannot read is skipped: it grants nothing.
+        if let (32, Ok(token)) = (
+            k.value().len(),
+            serde_json::from_slice::<StorefrontToken>(v.value()),
+        ) {
+            d.copy_from_slice(k.value());
+            out.push((d, token));
+        }
+    }
+    Ok(out)
+}
+
+pub fn audit(
+    t: &impl ReadableTable<u64, &'static [u8]>,
+    after: u64,
+    limit: usize,
+) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+    let mut out = Vec::new();
+    for entry in t.range((after + 1)..)? {
+        if out.len() >= limit {
+            break;
+        }
+        let (k, v) = entry?;
+        out.push((k.value(), v.value().to_vec()));
+    }
+    Ok(out)
+}

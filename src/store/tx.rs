@@ -1,0 +1,245 @@
+//! The write side of one batch: the only code that changes tables, keeping the indexes in step.
+
+use super::*;
+
+/// The write side, handed to the closures of one batch. Every table is opened once per batch:
+/// opening a table in a write transaction costs a lookup and a write-back, which dominated
+/// small writes when each operation opened its own.
+pub struct Tx<'a> {
+    pub(super) meta: Table<'a, &'static str, u64>,
+    pub(super) customers: Table<'a, u64, &'static [u8]>,
+    pub(super) emails: Table<'a, &'static str, u64>,
+    pub(super) identifiers: Table<'a, &'static str, u64>,
+    pub(super) tokens: Table<'a, &'static [u8], &'static [u8]>,
+    pub(super) customer_tokens: MultimapTable<'a, u64, &'static [u8]>,
+    pub(super) expiry: Table<'a, &'static [u8], ()>,
+    pub(super) replay: Table<'a, &'static [u8], i64>,
+    pub(super) storefront: Table<'a, &'static [u8], &'static [u8]>,
+    pub(super) audit: Table<'a, u64, &'static [u8]>,
+}
+
+impl<'a> Tx<'a> {
+    pub(super) fn open(txn: &'a WriteTransaction) -> Result<Tx<'a>, StoreError> {
+        Ok(Tx {
+            meta: txn.open_table(META)?,
+            customers: txn.open_table(CUSTOMERS)?,
+            emails: txn.open_table(EMAILS)?,
+            identifiers: txn.open_table(IDENTIFIERS)?,
+            tokens: txn.open_table(TOKENS)?,
+            customer_tokens: txn.open_multimap_table(CUSTOMER_TOKENS)?,
+            expiry: txn.open_table(EXPIRY)?,
+            replay: txn.open_table(REPLAY)?,
+            storefront: txn.open_table(STOREFRONT_TOKENS)?,
+            audit: txn.open_table(AUDIT)?,
+        })
+    }
+}
+
+impl Tx<'_> {
+    pub fn customer(&self, id: CustomerId) -> Result<Option<CustomerRecord>, StoreError> {
+        read::customer(&self.customers, id)
+    }
+
+    pub fn customer_id_by_email(&self, email: &str) -> Result<Option<CustomerId>, StoreError> {
+        read::id_by(&self.emails, &CustomerRecord::email_key(email))
+    }
+
+    pub fn customer_id_by_identifier(
+        &self,
+        identifier: &str,
+    ) -> Result<Option<CustomerId>, StoreError> {
+        read::id_by(&self.identifiers, identifier)
+    }
+
+    pub fn access_token(&self, digest: &Digest) -> Result<Option<AccessTokenRecord>, StoreError> {
+        read::access_token(&self.tokens, digest)
+    }
+
+    /// Every storefront token with its digest.
+    pub fn storefront_tokens(&self) -> Result<Vec<(Digest, StorefrontToken)>, StoreError> {
+        read::storefront_tokens(&self.storefront)
+    }
+
+    /// The next value of a named sequence (1, 2, 3, ...).
+    pub fn next_id(&mut self, sequence: &str) -> Result<u64, StoreError> {
+        let next = self.meta.get(sequence)?.map(|v| v.value()).unwrap_or(1);
+        self.meta.insert(sequence, next + 1)?;
+        Ok(next)
+    }
+
+    /// Stores a new customer under a fresh id. The caller has checked the email is free.
+    pub fn insert_customer(
+        &mut self,
+        mut record: CustomerRecord,
+    ) -> Result<CustomerRecord, StoreError> {
+        record.id = self.next_id("next_customer_id")?;
+        self.put_customer(&record, None)?;
+        Ok(record)
+    }
+
+    /// Saves `record`, keeping the email and identifier indexes in step with `previous`.
+    pub fn put_customer(
+        &mut self,
+        record: &CustomerRecord,
+        previous: Option<&CustomerRecord>,
+    ) -> Result<(), StoreError> {
+        let email_key = CustomerRecord::email_key(&record.email);
+        let mut email_changed = true;
+        if let Some(prev) = previous {
+            let old_key = CustomerRecord::email_key(&prev.email);
+            email_changed = old_key != email_key;
+            if email_changed {
+                self.emails.remove(old_key.as_str())?;
+            }
+            if let Some(old) = &prev.multipass_identifier {
+                if record.multipass_identifier.as_ref() != Some(old) {
+                    self.identifiers.remove(old.as_str())?;
+                }
+            }
+        }
+        if email_changed {
+            self.emails.insert(email_key.as_str(), record.id)?;
+        }
+        if let Some(ident) = &record.multipass_identifier {
+            if previous.and_then(|p| p.multipass_identifier.as_ref()) != Some(ident) {
+                self.identifiers.insert(ident.as_str(), record.id)?;
+            }
+        }
+        self.customers
+            .insert(record.id, record.encode().as_slice())?;
+        // Per-customer one-time secrets and lockouts are found by the sweeper through the
+        // index; only new deadlines need an entry.
+        let subject = customer_subject(record.id);
+        let before = |f: fn(&CustomerRecord) -> Option<Timestamp>| previous.and_then(f);
+        for (now, was, kind) in [
+            (
+                record.reset_token.as_ref().map(|s| s.expires_at),
+                before(|p| p.reset_token.as_ref().map(|s| s.expires_at)),
+                Expiring::ResetToken,
+            ),
+            (
+                record.otc.as_ref().map(|s| s.expires_at),
+                before(|p| p.otc.as_ref().map(|s| s.expires_at)),
+                Expiring::Otc,
+            ),
+            (
+                record.confirmation.as_ref().map(|s| s.expires_at),
+                before(|p| p.confirmation.as_ref().map(|s| s.expires_at)),
+                Expiring::Confirmation,
+            ),
+            (
+                record.lockout.lock_expires,
+                before(|p| p.lockout.lock_expires),
+                Expiring::Lockout,
+            ),
+        ] {
+            if let Some(at) = now {
+                if was != Some(at) {
+                    self.expiry
+                        .insert(expiry_key(at, kind, &subject).as_slice(), ())?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes a customer with its indexes and every access token it had.
+    pub fn delete_customer(&mut self, id: CustomerId) -> Result<bool, StoreError> {
+        let Some(record) = self.customer(id)? else {
+            return Ok(false);
+        };
+        self.revoke_customer_tokens(id)?;
+        self.emails
+            .remove(CustomerRecord::email_key(&record.email).as_str())?;
+        if let Some(ident) = &record.multipass_identifier {
+            self.identifiers.remove(ident.as_str())?;
+        }
+        self.customers.remove(id)?;
+        Ok(true)
+    }
+
+    pub fn insert_access_token(
+        &mut self,
+        digest: &Digest,
+        record: &AccessTokenRecord,
+    ) -> Result<(), StoreError> {
+        self.tokens
+            .insert(digest.as_slice(), record.encode().as_slice())?;
+        self.customer_tokens
+            .insert(record.customer_id, digest.as_slice())?;
+        self.expiry.insert(
+            expiry_key(record.expires_at, Expiring::AccessToken, digest).as_slice(),
+            (),
+        )?;
+        Ok(())
+    }
+
+    pub fn delete_access_token(&mut self, digest: &Digest) -> Result<bool, StoreError> {
+        let removed = {
+            let old = self.tokens.remove(digest.as_slice())?;
+            old.map(|v| AccessTokenRecord::decode(v.value()))
+                .transpose()?
+        };
+        if let Some(record) = removed {
+            self.customer_tokens
+                .remove(record.customer_id, digest.as_slice())?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// Revokes every access token of a customer; returns how many there were.
+    pub fn revoke_customer_tokens(&mut self, id: CustomerId) -> Result<u64, StoreError> {
+        let digests: Vec<Vec<u8>> = {
+            let values = self.customer_tokens.remove_all(id)?;
+            let mut out = Vec::new();
+            for v in values {
+                out.push(v?.value().to_vec());
+            }
+            out
+        };
+        for d in &digests {
+            self.tokens.remove(d.as_slice())?;
+        }
+        Ok(digests.len() as u64)
+    }
+
+    /// Records a Multipass token as used until `expires_at`. Returns false when it already was.
+    pub fn record_replay(
+        &mut self,
+        digest: &Digest,
+        expires_at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        if self.replay.get(digest.as_slice())?.is_some() {
+            return Ok(false);
+        }
+        self.replay.insert(digest.as_slice(), expires_at)?;
+        self.expiry.insert(
+            expiry_key(expires_at, Expiring::MultipassReplay, digest).as_slice(),
+            (),
+        )?;
+        Ok(true)
+    }
+
+    pub fn put_storefront_token(
+        &mut self,
+        digest: &Digest,
+        token: &StorefrontToken,
+    ) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(token).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.storefront
+            .insert(digest.as_slice(), bytes.as_slice())?;
+        Ok(())
+    }
+
+    pub fn delete_storefront_token(&mut self, digest: &Digest) -> Result<bool, StoreError> {
+        Ok(self.storefront.remove(digest.as_slice())?.is_some())
+    }
+
+    /// Appends one audit entry; returns its sequence number.
+    pub fn append_audit(&mut self, entry: &[u8]) -> Result<u64, StoreError> {
+        let next = self.audit.last()?.map(|(k, _)| k.value() + 1).unwrap_or(1);
+        self.audit.insert(next, entry)?;
+        Ok(next)
+    }
+}
