@@ -71,7 +71,7 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<RunningServe
         .map_err(|e| format!("storage.path {}: {e}", config.storage.path))?;
     let metrics = Arc::new(Metrics::new());
     let auth = Arc::new(Auth::new(config.clone(), store, clock, metrics)?);
-    let state = AppState::new(auth.clone());
+    let state = AppState::new(auth.clone(), config.clone());
     let listen: SocketAddr = config
         .server
         .listen

@@ -8,8 +8,8 @@ use super::{json_response, HttpResponse};
 use crate::auth::one_time::OtcError;
 use crate::auth::secret::Secret;
 use crate::auth::storefront_tokens::{StorefrontTokenError, StorefrontTokenKind};
+use crate::auth::BackupError;
 use crate::auth::{AccountError, Auth, CustomerChanges, NewCustomer};
-use crate::store::BackupError;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -214,35 +214,26 @@ async fn route(
                 overwrite: bool,
             }
             let req: BackupBody = parse_body(body)?;
-            let store = auth.store.clone();
             let dir = std::path::PathBuf::from(backup_dir);
-            let (name, overwrite) = (req.path.clone(), req.overwrite);
-            let (path, summary) =
-                tokio::task::spawn_blocking(move || store.backup_into(&dir, &name, overwrite))
-                    .await
-                    .map_err(internal)?
-                    .map_err(|e| match e {
-                        BackupError::BadName(why) => (StatusCode::BAD_REQUEST, why),
-                        BackupError::LiveDatabase => (
-                            StatusCode::BAD_REQUEST,
-                            "Refusing to write a backup over the live database file.".into(),
-                        ),
-                        BackupError::Exists(_) => (
-                            StatusCode::CONFLICT,
-                            format!(
-                                "A backup named \"{}\" already exists; send \"overwrite\": true to replace it.",
-                                req.path
-                            ),
-                        ),
-                        BackupError::Io(e) => internal(format!("Backup failed: {e}")),
-                    })?;
-            let path = std::path::absolute(&path)
-                .unwrap_or(path)
-                .to_string_lossy()
-                .into_owned();
-            auth.audit_admin(admin, "backup", 0, Some(path.clone()))
+            let (path, summary) = auth
+                .backup(dir, req.path.clone(), req.overwrite, admin)
                 .await
-                .map_err(internal)?;
+                .map_err(|e| match e {
+                    BackupError::BadName(why) => (StatusCode::BAD_REQUEST, why),
+                    BackupError::LiveDatabase => (
+                        StatusCode::BAD_REQUEST,
+                        "Refusing to write a backup over the live database file.".into(),
+                    ),
+                    BackupError::Exists(_) => (
+                        StatusCode::CONFLICT,
+                        format!(
+                            "A backup named \"{}\" already exists; send \"overwrite\": true to replace it.",
+                            req.path
+                        ),
+                    ),
+                    BackupError::Io(e) => internal(format!("Backup failed: {e}")),
+                })?;
+            let path = path.to_string_lossy().into_owned();
             ok(json!({
                 "path": path,
                 "customers": summary.customers,

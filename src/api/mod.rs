@@ -33,9 +33,9 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(auth: Arc<Auth>) -> Arc<AppState> {
-        // One configuration serves the process; the core keeps its rules as `auth.policy`.
-        let config = auth.config.clone();
+    /// The HTTP layer reads its own settings from `config`; the core keeps its rules as
+    /// `auth.policy`.
+    pub fn new(auth: Arc<Auth>, config: Arc<crate::config::Config>) -> Arc<AppState> {
         let server = &config.server;
         let commerce = commerce::build_schema(&auth, server);
         let storefront = storefront::build_schema(&auth, server);

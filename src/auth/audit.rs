@@ -18,3 +18,35 @@ pub(crate) fn audit_entry(
         detail,
     }
 }
+
+impl Auth {
+    /// Writes a consistent copy of the database named `name` inside `dir` (off the runtime: it
+    /// reads the whole file) and records who asked. The copy writes nothing into the store, so
+    /// its audit entry follows it; a refused backup records nothing.
+    pub async fn backup(
+        &self,
+        dir: std::path::PathBuf,
+        name: String,
+        overwrite: bool,
+        admin: &str,
+    ) -> Result<(std::path::PathBuf, BackupSummary), BackupError> {
+        let store = self.store.clone();
+        let (path, summary) =
+            tokio::task::spawn_blocking(move || store.backup_into(&dir, &name, overwrite))
+                .await
+                .map_err(|e| BackupError::Io(e.to_string()))??;
+        let path = std::path::absolute(&path).unwrap_or(path);
+        let entry = audit_entry(
+            self.now(),
+            admin,
+            "backup",
+            Some(0),
+            Some(path.to_string_lossy().into_owned()),
+        );
+        self.store
+            .append_audit(entry)
+            .await
+            .map_err(|e| BackupError::Io(e.to_string()))?;
+        Ok((path, summary))
+    }
+}

@@ -50,6 +50,7 @@ use crate::store::{
     AccessTokenRecord, Change, Created, CustomerId, CustomerRecord, Digest, Effects, Lockout,
     NewToken, OneTimeSecret, Store, Timestamp, TokenKind, Updated, Who,
 };
+pub use crate::store::{BackupError, BackupSummary};
 use clock::Clock;
 use limits::{RateLimiter, RecentFailures};
 use password::{check_policy, HashError, PasswordPool, PolicyError};

@@ -393,18 +393,6 @@ impl Auth {
         }
     }
 
-    /// Appends an admin action to the audit log.
-    pub async fn audit_admin(
-        &self,
-        admin: &str,
-        action: &'static str,
-        customer: CustomerId,
-        detail: Option<String>,
-    ) -> Result<(), StoreError> {
-        let entry = audit_entry(self.now(), admin, action, Some(customer), detail);
-        self.store.append_audit(entry).await
-    }
-
     /// Sends the confirmation mail with a fresh key, if the customer still needs one and the
     /// address (and the asking client) are within the mail limits.
     pub async fn send_confirmation(

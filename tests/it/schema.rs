@@ -9,14 +9,14 @@ use storekey::api::AppState;
 #[tokio::test]
 async fn the_commerce_schema_is_the_committed_one() {
     let s = TestServer::start().await;
-    let state = AppState::new(s.auth().clone());
+    let state = AppState::new(s.auth().clone(), std::sync::Arc::new(s.config.clone()));
     check_schema("commerce.graphql", &state.commerce.sdl());
 }
 
 #[tokio::test]
 async fn the_storefront_schema_is_the_committed_one() {
     let s = TestServer::start().await;
-    let state = AppState::new(s.auth().clone());
+    let state = AppState::new(s.auth().clone(), std::sync::Arc::new(s.config.clone()));
     check_schema("storefront.graphql", &state.storefront.sdl());
 }
 
