@@ -300,8 +300,11 @@ async fn customer_command(config: Config, cmd: &CustomerCommand) -> Result<(), S
                 .create_customer(NewCustomer {
                     email: email.clone(),
                     password: password.clone().map(Secret::new),
-                    firstname: firstname.clone(),
-                    lastname: lastname.clone(),
+                    profile: storekey::auth::Profile {
+                        firstname: firstname.clone(),
+                        lastname: lastname.clone(),
+                        ..Default::default()
+                    },
                     confirmed: confirmed.then_some(true),
                     allow_remote_shopping_assistance: *allow_remote_assistance,
                     ..NewCustomer::default()

@@ -10,6 +10,7 @@ use crate::auth::secret::Secret;
 use crate::auth::storefront_tokens::{StorefrontTokenError, StorefrontTokenKind};
 use crate::auth::BackupError;
 use crate::auth::{AccountError, Auth, CustomerChanges, NewCustomer};
+use crate::model::Profile;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -273,8 +274,11 @@ async fn create_customer(auth: &Auth, admin: &str, body: &[u8]) -> Reply {
         .create_customer(NewCustomer {
             email: email.clone(),
             password: req.password.filter(|p| !p.is_empty()).map(Secret::new),
-            firstname: c.firstname,
-            lastname: c.lastname,
+            profile: Profile {
+                firstname: c.firstname,
+                lastname: c.lastname,
+                ..Profile::default()
+            },
             allow_remote_shopping_assistance: c.allow_remote_shopping_assistance.unwrap_or(false),
             confirmed: Some(c.confirmed.unwrap_or(true)),
             disabled: c.disabled.unwrap_or(false),

@@ -19,18 +19,8 @@ impl Auth {
         };
         let now = self.now();
         let confirmed = new.confirmed.unwrap_or(!self.policy.require_confirmation);
-        let record = CustomerRecord {
+        let mut record = CustomerRecord {
             email,
-            firstname: new.firstname,
-            lastname: new.lastname,
-            middlename: new.middlename,
-            prefix: new.prefix,
-            suffix: new.suffix,
-            date_of_birth: new.date_of_birth,
-            gender: new.gender,
-            taxvat: new.taxvat,
-            is_subscribed: new.is_subscribed,
-            phone: new.phone,
             password_hash: hash,
             created_at: now,
             updated_at: now,
@@ -39,6 +29,7 @@ impl Auth {
             allow_remote_shopping_assistance: new.allow_remote_shopping_assistance,
             ..CustomerRecord::default()
         };
+        record.set_profile(new.profile);
         let audit = new
             .audit_by
             .map(|admin| audit_entry(now, admin, "customer_created", None, None));

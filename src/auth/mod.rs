@@ -194,16 +194,7 @@ pub struct Session {
 pub struct NewCustomer {
     pub email: String,
     pub password: Option<Secret>,
-    pub firstname: Option<String>,
-    pub lastname: Option<String>,
-    pub middlename: Option<String>,
-    pub prefix: Option<String>,
-    pub suffix: Option<String>,
-    pub date_of_birth: Option<String>,
-    pub gender: Option<i32>,
-    pub taxvat: Option<String>,
-    pub is_subscribed: bool,
-    pub phone: Option<String>,
+    pub profile: Profile,
     pub allow_remote_shopping_assistance: bool,
     /// Admin-created customers may be marked confirmed; self-registered ones are confirmed
     /// unless `account.require_confirmation` is on.

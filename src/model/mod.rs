@@ -12,7 +12,8 @@ pub type Timestamp = i64;
 pub type Digest = [u8; 32];
 
 /// The optional profile fields a customer or an admin may set. A new field is added here, in
-/// `ProfileChanges` and in the store's record.
+/// `auth::CustomerChanges` (with `apply_changes`) and in the store's record (with `profile` and
+/// `set_profile`); `auth::NewCustomer` carries a whole `Profile`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Profile {
     pub firstname: Option<String>,

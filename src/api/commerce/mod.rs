@@ -12,6 +12,7 @@ use crate::auth::{
     Accept, AccountError, Auth, CustomerChanges, NewCustomer, Session, SessionRefusal,
     SignInRequest,
 };
+use crate::model::Profile;
 use crate::model::{Customer as CustomerModel, TokenKind};
 use async_graphql::{Context, EmptySubscription, Object, Schema};
 use bytes::Bytes;
@@ -467,15 +468,18 @@ impl Mutation {
             NewCustomer {
                 email: input.email,
                 password: input.password.filter(|p| !p.is_empty()).map(Secret::new),
-                firstname: Some(input.firstname),
-                lastname: Some(input.lastname),
-                middlename: input.middlename,
-                prefix: input.prefix,
-                suffix: input.suffix,
-                date_of_birth: input.date_of_birth.or(input.dob),
-                gender: input.gender,
-                taxvat: input.taxvat,
-                is_subscribed: input.is_subscribed.unwrap_or(false),
+                profile: Profile {
+                    firstname: Some(input.firstname),
+                    lastname: Some(input.lastname),
+                    middlename: input.middlename,
+                    prefix: input.prefix,
+                    suffix: input.suffix,
+                    date_of_birth: input.date_of_birth.or(input.dob),
+                    gender: input.gender,
+                    taxvat: input.taxvat,
+                    is_subscribed: input.is_subscribed.unwrap_or(false),
+                    phone: None,
+                },
                 allow_remote_shopping_assistance: input
                     .allow_remote_shopping_assistance
                     .unwrap_or(false),
@@ -501,15 +505,18 @@ impl Mutation {
                 email: input.email.unwrap_or_default(),
                 password: input.password.filter(|p| !p.is_empty()).map(Secret::new),
                 // A missing name is as blank as an empty one: both are required attributes.
-                firstname: Some(input.firstname.unwrap_or_default()),
-                lastname: Some(input.lastname.unwrap_or_default()),
-                middlename: input.middlename,
-                prefix: input.prefix,
-                suffix: input.suffix,
-                date_of_birth: input.date_of_birth.or(input.dob),
-                gender: input.gender,
-                taxvat: input.taxvat,
-                is_subscribed: input.is_subscribed.unwrap_or(false),
+                profile: Profile {
+                    firstname: Some(input.firstname.unwrap_or_default()),
+                    lastname: Some(input.lastname.unwrap_or_default()),
+                    middlename: input.middlename,
+                    prefix: input.prefix,
+                    suffix: input.suffix,
+                    date_of_birth: input.date_of_birth.or(input.dob),
+                    gender: input.gender,
+                    taxvat: input.taxvat,
+                    is_subscribed: input.is_subscribed.unwrap_or(false),
+                    phone: None,
+                },
                 ..NewCustomer::default()
             },
         )
@@ -823,9 +830,9 @@ async fn create(
 ) -> async_graphql::Result<Option<CustomerOutput>> {
     let (auth, caller) = ctx_parts(ctx);
     require_value(&new.email, "email")?;
-    require_name(new.firstname.as_deref(), "First Name")?;
-    require_name(new.lastname.as_deref(), "Last Name")?;
-    check_date_of_birth(new.date_of_birth.as_deref())?;
+    require_name(new.profile.firstname.as_deref(), "First Name")?;
+    require_name(new.profile.lastname.as_deref(), "Last Name")?;
+    check_date_of_birth(new.profile.date_of_birth.as_deref())?;
     new.requested_from = caller.ip;
     let email = new.email.clone();
     let record = auth

@@ -17,6 +17,7 @@ use crate::auth::{
     valid_email, Accept, Auth, CustomerChanges, IssuedToken, NewCustomer, SignInError,
     SignInRequest,
 };
+use crate::model::Profile;
 use crate::model::{self, CustomerId, TokenKind};
 use async_graphql::{Context, EmptySubscription, Object, Schema, ID};
 use bytes::Bytes;
@@ -509,10 +510,13 @@ impl Mutation {
         let new = NewCustomer {
             email: email.clone(),
             password: Some(Secret::new(input.password)),
-            firstname: input.first_name,
-            lastname: input.last_name,
-            phone: input.phone,
-            is_subscribed: input.accepts_marketing.unwrap_or(false),
+            profile: Profile {
+                firstname: input.first_name,
+                lastname: input.last_name,
+                phone: input.phone,
+                is_subscribed: input.accepts_marketing.unwrap_or(false),
+                ..Profile::default()
+            },
             requested_from: caller.ip,
             ..NewCustomer::default()
         };
