@@ -95,6 +95,34 @@ impl RandomSource for SeededRandom {
     }
 }
 
+/// Draws for generated test inputs (the fuzz-style tests of every decoder share this source).
+impl SeededRandom {
+    pub fn next_u64(&self) -> u64 {
+        let mut b = [0u8; 8];
+        self.fill(&mut b);
+        u64::from_le_bytes(b)
+    }
+
+    /// A number in `0..n` (0 when `n` is 0).
+    pub fn below(&self, n: usize) -> usize {
+        (self.next_u64() % n.max(1) as u64) as usize
+    }
+
+    pub fn pick<'a, T>(&self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+
+    pub fn byte(&self) -> u8 {
+        self.next_u64().to_le_bytes()[0]
+    }
+
+    /// Up to `max` random bytes.
+    pub fn bytes(&self, max: usize) -> Vec<u8> {
+        let len = self.below(max + 1);
+        (0..len).map(|_| self.byte()).collect()
+    }
+}
+
 fn random_bytes<const N: usize>(random: &dyn RandomSource) -> [u8; N] {
     let mut buf = [0u8; N];
     random.fill(&mut buf);

@@ -808,30 +808,17 @@ mod tests {
     // bytes and mutations of valid inputs. Each decoder must answer, never panic, and give its
     // clear refusal (`None`, Shopify's 401) for what it cannot read.
 
-    /// xorshift64*: small, fast, and good enough to vary inputs.
-    struct Rng(u64);
+    /// The shared seeded source, plus the draws these decoders care about.
+    struct Rng(crate::auth::secret::SeededRandom);
+
+    impl std::ops::Deref for Rng {
+        type Target = crate::auth::secret::SeededRandom;
+        fn deref(&self) -> &Self::Target {
+            &self.0
+        }
+    }
 
     impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n.max(1) as u64) as usize
-        }
-
-        fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-            &items[self.below(items.len())]
-        }
-
-        fn bytes(&mut self, max: usize) -> Vec<u8> {
-            let len = self.below(max + 1);
-            (0..len).map(|_| self.next() as u8).collect()
-        }
-
         /// Text made of pieces that matter to URL and id parsers, and of stray characters.
         fn tricky(&mut self, max: usize) -> String {
             const PIECES: &[&str] = &[
@@ -881,7 +868,7 @@ mod tests {
                     1 if at < chars.len() => {
                         chars.remove(at);
                     }
-                    2 if at < chars.len() => chars[at] = char::from(self.next() as u8),
+                    2 if at < chars.len() => chars[at] = char::from(self.byte()),
                     _ => {
                         let piece = self.tricky(2);
                         for (i, c) in piece.chars().enumerate() {
@@ -908,7 +895,7 @@ mod tests {
             "https://shop.example/{",
             "",
         ];
-        let mut rng = Rng(0x5eed_0001);
+        let mut rng = Rng(crate::auth::secret::SeededRandom::new(0x5eed_0001));
         for run in 0..RUNS {
             let template = rng_pick_owned(&mut rng, TEMPLATES);
             let template = if rng.below(4) == 0 {
@@ -917,8 +904,8 @@ mod tests {
                 template
             };
             let email = format!("{}@example.com", rng.tricky(3)).trim().to_string();
-            let token = format!("{:x}", rng.next());
-            let id = rng.next();
+            let token = format!("{:x}", rng.next_u64());
+            let id = rng.next_u64();
             let valid = TEMPLATES[0]
                 .replace("{email}", &url_encode(&email))
                 .replace("{token}", &token);
@@ -959,9 +946,9 @@ mod tests {
     fn customer_id_decoder_survives_generated_ids() {
         use base64::Engine as _;
         let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
-        let mut rng = Rng(0x5eed_0002);
+        let mut rng = Rng(crate::auth::secret::SeededRandom::new(0x5eed_0002));
         for run in 0..RUNS {
-            let n = rng.next();
+            let n = rng.next_u64();
             let gid = format!("gid://shopify/Customer/{n}");
             assert_eq!(parse_customer_gid(&gid), Some(n));
             assert_eq!(parse_customer_gid(&b64(&gid)), Some(n));
@@ -1078,7 +1065,7 @@ mod tests {
             "[2001:db8::1]",
             "999.1.1.1",
         ];
-        let mut rng = Rng(0x5eed_0003);
+        let mut rng = Rng(crate::auth::secret::SeededRandom::new(0x5eed_0003));
         for _ in 0..RUNS {
             let value = |rng: &mut Rng| -> Option<Vec<u8>> {
                 match rng.below(5) {
