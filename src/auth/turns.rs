@@ -40,7 +40,8 @@ impl Turns {
     }
 
     /// Keys with a request in flight or waiting.
-    pub fn in_flight(&self) -> usize {
+    #[cfg(test)]
+    fn in_flight(&self) -> usize {
         self.slots.lock().map(|s| s.len()).unwrap_or(0)
     }
 }
