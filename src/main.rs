@@ -314,10 +314,9 @@ async fn customer_command(config: Config, cmd: &CustomerCommand) -> Result<(), S
             println!("created customer {} <{}>", record.id, record.email);
         }
         CustomerCommand::List => {
-            let reader = auth.store.read().map_err(|e| e.to_string())?;
             let mut after = 0;
             loop {
-                let page = reader.customers(after, 500).map_err(|e| e.to_string())?;
+                let page = auth.customers_page(after, 500).map_err(|e| e.to_string())?;
                 if page.is_empty() {
                     break;
                 }

@@ -27,6 +27,9 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct RunningServer {
     pub addr: SocketAddr,
     pub auth: Arc<Auth>,
+    /// The store the core writes to: for tests and tools that inspect it (the core's own
+    /// handle is private). Dropped with the server.
+    pub store: Store,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -43,6 +46,7 @@ impl RunningServer {
         }
         // Work detached from a request (a reset request's write and mail) may hold the core a
         // moment longer than the requests; the last holder drops it, which joins the threads.
+        drop(self.store);
         let mut auth = self.auth;
         loop {
             match Arc::try_unwrap(auth) {
@@ -70,7 +74,7 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<RunningServe
     let store = Store::open(Path::new(&config.storage.path))
         .map_err(|e| format!("storage.path {}: {e}", config.storage.path))?;
     let metrics = Arc::new(Metrics::new());
-    let auth = Arc::new(Auth::new(config.clone(), store, clock, metrics)?);
+    let auth = Arc::new(Auth::new(config.clone(), store.clone(), clock, metrics)?);
     let state = AppState::new(auth.clone(), config.clone());
     let listen: SocketAddr = config
         .server
@@ -124,6 +128,7 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<RunningServe
     Ok(RunningServer {
         addr,
         auth,
+        store,
         stop,
         tasks,
     })

@@ -8,12 +8,11 @@ use crate::auth::Auth;
 use crate::metrics::KindLabels;
 use crate::store::{StoreError, SweepReport};
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::watch;
 
 /// Runs until `stop` turns true.
 pub async fn run(auth: Arc<Auth>, mut stop: watch::Receiver<bool>) {
-    let interval = Duration::from_secs(auth.config.sweeper.interval_seconds);
+    let interval = auth.policy.sweep_interval;
     loop {
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}
@@ -27,12 +26,10 @@ pub async fn run(auth: Arc<Auth>, mut stop: watch::Receiver<bool>) {
 
 /// One full pass: batches until nothing due is left. Returns the total purged.
 pub async fn sweep_now(auth: &Auth) -> Result<SweepReport, StoreError> {
-    let batch = auth.config.sweeper.batch;
     let mut total = SweepReport::default();
     loop {
-        let now = auth.now();
         let started = std::time::Instant::now();
-        let report = auth.store.sweep(now, batch).await?;
+        let report = auth.sweep_expired().await?;
         let took = started.elapsed();
         for (kind, n) in report.by_kind() {
             if n > 0 {

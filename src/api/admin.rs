@@ -10,7 +10,7 @@ use crate::auth::secret::Secret;
 use crate::auth::storefront_tokens::{StorefrontTokenError, StorefrontTokenKind};
 use crate::auth::BackupError;
 use crate::auth::{AccountError, Auth, CustomerChanges, NewCustomer};
-use crate::model::Profile;
+use crate::model::{Profile, ProfileChanges};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -189,19 +189,18 @@ async fn route(
         ("GET", ["audit"]) => {
             let after = number(query, "after", 0)?;
             let limit = number(query, "limit", 100)?.clamp(1, 1000) as usize;
-            let entries = auth
-                .store
-                .read()
-                .and_then(|r| r.audit(after, limit))
-                .map_err(internal)?;
+            let entries = auth.audit_page(after, limit).map_err(internal)?;
             let list: Vec<Value> = entries
                 .into_iter()
-                .map(|(seq, bytes)| {
-                    let mut v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-                    if let Some(obj) = v.as_object_mut() {
-                        obj.insert("id".into(), json!(seq));
-                    }
-                    v
+                .map(|(seq, e)| {
+                    json!({
+                        "at": crate::model::rfc3339(e.at),
+                        "actor": e.actor,
+                        "action": e.action,
+                        "customer_id": e.subject.unwrap_or(0),
+                        "detail": e.detail,
+                        "id": seq,
+                    })
                 })
                 .collect();
             ok(json!(list))
@@ -299,13 +298,15 @@ async fn update_customer(auth: &Auth, admin: &str, id: u64, body: &[u8]) -> Repl
             id,
             CustomerChanges {
                 email: c.email,
-                firstname: c.firstname,
-                lastname: c.lastname,
+                profile: ProfileChanges {
+                    firstname: c.firstname,
+                    lastname: c.lastname,
+                    ..ProfileChanges::default()
+                },
                 confirmed: c.confirmed,
                 disabled: c.disabled,
                 allow_remote_shopping_assistance: c.allow_remote_shopping_assistance,
                 audit_by: Some(admin.to_string()),
-                ..CustomerChanges::default()
             },
             req.password.filter(|p| !p.is_empty()).map(Secret::new),
             None,

@@ -141,9 +141,9 @@ pub fn routes(
         .and(warp::path::end())
         .and(warp::get())
         .and(with_state.clone())
-        .map(|state: Arc<AppState>| match state.auth.store.read() {
-            Ok(_) => text_response(StatusCode::OK, "ok", "text/plain; charset=utf-8"),
-            Err(_) => text_response(
+        .map(|state: Arc<AppState>| match state.auth.healthy() {
+            true => text_response(StatusCode::OK, "ok", "text/plain; charset=utf-8"),
+            false => text_response(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "database unavailable",
                 "text/plain; charset=utf-8",
@@ -164,17 +164,10 @@ pub fn routes(
             {
                 return admin::unauthorized();
             }
-            let m = &state.auth.metrics;
-            m.hash_queue_depth
-                .set(state.auth.passwords.queue_depth() as i64);
-            let stats = state.auth.store.stats();
-            m.store_commits
-                .set(stats.commits.load(std::sync::atomic::Ordering::Relaxed) as i64);
-            m.store_writes
-                .set(stats.writes.load(std::sync::atomic::Ordering::Relaxed) as i64);
+            state.auth.refresh_gauges();
             text_response(
                 StatusCode::OK,
-                &m.encode(),
+                &state.auth.metrics.encode(),
                 "application/openmetrics-text; version=1.0.0; charset=utf-8",
             )
         });

@@ -13,7 +13,7 @@ pub(crate) fn audit_entry(
     AuditEntry {
         at,
         actor: actor.into(),
-        action,
+        action: action.to_string(),
         subject,
         detail,
     }

@@ -19,47 +19,63 @@ impl Auth {
         };
         let now = self.now();
         let confirmed = new.confirmed.unwrap_or(!self.policy.require_confirmation);
-        let mut record = CustomerRecord {
-            email,
-            password_hash: hash,
-            created_at: now,
-            updated_at: now,
-            confirmed,
-            disabled: new.disabled,
-            allow_remote_shopping_assistance: new.allow_remote_shopping_assistance,
-            ..CustomerRecord::default()
+        let account = Account {
+            customer: Customer {
+                email,
+                profile: new.profile,
+                created_at: now,
+                updated_at: now,
+                confirmed,
+                disabled: new.disabled,
+                allow_remote_shopping_assistance: new.allow_remote_shopping_assistance,
+                ..Customer::default()
+            },
+            credentials: Credentials {
+                password_hash: hash,
+                ..Credentials::default()
+            },
         };
-        record.set_profile(new.profile);
         let audit = new
             .audit_by
             .map(|admin| audit_entry(now, admin, "customer_created", None, None));
-        let created = match self.store.create_customer(record, audit).await? {
+        let created = match self.store.create_customer(account, audit).await? {
             Created::Created(c) => c,
             Created::EmailTaken => return Err(AccountError::EmailTaken),
         };
+        let created = created.customer;
         if !created.confirmed && self.policy.require_confirmation {
             self.send_confirmation(created.id, new.requested_from)
                 .await?;
         }
-        Ok(created.customer())
+        Ok(created)
     }
 
     pub fn customer(&self, id: CustomerId) -> Result<Option<Customer>, StoreError> {
-        Ok(self.record(id)?.map(|r| r.customer()))
+        Ok(self.account(id)?.map(|a| a.customer))
     }
 
     pub fn customer_by_email(&self, email: &str) -> Result<Option<Customer>, StoreError> {
-        Ok(self.record_by_email(email)?.map(|r| r.customer()))
+        Ok(self.account_by_email(email)?.map(|a| a.customer))
     }
 
-    /// The stored record, credentials included: for the core's own decisions, the CLI and
-    /// tests. Never handed to a dialect, which sees `Customer`.
-    pub fn record(&self, id: CustomerId) -> Result<Option<CustomerRecord>, StoreError> {
+    /// The customer with their credentials: for the core's own decisions, the CLI and tests.
+    /// Never handed to a dialect, which sees `Customer`.
+    pub fn account(&self, id: CustomerId) -> Result<Option<Account>, StoreError> {
         self.store.read()?.customer(id)
     }
 
-    pub fn record_by_email(&self, email: &str) -> Result<Option<CustomerRecord>, StoreError> {
+    pub fn account_by_email(&self, email: &str) -> Result<Option<Account>, StoreError> {
         self.store.read()?.customer_by_email(email)
+    }
+
+    /// Up to `limit` customers with ids above `after`, in id order (keyset paging).
+    pub fn customers_page(
+        &self,
+        after: CustomerId,
+        limit: usize,
+    ) -> Result<Vec<Customer>, StoreError> {
+        let page = self.store.read()?.customers(after, limit)?;
+        Ok(page.into_iter().map(|a| a.customer).collect())
     }
 
     /// Applies `changes` in one write (see `update_account`).
@@ -111,27 +127,28 @@ impl Auth {
         let outcome = self
             .store
             .update_customer(Who::Id(id), move |after| {
-                let before_disabled = after.disabled;
+                let Account {
+                    customer: c,
+                    credentials: k,
+                } = after;
+                let before_disabled = c.disabled;
                 if let Some(email) = &new_email {
-                    after.email = email.clone();
+                    c.email = email.clone();
                 }
-                apply_changes(after, &changes);
-                let mut revoke = after.disabled && !before_disabled;
+                changes.apply(c);
+                let mut revoke = c.disabled && !before_disabled;
                 let password_changed = hash.is_some();
                 if let Some(hash) = &hash {
-                    after.password_hash = Some(hash.clone());
-                    after.password_version = after.password_version.wrapping_add(1);
-                    after.reset_token = None;
-                    after.lockout = Lockout::default();
+                    k.set_password(hash.clone());
                     revoke = true;
                 }
-                if !after.allow_remote_shopping_assistance {
-                    after.otc = None;
+                if !c.allow_remote_shopping_assistance {
+                    k.otc = None;
                 }
-                after.updated_at = now;
+                c.updated_at = now;
                 let token = new_token
                     .clone()
-                    .filter(|_| password_changed && !after.disabled);
+                    .filter(|_| password_changed && !c.disabled);
                 let audit = changes
                     .audit_by
                     .clone()
@@ -150,7 +167,7 @@ impl Auth {
             Updated::Saved(after, minted_now) => {
                 let token = match minted {
                     Some((token, new)) if minted_now => Some(IssuedToken {
-                        customer: after.customer(),
+                        customer: after.customer.clone(),
                         token,
                         expires_at: new.record.expires_at,
                         method: Method::Password,
@@ -158,7 +175,7 @@ impl Auth {
                     _ => None,
                 };
                 Ok(AccountUpdate {
-                    customer: after.customer(),
+                    customer: after.customer,
                     token,
                 })
             }
@@ -176,17 +193,17 @@ impl Auth {
     ) -> Result<(), AccountError> {
         let _turn = self
             .sign_in_turns
-            .take(&CustomerRecord::email_key(&customer.email))
+            .take(&crate::model::email_key(&customer.email))
             .await;
         // Re-read under the turn: the lockout may have moved since the session was loaded.
-        let customer = self.record(customer.id)?.ok_or(AccountError::NotFound)?;
+        let account = self.account(customer.id)?.ok_or(AccountError::NotFound)?;
         let now = self.now();
-        if is_locked(&customer.lockout, now) {
+        if is_locked(&account.credentials.lockout, now) {
             return Err(AccountError::Locked);
         }
         let ok = self
             .passwords
-            .verify(customer.password_hash.as_deref(), current)
+            .verify(account.credentials.password_hash.as_deref(), current)
             .await?;
         if !ok {
             self.record_failure(customer.id)
@@ -231,13 +248,6 @@ impl Auth {
     }
 }
 
-/// An email as storekey keeps it: trimmed and in Unicode NFC, so a composed and a decomposed
-/// `josé@` are one address (lookups also lower-case it: `CustomerRecord::email_key`).
-pub fn normalize_email(email: &str) -> String {
-    use unicode_normalization::UnicodeNormalization;
-    email.trim().nfc().collect()
-}
-
 /// A practical email check: one `@`, a non-empty local part, a dotted domain, no spaces or
 /// control characters, at most 254 characters.
 pub fn valid_email(email: &str) -> bool {
@@ -254,36 +264,6 @@ pub fn valid_email(email: &str) -> bool {
         && !domain.starts_with('.')
         && !domain.ends_with('.')
         && !domain.contains("..")
-}
-
-/// Copies every given field except the email, which `update_customer` checks for uniqueness.
-fn apply_changes(r: &mut CustomerRecord, c: &CustomerChanges) {
-    fn set<T: Clone>(slot: &mut Option<T>, v: &Option<T>) {
-        if let Some(v) = v {
-            *slot = Some(v.clone());
-        }
-    }
-    set(&mut r.firstname, &c.firstname);
-    set(&mut r.lastname, &c.lastname);
-    set(&mut r.middlename, &c.middlename);
-    set(&mut r.prefix, &c.prefix);
-    set(&mut r.suffix, &c.suffix);
-    set(&mut r.date_of_birth, &c.date_of_birth);
-    set(&mut r.gender, &c.gender);
-    set(&mut r.taxvat, &c.taxvat);
-    set(&mut r.phone, &c.phone);
-    if let Some(v) = c.is_subscribed {
-        r.is_subscribed = v;
-    }
-    if let Some(v) = c.allow_remote_shopping_assistance {
-        r.allow_remote_shopping_assistance = v;
-    }
-    if let Some(v) = c.confirmed {
-        r.confirmed = v;
-    }
-    if let Some(v) = c.disabled {
-        r.disabled = v;
-    }
 }
 
 #[cfg(test)]

@@ -37,18 +37,20 @@ pub mod storefront_tokens;
 mod tokens;
 pub mod turns;
 
+pub use crate::model::normalize_email;
 pub(crate) use audit::audit_entry;
-pub use customers::{normalize_email, valid_email};
+pub use customers::valid_email;
 pub use lockout::{count_failure, is_locked};
 pub use policy::Policy;
 
 use crate::config::Config;
 use crate::metrics::Metrics;
-pub use crate::model::{AuditEntry, Customer, Profile};
+pub use crate::model::{Account, AuditEntry, Customer, Profile, ProfileChanges};
+use crate::model::{Credentials, Lockout, OneTimeSecret};
 pub use crate::store::StoreError;
 use crate::store::{
-    AccessTokenRecord, Change, Created, CustomerId, CustomerRecord, Digest, Effects, Lockout,
-    NewToken, OneTimeSecret, Store, Timestamp, TokenKind, Updated, Who,
+    AccessTokenRecord, Change, Created, CustomerId, Digest, Effects, NewToken, Store, Timestamp,
+    TokenKind, Updated, Who,
 };
 pub use crate::store::{BackupError, BackupSummary};
 use clock::Clock;
@@ -207,25 +209,36 @@ pub struct NewCustomer {
     pub requested_from: Option<IpAddr>,
 }
 
-/// A partial update: `None` leaves a field as it is.
+/// A partial update: `None` leaves a field as it is. The email is applied by `update_account`,
+/// which checks it (the store refuses one another customer has).
 #[derive(Debug, Clone, Default)]
 pub struct CustomerChanges {
-    pub firstname: Option<String>,
-    pub lastname: Option<String>,
-    pub middlename: Option<String>,
-    pub prefix: Option<String>,
-    pub suffix: Option<String>,
-    pub date_of_birth: Option<String>,
-    pub gender: Option<i32>,
-    pub taxvat: Option<String>,
-    pub is_subscribed: Option<bool>,
-    pub phone: Option<String>,
+    pub profile: ProfileChanges,
     pub allow_remote_shopping_assistance: Option<bool>,
     pub confirmed: Option<bool>,
     pub disabled: Option<bool>,
     pub email: Option<String>,
     /// The admin making the change: the audit entry goes into the same commit.
     pub audit_by: Option<String>,
+}
+
+impl CustomerChanges {
+    /// Copies every given field except the email into `c`.
+    fn apply(&self, c: &mut Customer) {
+        self.profile.apply(&mut c.profile);
+        for (slot, value) in [
+            (
+                &mut c.allow_remote_shopping_assistance,
+                self.allow_remote_shopping_assistance,
+            ),
+            (&mut c.confirmed, self.confirmed),
+            (&mut c.disabled, self.disabled),
+        ] {
+            if let Some(v) = value {
+                *slot = v;
+            }
+        }
+    }
 }
 
 /// What `update_account` saved: the customer as it is now, and the token minted in the same
@@ -238,10 +251,9 @@ pub struct AccountUpdate {
 
 /// The sign-in core. One per server, shared by all requests.
 pub struct Auth {
-    pub config: Arc<Config>,
-    /// The rules the core applies, built once from `config`.
+    /// The rules the core applies, built once from the configuration.
     pub policy: Policy,
-    pub store: Store,
+    store: Store,
     pub passwords: PasswordPool,
     pub clock: Arc<dyn Clock>,
     /// Where tokens, codes and keys come from (the OS; a seeded source in tests).
@@ -305,7 +317,6 @@ impl Auth {
             login_throttle: RateLimiter::new(config.throttle.login_per_ip_per_minute, 60),
             recent_failures: RecentFailures::new(config.lockout.repeat_window_seconds)?,
             policy: Policy::from_config(&config),
-            config,
             store,
             passwords,
             clock,
@@ -324,6 +335,37 @@ impl Auth {
 
     pub fn now(&self) -> Timestamp {
         self.clock.now()
+    }
+
+    /// Up to `limit` audit entries after sequence number `after`, oldest first.
+    pub fn audit_page(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, AuditEntry)>, StoreError> {
+        self.store.read()?.audit(after, limit)
+    }
+
+    /// Whether the store answers reads (`/healthz`).
+    pub fn healthy(&self) -> bool {
+        self.store.read().is_ok()
+    }
+
+    /// Sets the gauges that are read rather than counted: the hash queue and the store's
+    /// writes and commits.
+    pub fn refresh_gauges(&self) {
+        let m = &self.metrics;
+        m.hash_queue_depth.set(self.passwords.queue_depth() as i64);
+        let stats = self.store.stats();
+        m.store_commits
+            .set(stats.commits.load(Ordering::Relaxed) as i64);
+        m.store_writes
+            .set(stats.writes.load(Ordering::Relaxed) as i64);
+    }
+
+    /// One write of the sweeper: purges up to `sweep_batch` entries expired by now.
+    pub async fn sweep_expired(&self) -> Result<crate::store::SweepReport, StoreError> {
+        self.store.sweep(self.now(), self.policy.sweep_batch).await
     }
 }
 

@@ -5,7 +5,8 @@
 
 use super::multipass::{self, MultipassClaims, MultipassError};
 use super::{valid_email, Auth, IssuedToken, Method};
-use crate::store::{CustomerRecord, MultipassOutcome, StoreError, Timestamp, TokenKind, Upsert};
+use crate::model::{Account, Customer};
+use crate::store::{MultipassOutcome, StoreError, Timestamp, TokenKind, Upsert};
 use time::{Duration, OffsetDateTime};
 
 /// What a client may learn about a refused Multipass token: that it was refused (`Invalid`),
@@ -141,7 +142,7 @@ impl Auth {
             MultipassOutcome::Replayed => Refused(Refusal::Replayed),
             MultipassOutcome::Refused(refusal) => Refused(refusal),
             MultipassOutcome::SignedIn(customer) => Attempt::SignedIn(Box::new(IssuedToken {
-                customer: customer.customer(),
+                customer: customer.customer,
                 token,
                 expires_at,
                 method: Method::Multipass,
@@ -165,16 +166,19 @@ enum Attempt {
 /// token's.
 fn upsert_decision(
     claims: &MultipassClaims,
-    by_identifier: Option<&CustomerRecord>,
-    by_email: Option<&CustomerRecord>,
+    by_identifier: Option<&Account>,
+    by_email: Option<&Account>,
     now: Timestamp,
 ) -> Result<Upsert, Refusal> {
     let existing = match (by_identifier, by_email) {
         // The identifier's customer changed its email to one someone else already has.
-        (Some(mine), Some(owner)) if mine.id != owner.id => return Err(Refusal::Taken),
+        (Some(mine), Some(owner)) if mine.customer.id != owner.customer.id => {
+            return Err(Refusal::Taken)
+        }
         (Some(mine), _) => Some(mine),
         (None, Some(found)) => {
             let bound = found
+                .customer
                 .multipass_identifier
                 .as_deref()
                 .filter(|i| !i.is_empty());
@@ -187,10 +191,8 @@ fn upsert_decision(
     };
 
     let Some(before) = existing else {
-        return Ok(Upsert::Create(CustomerRecord {
+        let mut customer = Customer {
             email: claims.email.clone(),
-            firstname: non_empty(claims.first_name.as_deref()),
-            lastname: non_empty(claims.last_name.as_deref()),
             multipass_identifier: claims.identifier.clone(),
             tags: claims
                 .tag_string
@@ -201,30 +203,37 @@ fn upsert_decision(
             updated_at: now,
             // The shop's own sign-in vouched for the address.
             confirmed: true,
-            ..CustomerRecord::default()
+            ..Customer::default()
+        };
+        customer.profile.firstname = non_empty(claims.first_name.as_deref());
+        customer.profile.lastname = non_empty(claims.last_name.as_deref());
+        return Ok(Upsert::Create(Account {
+            customer,
+            ..Account::default()
         }));
     };
 
-    let mut after = before.clone();
+    let mut account = before.clone();
+    let after = &mut account.customer;
     after.email = claims.email.clone();
     if claims.identifier.is_some() {
         after.multipass_identifier = claims.identifier.clone();
     }
     if let Some(first) = &claims.first_name {
-        after.firstname = non_empty(Some(first));
+        after.profile.firstname = non_empty(Some(first));
     }
     if let Some(last) = &claims.last_name {
-        after.lastname = non_empty(Some(last));
+        after.profile.lastname = non_empty(Some(last));
     }
     if let Some(tags) = &claims.tag_string {
         after.tags = split_tags(tags);
     }
     after.disabled = false;
     after.confirmed = true;
-    if after != *before {
+    if *after != before.customer {
         after.updated_at = now;
     }
-    Ok(Upsert::Update(after))
+    Ok(Upsert::Update(account))
 }
 
 fn non_empty(value: Option<&str>) -> Option<String> {
@@ -260,19 +269,18 @@ mod tests {
         }
     }
 
-    fn record(id: u64, email: &str, identifier: Option<&str>) -> CustomerRecord {
-        CustomerRecord {
-            id,
-            email: email.into(),
-            multipass_identifier: identifier.map(str::to_owned),
-            ..CustomerRecord::default()
-        }
+    fn record(id: u64, email: &str, identifier: Option<&str>) -> Account {
+        let mut a = Account::default();
+        a.customer.id = id;
+        a.customer.email = email.into();
+        a.customer.multipass_identifier = identifier.map(str::to_owned);
+        a
     }
 
     #[test]
     fn an_unknown_token_creates_a_confirmed_customer() {
         let decision = upsert_decision(&claims("a@x.io", Some("i1")), None, None, 9);
-        let Ok(Upsert::Create(c)) = decision else {
+        let Ok(Upsert::Create(Account { customer: c, .. })) = decision else {
             panic!("expected a create, got {decision:?}");
         };
         assert_eq!(
@@ -299,9 +307,9 @@ mod tests {
     #[test]
     fn a_customer_found_by_email_adopts_the_identifier_and_is_enabled() {
         let mut found = record(3, "a@x.io", None);
-        found.disabled = true;
+        found.customer.disabled = true;
         let decision = upsert_decision(&claims("a@x.io", Some("i1")), None, Some(&found), 9);
-        let Ok(Upsert::Update(c)) = decision else {
+        let Ok(Upsert::Update(Account { customer: c, .. })) = decision else {
             panic!("expected an update, got {decision:?}");
         };
         assert_eq!((c.id, c.disabled, c.updated_at), (3, false, 9));

@@ -9,10 +9,9 @@ use super::password::{check_policy, PolicyError};
 use super::secret::{self, Secret};
 use super::{audit_entry, live_matches, valid_email, AccountUpdate, Auth, IssuedToken, Method};
 use crate::mail::Mail;
-use crate::model::Customer;
+use crate::model::{email_key, Account, Customer, OneTimeSecret};
 use crate::store::{
-    AccessTokenRecord, Change, CustomerId, CustomerRecord, Effects, Lockout, NewToken,
-    OneTimeSecret, StoreError, TokenKind, Updated, Who,
+    AccessTokenRecord, Change, CustomerId, Effects, NewToken, StoreError, TokenKind, Updated, Who,
 };
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -105,7 +104,7 @@ impl Auth {
     ) -> Result<bool, StoreError> {
         let started = Instant::now();
         let now = self.now();
-        let key = crate::store::CustomerRecord::email_key(email);
+        let key = email_key(email);
         if !self.reset_mail.allow(&key, ip, now) {
             wait_for(started, RESET_REQUEST_FLOOR).await;
             return Ok(false);
@@ -141,11 +140,12 @@ impl Auth {
         let stored = self
             .store
             .update_customer(Who::Id(customer.id), move |c| {
-                c.reset_token = Some(slot.clone());
+                c.credentials.reset_token = Some(slot.clone());
                 Change::Save((), Effects::default())
             })
             .await?;
-        if let Updated::Saved(customer, ()) = stored {
+        if let Updated::Saved(account, ()) = stored {
+            let customer = account.customer;
             let link = self
                 .policy
                 .reset_url_template
@@ -180,9 +180,9 @@ impl Auth {
             return Err(ResetError::InvalidEmail);
         }
         let started = Instant::now();
-        let result = match self.record_by_email(email)? {
-            Some(customer) => {
-                self.reset_password_of(customer, token, new_password, reissue)
+        let result = match self.account_by_email(email)? {
+            Some(account) => {
+                self.reset_password_of(account, token, new_password, reissue)
                     .await
             }
             None => Err(ResetError::Mismatch),
@@ -199,9 +199,9 @@ impl Auth {
         reissue: Option<TokenKind>,
     ) -> Result<AccountUpdate, ResetError> {
         let started = Instant::now();
-        let result = match self.record(id)? {
-            Some(customer) => {
-                self.reset_password_of(customer, token, new_password, reissue)
+        let result = match self.account(id)? {
+            Some(account) => {
+                self.reset_password_of(account, token, new_password, reissue)
                     .await
             }
             None => Err(ResetError::Mismatch),
@@ -211,16 +211,20 @@ impl Auth {
 
     async fn reset_password_of(
         &self,
-        customer: CustomerRecord,
+        account: Account,
         token: &Secret,
         new_password: &Secret,
         reissue: Option<TokenKind>,
     ) -> Result<AccountUpdate, ResetError> {
+        let Account {
+            customer,
+            credentials,
+        } = account;
         // A locked account may reset: that is how a locked-out customer gets back in (the
         // reset clears the lockout, as Adobe Commerce fixed in magento/magento2#15255).
         let now = self.now();
         let digest = token.digest();
-        match &customer.reset_token {
+        match &credentials.reset_token {
             Some(slot) if secret::digests_equal(&slot.digest, &digest) => {
                 if slot.expires_at <= now {
                     return Err(ResetError::Expired);
@@ -249,14 +253,11 @@ impl Auth {
             .store
             .update_customer(Who::Id(id), move |c| {
                 // Consumed by a concurrent reset or sign-in in the meantime?
-                if !live_matches(&c.reset_token, &digest, now) {
+                if !live_matches(&c.credentials.reset_token, &digest, now) {
                     return Change::Refuse(());
                 }
-                c.password_hash = Some(hash.clone());
-                c.password_version = c.password_version.wrapping_add(1);
-                c.reset_token = None;
-                c.lockout = Lockout::default();
-                c.updated_at = now;
+                c.credentials.set_password(hash.clone());
+                c.customer.updated_at = now;
                 Change::Save(
                     (),
                     Effects {
@@ -278,7 +279,7 @@ impl Auth {
         };
         self.metrics.login("reset_password", "success");
         let token = minted.map(|(token, new)| IssuedToken {
-            customer: updated.customer(),
+            customer: updated.customer.clone(),
             token,
             expires_at: new.record.expires_at,
             method: Method::ResetToken,
@@ -287,7 +288,7 @@ impl Auth {
             self.metrics.login(Method::ResetToken.label(), "success");
         }
         Ok(AccountUpdate {
-            customer: updated.customer(),
+            customer: updated.customer,
             token,
         })
     }
@@ -318,10 +319,10 @@ impl Auth {
         let outcome = self
             .store
             .update_customer(Who::Id(id), move |c| {
-                if !c.allow_remote_shopping_assistance {
+                if !c.customer.allow_remote_shopping_assistance {
                     return Change::Refuse(());
                 }
-                c.otc = Some(slot.clone());
+                c.credentials.otc = Some(slot.clone());
                 let entry = audit_entry(now, &admin, "otc_issued", Some(id), Some(reason.clone()));
                 Change::Save(
                     (),
@@ -361,16 +362,16 @@ impl Auth {
         let outcome = self
             .store
             .update_customer(Who::Email(email.to_string()), move |c| {
-                if !c.allow_remote_shopping_assistance {
+                if !c.customer.allow_remote_shopping_assistance {
                     return Change::Refuse(());
                 }
                 let record = AccessTokenRecord {
-                    customer_id: c.id,
+                    customer_id: c.customer.id,
                     issued_at: now,
                     expires_at: now + ttl,
                     kind,
                 };
-                let entry = audit_entry(now, &admin, "token_as_admin", Some(c.id), None);
+                let entry = audit_entry(now, &admin, "token_as_admin", Some(c.customer.id), None);
                 Change::Save(
                     (),
                     Effects {
@@ -383,7 +384,7 @@ impl Auth {
             .await?;
         match outcome {
             Updated::Saved(customer, ()) => Ok(IssuedToken {
-                customer: customer.customer(),
+                customer: customer.customer,
                 token,
                 expires_at: now + ttl,
                 method: Method::Admin,
@@ -404,7 +405,7 @@ impl Auth {
             return Ok(());
         };
         let now = self.now();
-        let email_key = crate::store::CustomerRecord::email_key(&customer.email);
+        let email_key = email_key(&customer.email);
         if !self.confirmation_mail.allow(&email_key, ip, now) {
             tracing::debug!(customer = id, "confirmation mail over its limit: not sent");
             return Ok(());
@@ -420,14 +421,15 @@ impl Auth {
         let stored = self
             .store
             .update_customer(Who::Id(id), move |c| {
-                if c.confirmed {
+                if c.customer.confirmed {
                     return Change::Refuse(());
                 }
-                c.confirmation = Some(slot.clone());
+                c.credentials.confirmation = Some(slot.clone());
                 Change::Save((), Effects::default())
             })
             .await?;
-        if let Updated::Saved(customer, ()) = stored {
+        if let Updated::Saved(account, ()) = stored {
+            let customer = account.customer;
             let body = format!(
                 "Hello{},\n\nPlease confirm your email address to start signing in.\n\nEmail: {}\nConfirmation key: {}\n\nThe key works once and expires in 7 days.\n",
                 greeting_name(&customer),
@@ -470,25 +472,26 @@ impl Auth {
         // the snapshot goes to the writer: no answer or timing tells which emails exist.
         let digest = key.digest();
         let now = self.now();
-        let customer = self.record_by_email(email)?;
-        let Some(customer) = customer.filter(|c| live_matches(&c.confirmation, &digest, now))
+        let account = self.account_by_email(email)?;
+        let Some(account) =
+            account.filter(|a| live_matches(&a.credentials.confirmation, &digest, now))
         else {
             return Err(ConfirmError::InvalidKey);
         };
         let outcome = self
             .store
-            .update_customer(Who::Id(customer.id), move |c| {
-                if !live_matches(&c.confirmation, &digest, now) {
+            .update_customer(Who::Id(account.customer.id), move |c| {
+                if !live_matches(&c.credentials.confirmation, &digest, now) {
                     return Change::Refuse(());
                 }
-                c.confirmed = true;
-                c.confirmation = None;
-                c.updated_at = now;
+                c.customer.confirmed = true;
+                c.credentials.confirmation = None;
+                c.customer.updated_at = now;
                 Change::Save((), Effects::default())
             })
             .await?;
         match outcome {
-            Updated::Saved(after, ()) => Ok(after.customer()),
+            Updated::Saved(after, ()) => Ok(after.customer),
             _ => Err(ConfirmError::InvalidKey),
         }
     }
@@ -538,8 +541,8 @@ async fn pad_refusal<T, E>(result: Result<T, E>, started: Instant) -> Result<T, 
     result
 }
 
-fn greeting_name(c: &CustomerRecord) -> String {
-    match &c.firstname {
+fn greeting_name(c: &Customer) -> String {
+    match &c.profile.firstname {
         Some(n) if !n.is_empty() => format!(" {n}"),
         _ => String::new(),
     }
@@ -583,8 +586,8 @@ mod tests {
             code.expose(),
             hex_code_from(&SeededRandom::new(42)).expose()
         );
-        let stored = auth.record(customer.id).unwrap().unwrap();
-        let otc = stored.otc.unwrap();
+        let stored = auth.account(customer.id).unwrap().unwrap();
+        let otc = stored.credentials.otc.unwrap();
         assert_eq!((otc.created_at, otc.expires_at), (NOW, NOW + ttl));
         assert_eq!(otc.digest, code.digest());
     }

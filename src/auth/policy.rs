@@ -26,6 +26,9 @@ pub struct Policy {
     pub multipass_key: Option<MultipassKey>,
     pub multipass_max_age: i64,
     pub multipass_max_skew: i64,
+    /// The sweeper: how often it runs and how many entries one write purges.
+    pub sweep_interval: std::time::Duration,
+    pub sweep_batch: usize,
 }
 
 impl Policy {
@@ -45,6 +48,8 @@ impl Policy {
             multipass_key: MultipassKey::new(&c.multipass.secret),
             multipass_max_age: i64::from(c.multipass.max_age_minutes) * 60,
             multipass_max_skew: i64::from(c.multipass.max_skew_seconds),
+            sweep_interval: std::time::Duration::from_secs(c.sweeper.interval_seconds),
+            sweep_batch: c.sweeper.batch,
         }
     }
 

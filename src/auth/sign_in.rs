@@ -42,27 +42,30 @@ impl Auth {
             }
         }
         // One check at a time per email, known or not: each sees the lockout the last left.
-        let email_key = CustomerRecord::email_key(&req.email);
+        let email_key = crate::model::email_key(&req.email);
         let _turn = self.sign_in_turns.take(&email_key).await;
-        let customer = self.record_by_email(&req.email)?;
+        let account = self.account_by_email(&req.email)?;
         // Every refusal below costs what a wrong password for a real account costs: one argon2
         // verify (or a wait as long as one) and one durable write (the failure count, or a
         // decoy write where there is nothing to count), so no amount of work tells them apart.
-        let refusal = match &customer {
+        let refusal = match &account {
             None => Some(SignInError::UnknownEmail),
-            Some(c) if c.disabled => Some(SignInError::Disabled),
-            Some(c) if is_locked(&c.lockout, now) => Some(SignInError::Locked),
+            Some(a) if a.customer.disabled => Some(SignInError::Disabled),
+            Some(a) if is_locked(&a.credentials.lockout, now) => Some(SignInError::Locked),
             Some(_) => None,
         };
 
         // The attempt as a keyed tag: email, secret, client address, what is accepted, and the
         // account's state (a new password, an ended lock or a new account is a new attempt).
-        let state = match &customer {
+        let state = match &account {
             None => Vec::new(),
-            Some(c) => [
+            Some(Account {
+                customer: c,
+                credentials: k,
+            }) => [
                 c.id.to_be_bytes().as_slice(),
-                &c.password_version.to_be_bytes(),
-                &[u8::from(c.disabled), u8::from(is_locked(&c.lockout, now))],
+                &k.password_version.to_be_bytes(),
+                &[u8::from(c.disabled), u8::from(is_locked(&k.lockout, now))],
             ]
             .concat(),
         };
@@ -96,7 +99,7 @@ impl Auth {
                 return Err(SignInError::Throttled);
             }
         }
-        let (Some(customer), None) = (customer, refusal.clone()) else {
+        let (Some(account), None) = (account, refusal.clone()) else {
             // A real verify against the dummy hash where passwords are accepted, the same
             // padding as a one-time-only refusal where not.
             match req.accept {
@@ -110,21 +113,25 @@ impl Auth {
             return Err(refusal.unwrap_or(SignInError::UnknownEmail));
         };
 
+        let Account {
+            customer,
+            credentials,
+        } = account;
         let digest = req.secret.digest();
         let mut method = None;
         if req.accept == Accept::Any
             && self
-                .timed_verify(customer.password_hash.as_deref(), &req.secret)
+                .timed_verify(credentials.password_hash.as_deref(), &req.secret)
                 .await?
         {
             method = Some(Method::Password);
         }
-        if method.is_none() && live_matches(&customer.reset_token, &digest, now) {
+        if method.is_none() && live_matches(&credentials.reset_token, &digest, now) {
             method = Some(Method::ResetToken);
         }
         if method.is_none()
             && self.otc_usable(&customer)
-            && live_matches(&customer.otc, &digest, now)
+            && live_matches(&credentials.otc, &digest, now)
         {
             method = Some(Method::Otc);
         }
@@ -146,7 +153,7 @@ impl Auth {
         // Commit: consume a one-time credential (only if still the live one), clear the
         // lockout, mint the token. All in one write, so concurrent uses of one code cannot
         // both win.
-        let password_version = customer.password_version;
+        let password_version = credentials.password_version;
         let otc_enabled = self.policy.otc_enabled;
         let (token, new_token) = self.mint(customer.id, req.kind, now);
         let expires_at = new_token.record.expires_at;
@@ -168,7 +175,7 @@ impl Auth {
             .await?;
         match outcome {
             Updated::Saved(after, _) => Ok(IssuedToken {
-                customer: after.customer(),
+                customer: after.customer,
                 token,
                 expires_at,
                 method,
@@ -178,7 +185,7 @@ impl Auth {
         }
     }
 
-    fn otc_usable(&self, customer: &CustomerRecord) -> bool {
+    fn otc_usable(&self, customer: &Customer) -> bool {
         self.policy.otc_enabled && customer.allow_remote_shopping_assistance
     }
 
@@ -224,7 +231,7 @@ impl Auth {
         let outcome = self
             .store
             .update_customer(Who::Id(id), move |c| {
-                let locked_now = count_failure(&mut c.lockout, now, max, minutes);
+                let locked_now = count_failure(&mut c.credentials.lockout, now, max, minutes);
                 Change::Save(locked_now, Effects::default())
             })
             .await?;
@@ -251,25 +258,29 @@ impl Auth {
 /// account must still be enabled and unlocked. Consumes a one-time credential, clears the
 /// lockout, and returns the audit entry that the use of a reset token or admin code writes.
 fn commit_sign_in(
-    c: &mut CustomerRecord,
+    account: &mut Account,
     method: Method,
     digest: &Digest,
     password_version: u32,
     otc_enabled: bool,
     now: Timestamp,
 ) -> Result<Option<AuditEntry>, SignInError> {
+    let Account {
+        customer: c,
+        credentials: k,
+    } = account;
     let mut audit = None;
     match method {
         Method::Password => {
-            if c.password_version != password_version {
+            if k.password_version != password_version {
                 return Err(SignInError::Raced);
             }
         }
         Method::ResetToken => {
-            if !live_matches(&c.reset_token, digest, now) {
+            if !live_matches(&k.reset_token, digest, now) {
                 return Err(SignInError::Raced);
             }
-            c.reset_token = None;
+            k.reset_token = None;
             audit = Some(audit_entry(
                 now,
                 "customer",
@@ -281,11 +292,11 @@ fn commit_sign_in(
         Method::Otc => {
             if !(otc_enabled
                 && c.allow_remote_shopping_assistance
-                && live_matches(&c.otc, digest, now))
+                && live_matches(&k.otc, digest, now))
             {
                 return Err(SignInError::Raced);
             }
-            let (by, reason) = c
+            let (by, reason) = k
                 .otc
                 .take()
                 .map(|o| (o.issued_by, o.reason))
@@ -310,10 +321,10 @@ fn commit_sign_in(
     }
     // The lock may have been reached since the read (another instance, or a failure committed
     // meanwhile): the commit decides.
-    if is_locked(&c.lockout, now) {
+    if is_locked(&k.lockout, now) {
         return Err(SignInError::Locked);
     }
-    c.lockout = Lockout::default();
+    k.lockout = Lockout::default();
     Ok(audit)
 }
 
@@ -333,22 +344,23 @@ mod tests {
 
     #[test]
     fn a_sign_in_commit_consumes_the_code_and_clears_the_lockout() {
-        let mut c = CustomerRecord {
-            id: 7,
-            allow_remote_shopping_assistance: true,
-            otc: slot([1; 32], 50),
-            lockout: Lockout {
-                failures: 2,
-                first_failure: Some(1),
-                lock_expires: None,
-            },
-            ..CustomerRecord::default()
+        let mut c = Account::default();
+        c.customer.id = 7;
+        c.customer.allow_remote_shopping_assistance = true;
+        c.credentials.otc = slot([1; 32], 50);
+        c.credentials.lockout = Lockout {
+            failures: 2,
+            first_failure: Some(1),
+            lock_expires: None,
         };
         let audit = commit_sign_in(&mut c, Method::Otc, &[1; 32], 0, true, 10).unwrap();
-        assert_eq!(c.otc, None);
-        assert_eq!(c.lockout, Lockout::default());
+        assert_eq!(c.credentials.otc, None);
+        assert_eq!(c.credentials.lockout, Lockout::default());
         let audit = audit.unwrap();
-        assert_eq!((audit.action, audit.subject), ("otc_used", Some(7)));
+        assert_eq!(
+            (audit.action.as_str(), audit.subject),
+            ("otc_used", Some(7))
+        );
         assert_eq!(audit.detail.as_deref(), Some("issued by ops; reason: call"));
         // The second use of the same code lost the race.
         assert_eq!(
@@ -359,24 +371,22 @@ mod tests {
 
     #[test]
     fn a_sign_in_commit_refuses_a_changed_password_then_disabled_then_locked() {
-        let mut c = CustomerRecord {
-            password_version: 2,
-            disabled: true,
-            lockout: Lockout {
-                failures: 5,
-                first_failure: Some(1),
-                lock_expires: Some(100),
-            },
-            ..CustomerRecord::default()
+        let mut c = Account::default();
+        c.credentials.password_version = 2;
+        c.customer.disabled = true;
+        c.credentials.lockout = Lockout {
+            failures: 5,
+            first_failure: Some(1),
+            lock_expires: Some(100),
         };
-        let commit = |c: &mut CustomerRecord, version| {
+        let commit = |c: &mut Account, version| {
             commit_sign_in(c, Method::Password, &[0; 32], version, true, 10)
         };
         assert_eq!(commit(&mut c, 1), Err(SignInError::Raced));
         assert_eq!(commit(&mut c, 2), Err(SignInError::Disabled));
-        c.disabled = false;
+        c.customer.disabled = false;
         assert_eq!(commit(&mut c, 2), Err(SignInError::Locked));
-        c.lockout.lock_expires = Some(5);
+        c.credentials.lockout.lock_expires = Some(5);
         assert_eq!(commit(&mut c, 2), Ok(None));
     }
 }

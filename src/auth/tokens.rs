@@ -55,7 +55,7 @@ impl Auth {
             return Err(SignInError::UnknownEmail);
         };
         let issued = IssuedToken {
-            customer: customer.customer(),
+            customer: customer.customer,
             token,
             expires_at,
             method,
@@ -92,15 +92,19 @@ impl Auth {
         if record.expires_at <= self.now() {
             return Ok(None);
         }
-        let Some(customer) = reader.customer(record.customer_id)? else {
+        let Some(Account {
+            customer,
+            credentials,
+        }) = reader.customer(record.customer_id)?
+        else {
             return Ok(None);
         };
         if customer.disabled {
             return Ok(None);
         }
         Ok(Some(Session {
-            lock_expires: customer.lockout.lock_expires,
-            customer: customer.customer(),
+            lock_expires: credentials.lockout.lock_expires,
+            customer,
             token_digest: digest,
             token: record,
         }))

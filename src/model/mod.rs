@@ -12,8 +12,8 @@ pub type Timestamp = i64;
 pub type Digest = [u8; 32];
 
 /// The optional profile fields a customer or an admin may set. A new field is added here, in
-/// `auth::CustomerChanges` (with `apply_changes`) and in the store's record (with `profile` and
-/// `set_profile`); `auth::NewCustomer` carries a whole `Profile`.
+/// `ProfileChanges` (field and `apply`) and in the store's encoding (`store::records`, the record
+/// and its two conversions); every other layer passes a whole `Profile` or `ProfileChanges`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Profile {
     pub firstname: Option<String>,
@@ -69,7 +69,142 @@ pub struct AuditEntry {
     pub at: Timestamp,
     /// The admin key's name, `"customer"` or `"cli"`.
     pub actor: String,
-    pub action: &'static str,
+    /// What happened: `customer_created`, `otc_issued`, `otc_used`, `token_as_admin`, ….
+    pub action: String,
     pub subject: Option<CustomerId>,
     pub detail: Option<String>,
+}
+
+/// A partial profile update: `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProfileChanges {
+    pub firstname: Option<String>,
+    pub lastname: Option<String>,
+    pub middlename: Option<String>,
+    pub prefix: Option<String>,
+    pub suffix: Option<String>,
+    pub date_of_birth: Option<String>,
+    pub gender: Option<i32>,
+    pub taxvat: Option<String>,
+    pub is_subscribed: Option<bool>,
+    pub phone: Option<String>,
+}
+
+impl ProfileChanges {
+    /// Copies every given field into `profile`.
+    pub fn apply(&self, profile: &mut Profile) {
+        fn set<T: Clone>(slot: &mut Option<T>, v: &Option<T>) {
+            if let Some(v) = v {
+                *slot = Some(v.clone());
+            }
+        }
+        set(&mut profile.firstname, &self.firstname);
+        set(&mut profile.lastname, &self.lastname);
+        set(&mut profile.middlename, &self.middlename);
+        set(&mut profile.prefix, &self.prefix);
+        set(&mut profile.suffix, &self.suffix);
+        set(&mut profile.date_of_birth, &self.date_of_birth);
+        set(&mut profile.gender, &self.gender);
+        set(&mut profile.taxvat, &self.taxvat);
+        set(&mut profile.phone, &self.phone);
+        if let Some(v) = self.is_subscribed {
+            profile.is_subscribed = v;
+        }
+    }
+}
+
+/// Adobe Commerce's lockout columns (`failures_num`, `first_failure`, `lock_expires`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lockout {
+    pub failures: u32,
+    pub first_failure: Option<Timestamp>,
+    pub lock_expires: Option<Timestamp>,
+}
+
+/// A live one-time secret attached to a customer (reset token, admin code, confirmation key):
+/// only its digest, so a copy of the database signs nobody in.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OneTimeSecret {
+    pub digest: Digest,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    /// For admin codes: the admin key's name and the reason given, repeated in the audit entry
+    /// written when the code is used.
+    pub issued_by: Option<String>,
+    pub reason: Option<String>,
+}
+
+impl std::fmt::Debug for OneTimeSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OneTimeSecret")
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What proves a customer is who they say: the password hash, the lockout and the live one-time
+/// secrets. The core decides with it; it is never handed to a dialect.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Credentials {
+    /// A PHC string (argon2id for passwords set here); `None` for customers created by Multipass
+    /// or by an admin without one.
+    pub password_hash: Option<String>,
+    /// Bumped on every password change; lets in-flight sign-ins notice they raced a change.
+    pub password_version: u32,
+    pub lockout: Lockout,
+    pub reset_token: Option<OneTimeSecret>,
+    pub otc: Option<OneTimeSecret>,
+    pub confirmation: Option<OneTimeSecret>,
+}
+
+impl Credentials {
+    /// A new password: bumps the version (a sign-in that verified the old one loses its
+    /// commit), voids a live reset token and ends the lockout.
+    pub fn set_password(&mut self, hash: String) {
+        self.password_hash = Some(hash);
+        self.password_version = self.password_version.wrapping_add(1);
+        self.reset_token = None;
+        self.lockout = Lockout::default();
+    }
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("password_version", &self.password_version)
+            .field("lockout", &self.lockout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A customer with their credentials: what the store keeps and the core edits.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Account {
+    pub customer: Customer,
+    pub credentials: Credentials,
+}
+
+/// The lookup key of an email: trimmed, NFC, lower case (then NFC again: lower-casing can leave a
+/// sequence that composes), so case and Unicode form never make two accounts.
+pub fn email_key(email: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    normalize_email(email).to_lowercase().nfc().collect()
+}
+
+/// An email as storekey keeps it: trimmed and in Unicode NFC, so a composed and a decomposed
+/// `josé@` are one address (lookups also lower-case it: `email_key`).
+pub fn normalize_email(email: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    email.trim().nfc().collect()
+}
+
+/// A time as RFC 3339 (`2026-11-27T12:00:00Z`), as the audit log and the admin API show it.
+pub fn rfc3339(t: Timestamp) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
 }

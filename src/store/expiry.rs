@@ -54,9 +54,9 @@ impl Tx<'_> {
                     return Ok(false);
                 };
                 let slot = match kind {
-                    Expiring::ResetToken => Some(&mut record.reset_token),
-                    Expiring::Otc => Some(&mut record.otc),
-                    Expiring::Confirmation => Some(&mut record.confirmation),
+                    Expiring::ResetToken => Some(&mut record.credentials.reset_token),
+                    Expiring::Otc => Some(&mut record.credentials.otc),
+                    Expiring::Confirmation => Some(&mut record.credentials.confirmation),
                     _ => None,
                 };
                 let purged = match slot {
@@ -67,16 +67,17 @@ impl Tx<'_> {
                         }
                         _ => false,
                     },
-                    None => match record.lockout.lock_expires {
+                    None => match record.credentials.lockout.lock_expires {
                         Some(until) if until <= now => {
-                            record.lockout = Lockout::default();
+                            record.credentials.lockout = Lockout::default();
                             true
                         }
                         _ => false,
                     },
                 };
                 if purged {
-                    self.customers.insert(id, record.encode().as_slice())?;
+                    self.customers
+                        .insert(id, encode_customer(&record).as_slice())?;
                 }
                 Ok(purged)
             }

@@ -31,6 +31,9 @@ pub use records::*;
 pub use tx::Tx;
 use writer::run_writer;
 
+use crate::model::{email_key, Account, AuditEntry, Credentials, Lockout};
+use records::{decode_customer, encode_customer};
+
 use redb::{
     Database, MultimapTable, MultimapTableDefinition, ReadTransaction, ReadableDatabase,
     ReadableMultimapTable, ReadableTable, ReadableTableMetadata, Table, TableDefinition,
@@ -251,6 +254,12 @@ fn init_schema(db: &Database) -> Result<(), StoreError> {
 mod tests {
     use super::*;
 
+    fn test_account(email: &str) -> Account {
+        let mut a = Account::default();
+        a.customer.email = email.into();
+        a
+    }
+
     #[test]
     fn a_file_from_a_newer_schema_is_refused_clearly() {
         let dir = tempfile::tempdir().unwrap();
@@ -368,12 +377,7 @@ mod tests {
             0o600
         );
         store
-            .write_blocking(|tx| {
-                tx.insert_customer(CustomerRecord {
-                    email: "a@example.com".into(),
-                    ..CustomerRecord::default()
-                })
-            })
+            .write_blocking(|tx| tx.insert_customer(test_account("a@example.com")))
             .unwrap();
         // The live file, by its own path and through a symlink, even with overwrite.
         let link = dir.path().join("link.redb");
@@ -434,21 +438,11 @@ mod tests {
                 })
             });
             running.recv().unwrap();
-            let ok1 = store.write(|tx| {
-                tx.insert_customer(CustomerRecord {
-                    email: "a@example.com".into(),
-                    ..CustomerRecord::default()
-                })
-            });
+            let ok1 = store.write(|tx| tx.insert_customer(test_account("a@example.com")));
             let bad = store.write(|_tx| -> Result<(), StoreError> {
                 Err(StoreError::Corrupt("injected".into()))
             });
-            let ok2 = store.write(|tx| {
-                tx.insert_customer(CustomerRecord {
-                    email: "b@example.com".into(),
-                    ..CustomerRecord::default()
-                })
-            });
+            let ok2 = store.write(|tx| tx.insert_customer(test_account("b@example.com")));
             let (r1, r2, r3) = futures_util::join!(ok1, bad, ok2);
             assert!(hold.join().unwrap().is_ok());
             assert!(

@@ -5,10 +5,10 @@
 //! a serialization failure); mail, metrics and logs happen in the core after the commit.
 
 use super::{
-    AccessTokenRecord, CustomerId, CustomerRecord, Digest, Store, StoreError, StorefrontToken,
-    SweepReport, Timestamp, Tx,
+    AccessTokenRecord, CustomerId, Digest, Store, StoreError, StorefrontToken, SweepReport,
+    Timestamp, Tx,
 };
-use crate::model::AuditEntry;
+use crate::model::{email_key, Account, AuditEntry};
 
 /// Which customer an operation is about.
 #[derive(Debug, Clone)]
@@ -48,16 +48,16 @@ pub enum Updated<T> {
     EmailTaken,
     Refused(T),
     /// Saved: the record as committed, and the edit's outcome.
-    Saved(Box<CustomerRecord>, T),
+    Saved(Box<Account>, T),
 }
 
 /// What a Multipass sign-in does to the customer its token names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Upsert {
     /// A new customer (the store assigns the id).
-    Create(CustomerRecord),
+    Create(Account),
     /// The existing customer as it should now be (saved only if it changed).
-    Update(CustomerRecord),
+    Update(Account),
 }
 
 /// The result of `multipass_sign_in`.
@@ -67,13 +67,13 @@ pub enum MultipassOutcome<R> {
     Replayed,
     /// The decision refused (the replay record is kept: the token stays used).
     Refused(R),
-    SignedIn(Box<CustomerRecord>),
+    SignedIn(Box<Account>),
 }
 
 /// The result of `create_customer`.
 #[derive(Debug)]
 pub enum Created {
-    Created(Box<CustomerRecord>),
+    Created(Box<Account>),
     EmailTaken,
 }
 
@@ -88,7 +88,7 @@ impl Store {
     ) -> Result<Updated<T>, StoreError>
     where
         T: Send + 'static,
-        F: FnMut(&mut CustomerRecord) -> Change<T> + Send + 'static,
+        F: FnMut(&mut Account) -> Change<T> + Send + 'static,
     {
         self.write(move |tx| {
             let id = match &who {
@@ -106,10 +106,11 @@ impl Store {
                 Change::Refuse(outcome) => return Ok(Updated::Refused(outcome)),
                 Change::Save(outcome, effects) => (outcome, effects),
             };
-            after.id = before.id;
-            if CustomerRecord::email_key(&after.email) != CustomerRecord::email_key(&before.email) {
-                if let Some(owner) = tx.customer_id_by_email(&after.email)? {
-                    if owner != before.id {
+            after.customer.id = before.customer.id;
+            let id = before.customer.id;
+            if email_key(&after.customer.email) != email_key(&before.customer.email) {
+                if let Some(owner) = tx.customer_id_by_email(&after.customer.email)? {
+                    if owner != id {
                         return Ok(Updated::EmailTaken);
                     }
                 }
@@ -117,7 +118,7 @@ impl Store {
             if after != before {
                 tx.put_customer(&after, Some(&before))?;
             }
-            apply(tx, before.id, effects)?;
+            apply(tx, id, effects)?;
             Ok(Updated::Saved(Box::new(after), outcome))
         })
         .await
@@ -127,16 +128,16 @@ impl Store {
     /// admin's create) goes into the same commit.
     pub async fn create_customer(
         &self,
-        record: CustomerRecord,
+        record: Account,
         audit: Option<AuditEntry>,
     ) -> Result<Created, StoreError> {
         self.write(move |tx| {
-            if tx.customer_id_by_email(&record.email)?.is_some() {
+            if tx.customer_id_by_email(&record.customer.email)?.is_some() {
                 return Ok(Created::EmailTaken);
             }
             let created = tx.insert_customer(record.clone())?;
             if let Some(mut entry) = audit.clone() {
-                entry.subject = Some(created.id);
+                entry.subject = Some(created.customer.id);
                 append(tx, &entry)?;
             }
             Ok(Created::Created(Box::new(created)))
@@ -187,9 +188,7 @@ impl Store {
     ) -> Result<MultipassOutcome<R>, StoreError>
     where
         R: Send + 'static,
-        D: Fn(Option<&CustomerRecord>, Option<&CustomerRecord>) -> Result<Upsert, R>
-            + Send
-            + 'static,
+        D: Fn(Option<&Account>, Option<&Account>) -> Result<Upsert, R> + Send + 'static,
     {
         self.write(move |tx| {
             if !tx.record_replay(&replay, replay_until)? {
@@ -216,7 +215,7 @@ impl Store {
                     let before = [by_identifier, by_email]
                         .into_iter()
                         .flatten()
-                        .find(|c| c.id == after.id)
+                        .find(|c| c.customer.id == after.customer.id)
                         .ok_or_else(|| StoreError::Corrupt("upsert names no customer".into()))?;
                     if after != before {
                         tx.put_customer(&after, Some(&before))?;
@@ -225,7 +224,7 @@ impl Store {
                 }
             };
             let record = AccessTokenRecord {
-                customer_id: customer.id,
+                customer_id: customer.customer.id,
                 ..token.record
             };
             tx.insert_access_token(&token.digest, &record)?;
@@ -314,22 +313,8 @@ fn apply(tx: &mut Tx<'_>, id: CustomerId, effects: Effects) -> Result<(), StoreE
     Ok(())
 }
 
-/// An audit entry as stored: JSON with an RFC 3339 time; `customer_id` 0 when it names none.
+/// Appends `entry` to the audit log (its encoding is `records::encode_audit`).
 pub(super) fn append(tx: &mut Tx<'_>, entry: &AuditEntry) -> Result<(), StoreError> {
-    let at = time::OffsetDateTime::from_unix_timestamp(entry.at)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default();
-    let json = serde_json::json!({
-        "at": at,
-        "actor": entry.actor,
-        "action": entry.action,
-        "customer_id": entry.subject.unwrap_or(0),
-        "detail": entry.detail,
-    });
-    tx.append_audit(json.to_string().as_bytes())?;
+    tx.append_audit(&super::records::encode_audit(entry))?;
     Ok(())
 }

@@ -6,9 +6,9 @@ use super::*;
 pub fn customer(
     t: &impl ReadableTable<u64, &'static [u8]>,
     id: CustomerId,
-) -> Result<Option<CustomerRecord>, StoreError> {
+) -> Result<Option<Account>, StoreError> {
     let found = t.get(id)?;
-    found.map(|v| CustomerRecord::decode(v.value())).transpose()
+    found.map(|v| decode_customer(v.value())).transpose()
 }
 
 pub fn id_by(
@@ -32,14 +32,14 @@ pub fn customers(
     t: &impl ReadableTable<u64, &'static [u8]>,
     after: CustomerId,
     limit: usize,
-) -> Result<Vec<CustomerRecord>, StoreError> {
+) -> Result<Vec<Account>, StoreError> {
     let mut out = Vec::new();
     for entry in t.range((after + 1)..)? {
         if out.len() >= limit {
             break;
         }
         let (_, v) = entry?;
-        out.push(CustomerRecord::decode(v.value())?);
+        out.push(decode_customer(v.value())?);
     }
     Ok(out)
 }
@@ -67,14 +67,14 @@ pub fn audit(
     t: &impl ReadableTable<u64, &'static [u8]>,
     after: u64,
     limit: usize,
-) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+) -> Result<Vec<(u64, AuditEntry)>, StoreError> {
     let mut out = Vec::new();
     for entry in t.range((after + 1)..)? {
         if out.len() >= limit {
             break;
         }
         let (k, v) = entry?;
-        out.push((k.value(), v.value().to_vec()));
+        out.push((k.value(), super::records::decode_audit(v.value())?));
     }
     Ok(out)
 }

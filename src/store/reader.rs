@@ -8,18 +8,15 @@ pub struct Reader {
 }
 
 impl Reader {
-    pub fn customer(&self, id: CustomerId) -> Result<Option<CustomerRecord>, StoreError> {
+    pub fn customer(&self, id: CustomerId) -> Result<Option<Account>, StoreError> {
         read::customer(&self.txn.open_table(CUSTOMERS)?, id)
     }
 
     pub fn customer_id_by_email(&self, email: &str) -> Result<Option<CustomerId>, StoreError> {
-        read::id_by(
-            &self.txn.open_table(EMAILS)?,
-            &CustomerRecord::email_key(email),
-        )
+        read::id_by(&self.txn.open_table(EMAILS)?, &email_key(email))
     }
 
-    pub fn customer_by_email(&self, email: &str) -> Result<Option<CustomerRecord>, StoreError> {
+    pub fn customer_by_email(&self, email: &str) -> Result<Option<Account>, StoreError> {
         match self.customer_id_by_email(email)? {
             Some(id) => self.customer(id),
             None => Ok(None),
@@ -37,11 +34,7 @@ impl Reader {
         read::access_token(&self.txn.open_table(TOKENS)?, digest)
     }
 
-    pub fn customers(
-        &self,
-        after: CustomerId,
-        limit: usize,
-    ) -> Result<Vec<CustomerRecord>, StoreError> {
+    pub fn customers(&self, after: CustomerId, limit: usize) -> Result<Vec<Account>, StoreError> {
         read::customers(&self.txn.open_table(CUSTOMERS)?, after, limit)
     }
 
@@ -70,7 +63,7 @@ impl Reader {
         read::storefront_tokens(&self.txn.open_table(STOREFRONT_TOKENS)?)
     }
 
-    pub fn audit(&self, after: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+    pub fn audit(&self, after: u64, limit: usize) -> Result<Vec<(u64, AuditEntry)>, StoreError> {
         read::audit(&self.txn.open_table(AUDIT)?, after, limit)
     }
 }

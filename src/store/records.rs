@@ -7,148 +7,200 @@ use serde::{Deserialize, Serialize};
 pub use crate::model::{
     AccessToken as AccessTokenRecord, CustomerId, Digest, Timestamp, TokenKind,
 };
-use crate::model::{Customer, Profile};
+use crate::model::{Account, AuditEntry, Credentials, Customer, Lockout, OneTimeSecret, Profile};
 
-/// Adobe Commerce's lockout columns (`failures_num`, `first_failure`, `lock_expires`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Lockout {
-    pub failures: u32,
-    pub first_failure: Option<Timestamp>,
-    pub lock_expires: Option<Timestamp>,
-}
-
-/// A live one-time secret attached to a customer (reset token, admin code, confirmation key):
-/// only its digest, so a copy of the database signs nobody in.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OneTimeSecret {
-    #[serde(with = "hex_digest")]
-    pub digest: Digest,
-    pub created_at: Timestamp,
-    pub expires_at: Timestamp,
-    /// For admin codes: the admin key's name and the reason given, repeated in the audit entry
-    /// written when the code is used.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub issued_by: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-}
-
-impl std::fmt::Debug for OneTimeSecret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OneTimeSecret")
-            .field("expires_at", &self.expires_at)
-            .finish_non_exhaustive()
-    }
-}
-
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// A customer as stored: one flat JSON object (the layout of files written before the domain
+/// model existed, kept so they open unchanged). Only `encode_customer` and `decode_customer`
+/// see it; the rest of the store works on `model::Account`.
+#[derive(Default, Serialize, Deserialize)]
 #[serde(default)]
-pub struct CustomerRecord {
-    pub id: CustomerId,
-    /// As the customer typed it; uniqueness is on the lower-cased form.
-    pub email: String,
-    pub firstname: Option<String>,
-    pub lastname: Option<String>,
-    pub middlename: Option<String>,
-    pub prefix: Option<String>,
-    pub suffix: Option<String>,
-    pub date_of_birth: Option<String>,
-    pub gender: Option<i32>,
-    pub taxvat: Option<String>,
-    pub is_subscribed: bool,
-    pub phone: Option<String>,
-    /// argon2id PHC string; `None` for customers created by Multipass or by an admin without one.
-    pub password_hash: Option<String>,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-    pub confirmed: bool,
-    pub disabled: bool,
-    pub allow_remote_shopping_assistance: bool,
-    pub multipass_identifier: Option<String>,
-    pub tags: Vec<String>,
-    pub lockout: Lockout,
-    pub reset_token: Option<OneTimeSecret>,
-    pub otc: Option<OneTimeSecret>,
-    pub confirmation: Option<OneTimeSecret>,
-    /// Bumped on every password change; lets in-flight sign-ins notice they raced a change.
-    pub password_version: u32,
+struct StoredCustomer {
+    id: CustomerId,
+    email: String,
+    firstname: Option<String>,
+    lastname: Option<String>,
+    middlename: Option<String>,
+    prefix: Option<String>,
+    suffix: Option<String>,
+    date_of_birth: Option<String>,
+    gender: Option<i32>,
+    taxvat: Option<String>,
+    is_subscribed: bool,
+    phone: Option<String>,
+    password_hash: Option<String>,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    confirmed: bool,
+    disabled: bool,
+    allow_remote_shopping_assistance: bool,
+    multipass_identifier: Option<String>,
+    tags: Vec<String>,
+    lockout: StoredLockout,
+    reset_token: Option<StoredSecret>,
+    otc: Option<StoredSecret>,
+    confirmation: Option<StoredSecret>,
+    password_version: u32,
 }
 
-impl std::fmt::Debug for CustomerRecord {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CustomerRecord")
-            .field("id", &self.id)
-            .field("email", &self.email)
-            .field("disabled", &self.disabled)
-            .field("confirmed", &self.confirmed)
-            .finish_non_exhaustive()
+#[derive(Default, Serialize, Deserialize)]
+struct StoredLockout {
+    failures: u32,
+    first_failure: Option<Timestamp>,
+    lock_expires: Option<Timestamp>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredSecret {
+    #[serde(with = "hex_digest")]
+    digest: Digest,
+    created_at: Timestamp,
+    expires_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    issued_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+}
+
+impl From<&OneTimeSecret> for StoredSecret {
+    fn from(s: &OneTimeSecret) -> Self {
+        StoredSecret {
+            digest: s.digest,
+            created_at: s.created_at,
+            expires_at: s.expires_at,
+            issued_by: s.issued_by.clone(),
+            reason: s.reason.clone(),
+        }
     }
 }
 
-impl CustomerRecord {
-    /// The lookup key of an email: trimmed, NFC, lower case (then NFC again: lower-casing can
-    /// leave a sequence that composes), so case and Unicode form never make two accounts.
-    pub fn email_key(email: &str) -> String {
-        use unicode_normalization::UnicodeNormalization;
-        crate::auth::normalize_email(email)
-            .to_lowercase()
-            .nfc()
-            .collect()
-    }
-
-    /// What a dialect may see of this customer.
-    pub fn customer(&self) -> Customer {
-        Customer {
-            id: self.id,
-            email: self.email.clone(),
-            profile: self.profile(),
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-            confirmed: self.confirmed,
-            disabled: self.disabled,
-            allow_remote_shopping_assistance: self.allow_remote_shopping_assistance,
-            multipass_identifier: self.multipass_identifier.clone(),
-            tags: self.tags.clone(),
+impl From<StoredSecret> for OneTimeSecret {
+    fn from(s: StoredSecret) -> Self {
+        OneTimeSecret {
+            digest: s.digest,
+            created_at: s.created_at,
+            expires_at: s.expires_at,
+            issued_by: s.issued_by,
+            reason: s.reason,
         }
     }
+}
 
-    pub fn profile(&self) -> Profile {
-        Profile {
-            firstname: self.firstname.clone(),
-            lastname: self.lastname.clone(),
-            middlename: self.middlename.clone(),
-            prefix: self.prefix.clone(),
-            suffix: self.suffix.clone(),
-            date_of_birth: self.date_of_birth.clone(),
-            gender: self.gender,
-            taxvat: self.taxvat.clone(),
-            is_subscribed: self.is_subscribed,
-            phone: self.phone.clone(),
-        }
-    }
+/// The bytes a customer is stored as.
+pub(super) fn encode_customer(a: &Account) -> Vec<u8> {
+    let (c, p, k) = (&a.customer, &a.customer.profile, &a.credentials);
+    let stored = StoredCustomer {
+        id: c.id,
+        email: c.email.clone(),
+        firstname: p.firstname.clone(),
+        lastname: p.lastname.clone(),
+        middlename: p.middlename.clone(),
+        prefix: p.prefix.clone(),
+        suffix: p.suffix.clone(),
+        date_of_birth: p.date_of_birth.clone(),
+        gender: p.gender,
+        taxvat: p.taxvat.clone(),
+        is_subscribed: p.is_subscribed,
+        phone: p.phone.clone(),
+        password_hash: k.password_hash.clone(),
+        created_at: c.created_at,
+        updated_at: c.updated_at,
+        confirmed: c.confirmed,
+        disabled: c.disabled,
+        allow_remote_shopping_assistance: c.allow_remote_shopping_assistance,
+        multipass_identifier: c.multipass_identifier.clone(),
+        tags: c.tags.clone(),
+        lockout: StoredLockout {
+            failures: k.lockout.failures,
+            first_failure: k.lockout.first_failure,
+            lock_expires: k.lockout.lock_expires,
+        },
+        reset_token: k.reset_token.as_ref().map(StoredSecret::from),
+        otc: k.otc.as_ref().map(StoredSecret::from),
+        confirmation: k.confirmation.as_ref().map(StoredSecret::from),
+        password_version: k.password_version,
+    };
+    // A struct of strings, numbers and options always serializes.
+    serde_json::to_vec(&stored).unwrap_or_default()
+}
 
-    pub fn set_profile(&mut self, p: Profile) {
-        self.firstname = p.firstname;
-        self.lastname = p.lastname;
-        self.middlename = p.middlename;
-        self.prefix = p.prefix;
-        self.suffix = p.suffix;
-        self.date_of_birth = p.date_of_birth;
-        self.gender = p.gender;
-        self.taxvat = p.taxvat;
-        self.is_subscribed = p.is_subscribed;
-        self.phone = p.phone;
-    }
+/// The customer stored as `bytes`.
+pub(super) fn decode_customer(bytes: &[u8]) -> Result<Account, super::StoreError> {
+    let s: StoredCustomer = serde_json::from_slice(bytes)
+        .map_err(|e| super::StoreError::Corrupt(format!("customer record: {e}")))?;
+    Ok(Account {
+        customer: Customer {
+            id: s.id,
+            email: s.email,
+            profile: Profile {
+                firstname: s.firstname,
+                lastname: s.lastname,
+                middlename: s.middlename,
+                prefix: s.prefix,
+                suffix: s.suffix,
+                date_of_birth: s.date_of_birth,
+                gender: s.gender,
+                taxvat: s.taxvat,
+                is_subscribed: s.is_subscribed,
+                phone: s.phone,
+            },
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+            confirmed: s.confirmed,
+            disabled: s.disabled,
+            allow_remote_shopping_assistance: s.allow_remote_shopping_assistance,
+            multipass_identifier: s.multipass_identifier,
+            tags: s.tags,
+        },
+        credentials: Credentials {
+            password_hash: s.password_hash,
+            password_version: s.password_version,
+            lockout: Lockout {
+                failures: s.lockout.failures,
+                first_failure: s.lockout.first_failure,
+                lock_expires: s.lockout.lock_expires,
+            },
+            reset_token: s.reset_token.map(OneTimeSecret::from),
+            otc: s.otc.map(OneTimeSecret::from),
+            confirmation: s.confirmation.map(OneTimeSecret::from),
+        },
+    })
+}
 
-    pub(crate) fn encode(&self) -> Vec<u8> {
-        // A struct of strings, numbers and options always serializes.
-        serde_json::to_vec(self).unwrap_or_default()
-    }
+/// An audit entry as stored: JSON with an RFC 3339 time, `customer_id` 0 when it names none
+/// (the admin API shows this object as it is, with the entry's sequence number as `id`).
+#[derive(Serialize, Deserialize)]
+struct StoredAudit {
+    at: String,
+    actor: String,
+    action: String,
+    customer_id: CustomerId,
+    detail: Option<String>,
+}
 
-    pub(crate) fn decode(bytes: &[u8]) -> Result<Self, super::StoreError> {
-        serde_json::from_slice(bytes)
-            .map_err(|e| super::StoreError::Corrupt(format!("customer record: {e}")))
-    }
+pub(super) fn encode_audit(entry: &AuditEntry) -> Vec<u8> {
+    let stored = StoredAudit {
+        at: crate::model::rfc3339(entry.at),
+        actor: entry.actor.clone(),
+        action: entry.action.clone(),
+        customer_id: entry.subject.unwrap_or(0),
+        detail: entry.detail.clone(),
+    };
+    serde_json::to_vec(&stored).unwrap_or_default()
+}
+
+pub(super) fn decode_audit(bytes: &[u8]) -> Result<AuditEntry, super::StoreError> {
+    let s: StoredAudit = serde_json::from_slice(bytes)
+        .map_err(|e| super::StoreError::Corrupt(format!("audit entry: {e}")))?;
+    let at = time::OffsetDateTime::parse(&s.at, &time::format_description::well_known::Rfc3339)
+        .map(|t| t.unix_timestamp())
+        .unwrap_or(0);
+    Ok(AuditEntry {
+        at,
+        actor: s.actor,
+        action: s.action,
+        subject: (s.customer_id != 0).then_some(s.customer_id),
+        detail: s.detail,
+    })
 }
 
 impl AccessTokenRecord {

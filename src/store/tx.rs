@@ -36,12 +36,12 @@ impl<'a> Tx<'a> {
 }
 
 impl Tx<'_> {
-    pub fn customer(&self, id: CustomerId) -> Result<Option<CustomerRecord>, StoreError> {
+    pub fn customer(&self, id: CustomerId) -> Result<Option<Account>, StoreError> {
         read::customer(&self.customers, id)
     }
 
     pub fn customer_id_by_email(&self, email: &str) -> Result<Option<CustomerId>, StoreError> {
-        read::id_by(&self.emails, &CustomerRecord::email_key(email))
+        read::id_by(&self.emails, &email_key(email))
     }
 
     pub fn customer_id_by_identifier(
@@ -68,26 +68,24 @@ impl Tx<'_> {
     }
 
     /// Stores a new customer under a fresh id. The caller has checked the email is free.
-    pub fn insert_customer(
-        &mut self,
-        mut record: CustomerRecord,
-    ) -> Result<CustomerRecord, StoreError> {
-        record.id = self.next_id("next_customer_id")?;
-        self.put_customer(&record, None)?;
-        Ok(record)
+    pub fn insert_customer(&mut self, mut account: Account) -> Result<Account, StoreError> {
+        account.customer.id = self.next_id("next_customer_id")?;
+        self.put_customer(&account, None)?;
+        Ok(account)
     }
 
     /// Saves `record`, keeping the email and identifier indexes in step with `previous`.
     pub fn put_customer(
         &mut self,
-        record: &CustomerRecord,
-        previous: Option<&CustomerRecord>,
+        account: &Account,
+        previous: Option<&Account>,
     ) -> Result<(), StoreError> {
-        let email_key = CustomerRecord::email_key(&record.email);
+        let (record, previous_customer) = (&account.customer, previous.map(|p| &p.customer));
+        let key = email_key(&record.email);
         let mut email_changed = true;
-        if let Some(prev) = previous {
-            let old_key = CustomerRecord::email_key(&prev.email);
-            email_changed = old_key != email_key;
+        if let Some(prev) = previous_customer {
+            let old_key = email_key(&prev.email);
+            email_changed = old_key != key;
             if email_changed {
                 self.emails.remove(old_key.as_str())?;
             }
@@ -98,19 +96,21 @@ impl Tx<'_> {
             }
         }
         if email_changed {
-            self.emails.insert(email_key.as_str(), record.id)?;
+            self.emails.insert(key.as_str(), record.id)?;
         }
         if let Some(ident) = &record.multipass_identifier {
-            if previous.and_then(|p| p.multipass_identifier.as_ref()) != Some(ident) {
+            if previous_customer.and_then(|p| p.multipass_identifier.as_ref()) != Some(ident) {
                 self.identifiers.insert(ident.as_str(), record.id)?;
             }
         }
         self.customers
-            .insert(record.id, record.encode().as_slice())?;
+            .insert(record.id, encode_customer(account).as_slice())?;
         // Per-customer one-time secrets and lockouts are found by the sweeper through the
         // index; only new deadlines need an entry.
         let subject = customer_subject(record.id);
-        let before = |f: fn(&CustomerRecord) -> Option<Timestamp>| previous.and_then(f);
+        let before =
+            |f: fn(&Credentials) -> Option<Timestamp>| previous.and_then(|p| f(&p.credentials));
+        let record = &account.credentials;
         for (now, was, kind) in [
             (
                 record.reset_token.as_ref().map(|s| s.expires_at),
@@ -145,12 +145,14 @@ impl Tx<'_> {
 
     /// Deletes a customer with its indexes and every access token it had.
     pub fn delete_customer(&mut self, id: CustomerId) -> Result<bool, StoreError> {
-        let Some(record) = self.customer(id)? else {
+        let Some(Account {
+            customer: record, ..
+        }) = self.customer(id)?
+        else {
             return Ok(false);
         };
         self.revoke_customer_tokens(id)?;
-        self.emails
-            .remove(CustomerRecord::email_key(&record.email).as_str())?;
+        self.emails.remove(email_key(&record.email).as_str())?;
         if let Some(ident) = &record.multipass_identifier {
             self.identifiers.remove(ident.as_str())?;
         }

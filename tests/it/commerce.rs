@@ -202,7 +202,7 @@ async fn create_customer_with_taken_email_is_refused() {
             "graphql-already-exists".into()
         )
     );
-    assert_eq!(s.auth().store.read().unwrap().customer_count().unwrap(), 1);
+    assert_eq!(s.store().read().unwrap().customer_count().unwrap(), 1);
 }
 
 #[tokio::test]
@@ -223,7 +223,7 @@ async fn password_policy_uses_adobe_commerce_messages() {
             .await;
         assert_eq!(first_error(&body), (msg.into(), "graphql-input".into()));
     }
-    assert_eq!(s.auth().store.read().unwrap().customer_count().unwrap(), 0);
+    assert_eq!(s.store().read().unwrap().customer_count().unwrap(), 0);
 }
 
 #[tokio::test]
@@ -242,9 +242,9 @@ async fn update_customer_sets_remote_assistance_and_names() {
         body["data"]["updateCustomerV2"]["customer"],
         json!({"firstname": "Robert", "allow_remote_shopping_assistance": true})
     );
-    let stored = s.auth().record_by_email(BOB).unwrap().unwrap();
-    assert!(stored.allow_remote_shopping_assistance);
-    assert_eq!(stored.firstname.as_deref(), Some("Robert"));
+    let stored = s.auth().account_by_email(BOB).unwrap().unwrap();
+    assert!(stored.customer.allow_remote_shopping_assistance);
+    assert_eq!(stored.customer.profile.firstname.as_deref(), Some("Robert"));
 }
 
 #[tokio::test]

@@ -25,9 +25,9 @@ async fn lock_customer(s: &TestServer) {
     for i in 0..s.config.lockout.max_failures {
         s.sign_in(EMAIL, &format!("wrong-password-{i}")).await;
     }
-    let record = s.auth().record_by_email(EMAIL).unwrap().unwrap();
+    let record = s.auth().account_by_email(EMAIL).unwrap().unwrap();
     assert!(
-        record.lockout.lock_expires.is_some(),
+        record.credentials.lockout.lock_expires.is_some(),
         "fixture did not lock"
     );
 }
@@ -51,13 +51,13 @@ async fn generate_customer_token_generate_customer_valid_token() {
     let s = TestServer::start().await;
     s.admin_customer(EMAIL, PASSWORD, false).await;
     s.sign_in(EMAIL, "wrongpassword").await;
-    let record = s.auth().record_by_email(EMAIL).unwrap().unwrap();
-    assert_eq!(record.lockout.failures, 1);
+    let record = s.auth().account_by_email(EMAIL).unwrap().unwrap();
+    assert_eq!(record.credentials.lockout.failures, 1);
     let (status, body) = s.sign_in(EMAIL, PASSWORD).await;
     assert_eq!(status, 200);
     assert!(body["data"]["generateCustomerToken"]["token"].is_string());
-    let record = s.auth().record_by_email(EMAIL).unwrap().unwrap();
-    assert_eq!(record.lockout.failures, 0);
+    let record = s.auth().account_by_email(EMAIL).unwrap().unwrap();
+    assert_eq!(record.credentials.lockout.failures, 0);
 }
 
 #[tokio::test]
@@ -272,8 +272,12 @@ async fn update_customer_v2_update_customer_if_account_is_locked() {
         .await;
     assert_eq!(status, 401);
     assert_eq!(message(&body), "The account is locked.");
-    let record = s.auth().record_by_email(EMAIL).unwrap().unwrap();
-    assert_eq!(record.firstname.as_deref(), Some("Bob"), "nothing changed");
+    let record = s.auth().account_by_email(EMAIL).unwrap().unwrap();
+    assert_eq!(
+        record.customer.profile.firstname.as_deref(),
+        Some("Bob"),
+        "nothing changed"
+    );
 }
 
 #[tokio::test]
@@ -308,8 +312,11 @@ async fn update_customer_v2_update_customer_if_dob_is_invalid() {
         )
         .await;
     assert_eq!(message(&body), "Invalid date");
-    let record = s.auth().record_by_email(EMAIL).unwrap().unwrap();
-    assert_eq!(record.date_of_birth, None, "nothing stored");
+    let record = s.auth().account_by_email(EMAIL).unwrap().unwrap();
+    assert_eq!(
+        record.customer.profile.date_of_birth, None,
+        "nothing stored"
+    );
 }
 
 // ---------------------------------------------------------------- CreateCustomerV2Test

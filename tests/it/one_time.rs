@@ -308,10 +308,7 @@ async fn thirty_two_racing_exchanges_of_one_code_issue_one_token() {
     assert_eq!(race(&s, &otc).await, 1);
     let reset = reset_token_for(&s, BOB).await;
     assert_eq!(race(&s, &reset).await, 1);
-    assert_eq!(
-        s.auth().store.read().unwrap().access_token_count().unwrap(),
-        2
-    );
+    assert_eq!(s.store().read().unwrap().access_token_count().unwrap(), 2);
 }
 
 #[tokio::test]
@@ -516,15 +513,15 @@ async fn the_sweeper_purges_what_expired_and_keeps_what_lives() {
     assert_eq!(report.otcs, 1);
     assert_eq!(report.reset_tokens, 0);
     assert_eq!(report.access_tokens, 0);
-    let stored = s.auth().record_by_email(BOB).unwrap().unwrap();
-    assert!(stored.otc.is_none());
-    assert!(stored.reset_token.is_some());
+    let stored = s.auth().account_by_email(BOB).unwrap().unwrap();
+    assert!(stored.credentials.otc.is_none());
+    assert!(stored.credentials.reset_token.is_some());
     assert_eq!(s.whoami(&live).await.0, 200);
 
     s.clock.advance(2 * 3600);
     let report = storekey::sweeper::sweep_now(s.auth()).await.unwrap();
     assert_eq!((report.reset_tokens, report.access_tokens), (1, 1));
-    let reader = s.auth().store.read().unwrap();
+    let reader = s.store().read().unwrap();
     assert_eq!(reader.access_token_count().unwrap(), 0);
     assert_eq!(reader.expiry_index_len().unwrap(), 0);
     drop(reader);
@@ -598,8 +595,13 @@ async fn backup_during_writes_holds_every_acknowledged_customer() {
     // Every customer in the copy is whole and findable by email.
     for c in reader.customers(0, 1000).unwrap() {
         assert_eq!(
-            reader.customer_by_email(&c.email).unwrap().unwrap().id,
-            c.id
+            reader
+                .customer_by_email(&c.customer.email)
+                .unwrap()
+                .unwrap()
+                .customer
+                .id,
+            c.customer.id
         );
     }
 }

@@ -16,9 +16,10 @@ async fn five_times(s: &TestServer, email: &str, password: &str) {
 
 fn failures(s: &TestServer) -> u32 {
     s.auth()
-        .record_by_email(BOB)
+        .account_by_email(BOB)
         .unwrap()
         .unwrap()
+        .credentials
         .lockout
         .failures
 }

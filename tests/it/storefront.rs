@@ -229,10 +229,13 @@ async fn multipass_token_made_now_signs_in_and_creates_the_customer() {
         body,
         json!({"data": {"customer": {"email": "nicpotts@example.com", "tags": ["canadian", "premium"]}}})
     );
-    let record = s.auth().record(id).unwrap().unwrap();
-    assert_eq!(record.multipass_identifier.as_deref(), Some("nic123"));
-    assert!(record.password_hash.is_none());
-    assert!(record.confirmed);
+    let record = s.auth().account(id).unwrap().unwrap();
+    assert_eq!(
+        record.customer.multipass_identifier.as_deref(),
+        Some("nic123")
+    );
+    assert!(record.credentials.password_hash.is_none());
+    assert!(record.customer.confirmed);
 }
 
 #[tokio::test]
@@ -421,7 +424,7 @@ async fn multipass_signed_payloads_without_valid_claims_are_refused() {
             "{p}"
         );
     }
-    assert_eq!(s.auth().store.read().unwrap().customer_count().unwrap(), 0);
+    assert_eq!(s.store().read().unwrap().customer_count().unwrap(), 0);
 }
 
 #[tokio::test]
@@ -455,11 +458,11 @@ async fn multipass_re_enables_a_disabled_customer_and_updates_names_and_tags() {
         json!({"email": "BobLoblaw@Example.com", "first_name": "Robert", "tag_string": "vip"}),
     );
     let access = multipass_ok(&s, &sf_token, &token).await;
-    let record = s.auth().record(id).unwrap().unwrap();
-    assert!(!record.disabled);
-    assert_eq!(record.firstname.as_deref(), Some("Robert"));
-    assert_eq!(record.lastname.as_deref(), Some("Loblaw"));
-    assert_eq!(record.tags, vec!["vip".to_string()]);
+    let record = s.auth().account(id).unwrap().unwrap();
+    assert!(!record.customer.disabled);
+    assert_eq!(record.customer.profile.firstname.as_deref(), Some("Robert"));
+    assert_eq!(record.customer.profile.lastname.as_deref(), Some("Loblaw"));
+    assert_eq!(record.customer.tags, vec!["vip".to_string()]);
     assert_eq!(
         customer(&s, &sf_token, &access).await["displayName"],
         "Robert Loblaw"
@@ -517,7 +520,7 @@ async fn multipass_customer_found_by_email_adopts_the_identifier() {
     multipass_ok(&s, &sf_token, &token).await;
     let record = s.auth().customer(id).unwrap().unwrap();
     assert_eq!(record.multipass_identifier.as_deref(), Some("bob-1"));
-    assert_eq!(s.auth().store.read().unwrap().customer_count().unwrap(), 1);
+    assert_eq!(s.store().read().unwrap().customer_count().unwrap(), 1);
 }
 
 #[tokio::test]
@@ -580,11 +583,8 @@ async fn multipass_token_raced_sixteen_times_wins_once() {
     {
         assert_eq!(p, &invalid_multipass());
     }
-    assert_eq!(s.auth().store.read().unwrap().customer_count().unwrap(), 1);
-    assert_eq!(
-        s.auth().store.read().unwrap().access_token_count().unwrap(),
-        1
-    );
+    assert_eq!(s.store().read().unwrap().customer_count().unwrap(), 1);
+    assert_eq!(s.store().read().unwrap().access_token_count().unwrap(), 1);
 }
 
 // ------------------------------------------------------------------ storefront tokens, scopes

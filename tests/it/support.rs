@@ -71,6 +71,11 @@ impl TestServer {
         &self.server.as_ref().unwrap().auth
     }
 
+    /// The server's store, for looking at what was written.
+    pub fn store(&self) -> &storekey::store::Store {
+        &self.server.as_ref().unwrap().store
+    }
+
     /// Stops the server and starts a new one on the same file and clock.
     pub async fn restart(&mut self) {
         if let Some(s) = self.server.take() {

@@ -393,8 +393,8 @@ async fn a_form_encoded_post_with_the_cookie_is_refused_and_nothing_changes() {
         assert_eq!(status, 403, "{content_type}: {answer}");
         assert_eq!(first_error(&answer).0, CSRF);
     }
-    let stored = s.auth().record_by_email(BOB).unwrap().unwrap();
-    assert_eq!(stored.firstname.as_deref(), Some("Bob"));
+    let stored = s.auth().account_by_email(BOB).unwrap().unwrap();
+    assert_eq!(stored.customer.profile.firstname.as_deref(), Some("Bob"));
 }
 
 #[tokio::test]

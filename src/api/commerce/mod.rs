@@ -9,8 +9,8 @@ use super::{client_ip, graphql_response, parse_graphql_body, HttpResponse};
 use crate::auth::one_time::ConfirmError;
 use crate::auth::secret::Secret;
 use crate::auth::{
-    Accept, AccountError, Auth, CustomerChanges, NewCustomer, Session, SessionRefusal,
-    SignInRequest,
+    Accept, AccountError, Auth, CustomerChanges, NewCustomer, ProfileChanges, Session,
+    SessionRefusal, SignInRequest,
 };
 use crate::model::Profile;
 use crate::model::{Customer as CustomerModel, TokenKind};
@@ -551,15 +551,18 @@ impl Mutation {
             is_subscribed,
         } = input;
         let mut changes = CustomerChanges {
-            firstname,
-            lastname,
-            middlename,
-            prefix,
-            suffix,
-            date_of_birth: date_of_birth.or(dob),
-            gender,
-            taxvat,
-            is_subscribed,
+            profile: ProfileChanges {
+                firstname,
+                lastname,
+                middlename,
+                prefix,
+                suffix,
+                date_of_birth: date_of_birth.or(dob),
+                gender,
+                taxvat,
+                is_subscribed,
+                phone: None,
+            },
             ..CustomerChanges::default()
         };
         let current = &session.customer;
@@ -602,15 +605,18 @@ impl Mutation {
         let (auth, caller) = ctx_parts(ctx);
         let session = active_customer(auth, caller)?;
         let changes = CustomerChanges {
-            firstname: input.firstname,
-            lastname: input.lastname,
-            middlename: input.middlename,
-            prefix: input.prefix,
-            suffix: input.suffix,
-            date_of_birth: input.date_of_birth.or(input.dob),
-            gender: input.gender,
-            taxvat: input.taxvat,
-            is_subscribed: input.is_subscribed,
+            profile: ProfileChanges {
+                firstname: input.firstname,
+                lastname: input.lastname,
+                middlename: input.middlename,
+                prefix: input.prefix,
+                suffix: input.suffix,
+                date_of_birth: input.date_of_birth.or(input.dob),
+                gender: input.gender,
+                taxvat: input.taxvat,
+                is_subscribed: input.is_subscribed,
+                phone: None,
+            },
             allow_remote_shopping_assistance: input.allow_remote_shopping_assistance,
             ..CustomerChanges::default()
         };
@@ -845,22 +851,13 @@ async fn create(
 }
 
 fn is_empty_update(c: &CustomerChanges) -> bool {
-    c.firstname.is_none()
-        && c.lastname.is_none()
-        && c.middlename.is_none()
-        && c.prefix.is_none()
-        && c.suffix.is_none()
-        && c.date_of_birth.is_none()
-        && c.gender.is_none()
-        && c.taxvat.is_none()
-        && c.is_subscribed.is_none()
-        && c.allow_remote_shopping_assistance.is_none()
+    c.profile == ProfileChanges::default() && c.allow_remote_shopping_assistance.is_none()
 }
 
 fn validate_update(c: &CustomerChanges) -> Result<(), async_graphql::Error> {
-    require_name(c.firstname.as_deref(), "First Name")?;
-    require_name(c.lastname.as_deref(), "Last Name")?;
-    check_date_of_birth(c.date_of_birth.as_deref())
+    require_name(c.profile.firstname.as_deref(), "First Name")?;
+    require_name(c.profile.lastname.as_deref(), "Last Name")?;
+    check_date_of_birth(c.profile.date_of_birth.as_deref())
 }
 
 async fn sign_in(

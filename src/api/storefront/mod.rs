@@ -14,8 +14,8 @@ use crate::auth::storefront_tokens::{
 };
 use crate::auth::StoreError;
 use crate::auth::{
-    valid_email, Accept, Auth, CustomerChanges, IssuedToken, NewCustomer, SignInError,
-    SignInRequest,
+    valid_email, Accept, Auth, CustomerChanges, IssuedToken, NewCustomer, ProfileChanges,
+    SignInError, SignInRequest,
 };
 use crate::model::Profile;
 use crate::model::{self, CustomerId, TokenKind};
@@ -589,10 +589,13 @@ impl Mutation {
         }
 
         let changes = CustomerChanges {
-            firstname: customer.first_name,
-            lastname: customer.last_name,
-            phone: customer.phone,
-            is_subscribed: customer.accepts_marketing,
+            profile: ProfileChanges {
+                firstname: customer.first_name,
+                lastname: customer.last_name,
+                phone: customer.phone,
+                is_subscribed: customer.accepts_marketing,
+                ..ProfileChanges::default()
+            },
             email: email.map(str::to_owned),
             ..CustomerChanges::default()
         };
