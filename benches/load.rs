@@ -488,7 +488,7 @@ async fn run() {
                         tx.insert_access_token(
                             &digest,
                             &storekey::store::AccessTokenRecord {
-                                customer_id: 1,
+                                customer_id: storekey::model::CustomerId(1),
                                 issued_at: now - 7200,
                                 expires_at: now - 3600,
                                 kind: storekey::store::TokenKind::Commerce,

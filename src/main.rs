@@ -314,7 +314,7 @@ async fn customer_command(config: Config, cmd: &CustomerCommand) -> Result<(), S
             println!("created customer {} <{}>", record.id, record.email);
         }
         CustomerCommand::List => {
-            let mut after = 0;
+            let mut after = storekey::model::CustomerId(0);
             loop {
                 let page = auth.customers_page(after, 500).map_err(|e| e.to_string())?;
                 if page.is_empty() {

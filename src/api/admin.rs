@@ -10,7 +10,7 @@ use crate::auth::secret::Secret;
 use crate::auth::storefront_tokens::{StorefrontTokenError, StorefrontTokenKind};
 use crate::auth::BackupError;
 use crate::auth::{AccountError, Auth, CustomerChanges, NewCustomer};
-use crate::model::{Profile, ProfileChanges};
+use crate::model::{CustomerId, Profile, ProfileChanges};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -92,15 +92,17 @@ async fn route(
             }
         }
         ("GET", ["customers", id]) => {
-            let id = parse_id(id)?;
+            let id = CustomerId(parse_id(id)?);
             match auth.customer(id).map_err(internal)? {
                 Some(c) => ok(super::customer_json(&c)),
                 None => not_found(id),
             }
         }
-        ("PUT", ["customers", id]) => update_customer(auth, admin, parse_id(id)?, body).await,
+        ("PUT", ["customers", id]) => {
+            update_customer(auth, admin, CustomerId(parse_id(id)?), body).await
+        }
         ("DELETE", ["customers", id]) => {
-            let id = parse_id(id)?;
+            let id = CustomerId(parse_id(id)?);
             if !auth
                 .delete_customer(id, Some(admin.to_string()))
                 .await
@@ -111,7 +113,7 @@ async fn route(
             ok(json!(true))
         }
         ("POST", ["customer", id, "otp"]) => {
-            let id = parse_id(id)?;
+            let id = CustomerId(parse_id(id)?);
             #[derive(Deserialize, Default)]
             struct OtpBody {
                 #[serde(default)]
@@ -197,7 +199,7 @@ async fn route(
                         "at": crate::model::rfc3339(e.at),
                         "actor": e.actor,
                         "action": e.action,
-                        "customer_id": e.subject.unwrap_or(0),
+                        "customer_id": e.subject.map_or(0, |id| id.0),
                         "detail": e.detail,
                         "id": seq,
                     })
@@ -289,7 +291,7 @@ async fn create_customer(auth: &Auth, admin: &str, body: &[u8]) -> Reply {
     ok(super::customer_json(&record))
 }
 
-async fn update_customer(auth: &Auth, admin: &str, id: u64, body: &[u8]) -> Reply {
+async fn update_customer(auth: &Auth, admin: &str, id: CustomerId, body: &[u8]) -> Reply {
     let req: CustomerBody = parse_body(body)?;
     let c = req.customer;
     let email = c.email.clone().unwrap_or_default();
@@ -337,7 +339,7 @@ fn account_error(e: AccountError, email: &str) -> (StatusCode, String) {
     }
 }
 
-fn otc_error(e: OtcError, id: u64) -> Reply {
+fn otc_error(e: OtcError, id: CustomerId) -> Reply {
     match e {
         OtcError::NotFound => not_found(id),
         OtcError::AssistanceNotAllowed => fail(StatusCode::FORBIDDEN, LAC_NOT_ALLOWED),
@@ -360,7 +362,7 @@ fn storefront_token_error(e: StorefrontTokenError) -> Reply {
     }
 }
 
-fn not_found(id: u64) -> Reply {
+fn not_found(id: CustomerId) -> Reply {
     fail(
         StatusCode::NOT_FOUND,
         format!("No such entity with customerId = {id}"),

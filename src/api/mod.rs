@@ -621,7 +621,7 @@ fn graphql_body(status: StatusCode, resp: &async_graphql::Response) -> HttpRespo
 /// The admin/CLI JSON shape of a customer (SPEC §7).
 pub fn customer_json(c: &crate::model::Customer) -> serde_json::Value {
     json!({
-        "id": c.id,
+        "id": c.id.0,
         "email": c.email,
         "firstname": c.profile.firstname,
         "lastname": c.profile.lastname,

@@ -40,7 +40,7 @@ impl Auth {
             self.now(),
             admin,
             "backup",
-            Some(0),
+            None,
             Some(path.to_string_lossy().into_owned()),
         );
         self.store

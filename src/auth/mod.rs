@@ -45,14 +45,14 @@ pub use policy::Policy;
 
 use crate::config::Config;
 use crate::metrics::Metrics;
+use crate::model::{AccessToken, Credentials, Lockout, OneTimeSecret};
 pub use crate::model::{Account, AuditEntry, Customer, Profile, ProfileChanges};
-use crate::model::{Credentials, Lockout, OneTimeSecret};
 pub use crate::store::StoreError;
-use crate::store::{
-    AccessTokenRecord, Change, Created, CustomerId, Digest, Effects, NewToken, Store, Timestamp,
-    TokenKind, Updated, Who,
-};
 pub use crate::store::{BackupError, BackupSummary};
+use crate::store::{
+    Change, Created, CustomerId, Digest, Effects, NewToken, Store, Timestamp, TokenKind, Updated,
+    Who,
+};
 use clock::Clock;
 use limits::{RateLimiter, RecentFailures};
 use password::{check_policy, HashError, PasswordPool, PolicyError};
@@ -186,7 +186,7 @@ pub enum SessionRefusal {
 pub struct Session {
     pub customer: Customer,
     pub token_digest: Digest,
-    pub token: AccessTokenRecord,
+    pub token: AccessToken,
     /// The account's lock as it was when the token was read (see `session_refusal`).
     lock_expires: Option<Timestamp>,
 }

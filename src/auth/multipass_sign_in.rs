@@ -5,7 +5,7 @@
 
 use super::multipass::{self, MultipassClaims, MultipassError};
 use super::{valid_email, Auth, IssuedToken, Method};
-use crate::model::{Account, Customer};
+use crate::model::{Account, Customer, CustomerId};
 use crate::store::{MultipassOutcome, StoreError, Timestamp, TokenKind, Upsert};
 use time::{Duration, OffsetDateTime};
 
@@ -70,7 +70,7 @@ impl Auth {
         match &result {
             Ok(Attempt::SignedIn(issued)) => {
                 self.metrics.login(Method::Multipass.label(), "success");
-                tracing::debug!(customer = issued.customer.id, "multipass sign-in");
+                tracing::debug!(customer = issued.customer.id.0, "multipass sign-in");
             }
             Ok(Attempt::Refused(refusal)) => {
                 self.metrics
@@ -123,7 +123,7 @@ impl Auth {
         // `max_skew` ahead, and its fraction of a second is floored here, hence the extra one.
         let replay_until = claims.created_at.unix_timestamp() + max_age + max_skew + 1;
         // The customer's id is known only inside the write, which fills it into the token.
-        let (token, new_token) = self.mint(0, TokenKind::Storefront, now);
+        let (token, new_token) = self.mint(CustomerId(0), TokenKind::Storefront, now);
         let expires_at = new_token.record.expires_at;
         let outcome = self
             .store
@@ -271,7 +271,7 @@ mod tests {
 
     fn record(id: u64, email: &str, identifier: Option<&str>) -> Account {
         let mut a = Account::default();
-        a.customer.id = id;
+        a.customer.id = CustomerId(id);
         a.customer.email = email.into();
         a.customer.multipass_identifier = identifier.map(str::to_owned);
         a
@@ -312,7 +312,7 @@ mod tests {
         let Ok(Upsert::Update(Account { customer: c, .. })) = decision else {
             panic!("expected an update, got {decision:?}");
         };
-        assert_eq!((c.id, c.disabled, c.updated_at), (3, false, 9));
+        assert_eq!((c.id, c.disabled, c.updated_at), (CustomerId(3), false, 9));
         assert_eq!(c.multipass_identifier.as_deref(), Some("i1"));
     }
 

@@ -9,10 +9,8 @@ use super::password::{check_policy, PolicyError};
 use super::secret::{self, Secret};
 use super::{audit_entry, live_matches, valid_email, AccountUpdate, Auth, IssuedToken, Method};
 use crate::mail::Mail;
-use crate::model::{email_key, Account, Customer, OneTimeSecret};
-use crate::store::{
-    AccessTokenRecord, Change, CustomerId, Effects, NewToken, StoreError, TokenKind, Updated, Who,
-};
+use crate::model::{email_key, AccessToken, Account, Customer, OneTimeSecret};
+use crate::store::{Change, CustomerId, Effects, NewToken, StoreError, TokenKind, Updated, Who};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -365,7 +363,7 @@ impl Auth {
                 if !c.customer.allow_remote_shopping_assistance {
                     return Change::Refuse(());
                 }
-                let record = AccessTokenRecord {
+                let record = AccessToken {
                     customer_id: c.customer.id,
                     issued_at: now,
                     expires_at: now + ttl,
@@ -407,7 +405,10 @@ impl Auth {
         let now = self.now();
         let email_key = email_key(&customer.email);
         if !self.confirmation_mail.allow(&email_key, ip, now) {
-            tracing::debug!(customer = id, "confirmation mail over its limit: not sent");
+            tracing::debug!(
+                customer = id.0,
+                "confirmation mail over its limit: not sent"
+            );
             return Ok(());
         }
         let key = secret::hex_code_from(self.random.as_ref());

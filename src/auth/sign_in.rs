@@ -63,7 +63,7 @@ impl Auth {
                 customer: c,
                 credentials: k,
             }) => [
-                c.id.to_be_bytes().as_slice(),
+                c.id.0.to_be_bytes().as_slice(),
                 &k.password_version.to_be_bytes(),
                 &[u8::from(c.disabled), u8::from(is_locked(&k.lockout, now))],
             ]
@@ -239,7 +239,7 @@ impl Auth {
         if locked {
             self.metrics.lockouts.inc();
             tracing::info!(
-                customer = id,
+                customer = id.0,
                 "account locked after repeated sign-in failures"
             );
         }
@@ -345,7 +345,7 @@ mod tests {
     #[test]
     fn a_sign_in_commit_consumes_the_code_and_clears_the_lockout() {
         let mut c = Account::default();
-        c.customer.id = 7;
+        c.customer.id = CustomerId(7);
         c.customer.allow_remote_shopping_assistance = true;
         c.credentials.otc = slot([1; 32], 50);
         c.credentials.lockout = Lockout {
@@ -359,7 +359,7 @@ mod tests {
         let audit = audit.unwrap();
         assert_eq!(
             (audit.action.as_str(), audit.subject),
-            ("otc_used", Some(7))
+            ("otc_used", Some(CustomerId(7)))
         );
         assert_eq!(audit.detail.as_deref(), Some("issued by ops; reason: call"));
         // The second use of the same code lost the race.

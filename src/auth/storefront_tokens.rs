@@ -6,8 +6,8 @@
 
 use super::secret::{self, Secret};
 use super::{audit_entry, Auth};
+pub use crate::model::{StorefrontToken, StorefrontTokenKind};
 use crate::store::{Digest, StoreError};
-pub use crate::store::{StorefrontToken, StorefrontTokenKind};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 

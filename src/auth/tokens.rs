@@ -12,7 +12,7 @@ impl Auth {
         now: Timestamp,
     ) -> (Secret, NewToken) {
         let token = secret::access_token_from(self.random.as_ref());
-        let record = AccessTokenRecord {
+        let record = AccessToken {
             customer_id: id,
             issued_at: now,
             expires_at: now + self.token_ttl(kind),

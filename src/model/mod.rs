@@ -2,8 +2,16 @@
 //! credentials (which never leave the core), tokens and audit entries. No storage encoding and
 //! no HTTP here: the store converts its records to and from these types, the dialects render them.
 
-/// A customer's number, as the store assigns it.
-pub type CustomerId = u64;
+/// A customer's number, as the store assigns it (1, 2, 3, …; 0 names nobody). Both dialects and
+/// the admin API show it as a number (Commerce's `uid` is its base64).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CustomerId(pub u64);
+
+impl std::fmt::Display for CustomerId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
 
 /// Seconds since the Unix epoch.
 pub type Timestamp = i64;
@@ -207,4 +215,44 @@ pub fn rfc3339(t: Timestamp) -> String {
                 .ok()
         })
         .unwrap_or_default()
+}
+
+/// Which header a token works in: public in `X-Shopify-Storefront-Access-Token` (browsers),
+/// private in `Shopify-Storefront-Private-Token` (servers, which may pass the buyer's IP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StorefrontTokenKind {
+    #[default]
+    Public,
+    Private,
+}
+
+impl StorefrontTokenKind {
+    /// The names an admin may give, in the order error messages list them.
+    pub const NAMES: &'static [&'static str] = &["public", "private"];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            StorefrontTokenKind::Public => "public",
+            StorefrontTokenKind::Private => "private",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "public" => Some(StorefrontTokenKind::Public),
+            "private" => Some(StorefrontTokenKind::Private),
+            _ => None,
+        }
+    }
+}
+
+/// A storefront token: what it may do and in which header (the token itself is shown once and
+/// only its digest is kept). Its `id` is assigned by the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorefrontToken {
+    pub id: u64,
+    pub title: String,
+    pub scopes: Vec<String>,
+    pub created_at: i64,
+    pub kind: StorefrontTokenKind,
 }

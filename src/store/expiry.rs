@@ -77,7 +77,7 @@ impl Tx<'_> {
                 };
                 if purged {
                     self.customers
-                        .insert(id, encode_customer(&record).as_slice())?;
+                        .insert(id.0, encode_customer(&record).as_slice())?;
                 }
                 Ok(purged)
             }

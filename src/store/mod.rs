@@ -31,7 +31,7 @@ pub use records::*;
 pub use tx::Tx;
 use writer::run_writer;
 
-use crate::model::{email_key, Account, AuditEntry, Credentials, Lockout};
+use crate::model::{email_key, Account, AuditEntry, Credentials, Lockout, StorefrontToken};
 use records::{decode_customer, encode_customer};
 
 use redb::{

@@ -7,7 +7,7 @@ pub fn customer(
     t: &impl ReadableTable<u64, &'static [u8]>,
     id: CustomerId,
 ) -> Result<Option<Account>, StoreError> {
-    let found = t.get(id)?;
+    let found = t.get(id.0)?;
     found.map(|v| decode_customer(v.value())).transpose()
 }
 
@@ -15,7 +15,7 @@ pub fn id_by(
     t: &impl ReadableTable<&'static str, u64>,
     key: &str,
 ) -> Result<Option<CustomerId>, StoreError> {
-    Ok(t.get(key)?.map(|v| v.value()))
+    Ok(t.get(key)?.map(|v| CustomerId(v.value())))
 }
 
 pub fn access_token(
@@ -34,7 +34,7 @@ pub fn customers(
     limit: usize,
 ) -> Result<Vec<Account>, StoreError> {
     let mut out = Vec::new();
-    for entry in t.range((after + 1)..)? {
+    for entry in t.range((after.0 + 1)..)? {
         if out.len() >= limit {
             break;
         }
@@ -52,9 +52,9 @@ pub fn storefront_tokens(
         let (k, v) = entry?;
         let mut d = [0u8; 32];
         // A record this build cannot read is skipped: it grants nothing.
-        if let (32, Ok(token)) = (
+        if let (32, Some(token)) = (
             k.value().len(),
-            serde_json::from_slice::<StorefrontToken>(v.value()),
+            super::records::decode_storefront_token(v.value()),
         ) {
             d.copy_from_slice(k.value());
             out.push((d, token));

@@ -7,7 +7,10 @@ use serde::{Deserialize, Serialize};
 pub use crate::model::{
     AccessToken as AccessTokenRecord, CustomerId, Digest, Timestamp, TokenKind,
 };
-use crate::model::{Account, AuditEntry, Credentials, Customer, Lockout, OneTimeSecret, Profile};
+use crate::model::{
+    Account, AuditEntry, Credentials, Customer, Lockout, OneTimeSecret, Profile, StorefrontToken,
+    StorefrontTokenKind,
+};
 
 /// A customer as stored: one flat JSON object (the layout of files written before the domain
 /// model existed, kept so they open unchanged). Only `encode_customer` and `decode_customer`
@@ -15,7 +18,7 @@ use crate::model::{Account, AuditEntry, Credentials, Customer, Lockout, OneTimeS
 #[derive(Default, Serialize, Deserialize)]
 #[serde(default)]
 struct StoredCustomer {
-    id: CustomerId,
+    id: u64,
     email: String,
     firstname: Option<String>,
     lastname: Option<String>,
@@ -89,7 +92,7 @@ impl From<StoredSecret> for OneTimeSecret {
 pub(super) fn encode_customer(a: &Account) -> Vec<u8> {
     let (c, p, k) = (&a.customer, &a.customer.profile, &a.credentials);
     let stored = StoredCustomer {
-        id: c.id,
+        id: c.id.0,
         email: c.email.clone(),
         firstname: p.firstname.clone(),
         lastname: p.lastname.clone(),
@@ -129,7 +132,7 @@ pub(super) fn decode_customer(bytes: &[u8]) -> Result<Account, super::StoreError
         .map_err(|e| super::StoreError::Corrupt(format!("customer record: {e}")))?;
     Ok(Account {
         customer: Customer {
-            id: s.id,
+            id: CustomerId(s.id),
             email: s.email,
             profile: Profile {
                 firstname: s.firstname,
@@ -173,7 +176,7 @@ struct StoredAudit {
     at: String,
     actor: String,
     action: String,
-    customer_id: CustomerId,
+    customer_id: u64,
     detail: Option<String>,
 }
 
@@ -182,7 +185,7 @@ pub(super) fn encode_audit(entry: &AuditEntry) -> Vec<u8> {
         at: crate::model::rfc3339(entry.at),
         actor: entry.actor.clone(),
         action: entry.action.clone(),
-        customer_id: entry.subject.unwrap_or(0),
+        customer_id: entry.subject.map_or(0, |id| id.0),
         detail: entry.detail.clone(),
     };
     serde_json::to_vec(&stored).unwrap_or_default()
@@ -198,7 +201,7 @@ pub(super) fn decode_audit(bytes: &[u8]) -> Result<AuditEntry, super::StoreError
         at,
         actor: s.actor,
         action: s.action,
-        subject: (s.customer_id != 0).then_some(s.customer_id),
+        subject: (s.customer_id != 0).then_some(CustomerId(s.customer_id)),
         detail: s.detail,
     })
 }
@@ -206,7 +209,7 @@ pub(super) fn decode_audit(bytes: &[u8]) -> Result<AuditEntry, super::StoreError
 impl AccessTokenRecord {
     pub(crate) fn encode(&self) -> [u8; 25] {
         let mut out = [0u8; 25];
-        out[0..8].copy_from_slice(&self.customer_id.to_be_bytes());
+        out[0..8].copy_from_slice(&self.customer_id.0.to_be_bytes());
         out[8..16].copy_from_slice(&self.issued_at.to_be_bytes());
         out[16..24].copy_from_slice(&self.expires_at.to_be_bytes());
         out[24] = self.kind as u8;
@@ -229,7 +232,7 @@ impl AccessTokenRecord {
             _ => return Err(corrupt()),
         };
         Ok(AccessTokenRecord {
-            customer_id: u64::from_be_bytes(word(0)),
+            customer_id: CustomerId(u64::from_be_bytes(word(0))),
             issued_at: i64::from_be_bytes(word(8)),
             expires_at: i64::from_be_bytes(word(16)),
             kind,
@@ -304,14 +307,14 @@ pub(crate) fn parse_expiry_key(key: &[u8]) -> Option<(Timestamp, Expiring, Diges
 /// A customer id as an expiry subject (lockout and per-customer codes are keyed by customer).
 pub(crate) fn customer_subject(id: CustomerId) -> [u8; 32] {
     let mut s = [0u8; 32];
-    s[24..32].copy_from_slice(&id.to_be_bytes());
+    s[24..32].copy_from_slice(&id.0.to_be_bytes());
     s
 }
 
 pub(crate) fn subject_customer(s: &[u8; 32]) -> CustomerId {
     let mut w = [0u8; 8];
     w.copy_from_slice(&s[24..32]);
-    u64::from_be_bytes(w)
+    CustomerId(u64::from_be_bytes(w))
 }
 
 mod hex_digest {
@@ -330,47 +333,44 @@ mod hex_digest {
     }
 }
 
-/// Which header a token works in: public in `X-Shopify-Storefront-Access-Token` (browsers),
-/// private in `Shopify-Storefront-Private-Token` (servers, which may pass the buyer's IP).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum StorefrontTokenKind {
-    #[default]
-    Public,
-    Private,
-}
-
-impl StorefrontTokenKind {
-    /// The names an admin may give, in the order error messages list them.
-    pub const NAMES: &'static [&'static str] = &["public", "private"];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            StorefrontTokenKind::Public => "public",
-            StorefrontTokenKind::Private => "private",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "public" => Some(StorefrontTokenKind::Public),
-            "private" => Some(StorefrontTokenKind::Private),
-            _ => None,
-        }
-    }
-}
-
-/// A storefront token as stored (keyed by the token's digest). Its `id` is assigned by the store.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StorefrontToken {
-    pub id: u64,
-    pub title: String,
-    pub scopes: Vec<String>,
-    pub created_at: i64,
+/// A storefront token as stored (JSON, keyed by the token's digest).
+#[derive(Serialize, Deserialize)]
+struct StoredStorefrontToken {
+    id: u64,
+    title: String,
+    scopes: Vec<String>,
+    created_at: i64,
     /// Records stored before kinds existed have none and read as public, the kind that
     /// trusts the least.
-    #[serde(default)]
-    pub kind: StorefrontTokenKind,
+    #[serde(default = "public")]
+    kind: String,
+}
+
+fn public() -> String {
+    StorefrontTokenKind::Public.name().to_string()
+}
+
+pub(super) fn encode_storefront_token(t: &StorefrontToken) -> Vec<u8> {
+    let stored = StoredStorefrontToken {
+        id: t.id,
+        title: t.title.clone(),
+        scopes: t.scopes.clone(),
+        created_at: t.created_at,
+        kind: t.kind.name().to_string(),
+    };
+    serde_json::to_vec(&stored).unwrap_or_default()
+}
+
+/// `None` for a record this build cannot read (it then grants nothing).
+pub(super) fn decode_storefront_token(bytes: &[u8]) -> Option<StorefrontToken> {
+    let s: StoredStorefrontToken = serde_json::from_slice(bytes).ok()?;
+    Some(StorefrontToken {
+        id: s.id,
+        title: s.title,
+        scopes: s.scopes,
+        created_at: s.created_at,
+        kind: StorefrontTokenKind::from_name(&s.kind)?,
+    })
 }
 
 #[cfg(test)]
@@ -389,7 +389,7 @@ mod tests {
     #[test]
     fn token_record_round_trips() {
         let r = AccessTokenRecord {
-            customer_id: 7,
+            customer_id: CustomerId(7),
             issued_at: 1,
             expires_at: 99,
             kind: TokenKind::Storefront,
@@ -401,17 +401,20 @@ mod tests {
     #[test]
     fn a_stored_token_without_a_kind_reads_as_public() {
         let old = br#"{"id":7,"title":"web","scopes":["unauthenticated_write_customers"],"created_at":0}"#;
-        let token: StorefrontToken = serde_json::from_slice(old).unwrap();
+        let token = decode_storefront_token(old).unwrap();
         assert_eq!(token.kind, StorefrontTokenKind::Public);
         let private = StorefrontToken {
             kind: StorefrontTokenKind::Private,
             ..token
         };
-        let bytes = serde_json::to_vec(&private).unwrap();
+        let bytes = encode_storefront_token(&private);
         assert!(String::from_utf8_lossy(&bytes).contains(r#""kind":"private""#));
+        assert_eq!(decode_storefront_token(&bytes), Some(private));
         assert_eq!(
-            serde_json::from_slice::<StorefrontToken>(&bytes).unwrap(),
-            private
+            decode_storefront_token(
+                br#"{"id":1,"title":"x","scopes":[],"created_at":0,"kind":"root"}"#
+            ),
+            None
         );
     }
 }

@@ -69,7 +69,7 @@ impl Tx<'_> {
 
     /// Stores a new customer under a fresh id. The caller has checked the email is free.
     pub fn insert_customer(&mut self, mut account: Account) -> Result<Account, StoreError> {
-        account.customer.id = self.next_id("next_customer_id")?;
+        account.customer.id = CustomerId(self.next_id("next_customer_id")?);
         self.put_customer(&account, None)?;
         Ok(account)
     }
@@ -96,15 +96,15 @@ impl Tx<'_> {
             }
         }
         if email_changed {
-            self.emails.insert(key.as_str(), record.id)?;
+            self.emails.insert(key.as_str(), record.id.0)?;
         }
         if let Some(ident) = &record.multipass_identifier {
             if previous_customer.and_then(|p| p.multipass_identifier.as_ref()) != Some(ident) {
-                self.identifiers.insert(ident.as_str(), record.id)?;
+                self.identifiers.insert(ident.as_str(), record.id.0)?;
             }
         }
         self.customers
-            .insert(record.id, encode_customer(account).as_slice())?;
+            .insert(record.id.0, encode_customer(account).as_slice())?;
         // Per-customer one-time secrets and lockouts are found by the sweeper through the
         // index; only new deadlines need an entry.
         let subject = customer_subject(record.id);
@@ -156,7 +156,7 @@ impl Tx<'_> {
         if let Some(ident) = &record.multipass_identifier {
             self.identifiers.remove(ident.as_str())?;
         }
-        self.customers.remove(id)?;
+        self.customers.remove(id.0)?;
         Ok(true)
     }
 
@@ -168,7 +168,7 @@ impl Tx<'_> {
         self.tokens
             .insert(digest.as_slice(), record.encode().as_slice())?;
         self.customer_tokens
-            .insert(record.customer_id, digest.as_slice())?;
+            .insert(record.customer_id.0, digest.as_slice())?;
         self.expiry.insert(
             expiry_key(record.expires_at, Expiring::AccessToken, digest).as_slice(),
             (),
@@ -184,7 +184,7 @@ impl Tx<'_> {
         };
         if let Some(record) = removed {
             self.customer_tokens
-                .remove(record.customer_id, digest.as_slice())?;
+                .remove(record.customer_id.0, digest.as_slice())?;
             return Ok(true);
         }
         Ok(false)
@@ -193,7 +193,7 @@ impl Tx<'_> {
     /// Revokes every access token of a customer; returns how many there were.
     pub fn revoke_customer_tokens(&mut self, id: CustomerId) -> Result<u64, StoreError> {
         let digests: Vec<Vec<u8>> = {
-            let values = self.customer_tokens.remove_all(id)?;
+            let values = self.customer_tokens.remove_all(id.0)?;
             let mut out = Vec::new();
             for v in values {
                 out.push(v?.value().to_vec());
@@ -228,7 +228,7 @@ impl Tx<'_> {
         digest: &Digest,
         token: &StorefrontToken,
     ) -> Result<(), StoreError> {
-        let bytes = serde_json::to_vec(token).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let bytes = super::records::encode_storefront_token(token);
         self.storefront
             .insert(digest.as_slice(), bytes.as_slice())?;
         Ok(())

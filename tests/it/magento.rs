@@ -161,7 +161,7 @@ async fn customer_id_create_customer_returns_encoded_uid() {
         .id;
     assert_eq!(
         body["data"]["createCustomer"]["customer"],
-        json!({"id": uid(id), "firstname": "Test", "lastname": "Customer", "email": "test_customer@example.com"})
+        json!({"id": uid(id.0), "firstname": "Test", "lastname": "Customer", "email": "test_customer@example.com"})
     );
 }
 
@@ -339,7 +339,7 @@ async fn create_customer_v2_create_customer_account_with_password() {
         let id = s.auth().customer_by_email(email).unwrap().unwrap().id;
         assert_eq!(
             *c,
-            json!({"id": uid(id), "firstname": "Richard", "lastname": "Rowe", "email": email, "is_subscribed": true}),
+            json!({"id": uid(id.0), "firstname": "Richard", "lastname": "Rowe", "email": email, "is_subscribed": true}),
             "{body}"
         );
     }

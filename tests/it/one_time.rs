@@ -376,7 +376,7 @@ async fn withdrawing_permission_voids_the_live_code() {
     let set = "mutation($a:Boolean!){ updateCustomerV2(input:{allow_remote_shopping_assistance:$a}) { customer { allow_remote_shopping_assistance } } }";
     s.gql(set, json!({"a": true}), Some(&token)).await;
     let id = s.auth().customer_by_email(BOB).unwrap().unwrap().id;
-    let otc = s.issue_otc(id, "r").await;
+    let otc = s.issue_otc(id.0, "r").await;
     s.gql(set, json!({"a": false}), Some(&token)).await;
     assert_eq!(s.sign_in(BOB, &otc).await.0, 401);
     s.gql(set, json!({"a": true}), Some(&token)).await;
@@ -593,7 +593,10 @@ async fn backup_during_writes_holds_every_acknowledged_customer() {
     );
     assert_eq!(body["customers"].as_u64().unwrap(), in_copy);
     // Every customer in the copy is whole and findable by email.
-    for c in reader.customers(0, 1000).unwrap() {
+    for c in reader
+        .customers(storekey::model::CustomerId(0), 1000)
+        .unwrap()
+    {
         assert_eq!(
             reader
                 .customer_by_email(&c.customer.email)

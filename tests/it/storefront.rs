@@ -182,7 +182,7 @@ async fn customer(s: &TestServer, sf_token: &str, access_token: &str) -> Value {
     body["data"]["customer"].clone()
 }
 
-async fn customer_id(s: &TestServer, email: &str) -> u64 {
+async fn customer_id(s: &TestServer, email: &str) -> storekey::model::CustomerId {
     s.auth().customer_by_email(email).unwrap().unwrap().id
 }
 

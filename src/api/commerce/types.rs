@@ -84,7 +84,7 @@ impl Customer {
         deprecation = "`id` is not needed as part of `Customer`, because on the server side, it can be identified based on the customer token used for authentication. There is no need to know customer ID on the client side."
     )]
     async fn id(&self) -> Option<ID> {
-        Some(ID(uid(self.customer.id)))
+        Some(ID(uid(self.customer.id.0)))
     }
     /// The customer's confirmation status (Magento's `AccountManagement::getConfirmationStatus`).
     async fn confirmation_status(&self) -> ConfirmationStatus {

@@ -323,7 +323,7 @@ fn parse_customer_gid(id: &str) -> Option<CustomerId> {
         if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
-        n.parse().ok()
+        n.parse().ok().map(CustomerId)
     };
     if let Some(n) = id.strip_prefix(PREFIX) {
         return number(n);
@@ -792,11 +792,14 @@ mod tests {
 
     #[test]
     fn customer_gids() {
-        assert_eq!(parse_customer_gid("gid://shopify/Customer/42"), Some(42));
-        assert_eq!(parse_customer_gid("42"), Some(42));
+        assert_eq!(
+            parse_customer_gid("gid://shopify/Customer/42"),
+            Some(CustomerId(42))
+        );
+        assert_eq!(parse_customer_gid("42"), Some(CustomerId(42)));
         assert_eq!(
             parse_customer_gid("Z2lkOi8vc2hvcGlmeS9DdXN0b21lci80Mg=="),
-            Some(42)
+            Some(CustomerId(42))
         );
         assert_eq!(parse_customer_gid("gid://shopify/Product/42"), None);
         assert_eq!(parse_customer_gid("gid://shopify/Customer/x"), None);
@@ -935,7 +938,7 @@ mod tests {
             }
             assert_eq!(
                 reset_url::parse(&shopify, TEMPLATES[0]).map(|l| (l.subject, l.token)),
-                Some((ResetSubject::Id(id), token.clone())),
+                Some((ResetSubject::Id(CustomerId(id)), token.clone())),
                 "{shopify:?}"
             );
         }
@@ -953,9 +956,9 @@ mod tests {
         for run in 0..RUNS {
             let n = rng.next_u64();
             let gid = format!("gid://shopify/Customer/{n}");
-            assert_eq!(parse_customer_gid(&gid), Some(n));
-            assert_eq!(parse_customer_gid(&b64(&gid)), Some(n));
-            assert_eq!(parse_customer_gid(&format!(" {n} ")), Some(n));
+            assert_eq!(parse_customer_gid(&gid), Some(CustomerId(n)));
+            assert_eq!(parse_customer_gid(&b64(&gid)), Some(CustomerId(n)));
+            assert_eq!(parse_customer_gid(&format!(" {n} ")), Some(CustomerId(n)));
             let input = match run % 4 {
                 0 => String::from_utf8_lossy(&rng.bytes(64)).into_owned(),
                 1 => rng.mutate(&gid),

@@ -1,11 +1,13 @@
 //! Reading a password-reset link back for `customerResetByUrl`: the link storekey mailed (made
 //! from `reset.url_template`), or Shopify's own `/account/reset/<id>/<token>` form.
 
+use crate::model::CustomerId;
+
 /// Whose password a reset link is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ResetSubject {
     Email(String),
-    Id(u64),
+    Id(CustomerId),
 }
 
 /// What a reset link carries. `Debug` hides the token.
@@ -54,7 +56,7 @@ impl Fields {
         let token = self.token.filter(|t| !t.is_empty())?;
         let subject = match (self.email, self.id) {
             (Some(email), _) if !email.is_empty() => ResetSubject::Email(email),
-            (_, Some(id)) => ResetSubject::Id(id.parse().ok()?),
+            (_, Some(id)) => ResetSubject::Id(CustomerId(id.parse().ok()?)),
             _ => return None,
         };
         Some(ResetLink { subject, token })
@@ -173,7 +175,7 @@ mod tests {
         assert_eq!(
             parse("https://shop.example/reset/42/abc", t),
             Some(ResetLink {
-                subject: ResetSubject::Id(42),
+                subject: ResetSubject::Id(CustomerId(42)),
                 token: "abc".into()
             })
         );
@@ -195,7 +197,7 @@ mod tests {
                 DEFAULT
             ),
             Some(ResetLink {
-                subject: ResetSubject::Id(6655363669),
+                subject: ResetSubject::Id(CustomerId(6655363669)),
                 token: "7c4a5966d0901b57".into()
             })
         );

@@ -336,7 +336,7 @@ pub struct Customer {
 impl Customer {
     /// A unique ID for the customer.
     async fn id(&self) -> ID {
-        ID(customer_gid(self.customer.id))
+        ID(customer_gid(self.customer.id.0))
     }
 
     /// The customer’s email address.
