@@ -14,7 +14,6 @@
     fetcher: fetcher,
     // Each dialect keeps its own tabs and history: the two schemas share no query.
     storage: GraphiQL.createLocalStorage({ namespace: 'storekey-' + dialect }),
-    defaultEditorToolsVisibility: dialect === 'storefront' ? 'headers' : false,
   };
 
   function render() {
@@ -34,6 +33,7 @@
   // token (HTTP 401, as Shopify does). GraphiQL introspects only once, on load, with the headers
   // it starts with, so this page introspects itself each time the Headers pane holds a token
   // and hands GraphiQL the result; until then GraphiQL has no schema rather than an error.
+  props.defaultEditorToolsVisibility = 'headers';
   props.defaultHeaders = '{\n  "X-Shopify-Storefront-Access-Token": ""\n}';
   props.defaultQuery = '# The Shopify Storefront dialect. Put a storefront access token in the Headers\n' +
     '# pane below: the schema (completion with Ctrl+Space, the docs) loads once it is accepted.\n' +
