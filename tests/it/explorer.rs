@@ -192,3 +192,47 @@ async fn with_the_explorer_off_its_files_are_not_served_either() {
     let resp = off.http.get(off.url(STOREFRONT)).send().await.unwrap();
     assert_eq!(resp.status().as_u16(), 404);
 }
+
+/// What the Storefront explorer's introspection needs: a valid storefront token, of any scope
+/// (introspection reads no customer); without one the endpoint answers 401 like everything else,
+/// which is why the page asks for the token before it loads the schema.
+#[tokio::test]
+async fn storefront_introspection_needs_a_token_and_no_scope() {
+    let s = TestServer::start().await;
+    let introspect = |token: Option<String>| {
+        let mut req = s
+            .http
+            .post(s.url(STOREFRONT))
+            .json(&serde_json::json!({"query": "{ __schema { queryType { name } } }"}));
+        if let Some(t) = token {
+            req = req.header("X-Shopify-Storefront-Access-Token", t);
+        }
+        async move {
+            let resp = req.send().await.unwrap();
+            (resp.status().as_u16(), resp.text().await.unwrap())
+        }
+    };
+    assert_eq!(
+        introspect(None).await,
+        (
+            401,
+            r#"{"errors":[{"message":"","extensions":{"code":"UNAUTHORIZED"}}]}"#.to_string()
+        )
+    );
+    let (status, body) = s
+        .admin(
+            "POST",
+            "/rest/V1/storefront-tokens",
+            Some(serde_json::json!({"title": "explorer", "scopes": []})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let token = body["access_token"].as_str().unwrap().to_string();
+    let (status, text) = introspect(Some(token)).await;
+    assert_eq!(status, 200, "{text}");
+    let body: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(
+        body["data"]["__schema"]["queryType"]["name"].is_string(),
+        "{text}"
+    );
+}
