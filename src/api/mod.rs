@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod commerce;
+pub mod explorer;
 pub mod gate;
 pub mod storefront;
 
@@ -98,7 +99,7 @@ pub fn routes(
                     Ok(Some(request)) => {
                         commerce::handle_get(&state, &headers, remote, request).await
                     }
-                    Ok(None) => explorer_page(graphiql, "/graphql"),
+                    Ok(None) => explorer::page(graphiql, explorer::Dialect::Commerce, "/graphql"),
                     Err(resp) => *resp,
                 }
             },
@@ -182,6 +183,8 @@ pub fn routes(
         .or(healthz)
         .unify()
         .or(metrics)
+        .unify()
+        .or(explorer::assets(graphiql))
         .unify();
     routes.recover(handle_rejection).unify()
 }
@@ -339,21 +342,6 @@ fn text_response(status: StatusCode, body: &str, content_type: &'static str) -> 
     resp.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     resp
-}
-
-/// The GraphiQL explorer for a GraphQL path (or 404 when `server.graphiql` is off).
-pub fn explorer_page(enabled: bool, endpoint: &str) -> HttpResponse {
-    if !enabled {
-        return json_response(
-            StatusCode::NOT_FOUND,
-            &json!({ "message": "The explorer is disabled (server.graphiql = false)." }),
-        );
-    }
-    let html = async_graphql::http::GraphiQLSource::build()
-        .endpoint(endpoint)
-        .title("storekey explorer")
-        .finish();
-    text_response(StatusCode::OK, &html, "text/html; charset=utf-8")
 }
 
 /// Parses a GraphQL-over-HTTP body: one JSON object. Arrays (batches) and non-JSON are refused

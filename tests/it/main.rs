@@ -9,6 +9,7 @@ mod abuse;
 mod admin;
 mod cli;
 mod commerce;
+mod explorer;
 mod files;
 mod fuzz;
 mod gate;

@@ -104,9 +104,10 @@ pub fn routes(
                 }
             },
         );
-    let get = versioned
-        .and(warp::get())
-        .map(move |v: String| super::explorer_page(graphiql, &format!("/api/{v}/graphql.json")));
+    let get = versioned.and(warp::get()).map(move |v: String| {
+        let endpoint = format!("/api/{v}/graphql.json");
+        super::explorer::page(graphiql, super::explorer::Dialect::Storefront, &endpoint)
+    });
     post.or(get).unify()
 }
 

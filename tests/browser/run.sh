@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Real-browser tests: builds storekey, serves it on an ephemeral port from a temp dir, creates a
+# storefront token through the admin REST API, then runs explorer.test.mjs (Debian's chromium
+# through puppeteer-core) against it. Screenshots go to target/browser/. Exits non-zero on any
+# failure, and when any test is skipped or todo or none ran.
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+cd "$root"
+
+chromium="${CHROMIUM:-/usr/bin/chromium}"
+if [[ ! -x "$chromium" ]]; then
+    echo "browser tests: $chromium not found (apt-get install -y chromium)" >&2
+    exit 1
+fi
+"$chromium" --version 2>/dev/null || true
+
+echo "== browser: cargo build"
+cargo build --quiet --bin storekey
+
+work="$(mktemp -d)"
+server_pid=""
+cleanup() {
+    if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
+        kill -TERM "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+admin_key="$(od -An -tx1 -N24 /dev/urandom | tr -d ' \n')"
+
+echo "== browser: start storekey"
+# Run from the temp dir so the repository's config.toml is not picked up; keep argon2 cheap.
+(
+    cd "$work"
+    exec env \
+        STOREKEY_ADMIN_KEY="$admin_key" \
+        STOREKEY_PASSWORD_ARGON2_MEMORY_KIB=256 \
+        STOREKEY_PASSWORD_ARGON2_ITERATIONS=1 \
+        STOREKEY_STORAGE_PATH="$work/storekey.redb" \
+        STOREKEY_MAIL_OUTBOX_DIR="$work/outbox" \
+        "$root/target/debug/storekey" serve --listen 127.0.0.1:0
+) >"$work/stdout" 2>"$work/stderr" &
+server_pid=$!
+
+url=""
+for _ in $(seq 1 300); do
+    line="$(head -n 1 "$work/stdout" 2>/dev/null || true)"
+    if [[ "$line" == "storekey listening on http://"* ]]; then
+        url="${line#storekey listening on }"
+        break
+    fi
+    if ! kill -0 "$server_pid" 2>/dev/null; then
+        break
+    fi
+    sleep 0.1
+done
+if [[ -z "$url" ]]; then
+    echo "storekey did not start; its stderr:" >&2
+    cat "$work/stderr" >&2
+    exit 1
+fi
+echo "storekey is at $url"
+
+echo "== browser: create a storefront token"
+storefront_token="$(
+    STOREKEY_URL="$url" ADMIN_KEY="$admin_key" node --input-type=module -e '
+        const res = await fetch(`${process.env.STOREKEY_URL}/rest/V1/storefront-tokens`, {
+            method: "POST",
+            headers: {
+                Authorization: `Bearer ${process.env.ADMIN_KEY}`,
+                "Content-Type": "application/json",
+            },
+            body: JSON.stringify({ title: "browser tests", scopes: ["unauthenticated_read_customers"] }),
+        });
+        const body = await res.json();
+        if (res.status !== 200 || typeof body.access_token !== "string") {
+            console.error(`POST /rest/V1/storefront-tokens answered ${res.status}: ${JSON.stringify(body)}`);
+            process.exit(1);
+        }
+        console.log(body.access_token);
+    '
+)"
+
+echo "== browser: npm ci"
+(cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
+
+echo "== browser: node --test"
+shots="$root/target/browser"
+rm -rf "$shots"
+status=0
+(
+    cd "$here"
+    STOREKEY_URL="$url" STOREFRONT_TOKEN="$storefront_token" SCREENSHOT_DIR="$shots" \
+        CHROMIUM="$chromium" \
+        node --test \
+        --test-reporter=spec --test-reporter-destination=stdout \
+        --test-reporter=tap --test-reporter-destination="$work/tap" \
+        explorer.test.mjs
+) || status=$?
+# A skipped or todo test passes silently, and so does a file with no test: insist they all ran.
+for kind in skipped todo; do
+    n="$(sed -n "s/^# $kind \([0-9]*\)\$/\1/p" "$work/tap" | tail -n 1)"
+    if [[ "$n" != "0" ]]; then
+        echo "browser: ${n:-unknown number of} test(s) reported as $kind" >&2
+        status=1
+    fi
+done
+passed="$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$work/tap" | tail -n 1)"
+if [[ "${passed:-0}" -lt 2 ]]; then
+    echo "browser: ${passed:-no} test(s) passed, expected 2" >&2
+    status=1
+fi
+for shot in explorer-commerce.png explorer-commerce-docs.png explorer-storefront.png; do
+    if [[ $status -eq 0 && ! -s "$shots/$shot" ]]; then
+        echo "browser: screenshot $shot missing" >&2
+        status=1
+    fi
+done
+
+if [[ $status -ne 0 ]]; then
+    echo "browser tests failed; storekey's stderr:" >&2
+    cat "$work/stderr" >&2
+else
+    echo "browser: screenshots in $shots"
+fi
+exit "$status"
