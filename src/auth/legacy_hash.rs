@@ -102,6 +102,9 @@ impl Default for Limits {
 /// 64-byte salt and output stays under 200).
 const MAX_HASH_LEN: usize = 512;
 
+/// Argon2 versions in one Magento chain (each is a full argon2 run, twice for a bare `2`).
+const MAX_ARGON2_STEPS: usize = 2;
+
 /// The prefix storekey keeps Magento hashes under (PHC strings start with `$`, so no clash).
 pub const MAGENTO_PREFIX: &str = "magento:";
 
@@ -420,9 +423,17 @@ fn parse_magento(s: &str, limits: &Limits) -> Result<Kind, Unsupported> {
             "hash length does not match its version",
         ));
     }
-    let argon = steps
+    let argon_steps = steps
         .iter()
-        .any(|s| matches!(s, Step::Argon2Host | Step::Argon2 { .. }));
+        .filter(|s| matches!(s, Step::Argon2Host | Step::Argon2 { .. }))
+        .count();
+    // Each argon2 version costs a full argon2 run; real chains have one (`:1:2`).
+    if argon_steps > MAX_ARGON2_STEPS {
+        return Err(Unsupported::TooCostly(format!(
+            "more than {MAX_ARGON2_STEPS} argon2 versions in a chain"
+        )));
+    }
+    let argon = argon_steps > 0;
     // PHP's empty() is true for "" and "0": Magento would have drawn a random salt then.
     if argon && (salt.is_empty() || salt == "0") {
         return Err(Unsupported::Malformed("argon2 version without a salt"));
@@ -1053,6 +1064,10 @@ mod tests {
                 "3b68ca4706cbae291455e4340478076c1e1618e742b6144cfcc3e50f648903e4:salt:0:1:0:1:1"
             ),
             Unsupported::ChainTooLong(4)
+        );
+        assert_eq!(
+            refused("efefea1217a1d74f60760e0cddef0e1ddcc58d048f2a50ba3606d5bf0a68af9f:salt:2:2:2"),
+            Unsupported::TooCostly("more than 2 argon2 versions in a chain".into())
         );
         assert_eq!(refused(&"a".repeat(600)), Unsupported::TooLong);
         // The limits are the caller's: a tighter one refuses what the default allows.
