@@ -6,6 +6,39 @@ use super::{checked_email, fields, Format, ImportRow, OpenError, RowError, RowPr
 use crate::auth::legacy_hash::Limits;
 use std::borrow::Cow;
 use std::io::Read;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// The longest record read. A CSV record has no length bound of its own: one unclosed quote
+/// turns the rest of the file into a single field, which the csv crate would hold in memory.
+pub const MAX_RECORD: u64 = 1 << 20;
+
+/// Read-ahead allowed past `MAX_RECORD`: the csv reader's buffer runs ahead of its position.
+const READ_AHEAD: u64 = 256 * 1024;
+
+/// The input, refusing to be read past `limit` bytes (which the reader moves on before each
+/// record), so a runaway record fails instead of filling memory.
+pub(super) struct Bounded<R> {
+    inner: R,
+    read: u64,
+    limit: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let left = self.limit.load(Ordering::Relaxed).saturating_sub(self.read);
+        if left == 0 && !buf.is_empty() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("a record longer than {MAX_RECORD} bytes (an unclosed quote?)"),
+            ));
+        }
+        let take = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..take])?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
 
 /// Where each field is in a record, found from the header.
 #[derive(Default)]
@@ -78,7 +111,8 @@ impl Columns {
 }
 
 pub(super) struct Reader<R: Read> {
-    csv: csv::Reader<R>,
+    csv: csv::Reader<Bounded<R>>,
+    limit: Arc<AtomicU64>,
     format: Format,
     columns: Columns,
     header_len: usize,
@@ -99,6 +133,12 @@ impl<R: Read> Reader<R> {
         limits: Limits,
     ) -> Result<Reader<R>, OpenError> {
         let mysql_escapes = format == Format::MagentoEntityCsv && delimiter == b'\t';
+        let limit = Arc::new(AtomicU64::new(MAX_RECORD + READ_AHEAD));
+        let input = Bounded {
+            inner: input,
+            read: 0,
+            limit: limit.clone(),
+        };
         let mut csv = csv::ReaderBuilder::new()
             .delimiter(delimiter)
             .flexible(true)
@@ -121,6 +161,7 @@ impl<R: Read> Reader<R> {
         }
         Ok(Reader {
             csv,
+            limit,
             format,
             columns,
             header_len: names.len(),
@@ -141,6 +182,9 @@ impl<R: Read> Reader<R> {
             if self.done {
                 return None;
             }
+            let start = self.csv.position().clone();
+            self.limit
+                .store(start.byte() + MAX_RECORD + READ_AHEAD, Ordering::Relaxed);
             return match self.csv.read_record(&mut self.record) {
                 Ok(false) => {
                     self.done = true;
@@ -153,7 +197,8 @@ impl<R: Read> Reader<R> {
                     Some(self.row(line))
                 }
                 Err(e) => {
-                    let line = e.position().map_or(0, |p| p.line());
+                    // An I/O error has no position: the record began where the last one ended.
+                    let line = e.position().map_or(start.line(), |p| p.line());
                     let problem = match e.kind() {
                         // The reader has moved past the record: the next one can still be read.
                         csv::ErrorKind::Utf8 { .. } => RowProblem::NotUtf8,

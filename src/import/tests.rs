@@ -414,3 +414,33 @@ fn an_overlong_json_line_is_an_error_and_the_next_line_is_read() {
     assert_eq!(ok(&rows[2]).email, "c@example.com");
     assert_eq!(ok(&rows[2]).line, 3);
 }
+
+#[test]
+fn an_unclosed_quote_stops_the_read_instead_of_filling_memory() {
+    let mut csv = String::from(
+        "email,_website,firstname\na@example.com,base,Ann\nb@example.com,base,\"Bea\n",
+    );
+    // The unclosed quote would make the rest of the file one field.
+    for n in 0..100_000 {
+        csv.push_str(&format!("c{n}@example.com,base,Cy\n"));
+    }
+    let rows: Vec<_> = open(csv.as_bytes(), None, &ReadOptions::default())
+        .unwrap()
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(ok(&rows[0]).email, "a@example.com");
+    assert_eq!(
+        rows[1].as_ref().err().map(|e| e.to_string()).as_deref(),
+        Some("line 3: read failed: a record longer than 1048576 bytes (an unclosed quote?)")
+    );
+}
+
+#[test]
+fn blank_lines_and_empty_rows_are_skipped() {
+    let csv = "email,_website\r\n\r\n,\r\na@example.com,base\r\n";
+    let rows: Vec<_> = open(csv.as_bytes(), None, &ReadOptions::default())
+        .unwrap()
+        .collect();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(ok(&rows[0]).line, 4);
+}
