@@ -24,6 +24,7 @@ macro_rules! storage_error {
 mod audit;
 pub mod clock;
 mod customers;
+pub mod legacy_hash;
 pub mod limits;
 mod lockout;
 pub mod multipass;

@@ -1,0 +1,226 @@
+//! JSON Lines: one customer object per line, with the field names of migration.md §4.3 (what
+//! `storekey export` writes). Blank lines are skipped; unknown fields are ignored.
+
+use super::{checked_email, fields, ImportRow, RowError, RowProblem, MAX_LINE};
+use crate::auth::legacy_hash::Limits;
+use serde_json::{Map, Value};
+use std::io::{BufRead, Read};
+
+pub(super) struct Reader<R: BufRead> {
+    input: R,
+    line: u64,
+    bytes: u64,
+    buf: Vec<u8>,
+    limits: Limits,
+    done: bool,
+}
+
+impl<R: BufRead> Reader<R> {
+    pub(super) fn new(input: R, limits: Limits) -> Reader<R> {
+        Reader {
+            input,
+            line: 0,
+            bytes: 0,
+            buf: Vec::new(),
+            limits,
+            done: false,
+        }
+    }
+
+    pub(super) fn bytes_read(&self) -> u64 {
+        self.bytes
+    }
+
+    pub(super) fn next(&mut self) -> Option<Result<ImportRow, RowError>> {
+        loop {
+            if self.done {
+                return None;
+            }
+            self.line += 1;
+            let line = self.line;
+            self.buf.clear();
+            let read = (&mut self.input)
+                .take(MAX_LINE as u64 + 1)
+                .read_until(b'\n', &mut self.buf);
+            let n = match read {
+                Ok(0) => {
+                    self.done = true;
+                    return None;
+                }
+                Ok(n) => n,
+                Err(e) => {
+                    self.done = true;
+                    let problem = RowProblem::Io(e.to_string());
+                    return Some(Err(RowError { line, problem }));
+                }
+            };
+            self.bytes += n as u64;
+            if self.buf.len() > MAX_LINE && self.buf.last() != Some(&b'\n') {
+                if let Err(e) = self.skip_rest_of_line() {
+                    self.done = true;
+                    let problem = RowProblem::Io(e.to_string());
+                    return Some(Err(RowError { line, problem }));
+                }
+                let problem = RowProblem::LineTooLong(MAX_LINE);
+                return Some(Err(RowError { line, problem }));
+            }
+            if self.buf.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            return Some(row(&self.buf, line, &self.limits));
+        }
+    }
+
+    fn skip_rest_of_line(&mut self) -> std::io::Result<()> {
+        loop {
+            let chunk = self.input.fill_buf()?;
+            if chunk.is_empty() {
+                return Ok(());
+            }
+            match chunk.iter().position(|b| *b == b'\n') {
+                Some(at) => {
+                    self.input.consume(at + 1);
+                    self.bytes += at as u64 + 1;
+                    return Ok(());
+                }
+                None => {
+                    let len = chunk.len();
+                    self.input.consume(len);
+                    self.bytes += len as u64;
+                }
+            }
+        }
+    }
+}
+
+fn row(bytes: &[u8], line: u64, limits: &Limits) -> Result<ImportRow, RowError> {
+    let fail = |problem| RowError { line, problem };
+    let text = std::str::from_utf8(bytes).map_err(|_| fail(RowProblem::NotUtf8))?;
+    // serde_json's syntax errors name a position, never the input; type errors are not used
+    // (they can quote a value), fields are checked one by one below.
+    let text = text.trim_start_matches('\u{feff}').trim_end();
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| fail(RowProblem::NotJson(syntax_error(&e))))?;
+    let Value::Object(obj) = value else {
+        return Err(fail(RowProblem::NotAnObject));
+    };
+    let input = Fields { obj: &obj, line };
+    let email = checked_email(input.string("email")?.as_deref(), line)?;
+    let mut row = ImportRow::new(line, email);
+    row.profile.firstname = input.string("firstname")?;
+    row.profile.lastname = input.string("lastname")?;
+    row.profile.middlename = input.string("middlename")?;
+    row.profile.prefix = input.string("prefix")?;
+    row.profile.suffix = input.string("suffix")?;
+    row.profile.taxvat = input.string("taxvat")?;
+    row.profile.phone = input.string("phone")?;
+    let dob = match input.string("date_of_birth")? {
+        Some(d) => Some(d),
+        None => input.string("dob")?,
+    };
+    if let Some(d) = dob {
+        row.profile.date_of_birth = row.mapped("date_of_birth", fields::date_of_birth(&d));
+    }
+    row.profile.gender = match obj.get("gender") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) => {
+            let code = n
+                .as_i64()
+                .map_or("not an integer".to_owned(), |c| c.to_string());
+            row.mapped("gender", fields::gender(&code)).flatten()
+        }
+        Some(Value::String(s)) => row.mapped("gender", fields::gender(s)).flatten(),
+        Some(_) => return Err(input.wrong("gender", "a number or a label")),
+    };
+    row.profile.is_subscribed = input.flag("is_subscribed")?.unwrap_or(false);
+    row.confirmed = input.flag("confirmed")?.unwrap_or(true);
+    row.disabled = input.flag("disabled")?.unwrap_or(false);
+    row.allow_remote_shopping_assistance = input
+        .flag("allow_remote_shopping_assistance")?
+        .unwrap_or(false);
+    row.tags = match obj.get("tags") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|t| match t {
+                Value::String(s) => Ok(s.trim().to_owned()),
+                _ => Err(input.wrong("tags", "an array of strings")),
+            })
+            .filter(|t| !matches!(t, Ok(s) if s.is_empty()))
+            .collect::<Result<_, _>>()?,
+        Some(Value::String(s)) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        Some(_) => return Err(input.wrong("tags", "an array of strings")),
+    };
+    row.multipass_identifier = input.string("multipass_identifier")?;
+    row.website = input.string("website")?;
+    row.source_id = match obj.get("id") {
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => input.string("id")?,
+    };
+    row.created_at = match obj.get("created_at") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) => match n.as_i64() {
+            Some(t) => Some(t),
+            None => return Err(input.wrong("created_at", "whole seconds or a date string")),
+        },
+        Some(Value::String(s)) => row.mapped("created_at", fields::timestamp(s)),
+        Some(_) => return Err(input.wrong("created_at", "whole seconds or a date string")),
+    };
+    let hash = input.string("password_hash")?;
+    row.set_password(hash.as_deref(), None, limits);
+    Ok(row)
+}
+
+/// Where the JSON broke, by column; serde_json's own text is not used (a data error can quote
+/// a value).
+fn syntax_error(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    match e.classify() {
+        Category::Eof => format!("ends early at column {}", e.column()),
+        Category::Syntax | Category::Data | Category::Io => {
+            format!("syntax error at column {}", e.column())
+        }
+    }
+}
+
+struct Fields<'a> {
+    obj: &'a Map<String, Value>,
+    line: u64,
+}
+
+impl Fields<'_> {
+    fn wrong(&self, field: &str, expected: &'static str) -> RowError {
+        RowError {
+            line: self.line,
+            problem: RowProblem::FieldType {
+                field: field.to_owned(),
+                expected,
+            },
+        }
+    }
+
+    /// A string field, trimmed; `None` when absent, null or empty.
+    fn string(&self, field: &str) -> Result<Option<String>, RowError> {
+        match self.obj.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => {
+                let s = s.trim();
+                Ok((!s.is_empty()).then(|| s.to_owned()))
+            }
+            Some(_) => Err(self.wrong(field, "a string")),
+        }
+    }
+
+    fn flag(&self, field: &str) -> Result<Option<bool>, RowError> {
+        match self.obj.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            _ => Err(self.wrong(field, "true or false")),
+        }
+    }
+}
