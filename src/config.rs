@@ -794,6 +794,11 @@ fn apply_env(
     vars.sort();
     for (name, value) in vars {
         let rest = &name["STOREKEY_".len()..];
+        // The test suite's own switches (tests/support/postgres.rs), inherited by the binaries
+        // it starts; not configuration.
+        if rest.starts_with("TEST_") || rest == "REQUIRE_PG" {
+            continue;
+        }
         if rest == "ADMIN_KEY" {
             if !value.is_empty() {
                 *admin_env_key = Some(value);
@@ -1039,6 +1044,23 @@ mod tests {
         for (url, shown) in cases {
             assert_eq!(DatabaseUrl::new(url).to_string(), shown, "{url}");
         }
+    }
+
+    #[test]
+    fn the_test_suites_postgres_switches_are_not_configuration() {
+        let c = load_str(
+            "",
+            &[
+                ("STOREKEY_REQUIRE_PG", "1"),
+                (
+                    "STOREKEY_TEST_PG_URL",
+                    "postgresql://storekey@127.0.0.1:5432/postgres",
+                ),
+                ("STOREKEY_TEST_BACKEND", "postgres"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c, Config::default());
     }
 
     #[test]
