@@ -6,6 +6,7 @@
 use super::lease::CREATE_LEASES;
 use super::{new_holder_id, PgError, Postgres, Retry};
 use std::time::{Duration, Instant};
+use tokio_postgres::error::SqlState;
 
 /// One file of `migrations/`, `NNNN_name.sql`.
 #[derive(Debug)]
@@ -57,16 +58,7 @@ impl Postgres {
     /// schema newer than this build.
     pub async fn migrate(&self) -> Result<MigrationReport, PgError> {
         let latest = MIGRATIONS.last().map_or(0, |m| m.version);
-        // Two instances creating the same table at once can collide in the catalog (23505);
-        // the loser's next attempt finds the table there.
-        self.transaction(Retry::CONFLICTS_AND_UNIQUE, |tx| {
-            Box::pin(async move {
-                tx.batch_execute(CREATE_LEASES).await?;
-                tx.batch_execute(CREATE_SCHEMA_MIGRATIONS).await?;
-                Ok(())
-            })
-        })
-        .await?;
+        self.create_bookkeeping_tables().await?;
         if pending(&self.applied_versions().await?)?.is_empty() {
             return Ok(MigrationReport {
                 applied: Vec::new(),
@@ -94,6 +86,37 @@ impl Postgres {
             tracing::warn!(error = %e, "could not release the migration lease; it expires by itself");
         }
         result
+    }
+
+    /// `leases` and `schema_migrations`, before any lease can be taken. Instances creating the
+    /// same table at once collide in the catalog (`IF NOT EXISTS` checks before it inserts:
+    /// 23505 on a catalog index, 42710 on the row type, or 42P07); the loser's next attempt
+    /// finds the table there.
+    async fn create_bookkeeping_tables(&self) -> Result<(), PgError> {
+        let mut attempt = 1;
+        loop {
+            let created = self
+                .transaction(Retry::CONFLICTS_AND_UNIQUE, |tx| {
+                    Box::pin(async move {
+                        tx.batch_execute(CREATE_LEASES).await?;
+                        tx.batch_execute(CREATE_SCHEMA_MIGRATIONS).await?;
+                        Ok(())
+                    })
+                })
+                .await;
+            match created {
+                Err(e)
+                    if attempt < 5
+                        && matches!(
+                            e.code(),
+                            Some(c) if *c == SqlState::DUPLICATE_OBJECT || *c == SqlState::DUPLICATE_TABLE
+                        ) =>
+                {
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// The versions recorded in `schema_migrations`, in order.
