@@ -7,6 +7,7 @@ use crate::support::{bin, bin_env};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use storekey::config::{StorageConfig, StorageTls};
 use storekey::store::pg::{Postgres, Retry, MIGRATIONS};
 
 fn all_versions() -> Vec<i32> {
@@ -417,6 +418,92 @@ async fn log_a_connection_migration_and_retry() {
     pg.transaction(Retry::CONFLICTS, |_| Box::pin(async { Ok(()) }))
         .await
         .unwrap();
+}
+
+/// Whether the connection a handle hands out is encrypted, as the server sees it.
+async fn encrypted(pg: &Postgres) -> bool {
+    pg.client()
+        .await
+        .unwrap()
+        .query_one(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test]
+async fn storage_tls_decides_how_the_connection_is_secured() {
+    let Some(db) = database(Schema::Migrated).await else {
+        return;
+    };
+    let Some(ca) = db.ca_file.clone() else {
+        // STOREKEY_TEST_PG_URL: a server of unknown TLS set-up.
+        return;
+    };
+    let with = |url: &str, tls: StorageTls, ca: Option<&std::path::Path>| StorageConfig {
+        tls,
+        tls_ca_file: ca.map(|p| p.display().to_string()),
+        ..storage_for(url)
+    };
+    let by_name = db.url.replace("@127.0.0.1:", "@localhost:");
+
+    let plain = Postgres::connect(&with(&db.url, StorageTls::Disable, None))
+        .await
+        .unwrap();
+    assert!(!encrypted(&plain).await);
+    // require: encrypted, the certificate (from a CA nobody trusts) not checked.
+    let require = Postgres::connect(&with(&db.url, StorageTls::Require, None))
+        .await
+        .unwrap();
+    assert!(encrypted(&require).await);
+    // verify-full: the chain against the CA file, the name (or address) against the certificate.
+    for url in [&by_name, &db.url] {
+        let verified = Postgres::connect(&with(url, StorageTls::VerifyFull, Some(&ca)))
+            .await
+            .unwrap_or_else(|e| panic!("{url}: {e}"));
+        assert!(encrypted(&verified).await);
+    }
+    // ... and without the CA file only the Mozilla roots are trusted: refused.
+    let e = Postgres::connect(&with(&by_name, StorageTls::VerifyFull, None))
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.starts_with("cannot connect to PostgreSQL: "), "{e}");
+    assert!(e.contains("UnknownIssuer"), "{e}");
+    // A certificate for another name is refused even from the trusted CA (the server reached
+    // at its address, the name checked being db.example).
+    let port = db.url.split("@127.0.0.1:").nth(1).unwrap();
+    let other_name = format!(
+        "postgresql://storekey@db.example:{}?hostaddr=127.0.0.1",
+        port
+    );
+    let e = Postgres::connect(&with(&other_name, StorageTls::VerifyFull, Some(&ca)))
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.starts_with("cannot connect to PostgreSQL: "), "{e}");
+    assert!(
+        e.contains("certificate not valid for name \"db.example\""),
+        "{e}"
+    );
+    let e = Postgres::connect(&with(
+        &db.url,
+        StorageTls::VerifyFull,
+        Some(std::path::Path::new("/nonexistent/ca.pem")),
+    ))
+    .await
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(
+        e.starts_with("storage.tls_ca_file /nonexistent/ca.pem: "),
+        "{e}"
+    );
 }
 
 #[test]

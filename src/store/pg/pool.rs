@@ -80,11 +80,27 @@ impl Postgres {
                     db.message(),
                     db.code().code()
                 )),
-                None => PgError::Connect(format!("cannot connect to PostgreSQL: {e}")),
+                None => PgError::Connect(format!("cannot connect to PostgreSQL: {}", chain(&e))),
             },
             e => PgError::Connect(format!("no PostgreSQL connection: {e}")),
         })
     }
+}
+
+/// An error and its causes, `outer: inner: …` (tokio-postgres keeps the reason a TLS handshake
+/// or a connect failed in the source, not in its own message).
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 fn tls_connector(mode: StorageTls, config: &StorageConfig) -> Result<MakeRustlsConnect, PgError> {
