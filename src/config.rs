@@ -71,16 +71,159 @@ impl Default for ServerConfig {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StorageConfig {
+    pub backend: StorageBackend,
     pub path: String,
     /// The only directory `POST /rest/V1/backup` writes into.
     pub backup_dir: String,
+    /// The PostgreSQL connection URL (`backend = "postgres"`); its password never shows in
+    /// `Debug`, `Display` or logs.
+    pub url: Option<DatabaseUrl>,
+    /// Most connections one instance keeps to PostgreSQL.
+    pub pool_size: usize,
+    pub tls: StorageTls,
+    /// PEM file of the CA that signed the server's certificate (`tls = "verify-full"`); without
+    /// one the Mozilla roots are trusted.
+    pub tls_ca_file: Option<String>,
 }
 impl Default for StorageConfig {
     fn default() -> Self {
         StorageConfig {
+            backend: StorageBackend::Redb,
             path: "data/storekey.redb".into(),
             backup_dir: "data/backups".into(),
+            url: None,
+            pool_size: 16,
+            tls: StorageTls::VerifyFull,
+            tls_ca_file: None,
         }
+    }
+}
+
+/// A database connection string (URL or `key=value` form) that shows itself with the password
+/// replaced by `<hidden>`; [`DatabaseUrl::expose`] is the only way to the text itself.
+#[derive(Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub fn new(text: impl Into<String>) -> Self {
+        DatabaseUrl(text.into())
+    }
+
+    /// The connection string with its password, for the database client only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    fn redacted(&self) -> String {
+        let text = self.0.as_str();
+        match text.find("://") {
+            Some(scheme_end) => redact_url(text, scheme_end + 3),
+            None => redact_key_values(text),
+        }
+    }
+}
+
+const HIDDEN: &str = "<hidden>";
+
+/// `scheme://user:password@hosts/db?password=…`: the userinfo's password and any `password`
+/// query parameter are hidden. The userinfo ends at the last `@` before the query, so an
+/// unescaped `@` or `/` in a password is hidden too.
+fn redact_url(text: &str, start: usize) -> String {
+    let query_at = text[start..].find('?').map_or(text.len(), |i| start + i);
+    let mut out = String::with_capacity(text.len());
+    match text[start..query_at].rfind('@') {
+        Some(at) => {
+            let userinfo = &text[start..start + at];
+            out.push_str(&text[..start]);
+            match userinfo.find(':') {
+                Some(colon) => {
+                    out.push_str(&userinfo[..=colon]);
+                    out.push_str(HIDDEN);
+                }
+                None => out.push_str(userinfo),
+            }
+            out.push_str(&text[start + at..query_at]);
+        }
+        None => out.push_str(&text[..query_at]),
+    }
+    if query_at < text.len() {
+        out.push('?');
+        let params: Vec<String> = text[query_at + 1..]
+            .split('&')
+            .map(|param| match param.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") => {
+                    format!("{key}={HIDDEN}")
+                }
+                _ => param.to_string(),
+            })
+            .collect();
+        out.push_str(&params.join("&"));
+    }
+    out
+}
+
+/// `host=h password=secret dbname=d` (libpq's key/value form, values optionally quoted with
+/// `'…'` and backslash escapes, spaces allowed around `=`): the password value is hidden.
+fn redact_key_values(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i].is_whitespace() {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        let key_start = i;
+        while i < chars.len() && chars[i] != '=' && !chars[i].is_whitespace() {
+            i += 1;
+        }
+        let key: String = chars[key_start..i].iter().collect();
+        out.push_str(&key);
+        while i < chars.len() && chars[i].is_whitespace() {
+            i += 1;
+        }
+        if i >= chars.len() || chars[i] != '=' {
+            out.push(' ');
+            continue;
+        }
+        out.push('=');
+        i += 1;
+        while i < chars.len() && chars[i].is_whitespace() {
+            i += 1;
+        }
+        let value_start = i;
+        if i < chars.len() && chars[i] == '\'' {
+            i += 1;
+            while i < chars.len() && chars[i] != '\'' {
+                i += if chars[i] == '\\' { 2 } else { 1 };
+            }
+            i = (i + 1).min(chars.len());
+        } else {
+            while i < chars.len() && !chars[i].is_whitespace() {
+                i += if chars[i] == '\\' { 2 } else { 1 };
+            }
+            i = i.min(chars.len());
+        }
+        if key.eq_ignore_ascii_case("password") {
+            out.push_str(HIDDEN);
+        } else {
+            out.extend(&chars[value_start..i]);
+        }
+    }
+    out.trim_end().to_string()
+}
+
+impl std::fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.redacted())
     }
 }
 
@@ -415,6 +558,29 @@ config_enum!(
 );
 
 config_enum!(
+    /// `storage.backend`: where customers, tokens and the audit log are kept.
+    StorageBackend, "storage.backend", {
+        /// One redb file (`storage.path`) on this machine.
+        Redb = "redb",
+        /// A PostgreSQL database (`storage.url`) that several instances may share.
+        Postgres = "postgres",
+    }
+);
+
+config_enum!(
+    /// `storage.tls`: how the PostgreSQL connection is secured.
+    StorageTls, "storage.tls", {
+        /// Plain TCP (a database on loopback or a private network).
+        Disable = "disable",
+        /// Encrypted, but the server's certificate is not checked (libpq's `sslmode=require`).
+        Require = "require",
+        /// Encrypted, the certificate chain checked against `storage.tls_ca_file` (or the Mozilla
+        /// roots) and the host name against the certificate.
+        VerifyFull = "verify-full",
+    }
+);
+
+config_enum!(
     /// `log.format`: how log lines on stderr look.
     LogFormat, "log.format", {
         Text = "text",
@@ -490,6 +656,33 @@ impl Config {
         }
         if self.storage.backup_dir.is_empty() {
             return bad("storage.backup_dir", "must not be empty");
+        }
+        if self.storage.backend == StorageBackend::Postgres && self.storage.url.is_none() {
+            return bad(
+                "storage.url",
+                "required when storage.backend = \"postgres\" (env STOREKEY_STORAGE_URL)",
+            );
+        }
+        if let Some(url) = &self.storage.url {
+            if url
+                .expose()
+                .parse::<tokio_postgres::Config>()
+                .map_or(true, |c| c.get_hosts().is_empty())
+            {
+                return bad(
+                    "storage.url",
+                    "not a PostgreSQL connection URL (postgresql://user:password@host:port/database)",
+                );
+            }
+        }
+        if self.storage.pool_size == 0 {
+            return bad("storage.pool_size", "must be at least 1");
+        }
+        if self.storage.tls_ca_file.is_some() && self.storage.tls != StorageTls::VerifyFull {
+            return bad(
+                "storage.tls_ca_file",
+                "only used with storage.tls = \"verify-full\"",
+            );
         }
         if self.password.min_length == 0 || self.password.max_length < self.password.min_length {
             return bad(
@@ -601,6 +794,11 @@ fn apply_env(
     vars.sort();
     for (name, value) in vars {
         let rest = &name["STOREKEY_".len()..];
+        // The test suite's own switches (tests/support/postgres.rs), inherited by the binaries
+        // it starts; not configuration.
+        if rest.starts_with("TEST_") || rest == "REQUIRE_PG" {
+            continue;
+        }
         if rest == "ADMIN_KEY" {
             if !value.is_empty() {
                 *admin_env_key = Some(value);
@@ -729,6 +927,140 @@ mod tests {
         assert_eq!(c.storage.backup_dir, "/srv/backups");
         let e = load_str("[storage]\nbackup_dir = \"\"\n", &[]).unwrap_err();
         assert!(e.0.starts_with("storage.backup_dir:"), "{e}");
+    }
+
+    #[test]
+    fn storage_backend_defaults_to_redb_and_reads_postgres_settings() {
+        let c = Config::default();
+        assert_eq!(c.storage.backend, StorageBackend::Redb);
+        assert_eq!(c.storage.url, None);
+        assert_eq!(c.storage.pool_size, 16);
+        assert_eq!(c.storage.tls, StorageTls::VerifyFull);
+        let c = load_str(
+            "[storage]\nbackend = \"postgres\"\ntls = \"disable\"\npool_size = 4\n",
+            &[(
+                "STOREKEY_STORAGE_URL",
+                "postgresql://sk@db.internal/storekey",
+            )],
+        )
+        .unwrap();
+        assert_eq!(c.storage.backend, StorageBackend::Postgres);
+        assert_eq!(c.storage.tls, StorageTls::Disable);
+        assert_eq!(c.storage.pool_size, 4);
+        assert_eq!(
+            c.storage.url.as_ref().map(|u| u.expose()),
+            Some("postgresql://sk@db.internal/storekey")
+        );
+    }
+
+    #[test]
+    fn storage_settings_that_cannot_work_are_refused_with_the_key() {
+        let cases = [
+            (
+                "[storage]\nbackend = \"postgres\"\n",
+                "storage.url: required when storage.backend = \"postgres\" (env STOREKEY_STORAGE_URL)",
+            ),
+            (
+                "[storage]\nbackend = \"postgres\"\nurl = \"mysql://nope\"\n",
+                "storage.url: not a PostgreSQL connection URL (postgresql://user:password@host:port/database)",
+            ),
+            (
+                "[storage]\nbackend = \"postgres\"\nurl = \"postgresql://h/db\"\npool_size = 0\n",
+                "storage.pool_size: must be at least 1",
+            ),
+            (
+                "[storage]\nurl = \"postgresql://h/db\"\ntls = \"require\"\ntls_ca_file = \"/etc/ca.pem\"\n",
+                "storage.tls_ca_file: only used with storage.tls = \"verify-full\"",
+            ),
+            (
+                "[storage]\nbackend = \"sqlite\"\n",
+                "config: storage.backend: expected \"redb\" or \"postgres\", not \"sqlite\"",
+            ),
+            (
+                "[storage]\ntls = \"prefer\"\n",
+                "config: storage.tls: expected \"disable\", \"require\" or \"verify-full\", not \"prefer\"",
+            ),
+        ];
+        for (text, message) in cases {
+            assert_eq!(load_str(text, &[]).unwrap_err().0, message, "{text}");
+        }
+    }
+
+    #[test]
+    fn the_database_password_is_in_no_debug_or_display_output() {
+        let c = load_str(
+            "[storage]\nbackend = \"postgres\"\n",
+            &[(
+                "STOREKEY_STORAGE_URL",
+                "postgresql://storekey:pg-password-value-73@db.internal:5432/storekey?sslmode=require",
+            )],
+        )
+        .unwrap();
+        let url = c.storage.url.clone().unwrap();
+        for text in [
+            format!("{c:?}"),
+            format!("{:?}", c.storage),
+            format!("{url}"),
+            format!("{url:?}"),
+        ] {
+            assert!(
+                !text.contains("pg-password-value-73"),
+                "password printed in {text}"
+            );
+            assert!(text.contains("db.internal"), "{text}");
+        }
+        assert_eq!(
+            url.to_string(),
+            "postgresql://storekey:<hidden>@db.internal:5432/storekey?sslmode=require"
+        );
+    }
+
+    #[test]
+    fn every_form_of_a_database_password_is_hidden() {
+        let cases = [
+            ("postgres://u:secret@h/db", "postgres://u:<hidden>@h/db"),
+            ("postgresql://u@h/db", "postgresql://u@h/db"),
+            (
+                "postgresql://h/db?user=u&password=secret&x=1",
+                "postgresql://h/db?user=u&password=<hidden>&x=1",
+            ),
+            (
+                "postgresql://u:p%40ss@h1,h2/db",
+                "postgresql://u:<hidden>@h1,h2/db",
+            ),
+            (
+                "host=h user=u password=secret dbname=d",
+                "host=h user=u password=<hidden> dbname=d",
+            ),
+            (
+                "host=h password='se cret' dbname=d",
+                "host=h password=<hidden> dbname=d",
+            ),
+            (
+                "host=h password = secret dbname=d",
+                "host=h password=<hidden> dbname=d",
+            ),
+        ];
+        for (url, shown) in cases {
+            assert_eq!(DatabaseUrl::new(url).to_string(), shown, "{url}");
+        }
+    }
+
+    #[test]
+    fn the_test_suites_postgres_switches_are_not_configuration() {
+        let c = load_str(
+            "",
+            &[
+                ("STOREKEY_REQUIRE_PG", "1"),
+                (
+                    "STOREKEY_TEST_PG_URL",
+                    "postgresql://storekey@127.0.0.1:5432/postgres",
+                ),
+                ("STOREKEY_TEST_BACKEND", "postgres"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c, Config::default());
     }
 
     #[test]

@@ -10,7 +10,7 @@ use storekey::auth::clock::SystemClock;
 use storekey::auth::one_time::OtcError;
 use storekey::auth::secret::{self, Secret};
 use storekey::auth::{Auth, CustomerChanges, NewCustomer};
-use storekey::config::{Config, ConfigSource, LogFormat};
+use storekey::config::{Config, ConfigSource, LogFormat, StorageBackend};
 use storekey::metrics::Metrics;
 use storekey::model::Customer;
 use storekey::store::{BackupError, Store, StoreError};
@@ -141,8 +141,15 @@ fn load_config(cli: &Cli, listen: Option<&String>) -> Result<Config, String> {
         config.server.listen = listen.clone();
     }
     config.validate().map_err(|e| e.to_string())?;
+    if config.storage.backend == StorageBackend::Postgres {
+        return Err(POSTGRES_NOT_WIRED.into());
+    }
     Ok(config)
 }
+
+/// Issue 12 lands in steps: the pool, migrations and lease exist (`store::pg`), the store
+/// operations on PostgreSQL do not yet, so no command may run against it.
+const POSTGRES_NOT_WIRED: &str = "storage.backend = \"postgres\": this build cannot use PostgreSQL yet (its store operations are not wired); set storage.backend = \"redb\"";
 
 fn init_logging(config: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_new(&config.log.level)

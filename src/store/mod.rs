@@ -15,6 +15,7 @@
 mod backup;
 mod expiry;
 mod ops;
+pub mod pg;
 mod read;
 mod reader;
 mod records;

@@ -1,6 +1,8 @@
 //! The one integration-test binary (fast to link): every module drives a real server, in
 //! process on 127.0.0.1:0 against a temp file, or the real binary where the CLI is the subject.
 
+#[path = "../support/postgres.rs"]
+mod postgres;
 #[path = "../support/smtp_sink.rs"]
 mod smtp_sink;
 mod support;
@@ -17,6 +19,7 @@ mod limits;
 mod lockout;
 mod magento;
 mod one_time;
+mod pg;
 mod repeats;
 mod schema;
 mod shutdown;
