@@ -240,15 +240,17 @@ async fn the_explorers_introspection_query_passes_the_gate_on_both_dialects() {
     assert_eq!(body["data"]["__schema"]["queryType"]["name"], "QueryRoot");
 }
 
+fn slow_hash(c: &mut storekey::config::Config) {
+    c.server.request_timeout_seconds = 1;
+    c.password.argon2_memory_kib = 262_144;
+    c.password.argon2_iterations = 32;
+}
+
 #[tokio::test]
 async fn a_request_past_its_deadline_answers_503_and_frees_the_worker() {
-    // One argon2 hash at 64 MiB and 8 passes takes seconds in a debug build; the deadline is 1 s.
-    let s = TestServer::start_with(|c| {
-        c.server.request_timeout_seconds = 1;
-        c.password.argon2_memory_kib = 65536;
-        c.password.argon2_iterations = 8;
-    })
-    .await;
+    // One argon2 hash at 256 MiB and 32 passes takes seconds even optimised (the test profile
+    // builds argon2 at opt-level 3); the deadline is 1 s.
+    let s = TestServer::start_with(slow_hash).await;
     let (status, body) = s
         .gql(
             "mutation { createCustomerV2(input:{firstname:\"a\",lastname:\"b\",email:\"slow@example.com\",password:\"Sl0w-passw0rd\"}) { customer { email } } }",
@@ -268,12 +270,7 @@ async fn a_request_past_its_deadline_answers_503_and_frees_the_worker() {
 
 #[tokio::test]
 async fn a_storefront_request_past_its_deadline_answers_503() {
-    let s = TestServer::start_with(|c| {
-        c.server.request_timeout_seconds = 1;
-        c.password.argon2_memory_kib = 65536;
-        c.password.argon2_iterations = 8;
-    })
-    .await;
+    let s = TestServer::start_with(slow_hash).await;
     let token = storefront_token(&s).await;
     let q = "mutation { customerCreate(input:{email:\"slow@example.com\", password:\"Sl0w-passw0rd\"}) { customer { email } } }";
     let (status, body) = sf(&s, &token, json!({ "query": q })).await;
