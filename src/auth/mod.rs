@@ -36,6 +36,7 @@ pub mod secret;
 mod sign_in;
 pub mod storefront_tokens;
 mod tokens;
+pub mod totp;
 pub mod turns;
 
 pub use crate::model::normalize_email;
