@@ -1385,3 +1385,82 @@ async fn a_customer_update_refused_as_busy_saves_nothing() {
         "a queue of one cannot hold twelve concurrent hashes"
     );
 }
+
+/// Hydrogen's account page sends every operation with `@inContext` and `CountryCode` /
+/// `LanguageCode` variables (its `CUSTOMER_QUERY` and the sign-in mutation, trimmed to the
+/// fields storekey serves).
+const HYDROGEN_SIGN_IN: &str = "mutation customerAccessTokenCreate($input: CustomerAccessTokenCreateInput!, $country: CountryCode, $language: LanguageCode) @inContext(country: $country, language: $language) { customerAccessTokenCreate(input: $input) { customerUserErrors { code field message } customerAccessToken { accessToken expiresAt } } }";
+const HYDROGEN_CUSTOMER: &str = "query CustomerDetails($customerAccessToken: String!, $country: CountryCode, $language: LanguageCode) @inContext(country: $country, language: $language) { customer(customerAccessToken: $customerAccessToken) { firstName lastName phone email } }";
+
+#[tokio::test]
+async fn in_context_is_accepted_on_every_operation_and_changes_nothing() {
+    let (s, token) = start().await;
+    s.create_customer(BOB, BOB_PASSWORD).await;
+    let (status, body) = sf(
+        &s,
+        &token,
+        HYDROGEN_SIGN_IN,
+        json!({"input": {"email": BOB, "password": BOB_PASSWORD}, "country": "CA", "language": "PT_BR"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let access = body["data"]["customerAccessTokenCreate"]["customerAccessToken"]["accessToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{body}"))
+        .to_string();
+    let (_, plain) = sf(&s, &token, CUSTOMER, json!({ "t": access })).await;
+    let (status, body) = sf(
+        &s,
+        &token,
+        HYDROGEN_CUSTOMER,
+        json!({"customerAccessToken": access, "country": "JP", "language": "JA"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["data"]["customer"]["email"],
+        plain["data"]["customer"]["email"]
+    );
+    assert_eq!(body["data"]["customer"]["firstName"], "Bob");
+    // Literal arguments, the buyer input and no arguments at all validate too.
+    for directive in [
+        "@inContext(country: ZZ, language: ZH_TW)",
+        "@inContext(buyer: {customerAccessToken: \"x\"}, preferredLocationId: \"gid://shopify/Location/1\")",
+        "@inContext",
+    ] {
+        let q = format!("query($t:String!) {directive} {{ customer(customerAccessToken:$t) {{ email }} }}");
+        let (status, body) = sf(&s, &token, &q, json!({ "t": access })).await;
+        assert_eq!(status, 200, "{directive}: {body}");
+        assert_eq!(body["data"]["customer"]["email"], BOB, "{directive}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn in_context_refuses_codes_shopify_does_not_have_and_fields() {
+    let (s, token) = start().await;
+    let cases = [
+        ("query @inContext(country: XX) { __typename }", "XX"),
+        (
+            "query @inContext(language: KLINGON) { __typename }",
+            "KLINGON",
+        ),
+        (
+            "query { customer(customerAccessToken: \"x\") @inContext(country: CA) { email } }",
+            "inContext",
+        ),
+    ];
+    for (q, needle) in cases {
+        let (_, body) = sf(&s, &token, q, json!({})).await;
+        let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(body.get("data").is_none_or(Value::is_null), "{q}: {body}");
+        assert!(message.contains(needle), "{q}: {body}");
+    }
+    let (_, body) = sf(
+        &s,
+        &token,
+        "query($c: CountryCode) @inContext(country: $c) { __typename }",
+        json!({ "c": "Canada" }),
+    )
+    .await;
+    assert!(body["errors"][0]["message"].as_str().is_some(), "{body}");
+}

@@ -2,7 +2,9 @@
 //! scope checks, the schema, and the mapping of core errors to Shopify's codes and messages
 //! (`errors.rs`: every message once, one function per core error enum).
 
+mod codes;
 mod errors;
+mod in_context;
 mod reset_url;
 mod types;
 
@@ -53,6 +55,7 @@ pub fn build_schema(auth: &Arc<Auth>, server: &crate::config::ServerConfig) -> S
     Schema::build(QueryRoot, Mutation, EmptySubscription)
         .data(auth.clone())
         .register_output_type::<DisplayableError>()
+        .directive(in_context::InContext)
         .limit_depth(server.max_query_depth)
         .limit_complexity(server.max_query_complexity)
         .finish()
