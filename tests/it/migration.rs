@@ -401,3 +401,28 @@ async fn shopify_customers_come_without_passwords_and_sign_in_by_multipass() {
     );
     assert_eq!(s.store().read().unwrap().customer_count().unwrap(), 2);
 }
+
+#[tokio::test]
+async fn a_current_password_check_on_a_legacy_hash_rehashes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    import_ok(dir.path(), &fixture("magento-customers.csv"), &[], "r.json");
+    let s = server_on(dir.path(), |_| {}).await;
+    let before = s.auth().account_by_email(MARY).unwrap().unwrap();
+    let secret = storekey::auth::secret::Secret::new("password");
+    s.auth()
+        .check_current_password(&before.customer, &secret)
+        .await
+        .unwrap();
+    let after = s.auth().account_by_email(MARY).unwrap().unwrap();
+    let hash = after.credentials.password_hash.unwrap();
+    assert!(hash.starts_with("$argon2id$v=19$m=256,t=1,p=1$"), "{hash}");
+    assert_eq!(
+        after.credentials.password_version,
+        before.credentials.password_version
+    );
+    assert!(s
+        .metrics()
+        .await
+        .contains("storekey_password_rehash_total{from=\"chained\"} 1"));
+    s.token(MARY, "password").await;
+}
