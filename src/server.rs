@@ -75,8 +75,8 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<RunningServe
         .map_err(|e| format!("storage.path {}: {e}", config.storage.path))?;
     let metrics = Arc::new(Metrics::new());
     let auth = Arc::new(Auth::new(config.clone(), store.clone(), clock, metrics)?);
-    // storekey_legacy_password_hashes: one scan of the customers (linear, about a second per
-    // million on redb); rehashes count it down from here.
+    // storekey_legacy_password_hashes: one scan of the customers (time linear in customers,
+    // memory one page); rehashes count it down from here.
     match auth.refresh_legacy_hash_gauge() {
         Ok(0) => {}
         Ok(n) => tracing::info!(

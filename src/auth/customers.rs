@@ -80,8 +80,8 @@ impl Auth {
 
     /// Counts the stored password hashes a sign-in would replace (legacy schemes, argon2 at
     /// another cost), by scheme, and sets `storekey_legacy_password_hashes` to it. One read
-    /// snapshot, every customer decoded once in keyset pages: linear in customers (about a
-    /// second per million on redb), so it runs at start and after an import, not per request.
+    /// snapshot, every customer read and decoded once in keyset pages of 1,000: time linear in
+    /// customers, memory one page, so it runs at start and after an import, not per request.
     pub fn refresh_legacy_hash_gauge(&self) -> Result<u64, StoreError> {
         use super::legacy_hash::{classify, needs_rehash, Argon2Cost, Limits, Scheme};
         let cost = Argon2Cost::from(&self.policy.password);
