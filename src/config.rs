@@ -239,6 +239,9 @@ pub struct PasswordConfig {
     /// 0 = one worker per CPU.
     pub hash_workers: usize,
     pub hash_queue: usize,
+    /// Verify hashes brought in by `storekey import` (Magento, bcrypt, PBKDF2); off, they never
+    /// verify and those customers must reset their password.
+    pub accept_legacy_hashes: bool,
 }
 impl Default for PasswordConfig {
     fn default() -> Self {
@@ -251,6 +254,7 @@ impl Default for PasswordConfig {
             argon2_parallelism: 1,
             hash_workers: 0,
             hash_queue: 64,
+            accept_legacy_hashes: true,
         }
     }
 }

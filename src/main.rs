@@ -11,8 +11,11 @@ use storekey::auth::one_time::OtcError;
 use storekey::auth::secret::{self, Secret};
 use storekey::auth::{Auth, CustomerChanges, NewCustomer};
 use storekey::config::{Config, ConfigSource, LogFormat, StorageBackend};
+use storekey::import::run::ImportOptions;
+use storekey::import::Format;
 use storekey::metrics::Metrics;
 use storekey::model::Customer;
+use storekey::store::import::OnConflict;
 use storekey::store::{BackupError, Store, StoreError};
 
 #[derive(Parser)]
@@ -61,6 +64,51 @@ enum Command {
         #[arg(long)]
         overwrite: bool,
     },
+    /// Import customers from a Magento export, a customer_entity dump, a Shopify export or
+    /// JSON Lines, keeping their password hashes (offline: no server may hold the database).
+    Import {
+        file: PathBuf,
+        /// magento-csv, magento-entity-csv, shopify-csv or jsonl (default: told from the header).
+        #[arg(long, value_parser = parse_format)]
+        format: Option<Format>,
+        /// What a row whose email is already stored does: skip, update, or fail (stop there).
+        #[arg(long, value_parser = parse_on_conflict, default_value = "skip")]
+        on_conflict: OnConflict,
+        /// Read, check and count everything, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Write the JSON report to PATH.
+        #[arg(long, value_name = "PATH")]
+        report: Option<PathBuf>,
+        /// Rows per write transaction.
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        batch: u32,
+        /// Queue a password reset mail to every customer created (10 per second).
+        #[arg(long)]
+        send_reset: bool,
+    },
+    /// Write every customer, with its password hash, as JSON Lines (offline).
+    Export {
+        /// jsonl (the only format).
+        #[arg(long, value_parser = ["jsonl"], default_value = "jsonl")]
+        format: String,
+        /// Write to PATH (created, mode 0600; it holds password hashes) instead of stdout.
+        #[arg(long, value_name = "PATH")]
+        output: Option<PathBuf>,
+    },
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    s.parse()
+}
+
+fn parse_on_conflict(s: &str) -> Result<OnConflict, String> {
+    match s {
+        "skip" => Ok(OnConflict::Skip),
+        "update" => Ok(OnConflict::Update),
+        "fail" => Ok(OnConflict::Fail),
+        _ => Err(format!("expected skip, update or fail, not {s:?}")),
+    }
 }
 
 #[derive(Subcommand)]
@@ -208,6 +256,31 @@ fn run(cli: Cli) -> Result<(), String> {
                 Ok(())
             })
         }
+        Command::Import {
+            file,
+            format,
+            on_conflict,
+            dry_run,
+            report,
+            batch,
+            send_reset,
+        } => {
+            let config = load_config(&cli, None)?;
+            let options = ImportOptions {
+                path: file.clone(),
+                format: *format,
+                on_conflict: *on_conflict,
+                dry_run: *dry_run,
+                batch: *batch as usize,
+                send_reset: *send_reset,
+                progress: true,
+            };
+            runtime()?.block_on(import(config, options, report.as_deref()))
+        }
+        Command::Export { output, .. } => {
+            let config = load_config(&cli, None)?;
+            export(&config, output.as_deref())
+        }
         Command::Backup { path, overwrite } => {
             let config = load_config(&cli, None)?;
             match Store::open(std::path::Path::new(&config.storage.path)) {
@@ -273,6 +346,99 @@ fn stop_signal() -> Result<impl std::future::Future<Output = ()>, String> {
             let _ = tokio::signal::ctrl_c().await;
         })
     }
+}
+
+/// `import`: the run, the report file, a summary line; an error (exit 2) for an unreadable
+/// file, a store failure, or a conflict under `--on-conflict fail` (after the report).
+async fn import(
+    config: Config,
+    options: ImportOptions,
+    report_path: Option<&std::path::Path>,
+) -> Result<(), String> {
+    let store = open_offline(&config)?;
+    let auth = Arc::new(Auth::new(
+        Arc::new(config),
+        store.clone(),
+        Arc::new(SystemClock),
+        Arc::new(Metrics::new()),
+    )?);
+    let finished = storekey::import::run::import(&auth, &store, &options).await?;
+    let report = &finished.report;
+    if let Some(path) = report_path {
+        let text = serde_json::to_string_pretty(report).map_err(|e| e.to_string())?;
+        write_private(path, text.as_bytes(), true)?;
+    }
+    println!("{}", report.summary());
+    if !options.dry_run {
+        let left = auth
+            .refresh_legacy_hash_gauge()
+            .map_err(|e| e.to_string())?;
+        println!("password hashes to be replaced at first sign-in: {left}");
+    }
+    if report.reset_mails_queued > 0 {
+        println!("reset mails queued: {}", report.reset_mails_queued);
+    }
+    match finished.failure {
+        Some(why) => Err(why),
+        None => Ok(()),
+    }
+}
+
+fn export(config: &Config, output: Option<&std::path::Path>) -> Result<(), String> {
+    use std::io::IsTerminal;
+    let store = open_offline(config)?;
+    let bar = if std::io::stderr().is_terminal() {
+        indicatif::ProgressBar::new_spinner()
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let progress = |n: u64| bar.set_message(format!("{n} customers"));
+    let written = match output {
+        Some(path) => {
+            let file = create_private(path, false)?;
+            let mut out = std::io::BufWriter::new(file);
+            storekey::import::export::export(&store, &mut out, progress)
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            storekey::import::export::export(&store, &mut out, progress)
+        }
+    }
+    .map_err(|e| e.to_string())?;
+    bar.finish_and_clear();
+    if let Some(path) = output {
+        println!("exported {written} customers to {}", path.display());
+    }
+    Ok(())
+}
+
+fn open_offline(config: &Config) -> Result<Store, String> {
+    Store::open(std::path::Path::new(&config.storage.path))
+        .map_err(|e| format!("storage.path {}: {e}", config.storage.path))
+}
+
+/// Creates `path` readable by its owner only (reports and exports name customers; exports hold
+/// password hashes). Without `replace`, an existing file is refused.
+fn create_private(path: &std::path::Path, replace: bool) -> Result<std::fs::File, String> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true);
+    if replace {
+        options.create(true).truncate(true);
+    } else {
+        options.create_new(true);
+    }
+    storekey::store::private_mode(&mut options);
+    options
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn write_private(path: &std::path::Path, bytes: &[u8], replace: bool) -> Result<(), String> {
+    use std::io::Write;
+    create_private(path, replace)?
+        .write_all(bytes)
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 fn offline_auth(config: Config) -> Result<Auth, String> {

@@ -51,6 +51,16 @@ pub struct OutcomeLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FromLabels {
+    pub from: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SchemeLabels {
+    pub scheme: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct DialectLabels {
     pub dialect: &'static str,
 }
@@ -67,6 +77,11 @@ pub struct Metrics {
     pub store_commits: Gauge,
     pub store_writes: Gauge,
     pub mails: Family<OutcomeLabels, Counter>,
+    /// Stored hashes replaced by argon2id at the configured cost, by the scheme replaced
+    /// (`legacy_hash::Scheme` labels).
+    pub password_rehash: Family<FromLabels, Counter>,
+    /// Stored hashes that will be replaced at their customer's next sign-in, by scheme.
+    pub legacy_password_hashes: Family<SchemeLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -90,6 +105,18 @@ impl Metrics {
         let store_commits = Gauge::default();
         let store_writes = Gauge::default();
         let mails = Family::<OutcomeLabels, Counter>::default();
+        let password_rehash = Family::<FromLabels, Counter>::default();
+        let legacy_password_hashes = Family::<SchemeLabels, Gauge>::default();
+        registry.register(
+            "password_rehash",
+            "Password hashes replaced by argon2id at a sign-in or password check, by the scheme replaced",
+            password_rehash.clone(),
+        );
+        registry.register(
+            "legacy_password_hashes",
+            "Stored password hashes not yet argon2id at the configured cost, by scheme (counted at start and after an import)",
+            legacy_password_hashes.clone(),
+        );
         registry.register(
             "mails",
             "Mail handed to the transport, by outcome",
@@ -148,6 +175,36 @@ impl Metrics {
             store_commits,
             store_writes,
             mails,
+            password_rehash,
+            legacy_password_hashes,
+        }
+    }
+
+    /// Counts a stored rehash and takes it off the legacy gauge.
+    pub fn password_rehashed(&self, from: &'static str) {
+        self.password_rehash
+            .get_or_create(&FromLabels { from })
+            .inc();
+        let left = self
+            .legacy_password_hashes
+            .get_or_create(&SchemeLabels { scheme: from });
+        if left.get() > 0 {
+            left.dec();
+        }
+    }
+
+    /// Sets the legacy gauge from a count by scheme label (schemes not named go to 0).
+    pub fn set_legacy_password_hashes(&self, counts: &[(&'static str, u64)]) {
+        for scheme in crate::auth::legacy_hash::Scheme::ALL {
+            let n = counts
+                .iter()
+                .find(|(label, _)| *label == scheme.label())
+                .map_or(0, |(_, n)| *n);
+            self.legacy_password_hashes
+                .get_or_create(&SchemeLabels {
+                    scheme: scheme.label(),
+                })
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
         }
     }
 

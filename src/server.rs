@@ -75,6 +75,16 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<RunningServe
         .map_err(|e| format!("storage.path {}: {e}", config.storage.path))?;
     let metrics = Arc::new(Metrics::new());
     let auth = Arc::new(Auth::new(config.clone(), store.clone(), clock, metrics)?);
+    // storekey_legacy_password_hashes: one scan of the customers (time linear in customers,
+    // memory one page); rehashes count it down from here.
+    match auth.refresh_legacy_hash_gauge() {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            legacy_password_hashes = n,
+            "password hashes to be replaced at first sign-in"
+        ),
+        Err(e) => tracing::warn!("legacy password hash count failed: {e}"),
+    }
     let state = AppState::new(auth.clone(), config.clone());
     let listen: SocketAddr = config
         .server

@@ -1,7 +1,10 @@
 //! Passwords: the Adobe Commerce strength policy with its exact messages, and argon2id hashing
 //! on a bounded pool of worker threads. The pool keeps argon2's memory off the async runtime and
 //! bounded: when its queue is full a request fails at once with `Busy` instead of waiting.
+//! Verifies also take the hashes `storekey import` brings in (`legacy_hash`), and say whether
+//! the stored hash should be replaced by one at the configured cost.
 
+use super::legacy_hash::{self, Argon2Cost, Limits};
 use super::secret::Secret;
 use crate::config::PasswordConfig;
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
@@ -84,7 +87,20 @@ enum Job {
         Secret,
         tokio::sync::oneshot::Sender<Result<String, HashError>>,
     ),
-    Verify(Option<String>, Secret, tokio::sync::oneshot::Sender<bool>),
+    Verify(
+        Option<String>,
+        Secret,
+        tokio::sync::oneshot::Sender<Verified>,
+    ),
+}
+
+/// What a verify found: whether the password matched, and whether the stored hash should be
+/// replaced by an argon2id hash at the configured cost (a legacy scheme, or argon2 at another
+/// cost). A missing hash (the dummy verify) needs nothing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Verified {
+    pub ok: bool,
+    pub needs_rehash: bool,
 }
 
 /// The argon2id worker pool.
@@ -116,9 +132,14 @@ impl PasswordPool {
         )
         .map_err(|e| HashError::Failed(e.to_string()))?;
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+        let rules = Rules {
+            cost: Argon2Cost::from(cfg),
+            accept_legacy: cfg.accept_legacy_hashes,
+            limits: Limits::default(),
+        };
         // A real hash to verify against when the email is unknown, so a miss costs what a wrong
         // password costs and response time does not reveal which emails have accounts.
-        let dummy = Worker::new(argon.clone()).hash("storekey-dummy-password")?;
+        let dummy = Worker::new(argon.clone(), rules.clone()).hash("storekey-dummy-password")?;
         let (jobs, queue) = mpsc::sync_channel::<Job>(cfg.hash_queue);
         let queue = Arc::new(Mutex::new(queue));
         let queued = Arc::new(AtomicUsize::new(0));
@@ -128,9 +149,10 @@ impl PasswordPool {
             let queued = queued.clone();
             let argon = argon.clone();
             let dummy = dummy.clone();
+            let rules = rules.clone();
             let handle = std::thread::Builder::new()
                 .name(format!("storekey-argon2-{n}"))
-                .spawn(move || run_worker(&queue, &queued, Worker::new(argon), &dummy))
+                .spawn(move || run_worker(&queue, &queued, Worker::new(argon, rules), &dummy))
                 .map_err(|e| HashError::Failed(format!("cannot start hash worker: {e}")))?;
             handles.push(handle);
         }
@@ -165,9 +187,13 @@ impl PasswordPool {
             .map_err(|_| HashError::Failed("hash worker stopped".into()))?
     }
 
-    /// Verifies against `phc`, or against the dummy hash when there is none (always false then,
-    /// but just as slow).
-    pub async fn verify(&self, phc: Option<&str>, password: &Secret) -> Result<bool, HashError> {
+    /// Verifies against a stored hash (argon2 PHC, or a legacy form `storekey import` keeps), or
+    /// against the dummy hash when there is none (never a match then, but just as slow).
+    pub async fn verify(
+        &self,
+        phc: Option<&str>,
+        password: &Secret,
+    ) -> Result<Verified, HashError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.submit(Job::Verify(phc.map(str::to_owned), password.clone(), reply))?;
         answer
@@ -196,9 +222,14 @@ fn run_worker(
                 let _ = reply.send(worker.hash(pw.expose()));
             }
             Job::Verify(phc, pw, reply) => {
-                let ok =
-                    worker.verify(phc.as_deref().unwrap_or(dummy), pw.expose()) && phc.is_some();
-                let _ = reply.send(ok);
+                let verified = match phc.as_deref() {
+                    Some(stored) => worker.check(stored, pw.expose()),
+                    None => {
+                        worker.verify(dummy, pw.expose());
+                        Verified::default()
+                    }
+                };
+                let _ = reply.send(verified);
             }
         }
     }
@@ -210,15 +241,49 @@ fn run_worker(
 /// at workers x argon2_memory.
 struct Worker {
     argon: Argon2<'static>,
+    rules: Rules,
     memory: Vec<Block>,
 }
 
+/// What a worker needs besides the argon2 it hashes with: the cost a stored hash must have not
+/// to be replaced, whether legacy hashes verify, and the work one may ask for.
+#[derive(Clone)]
+struct Rules {
+    cost: Argon2Cost,
+    accept_legacy: bool,
+    limits: Limits,
+}
+
 impl Worker {
-    fn new(argon: Argon2<'static>) -> Worker {
+    fn new(argon: Argon2<'static>, rules: Rules) -> Worker {
         Worker {
             argon,
+            rules,
             memory: Vec::new(),
         }
+    }
+
+    /// Verifies against any stored form: argon2 PHC on the reused memory (given back when a
+    /// hash at a higher cost grew it, so an imported 64 MiB hash does not leave the worker at
+    /// 64 MiB), other schemes through `legacy_hash` (their memory is freed after the call), or
+    /// never when legacy hashes are not accepted.
+    fn check(&mut self, stored: &str, password: &str) -> Verified {
+        let needs_rehash = legacy_hash::needs_rehash(stored, &self.rules.cost);
+        let ok = if stored.trim_start().starts_with("$argon2") {
+            let ok = self.verify(stored, password);
+            let configured = self.argon.params().block_count();
+            if self.memory.len() > configured {
+                self.memory.truncate(configured);
+                self.memory.shrink_to_fit();
+            }
+            ok
+        } else if self.rules.accept_legacy {
+            legacy_hash::parse(stored, &self.rules.limits)
+                .is_ok_and(|h| h.verify(password.as_bytes()))
+        } else {
+            false
+        };
+        Verified { ok, needs_rehash }
     }
 
     fn blocks(&mut self, count: usize) -> &mut [Block] {
@@ -354,12 +419,21 @@ mod tests {
         let pw = Secret::new("b0bl0bl@w");
         let phc = pool.hash(&pw).await.unwrap();
         assert!(phc.starts_with("$argon2id$"));
-        assert!(pool.verify(Some(&phc), &pw).await.unwrap());
-        assert!(!pool
-            .verify(Some(&phc), &Secret::new("wrong"))
-            .await
-            .unwrap());
-        assert!(!pool.verify(None, &pw).await.unwrap());
+        assert_eq!(
+            pool.verify(Some(&phc), &pw).await.unwrap(),
+            Verified {
+                ok: true,
+                needs_rehash: false
+            }
+        );
+        assert!(
+            !pool
+                .verify(Some(&phc), &Secret::new("wrong"))
+                .await
+                .unwrap()
+                .ok
+        );
+        assert_eq!(pool.verify(None, &pw).await.unwrap(), Verified::default());
         // Hashes made elsewhere (the argon2 crate's own hasher) verify too.
         use argon2::password_hash::PasswordHasher as _;
         let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
@@ -367,8 +441,97 @@ mod tests {
             .hash_password(b"b0bl0bl@w", &salt)
             .unwrap()
             .to_string();
-        assert!(pool.verify(Some(&foreign), &pw).await.unwrap());
-        assert!(!pool.verify(Some("not a phc string"), &pw).await.unwrap());
+        // ... and ask to be replaced: they are at another cost.
+        assert_eq!(
+            pool.verify(Some(&foreign), &pw).await.unwrap(),
+            Verified {
+                ok: true,
+                needs_rehash: true
+            }
+        );
+        assert!(!pool.verify(Some("not a phc string"), &pw).await.unwrap().ok);
+    }
+
+    const MAGENTO_MD5: &str = "magento:67a1e09bb1f83f5007dc119c14d663aa:salt:0"; // EncryptorTest
+    const MAGENTO_V3_PHC: &str = "$argon2id$v=19$m=65536,t=2,p=1$NVBpS0pSbjI4YkJLb0ZNbw$q16/jSc7CFtqYDNhmOClogkP3D4GBqZ4MVxydKsG4EY"; // migration.md §1.5
+
+    fn small(accept_legacy: bool) -> PasswordConfig {
+        let mut c = cfg();
+        c.argon2_memory_kib = 64;
+        c.argon2_iterations = 1;
+        c.accept_legacy_hashes = accept_legacy;
+        c
+    }
+
+    #[tokio::test]
+    async fn legacy_hashes_verify_on_the_workers_and_ask_for_a_rehash() {
+        let pool = PasswordPool::new(&small(true), 1).unwrap();
+        let bcrypt = "$2y$04$BOSGObVxtQxIFfQSC91ka.8zPssyj6PWPDnNA8HdszauZv.w1qZCS";
+        for stored in [MAGENTO_MD5, bcrypt] {
+            assert_eq!(
+                pool.verify(Some(stored), &Secret::new("password"))
+                    .await
+                    .unwrap(),
+                Verified {
+                    ok: true,
+                    needs_rehash: true
+                },
+                "{stored}"
+            );
+            assert_eq!(
+                pool.verify(Some(stored), &Secret::new("Password"))
+                    .await
+                    .unwrap(),
+                Verified {
+                    ok: false,
+                    needs_rehash: true
+                }
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn legacy_hashes_never_verify_when_not_accepted() {
+        let pool = PasswordPool::new(&small(false), 1).unwrap();
+        let verified = pool
+            .verify(Some(MAGENTO_MD5), &Secret::new("password"))
+            .await
+            .unwrap();
+        assert_eq!(
+            verified,
+            Verified {
+                ok: false,
+                needs_rehash: true
+            }
+        );
+        // argon2 at another cost is not legacy: it still verifies.
+        assert!(
+            pool.verify(Some(MAGENTO_V3_PHC), &Secret::new("Password@"))
+                .await
+                .unwrap()
+                .ok
+        );
+    }
+
+    #[test]
+    fn a_worker_gives_back_the_memory_a_costlier_hash_took() {
+        let c = small(true);
+        let params = Params::new(c.argon2_memory_kib, c.argon2_iterations, 1, None).unwrap();
+        let configured = params.block_count();
+        let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+        let rules = Rules {
+            cost: Argon2Cost::from(&c),
+            accept_legacy: true,
+            limits: Limits::default(),
+        };
+        let mut worker = Worker::new(argon, rules);
+        let verified = worker.check(MAGENTO_V3_PHC, "Password@");
+        assert!(verified.ok && verified.needs_rehash);
+        assert!(
+            worker.memory.capacity() <= configured,
+            "{} blocks kept after a 64 MiB verify",
+            worker.memory.capacity()
+        );
     }
 
     #[tokio::test]

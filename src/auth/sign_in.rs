@@ -1,7 +1,10 @@
 //! Sign-in with a password, reset token or admin code: refuse early (throttle, lockout,
 //! disabled), match the credential, then commit it in one write (`commit_sign_in`, a pure
-//! decision on the stored record). Refusals cost what a wrong password costs.
+//! decision on the stored record). Refusals cost what a wrong password costs. A password that
+//! verified against a legacy or costlier hash is rehashed and stored in that same commit.
 
+use super::legacy_hash;
+use super::password::Verified;
 use super::*;
 
 impl Auth {
@@ -119,12 +122,14 @@ impl Auth {
         } = account;
         let digest = req.secret.digest();
         let mut method = None;
-        if req.accept == Accept::Any
-            && self
+        let mut verified = Verified::default();
+        if req.accept == Accept::Any {
+            verified = self
                 .timed_verify(credentials.password_hash.as_deref(), &req.secret)
-                .await?
-        {
-            method = Some(Method::Password);
+                .await?;
+            if verified.ok {
+                method = Some(Method::Password);
+            }
         }
         if method.is_none() && live_matches(&credentials.reset_token, &digest, now) {
             method = Some(Method::ResetToken);
@@ -141,6 +146,10 @@ impl Auth {
             // needs no padding, it announces itself.
             if req.accept == Accept::OneTimeOnly {
                 self.pad_failure(started).await;
+            } else if verified.needs_rehash {
+                // A legacy hash (MD5, SHA-256, PBKDF2 …) refuses faster than argon2 would:
+                // wait as long, so timing does not tell which accounts were imported.
+                self.pad_legacy_refusal(started, &req.secret).await?;
             }
             self.record_failure(customer.id).await?;
             self.recent_failures.remember(attempt, now);
@@ -154,16 +163,32 @@ impl Auth {
         // lockout, mint the token. All in one write, so concurrent uses of one code cannot
         // both win.
         let password_version = credentials.password_version;
+        let rehash = match (method, verified.needs_rehash, &credentials.password_hash) {
+            (Method::Password, true, Some(old)) => {
+                self.fresh_hash(old, password_version, &req.secret).await
+            }
+            _ => None,
+        };
+        let rehashed_from = rehash.as_ref().map(|r| r.from_scheme);
         let otc_enabled = self.policy.otc_enabled;
         let (token, new_token) = self.mint(customer.id, req.kind, now);
         let expires_at = new_token.record.expires_at;
         let outcome = self
             .store
             .update_customer(Who::Id(customer.id), move |c| {
-                match commit_sign_in(c, method, &digest, password_version, otc_enabled, now) {
+                let decided = commit_sign_in(
+                    c,
+                    method,
+                    &digest,
+                    password_version,
+                    otc_enabled,
+                    now,
+                    rehash.as_ref(),
+                );
+                match decided {
                     Err(refusal) => Change::Refuse(Err(refusal)),
-                    Ok(audit) => Change::Save(
-                        Ok(()),
+                    Ok((audit, rehashed)) => Change::Save(
+                        Ok(rehashed),
                         Effects {
                             token: Some(new_token.clone()),
                             audit,
@@ -174,12 +199,17 @@ impl Auth {
             })
             .await?;
         match outcome {
-            Updated::Saved(after, _) => Ok(IssuedToken {
-                customer: after.customer,
-                token,
-                expires_at,
-                method,
-            }),
+            Updated::Saved(after, rehashed) => {
+                if let (Ok(true), Some(from)) = (rehashed, rehashed_from) {
+                    self.metrics.password_rehashed(from);
+                }
+                Ok(IssuedToken {
+                    customer: after.customer,
+                    token,
+                    expires_at,
+                    method,
+                })
+            }
             Updated::Refused(refusal) => Err(refusal.err().unwrap_or(SignInError::Raced)),
             Updated::NotFound | Updated::EmailTaken => Err(SignInError::UnknownEmail),
         }
@@ -189,9 +219,13 @@ impl Auth {
         self.policy.otc_enabled && customer.allow_remote_shopping_assistance
     }
 
-    async fn timed_verify(&self, phc: Option<&str>, secret: &Secret) -> Result<bool, SignInError> {
+    async fn timed_verify(
+        &self,
+        phc: Option<&str>,
+        secret: &Secret,
+    ) -> Result<Verified, SignInError> {
         let started = Instant::now();
-        let ok = self
+        let verified = self
             .passwords
             .verify(phc, secret)
             .await
@@ -199,6 +233,11 @@ impl Auth {
                 HashError::Busy => SignInError::Busy,
                 HashError::Failed(m) => SignInError::Internal(m),
             })?;
+        // Only verifies at the configured cost (or the dummy) set the time refusals wait for:
+        // a fast legacy hash would pull it down.
+        if verified.needs_rehash {
+            return Ok(verified);
+        }
         let micros = started.elapsed().as_micros() as u64;
         let old = self.verify_micros.load(Ordering::Relaxed);
         let avg = if old == 0 {
@@ -207,7 +246,78 @@ impl Auth {
             (old * 7 + micros) / 8
         };
         self.verify_micros.store(avg, Ordering::Relaxed);
-        Ok(ok)
+        Ok(verified)
+    }
+
+    /// `pad_failure` for a refused legacy hash; before any argon2 verify has set the time to
+    /// wait for, one verify against the dummy hash takes its place (and sets it).
+    async fn pad_legacy_refusal(
+        &self,
+        started: Instant,
+        secret: &Secret,
+    ) -> Result<(), SignInError> {
+        if self.verify_micros.load(Ordering::Relaxed) == 0 {
+            self.timed_verify(None, secret).await?;
+        } else {
+            self.pad_failure(started).await;
+        }
+        Ok(())
+    }
+
+    /// An argon2id hash of `password` at the configured cost, to replace `from` (which it just
+    /// verified against). None when the pool is busy or fails: the sign-in goes on without it
+    /// and the next one tries again.
+    async fn fresh_hash(
+        &self,
+        from: &str,
+        password_version: u32,
+        password: &Secret,
+    ) -> Option<Rehash> {
+        match self.passwords.hash(password).await {
+            Ok(to) => Some(Rehash {
+                from: from.to_owned(),
+                from_scheme: legacy_hash::classify(from, &legacy_hash::Limits::default()).label(),
+                to,
+                password_version,
+            }),
+            Err(HashError::Busy) => {
+                tracing::debug!("password rehash skipped: the hash pool is busy");
+                None
+            }
+            Err(HashError::Failed(e)) => {
+                tracing::warn!("password rehash skipped: {e}");
+                None
+            }
+        }
+    }
+
+    /// After a current-password check matched a hash that needs replacing: stores the new hash
+    /// in its own write, under the same condition as a sign-in's (`apply_rehash`).
+    pub(super) async fn rehash_after_check(
+        &self,
+        id: CustomerId,
+        from: &str,
+        password_version: u32,
+        password: &Secret,
+    ) -> Result<(), StoreError> {
+        let Some(rehash) = self.fresh_hash(from, password_version, password).await else {
+            return Ok(());
+        };
+        let from_scheme = rehash.from_scheme;
+        let outcome = self
+            .store
+            .update_customer(Who::Id(id), move |a| {
+                if apply_rehash(&mut a.credentials, &rehash) {
+                    Change::Save((), Effects::default())
+                } else {
+                    Change::Refuse(())
+                }
+            })
+            .await?;
+        if matches!(outcome, Updated::Saved(..)) {
+            self.metrics.password_rehashed(from_scheme);
+        }
+        Ok(())
     }
 
     /// Waits until a refusal has taken about as long as a password verify would have.
@@ -253,10 +363,33 @@ impl Auth {
     }
 }
 
+/// A new hash for a password that verified against `from`, made before the commit.
+pub(super) struct Rehash {
+    from: String,
+    /// `from`'s scheme, for the rehash counter.
+    from_scheme: &'static str,
+    to: String,
+    password_version: u32,
+}
+
+/// Stores the rehash if the password is still the one that was verified (same version, same
+/// stored hash): a password changed (or rehashed) meanwhile wins. No version bump, so the
+/// customer's tokens and in-flight sign-ins stay valid. True when it was stored.
+fn apply_rehash(k: &mut Credentials, rehash: &Rehash) -> bool {
+    if k.password_version == rehash.password_version
+        && k.password_hash.as_deref() == Some(rehash.from.as_str())
+    {
+        k.password_hash = Some(rehash.to.clone());
+        return true;
+    }
+    false
+}
+
 /// The commit of a sign-in, decided on the stored record: the credential that matched on the
 /// snapshot must still be the live one (else another request won it, `Raced`), and the
 /// account must still be enabled and unlocked. Consumes a one-time credential, clears the
-/// lockout, and returns the audit entry that the use of a reset token or admin code writes.
+/// lockout, stores a password's rehash (`apply_rehash`), and returns the audit entry that the
+/// use of a reset token or admin code writes, and whether the rehash was stored.
 fn commit_sign_in(
     account: &mut Account,
     method: Method,
@@ -264,7 +397,8 @@ fn commit_sign_in(
     password_version: u32,
     otc_enabled: bool,
     now: Timestamp,
-) -> Result<Option<AuditEntry>, SignInError> {
+    rehash: Option<&Rehash>,
+) -> Result<(Option<AuditEntry>, bool), SignInError> {
     let Account {
         customer: c,
         credentials: k,
@@ -325,7 +459,11 @@ fn commit_sign_in(
         return Err(SignInError::Locked);
     }
     k.lockout = Lockout::default();
-    Ok(audit)
+    let rehashed = match (method, rehash) {
+        (Method::Password, Some(r)) => apply_rehash(k, r),
+        _ => false,
+    };
+    Ok((audit, rehashed))
 }
 
 #[cfg(test)]
@@ -353,7 +491,9 @@ mod tests {
             first_failure: Some(1),
             lock_expires: None,
         };
-        let audit = commit_sign_in(&mut c, Method::Otc, &[1; 32], 0, true, 10).unwrap();
+        let (audit, rehashed) =
+            commit_sign_in(&mut c, Method::Otc, &[1; 32], 0, true, 10, None).unwrap();
+        assert!(!rehashed);
         assert_eq!(c.credentials.otc, None);
         assert_eq!(c.credentials.lockout, Lockout::default());
         let audit = audit.unwrap();
@@ -364,7 +504,7 @@ mod tests {
         assert_eq!(audit.detail.as_deref(), Some("issued by ops; reason: call"));
         // The second use of the same code lost the race.
         assert_eq!(
-            commit_sign_in(&mut c, Method::Otc, &[1; 32], 0, true, 10),
+            commit_sign_in(&mut c, Method::Otc, &[1; 32], 0, true, 10, None),
             Err(SignInError::Raced)
         );
     }
@@ -380,13 +520,76 @@ mod tests {
             lock_expires: Some(100),
         };
         let commit = |c: &mut Account, version| {
-            commit_sign_in(c, Method::Password, &[0; 32], version, true, 10)
+            commit_sign_in(c, Method::Password, &[0; 32], version, true, 10, None)
         };
         assert_eq!(commit(&mut c, 1), Err(SignInError::Raced));
         assert_eq!(commit(&mut c, 2), Err(SignInError::Disabled));
         c.customer.disabled = false;
         assert_eq!(commit(&mut c, 2), Err(SignInError::Locked));
         c.credentials.lockout.lock_expires = Some(5);
-        assert_eq!(commit(&mut c, 2), Ok(None));
+        assert_eq!(commit(&mut c, 2), Ok((None, false)));
+    }
+
+    const LEGACY: &str = "magento:67a1e09bb1f83f5007dc119c14d663aa:salt:0";
+    const FRESH: &str = "$argon2id$v=19$m=256,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA";
+
+    fn legacy_account() -> Account {
+        let mut c = Account::default();
+        c.credentials.password_hash = Some(LEGACY.into());
+        c.credentials.password_version = 3;
+        c
+    }
+
+    fn rehash() -> Rehash {
+        Rehash {
+            from: LEGACY.into(),
+            from_scheme: "magento_md5",
+            to: FRESH.into(),
+            password_version: 3,
+        }
+    }
+
+    #[test]
+    fn a_sign_in_commit_stores_the_rehash_without_a_version_bump() {
+        let mut c = legacy_account();
+        let r = rehash();
+        let committed = commit_sign_in(&mut c, Method::Password, &[0; 32], 3, true, 10, Some(&r));
+        assert_eq!(committed, Ok((None, true)));
+        assert_eq!(c.credentials.password_hash.as_deref(), Some(FRESH));
+        assert_eq!(c.credentials.password_version, 3);
+    }
+
+    #[test]
+    fn a_rehash_racing_a_password_change_loses() {
+        // The change committed between the verify and the sign-in's commit: new hash, new
+        // version. The sign-in's commit refuses, and the rehash never overwrites the change.
+        let mut c = legacy_account();
+        c.credentials
+            .set_password("$argon2id$v=19$m=256,t=1,p=1$bmV3c2FsdA$bmV3aGFzaG5ld2hhc2g".into());
+        let changed = c.clone();
+        let r = rehash();
+        assert_eq!(
+            commit_sign_in(&mut c, Method::Password, &[0; 32], 3, true, 10, Some(&r)),
+            Err(SignInError::Raced)
+        );
+        assert!(!apply_rehash(&mut c.credentials, &r));
+        assert_eq!(c, changed);
+        // A hash replaced without a version bump (a concurrent rehash, an import's update) also
+        // wins: the rehash applies only over the very hash that was verified.
+        let mut c = legacy_account();
+        c.credentials.password_hash = Some(FRESH.replace("aGFzaGhh", "b3RoZXJv"));
+        let replaced = c.credentials.password_hash.clone();
+        assert!(!apply_rehash(&mut c.credentials, &r));
+        assert_eq!(c.credentials.password_hash, replaced);
+    }
+
+    #[test]
+    fn a_reset_token_sign_in_leaves_the_hash_alone() {
+        let mut c = legacy_account();
+        c.credentials.reset_token = slot([2; 32], 50);
+        let r = rehash();
+        let committed = commit_sign_in(&mut c, Method::ResetToken, &[2; 32], 3, true, 10, Some(&r));
+        assert!(matches!(committed, Ok((Some(_), false))));
+        assert_eq!(c.credentials.password_hash.as_deref(), Some(LEGACY));
     }
 }

@@ -1,10 +1,13 @@
 //! Readers for the customer files `storekey import` takes: Magento's admin export, a raw
 //! `customer_entity` dump, Shopify's customer export and JSON Lines (migration.md §4.3). Each
 //! streams its file and yields one typed `ImportRow` or one `RowError` at a time, so a file of
-//! any size is read in bounded memory. Nothing here writes to the store.
+//! any size is read in bounded memory. `run` drives `storekey import` over the readers and the
+//! store's import operation; `export` writes what the JSON Lines reader takes back.
 
+pub mod export;
 mod fields;
 mod jsonl;
+pub mod run;
 mod tabular;
 
 pub use fields::BadValue;

@@ -14,6 +14,7 @@
 
 mod backup;
 mod expiry;
+pub mod import;
 mod ops;
 pub mod pg;
 mod read;

@@ -18,6 +18,7 @@ mod gate;
 mod limits;
 mod lockout;
 mod magento;
+mod migration;
 mod one_time;
 mod pg;
 mod repeats;
