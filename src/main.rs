@@ -13,7 +13,7 @@ use storekey::auth::{Auth, CustomerChanges, NewCustomer};
 use storekey::config::{Config, ConfigSource, LogFormat, StorageBackend};
 use storekey::metrics::Metrics;
 use storekey::model::Customer;
-use storekey::store::{BackupError, Store, StoreError};
+use storekey::store::{BackupError, RedbStore, StoreError};
 
 #[derive(Parser)]
 #[command(
@@ -193,8 +193,8 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Otc(OtcCommand::Issue { email, reason }) => {
             let config = load_config(&cli, None)?;
             runtime()?.block_on(async {
-                let auth = offline_auth(config)?;
-                let customer = find(&auth, email)?;
+                let auth = offline_auth(config).await?;
+                let customer = find(&auth, email).await?;
                 let code =
                     auth.issue_otc(customer.id, "cli", reason)
                         .await
@@ -210,7 +210,10 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Backup { path, overwrite } => {
             let config = load_config(&cli, None)?;
-            match Store::open(std::path::Path::new(&config.storage.path)) {
+            if config.storage.backend != StorageBackend::Redb {
+                return Err(BackupError::NotRedb.to_string());
+            }
+            match RedbStore::open(std::path::Path::new(&config.storage.path)) {
                 Ok(store) => {
                     let summary = store.backup_to(path, *overwrite).map_err(|e| match e {
                         BackupError::Exists(p) => format!(
@@ -275,9 +278,8 @@ fn stop_signal() -> Result<impl std::future::Future<Output = ()>, String> {
     }
 }
 
-fn offline_auth(config: Config) -> Result<Auth, String> {
-    let store = Store::open(std::path::Path::new(&config.storage.path))
-        .map_err(|e| format!("storage.path {}: {e}", config.storage.path))?;
+async fn offline_auth(config: Config) -> Result<Auth, String> {
+    let store = storekey::server::open_store(&config).await?;
     Auth::new(
         Arc::new(config),
         store,
@@ -286,14 +288,15 @@ fn offline_auth(config: Config) -> Result<Auth, String> {
     )
 }
 
-fn find(auth: &Auth, email: &str) -> Result<Customer, String> {
+async fn find(auth: &Auth, email: &str) -> Result<Customer, String> {
     auth.customer_by_email(email)
+        .await
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("no customer with email {email}"))
 }
 
 async fn customer_command(config: Config, cmd: &CustomerCommand) -> Result<(), String> {
-    let auth = offline_auth(config)?;
+    let auth = offline_auth(config).await?;
     match cmd {
         CustomerCommand::Add {
             email,
@@ -323,7 +326,10 @@ async fn customer_command(config: Config, cmd: &CustomerCommand) -> Result<(), S
         CustomerCommand::List => {
             let mut after = storekey::model::CustomerId(0);
             loop {
-                let page = auth.customers_page(after, 500).map_err(|e| e.to_string())?;
+                let page = auth
+                    .customers_page(after, 500)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 if page.is_empty() {
                     break;
                 }
@@ -339,12 +345,12 @@ async fn customer_command(config: Config, cmd: &CustomerCommand) -> Result<(), S
             }
         }
         CustomerCommand::Show { email } => {
-            let c = find(&auth, email)?;
+            let c = find(&auth, email).await?;
             println!("{}", storekey::api::customer_json(&c));
         }
         CustomerCommand::Disable { email } | CustomerCommand::Enable { email } => {
             let disabled = matches!(cmd, CustomerCommand::Disable { .. });
-            let c = find(&auth, email)?;
+            let c = find(&auth, email).await?;
             auth.update_customer(
                 c.id,
                 CustomerChanges {
