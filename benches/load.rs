@@ -474,7 +474,7 @@ async fn run() {
             0,
         )
     } else {
-        let store = storekey::store::Store::open(&dir.path().join("bench.redb")).unwrap();
+        let store = storekey::store::RedbStore::open(&dir.path().join("bench.redb")).unwrap();
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let t0 = Instant::now();
         let mut written = 0u64;

@@ -16,7 +16,7 @@ use storekey::import::Format;
 use storekey::metrics::Metrics;
 use storekey::model::Customer;
 use storekey::store::import::OnConflict;
-use storekey::store::{BackupError, Store, StoreError};
+use storekey::store::{BackupError, RedbStore, Store, StoreError};
 
 #[derive(Parser)]
 #[command(
@@ -241,8 +241,8 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Otc(OtcCommand::Issue { email, reason }) => {
             let config = load_config(&cli, None)?;
             runtime()?.block_on(async {
-                let auth = offline_auth(config)?;
-                let customer = find(&auth, email)?;
+                let auth = offline_auth(config).await?;
+                let customer = find(&auth, email).await?;
                 let code =
                     auth.issue_otc(customer.id, "cli", reason)
                         .await
@@ -279,11 +279,14 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Export { output, .. } => {
             let config = load_config(&cli, None)?;
-            export(&config, output.as_deref())
+            runtime()?.block_on(export(&config, output.as_deref()))
         }
         Command::Backup { path, overwrite } => {
             let config = load_config(&cli, None)?;
-            match Store::open(std::path::Path::new(&config.storage.path)) {
+            if config.storage.backend != StorageBackend::Redb {
+                return Err(BackupError::NotRedb.to_string());
+            }
+            match RedbStore::open(std::path::Path::new(&config.storage.path)) {
                 Ok(store) => {
                     let summary = store.backup_to(path, *overwrite).map_err(|e| match e {
                         BackupError::Exists(p) => format!(
@@ -355,7 +358,7 @@ async fn import(
     options: ImportOptions,
     report_path: Option<&std::path::Path>,
 ) -> Result<(), String> {
-    let store = open_offline(&config)?;
+    let store = open_offline(&config).await?;
     let auth = Arc::new(Auth::new(
         Arc::new(config),
         store.clone(),
@@ -372,6 +375,7 @@ async fn import(
     if !options.dry_run {
         let left = auth
             .refresh_legacy_hash_gauge()
+            .await
             .map_err(|e| e.to_string())?;
         println!("password hashes to be replaced at first sign-in: {left}");
     }
@@ -384,9 +388,9 @@ async fn import(
     }
 }
 
-fn export(config: &Config, output: Option<&std::path::Path>) -> Result<(), String> {
+async fn export(config: &Config, output: Option<&std::path::Path>) -> Result<(), String> {
     use std::io::IsTerminal;
-    let store = open_offline(config)?;
+    let store = open_offline(config).await?;
     let bar = if std::io::stderr().is_terminal() {
         indicatif::ProgressBar::new_spinner()
     } else {
@@ -397,12 +401,12 @@ fn export(config: &Config, output: Option<&std::path::Path>) -> Result<(), Strin
         Some(path) => {
             let file = create_private(path, false)?;
             let mut out = std::io::BufWriter::new(file);
-            storekey::import::export::export(&store, &mut out, progress)
+            storekey::import::export::export(&store, &mut out, progress).await
         }
         None => {
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
-            storekey::import::export::export(&store, &mut out, progress)
+            storekey::import::export::export(&store, &mut out, progress).await
         }
     }
     .map_err(|e| e.to_string())?;
@@ -413,9 +417,8 @@ fn export(config: &Config, output: Option<&std::path::Path>) -> Result<(), Strin
     Ok(())
 }
 
-fn open_offline(config: &Config) -> Result<Store, String> {
-    Store::open(std::path::Path::new(&config.storage.path))
-        .map_err(|e| format!("storage.path {}: {e}", config.storage.path))
+async fn open_offline(config: &Config) -> Result<Store, String> {
+    storekey::server::open_store(config).await
 }
 
 /// Creates `path` readable by its owner only (reports and exports name customers; exports hold
@@ -441,9 +444,8 @@ fn write_private(path: &std::path::Path, bytes: &[u8], replace: bool) -> Result<
         .map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn offline_auth(config: Config) -> Result<Auth, String> {
-    let store = Store::open(std::path::Path::new(&config.storage.path))
-        .map_err(|e| format!("storage.path {}: {e}", config.storage.path))?;
+async fn offline_auth(config: Config) -> Result<Auth, String> {
+    let store = storekey::server::open_store(&config).await?;
     Auth::new(
         Arc::new(config),
         store,
@@ -452,14 +454,15 @@ fn offline_auth(config: Config) -> Result<Auth, String> {
     )
 }
 
-fn find(auth: &Auth, email: &str) -> Result<Customer, String> {
+async fn find(auth: &Auth, email: &str) -> Result<Customer, String> {
     auth.customer_by_email(email)
+        .await
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("no customer with email {email}"))
 }
 
 async fn customer_command(config: Config, cmd: &CustomerCommand) -> Result<(), String> {
-    let auth = offline_auth(config)?;
+    let auth = offline_auth(config).await?;
     match cmd {
         CustomerCommand::Add {
             email,
@@ -489,7 +492,10 @@ async fn customer_command(config: Config, cmd: &CustomerCommand) -> Result<(), S
         CustomerCommand::List => {
             let mut after = storekey::model::CustomerId(0);
             loop {
-                let page = auth.customers_page(after, 500).map_err(|e| e.to_string())?;
+                let page = auth
+                    .customers_page(after, 500)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 if page.is_empty() {
                     break;
                 }
@@ -505,12 +511,12 @@ async fn customer_command(config: Config, cmd: &CustomerCommand) -> Result<(), S
             }
         }
         CustomerCommand::Show { email } => {
-            let c = find(&auth, email)?;
+            let c = find(&auth, email).await?;
             println!("{}", storekey::api::customer_json(&c));
         }
         CustomerCommand::Disable { email } | CustomerCommand::Enable { email } => {
             let disabled = matches!(cmd, CustomerCommand::Disable { .. });
-            let c = find(&auth, email)?;
+            let c = find(&auth, email).await?;
             auth.update_customer(
                 c.id,
                 CustomerChanges {

@@ -6,14 +6,13 @@ use crate::api::PeerAddr;
 use crate::api::{routes, AppState};
 use crate::auth::clock::Clock;
 use crate::auth::Auth;
-use crate::config::Config;
+use crate::config::{Config, StorageBackend};
 use crate::metrics::Metrics;
 use crate::store::Store;
 use hyper::server::conn::AddrStream;
 use hyper::service::{make_service_fn, service_fn, Service};
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -68,16 +67,26 @@ impl RunningServer {
     }
 }
 
+/// Opens the store `storage.backend` names, with a failure phrased for the operator: a redb
+/// failure names the file (`storage.path`), a PostgreSQL one says PostgreSQL.
+pub async fn open_store(config: &Config) -> Result<Store, String> {
+    Store::open(&config.storage)
+        .await
+        .map_err(|e| match config.storage.backend {
+            StorageBackend::Redb => format!("storage.path {}: {e}", config.storage.path),
+            StorageBackend::Postgres => format!("storage: {e}"),
+        })
+}
+
 /// Opens everything and starts serving on `config.server.listen`.
 pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<RunningServer, String> {
     let config = Arc::new(config);
-    let store = Store::open(Path::new(&config.storage.path))
-        .map_err(|e| format!("storage.path {}: {e}", config.storage.path))?;
+    let store = open_store(&config).await?;
     let metrics = Arc::new(Metrics::new());
     let auth = Arc::new(Auth::new(config.clone(), store.clone(), clock, metrics)?);
     // storekey_legacy_password_hashes: one scan of the customers (time linear in customers,
     // memory one page); rehashes count it down from here.
-    match auth.refresh_legacy_hash_gauge() {
+    match auth.refresh_legacy_hash_gauge().await {
         Ok(0) => {}
         Ok(n) => tracing::info!(
             legacy_password_hashes = n,

@@ -83,7 +83,7 @@ async fn route(
                     "The \"email\" query parameter is required.",
                 );
             };
-            match auth.customer_by_email(email).map_err(internal)? {
+            match auth.customer_by_email(email).await.map_err(internal)? {
                 Some(c) => ok(super::customer_json(&c)),
                 None => fail(
                     StatusCode::NOT_FOUND,
@@ -93,7 +93,7 @@ async fn route(
         }
         ("GET", ["customers", id]) => {
             let id = CustomerId(parse_id(id)?);
-            match auth.customer(id).map_err(internal)? {
+            match auth.customer(id).await.map_err(internal)? {
                 Some(c) => ok(super::customer_json(&c)),
                 None => not_found(id),
             }
@@ -168,7 +168,7 @@ async fn route(
             }
         }
         ("GET", ["storefront-tokens"]) => {
-            let all = auth.storefront_tokens().map_err(internal)?;
+            let all = auth.storefront_tokens().await.map_err(internal)?;
             ok(json!(all
                 .iter()
                 .map(|t| json!({"id": t.id, "title": t.title, "scopes": t.scopes, "kind": t.kind.name()}))
@@ -191,7 +191,7 @@ async fn route(
         ("GET", ["audit"]) => {
             let after = number(query, "after", 0)?;
             let limit = number(query, "limit", 100)?.clamp(1, 1000) as usize;
-            let entries = auth.audit_page(after, limit).map_err(internal)?;
+            let entries = auth.audit_page(after, limit).await.map_err(internal)?;
             let list: Vec<Value> = entries
                 .into_iter()
                 .map(|(seq, e)| {
@@ -234,6 +234,10 @@ async fn route(
                         ),
                     ),
                     BackupError::Io(e) => internal(format!("Backup failed: {e}")),
+                    BackupError::NotRedb => (
+                        StatusCode::NOT_IMPLEMENTED,
+                        "Backups copy the redb file; this server keeps its data in PostgreSQL: back the database up with pg_dump.".into(),
+                    ),
                 })?;
             let path = path.to_string_lossy().into_owned();
             ok(json!({

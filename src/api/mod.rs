@@ -142,13 +142,15 @@ pub fn routes(
         .and(warp::path::end())
         .and(warp::get())
         .and(with_state.clone())
-        .map(|state: Arc<AppState>| match state.auth.healthy() {
-            true => text_response(StatusCode::OK, "ok", "text/plain; charset=utf-8"),
-            false => text_response(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "database unavailable",
-                "text/plain; charset=utf-8",
-            ),
+        .then(|state: Arc<AppState>| async move {
+            match state.auth.healthy().await {
+                true => text_response(StatusCode::OK, "ok", "text/plain; charset=utf-8"),
+                false => text_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "database unavailable",
+                    "text/plain; charset=utf-8",
+                ),
+            }
         });
     let metrics = warp::path("metrics")
         .and(warp::path::end())

@@ -30,7 +30,7 @@ impl Auth {
         overwrite: bool,
         admin: &str,
     ) -> Result<(std::path::PathBuf, BackupSummary), BackupError> {
-        let store = self.store.clone();
+        let store = self.store.redb().cloned().ok_or(BackupError::NotRedb)?;
         let (path, summary) =
             tokio::task::spawn_blocking(move || store.backup_into(&dir, &name, overwrite))
                 .await

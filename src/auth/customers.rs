@@ -50,48 +50,47 @@ impl Auth {
         Ok(created)
     }
 
-    pub fn customer(&self, id: CustomerId) -> Result<Option<Customer>, StoreError> {
-        Ok(self.account(id)?.map(|a| a.customer))
+    pub async fn customer(&self, id: CustomerId) -> Result<Option<Customer>, StoreError> {
+        Ok(self.account(id).await?.map(|a| a.customer))
     }
 
-    pub fn customer_by_email(&self, email: &str) -> Result<Option<Customer>, StoreError> {
-        Ok(self.account_by_email(email)?.map(|a| a.customer))
+    pub async fn customer_by_email(&self, email: &str) -> Result<Option<Customer>, StoreError> {
+        Ok(self.account_by_email(email).await?.map(|a| a.customer))
     }
 
     /// The customer with their credentials: for the core's own decisions, the CLI and tests.
     /// Never handed to a dialect, which sees `Customer`.
-    pub fn account(&self, id: CustomerId) -> Result<Option<Account>, StoreError> {
-        self.store.read()?.customer(id)
+    pub async fn account(&self, id: CustomerId) -> Result<Option<Account>, StoreError> {
+        self.store.customer(id).await
     }
 
-    pub fn account_by_email(&self, email: &str) -> Result<Option<Account>, StoreError> {
-        self.store.read()?.customer_by_email(email)
+    pub async fn account_by_email(&self, email: &str) -> Result<Option<Account>, StoreError> {
+        self.store.customer_by_email(email).await
     }
 
     /// Up to `limit` customers with ids above `after`, in id order (keyset paging).
-    pub fn customers_page(
+    pub async fn customers_page(
         &self,
         after: CustomerId,
         limit: usize,
     ) -> Result<Vec<Customer>, StoreError> {
-        let page = self.store.read()?.customers(after, limit)?;
+        let page = self.store.customers(after, limit).await?;
         Ok(page.into_iter().map(|a| a.customer).collect())
     }
 
     /// Counts the stored password hashes a sign-in would replace (legacy schemes, argon2 at
     /// another cost), by scheme, and sets `storekey_legacy_password_hashes` to it. One read
-    /// snapshot, every customer read and decoded once in keyset pages of 1,000: time linear in
-    /// customers, memory one page, so it runs at start and after an import, not per request.
-    pub fn refresh_legacy_hash_gauge(&self) -> Result<u64, StoreError> {
+    /// Every customer read and decoded once, in keyset pages of 1,000: time linear in customers,
+    /// memory one page, so it runs at start and after an import, not per request.
+    pub async fn refresh_legacy_hash_gauge(&self) -> Result<u64, StoreError> {
         use super::legacy_hash::{classify, needs_rehash, Argon2Cost, Limits, Scheme};
         let cost = Argon2Cost::from(&self.policy.password);
         let limits = Limits::default();
         let mut counts: Vec<(&'static str, u64)> =
             Scheme::ALL.iter().map(|s| (s.label(), 0)).collect();
-        let reader = self.store.read()?;
         let mut after = CustomerId(0);
         loop {
-            let page = reader.customers(after, 1000)?;
+            let page = self.store.customers(after, 1000).await?;
             let Some(last) = page.last() else { break };
             after = last.customer.id;
             for account in &page {
@@ -145,7 +144,7 @@ impl Auth {
         }
         let hash = match &new_password {
             Some(pw) => {
-                let current = self.customer(id)?.ok_or(AccountError::NotFound)?;
+                let current = self.customer(id).await?.ok_or(AccountError::NotFound)?;
                 let email = new_email.as_deref().unwrap_or(&current.email);
                 self.check_new_password(pw, email)
                     .map_err(AccountError::Policy)?;
@@ -228,7 +227,10 @@ impl Auth {
             .take(&crate::model::email_key(&customer.email))
             .await;
         // Re-read under the turn: the lockout may have moved since the session was loaded.
-        let account = self.account(customer.id)?.ok_or(AccountError::NotFound)?;
+        let account = self
+            .account(customer.id)
+            .await?
+            .ok_or(AccountError::NotFound)?;
         let now = self.now();
         if is_locked(&account.credentials.lockout, now) {
             return Err(AccountError::Locked);

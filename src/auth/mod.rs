@@ -7,7 +7,8 @@
 //! (`lockout.rs`) and the per-IP throttle, and commits in one write that mints the token.
 //! Tokens are `tokens.rs`, customers `customers.rs`, one-time secrets and their mail
 //! `one_time.rs`, Multipass `multipass_sign_in.rs`, audit entries `audit.rs`. Every write goes
-//! through the store's named operations (`store::ops`).
+//! through the store's named operations and every read through its async reads (the
+//! `store::Store` facade), so the core runs unchanged on either backend.
 
 /// Every error enum of the core has a `Storage(StoreError)` variant for failures of the store,
 /// kept as the store's type.
@@ -340,29 +341,30 @@ impl Auth {
     }
 
     /// Up to `limit` audit entries after sequence number `after`, oldest first.
-    pub fn audit_page(
+    pub async fn audit_page(
         &self,
         after: u64,
         limit: usize,
     ) -> Result<Vec<(u64, AuditEntry)>, StoreError> {
-        self.store.read()?.audit(after, limit)
+        self.store.audit(after, limit).await
     }
 
     /// Whether the store answers reads (`/healthz`).
-    pub fn healthy(&self) -> bool {
-        self.store.read().is_ok()
+    pub async fn healthy(&self) -> bool {
+        self.store.check().await.is_ok()
     }
 
-    /// Sets the gauges that are read rather than counted: the hash queue and the store's
-    /// writes and commits.
+    /// Sets the gauges that are read rather than counted: the hash queue and, on a backend
+    /// with a group-commit writer (redb), its writes and commits.
     pub fn refresh_gauges(&self) {
         let m = &self.metrics;
         m.hash_queue_depth.set(self.passwords.queue_depth() as i64);
-        let stats = self.store.stats();
-        m.store_commits
-            .set(stats.commits.load(Ordering::Relaxed) as i64);
-        m.store_writes
-            .set(stats.writes.load(Ordering::Relaxed) as i64);
+        if let Some(stats) = self.store.writer_stats() {
+            m.store_commits
+                .set(stats.commits.load(Ordering::Relaxed) as i64);
+            m.store_writes
+                .set(stats.writes.load(Ordering::Relaxed) as i64);
+        }
     }
 
     /// One write of the sweeper: purges up to `sweep_batch` entries expired by now.

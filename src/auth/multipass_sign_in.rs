@@ -116,7 +116,7 @@ impl Auth {
             return Ok(Refused(Refusal::InvalidEmail));
         }
         // Cheap refusal of a replay without queueing a write; the write checks again.
-        if self.store.read()?.replay_seen(&claims.digest)? {
+        if self.store.replay_seen(&claims.digest).await? {
             return Ok(Refused(Refusal::Replayed));
         }
         // The record must outlive the token's acceptance window: `created_at` may be up to

@@ -123,7 +123,7 @@ impl Auth {
 
     /// The work of a reset request: a fresh token for an enabled account, and its mail.
     async fn store_reset_token(&self, email: &str, now: i64) -> Result<(), StoreError> {
-        let customer = self.customer_by_email(email)?.filter(|c| !c.disabled);
+        let customer = self.customer_by_email(email).await?.filter(|c| !c.disabled);
         let Some(customer) = customer else {
             return Ok(());
         };
@@ -178,7 +178,7 @@ impl Auth {
             return Err(ResetError::InvalidEmail);
         }
         let started = Instant::now();
-        let result = match self.account_by_email(email)? {
+        let result = match self.account_by_email(email).await? {
             Some(account) => {
                 self.reset_password_of(account, token, new_password, reissue)
                     .await
@@ -197,7 +197,7 @@ impl Auth {
         reissue: Option<TokenKind>,
     ) -> Result<AccountUpdate, ResetError> {
         let started = Instant::now();
-        let result = match self.account(id)? {
+        let result = match self.account(id).await? {
             Some(account) => {
                 self.reset_password_of(account, token, new_password, reissue)
                     .await
@@ -399,7 +399,7 @@ impl Auth {
         id: CustomerId,
         ip: Option<IpAddr>,
     ) -> Result<(), StoreError> {
-        let Some(customer) = self.customer(id)? else {
+        let Some(customer) = self.customer(id).await? else {
             return Ok(());
         };
         let now = self.now();
@@ -453,7 +453,7 @@ impl Auth {
         email: &str,
         ip: Option<IpAddr>,
     ) -> Result<(), StoreError> {
-        if let Some(c) = self.customer_by_email(email)? {
+        if let Some(c) = self.customer_by_email(email).await? {
             if !c.confirmed && self.policy.require_confirmation {
                 self.send_confirmation(c.id, ip).await?;
             }
@@ -473,7 +473,7 @@ impl Auth {
         // the snapshot goes to the writer: no answer or timing tells which emails exist.
         let digest = key.digest();
         let now = self.now();
-        let account = self.account_by_email(email)?;
+        let account = self.account_by_email(email).await?;
         let Some(account) =
             account.filter(|a| live_matches(&a.credentials.confirmation, &digest, now))
         else {
@@ -564,7 +564,7 @@ mod tests {
         let mut config = crate::config::Config::default();
         config.mail.outbox_dir = dir.path().join("outbox").to_string_lossy().into_owned();
         let ttl = i64::from(config.otc.ttl_seconds);
-        let store = crate::store::Store::open(&dir.path().join("s.redb")).unwrap();
+        let store = crate::store::Store::open_redb(&dir.path().join("s.redb")).unwrap();
         let auth = Auth::new(
             Arc::new(config),
             store,
@@ -587,7 +587,7 @@ mod tests {
             code.expose(),
             hex_code_from(&SeededRandom::new(42)).expose()
         );
-        let stored = auth.account(customer.id).unwrap().unwrap();
+        let stored = auth.account(customer.id).await.unwrap().unwrap();
         let otc = stored.credentials.otc.unwrap();
         assert_eq!((otc.created_at, otc.expires_at), (NOW, NOW + ttl));
         assert_eq!(otc.digest, code.digest());

@@ -47,7 +47,7 @@ impl Auth {
         // One check at a time per email, known or not: each sees the lockout the last left.
         let email_key = crate::model::email_key(&req.email);
         let _turn = self.sign_in_turns.take(&email_key).await;
-        let account = self.account_by_email(&req.email)?;
+        let account = self.account_by_email(&req.email).await?;
         // Every refusal below costs what a wrong password for a real account costs: one argon2
         // verify (or a wait as long as one) and one durable write (the failure count, or a
         // decoy write where there is nothing to count), so no amount of work tells them apart.

@@ -78,7 +78,10 @@ impl Auth {
     /// The storefront token a request presents, if it exists. Every Storefront request asks,
     /// so the (few) tokens are kept in memory, loaded from the store on first use and dropped
     /// whenever one is created or deleted; the store stays the only source of truth.
-    pub fn storefront_token(&self, presented: &str) -> Result<Option<StorefrontToken>, StoreError> {
+    pub async fn storefront_token(
+        &self,
+        presented: &str,
+    ) -> Result<Option<StorefrontToken>, StoreError> {
         if presented.is_empty() || presented.len() > 256 {
             return Ok(None);
         }
@@ -91,12 +94,8 @@ impl Auth {
         // A change committed while this snapshot loads must not be cached over: remember the
         // generation first, and keep the map only if no change bumped it meanwhile.
         let generation = self.storefront_generation.load(Ordering::SeqCst);
-        let loaded: HashMap<Digest, StorefrontToken> = self
-            .store
-            .read()?
-            .storefront_tokens()?
-            .into_iter()
-            .collect();
+        let loaded: HashMap<Digest, StorefrontToken> =
+            self.store.storefront_tokens().await?.into_iter().collect();
         let found = loaded.get(&digest).cloned();
         if let Ok(mut cache) = self.storefront_cache.write() {
             if self.storefront_generation.load(Ordering::SeqCst) == generation {
@@ -113,11 +112,11 @@ impl Auth {
         }
     }
 
-    pub fn storefront_tokens(&self) -> Result<Vec<StorefrontToken>, StoreError> {
+    pub async fn storefront_tokens(&self) -> Result<Vec<StorefrontToken>, StoreError> {
         let mut all: Vec<StorefrontToken> = self
             .store
-            .read()?
-            .storefront_tokens()?
+            .storefront_tokens()
+            .await?
             .into_iter()
             .map(|(_, t)| t)
             .collect();

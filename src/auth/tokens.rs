@@ -80,26 +80,22 @@ impl Auth {
 
     /// The session behind an access token, if it is live and its customer enabled. Expiry is
     /// checked here on every use, whether or not the sweeper has run.
-    pub fn authenticate(&self, token: &str) -> Result<Option<Session>, StoreError> {
+    pub async fn authenticate(&self, token: &str) -> Result<Option<Session>, StoreError> {
         if token.is_empty() || token.len() > 128 {
             return Ok(None);
         }
         let digest = secret::digest(token);
-        let reader = self.store.read()?;
-        let Some(record) = reader.access_token(&digest)? else {
-            return Ok(None);
-        };
-        if record.expires_at <= self.now() {
-            return Ok(None);
-        }
-        let Some(Account {
-            customer,
-            credentials,
-        }) = reader.customer(record.customer_id)?
+        let Some((
+            record,
+            Account {
+                customer,
+                credentials,
+            },
+        )) = self.store.session(&digest).await?
         else {
             return Ok(None);
         };
-        if customer.disabled {
+        if record.expires_at <= self.now() || customer.disabled {
             return Ok(None);
         }
         Ok(Some(Session {
@@ -137,7 +133,7 @@ impl Auth {
 
     /// Extends a live token by its kind's lifetime from now. `None` when it is not live.
     pub async fn renew(&self, token: &str) -> Result<Option<Timestamp>, StoreError> {
-        let Some(session) = self.authenticate(token)? else {
+        let Some(session) = self.authenticate(token).await? else {
             return Ok(None);
         };
         let now = self.now();
@@ -155,7 +151,7 @@ impl Auth {
 
     /// Deletes a token by its value; false when it was not live.
     pub async fn delete_token(&self, token: &str) -> Result<bool, StoreError> {
-        if self.authenticate(token)?.is_none() {
+        if self.authenticate(token).await?.is_none() {
             return Ok(false);
         }
         self.store.delete_token(secret::digest(token)).await

@@ -52,18 +52,21 @@ impl std::fmt::Display for ExportError {
     }
 }
 
-/// Writes every customer to `out`; `progress` is called after each page with the count so
-/// far. Returns how many were written.
-pub fn export(
+/// Writes every customer to `out`, in keyset pages (each page one read; a customer created
+/// during the export after the last page read is not in it); `progress` is called after each
+/// page with the count so far. Returns how many were written.
+pub async fn export(
     store: &Store,
     out: &mut dyn Write,
     mut progress: impl FnMut(u64),
 ) -> Result<u64, ExportError> {
-    let reader = store.read().map_err(ExportError::Store)?;
     let mut after = CustomerId(0);
     let mut written = 0u64;
     loop {
-        let page = reader.customers(after, PAGE).map_err(ExportError::Store)?;
+        let page = store
+            .customers(after, PAGE)
+            .await
+            .map_err(ExportError::Store)?;
         let Some(last) = page.last() else { break };
         after = last.customer.id;
         for account in &page {

@@ -218,7 +218,9 @@ async fn flush(
     let lines: Vec<u64> = pending.iter().map(|p| p.line).collect();
     let accounts: Vec<Account> = pending.into_iter().map(|p| p.account).collect();
     let outcomes: Vec<Imported> = if opts.dry_run {
-        store.import_batch_dry_run(&accounts, opts.on_conflict, now)
+        store
+            .import_batch_dry_run(&accounts, opts.on_conflict, now)
+            .await
     } else {
         store.import_batch(accounts, opts.on_conflict, now).await
     }
@@ -340,7 +342,7 @@ async fn send_resets(auth: &Arc<Auth>, created: &[CustomerId]) -> u64 {
     let before = handed();
     for id in created {
         ticks.tick().await;
-        let Ok(Some(customer)) = auth.customer(*id) else {
+        let Ok(Some(customer)) = auth.customer(*id).await else {
             continue;
         };
         if customer.disabled {

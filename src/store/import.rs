@@ -2,7 +2,7 @@
 //! checked against the email index inside that write (so earlier rows of the batch and earlier
 //! batches are seen), and the same decisions on a read snapshot for a dry run.
 
-use super::{CustomerId, Store, StoreError, Timestamp, Tx};
+use super::{CustomerId, Timestamp};
 use crate::model::Account;
 
 /// What a row whose email is already in the store does (`--on-conflict`).
@@ -115,119 +115,6 @@ fn merged(existing: &Account, row: &Account, now: Timestamp) -> Account {
         after.customer.updated_at = now;
     }
     after
-}
-
-impl Store {
-    /// Writes one batch of imported rows in one transaction and says what each did. With
-    /// `fail`, the first row whose email is taken ends the batch (rows before it are written).
-    pub async fn import_batch(
-        &self,
-        rows: Vec<Account>,
-        on_conflict: OnConflict,
-        now: Timestamp,
-    ) -> Result<Vec<Imported>, StoreError> {
-        self.write(move |tx| {
-            let mut out = Vec::with_capacity(rows.len());
-            for mut row in rows {
-                let existing = match tx.customer_id_by_email(&row.customer.email)? {
-                    Some(id) => tx.customer(id)?,
-                    None => None,
-                };
-                let decision = decide(existing.as_ref(), &row, on_conflict, now);
-                let (outcome, identifier_taken) = match (decision, existing) {
-                    (Decision::Create, _) => {
-                        let taken = identifier_taken(tx, &row, None)?;
-                        if taken {
-                            row.customer.multipass_identifier = None;
-                        }
-                        let created = tx.insert_customer(row)?;
-                        (RowOutcome::Created(created.customer.id), taken)
-                    }
-                    (Decision::Update(mut after), Some(before)) => {
-                        let id = before.customer.id;
-                        let taken = identifier_taken(tx, &after, Some(id))?;
-                        if taken {
-                            after.customer.multipass_identifier =
-                                before.customer.multipass_identifier.clone();
-                        }
-                        tx.put_customer(&after, Some(&before))?;
-                        (RowOutcome::Updated(id), taken)
-                    }
-                    (Decision::Conflict, Some(before)) => {
-                        out.push(Imported {
-                            outcome: RowOutcome::Conflict(before.customer.id),
-                            identifier_taken: false,
-                        });
-                        break;
-                    }
-                    (_, existing) => (
-                        RowOutcome::Skipped(existing.map_or(CustomerId(0), |e| e.customer.id)),
-                        false,
-                    ),
-                };
-                out.push(Imported {
-                    outcome,
-                    identifier_taken,
-                });
-            }
-            Ok(out)
-        })
-        .await
-    }
-
-    /// `import_batch`'s decisions on a read snapshot, writing nothing (`--dry-run`). The caller
-    /// leaves out rows whose email came earlier in the file, as it does for a real import, so
-    /// both report the same counts.
-    pub fn import_batch_dry_run(
-        &self,
-        rows: &[Account],
-        on_conflict: OnConflict,
-        now: Timestamp,
-    ) -> Result<Vec<Imported>, StoreError> {
-        let reader = self.read()?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let existing = reader.customer_by_email(&row.customer.email)?;
-            let id = existing.as_ref().map_or(CustomerId(0), |e| e.customer.id);
-            let owner = match &row.customer.multipass_identifier {
-                Some(ident) => reader.customer_id_by_identifier(ident)?,
-                None => None,
-            };
-            let identifier_taken = owner.is_some_and(|o| o != id);
-            let outcome = match decide(existing.as_ref(), row, on_conflict, now) {
-                Decision::Create => RowOutcome::Created(CustomerId(0)),
-                Decision::Update(_) => RowOutcome::Updated(id),
-                Decision::Unchanged => RowOutcome::Skipped(id),
-                Decision::Conflict => {
-                    out.push(Imported {
-                        outcome: RowOutcome::Conflict(id),
-                        identifier_taken: false,
-                    });
-                    break;
-                }
-            };
-            out.push(Imported {
-                outcome,
-                identifier_taken,
-            });
-        }
-        Ok(out)
-    }
-}
-
-/// Whether the row's Multipass identifier belongs to a customer other than `id`.
-fn identifier_taken(
-    tx: &Tx<'_>,
-    account: &Account,
-    id: Option<CustomerId>,
-) -> Result<bool, StoreError> {
-    let Some(ident) = &account.customer.multipass_identifier else {
-        return Ok(false);
-    };
-    Ok(match tx.customer_id_by_identifier(ident)? {
-        Some(owner) => Some(owner) != id,
-        None => false,
-    })
 }
 
 #[cfg(test)]

@@ -1,14 +1,12 @@
-//! The store's interface to the core: named operations, each one atomic write whose result
-//! says what happened (who won a race, whether an email was free) as a value; `StoreError` is
-//! only a storage failure. The closures the core passes in are pure decisions over a copy of
-//! the record, so an operation can be re-run as a whole (a SQL backend retries a transaction on
-//! a serialization failure); mail, metrics and logs happen in the core after the commit.
+//! The vocabulary of the store's operations, shared by every backend: who an operation is
+//! about, what a customer edit decided and what goes into its commit, and what each operation
+//! reports back. An outcome (who won a race, whether an email was free) is a value;
+//! `StoreError` is only a storage failure. The closures the core passes in are pure decisions
+//! over a copy of the record, so an operation can be re-run as a whole (a SQL backend retries a
+//! transaction on a serialization failure); mail, metrics and logs happen in the core after
+//! the commit.
 
-use super::{
-    AccessTokenRecord, CustomerId, Digest, Store, StoreError, StorefrontToken, SweepReport,
-    Timestamp, Tx,
-};
-use crate::model::{email_key, Account, AuditEntry};
+use crate::model::{AccessToken, Account, AuditEntry, CustomerId, Digest};
 
 /// Which customer an operation is about.
 #[derive(Debug, Clone)]
@@ -21,7 +19,7 @@ pub enum Who {
 #[derive(Debug, Clone)]
 pub struct NewToken {
     pub digest: Digest,
-    pub record: AccessTokenRecord,
+    pub record: AccessToken,
 }
 
 /// What a customer edit decided.
@@ -77,244 +75,64 @@ pub enum Created {
     EmailTaken,
 }
 
-impl Store {
-    /// Edits one customer: `edit` decides on a copy (and may refuse); a saved edit keeps the
-    /// email and identifier indexes in step, refuses an email another customer has, and
-    /// applies its effects (token revocation, a new token, an audit entry) in the same commit.
-    pub async fn update_customer<T, F>(
-        &self,
-        who: Who,
-        mut edit: F,
-    ) -> Result<Updated<T>, StoreError>
-    where
-        T: Send + 'static,
-        F: FnMut(&mut Account) -> Change<T> + Send + 'static,
-    {
-        self.write(move |tx| {
-            let id = match &who {
-                Who::Id(id) => Some(*id),
-                Who::Email(email) => tx.customer_id_by_email(email)?,
-            };
-            let Some(before) = (match id {
-                Some(id) => tx.customer(id)?,
-                None => None,
-            }) else {
-                return Ok(Updated::NotFound);
-            };
-            let mut after = before.clone();
-            let (outcome, effects) = match edit(&mut after) {
-                Change::Refuse(outcome) => return Ok(Updated::Refused(outcome)),
-                Change::Save(outcome, effects) => (outcome, effects),
-            };
-            after.customer.id = before.customer.id;
-            let id = before.customer.id;
-            if email_key(&after.customer.email) != email_key(&before.customer.email) {
-                if let Some(owner) = tx.customer_id_by_email(&after.customer.email)? {
-                    if owner != id {
-                        return Ok(Updated::EmailTaken);
-                    }
-                }
-            }
-            if after != before {
-                tx.put_customer(&after, Some(&before))?;
-            }
-            apply(tx, id, effects)?;
-            Ok(Updated::Saved(Box::new(after), outcome))
-        })
-        .await
+/// What one sweep removed, by kind.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SweepReport {
+    pub access_tokens: u64,
+    pub reset_tokens: u64,
+    pub otcs: u64,
+    pub confirmations: u64,
+    pub multipass_replays: u64,
+    pub lockouts: u64,
+    /// More was due than one batch allows.
+    pub more: bool,
+}
+
+impl SweepReport {
+    pub fn count(&mut self, kind: Expiring) {
+        match kind {
+            Expiring::AccessToken => self.access_tokens += 1,
+            Expiring::ResetToken => self.reset_tokens += 1,
+            Expiring::Otc => self.otcs += 1,
+            Expiring::Confirmation => self.confirmations += 1,
+            Expiring::MultipassReplay => self.multipass_replays += 1,
+            Expiring::Lockout => self.lockouts += 1,
+        }
     }
 
-    /// Stores a new customer under a fresh id, unless its email is taken; the audit entry (an
-    /// admin's create) goes into the same commit.
-    pub async fn create_customer(
-        &self,
-        record: Account,
-        audit: Option<AuditEntry>,
-    ) -> Result<Created, StoreError> {
-        self.write(move |tx| {
-            if tx.customer_id_by_email(&record.customer.email)?.is_some() {
-                return Ok(Created::EmailTaken);
-            }
-            let created = tx.insert_customer(record.clone())?;
-            if let Some(mut entry) = audit.clone() {
-                entry.subject = Some(created.customer.id);
-                append(tx, &entry)?;
-            }
-            Ok(Created::Created(Box::new(created)))
-        })
-        .await
-    }
-
-    /// Deletes a customer with its tokens and codes, audited in the same commit. False when
-    /// there was no such customer.
-    pub async fn delete_customer(
-        &self,
-        id: CustomerId,
-        audit: Option<AuditEntry>,
-    ) -> Result<bool, StoreError> {
-        self.write(move |tx| {
-            let deleted = tx.delete_customer(id)?;
-            if let (true, Some(entry)) = (deleted, &audit) {
-                append(tx, entry)?;
-            }
-            Ok(deleted)
-        })
-        .await
-    }
-
-    /// Extends a live token. False when it is gone (a concurrent delete wins over a renew).
-    pub async fn renew_token(&self, token: NewToken) -> Result<bool, StoreError> {
-        self.write(move |tx| {
-            if tx.access_token(&token.digest)?.is_none() {
-                return Ok(false);
-            }
-            tx.insert_access_token(&token.digest, &token.record)?;
-            Ok(true)
-        })
-        .await
-    }
-
-    /// A Multipass sign-in in one write: records the token's replay digest (the first use wins),
-    /// finds the customers its identifier and its email name, lets `decide` create or update
-    /// one, and mints `token` for that customer (its `customer_id` is filled in here).
-    pub async fn multipass_sign_in<R, D>(
-        &self,
-        replay: Digest,
-        replay_until: Timestamp,
-        identifier: Option<String>,
-        email: String,
-        decide: D,
-        token: NewToken,
-    ) -> Result<MultipassOutcome<R>, StoreError>
-    where
-        R: Send + 'static,
-        D: Fn(Option<&Account>, Option<&Account>) -> Result<Upsert, R> + Send + 'static,
-    {
-        self.write(move |tx| {
-            if !tx.record_replay(&replay, replay_until)? {
-                return Ok(MultipassOutcome::Replayed);
-            }
-            let by_identifier = match &identifier {
-                Some(ident) => match tx.customer_id_by_identifier(ident)? {
-                    Some(id) => tx.customer(id)?,
-                    None => None,
-                },
-                None => None,
-            };
-            let by_email =
-                match tx.customer_id_by_email(&email)? {
-                    Some(id) => Some(tx.customer(id)?.ok_or_else(|| {
-                        StoreError::Corrupt("email index names no customer".into())
-                    })?),
-                    None => None,
-                };
-            let customer = match decide(by_identifier.as_ref(), by_email.as_ref()) {
-                Err(refusal) => return Ok(MultipassOutcome::Refused(refusal)),
-                Ok(Upsert::Create(record)) => tx.insert_customer(record)?,
-                Ok(Upsert::Update(after)) => {
-                    let before = [by_identifier, by_email]
-                        .into_iter()
-                        .flatten()
-                        .find(|c| c.customer.id == after.customer.id)
-                        .ok_or_else(|| StoreError::Corrupt("upsert names no customer".into()))?;
-                    if after != before {
-                        tx.put_customer(&after, Some(&before))?;
-                    }
-                    after
-                }
-            };
-            let record = AccessTokenRecord {
-                customer_id: customer.customer.id,
-                ..token.record
-            };
-            tx.insert_access_token(&token.digest, &record)?;
-            Ok(MultipassOutcome::SignedIn(Box::new(customer)))
-        })
-        .await
-    }
-
-    /// Deletes one token; false when there was none.
-    pub async fn delete_token(&self, digest: Digest) -> Result<bool, StoreError> {
-        self.write(move |tx| tx.delete_access_token(&digest)).await
-    }
-
-    /// Deletes every token of a customer; returns how many.
-    pub async fn revoke_customer_tokens(&self, id: CustomerId) -> Result<u64, StoreError> {
-        self.write(move |tx| tx.revoke_customer_tokens(id)).await
-    }
-
-    /// Appends one audit entry on its own.
-    pub async fn append_audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
-        self.write(move |tx| append(tx, &entry)).await
-    }
-
-    /// One small durable write that changes nothing a client can see (a counter in the store's
-    /// metadata), so a refusal with nothing to record costs what a recorded one costs.
-    pub async fn record_refusal(&self) -> Result<(), StoreError> {
-        self.write(|tx| tx.next_id("refusals").map(|_| ())).await
-    }
-
-    /// Stores a storefront token under the next id, with the audit entry `audit` writes for it.
-    pub async fn create_storefront_token<A>(
-        &self,
-        digest: Digest,
-        draft: StorefrontToken,
-        audit: A,
-    ) -> Result<StorefrontToken, StoreError>
-    where
-        A: Fn(&StorefrontToken) -> AuditEntry + Send + 'static,
-    {
-        self.write(move |tx| {
-            let token = StorefrontToken {
-                id: tx.next_id("next_storefront_token_id")?,
-                ..draft.clone()
-            };
-            tx.put_storefront_token(&digest, &token)?;
-            append(tx, &audit(&token))?;
-            Ok(token)
-        })
-        .await
-    }
-
-    /// Deletes the storefront token with `id`, audited in the same commit; false when none.
-    pub async fn delete_storefront_token(
-        &self,
-        id: u64,
-        audit: AuditEntry,
-    ) -> Result<bool, StoreError> {
-        self.write(move |tx| {
-            for (digest, token) in tx.storefront_tokens()? {
-                if token.id == id && tx.delete_storefront_token(&digest)? {
-                    append(tx, &audit)?;
-                    return Ok(true);
-                }
-            }
-            Ok(false)
-        })
-        .await
-    }
-
-    /// Purges up to `batch` expired entries (tokens, codes, replay records, ended locks).
-    pub async fn sweep(&self, now: Timestamp, batch: usize) -> Result<SweepReport, StoreError> {
-        self.write(move |tx| tx.sweep(now, batch)).await
+    pub fn by_kind(&self) -> [(Expiring, u64); 6] {
+        [
+            (Expiring::AccessToken, self.access_tokens),
+            (Expiring::ResetToken, self.reset_tokens),
+            (Expiring::Otc, self.otcs),
+            (Expiring::Confirmation, self.confirmations),
+            (Expiring::MultipassReplay, self.multipass_replays),
+            (Expiring::Lockout, self.lockouts),
+        ]
     }
 }
 
-fn apply(tx: &mut Tx<'_>, id: CustomerId, effects: Effects) -> Result<(), StoreError> {
-    if effects.revoke_tokens {
-        tx.revoke_customer_tokens(id)?;
-    }
-    if let Some(token) = &effects.token {
-        tx.insert_access_token(&token.digest, &token.record)?;
-    }
-    if let Some(entry) = &effects.audit {
-        append(tx, entry)?;
-    }
-    Ok(())
+/// What expires and is swept: the kinds a [`SweepReport`] counts (its `label` names the
+/// metric). The numbers are redb's stored form of the kind in its expiry index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiring {
+    AccessToken = 1,
+    ResetToken = 2,
+    Otc = 3,
+    Confirmation = 4,
+    MultipassReplay = 5,
+    Lockout = 6,
 }
 
-/// Appends `entry` to the audit log (its encoding is `records::encode_audit`).
-pub(super) fn append(tx: &mut Tx<'_>, entry: &AuditEntry) -> Result<(), StoreError> {
-    tx.append_audit(&super::records::encode_audit(entry))?;
-    Ok(())
+impl Expiring {
+    pub fn label(self) -> &'static str {
+        match self {
+            Expiring::AccessToken => "access_token",
+            Expiring::ResetToken => "reset_token",
+            Expiring::Otc => "otc",
+            Expiring::Confirmation => "confirmation",
+            Expiring::MultipassReplay => "multipass_replay",
+            Expiring::Lockout => "lockout",
+        }
+    }
 }

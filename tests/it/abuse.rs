@@ -8,7 +8,11 @@ use std::sync::Arc;
 
 /// Durable writes the store has committed so far.
 fn writes(s: &TestServer) -> u64 {
-    s.store().stats().writes.load(Ordering::SeqCst)
+    s.store()
+        .writer_stats()
+        .unwrap()
+        .writes
+        .load(Ordering::SeqCst)
 }
 
 #[tokio::test]
@@ -33,7 +37,7 @@ async fn concurrent_wrong_guesses_stop_counting_at_the_lock() {
         assert_eq!(first_error(&body).0, GENERIC);
     }
     // Only the guesses before the lock were verified and counted; the rest met the lock.
-    let stored = s.auth().account_by_email(BOB).unwrap().unwrap();
+    let stored = s.auth().account_by_email(BOB).await.unwrap().unwrap();
     assert_eq!(stored.credentials.lockout.failures, 3);
     assert!(stored.credentials.lockout.lock_expires.is_some());
 }
@@ -64,7 +68,7 @@ async fn the_right_password_behind_a_burst_of_wrong_ones_meets_the_lock() {
     }
     assert_eq!(status, 401, "{body}");
     assert_eq!(first_error(&body).0, GENERIC);
-    let stored = s.auth().account_by_email(BOB).unwrap().unwrap();
+    let stored = s.auth().account_by_email(BOB).await.unwrap().unwrap();
     assert!(stored.credentials.lockout.lock_expires.is_some());
 }
 
@@ -121,7 +125,7 @@ async fn a_reset_request_answers_before_any_work_that_depends_on_the_account() {
     s.create_customer(BOB, BOB_PASSWORD).await;
     // Hold the store's writer: an answer that waited for a durable write would hang here.
     let (release, held) = std::sync::mpsc::channel::<()>();
-    let writer = s.store().clone();
+    let writer = s.store().redb().expect("a redb store").clone();
     let holder = tokio::spawn(async move {
         writer
             .write(move |_tx| {
@@ -254,7 +258,12 @@ async fn aliased_confirmation_resends_send_one_mail() {
 #[tokio::test]
 async fn an_admin_action_and_its_audit_entry_are_one_commit() {
     let s = TestServer::start().await;
-    let before = s.store().stats().commits.load(Ordering::SeqCst);
+    let before = s
+        .store()
+        .writer_stats()
+        .unwrap()
+        .commits
+        .load(Ordering::SeqCst);
     let (status, body) = s
         .admin(
             "POST",
@@ -267,7 +276,12 @@ async fn an_admin_action_and_its_audit_entry_are_one_commit() {
     let id = body["id"].as_u64().unwrap();
     assert_eq!(writes_since(&s, before), 1);
 
-    let before = s.store().stats().commits.load(Ordering::SeqCst);
+    let before = s
+        .store()
+        .writer_stats()
+        .unwrap()
+        .commits
+        .load(Ordering::SeqCst);
     let (status, body) = s
         .admin(
             "PUT",
@@ -278,7 +292,12 @@ async fn an_admin_action_and_its_audit_entry_are_one_commit() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(writes_since(&s, before), 1);
 
-    let before = s.store().stats().commits.load(Ordering::SeqCst);
+    let before = s
+        .store()
+        .writer_stats()
+        .unwrap()
+        .commits
+        .load(Ordering::SeqCst);
     let (status, _) = s
         .admin("DELETE", &format!("/rest/V1/customers/{id}"), None)
         .await;
@@ -302,7 +321,12 @@ async fn an_admin_action_and_its_audit_entry_are_one_commit() {
 
 /// Commits since `before` (requests here run one at a time, so one commit is one write).
 fn writes_since(s: &TestServer, before: u64) -> u64 {
-    s.store().stats().commits.load(Ordering::SeqCst) - before
+    s.store()
+        .writer_stats()
+        .unwrap()
+        .commits
+        .load(Ordering::SeqCst)
+        - before
 }
 
 #[tokio::test]

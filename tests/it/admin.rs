@@ -121,7 +121,7 @@ async fn bad_bodies_are_400_and_change_nothing() {
         )
         .await;
     assert_eq!(status, 400);
-    assert_eq!(s.store().read().unwrap().customer_count().unwrap(), 0);
+    assert_eq!(s.store().customer_count().await.unwrap(), 0);
 }
 
 #[tokio::test]
@@ -136,7 +136,7 @@ async fn storefront_tokens_are_shown_once() {
         .await;
     assert_eq!(status, 200, "{created}");
     let token = created["access_token"].as_str().unwrap();
-    assert!(s.auth().storefront_token(token).unwrap().is_some());
+    assert!(s.auth().storefront_token(token).await.unwrap().is_some());
     let (_, list) = s.admin("GET", "/rest/V1/storefront-tokens", None).await;
     assert_eq!(
         list,
@@ -155,7 +155,7 @@ async fn storefront_tokens_are_shown_once() {
         .admin("DELETE", &format!("/rest/V1/storefront-tokens/{id}"), None)
         .await;
     assert_eq!(status, 200);
-    assert!(s.auth().storefront_token(token).unwrap().is_none());
+    assert!(s.auth().storefront_token(token).await.unwrap().is_none());
     let (status, _) = s
         .admin("DELETE", &format!("/rest/V1/storefront-tokens/{id}"), None)
         .await;
@@ -224,7 +224,11 @@ async fn a_backup_never_replaces_the_live_database() {
     s.admin_customer(BOB, BOB_PASSWORD, false).await;
     s.restart().await;
     assert_eq!(
-        s.auth().customer_by_email(BOB).unwrap().map(|c| c.email),
+        s.auth()
+            .customer_by_email(BOB)
+            .await
+            .unwrap()
+            .map(|c| c.email),
         Some(BOB.to_string())
     );
 }
@@ -289,7 +293,7 @@ async fn a_backup_keeps_an_existing_file_unless_overwrite_is_asked() {
         std::fs::metadata(&target).unwrap().permissions().mode() & 0o777,
         0o600
     );
-    let copy = storekey::store::Store::open(&target).unwrap();
+    let copy = storekey::store::RedbStore::open(&target).unwrap();
     assert!(copy
         .read()
         .unwrap()

@@ -253,7 +253,7 @@ async fn backup_works_while_serving_through_the_admin_api() {
         String::from_utf8_lossy(&out.stderr)
     );
     server.terminate();
-    let copy = storekey::store::Store::open(&backup).unwrap();
+    let copy = storekey::store::RedbStore::open(&backup).unwrap();
     assert!(copy
         .read()
         .unwrap()
@@ -338,7 +338,7 @@ fn offline_backup_refuses_the_live_file_and_keeps_existing_files() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let copy = storekey::store::Store::open(&dir.path().join("old.redb")).unwrap();
+    let copy = storekey::store::RedbStore::open(&dir.path().join("old.redb")).unwrap();
     assert!(copy
         .read()
         .unwrap()
@@ -387,7 +387,7 @@ fn a_flag_beats_the_environment_which_beats_the_file() {
         ("from-env.redb", "env@example.com"),
         ("from-flag.redb", "flag@example.com"),
     ] {
-        let store = storekey::store::Store::open(&dir.path().join(file)).unwrap();
+        let store = storekey::store::RedbStore::open(&dir.path().join(file)).unwrap();
         let reader = store.read().unwrap();
         assert_eq!(reader.customer_count().unwrap(), 1, "{file}");
         assert!(reader.customer_by_email(email).unwrap().is_some(), "{file}");

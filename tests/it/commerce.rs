@@ -78,7 +78,7 @@ async fn disabled_customer_gets_the_generic_message() {
     let s = TestServer::start().await;
     s.create_customer(BOB, BOB_PASSWORD).await;
     let token = s.token(BOB, BOB_PASSWORD).await;
-    let id = s.auth().customer_by_email(BOB).unwrap().unwrap().id;
+    let id = s.auth().customer_by_email(BOB).await.unwrap().unwrap().id;
     s.auth()
         .update_customer(
             id,
@@ -202,7 +202,7 @@ async fn create_customer_with_taken_email_is_refused() {
             "graphql-already-exists".into()
         )
     );
-    assert_eq!(s.store().read().unwrap().customer_count().unwrap(), 1);
+    assert_eq!(s.store().customer_count().await.unwrap(), 1);
 }
 
 #[tokio::test]
@@ -223,7 +223,7 @@ async fn password_policy_uses_adobe_commerce_messages() {
             .await;
         assert_eq!(first_error(&body), (msg.into(), "graphql-input".into()));
     }
-    assert_eq!(s.store().read().unwrap().customer_count().unwrap(), 0);
+    assert_eq!(s.store().customer_count().await.unwrap(), 0);
 }
 
 #[tokio::test]
@@ -242,7 +242,7 @@ async fn update_customer_sets_remote_assistance_and_names() {
         body["data"]["updateCustomerV2"]["customer"],
         json!({"firstname": "Robert", "allow_remote_shopping_assistance": true})
     );
-    let stored = s.auth().account_by_email(BOB).unwrap().unwrap();
+    let stored = s.auth().account_by_email(BOB).await.unwrap().unwrap();
     assert!(stored.customer.allow_remote_shopping_assistance);
     assert_eq!(stored.customer.profile.firstname.as_deref(), Some("Robert"));
 }

@@ -22,7 +22,7 @@ async fn oversized_body_is_413_and_nothing_runs() {
         .as_str()
         .unwrap()
         .contains("65536"));
-    assert_eq!(s.store().read().unwrap().customer_count().unwrap(), 0);
+    assert_eq!(s.store().customer_count().await.unwrap(), 0);
 }
 
 #[tokio::test]
@@ -61,7 +61,7 @@ async fn batches_are_refused() {
         .await
         .unwrap();
     assert_eq!(resp.status().as_u16(), 400);
-    let stored = s.auth().account_by_email(BOB).unwrap().unwrap();
+    let stored = s.auth().account_by_email(BOB).await.unwrap().unwrap();
     assert_eq!(stored.credentials.lockout.failures, 0);
 }
 
@@ -78,7 +78,7 @@ async fn a_mutation_over_get_never_executes() {
         .unwrap();
     // GET runs queries only (SPEC §4; tests/it/transport.rs has the rest).
     assert_eq!(resp.status().as_u16(), 405);
-    assert_eq!(s.store().read().unwrap().customer_count().unwrap(), 0);
+    assert_eq!(s.store().customer_count().await.unwrap(), 0);
 }
 
 #[tokio::test]
@@ -122,7 +122,7 @@ async fn aliases_cannot_multiply_sign_in_attempts() {
         .await;
     assert_eq!(status, 200);
     assert_eq!(body["errors"][0]["message"], "Query is too complex.");
-    let stored = s.auth().account_by_email(BOB).unwrap().unwrap();
+    let stored = s.auth().account_by_email(BOB).await.unwrap().unwrap();
     assert_eq!(stored.credentials.lockout.failures, 0, "nothing executed");
 
     // A handful fits, and each one counts.
@@ -137,7 +137,7 @@ async fn aliases_cannot_multiply_sign_in_attempts() {
         .gql(&format!("mutation {{ {three} }}"), json!({}), None)
         .await;
     assert_eq!(status, 401);
-    let stored = s.auth().account_by_email(BOB).unwrap().unwrap();
+    let stored = s.auth().account_by_email(BOB).await.unwrap().unwrap();
     assert_eq!(stored.credentials.lockout.failures, 3);
 }
 

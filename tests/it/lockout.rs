@@ -14,7 +14,7 @@ async fn ten_failures_lock_the_account_until_the_lock_expires() {
     let (status, body) = s.sign_in(BOB, BOB_PASSWORD).await;
     assert_eq!(status, 401);
     assert_eq!(first_error(&body).0, GENERIC);
-    let stored = s.auth().account_by_email(BOB).unwrap().unwrap();
+    let stored = s.auth().account_by_email(BOB).await.unwrap().unwrap();
     assert_eq!(stored.credentials.lockout.failures, 10);
     assert!(stored.credentials.lockout.lock_expires.is_some());
 
@@ -23,7 +23,7 @@ async fn ten_failures_lock_the_account_until_the_lock_expires() {
     s.clock.advance(61);
     assert_eq!(s.sign_in(BOB, BOB_PASSWORD).await.0, 200);
     // A success clears the count.
-    let stored = s.auth().account_by_email(BOB).unwrap().unwrap();
+    let stored = s.auth().account_by_email(BOB).await.unwrap().unwrap();
     assert_eq!(stored.credentials.lockout, Default::default());
 }
 
@@ -50,7 +50,7 @@ async fn a_failure_after_an_expired_lock_starts_the_count_over() {
     }
     s.clock.advance(11 * 60);
     s.sign_in(BOB, "wrong-password").await;
-    let stored = s.auth().account_by_email(BOB).unwrap().unwrap();
+    let stored = s.auth().account_by_email(BOB).await.unwrap().unwrap();
     assert_eq!(stored.credentials.lockout.failures, 1);
     assert_eq!(stored.credentials.lockout.lock_expires, None);
     assert_eq!(s.sign_in(BOB, BOB_PASSWORD).await.0, 200);
@@ -81,7 +81,7 @@ async fn the_per_ip_throttle_refuses_even_the_right_password() {
     assert_eq!(status, 401);
     assert_eq!(first_error(&body).0, GENERIC);
     // Throttled attempts do not count toward the account's lockout.
-    let stored = s.auth().account_by_email(BOB).unwrap().unwrap();
+    let stored = s.auth().account_by_email(BOB).await.unwrap().unwrap();
     assert_eq!(stored.credentials.lockout.failures, 0);
     s.clock.advance(60);
     assert_eq!(s.sign_in(BOB, BOB_PASSWORD).await.0, 200);

@@ -25,7 +25,7 @@ async fn lock_customer(s: &TestServer) {
     for i in 0..s.config.lockout.max_failures {
         s.sign_in(EMAIL, &format!("wrong-password-{i}")).await;
     }
-    let record = s.auth().account_by_email(EMAIL).unwrap().unwrap();
+    let record = s.auth().account_by_email(EMAIL).await.unwrap().unwrap();
     assert!(
         record.credentials.lockout.lock_expires.is_some(),
         "fixture did not lock"
@@ -51,12 +51,12 @@ async fn generate_customer_token_generate_customer_valid_token() {
     let s = TestServer::start().await;
     s.admin_customer(EMAIL, PASSWORD, false).await;
     s.sign_in(EMAIL, "wrongpassword").await;
-    let record = s.auth().account_by_email(EMAIL).unwrap().unwrap();
+    let record = s.auth().account_by_email(EMAIL).await.unwrap().unwrap();
     assert_eq!(record.credentials.lockout.failures, 1);
     let (status, body) = s.sign_in(EMAIL, PASSWORD).await;
     assert_eq!(status, 200);
     assert!(body["data"]["generateCustomerToken"]["token"].is_string());
-    let record = s.auth().account_by_email(EMAIL).unwrap().unwrap();
+    let record = s.auth().account_by_email(EMAIL).await.unwrap().unwrap();
     assert_eq!(record.credentials.lockout.failures, 0);
 }
 
@@ -156,6 +156,7 @@ async fn customer_id_create_customer_returns_encoded_uid() {
     let id = s
         .auth()
         .customer_by_email("test_customer@example.com")
+        .await
         .unwrap()
         .unwrap()
         .id;
@@ -272,7 +273,7 @@ async fn update_customer_v2_update_customer_if_account_is_locked() {
         .await;
     assert_eq!(status, 401);
     assert_eq!(message(&body), "The account is locked.");
-    let record = s.auth().account_by_email(EMAIL).unwrap().unwrap();
+    let record = s.auth().account_by_email(EMAIL).await.unwrap().unwrap();
     assert_eq!(
         record.customer.profile.firstname.as_deref(),
         Some("Bob"),
@@ -312,7 +313,7 @@ async fn update_customer_v2_update_customer_if_dob_is_invalid() {
         )
         .await;
     assert_eq!(message(&body), "Invalid date");
-    let record = s.auth().account_by_email(EMAIL).unwrap().unwrap();
+    let record = s.auth().account_by_email(EMAIL).await.unwrap().unwrap();
     assert_eq!(
         record.customer.profile.date_of_birth, None,
         "nothing stored"
@@ -336,7 +337,7 @@ async fn create_customer_v2_create_customer_account_with_password() {
         let c = &body["data"]["createCustomerV2"]["customer"];
         // Magento's older test expects `id: null`; its newest CustomerIdTest (followed here)
         // expects the base64 uid.
-        let id = s.auth().customer_by_email(email).unwrap().unwrap().id;
+        let id = s.auth().customer_by_email(email).await.unwrap().unwrap().id;
         assert_eq!(
             *c,
             json!({"id": uid(id.0), "firstname": "Richard", "lastname": "Rowe", "email": email, "is_subscribed": true}),
@@ -443,6 +444,7 @@ async fn create_customer_v2_create_customer_if_name_empty() {
     assert!(s
         .auth()
         .customer_by_email("customer_created@example.com")
+        .await
         .unwrap()
         .is_none());
     let input = json!({"firstname": "Richard", "lastname": " ", "email": "customer_created@example.com", "password": "test123#"});

@@ -50,9 +50,10 @@ async fn server_on(dir: &Path, tweak: impl FnOnce(&mut storekey::config::Config)
     .await
 }
 
-fn stored_hash(s: &TestServer, email: &str) -> String {
+async fn stored_hash(s: &TestServer, email: &str) -> String {
     s.auth()
         .account_by_email(email)
+        .await
         .unwrap()
         .unwrap()
         .credentials
@@ -82,11 +83,11 @@ async fn an_imported_magento_password_signs_in_and_is_rehashed_keeping_tokens() 
         .as_deref(),
         Some("storekey_legacy_password_hashes{scheme=\"magento_md5\"} 1")
     );
-    assert!(stored_hash(&s, RONI).starts_with("magento:"));
-    let before = s.auth().account_by_email(RONI).unwrap().unwrap();
+    assert!(stored_hash(&s, RONI).await.starts_with("magento:"));
+    let before = s.auth().account_by_email(RONI).await.unwrap().unwrap();
 
     let first = s.token(RONI, "password").await;
-    let after = s.auth().account_by_email(RONI).unwrap().unwrap();
+    let after = s.auth().account_by_email(RONI).await.unwrap().unwrap();
     let hash = after.credentials.password_hash.clone().unwrap();
     assert!(hash.starts_with("$argon2id$v=19$m=256,t=1,p=1$"), "{hash}");
     assert_eq!(
@@ -96,7 +97,7 @@ async fn an_imported_magento_password_signs_in_and_is_rehashed_keeping_tokens() 
     // The old password still works, on the new hash, and the first token was not revoked.
     let second = s.token(RONI, "password").await;
     assert_ne!(first, second);
-    assert_eq!(stored_hash(&s, RONI), hash, "no second rehash");
+    assert_eq!(stored_hash(&s, RONI).await, hash, "no second rehash");
     let (_, me) = s.whoami(&first).await;
     assert_eq!(me["data"]["customer"]["email"], RONI, "{me}");
 
@@ -104,7 +105,9 @@ async fn an_imported_magento_password_signs_in_and_is_rehashed_keeping_tokens() 
     s.token(MARY, "password").await;
     s.token(JDOE, "Password@").await;
     for email in [MARY, JDOE] {
-        assert!(stored_hash(&s, email).starts_with("$argon2id$v=19$m=256,t=1,p=1$"));
+        assert!(stored_hash(&s, email)
+            .await
+            .starts_with("$argon2id$v=19$m=256,t=1,p=1$"));
     }
     let metrics = s.metrics().await;
     for (from, n) in [("magento_md5", 1), ("chained", 1), ("phc_argon2id", 1)] {
@@ -133,10 +136,10 @@ async fn a_wrong_password_on_a_legacy_hash_is_refused_and_counts_toward_lockout(
     let (status, body) = s.sign_in(RONI, "Password").await;
     assert_eq!(status, 401);
     assert_eq!(first_error(&body).0, GENERIC);
-    let account = s.auth().account_by_email(RONI).unwrap().unwrap();
+    let account = s.auth().account_by_email(RONI).await.unwrap().unwrap();
     assert_eq!(account.credentials.lockout.failures, 1);
     assert!(
-        stored_hash(&s, RONI).starts_with("magento:"),
+        stored_hash(&s, RONI).await.starts_with("magento:"),
         "not rehashed"
     );
 }
@@ -148,7 +151,7 @@ async fn with_legacy_hashes_off_an_imported_magento_password_is_refused() {
     let s = server_on(dir.path(), |c| c.password.accept_legacy_hashes = false).await;
     let (_, body) = s.sign_in(RONI, "password").await;
     assert_eq!(first_error(&body).0, GENERIC);
-    assert!(stored_hash(&s, RONI).starts_with("magento:"));
+    assert!(stored_hash(&s, RONI).await.starts_with("magento:"));
     // A converted argon2 hash is not legacy: it still signs in.
     s.token(JDOE, "Password@").await;
 }
@@ -167,7 +170,7 @@ fn a_dry_run_writes_nothing_and_reports_what_the_import_then_does() {
     let file = fixture("customer_entity.tsv");
     let dry = import_ok(dir.path(), &file, &["--dry-run"], "dry.json");
     assert_eq!(dry["dry_run"], true);
-    let store = storekey::store::Store::open(&dir.path().join("storekey.redb")).unwrap();
+    let store = storekey::store::RedbStore::open(&dir.path().join("storekey.redb")).unwrap();
     assert_eq!(store.read().unwrap().customer_count().unwrap(), 0);
     drop(store);
     let real = import_ok(dir.path(), &file, &[], "real.json");
@@ -245,7 +248,7 @@ async fn on_conflict_update_refreshes_profiles_but_keeps_a_password_already_reha
     import_ok(dir.path(), &fixture("magento-customers.csv"), &[], "r.json");
     let mut s = server_on(dir.path(), |_| {}).await;
     s.token(RONI, "password").await;
-    let rehashed = stored_hash(&s, RONI);
+    let rehashed = stored_hash(&s, RONI).await;
     s.stop().await;
     // Both rows bring the SHA-256 vector ("password" with salt "salt") and a new first name.
     let sha = "13601bda4ea78e55a07b98866d2be6be0744e3866f13c00c811cab608a28f322:salt:1";
@@ -265,7 +268,7 @@ async fn on_conflict_update_refreshes_profiles_but_keeps_a_password_already_reha
         (&json!(2), &json!(0))
     );
     s.restart().await;
-    let roni = s.auth().account_by_email(RONI).unwrap().unwrap();
+    let roni = s.auth().account_by_email(RONI).await.unwrap().unwrap();
     assert_eq!(roni.customer.profile.firstname.as_deref(), Some("Vera"));
     assert_eq!(roni.customer.profile.lastname.as_deref(), Some("Costello"));
     assert_eq!(
@@ -273,7 +276,7 @@ async fn on_conflict_update_refreshes_profiles_but_keeps_a_password_already_reha
         Some(rehashed.as_str())
     );
     // Mary had not signed in: her legacy hash was replaced by the row's.
-    assert_eq!(stored_hash(&s, MARY), format!("magento:{sha}"));
+    assert_eq!(stored_hash(&s, MARY).await, format!("magento:{sha}"));
     s.token(MARY, "password").await;
 }
 
@@ -305,7 +308,7 @@ async fn export_then_import_into_a_fresh_file_keeps_customers_and_passwords() {
     );
 
     let all = |dir: &Path| {
-        let store = storekey::store::Store::open(&dir.join("storekey.redb")).unwrap();
+        let store = storekey::store::RedbStore::open(&dir.join("storekey.redb")).unwrap();
         let mut accounts = store
             .read()
             .unwrap()
@@ -353,10 +356,11 @@ async fn shopify_customers_come_without_passwords_and_sign_in_by_multipass() {
     let id = s
         .auth()
         .customer_by_email("karine.ruby@example.com")
+        .await
         .unwrap()
         .unwrap()
         .id;
-    assert!(stored_hash(&s, "karine.ruby@example.com").is_empty());
+    assert!(stored_hash(&s, "karine.ruby@example.com").await.is_empty());
     let (_, sf_token) = s
         .auth()
         .create_storefront_token(
@@ -394,12 +398,13 @@ async fn shopify_customers_come_without_passwords_and_sign_in_by_multipass() {
     assert_eq!(
         s.auth()
             .customer_by_email("karine.ruby@example.com")
+            .await
             .unwrap()
             .unwrap()
             .id,
         id
     );
-    assert_eq!(s.store().read().unwrap().customer_count().unwrap(), 2);
+    assert_eq!(s.store().customer_count().await.unwrap(), 2);
 }
 
 #[tokio::test]
@@ -407,13 +412,13 @@ async fn a_current_password_check_on_a_legacy_hash_rehashes_it() {
     let dir = tempfile::tempdir().unwrap();
     import_ok(dir.path(), &fixture("magento-customers.csv"), &[], "r.json");
     let s = server_on(dir.path(), |_| {}).await;
-    let before = s.auth().account_by_email(MARY).unwrap().unwrap();
+    let before = s.auth().account_by_email(MARY).await.unwrap().unwrap();
     let secret = storekey::auth::secret::Secret::new("password");
     s.auth()
         .check_current_password(&before.customer, &secret)
         .await
         .unwrap();
-    let after = s.auth().account_by_email(MARY).unwrap().unwrap();
+    let after = s.auth().account_by_email(MARY).await.unwrap().unwrap();
     let hash = after.credentials.password_hash.unwrap();
     assert!(hash.starts_with("$argon2id$v=19$m=256,t=1,p=1$"), "{hash}");
     assert_eq!(

@@ -308,7 +308,7 @@ async fn thirty_two_racing_exchanges_of_one_code_issue_one_token() {
     assert_eq!(race(&s, &otc).await, 1);
     let reset = reset_token_for(&s, BOB).await;
     assert_eq!(race(&s, &reset).await, 1);
-    assert_eq!(s.store().read().unwrap().access_token_count().unwrap(), 2);
+    assert_eq!(s.store().access_token_count().await.unwrap(), 2);
 }
 
 #[tokio::test]
@@ -375,7 +375,7 @@ async fn withdrawing_permission_voids_the_live_code() {
     let token = s.token(BOB, BOB_PASSWORD).await;
     let set = "mutation($a:Boolean!){ updateCustomerV2(input:{allow_remote_shopping_assistance:$a}) { customer { allow_remote_shopping_assistance } } }";
     s.gql(set, json!({"a": true}), Some(&token)).await;
-    let id = s.auth().customer_by_email(BOB).unwrap().unwrap().id;
+    let id = s.auth().customer_by_email(BOB).await.unwrap().unwrap().id;
     let otc = s.issue_otc(id.0, "r").await;
     s.gql(set, json!({"a": false}), Some(&token)).await;
     assert_eq!(s.sign_in(BOB, &otc).await.0, 401);
@@ -513,7 +513,7 @@ async fn the_sweeper_purges_what_expired_and_keeps_what_lives() {
     assert_eq!(report.otcs, 1);
     assert_eq!(report.reset_tokens, 0);
     assert_eq!(report.access_tokens, 0);
-    let stored = s.auth().account_by_email(BOB).unwrap().unwrap();
+    let stored = s.auth().account_by_email(BOB).await.unwrap().unwrap();
     assert!(stored.credentials.otc.is_none());
     assert!(stored.credentials.reset_token.is_some());
     assert_eq!(s.whoami(&live).await.0, 200);
@@ -521,7 +521,7 @@ async fn the_sweeper_purges_what_expired_and_keeps_what_lives() {
     s.clock.advance(2 * 3600);
     let report = storekey::sweeper::sweep_now(s.auth()).await.unwrap();
     assert_eq!((report.reset_tokens, report.access_tokens), (1, 1));
-    let reader = s.store().read().unwrap();
+    let reader = s.store().redb().expect("a redb store").read().unwrap();
     assert_eq!(reader.access_token_count().unwrap(), 0);
     assert_eq!(reader.expiry_index_len().unwrap(), 0);
     drop(reader);
@@ -578,7 +578,7 @@ async fn backup_during_writes_holds_every_acknowledged_customer() {
         .await;
     assert_eq!(status, 200, "{body}");
     writer.await.unwrap();
-    let copy = storekey::store::Store::open(&path).unwrap();
+    let copy = storekey::store::RedbStore::open(&path).unwrap();
     let reader = copy.read().unwrap();
     for email in &before_backup {
         assert!(

@@ -14,9 +14,10 @@ async fn five_times(s: &TestServer, email: &str, password: &str) {
     }
 }
 
-fn failures(s: &TestServer) -> u32 {
+async fn failures(s: &TestServer) -> u32 {
     s.auth()
         .account_by_email(BOB)
+        .await
         .unwrap()
         .unwrap()
         .credentials
@@ -29,7 +30,7 @@ async fn five_identical_wrong_attempts_count_once() {
     let s = TestServer::start_with(|c| c.throttle.login_per_ip_per_minute = 0).await;
     s.create_customer(BOB, BOB_PASSWORD).await;
     five_times(&s, BOB, "wrong-password").await;
-    assert_eq!(failures(&s), 1);
+    assert_eq!(failures(&s).await, 1);
 }
 
 #[tokio::test]
@@ -42,9 +43,9 @@ async fn two_retried_typos_then_the_right_password_signs_in() {
     s.create_customer(BOB, BOB_PASSWORD).await;
     five_times(&s, BOB, "b0bl0blaw").await;
     five_times(&s, BOB, "b0bl0bl@ww").await;
-    assert_eq!(failures(&s), 2);
+    assert_eq!(failures(&s).await, 2);
     assert_eq!(s.sign_in(BOB, BOB_PASSWORD).await.0, 200);
-    assert_eq!(failures(&s), 0);
+    assert_eq!(failures(&s).await, 0);
 }
 
 #[tokio::test]
@@ -58,7 +59,7 @@ async fn different_wrong_passwords_each_count() {
     for wrong in ["wrong-1", "wrong-2", "wrong-3"] {
         assert_eq!(s.sign_in(BOB, wrong).await.0, 401);
     }
-    assert_eq!(failures(&s), 3);
+    assert_eq!(failures(&s).await, 3);
     // Locked: the right password gets the generic refusal.
     let (status, body) = s.sign_in(BOB, BOB_PASSWORD).await;
     assert_eq!(status, 401);
@@ -74,10 +75,10 @@ async fn after_the_window_the_same_attempt_counts_again() {
     // each side of the 60 s window for a wall-clock tick during the test.
     s.clock.advance(58);
     five_times(&s, BOB, "wrong-password").await;
-    assert_eq!(failures(&s), 1);
+    assert_eq!(failures(&s).await, 1);
     s.clock.advance(3);
     five_times(&s, BOB, "wrong-password").await;
-    assert_eq!(failures(&s), 2);
+    assert_eq!(failures(&s).await, 2);
 }
 
 #[tokio::test]
@@ -89,7 +90,7 @@ async fn a_repeat_window_of_zero_counts_every_attempt() {
     .await;
     s.create_customer(BOB, BOB_PASSWORD).await;
     five_times(&s, BOB, "wrong-password").await;
-    assert_eq!(failures(&s), 5);
+    assert_eq!(failures(&s).await, 5);
 }
 
 #[tokio::test]

@@ -26,6 +26,6 @@ async fn a_restarted_server_opens_the_same_file_at_once() {
         server.shutdown().await;
     }
     // Nothing holds the file once shutdown has returned: the offline store opens it.
-    let store = storekey::store::Store::open(&dir.path().join("storekey.redb")).unwrap();
+    let store = storekey::store::RedbStore::open(&dir.path().join("storekey.redb")).unwrap();
     assert_eq!(store.read().unwrap().customer_count().unwrap(), 10);
 }

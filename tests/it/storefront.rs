@@ -183,7 +183,7 @@ async fn customer(s: &TestServer, sf_token: &str, access_token: &str) -> Value {
 }
 
 async fn customer_id(s: &TestServer, email: &str) -> storekey::model::CustomerId {
-    s.auth().customer_by_email(email).unwrap().unwrap().id
+    s.auth().customer_by_email(email).await.unwrap().unwrap().id
 }
 
 // ------------------------------------------------------------------ Multipass: accepted
@@ -229,7 +229,7 @@ async fn multipass_token_made_now_signs_in_and_creates_the_customer() {
         body,
         json!({"data": {"customer": {"email": "nicpotts@example.com", "tags": ["canadian", "premium"]}}})
     );
-    let record = s.auth().account(id).unwrap().unwrap();
+    let record = s.auth().account(id).await.unwrap().unwrap();
     assert_eq!(
         record.customer.multipass_identifier.as_deref(),
         Some("nic123")
@@ -349,6 +349,7 @@ async fn multipass_expired_token_is_refused() {
     assert!(s
         .auth()
         .customer_by_email("late@example.com")
+        .await
         .unwrap()
         .is_none());
 }
@@ -424,7 +425,7 @@ async fn multipass_signed_payloads_without_valid_claims_are_refused() {
             "{p}"
         );
     }
-    assert_eq!(s.store().read().unwrap().customer_count().unwrap(), 0);
+    assert_eq!(s.store().customer_count().await.unwrap(), 0);
 }
 
 #[tokio::test]
@@ -458,7 +459,7 @@ async fn multipass_re_enables_a_disabled_customer_and_updates_names_and_tags() {
         json!({"email": "BobLoblaw@Example.com", "first_name": "Robert", "tag_string": "vip"}),
     );
     let access = multipass_ok(&s, &sf_token, &token).await;
-    let record = s.auth().account(id).unwrap().unwrap();
+    let record = s.auth().account(id).await.unwrap().unwrap();
     assert!(!record.customer.disabled);
     assert_eq!(record.customer.profile.firstname.as_deref(), Some("Robert"));
     assert_eq!(record.customer.profile.lastname.as_deref(), Some("Loblaw"));
@@ -472,7 +473,7 @@ async fn multipass_re_enables_a_disabled_customer_and_updates_names_and_tags() {
     // The next token's tag_string replaces the tags.
     let token = mp_token(&s, json!({"email": BOB, "tag_string": " gold , ,silver "}));
     multipass_ok(&s, &sf_token, &token).await;
-    let record = s.auth().customer(id).unwrap().unwrap();
+    let record = s.auth().customer(id).await.unwrap().unwrap();
     assert_eq!(record.tags, vec!["gold".to_string(), "silver".to_string()]);
 }
 
@@ -494,6 +495,7 @@ async fn multipass_identifier_follows_an_email_change() {
     assert!(s
         .auth()
         .customer_by_email("old@example.com")
+        .await
         .unwrap()
         .is_none());
     assert_eq!(
@@ -506,6 +508,7 @@ async fn multipass_identifier_follows_an_email_change() {
     let record = s
         .auth()
         .customer_by_email("num@example.com")
+        .await
         .unwrap()
         .unwrap();
     assert_eq!(record.multipass_identifier.as_deref(), Some("4711"));
@@ -518,9 +521,9 @@ async fn multipass_customer_found_by_email_adopts_the_identifier() {
     let id = customer_id(&s, BOB).await;
     let token = mp_token(&s, json!({"email": BOB, "identifier": "bob-1"}));
     multipass_ok(&s, &sf_token, &token).await;
-    let record = s.auth().customer(id).unwrap().unwrap();
+    let record = s.auth().customer(id).await.unwrap().unwrap();
     assert_eq!(record.multipass_identifier.as_deref(), Some("bob-1"));
-    assert_eq!(s.store().read().unwrap().customer_count().unwrap(), 1);
+    assert_eq!(s.store().customer_count().await.unwrap(), 1);
 }
 
 #[tokio::test]
@@ -556,12 +559,14 @@ async fn multipass_email_of_a_customer_with_another_identifier_is_taken() {
     let alice = s
         .auth()
         .customer_by_email("alice@example.com")
+        .await
         .unwrap()
         .unwrap();
     assert_eq!(alice.multipass_identifier.as_deref(), Some("alice"));
     assert!(s
         .auth()
         .customer_by_email("carol@example.com")
+        .await
         .unwrap()
         .is_some());
 }
@@ -583,8 +588,8 @@ async fn multipass_token_raced_sixteen_times_wins_once() {
     {
         assert_eq!(p, &invalid_multipass());
     }
-    assert_eq!(s.store().read().unwrap().customer_count().unwrap(), 1);
-    assert_eq!(s.store().read().unwrap().access_token_count().unwrap(), 1);
+    assert_eq!(s.store().customer_count().await.unwrap(), 1);
+    assert_eq!(s.store().access_token_count().await.unwrap(), 1);
 }
 
 // ------------------------------------------------------------------ storefront tokens, scopes
@@ -645,6 +650,7 @@ async fn missing_write_scope_is_access_denied() {
     assert!(s
         .auth()
         .customer_by_email("scoped@example.com")
+        .await
         .unwrap()
         .is_none());
 
@@ -1368,7 +1374,7 @@ async fn a_customer_update_refused_as_busy_saves_nothing() {
     let mut busy = 0;
     while let Some(r) = set.join_next().await {
         let (id, status) = r.unwrap();
-        let stored = s.auth().customer(id).unwrap().unwrap();
+        let stored = s.auth().customer(id).await.unwrap().unwrap();
         if status == 503 {
             busy += 1;
             assert_eq!(

@@ -171,6 +171,7 @@ async fn a_get_mutation_is_refused_with_405_and_nothing_is_written() {
     assert!(s
         .auth()
         .customer_by_email("get@example.com")
+        .await
         .unwrap()
         .is_none());
     // The same document's query still runs over GET.
@@ -393,7 +394,7 @@ async fn a_form_encoded_post_with_the_cookie_is_refused_and_nothing_changes() {
         assert_eq!(status, 403, "{content_type}: {answer}");
         assert_eq!(first_error(&answer).0, CSRF);
     }
-    let stored = s.auth().account_by_email(BOB).unwrap().unwrap();
+    let stored = s.auth().account_by_email(BOB).await.unwrap().unwrap();
     assert_eq!(stored.customer.profile.firstname.as_deref(), Some("Bob"));
 }
 

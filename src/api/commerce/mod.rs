@@ -110,7 +110,7 @@ async fn respond(
                 }]}),
             );
         }
-        match auth.authenticate(&token) {
+        match auth.authenticate(&token).await {
             Ok(Some(session)) => caller.session = Some(session),
             Ok(None) => stale_cookie = true,
             Err(e) => {
@@ -122,7 +122,7 @@ async fn respond(
             }
         }
     } else if let Some(token) = bearer(headers) {
-        match auth.authenticate(&token) {
+        match auth.authenticate(&token).await {
             Ok(Some(session)) => caller.session = Some(session),
             Ok(None) => match auth.admin_key_name(&token) {
                 Some(name) => caller.admin = Some(name),

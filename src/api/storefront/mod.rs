@@ -147,12 +147,16 @@ enum Refusal {
 
 /// The token a header presents, which must exist and be of `kind`; `None` when the header is
 /// absent or blank. A present value that is not text is refused like an unknown token.
-fn presented_token(
+async fn presented_token<F, L>(
     headers: &HeaderMap,
     name: &str,
     kind: StorefrontTokenKind,
-    lookup: &impl Fn(&str) -> Result<Option<StorefrontToken>, StoreError>,
-) -> Result<Option<StorefrontToken>, Refusal> {
+    lookup: &F,
+) -> Result<Option<StorefrontToken>, Refusal>
+where
+    F: Fn(String) -> L,
+    L: std::future::Future<Output = Result<Option<StorefrontToken>, StoreError>>,
+{
     let Some(value) = headers.get(name) else {
         return Ok(None);
     };
@@ -160,7 +164,10 @@ fn presented_token(
     if presented.is_empty() {
         return Ok(None);
     }
-    match lookup(presented).map_err(Refusal::Lookup)? {
+    match lookup(presented.to_string())
+        .await
+        .map_err(Refusal::Lookup)?
+    {
         Some(token) if token.kind == kind => Ok(Some(token)),
         _ => Err(Refusal::Unauthorized),
     }
@@ -172,23 +179,29 @@ fn presented_token(
 /// `Shopify-Storefront-Buyer-IP` it may carry). Only a private token's Buyer-IP is believed: a
 /// public token sits in browsers, so anyone may send it with any IP. Without a (readable)
 /// Buyer-IP the TCP peer is the client.
-fn caller_from_headers(
+async fn caller_from_headers<F, L>(
     headers: &HeaderMap,
     remote: Option<SocketAddr>,
-    lookup: impl Fn(&str) -> Result<Option<StorefrontToken>, StoreError>,
-) -> Result<StorefrontCaller, Refusal> {
+    lookup: F,
+) -> Result<StorefrontCaller, Refusal>
+where
+    F: Fn(String) -> L,
+    L: std::future::Future<Output = Result<Option<StorefrontToken>, StoreError>>,
+{
     let public = presented_token(
         headers,
         PUBLIC_TOKEN_HEADER,
         StorefrontTokenKind::Public,
         &lookup,
-    )?;
+    )
+    .await?;
     let private = presented_token(
         headers,
         PRIVATE_TOKEN_HEADER,
         StorefrontTokenKind::Private,
         &lookup,
-    )?;
+    )
+    .await?;
     let (token, buyer_ip) = match (private, public) {
         (Some(token), _) => {
             let buyer_ip = header(headers, BUYER_IP_HEADER).and_then(|v| v.parse::<IpAddr>().ok());
@@ -211,7 +224,8 @@ pub async fn handle(
 ) -> HttpResponse {
     let started = std::time::Instant::now();
     let auth = &state.auth;
-    let caller = match caller_from_headers(headers, remote, |t| auth.storefront_token(t)) {
+    let lookup = |t: String| async move { auth.storefront_token(&t).await };
+    let caller = match caller_from_headers(headers, remote, lookup).await {
         Ok(caller) => caller,
         Err(Refusal::Unauthorized) => {
             auth.metrics.request("storefront", "", "unauthenticated");
@@ -356,6 +370,7 @@ impl QueryRoot {
         let (auth, _) = require_scope(ctx, READ_CUSTOMERS)?;
         let session = auth
             .authenticate(customer_access_token.trim())
+            .await
             .map_err(internal)?;
         Ok(session.map(|s| customer(s.customer)))
     }
@@ -553,6 +568,7 @@ impl Mutation {
         let (auth, _) = require_scope(ctx, WRITE_CUSTOMERS)?;
         let Some(session) = auth
             .authenticate(customer_access_token.trim())
+            .await
             .map_err(internal)?
         else {
             return Err(token_denied("CustomerUpdate"));
@@ -780,6 +796,7 @@ async fn reset_and_sign_in(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures_util::FutureExt;
     use std::collections::HashMap;
 
     #[test]
@@ -1052,11 +1069,13 @@ mod tests {
             ("pub-token-1", token(1, StorefrontTokenKind::Public)),
             ("priv-token-2", token(2, StorefrontTokenKind::Private)),
         ]);
-        let lookup = |t: &str| -> Result<Option<StorefrontToken>, StoreError> {
-            if t == "store-down" {
-                return Err(StoreError::Corrupt("down".into()));
-            }
-            Ok(tokens.get(t).cloned())
+        let lookup = |t: String| {
+            let found = if t == "store-down" {
+                Err(StoreError::Corrupt("down".into()))
+            } else {
+                Ok(tokens.get(t.as_str()).cloned())
+            };
+            std::future::ready(found)
         };
         let remote: SocketAddr = "192.0.2.1:4000".parse().unwrap();
         const VALUES: &[&str] = &[
@@ -1102,7 +1121,9 @@ mod tests {
             let public = sent(PUBLIC_TOKEN_HEADER, &public);
             let private = sent(PRIVATE_TOKEN_HEADER, &private);
             let buyer_ip = sent(BUYER_IP_HEADER, &buyer_ip);
-            let got = caller_from_headers(&headers, Some(remote), lookup);
+            let got = caller_from_headers(&headers, Some(remote), lookup)
+                .now_or_never()
+                .expect("the lookup is ready at once");
             let expected = expected_caller(
                 public.as_deref(),
                 private.as_deref(),
@@ -1124,7 +1145,9 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(PUBLIC_TOKEN_HEADER, "store-down".parse().unwrap());
         assert!(matches!(
-            caller_from_headers(&headers, Some(remote), lookup),
+            caller_from_headers(&headers, Some(remote), lookup)
+                .now_or_never()
+                .expect("the lookup is ready at once"),
             Err(Refusal::Lookup(_))
         ));
     }

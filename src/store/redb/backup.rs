@@ -3,9 +3,9 @@
 
 use super::*;
 
-impl Store {
+impl RedbStore {
     /// Writes a backup named `name` into `dir` (created 0700 when missing); see
-    /// [`Store::backup_to`]. `name` must pass [`backup_file_name`]. Returns the path written.
+    /// [`RedbStore::backup_to`]. `name` must pass [`backup_file_name`]. Returns the path written.
     pub fn backup_into(
         &self,
         dir: &Path,
@@ -140,6 +140,8 @@ pub enum BackupError {
     Exists(PathBuf),
     /// Reading the snapshot or writing the copy failed.
     Io(String),
+    /// The store is not a redb file (PostgreSQL is backed up with its own tools).
+    NotRedb,
 }
 
 impl std::fmt::Display for BackupError {
@@ -155,6 +157,9 @@ impl std::fmt::Display for BackupError {
                 p.display()
             ),
             BackupError::Io(e) => write!(f, "backup failed: {e}"),
+            BackupError::NotRedb => f.write_str(
+                "backups copy the redb file; with storage.backend = \"postgres\" back up the database with pg_dump",
+            ),
         }
     }
 }

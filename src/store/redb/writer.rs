@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl Store {
+impl RedbStore {
     /// Runs `op` on the writer thread inside a batch and returns once its batch is durable.
     /// `op` must decide before writing: return `Ok` with a domain outcome (even a refusal), and
     /// `Err` only for storage failures, which abort the batch.

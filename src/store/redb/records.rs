@@ -11,6 +11,7 @@ use crate::model::{
     Account, AuditEntry, Credentials, Customer, Lockout, OneTimeSecret, Profile, StorefrontToken,
     StorefrontTokenKind,
 };
+use crate::store::Expiring;
 
 /// A customer as stored: one flat JSON object (the layout of files written before the domain
 /// model existed, kept so they open unchanged). Only `encode_customer` and `decode_customer`
@@ -240,17 +241,6 @@ impl AccessTokenRecord {
     }
 }
 
-/// What an expiry-index entry points at, so the sweeper knows where to look.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Expiring {
-    AccessToken = 1,
-    ResetToken = 2,
-    Otc = 3,
-    Confirmation = 4,
-    MultipassReplay = 5,
-    Lockout = 6,
-}
-
 impl Expiring {
     pub(crate) fn from_byte(b: u8) -> Option<Self> {
         Some(match b {
@@ -262,17 +252,6 @@ impl Expiring {
             6 => Expiring::Lockout,
             _ => return None,
         })
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Expiring::AccessToken => "access_token",
-            Expiring::ResetToken => "reset_token",
-            Expiring::Otc => "otc",
-            Expiring::Confirmation => "confirmation",
-            Expiring::MultipassReplay => "multipass_replay",
-            Expiring::Lockout => "lockout",
-        }
     }
 }
 

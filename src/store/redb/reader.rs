@@ -34,6 +34,19 @@ impl Reader {
         read::access_token(&self.txn.open_table(TOKENS)?, digest)
     }
 
+    /// A token and its customer from this one snapshot; `None` when either is gone.
+    pub fn session(
+        &self,
+        digest: &Digest,
+    ) -> Result<Option<(AccessTokenRecord, Account)>, StoreError> {
+        let Some(token) = self.access_token(digest)? else {
+            return Ok(None);
+        };
+        Ok(self
+            .customer(token.customer_id)?
+            .map(|account| (token, account)))
+    }
+
     pub fn customers(&self, after: CustomerId, limit: usize) -> Result<Vec<Account>, StoreError> {
         read::customers(&self.txn.open_table(CUSTOMERS)?, after, limit)
     }
