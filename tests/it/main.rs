@@ -20,6 +20,7 @@ mod lockout;
 mod magento;
 mod one_time;
 mod pg;
+mod pg_store;
 mod repeats;
 mod schema;
 mod shutdown;
