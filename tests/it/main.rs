@@ -21,6 +21,7 @@ mod magento;
 mod migration;
 mod one_time;
 mod pg;
+mod pg_store;
 mod repeats;
 mod schema;
 mod shutdown;

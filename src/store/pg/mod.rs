@@ -4,12 +4,17 @@
 //! concurrent engine asks to be retried. The storage operations come on top of these.
 //!
 //! Files: `pool.rs` (config → pool, TLS), `migrate.rs` (the version table and the SQL files in
-//! `migrations/`), `lease.rs` (`try_lease`), `retry.rs` (`transaction` and its test hook).
+//! `migrations/`), `lease.rs` (`try_lease`), `retry.rs` (`transaction` and its test hook),
+//! `ops.rs` (the store's named operations), `read.rs` (the reads, and rows ↔ `Account`),
+//! `sweep.rs` (the batched purge of what expired).
 
 mod lease;
 mod migrate;
+mod ops;
 mod pool;
+mod read;
 mod retry;
+mod sweep;
 
 pub use migrate::{MigrationReport, MIGRATIONS};
 pub use retry::{Retry, TxFuture};
@@ -30,6 +35,8 @@ pub enum PgError {
     Db(tokio_postgres::Error),
     /// The schema cannot be brought to this build's version.
     Migration(String),
+    /// A stored row this build cannot read (an id out of range, a digest not 32 bytes, …).
+    Corrupt(String),
 }
 
 impl PgError {
@@ -46,6 +53,7 @@ impl std::fmt::Display for PgError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             PgError::Config(m) | PgError::Connect(m) | PgError::Migration(m) => f.write_str(m),
+            PgError::Corrupt(m) => write!(f, "corrupt record: {m}"),
             PgError::Db(e) => match e.as_db_error() {
                 Some(db) => write!(f, "PostgreSQL: {} ({})", db.message(), db.code().code()),
                 None => write!(f, "PostgreSQL: {e}"),

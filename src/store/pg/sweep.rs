@@ -1,0 +1,91 @@
+//! The sweep on PostgreSQL: batched deletes of what expired (scale-out.md §6.3, Kratos'
+//! `DELETE … WHERE key IN (SELECT … ORDER BY expires_at LIMIT n)`), each table's own
+//! `expires_at` index standing in for redb's expiry index. Each statement commits on its own;
+//! the outer WHERE repeats the expiry test, so a token renewed or a lock re-set while the sweep
+//! waited for its row stays. Correctness never depends on the sweep: every use checks expiry.
+//!
+//! One instance sweeps at a time: the caller takes `try_lease("sweeper", holder, ttl)` before
+//! each pass and skips the pass when another instance holds it.
+
+use super::read::{CONFIRMATION, OTC, RESET_TOKEN};
+use super::Postgres;
+use crate::store::{StoreError, SweepReport, Timestamp};
+
+impl Postgres {
+    /// Purges up to `batch` expired rows in all (access tokens, one-time secrets, Multipass
+    /// replay records, then ended lockouts) and says how many of each; `more` when rows were
+    /// still due after the batch ran out.
+    pub async fn sweep(&self, now: Timestamp, batch: usize) -> Result<SweepReport, StoreError> {
+        let client = self.client().await?;
+        let mut report = SweepReport::default();
+        let mut budget = i64::try_from(batch).unwrap_or(i64::MAX);
+
+        if budget > 0 {
+            let statement = client
+                .prepare_cached(
+                    "DELETE FROM access_tokens WHERE expires_at <= $1 AND digest IN (
+                       SELECT digest FROM access_tokens WHERE expires_at <= $1
+                       ORDER BY expires_at LIMIT $2)",
+                )
+                .await?;
+            report.access_tokens = client.execute(&statement, &[&now, &budget]).await?;
+            budget -= i64::try_from(report.access_tokens).unwrap_or(budget);
+        }
+        if budget > 0 {
+            let statement = client
+                .prepare_cached(
+                    "DELETE FROM customer_secrets WHERE expires_at <= $1
+                       AND (customer_id, kind) IN (
+                         SELECT customer_id, kind FROM customer_secrets WHERE expires_at <= $1
+                         ORDER BY expires_at LIMIT $2)
+                     RETURNING kind",
+                )
+                .await?;
+            let rows = client.query(&statement, &[&now, &budget]).await?;
+            for row in &rows {
+                match row.try_get::<_, i16>(0)? {
+                    RESET_TOKEN => report.reset_tokens += 1,
+                    OTC => report.otcs += 1,
+                    CONFIRMATION => report.confirmations += 1,
+                    _ => {}
+                }
+            }
+            budget -= i64::try_from(rows.len()).unwrap_or(budget);
+        }
+        if budget > 0 {
+            let statement = client
+                .prepare_cached(
+                    "DELETE FROM multipass_replay WHERE expires_at <= $1 AND digest IN (
+                       SELECT digest FROM multipass_replay WHERE expires_at <= $1
+                       ORDER BY expires_at LIMIT $2)",
+                )
+                .await?;
+            report.multipass_replays = client.execute(&statement, &[&now, &budget]).await?;
+            budget -= i64::try_from(report.multipass_replays).unwrap_or(budget);
+        }
+        if budget > 0 {
+            let statement = client
+                .prepare_cached(
+                    "UPDATE customers SET failures = 0, first_failure = NULL, lock_expires = NULL
+                     WHERE lock_expires <= $1 AND id IN (
+                       SELECT id FROM customers WHERE lock_expires <= $1
+                       ORDER BY lock_expires LIMIT $2)",
+                )
+                .await?;
+            report.lockouts = client.execute(&statement, &[&now, &budget]).await?;
+            budget -= i64::try_from(report.lockouts).unwrap_or(budget);
+        }
+        if budget <= 0 {
+            let statement = client
+                .prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM access_tokens WHERE expires_at <= $1)
+                         OR EXISTS (SELECT 1 FROM customer_secrets WHERE expires_at <= $1)
+                         OR EXISTS (SELECT 1 FROM multipass_replay WHERE expires_at <= $1)
+                         OR EXISTS (SELECT 1 FROM customers WHERE lock_expires <= $1)",
+                )
+                .await?;
+            report.more = client.query_one(&statement, &[&now]).await?.try_get(0)?;
+        }
+        Ok(report)
+    }
+}

@@ -1,0 +1,1182 @@
+//! The store contract: every operation, run by the same test body against a redb store in a
+//! temp dir and against PostgreSQL on a fresh database (tests/support/postgres.rs; skipped
+//! with one line when there is none, unless `STOREKEY_REQUIRE_PG=1`). `contract!` makes each
+//! body into `pg_store::redb::<name>` and `pg_store::postgres::<name>`, so the two backends
+//! stay equivalent. The PostgreSQL-only tests at the end drive the retry path (SQLSTATE 40001
+//! injected before COMMIT, as CockroachDB reports its restarts).
+//!
+//! `Subject` forwards each call to the backend's own method: when the store facade lands it
+//! can take its place.
+
+use crate::postgres::{database, Schema};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use storekey::model::{
+    Account, AuditEntry, Lockout, OneTimeSecret, StorefrontToken, StorefrontTokenKind,
+};
+use storekey::store::pg::Postgres;
+use storekey::store::{
+    AccessTokenRecord, Change, Created, CustomerId, Digest, Effects, MultipassOutcome, NewToken,
+    Store, StoreError, SweepReport, Timestamp, TokenKind, Updated, Upsert, Who,
+};
+
+/// One backend under test, cheap to clone into racing tasks.
+#[derive(Clone)]
+enum Subject {
+    Redb(Store, #[allow(dead_code)] KeepAlive),
+    Pg(Postgres, #[allow(dead_code)] KeepAlive),
+}
+
+/// What must outlive every clone of a store (its temp dir, its test database): held, not read.
+type KeepAlive = Arc<dyn Send + Sync>;
+
+/// The same call on whichever backend (both have the method under the same name).
+macro_rules! both {
+    ($subject:expr, $s:ident => $call:expr) => {
+        match $subject {
+            Subject::Redb($s, _) => $call,
+            Subject::Pg($s, _) => $call,
+        }
+    };
+}
+
+impl Subject {
+    fn redb() -> Subject {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store.redb")).unwrap();
+        Subject::Redb(store, Arc::new(dir))
+    }
+
+    async fn postgres() -> Option<Subject> {
+        let db = database(Schema::Migrated).await?;
+        // Room for the racers to really run at once.
+        let mut storage = db.storage();
+        storage.pool_size = 16;
+        let pg = Postgres::connect(&storage).await.unwrap();
+        Some(Subject::Pg(pg, Arc::new(db)))
+    }
+
+    async fn update_customer<T, F>(&self, who: Who, edit: F) -> Result<Updated<T>, StoreError>
+    where
+        T: Send + 'static,
+        F: FnMut(&mut Account) -> Change<T> + Send + 'static,
+    {
+        both!(self, s => s.update_customer(who, edit).await)
+    }
+
+    async fn create_customer(
+        &self,
+        record: Account,
+        audit: Option<AuditEntry>,
+    ) -> Result<Created, StoreError> {
+        both!(self, s => s.create_customer(record, audit).await)
+    }
+
+    async fn delete_customer(
+        &self,
+        id: CustomerId,
+        audit: Option<AuditEntry>,
+    ) -> Result<bool, StoreError> {
+        both!(self, s => s.delete_customer(id, audit).await)
+    }
+
+    async fn renew_token(&self, token: NewToken) -> Result<bool, StoreError> {
+        both!(self, s => s.renew_token(token).await)
+    }
+
+    async fn multipass_sign_in<R, D>(
+        &self,
+        replay: Digest,
+        replay_until: Timestamp,
+        identifier: Option<String>,
+        email: String,
+        decide: D,
+        token: NewToken,
+    ) -> Result<MultipassOutcome<R>, StoreError>
+    where
+        R: Send + 'static,
+        D: Fn(Option<&Account>, Option<&Account>) -> Result<Upsert, R> + Send + 'static,
+    {
+        both!(self, s => s.multipass_sign_in(replay, replay_until, identifier, email, decide, token).await)
+    }
+
+    async fn delete_token(&self, digest: Digest) -> Result<bool, StoreError> {
+        both!(self, s => s.delete_token(digest).await)
+    }
+
+    async fn revoke_customer_tokens(&self, id: CustomerId) -> Result<u64, StoreError> {
+        both!(self, s => s.revoke_customer_tokens(id).await)
+    }
+
+    async fn append_audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
+        both!(self, s => s.append_audit(entry).await)
+    }
+
+    async fn record_refusal(&self) -> Result<(), StoreError> {
+        both!(self, s => s.record_refusal().await)
+    }
+
+    async fn create_storefront_token<A>(
+        &self,
+        digest: Digest,
+        draft: StorefrontToken,
+        audit: A,
+    ) -> Result<StorefrontToken, StoreError>
+    where
+        A: Fn(&StorefrontToken) -> AuditEntry + Send + 'static,
+    {
+        both!(self, s => s.create_storefront_token(digest, draft, audit).await)
+    }
+
+    async fn delete_storefront_token(
+        &self,
+        id: u64,
+        audit: AuditEntry,
+    ) -> Result<bool, StoreError> {
+        both!(self, s => s.delete_storefront_token(id, audit).await)
+    }
+
+    async fn sweep(&self, now: Timestamp, batch: usize) -> Result<SweepReport, StoreError> {
+        both!(self, s => s.sweep(now, batch).await)
+    }
+
+    async fn customer(&self, id: CustomerId) -> Option<Account> {
+        match self {
+            Subject::Redb(s, _) => s.read().unwrap().customer(id),
+            Subject::Pg(s, _) => s.customer(id).await,
+        }
+        .unwrap()
+    }
+
+    async fn customer_id_by_email(&self, email: &str) -> Option<CustomerId> {
+        match self {
+            Subject::Redb(s, _) => s.read().unwrap().customer_id_by_email(email),
+            Subject::Pg(s, _) => s.customer_id_by_email(email).await,
+        }
+        .unwrap()
+    }
+
+    async fn customer_by_email(&self, email: &str) -> Option<Account> {
+        match self {
+            Subject::Redb(s, _) => s.read().unwrap().customer_by_email(email),
+            Subject::Pg(s, _) => s.customer_by_email(email).await,
+        }
+        .unwrap()
+    }
+
+    async fn customer_id_by_identifier(&self, identifier: &str) -> Option<CustomerId> {
+        match self {
+            Subject::Redb(s, _) => s.read().unwrap().customer_id_by_identifier(identifier),
+            Subject::Pg(s, _) => s.customer_id_by_identifier(identifier).await,
+        }
+        .unwrap()
+    }
+
+    async fn access_token(&self, digest: &Digest) -> Option<AccessTokenRecord> {
+        match self {
+            Subject::Redb(s, _) => s.read().unwrap().access_token(digest),
+            Subject::Pg(s, _) => s.access_token(digest).await,
+        }
+        .unwrap()
+    }
+
+    /// The token and its customer (one query on PostgreSQL; two reads of one snapshot on redb).
+    async fn session(&self, digest: &Digest) -> Option<(AccessTokenRecord, Account)> {
+        match self {
+            Subject::Redb(s, _) => {
+                let read = s.read().unwrap();
+                let token = read.access_token(digest).unwrap()?;
+                let account = read.customer(token.customer_id).unwrap()?;
+                Some((token, account))
+            }
+            Subject::Pg(s, _) => s.session(digest).await.unwrap(),
+        }
+    }
+
+    async fn customers(&self, after: CustomerId, limit: usize) -> Vec<Account> {
+        match self {
+            Subject::Redb(s, _) => s.read().unwrap().customers(after, limit),
+            Subject::Pg(s, _) => s.customers(after, limit).await,
+        }
+        .unwrap()
+    }
+
+    async fn customer_count(&self) -> u64 {
+        match self {
+            Subject::Redb(s, _) => s.read().unwrap().customer_count(),
+            Subject::Pg(s, _) => s.customer_count().await,
+        }
+        .unwrap()
+    }
+
+    async fn access_token_count(&self) -> u64 {
+        match self {
+            Subject::Redb(s, _) => s.read().unwrap().access_token_count(),
+            Subject::Pg(s, _) => s.access_token_count().await,
+        }
+        .unwrap()
+    }
+
+    async fn replay_seen(&self, digest: &Digest) -> bool {
+        match self {
+            Subject::Redb(s, _) => s.read().unwrap().replay_seen(digest),
+            Subject::Pg(s, _) => s.replay_seen(digest).await,
+        }
+        .unwrap()
+    }
+
+    async fn storefront_tokens(&self) -> Vec<(Digest, StorefrontToken)> {
+        match self {
+            Subject::Redb(s, _) => s.read().unwrap().storefront_tokens(),
+            Subject::Pg(s, _) => s.storefront_tokens().await,
+        }
+        .unwrap()
+    }
+
+    async fn audit(&self, after: u64, limit: usize) -> Vec<(u64, AuditEntry)> {
+        match self {
+            Subject::Redb(s, _) => s.read().unwrap().audit(after, limit),
+            Subject::Pg(s, _) => s.audit(after, limit).await,
+        }
+        .unwrap()
+    }
+
+    /// Creates `record`, which must be new; returns it as stored.
+    async fn create(&self, record: Account) -> Account {
+        match self.create_customer(record, None).await.unwrap() {
+            Created::Created(account) => *account,
+            Created::EmailTaken => panic!("email taken"),
+        }
+    }
+
+    /// Mints `token` for `id` through an edit that changes nothing else.
+    async fn issue(&self, id: CustomerId, token: NewToken) {
+        let issued = self
+            .update_customer(Who::Id(id), move |_| {
+                Change::Save(
+                    (),
+                    Effects {
+                        token: Some(token.clone()),
+                        ..Effects::default()
+                    },
+                )
+            })
+            .await
+            .unwrap();
+        assert!(matches!(issued, Updated::Saved(..)), "{issued:?}");
+    }
+}
+
+/// Instantiates each body for both backends.
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod redb {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name(super::Subject::redb()).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let Some(subject) = super::Subject::postgres().await else {
+                        return;
+                    };
+                    super::$name(subject).await;
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    a_customer_reads_back_as_created_by_id_email_and_identifier,
+    a_second_customer_with_the_same_email_is_refused,
+    an_edit_moves_the_email_and_identifier_lookups,
+    an_edit_to_an_email_another_customer_has_writes_nothing,
+    a_refused_edit_writes_nothing,
+    an_edit_of_nobody_is_not_found,
+    a_deleted_customer_takes_its_tokens_and_lookups_with_it,
+    tokens_are_issued_renewed_deleted_and_revoked,
+    customers_are_listed_by_id_after_a_cursor,
+    storefront_tokens_get_ids_and_their_deletes_are_audited,
+    audit_entries_read_back_in_order_after_a_cursor,
+    a_refusal_records_nothing_visible,
+    a_refused_multipass_sign_in_still_uses_the_token,
+    one_otc_has_exactly_one_winner_among_32_racers,
+    one_multipass_token_signs_in_once_among_32_racers,
+    concurrent_multipass_sign_ins_for_one_new_email_make_one_customer,
+    sixteen_concurrent_lockout_failures_are_all_counted,
+    the_sweep_purges_what_expired_and_reports_it,
+    a_sweep_stops_at_its_batch_and_says_there_is_more,
+);
+
+const NOW: Timestamp = 1_800_000_000;
+
+fn account(email: &str) -> Account {
+    let mut a = Account::default();
+    a.customer.email = email.into();
+    a.customer.created_at = NOW;
+    a.customer.updated_at = NOW;
+    a
+}
+
+fn secret(byte: u8, expires_at: Timestamp) -> OneTimeSecret {
+    OneTimeSecret {
+        digest: [byte; 32],
+        created_at: NOW - 10,
+        expires_at,
+        issued_by: None,
+        reason: None,
+    }
+}
+
+fn token(byte: u8, customer: CustomerId, expires_at: Timestamp) -> NewToken {
+    NewToken {
+        digest: [byte; 32],
+        record: AccessTokenRecord {
+            customer_id: customer,
+            issued_at: NOW,
+            expires_at,
+            kind: TokenKind::Commerce,
+        },
+    }
+}
+
+fn entry(action: &str, subject: Option<CustomerId>) -> AuditEntry {
+    AuditEntry {
+        at: NOW,
+        actor: "ops".into(),
+        action: action.into(),
+        subject,
+        detail: Some(format!("{action} detail")),
+    }
+}
+
+fn actions(log: &[(u64, AuditEntry)]) -> Vec<&str> {
+    log.iter().map(|(_, e)| e.action.as_str()).collect()
+}
+
+/// A customer with every field set, secrets and lockout included.
+fn full_account(email: &str, identifier: &str) -> Account {
+    let mut a = account(email);
+    a.customer.multipass_identifier = Some(identifier.into());
+    a.customer.profile.firstname = Some("Ann".into());
+    a.customer.profile.lastname = Some("Lee".into());
+    a.customer.profile.middlename = Some("M".into());
+    a.customer.profile.prefix = Some("Dr".into());
+    a.customer.profile.suffix = Some("Jr".into());
+    a.customer.profile.date_of_birth = Some("1990-02-03".into());
+    a.customer.profile.gender = Some(2);
+    a.customer.profile.taxvat = Some("DE123".into());
+    a.customer.profile.phone = Some("+49 30 1234".into());
+    a.customer.profile.is_subscribed = true;
+    a.customer.confirmed = true;
+    a.customer.allow_remote_shopping_assistance = true;
+    a.customer.tags = vec!["vip".into(), "b2b".into()];
+    a.credentials.password_hash = Some("$argon2id$v=19$m=65536,t=2,p=1$c2FsdA$aGFzaA".into());
+    a.credentials.password_version = 3;
+    a.credentials.lockout = Lockout {
+        failures: 2,
+        first_failure: Some(NOW - 60),
+        lock_expires: None,
+    };
+    a.credentials.reset_token = Some(secret(1, NOW + 3600));
+    a.credentials.otc = Some(OneTimeSecret {
+        issued_by: Some("support".into()),
+        reason: Some("phone call".into()),
+        ..secret(2, NOW + 600)
+    });
+    a.credentials.confirmation = Some(secret(3, NOW + 86_400));
+    a
+}
+
+async fn a_customer_reads_back_as_created_by_id_email_and_identifier(s: Subject) {
+    let record = full_account("Ann@Example.com", "ident-a");
+    let Created::Created(ann) = s
+        .create_customer(record.clone(), Some(entry("customer_created", None)))
+        .await
+        .unwrap()
+    else {
+        panic!("email taken");
+    };
+    let id = ann.customer.id;
+    assert_ne!(id, CustomerId(0));
+    let mut expected = record;
+    expected.customer.id = id;
+    assert_eq!(*ann, expected);
+    assert_eq!(s.customer(id).await, Some(expected.clone()));
+    assert_eq!(
+        s.customer_by_email("  ann@EXAMPLE.com ").await,
+        Some(expected)
+    );
+    assert_eq!(s.customer_id_by_email("ANN@example.com").await, Some(id));
+    assert_eq!(s.customer_id_by_identifier("ident-a").await, Some(id));
+    assert_eq!(s.customer_id_by_identifier("ident-b").await, None);
+    assert_eq!(s.customer_count().await, 1);
+    let log = s.audit(0, 10).await;
+    assert_eq!(actions(&log), ["customer_created"]);
+    assert_eq!(log[0].1.subject, Some(id), "the create names its customer");
+}
+
+async fn a_second_customer_with_the_same_email_is_refused(s: Subject) {
+    let ann = s.create(account("ann@example.com")).await;
+    let again = s
+        .create_customer(
+            account(" ANN@example.com"),
+            Some(entry("customer_created", None)),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(again, Created::EmailTaken), "{again:?}");
+    assert_eq!(s.customer_count().await, 1);
+    assert!(
+        s.audit(0, 10).await.is_empty(),
+        "a refused create is not audited"
+    );
+    let bob = s.create(account("bob@example.com")).await;
+    assert!(bob.customer.id > ann.customer.id);
+}
+
+async fn an_edit_moves_the_email_and_identifier_lookups(s: Subject) {
+    let ann = s.create(full_account("ann@example.com", "ident-a")).await;
+    let id = ann.customer.id;
+    let updated = s
+        .update_customer(Who::Email("ANN@example.com".into()), |c| {
+            c.customer.email = "Anna@Example.com".into();
+            c.customer.multipass_identifier = Some("ident-b".into());
+            c.customer.profile.firstname = None;
+            c.credentials.reset_token = Some(secret(9, NOW + 7200));
+            c.credentials.otc = None;
+            c.credentials.lockout.failures += 1;
+            Change::Save("moved", Effects::default())
+        })
+        .await
+        .unwrap();
+    let Updated::Saved(after, outcome) = updated else {
+        panic!("{updated:?}");
+    };
+    assert_eq!(outcome, "moved");
+    let mut expected = ann.clone();
+    expected.customer.email = "Anna@Example.com".into();
+    expected.customer.multipass_identifier = Some("ident-b".into());
+    expected.customer.profile.firstname = None;
+    expected.credentials.reset_token = Some(secret(9, NOW + 7200));
+    expected.credentials.otc = None;
+    expected.credentials.lockout.failures = 3;
+    assert_eq!(*after, expected);
+    assert_eq!(s.customer(id).await, Some(expected));
+    assert_eq!(s.customer_id_by_email("ann@example.com").await, None);
+    assert_eq!(s.customer_id_by_email("anna@example.com").await, Some(id));
+    assert_eq!(s.customer_id_by_identifier("ident-a").await, None);
+    assert_eq!(s.customer_id_by_identifier("ident-b").await, Some(id));
+    // The freed email is free for someone else.
+    let other = s.create(account("ann@example.com")).await;
+    assert_ne!(other.customer.id, id);
+}
+
+async fn an_edit_to_an_email_another_customer_has_writes_nothing(s: Subject) {
+    let ann = s.create(account("ann@example.com")).await;
+    let bob = s.create(account("bob@example.com")).await;
+    let updated = s
+        .update_customer(Who::Id(bob.customer.id), |c| {
+            c.customer.email = " ANN@example.com".into();
+            c.customer.profile.firstname = Some("Bob".into());
+            Change::Save(
+                (),
+                Effects {
+                    token: Some(token(5, c.customer.id, NOW + 60)),
+                    audit: Some(entry("customer_updated", Some(c.customer.id))),
+                    ..Effects::default()
+                },
+            )
+        })
+        .await
+        .unwrap();
+    assert!(matches!(updated, Updated::EmailTaken), "{updated:?}");
+    assert_eq!(s.customer(bob.customer.id).await, Some(bob.clone()));
+    assert_eq!(
+        s.customer_id_by_email("ann@example.com").await,
+        Some(ann.customer.id)
+    );
+    assert_eq!(s.access_token(&[5; 32]).await, None);
+    assert!(s.audit(0, 10).await.is_empty());
+    // Only the case changes: the email stays the customer's own.
+    let updated = s
+        .update_customer(Who::Id(bob.customer.id), |c| {
+            c.customer.email = "BOB@example.com".into();
+            Change::Save((), Effects::default())
+        })
+        .await
+        .unwrap();
+    assert!(matches!(updated, Updated::Saved(..)), "{updated:?}");
+    assert_eq!(
+        s.customer_by_email("bob@example.com")
+            .await
+            .map(|c| c.customer.email),
+        Some("BOB@example.com".into())
+    );
+}
+
+async fn a_refused_edit_writes_nothing(s: Subject) {
+    let ann = s.create(full_account("ann@example.com", "ident-a")).await;
+    let updated = s
+        .update_customer(Who::Id(ann.customer.id), |c| {
+            c.customer.email = "other@example.com".into();
+            c.credentials.otc = None;
+            Change::Refuse(7)
+        })
+        .await
+        .unwrap();
+    assert!(matches!(updated, Updated::Refused(7)), "{updated:?}");
+    assert_eq!(s.customer(ann.customer.id).await, Some(ann));
+    assert_eq!(s.customer_id_by_email("other@example.com").await, None);
+}
+
+async fn an_edit_of_nobody_is_not_found(s: Subject) {
+    s.create(account("ann@example.com")).await;
+    for who in [
+        Who::Id(CustomerId(999)),
+        Who::Email("nobody@example.com".into()),
+    ] {
+        let updated = s
+            .update_customer(who, |_| -> Change<()> {
+                panic!("no customer to decide on")
+            })
+            .await
+            .unwrap();
+        assert!(matches!(updated, Updated::NotFound), "{updated:?}");
+    }
+}
+
+async fn a_deleted_customer_takes_its_tokens_and_lookups_with_it(s: Subject) {
+    let ann = s.create(full_account("ann@example.com", "ident-a")).await;
+    let bob = s.create(account("bob@example.com")).await;
+    let id = ann.customer.id;
+    s.issue(id, token(1, id, NOW + 60)).await;
+    s.issue(id, token(2, id, NOW + 60)).await;
+    s.issue(bob.customer.id, token(3, bob.customer.id, NOW + 60))
+        .await;
+    assert!(s
+        .delete_customer(id, Some(entry("customer_deleted", Some(id))))
+        .await
+        .unwrap());
+    assert_eq!(s.customer(id).await, None);
+    assert_eq!(s.customer_id_by_email("ann@example.com").await, None);
+    assert_eq!(s.customer_id_by_identifier("ident-a").await, None);
+    assert_eq!(s.access_token(&[1; 32]).await, None);
+    assert_eq!(s.access_token(&[2; 32]).await, None);
+    assert_eq!(s.access_token_count().await, 1, "bob's token stays");
+    assert_eq!(s.customer_count().await, 1);
+    assert!(!s
+        .delete_customer(id, Some(entry("customer_deleted", Some(id))))
+        .await
+        .unwrap());
+    let log = s.audit(0, 10).await;
+    assert_eq!(actions(&log), ["customer_deleted"], "audited once");
+    assert_eq!(log[0].1.subject, Some(id));
+}
+
+async fn tokens_are_issued_renewed_deleted_and_revoked(s: Subject) {
+    let ann = s.create(account("ann@example.com")).await;
+    let bob = s.create(account("bob@example.com")).await;
+    let (a, b) = (ann.customer.id, bob.customer.id);
+    let t1 = token(1, a, NOW + 60);
+    s.issue(a, t1.clone()).await;
+    assert_eq!(s.access_token(&[1; 32]).await, Some(t1.record));
+    assert_eq!(s.session(&[1; 32]).await, Some((t1.record, ann.clone())));
+    assert_eq!(s.session(&[8; 32]).await, None);
+
+    let mut renewed = token(1, a, NOW + 3600);
+    renewed.record.issued_at = NOW + 30;
+    renewed.record.kind = TokenKind::Storefront;
+    assert!(s.renew_token(renewed.clone()).await.unwrap());
+    assert_eq!(s.access_token(&[1; 32]).await, Some(renewed.record));
+    assert!(!s.renew_token(token(8, a, NOW + 3600)).await.unwrap());
+    assert_eq!(
+        s.access_token(&[8; 32]).await,
+        None,
+        "a renew creates nothing"
+    );
+
+    s.issue(a, token(2, a, NOW + 60)).await;
+    s.issue(b, token(3, b, NOW + 60)).await;
+    assert_eq!(s.access_token_count().await, 3);
+    assert_eq!(s.revoke_customer_tokens(a).await.unwrap(), 2);
+    assert_eq!(s.revoke_customer_tokens(a).await.unwrap(), 0);
+    assert_eq!(s.access_token(&[1; 32]).await, None);
+    assert_eq!(s.access_token_count().await, 1);
+    assert!(s.delete_token([3; 32]).await.unwrap());
+    assert!(!s.delete_token([3; 32]).await.unwrap());
+
+    // One edit revokes every token and mints a new one, in that order.
+    s.issue(a, token(4, a, NOW + 60)).await;
+    s.issue(a, token(5, a, NOW + 60)).await;
+    let t6 = token(6, a, NOW + 60);
+    let edit = t6.clone();
+    let updated = s
+        .update_customer(Who::Id(a), move |c| {
+            c.credentials.set_password("$argon2id$new".into());
+            Change::Save(
+                (),
+                Effects {
+                    revoke_tokens: true,
+                    token: Some(edit.clone()),
+                    audit: None,
+                },
+            )
+        })
+        .await
+        .unwrap();
+    assert!(matches!(updated, Updated::Saved(..)), "{updated:?}");
+    assert_eq!(s.access_token(&[4; 32]).await, None);
+    assert_eq!(s.access_token(&[5; 32]).await, None);
+    let (record, account) = s.session(&[6; 32]).await.unwrap();
+    assert_eq!(record, t6.record);
+    assert_eq!(account.credentials.password_version, 1);
+    assert_eq!(s.access_token_count().await, 1);
+}
+
+async fn customers_are_listed_by_id_after_a_cursor(s: Subject) {
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(
+            s.create(account(&format!("c{i}@example.com")))
+                .await
+                .customer
+                .id,
+        );
+    }
+    let all = s.customers(CustomerId(0), 100).await;
+    assert_eq!(all.iter().map(|c| c.customer.id).collect::<Vec<_>>(), ids);
+    let page = s.customers(ids[1], 2).await;
+    assert_eq!(
+        page.iter()
+            .map(|c| c.customer.email.as_str())
+            .collect::<Vec<_>>(),
+        ["c2@example.com", "c3@example.com"]
+    );
+    assert!(s.customers(ids[4], 10).await.is_empty());
+}
+
+async fn storefront_tokens_get_ids_and_their_deletes_are_audited(s: Subject) {
+    let draft = |title: &str, kind| StorefrontToken {
+        id: 0,
+        title: title.into(),
+        scopes: vec!["unauthenticated_write_customers".into()],
+        created_at: NOW,
+        kind,
+    };
+    let audit = |t: &StorefrontToken| AuditEntry {
+        detail: Some(format!("{} #{}", t.title, t.id)),
+        ..entry("storefront_token_created", None)
+    };
+    let web = s
+        .create_storefront_token([2; 32], draft("web", StorefrontTokenKind::Public), audit)
+        .await
+        .unwrap();
+    let server = s
+        .create_storefront_token(
+            [1; 32],
+            draft("server", StorefrontTokenKind::Private),
+            audit,
+        )
+        .await
+        .unwrap();
+    assert_eq!((web.id, server.id), (1, 2));
+    assert_eq!(
+        web,
+        StorefrontToken {
+            id: 1,
+            ..draft("web", StorefrontTokenKind::Public)
+        }
+    );
+    assert_eq!(
+        s.storefront_tokens().await,
+        vec![([1; 32], server.clone()), ([2; 32], web.clone())],
+        "listed by digest"
+    );
+    assert!(s
+        .delete_storefront_token(1, entry("storefront_token_deleted", None))
+        .await
+        .unwrap());
+    assert!(!s
+        .delete_storefront_token(1, entry("storefront_token_deleted", None))
+        .await
+        .unwrap());
+    assert!(!s
+        .delete_storefront_token(99, entry("storefront_token_deleted", None))
+        .await
+        .unwrap());
+    assert_eq!(s.storefront_tokens().await, vec![([1; 32], server)]);
+    let log = s.audit(0, 10).await;
+    assert_eq!(
+        actions(&log),
+        [
+            "storefront_token_created",
+            "storefront_token_created",
+            "storefront_token_deleted"
+        ]
+    );
+    assert_eq!(log[0].1.detail.as_deref(), Some("web #1"));
+    assert_eq!(log[1].1.detail.as_deref(), Some("server #2"));
+    let third = s
+        .create_storefront_token([3; 32], draft("app", StorefrontTokenKind::Public), audit)
+        .await
+        .unwrap();
+    assert_eq!(third.id, 3, "ids are not reused");
+}
+
+async fn audit_entries_read_back_in_order_after_a_cursor(s: Subject) {
+    let ann = s.create(account("ann@example.com")).await;
+    for (i, action) in ["one", "two", "three", "four", "five"].iter().enumerate() {
+        let subject = (i % 2 == 0).then_some(ann.customer.id);
+        s.append_audit(AuditEntry {
+            at: NOW + i as i64,
+            ..entry(action, subject)
+        })
+        .await
+        .unwrap();
+    }
+    let log = s.audit(0, 100).await;
+    assert_eq!(actions(&log), ["one", "two", "three", "four", "five"]);
+    assert!(log.windows(2).all(|w| w[0].0 < w[1].0), "{log:?}");
+    assert_eq!(
+        log[0].1,
+        AuditEntry {
+            at: NOW,
+            actor: "ops".into(),
+            action: "one".into(),
+            subject: Some(ann.customer.id),
+            detail: Some("one detail".into()),
+        }
+    );
+    assert_eq!(log[1].1.subject, None);
+    assert_eq!(log[4].1.at, NOW + 4);
+    let page = s.audit(log[1].0, 2).await;
+    assert_eq!(actions(&page), ["three", "four"]);
+    assert!(s.audit(log[4].0, 10).await.is_empty());
+}
+
+async fn a_refusal_records_nothing_visible(s: Subject) {
+    s.record_refusal().await.unwrap();
+    s.record_refusal().await.unwrap();
+    assert_eq!(s.customer_count().await, 0);
+    assert_eq!(s.access_token_count().await, 0);
+    assert!(s.audit(0, 10).await.is_empty());
+    // Sequences are untouched: the next customer and storefront token get the first ids.
+    assert_eq!(
+        s.create(account("a@example.com")).await.customer.id,
+        CustomerId(1)
+    );
+}
+
+/// A Multipass decision for tests: update whoever the token names, else create.
+fn upsert(
+    email: &str,
+) -> impl Fn(Option<&Account>, Option<&Account>) -> Result<Upsert, &'static str> + Send + 'static {
+    let email = email.to_string();
+    move |by_identifier, by_email| match by_identifier.or(by_email) {
+        Some(found) => {
+            let mut after = found.clone();
+            after.customer.confirmed = true;
+            Ok(Upsert::Update(after))
+        }
+        None => Ok(Upsert::Create(Account {
+            customer: storekey::model::Customer {
+                confirmed: true,
+                multipass_identifier: Some(format!("mp-{email}")),
+                ..account(&email).customer
+            },
+            ..Account::default()
+        })),
+    }
+}
+
+async fn a_refused_multipass_sign_in_still_uses_the_token(s: Subject) {
+    let refused = s
+        .multipass_sign_in(
+            [7; 32],
+            NOW + 600,
+            None,
+            "ann@example.com".into(),
+            |_: Option<&Account>, _: Option<&Account>| Err::<Upsert, _>("taken"),
+            token(1, CustomerId(0), NOW + 60),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(refused, MultipassOutcome::Refused("taken")),
+        "{refused:?}"
+    );
+    assert!(s.replay_seen(&[7; 32]).await);
+    assert_eq!(s.customer_count().await, 0);
+    assert_eq!(s.access_token_count().await, 0);
+    let again = s
+        .multipass_sign_in(
+            [7; 32],
+            NOW + 600,
+            None,
+            "ann@example.com".into(),
+            upsert("ann@example.com"),
+            token(1, CustomerId(0), NOW + 60),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(again, MultipassOutcome::Replayed), "{again:?}");
+    assert_eq!(s.customer_count().await, 0);
+}
+
+async fn one_otc_has_exactly_one_winner_among_32_racers(s: Subject) {
+    let mut record = account("ann@example.com");
+    record.credentials.otc = Some(secret(4, NOW + 600));
+    let id = s.create(record).await.customer.id;
+    let mut racers = Vec::new();
+    for i in 0..32u8 {
+        let s = s.clone();
+        racers.push(tokio::spawn(async move {
+            s.update_customer(Who::Id(id), move |c| {
+                if c.credentials.otc.as_ref().map(|o| o.digest) != Some([4; 32]) {
+                    return Change::Refuse(false);
+                }
+                c.credentials.otc = None;
+                Change::Save(
+                    true,
+                    Effects {
+                        token: Some(token(100 + i, id, NOW + 60)),
+                        audit: Some(entry("otc_used", Some(id))),
+                        ..Effects::default()
+                    },
+                )
+            })
+            .await
+            .unwrap()
+        }));
+    }
+    let mut winners = 0;
+    for racer in racers {
+        match racer.await.unwrap() {
+            Updated::Saved(_, true) => winners += 1,
+            Updated::Refused(false) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(winners, 1);
+    assert_eq!(s.access_token_count().await, 1);
+    assert_eq!(actions(&s.audit(0, 100).await), ["otc_used"]);
+    assert_eq!(s.customer(id).await.unwrap().credentials.otc, None);
+}
+
+async fn one_multipass_token_signs_in_once_among_32_racers(s: Subject) {
+    let mut racers = Vec::new();
+    for i in 0..32u8 {
+        let s = s.clone();
+        racers.push(tokio::spawn(async move {
+            s.multipass_sign_in(
+                [9; 32],
+                NOW + 600,
+                Some("mp-ann@example.com".into()),
+                "ann@example.com".into(),
+                upsert("ann@example.com"),
+                token(i, CustomerId(0), NOW + 60),
+            )
+            .await
+            .unwrap()
+        }));
+    }
+    let mut signed_in = Vec::new();
+    for racer in racers {
+        match racer.await.unwrap() {
+            MultipassOutcome::SignedIn(account) => signed_in.push(account),
+            MultipassOutcome::Replayed => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(signed_in.len(), 1);
+    assert_eq!(s.customer_count().await, 1);
+    assert_eq!(s.access_token_count().await, 1);
+    assert!(s.replay_seen(&[9; 32]).await);
+    let id = signed_in[0].customer.id;
+    assert_eq!(
+        s.customer_id_by_identifier("mp-ann@example.com").await,
+        Some(id)
+    );
+}
+
+async fn concurrent_multipass_sign_ins_for_one_new_email_make_one_customer(s: Subject) {
+    let mut racers = Vec::new();
+    for i in 0..16u8 {
+        let s = s.clone();
+        racers.push(tokio::spawn(async move {
+            s.multipass_sign_in(
+                [i; 32],
+                NOW + 600,
+                None,
+                "new@example.com".into(),
+                upsert("new@example.com"),
+                token(i, CustomerId(0), NOW + 60),
+            )
+            .await
+            .unwrap()
+        }));
+    }
+    let mut ids = std::collections::BTreeSet::new();
+    for racer in racers {
+        match racer.await.unwrap() {
+            MultipassOutcome::SignedIn(account) => ids.insert(account.customer.id),
+            other => panic!("every distinct token signs in: {other:?}"),
+        };
+    }
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    assert_eq!(s.customer_count().await, 1);
+    assert_eq!(s.access_token_count().await, 16);
+    let id = ids.into_iter().next().unwrap();
+    for i in 0..16u8 {
+        assert_eq!(s.access_token(&[i; 32]).await.unwrap().customer_id, id);
+    }
+}
+
+async fn sixteen_concurrent_lockout_failures_are_all_counted(s: Subject) {
+    let id = s.create(account("ann@example.com")).await.customer.id;
+    let mut racers = Vec::new();
+    for _ in 0..16 {
+        let s = s.clone();
+        racers.push(tokio::spawn(async move {
+            s.update_customer(Who::Id(id), |c| {
+                let lockout = &mut c.credentials.lockout;
+                lockout.failures += 1;
+                lockout.first_failure.get_or_insert(NOW);
+                if lockout.failures >= 16 {
+                    lockout.lock_expires = Some(NOW + 600);
+                }
+                Change::Save(lockout.failures, Effects::default())
+            })
+            .await
+            .unwrap()
+        }));
+    }
+    let mut seen = Vec::new();
+    for racer in racers {
+        match racer.await.unwrap() {
+            Updated::Saved(_, n) => seen.push(n),
+            other => panic!("{other:?}"),
+        }
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        (1..=16).collect::<Vec<u32>>(),
+        "each failure saw the one before"
+    );
+    let lockout = s.customer(id).await.unwrap().credentials.lockout;
+    assert_eq!(
+        lockout,
+        Lockout {
+            failures: 16,
+            first_failure: Some(NOW),
+            lock_expires: Some(NOW + 600),
+        }
+    );
+}
+
+async fn the_sweep_purges_what_expired_and_reports_it(s: Subject) {
+    let now = NOW + 10_000;
+    let mut ann = full_account("ann@example.com", "ident-a");
+    ann.credentials.reset_token = Some(secret(1, now - 1));
+    ann.credentials.otc = Some(secret(2, now + 1));
+    ann.credentials.confirmation = Some(secret(3, now));
+    ann.credentials.lockout = Lockout {
+        failures: 5,
+        first_failure: Some(now - 900),
+        lock_expires: Some(now - 300),
+    };
+    let ann = s.create(ann).await;
+    let mut bob = account("bob@example.com");
+    bob.credentials.lockout = Lockout {
+        failures: 5,
+        first_failure: Some(now - 60),
+        lock_expires: Some(now + 600),
+    };
+    let bob = s.create(bob).await;
+    let (a, b) = (ann.customer.id, bob.customer.id);
+    s.issue(a, token(11, a, now - 1)).await;
+    s.issue(a, token(12, a, now)).await;
+    s.issue(b, token(13, b, now + 1)).await;
+    for (replay, until, email) in [
+        ([21; 32], now - 5, "carol@example.com"),
+        ([22; 32], now + 5, "dave@example.com"),
+    ] {
+        let done = s
+            .multipass_sign_in(
+                replay,
+                until,
+                None,
+                email.into(),
+                upsert(email),
+                token(replay[0], CustomerId(0), now + 600),
+            )
+            .await
+            .unwrap();
+        assert!(matches!(done, MultipassOutcome::SignedIn(_)), "{done:?}");
+    }
+
+    let report = s.sweep(now, 100).await.unwrap();
+    assert_eq!(
+        report,
+        SweepReport {
+            access_tokens: 2,
+            reset_tokens: 1,
+            otcs: 0,
+            confirmations: 1,
+            multipass_replays: 1,
+            lockouts: 1,
+            more: false,
+        }
+    );
+    let ann_after = s.customer(a).await.unwrap();
+    assert_eq!(ann_after.credentials.reset_token, None);
+    assert_eq!(ann_after.credentials.otc, ann.credentials.otc);
+    assert_eq!(ann_after.credentials.confirmation, None);
+    assert_eq!(ann_after.credentials.lockout, Lockout::default());
+    assert_eq!(ann_after.customer, ann.customer, "the profile stays");
+    assert_eq!(
+        s.customer(b).await.unwrap().credentials.lockout,
+        bob.credentials.lockout
+    );
+    assert_eq!(s.access_token(&[11; 32]).await, None);
+    assert_eq!(s.access_token(&[12; 32]).await, None);
+    assert!(s.access_token(&[13; 32]).await.is_some());
+    assert!(
+        s.access_token(&[21; 32]).await.is_some(),
+        "carol's token is live"
+    );
+    assert!(!s.replay_seen(&[21; 32]).await);
+    assert!(s.replay_seen(&[22; 32]).await);
+    assert_eq!(s.sweep(now, 100).await.unwrap(), SweepReport::default());
+}
+
+async fn a_sweep_stops_at_its_batch_and_says_there_is_more(s: Subject) {
+    let id = s.create(account("ann@example.com")).await.customer.id;
+    for byte in 1..=3 {
+        s.issue(id, token(byte, id, NOW + i64::from(byte))).await;
+    }
+    let first = s.sweep(NOW + 10, 2).await.unwrap();
+    assert_eq!((first.access_tokens, first.more), (2, true), "{first:?}");
+    let second = s.sweep(NOW + 10, 2).await.unwrap();
+    assert_eq!(
+        (second.access_tokens, second.more),
+        (1, false),
+        "{second:?}"
+    );
+    assert_eq!(s.access_token_count().await, 0);
+}
+
+// PostgreSQL only: the retry path.
+
+async fn pg_subject() -> Option<(Postgres, Subject)> {
+    let subject = Subject::postgres().await?;
+    match &subject {
+        Subject::Pg(pg, _) => Some((pg.clone(), subject)),
+        Subject::Redb(..) => None,
+    }
+}
+
+#[tokio::test]
+async fn an_injected_serialization_failure_reruns_update_customer_and_it_commits_once() {
+    let Some((pg, s)) = pg_subject().await else {
+        return;
+    };
+    let id = s.create(account("ann@example.com")).await.customer.id;
+    let runs = Arc::new(AtomicU32::new(0));
+    let counted = runs.clone();
+    pg.inject_serialization_failures(1);
+    let updated = s
+        .update_customer(Who::Id(id), move |c| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            c.credentials.lockout.failures += 1;
+            Change::Save(
+                c.credentials.lockout.failures,
+                Effects {
+                    token: Some(token(1, id, NOW + 60)),
+                    audit: Some(entry("customer_updated", Some(id))),
+                    ..Effects::default()
+                },
+            )
+        })
+        .await
+        .unwrap();
+    assert!(matches!(updated, Updated::Saved(_, 1)), "{updated:?}");
+    assert_eq!(runs.load(Ordering::SeqCst), 2, "the edit ran again");
+    assert_eq!(pg.retries(), 1);
+    assert_eq!(
+        s.customer(id).await.unwrap().credentials.lockout.failures,
+        1
+    );
+    assert_eq!(s.access_token_count().await, 1);
+    assert_eq!(actions(&s.audit(0, 10).await), ["customer_updated"]);
+}
+
+#[tokio::test]
+async fn an_injected_serialization_failure_reruns_a_multipass_sign_in_which_still_wins() {
+    let Some((pg, s)) = pg_subject().await else {
+        return;
+    };
+    pg.inject_serialization_failures(1);
+    let done = s
+        .multipass_sign_in(
+            [5; 32],
+            NOW + 600,
+            None,
+            "ann@example.com".into(),
+            upsert("ann@example.com"),
+            token(1, CustomerId(0), NOW + 60),
+        )
+        .await
+        .unwrap();
+    let MultipassOutcome::SignedIn(account) = done else {
+        panic!("the rolled-back first attempt left no replay record: {done:?}");
+    };
+    assert_eq!(pg.retries(), 1);
+    assert_eq!(s.customer_count().await, 1);
+    assert_eq!(
+        s.access_token(&[1; 32]).await.map(|t| t.customer_id),
+        Some(account.customer.id)
+    );
+}
+
+#[tokio::test]
+async fn a_storefront_token_change_bumps_the_generation() {
+    let Some((pg, s)) = pg_subject().await else {
+        return;
+    };
+    assert_eq!(pg.storefront_generation().await.unwrap(), 0);
+    let draft = StorefrontToken {
+        id: 0,
+        title: "web".into(),
+        scopes: vec![],
+        created_at: NOW,
+        kind: StorefrontTokenKind::Public,
+    };
+    let token = s
+        .create_storefront_token([1; 32], draft, |_| entry("storefront_token_created", None))
+        .await
+        .unwrap();
+    assert_eq!(pg.storefront_generation().await.unwrap(), 1);
+    assert!(!s
+        .delete_storefront_token(token.id + 1, entry("storefront_token_deleted", None))
+        .await
+        .unwrap());
+    assert_eq!(
+        pg.storefront_generation().await.unwrap(),
+        1,
+        "nothing deleted"
+    );
+    assert!(s
+        .delete_storefront_token(token.id, entry("storefront_token_deleted", None))
+        .await
+        .unwrap());
+    assert_eq!(pg.storefront_generation().await.unwrap(), 2);
+}
