@@ -189,15 +189,8 @@ fn load_config(cli: &Cli, listen: Option<&String>) -> Result<Config, String> {
         config.server.listen = listen.clone();
     }
     config.validate().map_err(|e| e.to_string())?;
-    if config.storage.backend == StorageBackend::Postgres {
-        return Err(POSTGRES_NOT_WIRED.into());
-    }
     Ok(config)
 }
-
-/// Issue 12 lands in steps: the pool, migrations and lease exist (`store::pg`), the store
-/// operations on PostgreSQL do not yet, so no command may run against it.
-const POSTGRES_NOT_WIRED: &str = "storage.backend = \"postgres\": this build cannot use PostgreSQL yet (its store operations are not wired); set storage.backend = \"redb\"";
 
 fn init_logging(config: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_new(&config.log.level)

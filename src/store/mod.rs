@@ -60,19 +60,6 @@ impl std::fmt::Display for StoreError {
 }
 impl std::error::Error for StoreError {}
 
-impl From<pg::PgError> for StoreError {
-    /// `PgError` is phrased for the operator without the password; this keeps its text and
-    /// makes sure it says the failure is PostgreSQL's.
-    fn from(e: pg::PgError) -> Self {
-        let text = e.to_string();
-        if text.contains("PostgreSQL") {
-            StoreError::Postgres(text)
-        } else {
-            StoreError::Postgres(format!("PostgreSQL: {text}"))
-        }
-    }
-}
-
 /// The store the core reads and writes: cheap to clone, shared by every request.
 #[derive(Clone)]
 pub struct Store(Backend);
@@ -80,8 +67,7 @@ pub struct Store(Backend);
 #[derive(Clone)]
 enum Backend {
     Redb(RedbStore),
-    // Postgres(pg::Postgres) goes here: each method below gains a `Backend::Postgres(pg)` arm
-    // that awaits the `impl Postgres` method of the same name.
+    Postgres(pg::Postgres),
 }
 
 impl From<RedbStore> for Store {
@@ -96,9 +82,12 @@ impl Store {
     pub async fn open(config: &StorageConfig) -> Result<Store, StoreError> {
         match config.backend {
             StorageBackend::Redb => Store::open_redb(Path::new(&config.path)),
-            StorageBackend::Postgres => Err(StoreError::Postgres(
-                "storage.backend = \"postgres\": this build cannot use PostgreSQL yet (its store operations are not wired); set storage.backend = \"redb\"".into(),
-            )),
+            StorageBackend::Postgres => {
+                let pg = pg::Postgres::connect(config).await?;
+                // Two instances starting together serialise on the migration lease.
+                pg.migrate().await?;
+                Ok(Store(Backend::Postgres(pg)))
+            }
         }
     }
 
@@ -112,6 +101,7 @@ impl Store {
     pub fn redb(&self) -> Option<&RedbStore> {
         match &self.0 {
             Backend::Redb(s) => Some(s),
+            Backend::Postgres(_) => None,
         }
     }
 
@@ -129,18 +119,21 @@ impl Store {
     pub async fn check(&self) -> Result<(), StoreError> {
         match &self.0 {
             Backend::Redb(s) => s.read().map(|_| ()),
+            Backend::Postgres(p) => p.customer_count().await.map(|_| ()),
         }
     }
 
     pub async fn customer(&self, id: CustomerId) -> Result<Option<Account>, StoreError> {
         match &self.0 {
             Backend::Redb(s) => s.read()?.customer(id),
+            Backend::Postgres(p) => p.customer(id).await,
         }
     }
 
     pub async fn customer_by_email(&self, email: &str) -> Result<Option<Account>, StoreError> {
         match &self.0 {
             Backend::Redb(s) => s.read()?.customer_by_email(email),
+            Backend::Postgres(p) => p.customer_by_email(email).await,
         }
     }
 
@@ -152,6 +145,7 @@ impl Store {
     ) -> Result<Vec<Account>, StoreError> {
         match &self.0 {
             Backend::Redb(s) => s.read()?.customers(after, limit),
+            Backend::Postgres(p) => p.customers(after, limit).await,
         }
     }
 
@@ -161,6 +155,7 @@ impl Store {
     ) -> Result<Option<AccessTokenRecord>, StoreError> {
         match &self.0 {
             Backend::Redb(s) => s.read()?.access_token(digest),
+            Backend::Postgres(p) => p.access_token(digest).await,
         }
     }
 
@@ -172,6 +167,7 @@ impl Store {
     ) -> Result<Option<(AccessTokenRecord, Account)>, StoreError> {
         match &self.0 {
             Backend::Redb(s) => s.read()?.session(digest),
+            Backend::Postgres(p) => p.session(digest).await,
         }
     }
 
@@ -179,6 +175,7 @@ impl Store {
     pub async fn storefront_tokens(&self) -> Result<Vec<(Digest, StorefrontToken)>, StoreError> {
         match &self.0 {
             Backend::Redb(s) => s.read()?.storefront_tokens(),
+            Backend::Postgres(p) => p.storefront_tokens().await,
         }
     }
 
@@ -190,6 +187,7 @@ impl Store {
     ) -> Result<Vec<(u64, AuditEntry)>, StoreError> {
         match &self.0 {
             Backend::Redb(s) => s.read()?.audit(after, limit),
+            Backend::Postgres(p) => p.audit(after, limit).await,
         }
     }
 
@@ -197,18 +195,21 @@ impl Store {
     pub async fn replay_seen(&self, digest: &Digest) -> Result<bool, StoreError> {
         match &self.0 {
             Backend::Redb(s) => s.read()?.replay_seen(digest),
+            Backend::Postgres(p) => p.replay_seen(digest).await,
         }
     }
 
     pub async fn customer_count(&self) -> Result<u64, StoreError> {
         match &self.0 {
             Backend::Redb(s) => s.read()?.customer_count(),
+            Backend::Postgres(p) => p.customer_count().await,
         }
     }
 
     pub async fn access_token_count(&self) -> Result<u64, StoreError> {
         match &self.0 {
             Backend::Redb(s) => s.read()?.access_token_count(),
+            Backend::Postgres(p) => p.access_token_count().await,
         }
     }
 
@@ -226,6 +227,7 @@ impl Store {
     {
         match &self.0 {
             Backend::Redb(s) => s.update_customer(who, edit).await,
+            Backend::Postgres(p) => p.update_customer(who, edit).await,
         }
     }
 
@@ -238,6 +240,7 @@ impl Store {
     ) -> Result<Created, StoreError> {
         match &self.0 {
             Backend::Redb(s) => s.create_customer(record, audit).await,
+            Backend::Postgres(p) => p.create_customer(record, audit).await,
         }
     }
 
@@ -250,6 +253,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         match &self.0 {
             Backend::Redb(s) => s.delete_customer(id, audit).await,
+            Backend::Postgres(p) => p.delete_customer(id, audit).await,
         }
     }
 
@@ -257,6 +261,7 @@ impl Store {
     pub async fn renew_token(&self, token: NewToken) -> Result<bool, StoreError> {
         match &self.0 {
             Backend::Redb(s) => s.renew_token(token).await,
+            Backend::Postgres(p) => p.renew_token(token).await,
         }
     }
 
@@ -281,6 +286,10 @@ impl Store {
                 s.multipass_sign_in(replay, replay_until, identifier, email, decide, token)
                     .await
             }
+            Backend::Postgres(p) => {
+                p.multipass_sign_in(replay, replay_until, identifier, email, decide, token)
+                    .await
+            }
         }
     }
 
@@ -288,6 +297,7 @@ impl Store {
     pub async fn delete_token(&self, digest: Digest) -> Result<bool, StoreError> {
         match &self.0 {
             Backend::Redb(s) => s.delete_token(digest).await,
+            Backend::Postgres(p) => p.delete_token(digest).await,
         }
     }
 
@@ -295,6 +305,7 @@ impl Store {
     pub async fn revoke_customer_tokens(&self, id: CustomerId) -> Result<u64, StoreError> {
         match &self.0 {
             Backend::Redb(s) => s.revoke_customer_tokens(id).await,
+            Backend::Postgres(p) => p.revoke_customer_tokens(id).await,
         }
     }
 
@@ -302,6 +313,7 @@ impl Store {
     pub async fn append_audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
         match &self.0 {
             Backend::Redb(s) => s.append_audit(entry).await,
+            Backend::Postgres(p) => p.append_audit(entry).await,
         }
     }
 
@@ -310,6 +322,7 @@ impl Store {
     pub async fn record_refusal(&self) -> Result<(), StoreError> {
         match &self.0 {
             Backend::Redb(s) => s.record_refusal().await,
+            Backend::Postgres(p) => p.record_refusal().await,
         }
     }
 
@@ -325,6 +338,7 @@ impl Store {
     {
         match &self.0 {
             Backend::Redb(s) => s.create_storefront_token(digest, draft, audit).await,
+            Backend::Postgres(p) => p.create_storefront_token(digest, draft, audit).await,
         }
     }
 
@@ -336,6 +350,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         match &self.0 {
             Backend::Redb(s) => s.delete_storefront_token(id, audit).await,
+            Backend::Postgres(p) => p.delete_storefront_token(id, audit).await,
         }
     }
 
@@ -343,6 +358,7 @@ impl Store {
     pub async fn sweep(&self, now: Timestamp, batch: usize) -> Result<SweepReport, StoreError> {
         match &self.0 {
             Backend::Redb(s) => s.sweep(now, batch).await,
+            Backend::Postgres(p) => p.sweep(now, batch).await,
         }
     }
 
@@ -356,6 +372,7 @@ impl Store {
     ) -> Result<Vec<import::Imported>, StoreError> {
         match &self.0 {
             Backend::Redb(s) => s.import_batch(rows, on_conflict, now).await,
+            Backend::Postgres(p) => p.import_batch(rows, on_conflict, now).await,
         }
     }
 
@@ -368,6 +385,7 @@ impl Store {
     ) -> Result<Vec<import::Imported>, StoreError> {
         match &self.0 {
             Backend::Redb(s) => s.import_batch_dry_run(rows, on_conflict, now),
+            Backend::Postgres(p) => p.import_batch_dry_run(rows, on_conflict, now).await,
         }
     }
 }
@@ -383,19 +401,19 @@ mod tests {
         ));
         assert_eq!(
             refused.to_string(),
-            "cannot connect to PostgreSQL: connection refused"
+            "storage unavailable: cannot connect to PostgreSQL: connection refused"
         );
         let config = StoreError::from(pg::PgError::Config(
             "storage.tls_ca_file /nope.pem: No such file or directory".into(),
         ));
         assert_eq!(
             config.to_string(),
-            "PostgreSQL: storage.tls_ca_file /nope.pem: No such file or directory"
+            "storage unavailable: PostgreSQL: storage.tls_ca_file /nope.pem: No such file or directory"
         );
     }
 
     #[tokio::test]
-    async fn the_postgres_backend_is_refused_clearly_until_it_is_wired() {
+    async fn an_unreachable_postgres_is_unavailable_and_the_password_stays_out() {
         let config = StorageConfig {
             backend: StorageBackend::Postgres,
             url: Some(crate::config::DatabaseUrl::new(
@@ -404,10 +422,10 @@ mod tests {
             ..StorageConfig::default()
         };
         let err = Store::open(&config).await.err().expect("refused");
-        assert_eq!(
-            err.to_string(),
-            "storage.backend = \"postgres\": this build cannot use PostgreSQL yet (its store operations are not wired); set storage.backend = \"redb\""
-        );
+        assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+        let text = err.to_string();
+        assert!(text.contains("PostgreSQL"), "{text}");
+        assert!(!text.contains("hunter2"), "{text}");
     }
 
     #[tokio::test]

@@ -121,6 +121,9 @@ async fn confirm_email_answers_alike_for_unknown_and_already_active_emails() {
 
 #[tokio::test]
 async fn a_reset_request_answers_before_any_work_that_depends_on_the_account() {
+    if redb_only("it holds the redb writer") {
+        return;
+    }
     let s = TestServer::start().await;
     s.create_customer(BOB, BOB_PASSWORD).await;
     // Hold the store's writer: an answer that waited for a durable write would hang here.
@@ -161,6 +164,9 @@ async fn a_reset_request_answers_before_any_work_that_depends_on_the_account() {
 
 #[tokio::test]
 async fn a_failed_sign_in_does_the_same_durable_work_for_known_and_unknown_emails() {
+    if redb_only("it counts the redb writer's commits") {
+        return;
+    }
     let s = TestServer::start_with(|c| {
         c.throttle.login_per_ip_per_minute = 0;
         c.lockout.max_failures = 2;
@@ -257,6 +263,9 @@ async fn aliased_confirmation_resends_send_one_mail() {
 
 #[tokio::test]
 async fn an_admin_action_and_its_audit_entry_are_one_commit() {
+    if redb_only("it counts the redb writer's commits") {
+        return;
+    }
     let s = TestServer::start().await;
     let before = s
         .store()

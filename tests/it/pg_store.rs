@@ -5,8 +5,8 @@
 //! stay equivalent. The PostgreSQL-only tests at the end drive the retry path (SQLSTATE 40001
 //! injected before COMMIT, as CockroachDB reports its restarts).
 //!
-//! `Subject` forwards each call to the backend's own method: when the store facade lands it
-//! can take its place.
+//! `Subject` forwards each call to the backend's own method (`RedbStore`, `Postgres`), below
+//! the `store::Store` facade, so a difference between the backends cannot hide behind it.
 
 use crate::postgres::{database, Schema};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -14,16 +14,17 @@ use std::sync::Arc;
 use storekey::model::{
     Account, AuditEntry, Lockout, OneTimeSecret, StorefrontToken, StorefrontTokenKind,
 };
+use storekey::store::import::{Imported, OnConflict, RowOutcome};
 use storekey::store::pg::Postgres;
 use storekey::store::{
     AccessTokenRecord, Change, Created, CustomerId, Digest, Effects, MultipassOutcome, NewToken,
-    Store, StoreError, SweepReport, Timestamp, TokenKind, Updated, Upsert, Who,
+    RedbStore, StoreError, SweepReport, Timestamp, TokenKind, Updated, Upsert, Who,
 };
 
 /// One backend under test, cheap to clone into racing tasks.
 #[derive(Clone)]
 enum Subject {
-    Redb(Store, #[allow(dead_code)] KeepAlive),
+    Redb(RedbStore, #[allow(dead_code)] KeepAlive),
     Pg(Postgres, #[allow(dead_code)] KeepAlive),
 }
 
@@ -43,7 +44,7 @@ macro_rules! both {
 impl Subject {
     fn redb() -> Subject {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("store.redb")).unwrap();
+        let store = RedbStore::open(&dir.path().join("store.redb")).unwrap();
         Subject::Redb(store, Arc::new(dir))
     }
 
@@ -138,6 +139,22 @@ impl Subject {
 
     async fn sweep(&self, now: Timestamp, batch: usize) -> Result<SweepReport, StoreError> {
         both!(self, s => s.sweep(now, batch).await)
+    }
+
+    async fn import_batch(&self, rows: Vec<Account>, on_conflict: OnConflict) -> Vec<Imported> {
+        both!(self, s => s.import_batch(rows, on_conflict, NOW).await).unwrap()
+    }
+
+    async fn import_batch_dry_run(
+        &self,
+        rows: &[Account],
+        on_conflict: OnConflict,
+    ) -> Vec<Imported> {
+        match self {
+            Subject::Redb(s, _) => s.import_batch_dry_run(rows, on_conflict, NOW),
+            Subject::Pg(s, _) => s.import_batch_dry_run(rows, on_conflict, NOW).await,
+        }
+        .unwrap()
     }
 
     async fn customer(&self, id: CustomerId) -> Option<Account> {
@@ -312,6 +329,7 @@ contract!(
     sixteen_concurrent_lockout_failures_are_all_counted,
     the_sweep_purges_what_expired_and_reports_it,
     a_sweep_stops_at_its_batch_and_says_there_is_more,
+    an_import_batch_creates_skips_updates_and_stops_at_a_conflict,
 );
 
 const NOW: Timestamp = 1_800_000_000;
@@ -1179,4 +1197,59 @@ async fn a_storefront_token_change_bumps_the_generation() {
         .await
         .unwrap());
     assert_eq!(pg.storefront_generation().await.unwrap(), 2);
+}
+
+async fn an_import_batch_creates_skips_updates_and_stops_at_a_conflict(s: Subject) {
+    let existing = s.create(account("kept@example.com")).await;
+    let mut new = account("new@example.com");
+    new.customer.multipass_identifier = Some("shop-7".into());
+    new.credentials.password_hash = Some("magento:abc:salt:0".into());
+    let mut again = account("KEPT@example.com");
+    again.customer.profile.firstname = Some("Renamed".into());
+    let rows = vec![new.clone(), again.clone()];
+
+    // A dry run decides the same and writes nothing.
+    let dry = s.import_batch_dry_run(&rows, OnConflict::Skip).await;
+    assert_eq!(dry[0].outcome, RowOutcome::Created(CustomerId(0)));
+    assert_eq!(dry[1].outcome, RowOutcome::Skipped(existing.customer.id));
+    assert_eq!(s.customer_count().await, 1);
+
+    let done = s.import_batch(rows.clone(), OnConflict::Skip).await;
+    let RowOutcome::Created(id) = done[0].outcome else {
+        panic!("{done:?}");
+    };
+    assert_eq!(done[1].outcome, RowOutcome::Skipped(existing.customer.id));
+    let stored = s.customer(id).await.unwrap();
+    assert_eq!(stored.customer.email, "new@example.com");
+    assert_eq!(
+        stored.credentials.password_hash.as_deref(),
+        Some("magento:abc:salt:0")
+    );
+    assert_eq!(s.customer_id_by_identifier("shop-7").await, Some(id));
+
+    // Re-running skips every row; `update` refreshes the profile; `fail` stops at the row.
+    let rerun = s.import_batch(rows.clone(), OnConflict::Skip).await;
+    assert!(
+        rerun
+            .iter()
+            .all(|r| matches!(r.outcome, RowOutcome::Skipped(_))),
+        "{rerun:?}"
+    );
+    let updated = s
+        .import_batch(vec![again.clone()], OnConflict::Update)
+        .await;
+    assert_eq!(
+        updated[0].outcome,
+        RowOutcome::Updated(existing.customer.id)
+    );
+    let kept = s.customer(existing.customer.id).await.unwrap();
+    assert_eq!(kept.customer.profile.firstname.as_deref(), Some("Renamed"));
+    let third = account("third@example.com");
+    let failed = s.import_batch(vec![again, third], OnConflict::Fail).await;
+    assert_eq!(failed.len(), 1);
+    assert_eq!(
+        failed[0].outcome,
+        RowOutcome::Conflict(existing.customer.id)
+    );
+    assert_eq!(s.customer_count().await, 2);
 }

@@ -37,6 +37,15 @@ pub struct TestServer {
     pub clock: ShiftedClock,
     pub server: Option<RunningServer>,
     pub http: reqwest::Client,
+    /// With `STOREKEY_TEST_BACKEND=postgres`: the database of its own this server runs on
+    /// (dropped with the test).
+    pub _pg: Option<std::sync::Arc<crate::postgres::TestDatabase>>,
+}
+
+/// `STOREKEY_TEST_BACKEND=postgres` runs the suite on PostgreSQL: every server gets a fresh
+/// migrated database from the test cluster (`tests/support/postgres.rs`).
+pub fn on_postgres() -> bool {
+    std::env::var("STOREKEY_TEST_BACKEND").as_deref() == Ok("postgres")
 }
 
 impl TestServer {
@@ -47,6 +56,15 @@ impl TestServer {
     pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let mut config = test_config(&dir.path().join("storekey.redb"));
+        let pg = if on_postgres() {
+            let db = crate::postgres::database(crate::postgres::Schema::Migrated)
+                .await
+                .expect("STOREKEY_TEST_BACKEND=postgres needs PostgreSQL on this machine");
+            config.storage = db.storage();
+            Some(std::sync::Arc::new(db))
+        } else {
+            None
+        };
         tweak(&mut config);
         let clock = ShiftedClock::new();
         let server = boot(config.clone(), clock.clone()).await;
@@ -56,6 +74,7 @@ impl TestServer {
             clock,
             server: Some(server),
             http: reqwest::Client::new(),
+            _pg: pg,
         }
     }
 
@@ -348,4 +367,14 @@ pub fn link_param(mail: &str, name: &str) -> Option<String> {
             .split('&')
             .find_map(|p| p.strip_prefix(&key).map(|v| v.trim().replace("%40", "@")))
     })
+}
+
+/// For tests of what only the redb backend has (the file's bytes and permissions, backups, the
+/// group-commit writer's counters, its expiry index, the offline CLI on the file): true on
+/// PostgreSQL, after one line saying what is skipped and why.
+pub fn redb_only(why: &str) -> bool {
+    if on_postgres() {
+        eprintln!("skipped on PostgreSQL: {why}");
+    }
+    on_postgres()
 }

@@ -21,13 +21,20 @@ use tokio_postgres::types::ToSql;
 
 impl From<PgError> for StoreError {
     /// No connection is `Unavailable` (the caller may try later); anything else the database
-    /// said is `Io`. Neither carries the URL or the password (`PgError` never holds them).
+    /// said is `Postgres`. Every text names PostgreSQL and none carries the URL or the password
+    /// (`PgError` never holds them).
     fn from(e: PgError) -> Self {
+        let text = e.to_string();
+        let text = if text.contains("PostgreSQL") {
+            text
+        } else {
+            format!("PostgreSQL: {text}")
+        };
         match &e {
-            PgError::Connect(_) | PgError::Config(_) => StoreError::Unavailable(e.to_string()),
-            PgError::Db(db) if db.is_closed() => StoreError::Unavailable(e.to_string()),
+            PgError::Connect(_) | PgError::Config(_) => StoreError::Unavailable(text),
+            PgError::Db(db) if db.is_closed() => StoreError::Unavailable(text),
             PgError::Corrupt(what) => StoreError::Corrupt(what.clone()),
-            _ => StoreError::Io(e.to_string()),
+            _ => StoreError::Postgres(text),
         }
     }
 }
@@ -133,7 +140,7 @@ const UPDATE_CUSTOMER: &str = "UPDATE customers SET email = $1, email_key = $2, 
 /// Inserts a new customer row (id from the sequence) with its secrets. With
 /// `skip_taken_email`, a taken email skips the insert (None); without, it is a unique
 /// violation (which a retrying caller turns into a fresh look).
-async fn insert_customer(
+pub(super) async fn insert_customer(
     tx: &Transaction<'_>,
     record: &Account,
     skip_taken_email: bool,
@@ -158,7 +165,7 @@ async fn insert_customer(
 
 /// Writes what changed between `before` and `after` (one customer, `after`'s id): the row if
 /// any column changed, and each one-time secret that was set, replaced or cleared.
-async fn write_changes(
+pub(super) async fn write_changes(
     tx: &Transaction<'_>,
     before: &Account,
     after: &Account,
@@ -245,7 +252,10 @@ async fn put_secret(
 /// waited for the lock re-reads only the locked row, and the joined secrets would still come
 /// from the snapshot taken before the wait (an OTC another edit just consumed would look
 /// live). The read after the lock takes a fresh snapshot, which holds every commit before it.
-async fn lock_customer(tx: &Transaction<'_>, who: &Who) -> Result<Option<Account>, PgError> {
+pub(super) async fn lock_customer(
+    tx: &Transaction<'_>,
+    who: &Who,
+) -> Result<Option<Account>, PgError> {
     let row = match who {
         Who::Id(id) => {
             let Ok(id) = i64::try_from(id.0) else {
