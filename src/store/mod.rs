@@ -12,6 +12,7 @@
 //! `reader.rs` and `read.rs` (snapshot reads), `expiry.rs` (the sweep), `backup.rs`,
 //! `records.rs` (stored records and their encodings).
 
+mod admin;
 mod backup;
 mod expiry;
 mod ops;
@@ -22,6 +23,8 @@ mod records;
 mod tx;
 mod writer;
 
+pub use admin::AdminEdit;
+use admin::{ADMIN_SESSIONS, ADMIN_USERS};
 pub use ops::*;
 
 use backup::FileId;
@@ -73,7 +76,9 @@ macro_rules! plain_tables {
             EXPIRY,
             REPLAY,
             STOREFRONT_TOKENS,
-            AUDIT
+            AUDIT,
+            ADMIN_USERS,
+            ADMIN_SESSIONS
         )
     };
 }
