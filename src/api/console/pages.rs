@@ -478,7 +478,7 @@ fn customers(state: &AppState, s: &Signed, q: &HashMap<String, String>) -> HttpR
     });
     let page = CustomersPage {
         frame: Frame::new("Customers", Some(s)),
-        q: term.clone(),
+        q: q.get("q").map(|t| t.trim().to_string()).unwrap_or_default(),
         rows: found.iter().map(CustomerView::from).collect(),
         next,
     };
@@ -1042,7 +1042,7 @@ pub(super) fn activity_chart(hours: &[(i64, [u64; 3])]) -> String {
         .unwrap_or(0)
         .max(1);
     let mut svg = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} 200\" role=\"img\" aria-label=\"Sign-ins, failures and lockouts per hour over the last 24 hours\">"
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} 215\" role=\"img\" aria-label=\"Sign-ins, failures and lockouts per hour over the last 24 hours\">"
     );
     svg.push_str(&format!(
         "<text x=\"0\" y=\"{}\" font-size=\"10\">{max}</text><line x1=\"34\" y1=\"{}\" x2=\"{width}\" y2=\"{}\" stroke=\"#d0d4d9\"/>",
@@ -1077,7 +1077,7 @@ pub(super) fn activity_chart(hours: &[(i64, [u64; 3])]) -> String {
     for (k, name) in KINDS.iter().enumerate() {
         let x = 36 + k * 90;
         svg.push_str(&format!(
-            "<rect x=\"{x}\" y=\"188\" width=\"8\" height=\"8\" fill=\"{}\"/><text x=\"{}\" y=\"196\" font-size=\"10\">{name}</text>",
+            "<rect x=\"{x}\" y=\"202\" width=\"8\" height=\"8\" fill=\"{}\"/><text x=\"{}\" y=\"210\" font-size=\"10\">{name}</text>",
             COLORS[k],
             x + 12
         ));
