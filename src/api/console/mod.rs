@@ -8,7 +8,6 @@ mod pages;
 
 use super::{AppState, HttpResponse};
 use crate::auth::admin_users::AddAdminError;
-use crate::model::AdminSession;
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -157,9 +156,19 @@ fn not_found() -> HttpResponse {
 /// the customer session cookie, `super::cookie_is_secure`: storekey speaks plain HTTP, so a
 /// listener others reach sits behind a TLS proxy; there is no trusted-proxy setting to read
 /// `X-Forwarded-Proto` from).
-pub(crate) fn session_cookie(token: &str, secure: bool, max_age: i64) -> String {
+///
+/// A new session's cookie has no `Max-Age`: it lives as long as the browser session, and the
+/// server ends it after `admin.session_minutes` idle (a fixed lifetime would sign out an admin
+/// who is still working). `clear` deletes it.
+pub(crate) fn session_cookie(token: &str, secure: bool) -> String {
     let secure = if secure { "; Secure" } else { "" };
-    format!("{COOKIE}={token}; Path=/admin; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}")
+    format!("{COOKIE}={token}; Path=/admin; HttpOnly; SameSite=Strict{secure}")
+}
+
+/// The `Set-Cookie` value that deletes the session cookie.
+pub(crate) fn clear_session_cookie(secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{COOKIE}=; Path=/admin; Max-Age=0; HttpOnly; SameSite=Strict{secure}")
 }
 
 fn cookie_token(headers: &HeaderMap) -> Option<String> {
@@ -187,8 +196,6 @@ pub(crate) struct Signed {
     pub admin: String,
     pub csrf: String,
     pub token: String,
-    #[allow(dead_code)]
-    pub session: AdminSession,
 }
 
 /// `application/x-www-form-urlencoded` (and query strings): `+` is a space here. A name given
@@ -255,7 +262,6 @@ pub async fn handle(
         admin: session.admin.clone(),
         csrf: csrf_token(&token),
         token,
-        session,
     };
     let fields = form(&body);
     if m == "POST" {

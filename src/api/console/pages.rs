@@ -2,7 +2,10 @@
 //! page or form. Forms post, then redirect to a page (post/redirect/get); refusals render the
 //! page again with the message the REST API gives.
 
-use super::{asset_path, html, redirect, session_cookie, AppState, HttpResponse, Signed};
+use super::{
+    asset_path, clear_session_cookie, html, redirect, session_cookie, AppState, HttpResponse,
+    Signed,
+};
 use crate::api::commerce::{commerce_time, EMAIL_TAKEN, LAC_DISABLED, LAC_NOT_ALLOWED};
 use crate::auth::admin_users::{AdminSignInError, SetupError};
 use crate::auth::one_time::{url_encode, OtcError};
@@ -107,9 +110,9 @@ pub(super) fn sign_in_page(error: Option<&str>, status: StatusCode) -> HttpRespo
     render(status, &page)
 }
 
-fn signed_in(token: &Secret, secure: bool, max_age: i64, to: &str) -> HttpResponse {
+fn signed_in(token: &Secret, secure: bool, to: &str) -> HttpResponse {
     let mut resp = redirect(to);
-    if let Ok(v) = HeaderValue::from_str(&session_cookie(token.expose(), secure, max_age)) {
+    if let Ok(v) = HeaderValue::from_str(&session_cookie(token.expose(), secure)) {
         resp.headers_mut().insert(header::SET_COOKIE, v);
     }
     resp
@@ -128,12 +131,7 @@ pub(super) async fn sign_in(
         .admin_sign_in(get("name"), &password, get("code"), ip)
         .await
     {
-        Ok(s) => signed_in(
-            &s.token,
-            secure,
-            state.auth.admin_policy.session_seconds,
-            "/admin/customers",
-        ),
+        Ok(s) => signed_in(&s.token, secure, "/admin/customers"),
         Err(AdminSignInError::Busy) => sign_in_page(Some(BUSY), StatusCode::SERVICE_UNAVAILABLE),
         Err(AdminSignInError::Storage(e)) => internal(e),
         Err(AdminSignInError::Internal(e)) => internal(e),
@@ -236,12 +234,7 @@ pub(super) async fn setup(
         Err(e) => internal(e),
     };
     match result {
-        Ok(s) => signed_in(
-            &s.token,
-            secure,
-            state.auth.admin_policy.session_seconds,
-            "/admin/customers",
-        ),
+        Ok(s) => signed_in(&s.token, secure, "/admin/customers"),
         Err(SetupError::InvalidCode) => message_page(StatusCode::NOT_FOUND, "Setup", SETUP_INVALID),
         Err(SetupError::Password(p)) => again(p.to_string()),
         Err(SetupError::WrongTotp) => again(TOTP_WRONG.into()),
@@ -269,7 +262,7 @@ pub(super) async fn route(
                 return internal(e);
             }
             let mut resp = redirect("/admin/sign-in");
-            if let Ok(v) = HeaderValue::from_str(&session_cookie("", secure, 0)) {
+            if let Ok(v) = HeaderValue::from_str(&clear_session_cookie(secure)) {
                 resp.headers_mut().insert(header::SET_COOKIE, v);
             }
             resp
