@@ -838,3 +838,38 @@ fn storekey_admin_add_prints_a_setup_link_that_works_once() {
         "storekey: An admin user named \"ops\" already exists."
     );
 }
+
+#[tokio::test]
+async fn a_cross_site_sign_in_is_refused() {
+    let s = TestServer::start().await;
+    let (_, totp) = set_up(&s, "alice").await;
+    s.clock.advance(30);
+    let code = totp.code_at(s.auth().now());
+    let form = [
+        ("name", "alice"),
+        ("password", PASSWORD),
+        ("code", code.as_str()),
+    ];
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let resp = client
+        .post(s.url("/admin/sign-in"))
+        .header("Sec-Fetch-Site", "cross-site")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    assert!(resp.headers().get("set-cookie").is_none());
+    // The same form from the console's own page signs in (the code was not used).
+    let resp = client
+        .post(s.url("/admin/sign-in"))
+        .header("Sec-Fetch-Site", "same-origin")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+}

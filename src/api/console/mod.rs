@@ -236,6 +236,19 @@ pub async fn handle(
     let secure = super::cookie_is_secure(&state.config.server.listen);
     let ip = super::client_ip(remote);
     let m = method.as_str();
+    // The forms without a session (no CSRF token to check): a browser marks a cross-site POST
+    // in Sec-Fetch-Site, and such a sign-in (logging the victim into someone else's account)
+    // or setup is refused.
+    let cross_site = headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"));
+    if m == "POST" && cross_site && matches!(segments.as_slice(), ["sign-in"] | ["setup"]) {
+        return pages::message_page(
+            StatusCode::FORBIDDEN,
+            "Invalid form key",
+            "Invalid security or form key. Please refresh the page.",
+        );
+    }
     // Pages for people without a session.
     match (m, segments.as_slice()) {
         ("GET", ["assets", tag, name]) => return asset(tag, name),
