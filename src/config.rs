@@ -445,20 +445,44 @@ impl Default for SweeperConfig {
     }
 }
 
-#[derive(Clone, Default, PartialEq, Deserialize, Serialize)]
+#[derive(Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AdminConfig {
     pub keys: Vec<AdminKeyConfig>,
+    /// The console's admin users: shortest password (Adobe Commerce asks for 7; PCI DSS 4.0
+    /// requirement 8.3.6 for 12).
+    pub password_min_length: usize,
+    /// A console session ends after this many idle minutes (Adobe Commerce's admin session
+    /// lifetime defaults to 900 s).
+    pub session_minutes: u32,
+    /// Where "Open the storefront" goes after Login as Customer: `{email}` and `{otc}` are
+    /// filled in (URL-encoded). Empty: no such button.
+    pub storefront_login_url: String,
     /// From `STOREKEY_ADMIN_KEY` only (plain text, for development and tests); never read from
     /// the file and never written back.
     #[serde(skip)]
     pub env_key: Option<String>,
 }
 
+impl Default for AdminConfig {
+    fn default() -> Self {
+        AdminConfig {
+            keys: Vec::new(),
+            password_min_length: 12,
+            session_minutes: 15,
+            storefront_login_url: String::new(),
+            env_key: None,
+        }
+    }
+}
+
 impl std::fmt::Debug for AdminConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AdminConfig")
             .field("keys", &self.keys)
+            .field("password_min_length", &self.password_min_length)
+            .field("session_minutes", &self.session_minutes)
+            .field("storefront_login_url", &self.storefront_login_url)
             .field("env_key", &self.env_key.as_ref().map(|_| "<redacted>"))
             .finish()
     }
@@ -746,6 +770,15 @@ impl Config {
                     &format!("key \"{}\": sha256 must be 64 hex characters", key.name),
                 );
             }
+        }
+        if self.admin.password_min_length < 7 || self.admin.password_min_length > 256 {
+            return bad(
+                "admin.password_min_length",
+                "must be between 7 (Adobe Commerce's minimum) and 256",
+            );
+        }
+        if self.admin.session_minutes == 0 {
+            return bad("admin.session_minutes", "must be at least 1");
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             return bad("log.level", "not a valid level or filter");

@@ -55,6 +55,9 @@ enum Command {
     /// Admin one-time codes (Login as Customer).
     #[command(subcommand)]
     Otc(OtcCommand),
+    /// Admin users of the console (/admin).
+    #[command(subcommand)]
+    Admin(AdminCommand),
     /// Write a consistent copy of the database to PATH (never over the database itself). While
     /// a server holds the file, asks it through the admin API (needs STOREKEY_ADMIN_KEY), which
     /// writes only into storage.backup_dir, so PATH must then be a file in that directory.
@@ -109,6 +112,16 @@ fn parse_on_conflict(s: &str) -> Result<OnConflict, String> {
         "fail" => Ok(OnConflict::Fail),
         _ => Err(format!("expected skip, update or fail, not {s:?}")),
     }
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an admin user and print its one-time setup link (password and TOTP are set
+    /// there). While a server holds the file, use POST /rest/V1/admin-users instead.
+    Add {
+        #[arg(long)]
+        name: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -273,6 +286,23 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Export { output, .. } => {
             let config = load_config(&cli, None)?;
             runtime()?.block_on(export(&config, output.as_deref()))
+        }
+        Command::Admin(AdminCommand::Add { name }) => {
+            let config = load_config(&cli, None)?;
+            let base = format!("http://{}", config.server.listen);
+            runtime()?.block_on(async {
+                let auth = offline_auth(config).await?;
+                let code = auth
+                    .add_admin(name, "cli")
+                    .await
+                    .map_err(|e| storekey::api::console::add_admin_message(&e, name))?;
+                println!(
+                    "admin user \"{}\" created; open this link within 24 hours to set the password and the authenticator app (shown once):",
+                    name.trim()
+                );
+                println!("{base}{}", storekey::api::console::setup_path(code.expose()));
+                Ok(())
+            })
         }
         Command::Backup { path, overwrite } => {
             let config = load_config(&cli, None)?;

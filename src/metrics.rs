@@ -82,6 +82,8 @@ pub struct Metrics {
     pub password_rehash: Family<FromLabels, Counter>,
     /// Stored hashes that will be replaced at their customer's next sign-in, by scheme.
     pub legacy_password_hashes: Family<SchemeLabels, Gauge>,
+    /// Customer sign-ins, failures and lockouts per hour (the admin console's overview).
+    pub activity: Activity,
 }
 
 impl Default for Metrics {
@@ -177,6 +179,7 @@ impl Metrics {
             mails,
             password_rehash,
             legacy_password_hashes,
+            activity: Activity::default(),
         }
     }
 
@@ -212,6 +215,20 @@ impl Metrics {
         self.logins
             .get_or_create(&LoginLabels { method, outcome })
             .inc();
+        // Customers' sign-ins only; an overloaded or failing server is not a failed sign-in.
+        if method != "admin_console" {
+            match outcome {
+                "success" => self.activity.record(unix_now(), Activity::SIGN_IN),
+                "busy" | "error" => {}
+                _ => self.activity.record(unix_now(), Activity::FAILURE),
+            }
+        }
+    }
+
+    /// An account locked by failed sign-ins.
+    pub fn lockout(&self) {
+        self.lockouts.inc();
+        self.activity.record(unix_now(), Activity::LOCKOUT);
     }
 
     /// Counts one request. `operation` is a GraphQL root field name (see `api::gate`), an admin
@@ -255,5 +272,59 @@ impl Metrics {
             out.clear();
         }
         out
+    }
+}
+
+fn unix_now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Per-hour counts of customer sign-ins, failures and lockouts over the last 24 hours, kept in
+/// memory (nothing else records them by hour; a restart starts over).
+#[derive(Default)]
+pub struct Activity {
+    /// (hour since the epoch, counts by kind), oldest first, at most 24.
+    hours: std::sync::Mutex<std::collections::VecDeque<(i64, [u64; 3])>>,
+}
+
+impl Activity {
+    pub const SIGN_IN: usize = 0;
+    pub const FAILURE: usize = 1;
+    pub const LOCKOUT: usize = 2;
+
+    pub fn record(&self, now: i64, kind: usize) {
+        let hour = now.div_euclid(3600);
+        let Ok(mut hours) = self.hours.lock() else {
+            return;
+        };
+        match hours.back_mut() {
+            Some((h, counts)) if *h == hour => counts[kind.min(2)] += 1,
+            _ => {
+                let mut counts = [0; 3];
+                counts[kind.min(2)] = 1;
+                hours.push_back((hour, counts));
+            }
+        }
+        while hours.front().is_some_and(|(h, _)| *h <= hour - 24) {
+            hours.pop_front();
+        }
+    }
+
+    /// The 24 hours ending with the one holding `now`, oldest first: (hour start, counts).
+    pub fn last_24_hours(&self, now: i64) -> Vec<(i64, [u64; 3])> {
+        let current = now.div_euclid(3600);
+        let hours = match self.hours.lock() {
+            Ok(h) => h.clone(),
+            Err(_) => Default::default(),
+        };
+        (current - 23..=current)
+            .map(|h| {
+                let counts = hours
+                    .iter()
+                    .find(|(at, _)| *at == h)
+                    .map_or([0; 3], |(_, c)| *c);
+                (h * 3600, counts)
+            })
+            .collect()
     }
 }

@@ -129,6 +129,29 @@ async fn route(
                 Err(e) => otc_error(e, id),
             }
         }
+        ("POST", ["admin-users"]) => {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct AdminUserBody {
+                name: String,
+            }
+            let req: AdminUserBody = parse_body(body)?;
+            match auth.add_admin(&req.name, admin).await {
+                Ok(code) => ok(json!({
+                    "name": req.name.trim(),
+                    "setup_path": super::console::setup_path(code.expose()),
+                })),
+                Err(crate::auth::admin_users::AddAdminError::Storage(e)) => Err(internal(e)),
+                Err(e @ crate::auth::admin_users::AddAdminError::NameTaken) => fail(
+                    StatusCode::CONFLICT,
+                    super::console::add_admin_message(&e, &req.name),
+                ),
+                Err(e) => fail(
+                    StatusCode::BAD_REQUEST,
+                    super::console::add_admin_message(&e, &req.name),
+                ),
+            }
+        }
         ("POST", ["storefront-tokens"]) => {
             #[derive(Deserialize)]
             struct TokenBody {

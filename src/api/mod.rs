@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod commerce;
+pub mod console;
 pub mod explorer;
 pub mod gate;
 pub mod storefront;
@@ -138,6 +139,40 @@ pub fn routes(
             },
         );
 
+    let console = warp::path("admin")
+        .and(warp::path::tail())
+        .and(warp::method())
+        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
+        .and(warp::header::headers_cloned())
+        .and(remote())
+        .and(with_state.clone())
+        .and(warp::body::stream())
+        .then(
+            move |tail: warp::path::Tail,
+                  method: warp::http::Method,
+                  query: String,
+                  headers: HeaderMap,
+                  remote: Option<SocketAddr>,
+                  state: Arc<AppState>,
+                  body| async move {
+                match read_body(body, limit).await {
+                    Ok(bytes) => {
+                        console::handle(
+                            &state,
+                            method,
+                            tail.as_str(),
+                            &query,
+                            &headers,
+                            remote,
+                            bytes,
+                        )
+                        .await
+                    }
+                    Err(e) => e.rest(),
+                }
+            },
+        );
+
     let healthz = warp::path("healthz")
         .and(warp::path::end())
         .and(warp::get())
@@ -181,6 +216,8 @@ pub fn routes(
         .or(storefront::routes(state.clone()))
         .unify()
         .or(admin)
+        .unify()
+        .or(console)
         .unify()
         .or(healthz)
         .unify()

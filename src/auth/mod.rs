@@ -22,6 +22,7 @@ macro_rules! storage_error {
     };
 }
 
+pub mod admin_users;
 mod audit;
 pub mod clock;
 mod customers;
@@ -282,6 +283,8 @@ pub struct Auth {
     storefront_generation: AtomicU64,
     /// One credential check at a time per email (see `turns`).
     sign_in_turns: turns::Turns,
+    /// The admin console's rules and throttle (`admin_users`).
+    pub admin_policy: admin_users::AdminPolicy,
 }
 
 impl Auth {
@@ -316,6 +319,7 @@ impl Auth {
             storefront_cache: std::sync::RwLock::new(None),
             storefront_generation: AtomicU64::new(0),
             sign_in_turns: turns::Turns::default(),
+            admin_policy: admin_users::AdminPolicy::from_config(&config),
             admin_keys,
             login_throttle: RateLimiter::new(config.throttle.login_per_ip_per_minute, 60),
             recent_failures: RecentFailures::new(config.lockout.repeat_window_seconds)?,

@@ -347,7 +347,7 @@ impl Auth {
             .await?;
         let locked = matches!(outcome, Updated::Saved(_, true));
         if locked {
-            self.metrics.lockouts.inc();
+            self.metrics.lockout();
             tracing::info!(
                 customer = id.0,
                 "account locked after repeated sign-in failures"

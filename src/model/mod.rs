@@ -256,3 +256,45 @@ pub struct StorefrontToken {
     pub created_at: i64,
     pub kind: StorefrontTokenKind,
 }
+
+/// A person who signs in to the admin console (`/admin`): a name, a password and a TOTP second
+/// factor, both set at first sign-in through a one-time setup code. Scripts use admin keys.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct AdminUser {
+    pub name: String,
+    /// A PHC string; `None` until setup.
+    pub password_hash: Option<String>,
+    /// The TOTP secret (RFC 6238); `None` until enrolled.
+    pub totp_secret: Option<[u8; 20]>,
+    /// The last TOTP step accepted: a code signs in once.
+    pub totp_last_step: Option<i64>,
+    pub lockout: Lockout,
+    /// The live setup code (its digest), until setup completes.
+    pub setup: Option<OneTimeSecret>,
+    pub created_at: Timestamp,
+}
+
+impl AdminUser {
+    /// Set up: a password and an enrolled second factor.
+    pub fn is_set_up(&self) -> bool {
+        self.password_hash.is_some() && self.totp_secret.is_some()
+    }
+}
+
+impl std::fmt::Debug for AdminUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminUser")
+            .field("name", &self.name)
+            .field("lockout", &self.lockout)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A signed-in console session (its cookie token is kept only as a digest).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminSession {
+    pub admin: String,
+    pub created_at: Timestamp,
+    pub last_seen: Timestamp,
+}

@@ -13,7 +13,8 @@ pub mod pg;
 pub mod redb;
 
 pub use self::redb::{
-    backup_file_name, private_dir, private_mode, BackupError, BackupSummary, RedbStore, WriterStats,
+    backup_file_name, private_dir, private_mode, AdminEdit, BackupError, BackupSummary, RedbStore,
+    WriterStats,
 };
 pub use crate::model::{
     AccessToken as AccessTokenRecord, CustomerId, Digest, Timestamp, TokenKind,
@@ -21,7 +22,7 @@ pub use crate::model::{
 pub use ops::*;
 
 use crate::config::{StorageBackend, StorageConfig};
-use crate::model::{Account, AuditEntry, StorefrontToken};
+use crate::model::{Account, AdminSession, AdminUser, AuditEntry, StorefrontToken};
 use std::path::Path;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -386,6 +387,94 @@ impl Store {
         match &self.0 {
             Backend::Redb(s) => s.import_batch_dry_run(rows, on_conflict, now),
             Backend::Postgres(p) => p.import_batch_dry_run(rows, on_conflict, now).await,
+        }
+    }
+
+    // ------------------------------------------------------------------ admin console
+
+    /// Stores a new admin user; false (nothing written) when the name is taken.
+    pub async fn create_admin_user(
+        &self,
+        user: AdminUser,
+        audit: AuditEntry,
+    ) -> Result<bool, StoreError> {
+        match &self.0 {
+            Backend::Redb(s) => s.create_admin_user(user, audit).await,
+            Backend::Postgres(p) => p.create_admin_user(user, audit).await,
+        }
+    }
+
+    /// Edits one admin user: `edit` decides on a copy; `None` when there is no such user.
+    /// Opening a session also drops every session idle for `idle_seconds` or more.
+    pub async fn update_admin_user<T, F>(
+        &self,
+        name: String,
+        idle_seconds: i64,
+        edit: F,
+    ) -> Result<Option<T>, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AdminUser) -> AdminEdit<T> + Send + 'static,
+    {
+        match &self.0 {
+            Backend::Redb(s) => s.update_admin_user(name, idle_seconds, edit).await,
+            Backend::Postgres(p) => p.update_admin_user(name, idle_seconds, edit).await,
+        }
+    }
+
+    pub async fn admin_user(&self, name: &str) -> Result<Option<AdminUser>, StoreError> {
+        match &self.0 {
+            Backend::Redb(s) => s.admin_user(name),
+            Backend::Postgres(p) => p.admin_user(name).await,
+        }
+    }
+
+    /// Every admin user, by name.
+    pub async fn admin_users(&self) -> Result<Vec<AdminUser>, StoreError> {
+        match &self.0 {
+            Backend::Redb(s) => s.admin_users(),
+            Backend::Postgres(p) => p.admin_users().await,
+        }
+    }
+
+    pub async fn admin_session(&self, digest: &Digest) -> Result<Option<AdminSession>, StoreError> {
+        match &self.0 {
+            Backend::Redb(s) => s.admin_session(digest),
+            Backend::Postgres(p) => p.admin_session(digest).await,
+        }
+    }
+
+    /// Marks a session seen at `now`, unless it has been idle `idle_seconds` or more (then it
+    /// is deleted). The session as it now is, or `None`.
+    pub async fn touch_admin_session(
+        &self,
+        digest: Digest,
+        now: Timestamp,
+        idle_seconds: i64,
+    ) -> Result<Option<AdminSession>, StoreError> {
+        match &self.0 {
+            Backend::Redb(s) => s.touch_admin_session(digest, now, idle_seconds).await,
+            Backend::Postgres(p) => p.touch_admin_session(digest, now, idle_seconds).await,
+        }
+    }
+
+    /// Revokes every access token of a customer with the admin's audit entry, in one commit.
+    pub async fn revoke_customer_tokens_audited(
+        &self,
+        id: CustomerId,
+        audit: AuditEntry,
+    ) -> Result<u64, StoreError> {
+        match &self.0 {
+            Backend::Redb(s) => s.revoke_customer_tokens_audited(id, audit).await,
+            Backend::Postgres(p) => p.revoke_customer_tokens_audited(id, audit).await,
+        }
+    }
+
+    /// Deletes a session; false when there was none.
+    pub async fn delete_admin_session(&self, digest: Digest) -> Result<bool, StoreError> {
+        match &self.0 {
+            Backend::Redb(s) => s.delete_admin_session(digest).await,
+            Backend::Postgres(p) => p.delete_admin_session(digest).await,
         }
     }
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Real-browser tests: builds storekey, serves it on an ephemeral port from a temp dir, creates a
-# storefront token through the admin REST API, then runs explorer.test.mjs (Debian's chromium
-# through puppeteer-core) against it. Screenshots go to target/browser/. Exits non-zero on any
+# Real-browser tests: builds storekey, creates an admin user and a customer offline, serves it on
+# an ephemeral port from a temp dir, creates a storefront token through the admin REST API, then
+# runs explorer.test.mjs and console.test.mjs (Debian's chromium through puppeteer-core) against it. Screenshots go to target/browser/. Exits non-zero on any
 # failure, and when any test is skipped or todo or none ran.
 set -euo pipefail
 
@@ -31,6 +31,28 @@ cleanup() {
 trap cleanup EXIT
 
 admin_key="$(od -An -tx1 -N24 /dev/urandom | tr -d ' \n')"
+
+customer_email="ann.lee@example.com"
+customer_password="Ann-Lee-2026!"
+echo "== browser: an admin user and a customer, offline (storekey admin add, customer add)"
+offline() {
+    (
+        cd "$work"
+        env \
+            STOREKEY_PASSWORD_ARGON2_MEMORY_KIB=256 \
+            STOREKEY_PASSWORD_ARGON2_ITERATIONS=1 \
+            STOREKEY_STORAGE_PATH="$work/storekey.redb" \
+            STOREKEY_MAIL_OUTBOX_DIR="$work/outbox" \
+            "$root/target/debug/storekey" "$@"
+    )
+}
+setup_path="$(offline admin add --name support | sed -n 's|^http://[^/]*\(/admin/setup?code=[0-9a-f]*\)$|\1|p')"
+if [[ -z "$setup_path" ]]; then
+    echo "storekey admin add printed no setup link" >&2
+    exit 1
+fi
+offline customer add --email "$customer_email" --password "$customer_password" \
+    --firstname Ann --lastname Lee --confirmed --allow-remote-assistance >/dev/null
 
 echo "== browser: start storekey"
 # Run from the temp dir so the repository's config.toml is not picked up; keep argon2 cheap.
@@ -95,11 +117,13 @@ status=0
 (
     cd "$here"
     STOREKEY_URL="$url" STOREFRONT_TOKEN="$storefront_token" SCREENSHOT_DIR="$shots" \
+        ADMIN_SETUP_PATH="$setup_path" CUSTOMER_EMAIL="$customer_email" \
+        CUSTOMER_PASSWORD="$customer_password" \
         CHROMIUM="$chromium" \
-        node --test \
+        node --test --test-concurrency=1 \
         --test-reporter=spec --test-reporter-destination=stdout \
         --test-reporter=tap --test-reporter-destination="$work/tap" \
-        explorer.test.mjs
+        explorer.test.mjs console.test.mjs
 ) || status=$?
 # A skipped or todo test passes silently, and so does a file with no test: insist they all ran.
 for kind in skipped todo; do
@@ -110,11 +134,12 @@ for kind in skipped todo; do
     fi
 done
 passed="$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$work/tap" | tail -n 1)"
-if [[ "${passed:-0}" -lt 2 ]]; then
-    echo "browser: ${passed:-no} test(s) passed, expected 2" >&2
+if [[ "${passed:-0}" -lt 3 ]]; then
+    echo "browser: ${passed:-no} test(s) passed, expected 3" >&2
     status=1
 fi
-for shot in explorer-commerce.png explorer-commerce-docs.png explorer-storefront.png; do
+for shot in explorer-commerce.png explorer-commerce-docs.png explorer-storefront.png \
+    console-setup.png console-customer.png console-code.png console-log.png; do
     if [[ $status -eq 0 && ! -s "$shots/$shot" ]]; then
         echo "browser: screenshot $shot missing" >&2
         status=1

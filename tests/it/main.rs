@@ -11,6 +11,7 @@ mod abuse;
 mod admin;
 mod cli;
 mod commerce;
+mod console;
 mod explorer;
 mod files;
 mod fuzz;

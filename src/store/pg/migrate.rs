@@ -28,6 +28,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "meta_rows",
         sql: include_str!("migrations/0002_meta_rows.sql"),
     },
+    Migration {
+        version: 3,
+        name: "admin",
+        sql: include_str!("migrations/0003_admin.sql"),
+    },
 ];
 
 const CREATE_SCHEMA_MIGRATIONS: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -251,8 +256,8 @@ mod tests {
     #[test]
     fn a_schema_from_a_newer_build_is_refused() {
         assert_eq!(pending(&[]).unwrap().len(), MIGRATIONS.len());
-        assert!(pending(&[1, 2]).unwrap().is_empty());
-        let e = pending(&[1, 2, 99]).unwrap_err().to_string();
+        assert!(pending(&[1, 2, 3]).unwrap().is_empty());
+        let e = pending(&[1, 2, 3, 99]).unwrap_err().to_string();
         assert!(
             e.starts_with("the database has schema migration 0099"),
             "{e}"

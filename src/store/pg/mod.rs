@@ -8,6 +8,7 @@
 //! `ops.rs` (the store's named operations), `read.rs` (the reads, and rows ↔ `Account`),
 //! `sweep.rs` (the batched purge of what expired).
 
+mod admin;
 mod import;
 mod lease;
 mod migrate;

@@ -340,14 +340,14 @@ async fn insert_token(tx: &Transaction<'_>, token: &NewToken) -> Result<(), PgEr
     Ok(())
 }
 
-async fn revoke_tokens(tx: &Transaction<'_>, id: i64) -> Result<u64, PgError> {
+pub(super) async fn revoke_tokens(tx: &Transaction<'_>, id: i64) -> Result<u64, PgError> {
     let statement = tx
         .prepare_cached("DELETE FROM access_tokens WHERE customer_id = $1")
         .await?;
     Ok(tx.execute(&statement, &[&id]).await?)
 }
 
-async fn append(tx: &Transaction<'_>, entry: &AuditEntry) -> Result<(), PgError> {
+pub(super) async fn append(tx: &Transaction<'_>, entry: &AuditEntry) -> Result<(), PgError> {
     // No subject and subject 0 read back alike (as from the redb log).
     let subject = entry
         .subject

@@ -13,6 +13,7 @@
 //! (snapshot reads), `expiry.rs` (the sweep), `backup.rs`, `records.rs` (stored records and
 //! their encodings).
 
+pub(super) mod admin;
 mod backup;
 mod expiry;
 mod import;
@@ -23,6 +24,8 @@ mod records;
 mod tx;
 mod writer;
 
+pub use admin::AdminEdit;
+use admin::{ADMIN_SESSIONS, ADMIN_USERS};
 use backup::FileId;
 pub use backup::{backup_file_name, private_dir, private_mode, BackupError, BackupSummary};
 pub use reader::Reader;
@@ -72,7 +75,9 @@ macro_rules! plain_tables {
             EXPIRY,
             REPLAY,
             STOREFRONT_TOKENS,
-            AUDIT
+            AUDIT,
+            ADMIN_USERS,
+            ADMIN_SESSIONS
         )
     };
 }

@@ -16,6 +16,8 @@ pub struct Tx<'a> {
     pub(super) replay: Table<'a, &'static [u8], i64>,
     pub(super) storefront: Table<'a, &'static [u8], &'static [u8]>,
     pub(super) audit: Table<'a, u64, &'static [u8]>,
+    pub(super) admin_users: Table<'a, &'static str, &'static [u8]>,
+    pub(super) admin_sessions: Table<'a, &'static [u8], &'static [u8]>,
 }
 
 impl<'a> Tx<'a> {
@@ -31,6 +33,8 @@ impl<'a> Tx<'a> {
             replay: txn.open_table(REPLAY)?,
             storefront: txn.open_table(STOREFRONT_TOKENS)?,
             audit: txn.open_table(AUDIT)?,
+            admin_users: txn.open_table(ADMIN_USERS)?,
+            admin_sessions: txn.open_table(ADMIN_SESSIONS)?,
         })
     }
 }

@@ -1,0 +1,293 @@
+//! The admin console under `/admin`: server-rendered pages (askama templates in `templates/`)
+//! for people signed in as admin users. Every asset is embedded and served from `/admin/assets/`
+//! under a strict Content-Security-Policy (no inline script or style); every form carries a
+//! CSRF token derived from the session, checked on every POST. The pages call the sign-in core
+//! (`auth`), never the store. Routing is by hand over the path segments, as in `admin.rs`.
+
+mod pages;
+
+use super::{AppState, HttpResponse};
+use crate::auth::admin_users::AddAdminError;
+use bytes::Bytes;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+use warp::http::{header, HeaderMap, HeaderValue, Method, Response, StatusCode};
+use warp::hyper::Body;
+
+/// The console's cookie: its token is kept in the store only as a SHA-256 digest.
+pub const COOKIE: &str = "storekey_admin";
+
+/// No inline script, no inline style, nothing from another host; forms post only here.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
+     style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; \
+     form-action 'self'; frame-ancestors 'none'";
+
+/// The path of a setup link (the CLI and `POST /rest/V1/admin-users` print it).
+pub fn setup_path(code: &str) -> String {
+    format!("/admin/setup?code={code}")
+}
+
+/// The message for a refused `add_admin`, shared by the CLI and the REST call.
+pub fn add_admin_message(e: &AddAdminError, name: &str) -> String {
+    match e {
+        AddAdminError::InvalidName => format!(
+            "\"{}\" is not a valid admin name: use 1 to 64 letters, digits, '.', '_', '-' or '@'.",
+            name.trim()
+        ),
+        AddAdminError::NameTaken => {
+            format!("An admin user named \"{}\" already exists.", name.trim())
+        }
+        AddAdminError::Storage(e) => e.to_string(),
+    }
+}
+
+// ---------------------------------------------------------------- embedded assets
+
+struct Asset {
+    name: &'static str,
+    content_type: &'static str,
+    bytes: &'static [u8],
+}
+
+const ASSETS: [Asset; 2] = [
+    Asset {
+        name: "console.css",
+        content_type: "text/css; charset=utf-8",
+        bytes: include_bytes!("../../../assets/console/console.css"),
+    },
+    Asset {
+        name: "console.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../../../assets/console/console.js"),
+    },
+];
+
+/// A digest of the files' content in their path, so a year-long cache never serves a stale one.
+fn assets_tag() -> &'static str {
+    static TAG: OnceLock<String> = OnceLock::new();
+    TAG.get_or_init(|| {
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        for a in &ASSETS {
+            ctx.update(a.name.as_bytes());
+            ctx.update(a.bytes);
+        }
+        hex::encode(ctx.finish())[..12].to_string()
+    })
+}
+
+pub(crate) fn asset_path(name: &str) -> String {
+    format!("/admin/assets/{}/{name}", assets_tag())
+}
+
+fn asset(tag: &str, name: &str) -> HttpResponse {
+    let Some(a) = ASSETS
+        .iter()
+        .find(|a| tag == assets_tag() && a.name == name)
+    else {
+        return not_found();
+    };
+    let mut resp = Response::new(Body::from(a.bytes));
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(a.content_type),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    resp
+}
+
+// ---------------------------------------------------------------- responses
+
+/// An HTML page with the console's security headers.
+pub(crate) fn html(status: StatusCode, body: String) -> HttpResponse {
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = status;
+    secure_headers(resp.headers_mut());
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    resp
+}
+
+fn secure_headers(h: &mut HeaderMap) {
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+}
+
+/// 303 See Other to `location` (a path on this server).
+pub(crate) fn redirect(location: &str) -> HttpResponse {
+    let mut resp = Response::new(Body::empty());
+    *resp.status_mut() = StatusCode::SEE_OTHER;
+    secure_headers(resp.headers_mut());
+    if let Ok(v) = HeaderValue::from_str(location) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    resp
+}
+
+fn not_found() -> HttpResponse {
+    pages::message_page(StatusCode::NOT_FOUND, "Not found", "There is no such page.")
+}
+
+// ---------------------------------------------------------------- cookie, CSRF, forms
+
+/// How the session cookie is written: `Secure` unless the listener is loopback (the rule of
+/// the customer session cookie, `super::cookie_is_secure`: storekey speaks plain HTTP, so a
+/// listener others reach sits behind a TLS proxy; there is no trusted-proxy setting to read
+/// `X-Forwarded-Proto` from).
+///
+/// A new session's cookie has no `Max-Age`: it lives as long as the browser session, and the
+/// server ends it after `admin.session_minutes` idle (a fixed lifetime would sign out an admin
+/// who is still working). `clear` deletes it.
+pub(crate) fn session_cookie(token: &str, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{COOKIE}={token}; Path=/admin; HttpOnly; SameSite=Strict{secure}")
+}
+
+/// The `Set-Cookie` value that deletes the session cookie.
+pub(crate) fn clear_session_cookie(secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{COOKIE}=; Path=/admin; Max-Age=0; HttpOnly; SameSite=Strict{secure}")
+}
+
+fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(name, value)| *name == COOKIE && !value.is_empty())
+        .map(|(_, value)| value.to_string())
+}
+
+/// The CSRF token of a session: SHA-256 of a fixed label and the session's token, so nothing
+/// more is stored and it cannot be computed without the (HttpOnly) cookie.
+pub(crate) fn csrf_token(session_token: &str) -> String {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    ctx.update(b"storekey admin console csrf\0");
+    ctx.update(session_token.as_bytes());
+    hex::encode(ctx.finish())
+}
+
+/// A signed-in request: who, and the CSRF token its forms carry.
+pub(crate) struct Signed {
+    pub admin: String,
+    pub csrf: String,
+    pub token: String,
+}
+
+/// `application/x-www-form-urlencoded` (and query strings): `+` is a space here. A name given
+/// more than once (ticked checkboxes) keeps every value, joined by newlines.
+pub(crate) fn form(body: &[u8]) -> HashMap<String, String> {
+    let text = String::from_utf8_lossy(body);
+    let mut out: HashMap<String, String> = HashMap::new();
+    for pair in text.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let decode = |s: &str| super::percent_decode(&s.replace('+', " "));
+        let (Some(k), Some(v)) = (decode(k), decode(v)) else {
+            continue;
+        };
+        out.entry(k)
+            .and_modify(|all| {
+                all.push('\n');
+                all.push_str(&v);
+            })
+            .or_insert(v);
+    }
+    out
+}
+
+// ---------------------------------------------------------------- the handler
+
+/// Everything under `/admin`.
+pub async fn handle(
+    state: &AppState,
+    method: Method,
+    tail: &str,
+    query: &str,
+    headers: &HeaderMap,
+    remote: Option<SocketAddr>,
+    body: Bytes,
+) -> HttpResponse {
+    let segments: Vec<&str> = tail.split('/').filter(|s| !s.is_empty()).collect();
+    let query = form(query.as_bytes());
+    let secure = super::cookie_is_secure(&state.config.server.listen);
+    let ip = super::client_ip(remote);
+    let m = method.as_str();
+    // The forms without a session (no CSRF token to check): a browser marks a cross-site POST
+    // in Sec-Fetch-Site, and such a sign-in (logging the victim into someone else's account)
+    // or setup is refused.
+    let cross_site = headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"));
+    if m == "POST" && cross_site && matches!(segments.as_slice(), ["sign-in"] | ["setup"]) {
+        return pages::message_page(
+            StatusCode::FORBIDDEN,
+            "Invalid form key",
+            "Invalid security or form key. Please refresh the page.",
+        );
+    }
+    // Pages for people without a session.
+    match (m, segments.as_slice()) {
+        ("GET", ["assets", tag, name]) => return asset(tag, name),
+        ("GET", ["sign-in"]) => return pages::sign_in_page(None, StatusCode::OK),
+        ("POST", ["sign-in"]) => {
+            return pages::sign_in(state, &form(&body), ip, secure).await;
+        }
+        ("GET", ["setup"]) => return pages::setup_page(state, &query).await,
+        ("POST", ["setup"]) => return pages::setup(state, &form(&body), secure).await,
+        _ => {}
+    }
+    let token = cookie_token(headers);
+    let session = match &token {
+        Some(t) => match state.auth.admin_session(t).await {
+            Ok(s) => s,
+            Err(e) => return pages::internal(e),
+        },
+        None => None,
+    };
+    let (Some(token), Some(session)) = (token, session) else {
+        return redirect("/admin/sign-in");
+    };
+    let signed = Signed {
+        admin: session.admin.clone(),
+        csrf: csrf_token(&token),
+        token,
+    };
+    let fields = form(&body);
+    if m == "POST" {
+        let presented = fields.get("csrf").map(String::as_str).unwrap_or("");
+        let same: bool =
+            subtle::ConstantTimeEq::ct_eq(presented.as_bytes(), signed.csrf.as_bytes()).into();
+        if !same {
+            return pages::message_page(
+                StatusCode::FORBIDDEN,
+                "Invalid form key",
+                "Invalid security or form key. Please refresh the page.",
+            );
+        }
+    }
+    pages::route(state, &signed, m, &segments, &query, &fields, secure).await
+}
