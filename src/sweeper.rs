@@ -10,16 +10,25 @@ use crate::store::{StoreError, SweepReport};
 use std::sync::Arc;
 use tokio::sync::watch;
 
-/// Runs until `stop` turns true.
+/// Runs until `stop` turns true. With several instances on one database, each tick first takes
+/// the `sweeper` lease (database time, three intervals long, renewed by its holder each tick):
+/// one instance sweeps, and another takes over within three intervals when it stops.
 pub async fn run(auth: Arc<Auth>, mut stop: watch::Receiver<bool>) {
     let interval = auth.policy.sweep_interval;
+    let holder = crate::store::pg::new_holder_id();
     loop {
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}
             _ = stop.wait_for(|s| *s) => return,
         }
-        if let Err(e) = sweep_now(&auth).await {
-            tracing::warn!("sweeper: {e}");
+        match auth.sweep_lease(&holder, interval * 3).await {
+            Ok(true) => {
+                if let Err(e) = sweep_now(&auth).await {
+                    tracing::warn!("sweeper: {e}");
+                }
+            }
+            Ok(false) => {}
+            Err(e) => tracing::warn!("sweeper lease: {e}"),
         }
     }
 }

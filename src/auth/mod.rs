@@ -276,10 +276,8 @@ pub struct Auth {
     reset_mail: one_time::MailLimits,
     confirmation_mail: one_time::MailLimits,
     pub mailer: Arc<dyn crate::mail::MailTransport>,
-    /// Storefront tokens by digest; `None` until first use and after any change.
-    storefront_cache: std::sync::RwLock<
-        Option<std::collections::HashMap<Digest, storefront_tokens::StorefrontToken>>,
-    >,
+    /// Storefront tokens by digest; `None` until first use and after any change here.
+    storefront_cache: std::sync::RwLock<Option<storefront_tokens::Cache>>,
     storefront_generation: AtomicU64,
     /// One credential check at a time per email (see `turns`).
     sign_in_turns: turns::Turns,
@@ -369,6 +367,15 @@ impl Auth {
             m.store_writes
                 .set(stats.writes.load(Ordering::Relaxed) as i64);
         }
+    }
+
+    /// Whether this instance sweeps now (see `sweeper::run`).
+    pub async fn sweep_lease(
+        &self,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<bool, StoreError> {
+        self.store.try_lease("sweeper", holder, ttl).await
     }
 
     /// One write of the sweeper: purges up to `sweep_batch` entries expired by now.

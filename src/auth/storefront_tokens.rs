@@ -10,6 +10,18 @@ pub use crate::model::{StorefrontToken, StorefrontTokenKind};
 use crate::store::{Digest, StoreError};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+/// How long a cache of the storefront tokens is used before the store's generation counter is
+/// read again (PostgreSQL; on redb this process makes every change and drops the cache itself).
+pub const SHARED_CHECK: Duration = Duration::from_secs(1);
+
+/// The storefront tokens as last loaded, with the store's generation counter at that moment.
+pub struct Cache {
+    tokens: HashMap<Digest, StorefrontToken>,
+    shared: Option<u64>,
+    checked: Instant,
+}
 
 pub const READ_CUSTOMERS: &str = "unauthenticated_read_customers";
 pub const WRITE_CUSTOMERS: &str = "unauthenticated_write_customers";
@@ -77,7 +89,11 @@ impl Auth {
 
     /// The storefront token a request presents, if it exists. Every Storefront request asks,
     /// so the (few) tokens are kept in memory, loaded from the store on first use and dropped
-    /// whenever one is created or deleted; the store stays the only source of truth.
+    /// whenever one is created or deleted here; the store stays the only source of truth. With
+    /// several instances on one database, another instance's change bumps a generation counter
+    /// in the same transaction: a cache older than `SHARED_CHECK` reads that counter (one small
+    /// query) and reloads when it moved, so a token deleted elsewhere stops working here within
+    /// a second.
     pub async fn storefront_token(
         &self,
         presented: &str,
@@ -87,19 +103,33 @@ impl Auth {
         }
         let digest = secret::digest(presented);
         if let Ok(cache) = self.storefront_cache.read() {
-            if let Some(all) = cache.as_ref() {
-                return Ok(all.get(&digest).cloned());
+            if let Some(c) = cache.as_ref() {
+                if c.shared.is_none() || c.checked.elapsed() < SHARED_CHECK {
+                    return Ok(c.tokens.get(&digest).cloned());
+                }
             }
         }
         // A change committed while this snapshot loads must not be cached over: remember the
-        // generation first, and keep the map only if no change bumped it meanwhile.
+        // generations first (the local one and the store's), and keep the map only if no local
+        // change bumped it meanwhile; a change elsewhere after the read shows at the next check.
         let generation = self.storefront_generation.load(Ordering::SeqCst);
-        let loaded: HashMap<Digest, StorefrontToken> =
+        let shared = self.store.storefront_generation().await?;
+        if let (Some(now_shared), Ok(mut cache)) = (shared, self.storefront_cache.write()) {
+            if let Some(c) = cache.as_mut().filter(|c| c.shared == Some(now_shared)) {
+                c.checked = Instant::now();
+                return Ok(c.tokens.get(&digest).cloned());
+            }
+        }
+        let tokens: HashMap<Digest, StorefrontToken> =
             self.store.storefront_tokens().await?.into_iter().collect();
-        let found = loaded.get(&digest).cloned();
+        let found = tokens.get(&digest).cloned();
         if let Ok(mut cache) = self.storefront_cache.write() {
             if self.storefront_generation.load(Ordering::SeqCst) == generation {
-                *cache = Some(loaded);
+                *cache = Some(Cache {
+                    tokens,
+                    shared,
+                    checked: Instant::now(),
+                });
             }
         }
         Ok(found)

@@ -390,6 +390,32 @@ impl Store {
         }
     }
 
+    // ------------------------------------------------------------------ N instances
+
+    /// A counter every storefront-token change bumps in its own transaction, for instances
+    /// that cache the tokens to notice another instance's change. `None` on redb: one process
+    /// owns the file, so its own changes are the only ones.
+    pub async fn storefront_generation(&self) -> Result<Option<u64>, StoreError> {
+        match &self.0 {
+            Backend::Redb(_) => Ok(None),
+            Backend::Postgres(p) => p.storefront_generation().await.map(Some),
+        }
+    }
+
+    /// Takes or renews the lease `name` for `holder` until `ttl` from now (database time);
+    /// false while another live holder has it. Always true on redb (one process).
+    pub async fn try_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<bool, StoreError> {
+        match &self.0 {
+            Backend::Redb(_) => Ok(true),
+            Backend::Postgres(p) => Ok(p.try_lease(name, holder, ttl).await?),
+        }
+    }
+
     // ------------------------------------------------------------------ admin console
 
     /// Stores a new admin user; false (nothing written) when the name is taken.

@@ -16,6 +16,7 @@ mod explorer;
 mod files;
 mod fuzz;
 mod gate;
+mod instances;
 mod limits;
 mod lockout;
 mod magento;

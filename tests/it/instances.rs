@@ -1,0 +1,123 @@
+//! Several storekey instances on one PostgreSQL database (issue 12): the promises hold across
+//! instances. Each test starts two real servers on a fresh database of the test cluster
+//! (skipped with one line when this machine has no PostgreSQL, unless `STOREKEY_REQUIRE_PG=1`).
+
+use crate::postgres::{database, Schema, TestDatabase};
+use crate::support::*;
+use serde_json::{json, Value};
+use storekey::auth::storefront_tokens::{StorefrontTokenKind, WRITE_CUSTOMERS};
+
+async fn two_instances() -> Option<(TestDatabase, TestServer, TestServer)> {
+    let db = database(Schema::Migrated).await?;
+    let storage = db.storage();
+    let a = TestServer::start_with({
+        let storage = storage.clone();
+        move |c| c.storage = storage
+    })
+    .await;
+    let b = TestServer::start_with(move |c| c.storage = storage).await;
+    Some((db, a, b))
+}
+
+async fn sf(s: &TestServer, token: &str, query: &str) -> u16 {
+    s.http
+        .post(s.url("/api/2026-04/graphql.json"))
+        .header("X-Shopify-Storefront-Access-Token", token)
+        .json(&json!({ "query": query }))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn a_storefront_token_deleted_on_one_instance_is_refused_by_the_other_within_a_second() {
+    let Some((_db, a, b)) = two_instances().await else {
+        return;
+    };
+    let (record, token) = a
+        .auth()
+        .create_storefront_token(
+            "test",
+            "shop",
+            vec![WRITE_CUSTOMERS.into()],
+            StorefrontTokenKind::Public,
+        )
+        .await
+        .unwrap();
+    let token = token.expose().to_string();
+    assert_eq!(sf(&b, &token, "{ __typename }").await, 200);
+    assert!(a
+        .auth()
+        .delete_storefront_token("test", record.id)
+        .await
+        .unwrap());
+    assert_eq!(sf(&a, &token, "{ __typename }").await, 401);
+    // B's cache is at most SHARED_CHECK old before it reads the generation counter again.
+    tokio::time::sleep(storekey::auth::storefront_tokens::SHARED_CHECK * 2).await;
+    assert_eq!(sf(&b, &token, "{ __typename }").await, 401);
+}
+
+#[tokio::test]
+async fn one_admin_code_signs_in_once_across_instances() {
+    let Some((_db, a, b)) = two_instances().await else {
+        return;
+    };
+    let id = a.admin_customer(BOB, BOB_PASSWORD, true).await;
+    let code = a.issue_otc(id, "phone support").await;
+    let q =
+        "mutation($e:String!,$p:String!){ generateCustomerToken(email:$e, password:$p) { token } }";
+    let tries = (0..16).map(|i| {
+        let server = if i % 2 == 0 { &a } else { &b };
+        let code = code.clone();
+        async move { server.gql(q, json!({"e": BOB, "p": code}), None).await }
+    });
+    let answers: Vec<(u16, Value)> = futures_util::future::join_all(tries).await;
+    let winners = answers
+        .iter()
+        .filter(|(_, body)| body["data"]["generateCustomerToken"]["token"].is_string())
+        .count();
+    assert_eq!(winners, 1, "{answers:?}");
+}
+
+#[tokio::test]
+async fn lockout_counts_failures_made_on_either_instance() {
+    let Some((_db, a, b)) = two_instances().await else {
+        return;
+    };
+    a.create_customer(BOB, BOB_PASSWORD).await;
+    let max = a.config.lockout.max_failures;
+    for i in 0..max {
+        let server = if i % 2 == 0 { &a } else { &b };
+        // Distinct wrong passwords: an identical retry counts once.
+        let (_, body) = server
+            .gql(
+                "mutation($e:String!,$p:String!){ generateCustomerToken(email:$e, password:$p) { token } }",
+                json!({"e": BOB, "p": format!("wrong-{i}")}),
+                None,
+            )
+            .await;
+        assert!(body["errors"].is_array(), "{body}");
+    }
+    let stored = b.auth().account_by_email(BOB).await.unwrap().unwrap();
+    assert!(
+        stored.credentials.lockout.lock_expires.is_some(),
+        "{:?}",
+        stored.credentials.lockout
+    );
+}
+
+#[tokio::test]
+async fn only_one_instance_holds_the_sweeper_lease() {
+    let Some((_db, a, b)) = two_instances().await else {
+        return;
+    };
+    let ttl = std::time::Duration::from_secs(30);
+    assert!(a.auth().sweep_lease("instance-a", ttl).await.unwrap());
+    assert!(!b.auth().sweep_lease("instance-b", ttl).await.unwrap());
+    assert!(
+        a.auth().sweep_lease("instance-a", ttl).await.unwrap(),
+        "the holder renews"
+    );
+}
