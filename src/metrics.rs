@@ -76,6 +76,11 @@ pub struct Metrics {
     pub request_seconds: Family<DialectLabels, Histogram>,
     pub store_commits: Gauge,
     pub store_writes: Gauge,
+    /// PostgreSQL: connections in use and idle, requests waiting for one, retried transactions.
+    pub store_pool_in_use: Gauge,
+    pub store_pool_idle: Gauge,
+    pub store_pool_waiting: Gauge,
+    pub store_retries: Gauge,
     pub mails: Family<OutcomeLabels, Counter>,
     /// Stored hashes replaced by argon2id at the configured cost, by the scheme replaced
     /// (`legacy_hash::Scheme` labels).
@@ -106,6 +111,34 @@ impl Metrics {
         });
         let store_commits = Gauge::default();
         let store_writes = Gauge::default();
+        let store_pool_in_use = Gauge::default();
+        let store_pool_idle = Gauge::default();
+        let store_pool_waiting = Gauge::default();
+        let store_retries = Gauge::default();
+        for (name, help, gauge) in [
+            (
+                "store_pool_in_use",
+                "PostgreSQL connections in use",
+                &store_pool_in_use,
+            ),
+            (
+                "store_pool_idle",
+                "PostgreSQL connections idle in the pool",
+                &store_pool_idle,
+            ),
+            (
+                "store_pool_waiting",
+                "Requests waiting for a PostgreSQL connection",
+                &store_pool_waiting,
+            ),
+            (
+                "store_retries",
+                "PostgreSQL transactions retried (serialization failure, deadlock) since start",
+                &store_retries,
+            ),
+        ] {
+            registry.register(name, help, gauge.clone());
+        }
         let mails = Family::<OutcomeLabels, Counter>::default();
         let password_rehash = Family::<FromLabels, Counter>::default();
         let legacy_password_hashes = Family::<SchemeLabels, Gauge>::default();
@@ -176,6 +209,10 @@ impl Metrics {
             request_seconds,
             store_commits,
             store_writes,
+            store_pool_in_use,
+            store_pool_idle,
+            store_pool_waiting,
+            store_retries,
             mails,
             password_rehash,
             legacy_password_hashes,

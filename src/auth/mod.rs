@@ -367,6 +367,14 @@ impl Auth {
             m.store_writes
                 .set(stats.writes.load(Ordering::Relaxed) as i64);
         }
+        if let Some(pool) = self.store.pool_status() {
+            let gauge = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+            m.store_pool_in_use.set(gauge(pool.in_use));
+            m.store_pool_idle.set(gauge(pool.idle));
+            m.store_pool_waiting.set(gauge(pool.waiting));
+            m.store_retries
+                .set(i64::try_from(pool.retries).unwrap_or(i64::MAX));
+        }
     }
 
     /// Whether this instance sweeps now (see `sweeper::run`).

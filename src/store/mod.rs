@@ -61,6 +61,15 @@ impl std::fmt::Display for StoreError {
 }
 impl std::error::Error for StoreError {}
 
+/// A connection pool's state (see `Store::pool_status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    pub in_use: usize,
+    pub idle: usize,
+    pub waiting: usize,
+    pub retries: u64,
+}
+
 /// The store the core reads and writes: cheap to clone, shared by every request.
 #[derive(Clone)]
 pub struct Store(Backend);
@@ -106,6 +115,14 @@ impl Store {
         }
     }
 
+    /// The connection pool's state, when the backend has one (PostgreSQL).
+    pub fn pool_status(&self) -> Option<PoolStatus> {
+        match &self.0 {
+            Backend::Redb(_) => None,
+            Backend::Postgres(p) => Some(p.pool_status()),
+        }
+    }
+
     /// The group-commit writer's counters, when the backend has one (redb).
     pub fn writer_stats(&self) -> Option<&WriterStats> {
         self.redb().map(RedbStore::stats)
@@ -120,7 +137,7 @@ impl Store {
     pub async fn check(&self) -> Result<(), StoreError> {
         match &self.0 {
             Backend::Redb(s) => s.read().map(|_| ()),
-            Backend::Postgres(p) => p.customer_count().await.map(|_| ()),
+            Backend::Postgres(p) => Ok(p.ping().await?),
         }
     }
 

@@ -121,3 +121,26 @@ async fn only_one_instance_holds_the_sweeper_lease() {
         "the holder renews"
     );
 }
+
+#[tokio::test]
+async fn health_and_metrics_report_the_database_pool() {
+    let Some((_db, a, _b)) = two_instances().await else {
+        return;
+    };
+    let health = a.http.get(a.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    a.create_customer(BOB, BOB_PASSWORD).await;
+    let metrics = a.metrics().await;
+    for line in [
+        "storekey_store_retries 0",
+        "storekey_store_pool_waiting 0",
+        "storekey_store_pool_in_use 0",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in\n{metrics}");
+    }
+    let idle = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("storekey_store_pool_idle "))
+        .and_then(|n| n.parse::<u64>().ok());
+    assert!(idle.is_some_and(|n| n >= 1), "{metrics}");
+}

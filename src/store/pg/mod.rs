@@ -94,6 +94,25 @@ impl Postgres {
     pub fn retries(&self) -> u64 {
         self.retries.load(std::sync::atomic::Ordering::Relaxed)
     }
+
+    /// The pool as `/metrics` shows it: connections in use, idle, requests waiting for one,
+    /// and transactions retried since start.
+    pub fn pool_status(&self) -> crate::store::PoolStatus {
+        let s = self.pool.status();
+        crate::store::PoolStatus {
+            in_use: s.size.saturating_sub(s.available),
+            idle: s.available,
+            waiting: s.waiting,
+            retries: self.retries(),
+        }
+    }
+
+    /// One round trip (`/healthz`): the database answers.
+    pub async fn ping(&self) -> Result<(), PgError> {
+        let client = self.client().await?;
+        client.simple_query("SELECT 1").await?;
+        Ok(())
+    }
 }
 
 /// A random id for a lease holder (one per instance or per migrator).
