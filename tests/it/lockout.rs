@@ -100,17 +100,21 @@ async fn unknown_email_costs_about_as_much_as_a_wrong_password() {
     s.create_customer(BOB, BOB_PASSWORD).await;
     let mut known = Vec::new();
     let mut unknown = Vec::new();
-    for _ in 0..7 {
+    for i in 0..9 {
+        // Distinct passwords: an identical retry is answered from the repeat window.
         let t = std::time::Instant::now();
-        s.sign_in(BOB, "wrong-password").await;
+        s.sign_in(BOB, &format!("wrong-password-{i}")).await;
         known.push(t.elapsed());
         let t = std::time::Instant::now();
-        s.sign_in("nobody@example.com", "wrong-password").await;
+        s.sign_in("nobody@example.com", &format!("wrong-password-{i}"))
+            .await;
         unknown.push(t.elapsed());
     }
+    // The fastest of each: a loaded machine (the whole suite in parallel) only adds time, so
+    // the minimum is the cost of the path itself (the oracle bench measures the distributions).
     known.sort();
     unknown.sort();
-    let (k, u) = (known[3].as_secs_f64(), unknown[3].as_secs_f64());
+    let (k, u) = (known[0].as_secs_f64(), unknown[0].as_secs_f64());
     // Without the dummy verify an unknown email would answer in well under a tenth of the time.
     assert!(
         u > k * 0.5 && u < k * 2.0,
