@@ -6,13 +6,15 @@ use crate::postgres::{database, Schema};
 use crate::support::*;
 use serde_json::json;
 use std::path::Path;
-use storekey::model::{Account, AuditEntry, CustomerId, OneTimeSecret};
-use storekey::store::{RedbStore, Store};
+use storekey::model::{Account, AdminSession, AuditEntry, CustomerId, OneTimeSecret};
+use storekey::store::{AdminEdit, RedbStore, Store};
 
 /// Customers written straight into the redb file (no argon2), besides the ones the server made.
 const BULK: u64 = 10_000;
 const ALICE: &str = "alice@example.com";
 const BOB: &str = "bob@example.com";
+/// The digest of an admin console session opened in the source.
+const SESSION: [u8; 32] = [0x5e; 32];
 
 /// `storekey migrate` with `args`, run in `dir`; (exit code, stdout, stderr).
 fn migrate(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
@@ -105,6 +107,27 @@ async fn source_store(path: &Path) -> (String, String, String) {
     .await
     .unwrap();
     let store = Store::from(redb);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let opened = store
+        .update_admin_user("ops".into(), 3600, move |_| AdminEdit {
+            outcome: (),
+            save: false,
+            session: Some((
+                SESSION,
+                AdminSession {
+                    admin: "ops".into(),
+                    created_at: now,
+                    last_seen: now,
+                },
+            )),
+            audit: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(opened, Some(()));
     for n in 0..3 {
         store
             .append_audit(AuditEntry {
@@ -209,6 +232,11 @@ async fn a_redb_store_moves_to_postgresql_and_back_with_everything_equal() {
         original.admin_user("ops").await.unwrap()
     );
     assert!(returned.replay_seen(&[3; 32]).await.unwrap());
+    assert_eq!(counts.admin_sessions, 1);
+    let session = original.admin_session(&SESSION).await.unwrap();
+    assert!(session.is_some());
+    assert_eq!(on_pg.admin_session(&SESSION).await.unwrap(), session);
+    assert_eq!(returned.admin_session(&SESSION).await.unwrap(), session);
     drop((original, on_pg, returned));
 
     // A server on the PostgreSQL copy: the old token and storefront token work, and a new
