@@ -6,6 +6,7 @@ pub mod config;
 pub mod import;
 pub mod mail;
 pub mod metrics;
+pub mod migrate;
 pub mod model;
 pub mod server;
 pub mod store;

@@ -7,6 +7,7 @@
 //! outcomes, shared by every backend); `redb/` (the embedded file: tables, the group-commit
 //! writer, backups); `pg/` (PostgreSQL: pool, migrations, lease, retries).
 
+pub mod copy;
 pub mod import;
 mod ops;
 pub mod pg;
@@ -430,6 +431,46 @@ impl Store {
         match &self.0 {
             Backend::Redb(_) => Ok(true),
             Backend::Postgres(p) => Ok(p.try_lease(name, holder, ttl).await?),
+        }
+    }
+
+    // ------------------------------------------------------------------ migrate
+
+    /// Up to `limit` rows of `table` after `after`, in key order (`storekey migrate`'s read).
+    pub async fn dump_page(
+        &self,
+        table: copy::Table,
+        after: &copy::Key,
+        limit: usize,
+    ) -> Result<Vec<copy::Row>, StoreError> {
+        match &self.0 {
+            Backend::Redb(s) => s.read()?.dump_page(table, after, limit),
+            Backend::Postgres(p) => p.dump_page(table, after, limit).await,
+        }
+    }
+
+    /// Writes copied rows in one transaction, each under its own key (ids, sequence numbers
+    /// and digests kept); a row the target has under the same key is replaced.
+    pub async fn load_page(&self, rows: Vec<copy::Row>) -> Result<(), StoreError> {
+        match &self.0 {
+            Backend::Redb(s) => s.load_page(rows).await,
+            Backend::Postgres(p) => p.load_page(rows).await,
+        }
+    }
+
+    /// After the last `load_page`: moves the id sequences past every stored id.
+    pub async fn finish_load(&self) -> Result<(), StoreError> {
+        match &self.0 {
+            Backend::Redb(s) => s.finish_load().await,
+            Backend::Postgres(p) => p.finish_load().await,
+        }
+    }
+
+    /// Rows per table.
+    pub async fn counts(&self) -> Result<copy::Counts, StoreError> {
+        match &self.0 {
+            Backend::Redb(s) => s.read()?.counts(),
+            Backend::Postgres(p) => p.counts().await,
         }
     }
 

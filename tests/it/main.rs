@@ -20,6 +20,7 @@ mod instances;
 mod limits;
 mod lockout;
 mod magento;
+mod migrate;
 mod migration;
 mod one_time;
 mod pg;

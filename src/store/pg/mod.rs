@@ -9,6 +9,7 @@
 //! `sweep.rs` (the batched purge of what expired).
 
 mod admin;
+mod copy;
 mod import;
 mod lease;
 mod migrate;

@@ -62,7 +62,7 @@ fn email_taken(e: &PgError) -> bool {
 
 /// An account's values for the `customers` columns (all but `id`), in the order
 /// `insert_customer_sql!` and `UPDATE_CUSTOMER` bind them.
-struct CustomerRow<'a> {
+pub(super) struct CustomerRow<'a> {
     account: &'a Account,
     email_key: String,
     password_version: i64,
@@ -70,7 +70,7 @@ struct CustomerRow<'a> {
 }
 
 impl<'a> CustomerRow<'a> {
-    fn new(account: &'a Account) -> Self {
+    pub(super) fn new(account: &'a Account) -> Self {
         CustomerRow {
             account,
             email_key: email_key(&account.customer.email),
@@ -80,7 +80,7 @@ impl<'a> CustomerRow<'a> {
     }
 
     /// `$1`…`$24`.
-    fn params(&self) -> [&(dyn ToSql + Sync); 24] {
+    pub(super) fn params(&self) -> [&(dyn ToSql + Sync); 24] {
         let (c, p, k) = (
             &self.account.customer,
             &self.account.customer.profile,
@@ -185,7 +185,7 @@ pub(super) async fn write_changes(
     write_secrets(tx, id, before, after).await
 }
 
-async fn write_secrets(
+pub(super) async fn write_secrets(
     tx: &Transaction<'_>,
     id: i64,
     before: &Account,

@@ -15,6 +15,7 @@
 
 pub(super) mod admin;
 mod backup;
+mod copy;
 mod expiry;
 mod import;
 mod ops;
