@@ -500,7 +500,7 @@ async fn export(config: &Config, output: Option<&std::path::Path>) -> Result<(),
 }
 
 async fn open_offline(config: &Config) -> Result<Store, String> {
-    storekey::server::open_store(config).await
+    storekey::server::open_store_bulk(config).await
 }
 
 /// Creates `path` readable by its owner only (reports and exports name customers; exports hold

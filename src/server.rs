@@ -72,10 +72,22 @@ impl RunningServer {
 pub async fn open_store(config: &Config) -> Result<Store, String> {
     Store::open(&config.storage)
         .await
-        .map_err(|e| match config.storage.backend {
-            StorageBackend::Redb => format!("storage.path {}: {e}", config.storage.path),
-            StorageBackend::Postgres => format!("storage: {e}"),
-        })
+        .map_err(|e| store_error(config, e))
+}
+
+/// A store that would not open, phrased for the operator with the setting to look at.
+fn store_error(config: &Config, e: crate::store::StoreError) -> String {
+    match config.storage.backend {
+        StorageBackend::Redb => format!("storage.path {}: {e}", config.storage.path),
+        StorageBackend::Postgres => format!("storage: {e}"),
+    }
+}
+
+/// `open_store` for the bulk commands (`import`, `export`): a bounded redb page cache.
+pub async fn open_store_bulk(config: &Config) -> Result<Store, String> {
+    Store::open_bulk(&config.storage)
+        .await
+        .map_err(|e| store_error(config, e))
 }
 
 /// Opens everything and starts serving on `config.server.listen`.

@@ -62,6 +62,9 @@ impl std::fmt::Display for StoreError {
 }
 impl std::error::Error for StoreError {}
 
+/// redb's page cache for bulk commands (see `Store::open_bulk`).
+pub const BULK_CACHE_BYTES: usize = 32 * 1024 * 1024;
+
 /// A connection pool's state (see `Store::pool_status`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolStatus {
@@ -99,6 +102,18 @@ impl Store {
                 pg.migrate().await?;
                 Ok(Store(Backend::Postgres(pg)))
             }
+        }
+    }
+
+    /// `open` for a bulk command (`import`, `export`): on redb with the page cache bounded to
+    /// `BULK_CACHE_BYTES`, so memory stays flat through a million rows.
+    pub async fn open_bulk(config: &StorageConfig) -> Result<Store, StoreError> {
+        match config.backend {
+            StorageBackend::Redb => {
+                RedbStore::open_with_cache(Path::new(&config.path), Some(BULK_CACHE_BYTES))
+                    .map(Store::from)
+            }
+            StorageBackend::Postgres => Store::open(config).await,
         }
     }
 

@@ -452,3 +452,52 @@ async fn a_current_password_check_on_a_legacy_hash_rehashes_it() {
         .contains("storekey_password_rehash_total{from=\"chained\"} 1"));
     s.token(MARY, "password").await;
 }
+
+#[tokio::test]
+async fn an_import_killed_half_way_and_run_again_has_each_customer_once() {
+    if redb_only("the offline import CLI writes the redb file") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let rows = 30_000;
+    let file = dir.path().join("many.jsonl");
+    let lines: String = (0..rows)
+        .map(|i| format!("{{\"email\":\"c{i}@example.com\",\"firstname\":\"C{i}\"}}\n"))
+        .collect();
+    std::fs::write(&file, lines).unwrap();
+    let db = dir.path().join("storekey.redb");
+    let mut cmd = bin();
+    bin_env(&mut cmd, dir.path());
+    let mut child = cmd
+        .args(["import", file.to_str().unwrap(), "--batch", "500"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once some batches are on disk (or as soon as it would finish anyway).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0) > 2 * 1024 * 1024 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let before = {
+        let store = storekey::store::RedbStore::open(&db).unwrap();
+        store.read().unwrap().customer_count().unwrap()
+    };
+    eprintln!("customers on disk after the kill: {before}");
+    let report = import_ok(dir.path(), &file, &["--batch", "500"], "again.json");
+    let (created, skipped) = (
+        report["created"].as_u64().unwrap(),
+        report["skipped"].as_u64().unwrap(),
+    );
+    assert_eq!((created + skipped, skipped), (rows, before), "{report}");
+    let store = storekey::store::RedbStore::open(&db).unwrap();
+    assert_eq!(store.read().unwrap().customer_count().unwrap(), rows);
+}

@@ -142,8 +142,17 @@ pub struct WriterStats {
 
 impl RedbStore {
     /// Opens (or creates, mode 0600, in a directory created 0700) the file, checks the schema
-    /// version, and starts the writer thread.
+    /// version, and starts the writer thread. redb's in-process page cache keeps its default.
     pub fn open(path: &Path) -> Result<RedbStore, StoreError> {
+        RedbStore::open_with_cache(path, None)
+    }
+
+    /// `open` with redb's in-process page cache bounded to `cache_bytes` (a bulk import or
+    /// export writes or reads every page once: a small cache keeps its memory flat).
+    pub fn open_with_cache(
+        path: &Path,
+        cache_bytes: Option<usize>,
+    ) -> Result<RedbStore, StoreError> {
         let io = |e: std::io::Error| StoreError::Io(format!("{}: {e}", path.display()));
         if let Some(parent) = path.parent() {
             if !parent.as_os_str().is_empty() {
@@ -160,12 +169,14 @@ impl RedbStore {
         let file_id = FileId::of(&file.metadata().map_err(io)?);
         let backend = redb::backends::FileBackend::new(file)
             .map_err(|e| StoreError::Io(format!("{}: {e}", path.display())))?;
-        let db = redb::Builder::new()
-            .create_with_backend(backend)
-            .map_err(|e| match e {
-                redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked,
-                e => StoreError::Io(format!("{}: {e}", path.display())),
-            })?;
+        let mut builder = redb::Builder::new();
+        if let Some(bytes) = cache_bytes {
+            builder.set_cache_size(bytes);
+        }
+        let db = builder.create_with_backend(backend).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked,
+            e => StoreError::Io(format!("{}: {e}", path.display())),
+        })?;
         init_schema(&db)?;
         let db = Arc::new(db);
         // Bounded so a write flood applies back-pressure instead of growing memory; async
