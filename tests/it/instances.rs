@@ -7,16 +7,48 @@ use crate::support::*;
 use serde_json::{json, Value};
 use storekey::auth::storefront_tokens::{StorefrontTokenKind, WRITE_CUSTOMERS};
 
+const MULTIPASS_SECRET: &str = "multipass secret shared by both instances";
+
 async fn two_instances() -> Option<(TestDatabase, TestServer, TestServer)> {
     let db = database(Schema::Migrated).await?;
     let storage = db.storage();
     let a = TestServer::start_with({
         let storage = storage.clone();
-        move |c| c.storage = storage
+        move |c| {
+            c.storage = storage;
+            c.multipass.secret = MULTIPASS_SECRET.into();
+        }
     })
     .await;
-    let b = TestServer::start_with(move |c| c.storage = storage).await;
+    let b = TestServer::start_with(move |c| {
+        c.storage = storage;
+        c.multipass.secret = MULTIPASS_SECRET.into();
+    })
+    .await;
     Some((db, a, b))
+}
+
+/// Sends `q` with `variables` to whichever of the two answers for `i`, 16 times at once.
+async fn race(
+    a: &TestServer,
+    b: &TestServer,
+    path: &str,
+    header: Option<(&str, &str)>,
+    q: &str,
+    variables: Value,
+) -> Vec<Value> {
+    let tries = (0..16).map(|i| {
+        let server = if i % 2 == 0 { a } else { b };
+        let body = json!({ "query": q, "variables": variables });
+        async move {
+            let mut req = server.http.post(server.url(path)).json(&body);
+            if let Some((name, value)) = header {
+                req = req.header(name, value);
+            }
+            req.send().await.unwrap().json::<Value>().await.unwrap()
+        }
+    });
+    futures_util::future::join_all(tries).await
 }
 
 async fn sf(s: &TestServer, token: &str, query: &str) -> u16 {
@@ -143,4 +175,81 @@ async fn health_and_metrics_report_the_database_pool() {
         .find_map(|l| l.strip_prefix("storekey_store_pool_idle "))
         .and_then(|n| n.parse::<u64>().ok());
     assert!(idle.is_some_and(|n| n >= 1), "{metrics}");
+}
+
+#[tokio::test]
+async fn one_multipass_token_signs_in_once_across_instances() {
+    let Some((_db, a, b)) = two_instances().await else {
+        return;
+    };
+    let (_, sf) = a
+        .auth()
+        .create_storefront_token(
+            "test",
+            "shop",
+            vec![WRITE_CUSTOMERS.into()],
+            StorefrontTokenKind::Public,
+        )
+        .await
+        .unwrap();
+    let created_at = time::OffsetDateTime::from_unix_timestamp(a.auth().now())
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let token = storekey::auth::multipass::MultipassKey::new(MULTIPASS_SECRET)
+        .unwrap()
+        .encode(&json!({"email": "nic@example.com", "created_at": created_at}).to_string());
+    let q = "mutation($t:String!){ customerAccessTokenCreateWithMultipass(multipassToken:$t) { customerAccessToken { accessToken } } }";
+    let answers = race(
+        &a,
+        &b,
+        "/api/2026-04/graphql.json",
+        Some(("X-Shopify-Storefront-Access-Token", sf.expose())),
+        q,
+        json!({ "t": token }),
+    )
+    .await;
+    let winners = answers
+        .iter()
+        .filter(|body| {
+            body["data"]["customerAccessTokenCreateWithMultipass"]["customerAccessToken"]
+                ["accessToken"]
+                .is_string()
+        })
+        .count();
+    assert_eq!(winners, 1, "{answers:?}");
+    assert_eq!(b.store().customer_count().await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn one_reset_token_resets_once_across_instances() {
+    let Some((_db, a, b)) = two_instances().await else {
+        return;
+    };
+    a.create_customer(BOB, BOB_PASSWORD).await;
+    let (status, _) = a
+        .gql(
+            "mutation($e:String!){ requestPasswordResetEmail(email:$e) }",
+            json!({ "e": BOB }),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let mails = wait_for_mail(&a.outbox_dir(), 1).await;
+    let reset = link_param(mails.last().unwrap(), "token").unwrap();
+    let q = "mutation($e:String!,$t:String!,$p:String!){ resetPassword(email:$e, resetPasswordToken:$t, newPassword:$p) }";
+    let answers = race(
+        &a,
+        &b,
+        "/graphql",
+        None,
+        q,
+        json!({"e": BOB, "t": reset, "p": "N3w-passw0rd-raced"}),
+    )
+    .await;
+    let winners = answers
+        .iter()
+        .filter(|body| body["data"]["resetPassword"] == json!(true))
+        .count();
+    assert_eq!(winners, 1, "{answers:?}");
 }
