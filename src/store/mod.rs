@@ -90,6 +90,12 @@ impl From<RedbStore> for Store {
     }
 }
 
+impl From<pg::Postgres> for Store {
+    fn from(pg: pg::Postgres) -> Store {
+        Store(Backend::Postgres(pg))
+    }
+}
+
 impl Store {
     /// Opens the backend `config.backend` names: the redb file at `config.path` (created when
     /// missing), or the PostgreSQL database at `config.url`.
@@ -168,6 +174,16 @@ impl Store {
         match &self.0 {
             Backend::Redb(s) => s.read()?.customer_by_email(email),
             Backend::Postgres(p) => p.customer_by_email(email).await,
+        }
+    }
+
+    pub async fn customer_id_by_identifier(
+        &self,
+        identifier: &str,
+    ) -> Result<Option<CustomerId>, StoreError> {
+        match &self.0 {
+            Backend::Redb(s) => s.read()?.customer_id_by_identifier(identifier),
+            Backend::Postgres(p) => p.customer_id_by_identifier(identifier).await,
         }
     }
 
@@ -410,17 +426,43 @@ impl Store {
         }
     }
 
-    /// `import_batch`'s decisions, writing nothing (`--dry-run`).
+    /// `import_batch`'s decisions on committed data, writing nothing (`--dry-run`). The caller
+    /// leaves out rows whose email came earlier in the file, as it does for a real import, so
+    /// both report the same counts.
     pub async fn import_batch_dry_run(
         &self,
         rows: &[Account],
         on_conflict: import::OnConflict,
         now: Timestamp,
     ) -> Result<Vec<import::Imported>, StoreError> {
-        match &self.0 {
-            Backend::Redb(s) => s.import_batch_dry_run(rows, on_conflict, now),
-            Backend::Postgres(p) => p.import_batch_dry_run(rows, on_conflict, now).await,
+        use import::{decide, Decision, Imported, RowOutcome};
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let existing = self.customer_by_email(&row.customer.email).await?;
+            let id = existing.as_ref().map_or(CustomerId(0), |e| e.customer.id);
+            let owner = match &row.customer.multipass_identifier {
+                Some(ident) => self.customer_id_by_identifier(ident).await?,
+                None => None,
+            };
+            let identifier_taken = owner.is_some_and(|o| o != id);
+            let outcome = match decide(existing.as_ref(), row, on_conflict, now) {
+                Decision::Create => RowOutcome::Created(CustomerId(0)),
+                Decision::Update(_) => RowOutcome::Updated(id),
+                Decision::Unchanged => RowOutcome::Skipped(id),
+                Decision::Conflict => {
+                    out.push(Imported {
+                        outcome: RowOutcome::Conflict(id),
+                        identifier_taken: false,
+                    });
+                    break;
+                }
+            };
+            out.push(Imported {
+                outcome,
+                identifier_taken,
+            });
         }
+        Ok(out)
     }
 
     // ------------------------------------------------------------------ N instances

@@ -18,7 +18,7 @@ use storekey::store::import::{Imported, OnConflict, RowOutcome};
 use storekey::store::pg::Postgres;
 use storekey::store::{
     AccessTokenRecord, Change, Created, CustomerId, Digest, Effects, MultipassOutcome, NewToken,
-    RedbStore, StoreError, SweepReport, Timestamp, TokenKind, Updated, Upsert, Who,
+    RedbStore, Store, StoreError, SweepReport, Timestamp, TokenKind, Updated, Upsert, Who,
 };
 
 /// One backend under test, cheap to clone into racing tasks.
@@ -150,11 +150,15 @@ impl Subject {
         rows: &[Account],
         on_conflict: OnConflict,
     ) -> Vec<Imported> {
-        match self {
-            Subject::Redb(s, _) => s.import_batch_dry_run(rows, on_conflict, NOW),
-            Subject::Pg(s, _) => s.import_batch_dry_run(rows, on_conflict, NOW).await,
-        }
-        .unwrap()
+        // The dry run is the facade's own, over the backend's reads.
+        let store = match self {
+            Subject::Redb(s, _) => Store::from(s.clone()),
+            Subject::Pg(s, _) => Store::from(s.clone()),
+        };
+        store
+            .import_batch_dry_run(rows, on_conflict, NOW)
+            .await
+            .unwrap()
     }
 
     async fn customer(&self, id: CustomerId) -> Option<Account> {

@@ -79,42 +79,6 @@ impl Postgres {
             .await?;
         Ok(out)
     }
-
-    /// `import_batch`'s decisions on committed data, writing nothing (`--dry-run`).
-    pub async fn import_batch_dry_run(
-        &self,
-        rows: &[Account],
-        on_conflict: OnConflict,
-        now: Timestamp,
-    ) -> Result<Vec<Imported>, StoreError> {
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let existing = self.customer_by_email(&row.customer.email).await?;
-            let id = existing.as_ref().map_or(CustomerId(0), |e| e.customer.id);
-            let owner = match &row.customer.multipass_identifier {
-                Some(ident) => self.customer_id_by_identifier(ident).await?,
-                None => None,
-            };
-            let identifier_taken = owner.is_some_and(|o| o != id);
-            let outcome = match decide(existing.as_ref(), row, on_conflict, now) {
-                Decision::Create => RowOutcome::Created(CustomerId(0)),
-                Decision::Update(_) => RowOutcome::Updated(id),
-                Decision::Unchanged => RowOutcome::Skipped(id),
-                Decision::Conflict => {
-                    out.push(Imported {
-                        outcome: RowOutcome::Conflict(id),
-                        identifier_taken: false,
-                    });
-                    break;
-                }
-            };
-            out.push(Imported {
-                outcome,
-                identifier_taken,
-            });
-        }
-        Ok(out)
-    }
 }
 
 /// The customer that already has the row's Multipass identifier, if any.

@@ -65,45 +65,6 @@ impl RedbStore {
         })
         .await
     }
-
-    /// `import_batch`'s decisions on a read snapshot, writing nothing (`--dry-run`). The caller
-    /// leaves out rows whose email came earlier in the file, as it does for a real import, so
-    /// both report the same counts.
-    pub fn import_batch_dry_run(
-        &self,
-        rows: &[Account],
-        on_conflict: OnConflict,
-        now: Timestamp,
-    ) -> Result<Vec<Imported>, StoreError> {
-        let reader = self.read()?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let existing = reader.customer_by_email(&row.customer.email)?;
-            let id = existing.as_ref().map_or(CustomerId(0), |e| e.customer.id);
-            let owner = match &row.customer.multipass_identifier {
-                Some(ident) => reader.customer_id_by_identifier(ident)?,
-                None => None,
-            };
-            let identifier_taken = owner.is_some_and(|o| o != id);
-            let outcome = match decide(existing.as_ref(), row, on_conflict, now) {
-                Decision::Create => RowOutcome::Created(CustomerId(0)),
-                Decision::Update(_) => RowOutcome::Updated(id),
-                Decision::Unchanged => RowOutcome::Skipped(id),
-                Decision::Conflict => {
-                    out.push(Imported {
-                        outcome: RowOutcome::Conflict(id),
-                        identifier_taken: false,
-                    });
-                    break;
-                }
-            };
-            out.push(Imported {
-                outcome,
-                identifier_taken,
-            });
-        }
-        Ok(out)
-    }
 }
 
 /// Whether the row's Multipass identifier belongs to a customer other than `id`.
