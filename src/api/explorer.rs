@@ -191,6 +191,23 @@ fn escape_attribute(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// An embedded file whose path carries its version or content hash: cached for a year,
+/// never sniffed. The explorer's and the admin console's assets both answer with it.
+pub(crate) fn embedded_file(content_type: &'static str, bytes: &'static [u8]) -> HttpResponse {
+    let mut resp = Response::new(Body::from(bytes));
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    resp
+}
+
 /// `GET /explorer/{package-version}/{file}`: the embedded files, cached for a year (the path
 /// changes with the content). An unknown path is the usual 404.
 pub fn assets(
@@ -208,21 +225,7 @@ pub fn assets(
             if !enabled {
                 return Ok(disabled());
             }
-            let mut resp = Response::new(Body::from(a.bytes));
-            let h = resp.headers_mut();
-            h.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(a.content_type),
-            );
-            h.insert(
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=31536000, immutable"),
-            );
-            h.insert(
-                header::X_CONTENT_TYPE_OPTIONS,
-                HeaderValue::from_static("nosniff"),
-            );
-            Ok(resp)
+            Ok(embedded_file(a.content_type, a.bytes))
         })
 }
 

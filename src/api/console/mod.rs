@@ -87,21 +87,7 @@ fn asset(tag: &str, name: &str) -> HttpResponse {
     else {
         return not_found();
     };
-    let mut resp = Response::new(Body::from(a.bytes));
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(a.content_type),
-    );
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=31536000, immutable"),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    resp
+    super::explorer::embedded_file(a.content_type, a.bytes)
 }
 
 // ---------------------------------------------------------------- responses
