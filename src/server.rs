@@ -96,16 +96,6 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<RunningServe
     let store = open_store(&config).await?;
     let metrics = Arc::new(Metrics::new());
     let auth = Arc::new(Auth::new(config.clone(), store.clone(), clock, metrics)?);
-    // storekey_legacy_password_hashes: one scan of the customers (time linear in customers,
-    // memory one page); rehashes count it down from here.
-    match auth.refresh_legacy_hash_gauge().await {
-        Ok(0) => {}
-        Ok(n) => tracing::info!(
-            legacy_password_hashes = n,
-            "password hashes to be replaced at first sign-in"
-        ),
-        Err(e) => tracing::warn!("legacy password hash count failed: {e}"),
-    }
     let state = AppState::new(auth.clone(), config.clone());
     let listen: SocketAddr = config
         .server
@@ -156,6 +146,20 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<RunningServe
     };
     let mut tasks = vec![tokio::spawn(serving)];
     tasks.push(tokio::spawn(crate::sweeper::run(auth.clone(), stopped)));
+    // storekey_legacy_password_hashes: one scan of the customers (time linear in customers,
+    // memory one page), beside serving so start-up does not wait for it; rehashes count it
+    // down from there (one that lands during the scan may leave it one high until the next).
+    let counting = auth.clone();
+    tasks.push(tokio::spawn(async move {
+        match counting.refresh_legacy_hash_gauge().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                legacy_password_hashes = n,
+                "password hashes to be replaced at first sign-in"
+            ),
+            Err(e) => tracing::warn!("legacy password hash count failed: {e}"),
+        }
+    }));
     Ok(RunningServer {
         addr,
         auth,

@@ -77,13 +77,18 @@ async fn an_imported_magento_password_signs_in_and_is_rehashed_keeping_tokens() 
     let report = import_ok(dir.path(), &fixture("magento-customers.csv"), &[], "r.json");
     assert_eq!(report["created"], 3);
     let s = server_on(dir.path(), |_| {}).await;
-    let metrics = s.metrics().await;
+    // The count runs beside serving at start: wait for it, then it must be exactly 1.
+    let md5 = "storekey_legacy_password_hashes{scheme=\"magento_md5\"}";
+    let mut line = None;
+    for _ in 0..500 {
+        line = metric_line(&s.metrics().await, md5).filter(|l| !l.ends_with(" 0"));
+        if line.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     assert_eq!(
-        metric_line(
-            &metrics,
-            "storekey_legacy_password_hashes{scheme=\"magento_md5\"}"
-        )
-        .as_deref(),
+        line.as_deref(),
         Some("storekey_legacy_password_hashes{scheme=\"magento_md5\"} 1")
     );
     assert!(stored_hash(&s, RONI).await.starts_with("magento:"));
