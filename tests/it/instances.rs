@@ -1,44 +1,68 @@
 //! Several storekey instances on one PostgreSQL database (issue 12): the promises hold across
-//! instances. Each test starts two real servers on a fresh database of the test cluster
-//! (skipped with one line when this machine has no PostgreSQL, unless `STOREKEY_REQUIRE_PG=1`).
+//! instances. Each test starts three real servers on a fresh database of the test cluster
+//! (skipped with one line when this machine has no PostgreSQL, unless `STOREKEY_REQUIRE_PG=1`);
+//! the SIGKILL test runs one of them as the real binary, a child process.
 
 use crate::postgres::{database, Schema, TestDatabase};
 use crate::support::*;
 use serde_json::{json, Value};
-use storekey::auth::storefront_tokens::{StorefrontTokenKind, WRITE_CUSTOMERS};
+use std::time::{Duration, Instant};
+use storekey::auth::storefront_tokens::{StorefrontTokenKind, SHARED_CHECK, WRITE_CUSTOMERS};
+use storekey::config::Config;
 
-const MULTIPASS_SECRET: &str = "multipass secret shared by both instances";
+const MULTIPASS_SECRET: &str = "multipass secret shared by every instance";
 
-async fn two_instances() -> Option<(TestDatabase, TestServer, TestServer)> {
+/// Three in-process servers on one fresh database, each with `tweak` applied.
+async fn instances_with(
+    tweak: impl Fn(&mut Config) + Clone,
+) -> Option<(TestDatabase, [TestServer; 3])> {
     let db = database(Schema::Migrated).await?;
     let storage = db.storage();
-    let a = TestServer::start_with({
+    let mut servers = Vec::new();
+    for _ in 0..3 {
         let storage = storage.clone();
-        move |c| {
-            c.storage = storage;
-            c.multipass.secret = MULTIPASS_SECRET.into();
-        }
-    })
-    .await;
-    let b = TestServer::start_with(move |c| {
-        c.storage = storage;
-        c.multipass.secret = MULTIPASS_SECRET.into();
-    })
-    .await;
-    Some((db, a, b))
+        let tweak = tweak.clone();
+        servers.push(
+            TestServer::start_with(move |c| {
+                c.storage = storage;
+                c.multipass.secret = MULTIPASS_SECRET.into();
+                tweak(c);
+            })
+            .await,
+        );
+    }
+    let servers: [TestServer; 3] = servers.try_into().ok()?;
+    Some((db, servers))
 }
 
-/// Sends `q` with `variables` to whichever of the two answers for `i`, 16 times at once.
+async fn three_instances() -> Option<(TestDatabase, [TestServer; 3])> {
+    instances_with(|_| {}).await
+}
+
+/// Polls `done` every 20 ms until it holds; panics after `limit` (a bound far above the
+/// documented one, so a slow machine does not fail the test, and a broken promise still does).
+async fn eventually<F, Fut>(limit: Duration, what: &str, mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    while !done().await {
+        assert!(started.elapsed() < limit, "not within {limit:?}: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Sends `q` with `variables` to the servers in turn, 18 times at once.
 async fn race(
-    a: &TestServer,
-    b: &TestServer,
+    servers: &[TestServer; 3],
     path: &str,
     header: Option<(&str, &str)>,
     q: &str,
     variables: Value,
 ) -> Vec<Value> {
-    let tries = (0..16).map(|i| {
-        let server = if i % 2 == 0 { a } else { b };
+    let tries = (0..18).map(|i| {
+        let server = &servers[i % 3];
         let body = json!({ "query": q, "variables": variables });
         async move {
             let mut req = server.http.post(server.url(path)).json(&body);
@@ -63,12 +87,27 @@ async fn sf(s: &TestServer, token: &str, query: &str) -> u16 {
         .as_u16()
 }
 
+const REQUEST_RESET: &str = "mutation($e:String!){ requestPasswordResetEmail(email:$e) }";
+const RESET_REFUSED: &str = "Cannot reset the customer's password";
+
+/// `requestPasswordResetEmail` for `email` on `s`: true when accepted, false when refused with
+/// the limit's message.
+async fn reset_accepted(s: &TestServer, email: &str) -> bool {
+    let (status, body) = s.gql(REQUEST_RESET, json!({ "e": email }), None).await;
+    assert_eq!(status, 200, "{body}");
+    if body["data"]["requestPasswordResetEmail"] == json!(true) {
+        return true;
+    }
+    assert_eq!(first_error(&body).0, RESET_REFUSED, "{body}");
+    false
+}
+
 #[tokio::test]
-async fn a_storefront_token_deleted_on_one_instance_is_refused_by_the_other_within_a_second() {
-    let Some((_db, a, b)) = two_instances().await else {
+async fn a_storefront_token_deleted_on_one_instance_is_refused_by_the_others_within_the_bound() {
+    let Some((_db, s)) = three_instances().await else {
         return;
     };
-    let (record, token) = a
+    let (record, token) = s[0]
         .auth()
         .create_storefront_token(
             "test",
@@ -79,86 +118,120 @@ async fn a_storefront_token_deleted_on_one_instance_is_refused_by_the_other_with
         .await
         .unwrap();
     let token = token.expose().to_string();
-    assert_eq!(sf(&b, &token, "{ __typename }").await, 200);
-    assert!(a
+    for server in &s {
+        assert_eq!(sf(server, &token, "{ __typename }").await, 200);
+    }
+    assert!(s[0]
         .auth()
         .delete_storefront_token("test", record.id)
         .await
         .unwrap());
-    assert_eq!(sf(&a, &token, "{ __typename }").await, 401);
-    // B's cache is at most SHARED_CHECK old before it reads the generation counter again.
-    tokio::time::sleep(storekey::auth::storefront_tokens::SHARED_CHECK * 2).await;
-    assert_eq!(sf(&b, &token, "{ __typename }").await, 401);
+    assert_eq!(sf(&s[0], &token, "{ __typename }").await, 401);
+    // The others' caches are at most SHARED_CHECK old before they read the generation again.
+    for server in &s[1..] {
+        eventually(SHARED_CHECK * 10, "the deleted token refused", || async {
+            sf(server, &token, "{ __typename }").await == 401
+        })
+        .await;
+    }
 }
 
 #[tokio::test]
-async fn one_admin_code_signs_in_once_across_instances() {
-    let Some((_db, a, b)) = two_instances().await else {
+async fn one_admin_code_signs_in_once_across_three_instances() {
+    let Some((_db, s)) = three_instances().await else {
         return;
     };
-    let id = a.admin_customer(BOB, BOB_PASSWORD, true).await;
-    let code = a.issue_otc(id, "phone support").await;
+    let id = s[0].admin_customer(BOB, BOB_PASSWORD, true).await;
+    let code = s[1].issue_otc(id, "phone support").await;
     let q =
         "mutation($e:String!,$p:String!){ generateCustomerToken(email:$e, password:$p) { token } }";
-    let tries = (0..16).map(|i| {
-        let server = if i % 2 == 0 { &a } else { &b };
-        let code = code.clone();
-        async move { server.gql(q, json!({"e": BOB, "p": code}), None).await }
-    });
-    let answers: Vec<(u16, Value)> = futures_util::future::join_all(tries).await;
+    let answers = race(&s, "/graphql", None, q, json!({"e": BOB, "p": code})).await;
     let winners = answers
         .iter()
-        .filter(|(_, body)| body["data"]["generateCustomerToken"]["token"].is_string())
+        .filter(|body| body["data"]["generateCustomerToken"]["token"].is_string())
         .count();
     assert_eq!(winners, 1, "{answers:?}");
+    assert_eq!(s[2].store().access_token_count().await.unwrap(), 1);
 }
 
 #[tokio::test]
-async fn lockout_counts_failures_made_on_either_instance() {
-    let Some((_db, a, b)) = two_instances().await else {
+async fn lockout_counts_failures_spread_over_three_instances() {
+    let Some((_db, s)) = three_instances().await else {
         return;
     };
-    a.create_customer(BOB, BOB_PASSWORD).await;
-    let max = a.config.lockout.max_failures;
+    s[0].create_customer(BOB, BOB_PASSWORD).await;
+    let max = s[0].config.lockout.max_failures;
     for i in 0..max {
-        let server = if i % 2 == 0 { &a } else { &b };
+        let stored = s[0].auth().account_by_email(BOB).await.unwrap().unwrap();
+        assert_eq!(
+            (
+                stored.credentials.lockout.failures,
+                stored.credentials.lockout.lock_expires
+            ),
+            (i, None),
+            "before failure {}",
+            i + 1
+        );
         // Distinct wrong passwords: an identical retry counts once.
-        let (_, body) = server
-            .gql(
-                "mutation($e:String!,$p:String!){ generateCustomerToken(email:$e, password:$p) { token } }",
-                json!({"e": BOB, "p": format!("wrong-{i}")}),
-                None,
-            )
+        let (_, body) = s[(i % 3) as usize]
+            .sign_in(BOB, &format!("wrong-{i}"))
             .await;
-        assert!(body["errors"].is_array(), "{body}");
+        assert_eq!(first_error(&body).0, GENERIC, "{body}");
     }
-    let stored = b.auth().account_by_email(BOB).await.unwrap().unwrap();
+    let stored = s[1].auth().account_by_email(BOB).await.unwrap().unwrap();
     assert!(
         stored.credentials.lockout.lock_expires.is_some(),
-        "{:?}",
+        "locked at exactly {max}: {:?}",
         stored.credentials.lockout
     );
+    // Locked on every instance, even with the right password.
+    for server in &s {
+        let (_, body) = server.sign_in(BOB, BOB_PASSWORD).await;
+        assert_eq!(first_error(&body).0, GENERIC, "{body}");
+    }
+}
+
+/// `storekey_sweeper_runs` on one server.
+async fn sweeper_runs(s: &TestServer) -> u64 {
+    s.metrics()
+        .await
+        .lines()
+        .find_map(|l| l.strip_prefix("storekey_sweeper_runs_total "))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }
 
 #[tokio::test]
-async fn only_one_instance_holds_the_sweeper_lease() {
-    let Some((_db, a, b)) = two_instances().await else {
+async fn only_one_of_three_instances_sweeps() {
+    let Some((_db, s)) = instances_with(|c| c.sweeper.interval_seconds = 1).await else {
         return;
     };
-    let ttl = std::time::Duration::from_secs(30);
-    assert!(a.auth().sweep_lease("instance-a", ttl).await.unwrap());
-    assert!(!b.auth().sweep_lease("instance-b", ttl).await.unwrap());
-    assert!(
-        a.auth().sweep_lease("instance-a", ttl).await.unwrap(),
-        "the holder renews"
+    // Every instance ticks each second; only the lease holder sweeps on its ticks.
+    eventually(Duration::from_secs(60), "four sweeps", || async {
+        let mut total = 0;
+        for server in &s {
+            total += sweeper_runs(server).await;
+        }
+        total >= 4
+    })
+    .await;
+    let mut runs = Vec::new();
+    for server in &s {
+        runs.push(sweeper_runs(server).await);
+    }
+    assert_eq!(
+        runs.iter().filter(|&&n| n > 0).count(),
+        1,
+        "sweeps per instance: {runs:?}"
     );
 }
 
 #[tokio::test]
 async fn health_and_metrics_report_the_database_pool() {
-    let Some((_db, a, _b)) = two_instances().await else {
+    let Some((_db, s)) = three_instances().await else {
         return;
     };
+    let a = &s[0];
     let health = a.http.get(a.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status().as_u16(), 200);
     a.create_customer(BOB, BOB_PASSWORD).await;
@@ -178,11 +251,11 @@ async fn health_and_metrics_report_the_database_pool() {
 }
 
 #[tokio::test]
-async fn one_multipass_token_signs_in_once_across_instances() {
-    let Some((_db, a, b)) = two_instances().await else {
+async fn one_multipass_token_signs_in_once_across_three_instances() {
+    let Some((_db, s)) = three_instances().await else {
         return;
     };
-    let (_, sf) = a
+    let (_, sf) = s[0]
         .auth()
         .create_storefront_token(
             "test",
@@ -192,7 +265,7 @@ async fn one_multipass_token_signs_in_once_across_instances() {
         )
         .await
         .unwrap();
-    let created_at = time::OffsetDateTime::from_unix_timestamp(a.auth().now())
+    let created_at = time::OffsetDateTime::from_unix_timestamp(s[0].auth().now())
         .unwrap()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap();
@@ -201,8 +274,7 @@ async fn one_multipass_token_signs_in_once_across_instances() {
         .encode(&json!({"email": "nic@example.com", "created_at": created_at}).to_string());
     let q = "mutation($t:String!){ customerAccessTokenCreateWithMultipass(multipassToken:$t) { customerAccessToken { accessToken } } }";
     let answers = race(
-        &a,
-        &b,
+        &s,
         "/api/2026-04/graphql.json",
         Some(("X-Shopify-Storefront-Access-Token", sf.expose())),
         q,
@@ -218,29 +290,22 @@ async fn one_multipass_token_signs_in_once_across_instances() {
         })
         .count();
     assert_eq!(winners, 1, "{answers:?}");
-    assert_eq!(b.store().customer_count().await.unwrap(), 1);
+    assert_eq!(s[1].store().customer_count().await.unwrap(), 1);
+    assert_eq!(s[2].store().access_token_count().await.unwrap(), 1);
 }
 
 #[tokio::test]
-async fn one_reset_token_resets_once_across_instances() {
-    let Some((_db, a, b)) = two_instances().await else {
+async fn one_reset_token_resets_once_across_three_instances() {
+    let Some((_db, s)) = three_instances().await else {
         return;
     };
-    a.create_customer(BOB, BOB_PASSWORD).await;
-    let (status, _) = a
-        .gql(
-            "mutation($e:String!){ requestPasswordResetEmail(email:$e) }",
-            json!({ "e": BOB }),
-            None,
-        )
-        .await;
-    assert_eq!(status, 200);
-    let mails = wait_for_mail(&a.outbox_dir(), 1).await;
+    s[0].create_customer(BOB, BOB_PASSWORD).await;
+    assert!(reset_accepted(&s[0], BOB).await);
+    let mails = wait_for_mail(&s[0].outbox_dir(), 1).await;
     let reset = link_param(mails.last().unwrap(), "token").unwrap();
     let q = "mutation($e:String!,$t:String!,$p:String!){ resetPassword(email:$e, resetPasswordToken:$t, newPassword:$p) }";
     let answers = race(
-        &a,
-        &b,
+        &s,
         "/graphql",
         None,
         q,
@@ -252,4 +317,101 @@ async fn one_reset_token_resets_once_across_instances() {
         .filter(|body| body["data"]["resetPassword"] == json!(true))
         .count();
     assert_eq!(winners, 1, "{answers:?}");
+    assert_eq!(s[1].token(BOB, "N3w-passw0rd-raced").await.len(), 32);
+}
+
+/// `generateCustomerToken` against a server at `addr`: the token on HTTP 200 with one, else
+/// None (a refused or cut-off request).
+async fn sign_in_at(http: &reqwest::Client, addr: &str, email: &str) -> Option<String> {
+    let resp = http
+        .post(format!("http://{addr}/graphql"))
+        .json(&json!({
+            "query": "mutation($e:String!,$p:String!){ generateCustomerToken(email:$e, password:$p) { token } }",
+            "variables": {"e": email, "p": BOB_PASSWORD},
+        }))
+        .send()
+        .await
+        .ok()?;
+    if resp.status().as_u16() != 200 {
+        return None;
+    }
+    let body: Value = resp.json().await.ok()?;
+    body["data"]["generateCustomerToken"]["token"]
+        .as_str()
+        .map(str::to_string)
+}
+
+#[tokio::test]
+async fn an_instance_killed_under_sign_in_load_loses_no_acknowledged_token() {
+    let Some((db, s)) = three_instances().await else {
+        return;
+    };
+    let [a, b, _c] = &s;
+    let emails: Vec<String> = (0..4).map(|i| format!("shopper{i}@example.com")).collect();
+    for email in &emails {
+        a.create_customer(email, BOB_PASSWORD).await;
+    }
+    // The one to kill is the real binary, a child process, on the same database.
+    let dir = tempfile::tempdir().unwrap();
+    let url = db.url.clone();
+    let mut victim = BinServer::spawn(
+        dir.path(),
+        &[
+            ("STOREKEY_STORAGE_BACKEND", "postgres"),
+            ("STOREKEY_STORAGE_URL", url.as_str()),
+            ("STOREKEY_STORAGE_TLS", "disable"),
+            ("STOREKEY_STORAGE_POOL_SIZE", "4"),
+            // The load comes from one address: no per-IP throttle in the way.
+            ("STOREKEY_THROTTLE_LOGIN_PER_IP_PER_MINUTE", "0"),
+        ],
+    );
+    let addr = victim.addr.clone();
+    // Load: four clients signing in on the victim in a loop until it stops answering.
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut clients = Vec::new();
+    for email in emails.clone() {
+        let (http, addr, acknowledged) = (http.clone(), addr.clone(), acknowledged.clone());
+        let stop_rx = stop_rx.clone();
+        clients.push(tokio::spawn(async move {
+            while !*stop_rx.borrow() {
+                match sign_in_at(&http, &addr, &email).await {
+                    Some(token) => acknowledged.lock().unwrap().push((email.clone(), token)),
+                    None => break,
+                }
+            }
+        }));
+    }
+    eventually(
+        Duration::from_secs(60),
+        "20 sign-ins on the victim",
+        || async { acknowledged.lock().unwrap().len() >= 20 },
+    )
+    .await;
+    // SIGKILL while the clients are mid-request.
+    victim.child.kill().unwrap();
+    victim.child.wait().unwrap();
+    let _ = stop_tx.send(true);
+    for client in clients {
+        client.await.unwrap();
+    }
+    // The survivors keep serving sign-ins...
+    for (i, email) in emails.iter().enumerate() {
+        let server = &s[i % 2];
+        assert_eq!(server.token(email, BOB_PASSWORD).await.len(), 32, "{email}");
+    }
+    // ...and every token the victim acknowledged before it died authenticates on them.
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(acknowledged.len() >= 20);
+    for (email, token) in &acknowledged {
+        for server in [a, b] {
+            let (status, body) = server.whoami(token).await;
+            assert_eq!(status, 200, "{body}");
+            assert_eq!(body["data"]["customer"]["email"], json!(email), "{body}");
+        }
+    }
 }
