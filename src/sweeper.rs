@@ -54,6 +54,7 @@ pub async fn sweep_now(auth: &Auth) -> Result<SweepReport, StoreError> {
         total.confirmations += report.confirmations;
         total.multipass_replays += report.multipass_replays;
         total.lockouts += report.lockouts;
+        total.mail_limits += report.mail_limits;
         if !report.more {
             break;
         }

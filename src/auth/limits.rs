@@ -1,6 +1,7 @@
-//! In-memory rate limits: fixed windows per key (the per-IP sign-in throttle, the reset-request
-//! limits). They live in memory on purpose: they blunt floods, and a restart forgetting them
-//! costs nothing that lockout (which is stored) does not still guard.
+//! In-memory rate limits: fixed windows per key (the per-IP sign-in throttle, the per-IP budget
+//! for reset and confirmation mail). They live in memory, per instance, on purpose: they blunt
+//! floods, and a restart forgetting them costs nothing that lockout and the per-address mail
+//! limits (both stored, shared by every instance) do not still guard.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -223,47 +224,6 @@ impl RecentFailures {
     }
 }
 
-/// "At most one event per `gap` seconds" per key (Adobe Commerce's minimum time between
-/// password-reset requests).
-pub struct MinInterval<K> {
-    gap: i64,
-    /// Per key: when its last allowed event was.
-    last: Mutex<Generations<K, i64>>,
-}
-
-impl<K: Hash + Eq + Clone> MinInterval<K> {
-    pub fn new(gap: i64) -> Self {
-        MinInterval {
-            gap,
-            last: Mutex::new(Generations::new(gap.max(1))),
-        }
-    }
-
-    pub fn allow(&self, key: &K, now: i64) -> bool {
-        if self.gap <= 0 {
-            return true;
-        }
-        let Ok(mut last) = self.last.lock() else {
-            return true;
-        };
-        match last.take(key, now) {
-            Some(t) if now.saturating_sub(t) < self.gap => {
-                last.put(key.clone(), t, now);
-                false
-            }
-            _ => {
-                last.put(key.clone(), now, now);
-                true
-            }
-        }
-    }
-
-    #[cfg(test)]
-    fn stored_keys(&self) -> usize {
-        self.last.lock().map(|l| l.len()).unwrap_or(0)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,14 +237,6 @@ mod tests {
         assert!(l.allow(&2, 2));
         assert!(l.allow(&1, 61));
         assert!(RateLimiter::new(0, 60).allow(&1, 0));
-    }
-
-    #[test]
-    fn min_interval() {
-        let m = MinInterval::new(600);
-        assert!(m.allow(&"a", 0));
-        assert!(!m.allow(&"a", 599));
-        assert!(m.allow(&"a", 600));
     }
 
     const FLOOD: u32 = 100_000;
@@ -314,35 +266,14 @@ mod tests {
     }
 
     #[test]
-    fn min_interval_stays_bounded_under_a_flood_of_keys() {
-        let m = MinInterval::new(600);
-        let victim = "victim@example.com".to_string();
-        assert!(m.allow(&victim, 0));
-        let mut most = 0;
-        for n in 0..FLOOD {
-            assert!(m.allow(&email(n), 1));
-            most = most.max(m.stored_keys());
-            if n % 1000 == 0 {
-                assert!(!m.allow(&victim, 1), "after {n} flood keys");
-            }
-        }
-        assert!(most <= MAX_KEYS, "{most} keys stored");
-        assert!(!m.allow(&victim, 2));
-    }
-
-    #[test]
     fn fewer_new_keys_than_half_the_cap_evict_nothing() {
         let l = RateLimiter::new(1, 3600);
-        let m = MinInterval::new(600);
         let victim = "victim@example.com".to_string();
         assert!(l.allow(&victim, 0));
-        assert!(m.allow(&victim, 0));
         for n in 0..(MAX_KEYS / 2 - 1) as u32 {
             l.allow(&email(n), 1);
-            m.allow(&email(n), 1);
         }
         assert!(!l.allow(&victim, 2));
-        assert!(!m.allow(&victim, 2));
     }
 
     #[test]

@@ -308,8 +308,13 @@ impl Auth {
         let mailer = crate::mail::transport_from_config(&config.mail).map_err(|e| e.to_string())?;
         let per_hour = config.reset.max_requests_per_hour;
         Ok(Auth {
-            reset_mail: one_time::MailLimits::new(per_hour, config.reset.min_minutes_between),
+            reset_mail: one_time::MailLimits::new(
+                "reset",
+                per_hour,
+                config.reset.min_minutes_between,
+            ),
             confirmation_mail: one_time::MailLimits::new(
+                "confirmation",
                 per_hour,
                 config.reset.min_minutes_between,
             ),

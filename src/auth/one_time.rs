@@ -4,13 +4,15 @@
 //! customer record (so a new one replaces the old), checked for expiry on every use, and
 //! consumed inside the same write that signs in or resets, so exactly one racing request wins.
 
-use super::limits::{MinInterval, RateLimiter};
+use super::limits::RateLimiter;
 use super::password::{check_policy, PolicyError};
 use super::secret::{self, Secret};
 use super::{audit_entry, live_matches, valid_email, AccountUpdate, Auth, IssuedToken, Method};
 use crate::mail::Mail;
 use crate::model::{email_key, AccessToken, Account, Customer, OneTimeSecret};
-use crate::store::{Change, CustomerId, Effects, NewToken, StoreError, TokenKind, Updated, Who};
+use crate::store::{
+    Change, CustomerId, Effects, MailLimit, NewToken, Store, StoreError, TokenKind, Updated, Who,
+};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -66,35 +68,55 @@ pub fn url_encode(value: &str) -> String {
 
 /// How often one address may be mailed, and one client may ask for mail: Adobe Commerce's
 /// reset limits (`reset.max_requests_per_hour`, `reset.min_minutes_between`), used for reset
-/// and confirmation mail alike.
+/// and confirmation mail alike. The address's cap and gap are kept in the store, so every
+/// instance on one database shares them; the client's budget stays in memory, per instance.
 pub struct MailLimits {
-    per_email: RateLimiter<String>,
+    /// Which mail: reset and confirmation counts are kept apart.
+    purpose: &'static str,
     per_ip: RateLimiter<IpAddr>,
-    gap: MinInterval<String>,
+    per_address: MailLimit,
 }
 
 impl MailLimits {
-    pub fn new(per_hour: u32, min_minutes_between: u32) -> MailLimits {
+    pub fn new(purpose: &'static str, per_hour: u32, min_minutes_between: u32) -> MailLimits {
         MailLimits {
-            per_email: RateLimiter::new(per_hour, 3600),
+            purpose,
             per_ip: RateLimiter::new(per_hour, 3600),
-            gap: MinInterval::new(i64::from(min_minutes_between) * 60),
+            per_address: MailLimit {
+                cap: per_hour,
+                window: 3600,
+                gap: i64::from(min_minutes_between) * 60,
+            },
         }
     }
 
-    /// Counts one request. The client's budget is checked first, so a client over its limit
-    /// cannot fill the per-email maps with new addresses.
-    pub fn allow(&self, email_key: &String, ip: Option<IpAddr>, now: i64) -> bool {
-        ip.is_none_or(|ip| self.per_ip.allow(&super::limits::ip_key(ip), now))
-            && self.per_email.allow(email_key, now)
-            && self.gap.allow(email_key, now)
+    /// Counts one request. The client's budget is checked first (in memory), so a client over
+    /// its limit cannot fill the store with new addresses; then the address's, in one atomic
+    /// store write. The store keeps a digest of the address, never the address itself.
+    pub async fn allow(
+        &self,
+        store: &Store,
+        email_key: &str,
+        ip: Option<IpAddr>,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        if ip.is_some_and(|ip| !self.per_ip.allow(&super::limits::ip_key(ip), now)) {
+            return Ok(false);
+        }
+        if self.per_address.cap == 0 && self.per_address.gap <= 0 {
+            return Ok(true);
+        }
+        let key = secret::digest(&format!("{}\n{email_key}", self.purpose));
+        store.count_mail_request(key, self.per_address, now).await
     }
 }
 
 impl Auth {
-    /// Starts a password reset. `false` means rate-limited (for every email alike). The answer
-    /// is given before anything that depends on whether the email has an account: the lookup,
-    /// the token write and the mail run afterwards, so neither the answer nor its timing tells.
+    /// Starts a password reset. `false` means rate-limited (for every email alike: the
+    /// per-address limit is counted in the store, shared by every instance, whether or not the
+    /// address has an account). The answer is given before anything that depends on whether the
+    /// email has an account: the lookup, the token write and the mail run afterwards, so neither
+    /// the answer nor its timing tells.
     pub async fn request_password_reset(
         self: &Arc<Self>,
         email: &str,
@@ -103,22 +125,37 @@ impl Auth {
         let started = Instant::now();
         let now = self.now();
         let key = email_key(email);
-        if !self.reset_mail.allow(&key, ip, now) {
-            wait_for(started, RESET_REQUEST_FLOOR).await;
-            return Ok(false);
-        }
         let auth = self.clone();
         let email = email.to_string();
+        let (decided, decision) = tokio::sync::oneshot::channel();
+        // The limit is per address whether or not it has an account: its store write is the
+        // same for a known and an unknown email. A known email's lookup, write and mail run
+        // after it, beside this answer.
         tokio::spawn(async move {
-            if let Err(e) = auth.store_reset_token(&email, now).await {
-                tracing::error!("password reset request not completed: {e}");
+            let allowed = auth.reset_mail.allow(&auth.store, &key, ip, now).await;
+            if let Err(e) = &allowed {
+                tracing::error!("password reset limit not checked: {e}");
+            }
+            let go = matches!(allowed, Ok(true));
+            let _ = decided.send(allowed);
+            if go {
+                if let Err(e) = auth.store_reset_token(&email, now).await {
+                    tracing::error!("password reset request not completed: {e}");
+                }
             }
         });
-        // A known email's lookup, write and mail run right after the spawn, beside this answer:
-        // every answer waits for a floor well past that work, so neither its cost nor the
-        // runtime being busy (which makes timers fire more promptly) can show.
+        // Every answer waits for a floor well past that work, so neither its cost nor the
+        // runtime being busy (which makes timers fire more promptly) can show. The decision
+        // (or the store's failure) is told when it comes within `RESET_DECISION_LIMIT`; a
+        // store slower than that is answered as accepted, and the decision still governs the
+        // mail. Nothing in either depends on whether the email has an account.
+        let limit = tokio::time::sleep_until((started + RESET_DECISION_LIMIT).into());
+        let answer = tokio::select! {
+            decision = decision => decision.ok(),
+            () = limit => None,
+        };
         wait_for(started, RESET_REQUEST_FLOOR).await;
-        Ok(true)
+        answer.unwrap_or(Ok(true))
     }
 
     /// The work of a reset request: a fresh token for an enabled account, and its mail.
@@ -404,7 +441,11 @@ impl Auth {
         };
         let now = self.now();
         let email_key = email_key(&customer.email);
-        if !self.confirmation_mail.allow(&email_key, ip, now) {
+        if !self
+            .confirmation_mail
+            .allow(&self.store, &email_key, ip, now)
+            .await?
+        {
             tracing::debug!(
                 customer = id.0,
                 "confirmation mail over its limit: not sent"
@@ -528,6 +569,10 @@ pub const REFUSAL_FLOOR: Duration = Duration::from_millis(3);
 
 /// How long every answer to a reset request takes at least (see `request_password_reset`).
 pub const RESET_REQUEST_FLOOR: Duration = Duration::from_millis(10);
+
+/// How long a reset request waits for the store's limit decision before answering "accepted"
+/// anyway: a store that slow (or stalled) must not hold every reset request.
+pub const RESET_DECISION_LIMIT: Duration = Duration::from_secs(1);
 
 async fn wait_for(started: Instant, floor: Duration) {
     if let Some(rest) = floor.checked_sub(started.elapsed()) {

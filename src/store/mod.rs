@@ -404,7 +404,23 @@ impl Store {
         }
     }
 
-    /// Purges up to `batch` expired entries (tokens, codes, replay records, ended locks).
+    /// Counts one mail request for the address `key` names and decides in the same atomic
+    /// write whether it is allowed under `limit` (a cap per window and a minimum gap, shared
+    /// by every instance on the store). A refused request writes nothing.
+    pub async fn count_mail_request(
+        &self,
+        key: Digest,
+        limit: MailLimit,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        match &self.0 {
+            Backend::Redb(s) => s.count_mail_request(key, limit, now).await,
+            Backend::Postgres(p) => p.count_mail_request(key, limit, now).await,
+        }
+    }
+
+    /// Purges up to `batch` expired entries (tokens, codes, replay records, ended locks, spent
+    /// mail limits).
     pub async fn sweep(&self, now: Timestamp, batch: usize) -> Result<SweepReport, StoreError> {
         match &self.0 {
             Backend::Redb(s) => s.sweep(now, batch).await,

@@ -6,7 +6,7 @@
 //! transaction on a serialization failure); mail, metrics and logs happen in the core after
 //! the commit.
 
-use crate::model::{AccessToken, Account, AuditEntry, CustomerId, Digest};
+use crate::model::{AccessToken, Account, AuditEntry, CustomerId, Digest, Timestamp};
 
 /// Which customer an operation is about.
 #[derive(Debug, Clone)]
@@ -75,6 +75,58 @@ pub enum Created {
     EmailTaken,
 }
 
+/// How often one address may be mailed (`count_mail_request`): at most `cap` allowed requests
+/// in a fixed window of `window` seconds that starts with the first (0 = no cap), and at least
+/// `gap` seconds between two allowed ones (0 = no gap). A refused request counts for neither.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MailLimit {
+    pub cap: u32,
+    pub window: i64,
+    pub gap: i64,
+}
+
+impl MailLimit {
+    /// Whether one request is allowed after `state`, and the state it leaves (`None` when the
+    /// request is refused and nothing changes). The rule `count_mail_request` applies: the redb
+    /// backend runs it in its write; the SQL backend spells the same rule in one statement.
+    pub fn decide(&self, state: Option<MailCount>, now: Timestamp) -> Option<MailCount> {
+        let fresh = MailCount {
+            window_start: now,
+            count: 1,
+            last_at: now,
+            expires_at: now + self.window.max(self.gap),
+        };
+        let Some(old) = state else {
+            return Some(fresh);
+        };
+        if old.last_at > now.saturating_sub(self.gap) {
+            return None;
+        }
+        if old.window_start <= now.saturating_sub(self.window) {
+            return Some(fresh);
+        }
+        if self.cap != 0 && old.count >= self.cap {
+            return None;
+        }
+        Some(MailCount {
+            count: old.count.saturating_add(1),
+            last_at: now,
+            expires_at: (old.window_start + self.window).max(now + self.gap),
+            ..old
+        })
+    }
+}
+
+/// One address's mail count (`count_mail_request`): its window's start and count, the last
+/// allowed request, and when the row no longer limits anything (the sweeper's deadline).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MailCount {
+    pub window_start: Timestamp,
+    pub count: u32,
+    pub last_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
 /// What one sweep removed, by kind.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct SweepReport {
@@ -84,6 +136,7 @@ pub struct SweepReport {
     pub confirmations: u64,
     pub multipass_replays: u64,
     pub lockouts: u64,
+    pub mail_limits: u64,
     /// More was due than one batch allows.
     pub more: bool,
 }
@@ -97,10 +150,11 @@ impl SweepReport {
             Expiring::Confirmation => self.confirmations += 1,
             Expiring::MultipassReplay => self.multipass_replays += 1,
             Expiring::Lockout => self.lockouts += 1,
+            Expiring::MailLimit => self.mail_limits += 1,
         }
     }
 
-    pub fn by_kind(&self) -> [(Expiring, u64); 6] {
+    pub fn by_kind(&self) -> [(Expiring, u64); 7] {
         [
             (Expiring::AccessToken, self.access_tokens),
             (Expiring::ResetToken, self.reset_tokens),
@@ -108,6 +162,7 @@ impl SweepReport {
             (Expiring::Confirmation, self.confirmations),
             (Expiring::MultipassReplay, self.multipass_replays),
             (Expiring::Lockout, self.lockouts),
+            (Expiring::MailLimit, self.mail_limits),
         ]
     }
 }
@@ -122,6 +177,8 @@ pub enum Expiring {
     Confirmation = 4,
     MultipassReplay = 5,
     Lockout = 6,
+    /// A per-address mail count (`count_mail_request`) past its window and gap.
+    MailLimit = 7,
 }
 
 impl Expiring {
@@ -133,6 +190,68 @@ impl Expiring {
             Expiring::Confirmation => "confirmation",
             Expiring::MultipassReplay => "multipass_replay",
             Expiring::Lockout => "lockout",
+            Expiring::MailLimit => "mail_limit",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs `decide` over requests at `times`, keeping the state, and says which were allowed.
+    fn run(limit: MailLimit, times: &[Timestamp]) -> Vec<bool> {
+        let mut state = None;
+        times
+            .iter()
+            .map(|&now| match limit.decide(state, now) {
+                Some(next) => {
+                    state = Some(next);
+                    true
+                }
+                None => false,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_cap_counts_allowed_requests_in_a_window_from_the_first() {
+        let limit = MailLimit {
+            cap: 2,
+            window: 3600,
+            gap: 0,
+        };
+        assert_eq!(
+            run(limit, &[0, 1, 2, 3599, 3600, 3601, 3602]),
+            [true, true, false, false, true, true, false]
+        );
+    }
+
+    #[test]
+    fn the_gap_runs_from_the_last_allowed_request() {
+        let limit = MailLimit {
+            cap: 0,
+            window: 3600,
+            gap: 600,
+        };
+        assert_eq!(
+            run(limit, &[0, 599, 600, 1000, 1199, 1200]),
+            [true, false, true, false, false, true]
+        );
+    }
+
+    #[test]
+    fn a_count_expires_when_it_limits_nothing_any_more() {
+        let limit = MailLimit {
+            cap: 5,
+            window: 3600,
+            gap: 600,
+        };
+        let first = limit.decide(None, 100).unwrap();
+        assert_eq!(first.expires_at, 3700);
+        let later = limit.decide(Some(first), 3500).unwrap();
+        assert_eq!((later.count, later.expires_at), (2, 4100));
+        let long_gap = MailLimit { gap: 7200, ..limit };
+        assert_eq!(long_gap.decide(None, 100).unwrap().expires_at, 7300);
     }
 }

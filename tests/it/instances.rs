@@ -103,6 +103,62 @@ async fn reset_accepted(s: &TestServer, email: &str) -> bool {
 }
 
 #[tokio::test]
+async fn the_per_email_reset_cap_holds_across_instances() {
+    let Some((_db, s)) = instances_with(|c| {
+        c.reset.max_requests_per_hour = 3;
+        c.reset.min_minutes_between = 0;
+    })
+    .await
+    else {
+        return;
+    };
+    s[0].create_customer(BOB, BOB_PASSWORD).await;
+    // Over the three instances (each alone would allow 3; the client's own budget, per
+    // instance, is 3 too and stays under it here).
+    let mut accepted = Vec::new();
+    for i in [0, 1, 2, 0] {
+        accepted.push(reset_accepted(&s[i], BOB).await);
+    }
+    assert_eq!(accepted, [true, true, true, false]);
+    // The limit is per email whether or not it has an account: an unknown one is counted alike.
+    let mut unknown = Vec::new();
+    for i in [1, 2, 0, 1] {
+        unknown.push(reset_accepted(&s[i], "nobody@example.com").await);
+    }
+    assert_eq!(unknown, accepted);
+    // Another email has its own budget.
+    assert!(reset_accepted(&s[2], "carol@example.com").await);
+    // Three mails in all for Bob, whichever instance sent them.
+    let mut mails = 0;
+    for server in &s {
+        mails += wait_for_mail(&server.outbox_dir(), 1).await.len();
+    }
+    assert_eq!(mails, 3);
+}
+
+#[tokio::test]
+async fn the_minimum_gap_between_reset_requests_holds_across_instances() {
+    let Some((_db, s)) = instances_with(|c| {
+        c.reset.max_requests_per_hour = 100;
+        c.reset.min_minutes_between = 10;
+    })
+    .await
+    else {
+        return;
+    };
+    s[0].create_customer(BOB, BOB_PASSWORD).await;
+    assert!(reset_accepted(&s[0], BOB).await);
+    assert!(!reset_accepted(&s[1], BOB).await);
+    assert!(!reset_accepted(&s[2], BOB).await);
+    // Ten minutes later (on every instance's clock), the next one goes through, once.
+    for server in &s {
+        server.clock.advance(600);
+    }
+    assert!(reset_accepted(&s[2], BOB).await);
+    assert!(!reset_accepted(&s[0], BOB).await);
+}
+
+#[tokio::test]
 async fn a_storefront_token_deleted_on_one_instance_is_refused_by_the_others_within_the_bound() {
     let Some((_db, s)) = three_instances().await else {
         return;

@@ -17,8 +17,9 @@ use storekey::model::{
 use storekey::store::import::{Imported, OnConflict, RowOutcome};
 use storekey::store::pg::Postgres;
 use storekey::store::{
-    AccessTokenRecord, Change, Created, CustomerId, Digest, Effects, MultipassOutcome, NewToken,
-    RedbStore, Store, StoreError, SweepReport, Timestamp, TokenKind, Updated, Upsert, Who,
+    AccessTokenRecord, Change, Created, CustomerId, Digest, Effects, MailLimit, MultipassOutcome,
+    NewToken, RedbStore, Store, StoreError, SweepReport, Timestamp, TokenKind, Updated, Upsert,
+    Who,
 };
 
 /// One backend under test, cheap to clone into racing tasks.
@@ -135,6 +136,10 @@ impl Subject {
         audit: AuditEntry,
     ) -> Result<bool, StoreError> {
         both!(self, s => s.delete_storefront_token(id, audit).await)
+    }
+
+    async fn count_mail_request(&self, key: Digest, limit: MailLimit, now: Timestamp) -> bool {
+        both!(self, s => s.count_mail_request(key, limit, now).await).unwrap()
     }
 
     async fn sweep(&self, now: Timestamp, batch: usize) -> Result<SweepReport, StoreError> {
@@ -334,6 +339,10 @@ contract!(
     the_sweep_purges_what_expired_and_reports_it,
     a_sweep_stops_at_its_batch_and_says_there_is_more,
     an_import_batch_creates_skips_updates_and_stops_at_a_conflict,
+    mail_requests_are_capped_per_window_and_key,
+    mail_requests_keep_the_minimum_gap_since_the_last_allowed_one,
+    thirty_two_concurrent_mail_requests_with_a_cap_of_3_allow_exactly_3,
+    spent_mail_counts_are_swept_and_live_ones_stay,
 );
 
 const NOW: Timestamp = 1_800_000_000;
@@ -1055,6 +1064,7 @@ async fn the_sweep_purges_what_expired_and_reports_it(s: Subject) {
             confirmations: 1,
             multipass_replays: 1,
             lockouts: 1,
+            mail_limits: 0,
             more: false,
         }
     );
@@ -1256,4 +1266,83 @@ async fn an_import_batch_creates_skips_updates_and_stops_at_a_conflict(s: Subjec
         RowOutcome::Conflict(existing.customer.id)
     );
     assert_eq!(s.customer_count().await, 2);
+}
+
+const HOURLY_3: MailLimit = MailLimit {
+    cap: 3,
+    window: 3600,
+    gap: 0,
+};
+
+async fn mail_requests_are_capped_per_window_and_key(s: Subject) {
+    let mut allowed = Vec::new();
+    for t in [0, 1, 2, 3, 3599] {
+        allowed.push(s.count_mail_request([1; 32], HOURLY_3, NOW + t).await);
+    }
+    assert_eq!(allowed, [true, true, true, false, false]);
+    assert!(
+        s.count_mail_request([2; 32], HOURLY_3, NOW + 4).await,
+        "another key has its own count"
+    );
+    // The window runs an hour from its first request; then the count starts again.
+    assert!(s.count_mail_request([1; 32], HOURLY_3, NOW + 3600).await);
+    assert!(s.count_mail_request([1; 32], HOURLY_3, NOW + 3601).await);
+    assert!(s.count_mail_request([1; 32], HOURLY_3, NOW + 3602).await);
+    assert!(!s.count_mail_request([1; 32], HOURLY_3, NOW + 3603).await);
+}
+
+async fn mail_requests_keep_the_minimum_gap_since_the_last_allowed_one(s: Subject) {
+    let limit = MailLimit {
+        cap: 100,
+        window: 3600,
+        gap: 600,
+    };
+    let mut allowed = Vec::new();
+    for t in [0, 599, 600, 1000, 1199, 1200] {
+        allowed.push(s.count_mail_request([3; 32], limit, NOW + t).await);
+    }
+    // Refused requests do not restart the gap: 1200 is 600 after the one allowed at 600.
+    assert_eq!(allowed, [true, false, true, false, false, true]);
+}
+
+async fn thirty_two_concurrent_mail_requests_with_a_cap_of_3_allow_exactly_3(s: Subject) {
+    let racers: Vec<_> = (0..32)
+        .map(|_| {
+            let s = s.clone();
+            tokio::spawn(async move { s.count_mail_request([4; 32], HOURLY_3, NOW).await })
+        })
+        .collect();
+    let mut allowed = 0;
+    for racer in racers {
+        if racer.await.unwrap() {
+            allowed += 1;
+        }
+    }
+    assert_eq!(allowed, 3);
+    assert!(!s.count_mail_request([4; 32], HOURLY_3, NOW + 1).await);
+}
+
+async fn spent_mail_counts_are_swept_and_live_ones_stay(s: Subject) {
+    let limit = MailLimit {
+        cap: 1,
+        window: 3600,
+        gap: 600,
+    };
+    assert!(s.count_mail_request([5; 32], limit, NOW).await);
+    assert!(s.count_mail_request([6; 32], limit, NOW + 100).await);
+    let report = s.sweep(NOW + 3600, 100).await.unwrap();
+    assert_eq!(
+        report,
+        SweepReport {
+            mail_limits: 1,
+            ..SweepReport::default()
+        }
+    );
+    // The live count still limits; the swept one starts afresh.
+    assert!(!s.count_mail_request([6; 32], limit, NOW + 3601).await);
+    assert!(s.count_mail_request([5; 32], limit, NOW + 3601).await);
+    assert_eq!(
+        s.sweep(NOW + 3601, 100).await.unwrap(),
+        SweepReport::default()
+    );
 }

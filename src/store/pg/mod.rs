@@ -12,6 +12,7 @@ mod admin;
 mod copy;
 mod import;
 mod lease;
+mod mail_limits;
 mod migrate;
 mod ops;
 mod pool;

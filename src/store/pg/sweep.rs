@@ -13,8 +13,8 @@ use crate::store::{StoreError, SweepReport, Timestamp};
 
 impl Postgres {
     /// Purges up to `batch` expired rows in all (access tokens, one-time secrets, Multipass
-    /// replay records, then ended lockouts) and says how many of each; `more` when rows were
-    /// still due after the batch ran out.
+    /// replay records, ended lockouts, then spent mail limits) and says how many of each;
+    /// `more` when rows were still due after the batch ran out.
     pub async fn sweep(&self, now: Timestamp, batch: usize) -> Result<SweepReport, StoreError> {
         let client = self.client().await?;
         let mut report = SweepReport::default();
@@ -75,13 +75,25 @@ impl Postgres {
             report.lockouts = client.execute(&statement, &[&now, &budget]).await?;
             budget -= i64::try_from(report.lockouts).unwrap_or(budget);
         }
+        if budget > 0 {
+            let statement = client
+                .prepare_cached(
+                    "DELETE FROM rate_limits WHERE expires_at <= $1 AND key IN (
+                       SELECT key FROM rate_limits WHERE expires_at <= $1
+                       ORDER BY expires_at LIMIT $2)",
+                )
+                .await?;
+            report.mail_limits = client.execute(&statement, &[&now, &budget]).await?;
+            budget -= i64::try_from(report.mail_limits).unwrap_or(budget);
+        }
         if budget <= 0 {
             let statement = client
                 .prepare_cached(
                     "SELECT EXISTS (SELECT 1 FROM access_tokens WHERE expires_at <= $1)
                          OR EXISTS (SELECT 1 FROM customer_secrets WHERE expires_at <= $1)
                          OR EXISTS (SELECT 1 FROM multipass_replay WHERE expires_at <= $1)
-                         OR EXISTS (SELECT 1 FROM customers WHERE lock_expires <= $1)",
+                         OR EXISTS (SELECT 1 FROM customers WHERE lock_expires <= $1)
+                         OR EXISTS (SELECT 1 FROM rate_limits WHERE expires_at <= $1)",
                 )
                 .await?;
             report.more = client.query_one(&statement, &[&now]).await?.try_get(0)?;

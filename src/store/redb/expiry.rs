@@ -48,6 +48,7 @@ impl Tx<'_> {
                 }
                 Ok(expired)
             }
+            Expiring::MailLimit => self.purge_mail_count(subject, now),
             Expiring::ResetToken | Expiring::Otc | Expiring::Confirmation | Expiring::Lockout => {
                 let id = subject_customer(subject);
                 let Some(mut record) = self.customer(id)? else {

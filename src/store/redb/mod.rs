@@ -18,6 +18,7 @@ mod backup;
 mod copy;
 mod expiry;
 mod import;
+mod mail_limits;
 mod ops;
 mod read;
 mod reader;
@@ -29,6 +30,7 @@ pub use admin::AdminEdit;
 use admin::{ADMIN_SESSIONS, ADMIN_USERS};
 use backup::FileId;
 pub use backup::{backup_file_name, private_dir, private_mode, BackupError, BackupSummary};
+use mail_limits::MAIL_LIMITS;
 pub use reader::Reader;
 pub use records::*;
 pub use tx::Tx;
@@ -78,7 +80,8 @@ macro_rules! plain_tables {
             STOREFRONT_TOKENS,
             AUDIT,
             ADMIN_USERS,
-            ADMIN_SESSIONS
+            ADMIN_SESSIONS,
+            MAIL_LIMITS
         )
     };
 }

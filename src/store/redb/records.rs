@@ -250,6 +250,7 @@ impl Expiring {
             4 => Expiring::Confirmation,
             5 => Expiring::MultipassReplay,
             6 => Expiring::Lockout,
+            7 => Expiring::MailLimit,
             _ => return None,
         })
     }

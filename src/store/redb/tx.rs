@@ -18,6 +18,7 @@ pub struct Tx<'a> {
     pub(super) audit: Table<'a, u64, &'static [u8]>,
     pub(super) admin_users: Table<'a, &'static str, &'static [u8]>,
     pub(super) admin_sessions: Table<'a, &'static [u8], &'static [u8]>,
+    pub(super) mail_limits: Table<'a, &'static [u8], mail_limits::Row>,
 }
 
 impl<'a> Tx<'a> {
@@ -35,6 +36,7 @@ impl<'a> Tx<'a> {
             audit: txn.open_table(AUDIT)?,
             admin_users: txn.open_table(ADMIN_USERS)?,
             admin_sessions: txn.open_table(ADMIN_SESSIONS)?,
+            mail_limits: txn.open_table(MAIL_LIMITS)?,
         })
     }
 }
