@@ -34,9 +34,9 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0003_admin.sql"),
     },
     Migration {
-        version: 6,
+        version: 4,
         name: "mail_limits",
-        sql: include_str!("migrations/0006_mail_limits.sql"),
+        sql: include_str!("migrations/0004_mail_limits.sql"),
     },
 ];
 
