@@ -73,6 +73,79 @@ pub struct Gate {
     pub timeout: Duration,
     /// Leaked once per schema at start-up so labels are `&'static str` and cannot grow.
     root_fields: HashSet<&'static str>,
+    /// Documents that passed, by their text: a storefront sends the same few documents over
+    /// and over, and a hit skips the scan, the parse and the count.
+    passed: DocumentCache,
+}
+
+/// The documents that passed the gate, keyed by their exact text, least recently used evicted.
+/// Bounded in entries and in bytes of text (only documents up to [`INLINE_QUERY_BYTES`] are
+/// kept), so a client sending endless distinct documents only evicts, and memory stays flat.
+/// A cached document is the parse of that very text, so a hit answers as a parse would.
+struct DocumentCache {
+    inner: std::sync::Mutex<CacheInner>,
+}
+
+#[derive(Default)]
+struct CacheInner {
+    map: HashMap<Box<str>, (ExecutableDocument, u64)>,
+    bytes: usize,
+    clock: u64,
+}
+
+/// At most this many cached documents per schema…
+const CACHE_ENTRIES: usize = 256;
+/// …and at most this many bytes of their text (their parsed form is a small multiple of it).
+const CACHE_BYTES: usize = 256 * 1024;
+
+impl DocumentCache {
+    fn new() -> DocumentCache {
+        DocumentCache {
+            inner: std::sync::Mutex::new(CacheInner::default()),
+        }
+    }
+
+    fn get(&self, query: &str) -> Option<ExecutableDocument> {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.clock += 1;
+        let now = inner.clock;
+        let (doc, used) = inner.map.get_mut(query)?;
+        *used = now;
+        Some(doc.clone())
+    }
+
+    fn put(&self, query: &str, doc: &ExecutableDocument) {
+        if query.len() > INLINE_QUERY_BYTES {
+            return;
+        }
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if inner.map.contains_key(query) {
+            return;
+        }
+        while !inner.map.is_empty()
+            && (inner.map.len() >= CACHE_ENTRIES || inner.bytes + query.len() > CACHE_BYTES)
+        {
+            let oldest = inner
+                .map
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(k, _)| k.clone());
+            if let Some(key) = oldest {
+                inner.bytes -= key.len();
+                inner.map.remove(&key);
+            }
+        }
+        inner.clock += 1;
+        let now = inner.clock;
+        inner.bytes += query.len();
+        inner.map.insert(query.into(), (doc.clone(), now));
+    }
+
+    #[cfg(test)]
+    fn len_and_bytes(&self) -> (usize, usize) {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        (inner.map.len(), inner.bytes)
+    }
 }
 
 /// Above this many bytes of query text the scan and the parse move to the blocking pool.
@@ -91,6 +164,7 @@ impl Gate {
             max_expanded: config.max_expanded_selections as u64,
             timeout: Duration::from_secs(config.request_timeout_seconds),
             root_fields: root_fields(schema_sdl),
+            passed: DocumentCache::new(),
         }
     }
 
@@ -127,7 +201,9 @@ impl Gate {
                     label,
                 },
                 Ok(admitted) => Outcome::Executed {
-                    response: Box::new(execute(admitted.request).await),
+                    // Boxed: async-graphql's execution is by far the largest state in the
+                    // request's future; kept on the heap, the futures around it stay small.
+                    response: Box::new(Box::pin(execute(admitted.request)).await),
                     label: admitted.label,
                 },
             }
@@ -140,6 +216,15 @@ impl Gate {
     /// Scans, parses and measures the request's document. A document that does not parse is
     /// not refused: its syntax error is the answer, in async-graphql's own words.
     pub fn admit(&self, mut request: async_graphql::Request) -> Result<Admitted, Refusal> {
+        if let Some(doc) = self.passed.get(&request.query) {
+            let label = self.label(&doc, request.operation_name.as_deref());
+            request.set_parsed_query(doc);
+            return Ok(Admitted {
+                request,
+                label,
+                syntax_error: None,
+            });
+        }
         prescan(&request.query, self.max_depth)?;
         let doc = match async_graphql::parser::parse_query(&request.query) {
             Ok(doc) => doc,
@@ -158,6 +243,7 @@ impl Gate {
             });
         }
         let label = self.label(&doc, request.operation_name.as_deref());
+        self.passed.put(&request.query, &doc);
         request.set_parsed_query(doc);
         Ok(Admitted {
             request,
@@ -491,5 +577,73 @@ mod tests {
         }
         // Every fragment holds one field once spread: 5001 fragments and the operation.
         assert_eq!(size(&q), Ok(5002));
+    }
+
+    fn gate() -> Gate {
+        let sdl = "type Query { customer: Customer } type Customer { email: String }";
+        Gate::new(&crate::config::ServerConfig::default(), sdl)
+    }
+
+    #[test]
+    fn a_passed_document_is_answered_from_the_cache_like_a_parse() {
+        let gate = gate();
+        let q = "query Who { customer { email } }";
+        for _ in 0..3 {
+            let admitted = gate.admit(async_graphql::Request::new(q)).unwrap();
+            assert_eq!(admitted.label, "customer");
+            let mut request = admitted.request;
+            let doc = request.parsed_query().unwrap();
+            assert_eq!(doc.operations.iter().count(), 1);
+        }
+        assert_eq!(gate.passed.len_and_bytes(), (1, q.len()));
+        // A syntax error or a refusal is not kept: each is found again.
+        let broken = "{ customer { email }";
+        for _ in 0..2 {
+            assert!(gate
+                .admit(async_graphql::Request::new(broken))
+                .unwrap()
+                .syntax_error
+                .is_some());
+        }
+        let deep = format!(
+            "{{ customer(x: {}1{}) {{ email }} }}",
+            "[".repeat(200),
+            "]".repeat(200)
+        );
+        for _ in 0..2 {
+            assert!(matches!(
+                gate.admit(async_graphql::Request::new(deep.clone())),
+                Err(Refusal::TooDeep { .. })
+            ));
+        }
+        assert_eq!(gate.passed.len_and_bytes().0, 1);
+    }
+
+    #[test]
+    fn a_flood_of_distinct_documents_stays_within_the_bounds() {
+        let gate = gate();
+        for i in 0..5000 {
+            let q = format!("query Q{i} {{ customer {{ email }} }}");
+            gate.admit(async_graphql::Request::new(q)).unwrap();
+        }
+        let (entries, bytes) = gate.passed.len_and_bytes();
+        assert_eq!(entries, CACHE_ENTRIES);
+        assert!(bytes <= CACHE_BYTES, "{bytes}");
+        // Large documents are never kept; many of them stay within the byte bound.
+        let big = |i: usize| format!("query B{i} {{ customer {{ {} }} }}", "email ".repeat(700));
+        for i in 0..100 {
+            gate.admit(async_graphql::Request::new(big(i))).unwrap();
+        }
+        let (_, bytes) = gate.passed.len_and_bytes();
+        assert!(bytes <= CACHE_BYTES, "{bytes}");
+        // The most recently used document survives a flood of new ones.
+        let kept = "query Kept { customer { email } }";
+        gate.admit(async_graphql::Request::new(kept)).unwrap();
+        for i in 0..(CACHE_ENTRIES - 1) {
+            gate.admit(async_graphql::Request::new(kept)).unwrap();
+            let q = format!("query R{i} {{ customer {{ email }} }}");
+            gate.admit(async_graphql::Request::new(q)).unwrap();
+        }
+        assert!(gate.passed.get(kept).is_some());
     }
 }

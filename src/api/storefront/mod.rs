@@ -100,11 +100,13 @@ pub fn routes(
                   state: Arc<super::AppState>,
                   headers: HeaderMap,
                   remote: Option<SocketAddr>,
-                  body| async move {
-                match super::read_body(body, limit).await {
-                    Ok(bytes) => handle(&state, &headers, remote, bytes).await,
-                    Err(e) => e.graphql(),
-                }
+                  body| {
+                super::boxed(async move {
+                    match super::read_body(body, limit).await {
+                        Ok(bytes) => handle(&state, &headers, remote, bytes).await,
+                        Err(e) => e.graphql(),
+                    }
+                })
             },
         );
     let get = versioned.and(warp::get()).map(move |v: String| {
