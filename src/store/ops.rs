@@ -82,6 +82,7 @@ pub struct SweepReport {
     pub reset_tokens: u64,
     pub otcs: u64,
     pub confirmations: u64,
+    pub activations: u64,
     pub multipass_replays: u64,
     pub lockouts: u64,
     /// More was due than one batch allows.
@@ -97,10 +98,11 @@ impl SweepReport {
             Expiring::Confirmation => self.confirmations += 1,
             Expiring::MultipassReplay => self.multipass_replays += 1,
             Expiring::Lockout => self.lockouts += 1,
+            Expiring::Activation => self.activations += 1,
         }
     }
 
-    pub fn by_kind(&self) -> [(Expiring, u64); 6] {
+    pub fn by_kind(&self) -> [(Expiring, u64); 7] {
         [
             (Expiring::AccessToken, self.access_tokens),
             (Expiring::ResetToken, self.reset_tokens),
@@ -108,6 +110,7 @@ impl SweepReport {
             (Expiring::Confirmation, self.confirmations),
             (Expiring::MultipassReplay, self.multipass_replays),
             (Expiring::Lockout, self.lockouts),
+            (Expiring::Activation, self.activations),
         ]
     }
 }
@@ -122,6 +125,7 @@ pub enum Expiring {
     Confirmation = 4,
     MultipassReplay = 5,
     Lockout = 6,
+    Activation = 7,
 }
 
 impl Expiring {
@@ -133,6 +137,7 @@ impl Expiring {
             Expiring::Confirmation => "confirmation",
             Expiring::MultipassReplay => "multipass_replay",
             Expiring::Lockout => "lockout",
+            Expiring::Activation => "activation",
         }
     }
 }

@@ -33,6 +33,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "admin",
         sql: include_str!("migrations/0003_admin.sql"),
     },
+    Migration {
+        version: 5,
+        name: "activation",
+        sql: include_str!("migrations/0005_activation.sql"),
+    },
 ];
 
 const CREATE_SCHEMA_MIGRATIONS: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
