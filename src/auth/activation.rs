@@ -133,6 +133,27 @@ impl Auth {
         result
     }
 
+    /// The same for a link that names the customer by email (a custom
+    /// `account.activation_url_template` with `{email}`): an unknown email answers like a
+    /// wrong token, after the same floor.
+    pub async fn activate_by_email(
+        &self,
+        email: &str,
+        token: &Secret,
+        new_password: &Secret,
+        reissue: Option<TokenKind>,
+    ) -> Result<AccountUpdate, ActivationError> {
+        let started = Instant::now();
+        let result = match self.customer_by_email(email).await? {
+            Some(c) => self.activate_now(c.id, token, new_password, reissue).await,
+            None => Err(ActivationError::Mismatch),
+        };
+        if result.is_err() {
+            wait_for_floor(started).await;
+        }
+        result
+    }
+
     async fn activate_now(
         &self,
         id: CustomerId,

@@ -1,6 +1,7 @@
 //! Account invites (issue 11 items 3 and 4, SPEC §6.3 and §7): `POST /rest/V1/customers/{id}/invite`
 //! mails an activation link; `customerActivate` and `customerActivateByUrl` set the first
-//! password, confirm and enable the account and sign the customer in, once.
+//! password, confirm and enable the account and sign the customer in, once; and
+//! `Customer.orders` is a clear error on both dialects.
 
 use crate::postgres::{database, Schema, TestDatabase};
 use crate::smtp_sink::SmtpSink;
@@ -611,4 +612,55 @@ async fn one_activation_token_activates_once_across_three_instances() {
         .credentials
         .activation
         .is_none());
+}
+
+// ---- Customer.orders ----
+
+#[tokio::test]
+async fn selecting_orders_is_an_error_naming_the_field_on_both_dialects() {
+    let s = TestServer::start().await;
+    s.create_customer(BOB, BOB_PASSWORD).await;
+    let token = s.token(BOB, BOB_PASSWORD).await;
+    let message = "storekey keeps no orders: the field `orders` is not served";
+
+    // Commerce: Alokai's and Luma's order documents validate, and `orders` is null with an error.
+    let (status, body) = s
+        .gql(
+            "query($f:CustomerOrdersFilterInput,$p:Int,$s:Int){ customer { email orders(filter:$f, currentPage:$p, pageSize:$s) { total_count page_info { current_page page_size total_pages } items { id number order_date status } } } }",
+            json!({"f": {"number": {"eq": "000000001"}}, "p": 1, "s": 10}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["data"]["customer"]["email"], BOB, "{body}");
+    assert_eq!(body["data"]["customer"]["orders"], Value::Null);
+    assert_eq!(body["errors"][0]["message"], message, "{body}");
+    assert_eq!(body["errors"][0]["path"], json!(["customer", "orders"]));
+
+    // Storefront: Hydrogen's account page selects orders the same way.
+    let sf_token = storefront_token(&s).await;
+    let sf_access = {
+        let body = sf(
+            &s,
+            &sf_token,
+            "mutation($e:String!,$p:String!){ customerAccessTokenCreate(input:{email:$e, password:$p}) { customerAccessToken { accessToken } } }",
+            json!({"e": BOB, "p": BOB_PASSWORD}),
+        )
+        .await;
+        body["data"]["customerAccessTokenCreate"]["customerAccessToken"]["accessToken"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let body = sf(
+        &s,
+        &sf_token,
+        "query($t:String!){ customer(customerAccessToken:$t) { email orders(first: 20, sortKey: PROCESSED_AT, reverse: true) { totalCount pageInfo { hasNextPage endCursor } nodes { id name orderNumber processedAt } edges { cursor node { id } } } } }",
+        json!({"t": sf_access}),
+    )
+    .await;
+    assert_eq!(body["data"]["customer"]["email"], BOB, "{body}");
+    assert_eq!(body["data"]["customer"]["orders"], Value::Null);
+    assert_eq!(body["errors"][0]["message"], message, "{body}");
+    assert_eq!(body["errors"][0]["path"], json!(["customer", "orders"]));
 }

@@ -5,6 +5,7 @@
 mod codes;
 mod errors;
 mod in_context;
+mod orders;
 mod reset_url;
 mod types;
 
@@ -24,6 +25,7 @@ use crate::model::{self, CustomerId, TokenKind};
 use async_graphql::{Context, EmptySubscription, Object, Schema, ID};
 use bytes::Bytes;
 pub use errors::*;
+pub use orders::*;
 use reset_url::ResetSubject;
 use serde_json::json;
 use std::net::{IpAddr, SocketAddr};
@@ -824,8 +826,7 @@ impl Mutation {
 }
 
 /// Activates with an invite's token and signs the customer in, in one write. Outer error:
-/// transport-level; inner: the customer's error. A link naming the customer by email is looked
-/// up first (an unknown email answers like a wrong token).
+/// transport-level; inner: the customer's error.
 async fn activate_and_sign_in(
     auth: &Auth,
     subject: ResetSubject,
@@ -834,23 +835,15 @@ async fn activate_and_sign_in(
     token_field: &[&str],
     password_field: &[&str],
 ) -> Result<ResetOutcome, async_graphql::Error> {
-    use crate::auth::activation::ActivationError;
-    let id = match subject {
-        ResetSubject::Id(id) => Some(id),
-        ResetSubject::Email(email) => auth
-            .customer_by_email(&email)
-            .await
-            .map_err(internal)?
-            .map(|c| c.id),
-    };
     let token = Secret::new(token);
     let password = Secret::new(password);
-    let activated = match id {
-        Some(id) => {
-            auth.activate(id, &token, &password, Some(TokenKind::Storefront))
+    let kind = Some(TokenKind::Storefront);
+    let activated = match subject {
+        ResetSubject::Id(id) => auth.activate(id, &token, &password, kind).await,
+        ResetSubject::Email(email) => {
+            auth.activate_by_email(&email, &token, &password, kind)
                 .await
         }
-        None => Err(ActivationError::Mismatch),
     };
     let update = match activated {
         Ok(u) => u,

@@ -373,6 +373,23 @@ impl Customer {
         ID(customer_gid(self.customer.id.0))
     }
 
+    /// The orders associated with the customer: storekey keeps none, so selecting this is an
+    /// error naming the field.
+    #[allow(clippy::too_many_arguments)]
+    async fn orders(
+        &self,
+        #[graphql(name = "first")] _first: Option<i32>,
+        #[graphql(name = "after")] _after: Option<String>,
+        #[graphql(name = "last")] _last: Option<i32>,
+        #[graphql(name = "before")] _before: Option<String>,
+        #[graphql(name = "reverse", default_with = "Some(false)")] _reverse: Option<bool>,
+        #[graphql(name = "sortKey", default_with = "Some(super::OrderSortKeys::Id)")]
+        _sort_key: Option<super::OrderSortKeys>,
+        #[graphql(name = "query")] _query: Option<String>,
+    ) -> async_graphql::Result<Option<super::OrderConnection>> {
+        Err(super::orders::no_orders())
+    }
+
     /// The customer’s email address.
     async fn email(&self) -> Option<&str> {
         Some(&self.customer.email)
