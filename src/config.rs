@@ -311,10 +311,25 @@ impl Default for TokensConfig {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AccountConfig {
     pub require_confirmation: bool,
+    /// Lifetime of an account invite's activation token: Shopify's activation URLs expire
+    /// after 30 days.
+    pub activation_ttl_days: u32,
+    /// The activation link an invite mails (`{id}`, `{token}`, `{email}`): Shopify's
+    /// `/account/activate/<id>/<token>` form, which Hydrogen's account routes answer.
+    pub activation_url_template: String,
+}
+impl Default for AccountConfig {
+    fn default() -> Self {
+        AccountConfig {
+            require_confirmation: false,
+            activation_ttl_days: 30,
+            activation_url_template: "http://localhost:3000/account/activate/{id}/{token}".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -745,6 +760,9 @@ impl Config {
         }
         if self.reset.ttl_hours == 0 {
             return bad("reset.ttl_hours", "must be at least 1");
+        }
+        if self.account.activation_ttl_days == 0 {
+            return bad("account.activation_ttl_days", "must be at least 1");
         }
         if self.otc.ttl_seconds == 0 {
             return bad("otc.ttl_seconds", "must be at least 1");

@@ -1,6 +1,6 @@
 //! The background purge: every `sweeper.interval_seconds` it removes expired access tokens,
-//! one-time codes, reset tokens, confirmation keys, Multipass replay records and stale lockouts,
-//! found through the expiry-ordered index. Each batch of `sweeper.batch` is its own short write,
+//! one-time codes, reset tokens, confirmation keys, activation tokens, Multipass replay records
+//! and stale lockouts, found through the expiry-ordered index. Each batch of `sweeper.batch` is its own short write,
 //! so requests are never stalled behind a long purge. Expiry is also checked on every use, so
 //! the sweeper only reclaims space; correctness never waits for it.
 
@@ -52,6 +52,7 @@ pub async fn sweep_now(auth: &Auth) -> Result<SweepReport, StoreError> {
         total.reset_tokens += report.reset_tokens;
         total.otcs += report.otcs;
         total.confirmations += report.confirmations;
+        total.activations += report.activations;
         total.multipass_replays += report.multipass_replays;
         total.lockouts += report.lockouts;
         total.mail_limits += report.mail_limits;

@@ -1,10 +1,11 @@
-//! The admin REST API under `/rest/V1/` (SPEC §7): customers, Login-as-Customer codes,
+//! The admin REST API under `/rest/V1/` (SPEC §7): customers, account invites, Login-as-Customer codes,
 //! storefront tokens, the audit log and online backups. Every call needs an admin key as a
 //! Bearer token. Requests are routed by hand from the path segments: the table is short, and
 //! one `match` shows all of it.
 
 use super::commerce::{EMAIL_TAKEN, LAC_DISABLED, LAC_NOT_ALLOWED};
 use super::{json_response, HttpResponse};
+use crate::auth::activation::InviteError;
 use crate::auth::one_time::OtcError;
 use crate::auth::secret::Secret;
 use crate::auth::storefront_tokens::{StorefrontTokenError, StorefrontTokenKind};
@@ -17,6 +18,10 @@ use std::collections::HashMap;
 use warp::http::{HeaderMap, Method, StatusCode};
 
 const UNAUTHORIZED: &str = "The consumer isn't authorized to access %resources.";
+/// An invite to a customer who can already sign in (Shopify refuses to activate an enabled
+/// account; the customer resets their password instead).
+pub const ALREADY_ENABLED: &str =
+    "The customer's account is already enabled: they can sign in or reset their password.";
 
 type Reply = Result<(StatusCode, Value), (StatusCode, String)>;
 
@@ -111,6 +116,15 @@ async fn route(
                 return not_found(id);
             }
             ok(json!(true))
+        }
+        ("POST", ["customers", id, "invite"]) => {
+            let id = CustomerId(parse_id(id)?);
+            match auth.invite(id, admin).await {
+                Ok(()) => ok(json!(true)),
+                Err(InviteError::NotFound) => not_found(id),
+                Err(InviteError::AlreadyEnabled) => fail(StatusCode::CONFLICT, ALREADY_ENABLED),
+                Err(InviteError::Storage(e)) => Err(internal(e)),
+            }
         }
         ("POST", ["customer", id, "otp"]) => {
             let id = CustomerId(parse_id(id)?);

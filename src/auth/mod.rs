@@ -6,7 +6,7 @@
 //! password, then the live reset token, then the live admin one-time code), applies lockout
 //! (`lockout.rs`) and the per-IP throttle, and commits in one write that mints the token.
 //! Tokens are `tokens.rs`, customers `customers.rs`, one-time secrets and their mail
-//! `one_time.rs`, Multipass `multipass_sign_in.rs`, audit entries `audit.rs`. Every write goes
+//! `one_time.rs` (account invites `activation.rs`), Multipass `multipass_sign_in.rs`, audit entries `audit.rs`. Every write goes
 //! through the store's named operations and every read through its async reads (the
 //! `store::Store` facade), so the core runs unchanged on either backend.
 
@@ -22,6 +22,7 @@ macro_rules! storage_error {
     };
 }
 
+pub mod activation;
 pub mod admin_users;
 mod audit;
 pub mod clock;
@@ -146,6 +147,8 @@ pub enum Method {
     Otc,
     Multipass,
     Admin,
+    /// An account invite's activation token (`customerActivate`).
+    Activation,
 }
 
 impl Method {
@@ -156,6 +159,7 @@ impl Method {
             Method::Otc => "otc",
             Method::Multipass => "multipass",
             Method::Admin => "admin",
+            Method::Activation => "activation",
         }
     }
 }

@@ -22,6 +22,10 @@ pub struct Policy {
     pub reset_ttl_hours: u32,
     /// The reset link mailed to customers (`{email}`, `{token}`, `{id}` filled in).
     pub reset_url_template: String,
+    /// How long an account invite's activation token lives, in days.
+    pub activation_ttl_days: u32,
+    /// The activation link mailed with an invite (`{id}`, `{token}`, `{email}` filled in).
+    pub activation_url_template: String,
     /// `None` when Multipass is off (no secret).
     pub multipass_key: Option<MultipassKey>,
     pub multipass_max_age: i64,
@@ -45,6 +49,8 @@ impl Policy {
             otc_ttl: i64::from(c.otc.ttl_seconds),
             reset_ttl_hours: c.reset.ttl_hours,
             reset_url_template: c.reset.url_template.clone(),
+            activation_ttl_days: c.account.activation_ttl_days,
+            activation_url_template: c.account.activation_url_template.clone(),
             multipass_key: MultipassKey::new(&c.multipass.secret),
             multipass_max_age: i64::from(c.multipass.max_age_minutes) * 60,
             multipass_max_skew: i64::from(c.multipass.max_skew_seconds),

@@ -448,7 +448,7 @@ fn commit_sign_in(
                 Some(detail),
             ));
         }
-        Method::Multipass | Method::Admin => {}
+        Method::Multipass | Method::Admin | Method::Activation => {}
     }
     if c.disabled {
         return Err(SignInError::Disabled);

@@ -129,7 +129,8 @@ pub struct Lockout {
     pub lock_expires: Option<Timestamp>,
 }
 
-/// A live one-time secret attached to a customer (reset token, admin code, confirmation key):
+/// A live one-time secret attached to a customer (reset token, admin code, confirmation key,
+/// account activation token):
 /// only its digest, so a copy of the database signs nobody in.
 #[derive(Clone, PartialEq, Eq)]
 pub struct OneTimeSecret {
@@ -163,15 +164,20 @@ pub struct Credentials {
     pub reset_token: Option<OneTimeSecret>,
     pub otc: Option<OneTimeSecret>,
     pub confirmation: Option<OneTimeSecret>,
+    /// An account invite's activation token (Shopify's `customerActivate`): an admin issued it,
+    /// the customer sets their first password with it.
+    pub activation: Option<OneTimeSecret>,
 }
 
 impl Credentials {
     /// A new password: bumps the version (a sign-in that verified the old one loses its
-    /// commit), voids a live reset token and ends the lockout.
+    /// commit), voids a live reset token and a live activation token (the customer has a
+    /// password now, however it was set) and ends the lockout.
     pub fn set_password(&mut self, hash: String) {
         self.password_hash = Some(hash);
         self.password_version = self.password_version.wrapping_add(1);
         self.reset_token = None;
+        self.activation = None;
         self.lockout = Lockout::default();
     }
 }

@@ -134,6 +134,7 @@ pub struct SweepReport {
     pub reset_tokens: u64,
     pub otcs: u64,
     pub confirmations: u64,
+    pub activations: u64,
     pub multipass_replays: u64,
     pub lockouts: u64,
     pub mail_limits: u64,
@@ -151,6 +152,7 @@ impl SweepReport {
             Expiring::MultipassReplay => self.multipass_replays += 1,
             Expiring::Lockout => self.lockouts += 1,
             Expiring::MailLimit => self.mail_limits += 1,
+            Expiring::Activation => self.activations += 1,
         }
     }
 
@@ -163,6 +165,7 @@ impl SweepReport {
             (Expiring::MultipassReplay, self.multipass_replays),
             (Expiring::Lockout, self.lockouts),
             (Expiring::MailLimit, self.mail_limits),
+            (Expiring::Activation, self.activations),
         ]
     }
 }
@@ -179,6 +182,7 @@ pub enum Expiring {
     Lockout = 6,
     /// A per-address mail count (`count_mail_request`) past its window and gap.
     MailLimit = 7,
+    Activation = 8,
 }
 
 impl Expiring {
@@ -191,6 +195,7 @@ impl Expiring {
             Expiring::MultipassReplay => "multipass_replay",
             Expiring::Lockout => "lockout",
             Expiring::MailLimit => "mail_limit",
+            Expiring::Activation => "activation",
         }
     }
 }

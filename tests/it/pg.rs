@@ -56,7 +56,8 @@ async fn migrations_apply_on_an_empty_database_and_record_their_versions() {
             (1, "schema".into()),
             (2, "meta_rows".into()),
             (3, "admin".into()),
-            (4, "mail_limits".into())
+            (4, "mail_limits".into()),
+            (5, "activation".into())
         ]
     );
     assert_eq!(
@@ -168,7 +169,7 @@ async fn a_schema_migrated_by_a_newer_build_is_refused() {
     let e = pg.migrate().await.unwrap_err();
     assert_eq!(
         e.to_string(),
-        "the database has schema migration 0099, which this build does not know (it knows up to 0004): run a storekey at least as new as the one that migrated it"
+        "the database has schema migration 0099, which this build does not know (it knows up to 0005): run a storekey at least as new as the one that migrated it"
     );
 }
 

@@ -422,6 +422,7 @@ fn full_account(email: &str, identifier: &str) -> Account {
         ..secret(2, NOW + 600)
     });
     a.credentials.confirmation = Some(secret(3, NOW + 86_400));
+    a.credentials.activation = Some(secret(4, NOW + 30 * 86_400));
     a
 }
 
@@ -1019,6 +1020,7 @@ async fn the_sweep_purges_what_expired_and_reports_it(s: Subject) {
     ann.credentials.reset_token = Some(secret(1, now - 1));
     ann.credentials.otc = Some(secret(2, now + 1));
     ann.credentials.confirmation = Some(secret(3, now));
+    ann.credentials.activation = Some(secret(4, now - 2));
     ann.credentials.lockout = Lockout {
         failures: 5,
         first_failure: Some(now - 900),
@@ -1062,6 +1064,7 @@ async fn the_sweep_purges_what_expired_and_reports_it(s: Subject) {
             reset_tokens: 1,
             otcs: 0,
             confirmations: 1,
+            activations: 1,
             multipass_replays: 1,
             lockouts: 1,
             mail_limits: 0,
@@ -1072,6 +1075,7 @@ async fn the_sweep_purges_what_expired_and_reports_it(s: Subject) {
     assert_eq!(ann_after.credentials.reset_token, None);
     assert_eq!(ann_after.credentials.otc, ann.credentials.otc);
     assert_eq!(ann_after.credentials.confirmation, None);
+    assert_eq!(ann_after.credentials.activation, None);
     assert_eq!(ann_after.credentials.lockout, Lockout::default());
     assert_eq!(ann_after.customer, ann.customer, "the profile stays");
     assert_eq!(

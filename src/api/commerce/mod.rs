@@ -3,6 +3,7 @@
 //! is `errors.rs`.
 
 mod errors;
+mod orders;
 mod types;
 
 use super::{client_ip, graphql_response, parse_graphql_body, HttpResponse};
@@ -17,6 +18,7 @@ use crate::model::{Customer as CustomerModel, TokenKind};
 use async_graphql::{Context, EmptySubscription, Object, Schema};
 use bytes::Bytes;
 pub use errors::*;
+pub use orders::*;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 pub use types::*;

@@ -86,6 +86,17 @@ impl Customer {
     async fn id(&self) -> Option<ID> {
         Some(ID(uid(self.customer.id.0)))
     }
+    /// Customer orders: storekey keeps none, so selecting this is an error naming the field.
+    async fn orders(
+        &self,
+        #[graphql(name = "filter")] _filter: Option<super::CustomerOrdersFilterInput>,
+        #[graphql(name = "currentPage", default = 1)] _current_page: Option<i32>,
+        #[graphql(name = "pageSize", default = 20)] _page_size: Option<i32>,
+        #[graphql(name = "sort")] _sort: Option<super::CustomerOrderSortInput>,
+        #[graphql(name = "scope")] _scope: Option<super::ScopeTypeEnum>,
+    ) -> async_graphql::Result<Option<super::CustomerOrders>> {
+        Err(super::orders::no_orders())
+    }
     /// The customer's confirmation status (Magento's `AccountManagement::getConfirmationStatus`).
     async fn confirmation_status(&self) -> ConfirmationStatus {
         match (self.customer.confirmed, self.confirmation_required) {

@@ -3,6 +3,7 @@
 //! (`Busy`), never from the error's text or code.
 
 use super::types::{CustomerErrorCode, CustomerUserError};
+use crate::auth::activation::ActivationError;
 use crate::auth::one_time::ResetError;
 use crate::auth::password::PolicyError;
 use crate::auth::AccountError;
@@ -19,6 +20,10 @@ pub const RESET_LIMIT: &str = "Resetting password limit exceeded. Please try aga
 pub const RESET_TOKEN_INVALID: &str = "Reset password token is invalid";
 pub const RESET_TOKEN_EXPIRED: &str = "Reset password token has expired";
 pub const RESET_URL_INVALID: &str = "Reset password URL is invalid";
+pub const ACTIVATION_TOKEN_INVALID: &str = "Activation token is invalid";
+pub const ACTIVATION_TOKEN_EXPIRED: &str = "Activation token has expired";
+pub const ACTIVATION_URL_INVALID: &str = "Activation URL is invalid";
+pub const CUSTOMER_ID_INVALID: &str = "Customer id is invalid";
 pub const LOCKED: &str = "The account is locked. Please wait and try again later.";
 pub const BUSY: &str = "The server is busy signing other customers in. Please try again shortly.";
 pub const INTERNAL: &str = "Internal error. Looks like something went wrong on our end.";
@@ -133,5 +138,27 @@ pub(super) fn reset_user_error(
         ResetError::Busy => return Err(busy()),
         ResetError::Storage(m) => return Err(internal(m)),
         ResetError::Internal(m) => return Err(internal(m)),
+    })
+}
+
+/// Activation errors as `customerUserErrors` (the reset flow's codes, with activation's words);
+/// `token_field` names where the activation token came from.
+pub(super) fn activation_user_error(
+    e: ActivationError,
+    token_field: &[&str],
+    password_field: &[&str],
+) -> Result<CustomerUserError, async_graphql::Error> {
+    use CustomerErrorCode as C;
+    Ok(match e {
+        ActivationError::Mismatch => {
+            CustomerUserError::new(C::TokenInvalid, Some(token_field), ACTIVATION_TOKEN_INVALID)
+        }
+        ActivationError::Expired => {
+            CustomerUserError::new(C::TokenInvalid, Some(token_field), ACTIVATION_TOKEN_EXPIRED)
+        }
+        ActivationError::Policy(p) => policy_user_error(&p, password_field),
+        ActivationError::Busy => return Err(busy()),
+        ActivationError::Storage(m) => return Err(internal(m)),
+        ActivationError::Internal(m) => return Err(internal(m)),
     })
 }

@@ -5,6 +5,7 @@
 mod codes;
 mod errors;
 mod in_context;
+mod orders;
 mod reset_url;
 mod types;
 
@@ -24,6 +25,7 @@ use crate::model::{self, CustomerId, TokenKind};
 use async_graphql::{Context, EmptySubscription, Object, Schema, ID};
 use bytes::Bytes;
 pub use errors::*;
+pub use orders::*;
 use reset_url::ResetSubject;
 use serde_json::json;
 use std::net::{IpAddr, SocketAddr};
@@ -697,7 +699,7 @@ impl Mutation {
             None => Err(CustomerUserError::new(
                 CustomerErrorCode::Invalid,
                 Some(&["id"]),
-                "Customer id is invalid",
+                CUSTOMER_ID_INVALID,
             )),
         };
         Ok(Some(result.into()))
@@ -735,6 +737,124 @@ impl Mutation {
         };
         Ok(Some(result.into()))
     }
+
+    /// Activates a customer (an admin's account invite): sets the first password, confirms
+    /// and enables the account, and returns a fresh customer access token.
+    #[graphql(complexity = "SIGN_IN_COMPLEXITY")]
+    async fn customer_activate(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Specifies the customer to activate.")] id: ID,
+        #[graphql(desc = "The fields used to activate a customer.")] input: CustomerActivateInput,
+    ) -> async_graphql::Result<Option<CustomerActivatePayload>> {
+        let (auth, _) = require_scope(ctx, WRITE_CUSTOMERS)?;
+        let result = match parse_customer_gid(&id) {
+            Some(n) => {
+                activate_and_sign_in(
+                    auth,
+                    ResetSubject::Id(n),
+                    input.activation_token,
+                    input.password,
+                    &["input", "activationToken"],
+                    &["input", "password"],
+                )
+                .await?
+            }
+            None => Err(CustomerUserError::new(
+                CustomerErrorCode::Invalid,
+                Some(&["id"]),
+                CUSTOMER_ID_INVALID,
+            )),
+        };
+        Ok(Some(match result {
+            Ok((record, token)) => CustomerActivatePayload {
+                customer: Some(customer(record)),
+                customer_access_token: Some(token),
+                customer_user_errors: vec![],
+                user_errors: vec![],
+            },
+            Err(error) => CustomerActivatePayload {
+                customer: None,
+                customer_access_token: None,
+                user_errors: user_errors(std::slice::from_ref(&error)),
+                customer_user_errors: vec![error],
+            },
+        }))
+    }
+
+    /// Activates a customer with the activation url received from an account invite: the link
+    /// storekey mailed, or Shopify's `/account/activate/<id>/<token>` on any host.
+    #[graphql(complexity = "SIGN_IN_COMPLEXITY")]
+    async fn customer_activate_by_url(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The customer activation URL.")] activation_url: Url,
+        #[graphql(desc = "A new password set during activation.")] password: String,
+    ) -> async_graphql::Result<Option<CustomerActivateByUrlPayload>> {
+        let (auth, _) = require_scope(ctx, WRITE_CUSTOMERS)?;
+        let url_field: &[&str] = &["activationUrl"];
+        let template = &auth.policy.activation_url_template;
+        let result = match reset_url::parse_activation(&activation_url.0, template) {
+            Some(link) => {
+                activate_and_sign_in(
+                    auth,
+                    link.subject,
+                    link.token,
+                    password,
+                    url_field,
+                    &["password"],
+                )
+                .await?
+            }
+            None => Err(CustomerUserError::new(
+                CustomerErrorCode::Invalid,
+                Some(url_field),
+                ACTIVATION_URL_INVALID,
+            )),
+        };
+        Ok(Some(match result {
+            Ok((record, token)) => CustomerActivateByUrlPayload {
+                customer: Some(customer(record)),
+                customer_access_token: Some(token),
+                customer_user_errors: vec![],
+            },
+            Err(error) => CustomerActivateByUrlPayload {
+                customer: None,
+                customer_access_token: None,
+                customer_user_errors: vec![error],
+            },
+        }))
+    }
+}
+
+/// Activates with an invite's token and signs the customer in, in one write. Outer error:
+/// transport-level; inner: the customer's error.
+async fn activate_and_sign_in(
+    auth: &Auth,
+    subject: ResetSubject,
+    token: String,
+    password: String,
+    token_field: &[&str],
+    password_field: &[&str],
+) -> Result<ResetOutcome, async_graphql::Error> {
+    let token = Secret::new(token);
+    let password = Secret::new(password);
+    let kind = Some(TokenKind::Storefront);
+    let activated = match subject {
+        ResetSubject::Id(id) => auth.activate(id, &token, &password, kind).await,
+        ResetSubject::Email(email) => {
+            auth.activate_by_email(&email, &token, &password, kind)
+                .await
+        }
+    };
+    let update = match activated {
+        Ok(u) => u,
+        Err(e) => return Ok(Err(activation_user_error(e, token_field, password_field)?)),
+    };
+    let Some(issued) = update.token else {
+        return Err(internal("an activation asked for a token and minted none"));
+    };
+    Ok(Ok((issued.customer.clone(), access_token(&issued))))
 }
 
 /// What a reset comes to: the customer and a fresh token, or the customer's error.

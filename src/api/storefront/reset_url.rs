@@ -1,5 +1,8 @@
 //! Reading a password-reset link back for `customerResetByUrl`: the link storekey mailed (made
-//! from `reset.url_template`), or Shopify's own `/account/reset/<id>/<token>` form.
+//! from `reset.url_template`), or Shopify's own `/account/reset/<id>/<token>` form. Activation
+//! links (`customerActivateByUrl`) read the same way, with `account.activation_url_template`
+//! and Shopify's `/account/activate/<id>/<token>`; the host is never checked (the token is the
+//! secret, and a storefront may sit on any domain).
 
 use crate::model::CustomerId;
 
@@ -29,10 +32,20 @@ impl std::fmt::Debug for ResetLink {
 /// `{token}`, `{id}`), then as any URL with `token` and `email` (or `id`) query parameters,
 /// then as Shopify's `/account/reset/<id>/<token>` path.
 pub fn parse(url: &str, template: &str) -> Option<ResetLink> {
+    parse_with(url, template, "/account/reset/")
+}
+
+/// Reads an activation link: the configured template, then `token` and `id` (or `email`) query
+/// parameters, then Shopify's `/account/activate/<id>/<token>` path.
+pub fn parse_activation(url: &str, template: &str) -> Option<ResetLink> {
+    parse_with(url, template, "/account/activate/")
+}
+
+fn parse_with(url: &str, template: &str, shopify_path: &str) -> Option<ResetLink> {
     let url = url.trim();
     from_template(url, template)
         .or_else(|| from_query(url))
-        .or_else(|| from_shopify_path(url))
+        .or_else(|| from_shopify_path(url, shopify_path))
 }
 
 #[derive(Default)]
@@ -131,9 +144,9 @@ fn from_query(url: &str) -> Option<ResetLink> {
     fields.into_link()
 }
 
-fn from_shopify_path(url: &str) -> Option<ResetLink> {
+fn from_shopify_path(url: &str, prefix: &str) -> Option<ResetLink> {
     let path = url.split(['?', '#']).next().unwrap_or(url);
-    let (_, tail) = path.split_once("/account/reset/")?;
+    let (_, tail) = path.split_once(prefix)?;
     let mut parts = tail.trim_end_matches('/').split('/');
     let (Some(id), Some(token), None) = (parts.next(), parts.next(), parts.next()) else {
         return None;
@@ -200,6 +213,38 @@ mod tests {
                 subject: ResetSubject::Id(CustomerId(6655363669)),
                 token: "7c4a5966d0901b57".into()
             })
+        );
+    }
+
+    #[test]
+    fn activation_links_in_the_default_and_shopify_forms() {
+        const ACTIVATE: &str = "http://localhost:3000/account/activate/{id}/{token}";
+        let id_link = |id, token: &str| {
+            Some(ResetLink {
+                subject: ResetSubject::Id(CustomerId(id)),
+                token: token.into(),
+            })
+        };
+        assert_eq!(
+            parse_activation("http://localhost:3000/account/activate/7/0a1b", ACTIVATE),
+            id_link(7, "0a1b")
+        );
+        assert_eq!(
+            parse_activation(
+                "https://jsmith.myshopify.com/account/activate/207119551/77b31d25-1702308028",
+                "https://shop.example/welcome?id={id}&t={token}"
+            ),
+            id_link(207119551, "77b31d25-1702308028")
+        );
+        assert_eq!(
+            parse_activation("https://shop.example/account/reset/7/0a1b", ACTIVATE),
+            None,
+            "a reset link is no activation link"
+        );
+        assert_eq!(
+            parse("https://shop.example/account/activate/7/0a1b", DEFAULT),
+            None,
+            "nor the other way round"
         );
     }
 

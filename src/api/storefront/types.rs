@@ -273,6 +273,40 @@ pub struct CustomerResetByUrlPayload {
     pub user_errors: Vec<UserError>,
 }
 
+/// Return type for `customerActivate` mutation.
+#[derive(SimpleObject)]
+pub struct CustomerActivatePayload {
+    /// The customer object.
+    pub customer: Option<Customer>,
+    /// A newly created customer access token object for the customer.
+    pub customer_access_token: Option<CustomerAccessToken>,
+    /// The list of errors that occurred from executing the mutation.
+    pub customer_user_errors: Vec<CustomerUserError>,
+    /// The list of errors that occurred from executing the mutation.
+    #[graphql(deprecation = "Use `customerUserErrors` instead.")]
+    pub user_errors: Vec<UserError>,
+}
+
+/// Return type for `customerActivateByUrl` mutation.
+#[derive(SimpleObject)]
+pub struct CustomerActivateByUrlPayload {
+    /// The customer that was activated.
+    pub customer: Option<Customer>,
+    /// A new customer access token for the customer.
+    pub customer_access_token: Option<CustomerAccessToken>,
+    /// The list of errors that occurred from executing the mutation.
+    pub customer_user_errors: Vec<CustomerUserError>,
+}
+
+/// The input fields to activate a customer.
+#[derive(InputObject)]
+pub struct CustomerActivateInput {
+    /// The activation token required to activate the customer.
+    pub activation_token: String,
+    /// New password that will be set during activation.
+    pub password: String,
+}
+
 /// The input fields required to create a customer access token.
 #[derive(InputObject)]
 pub struct CustomerAccessTokenCreateInput {
@@ -337,6 +371,23 @@ impl Customer {
     /// A unique ID for the customer.
     async fn id(&self) -> ID {
         ID(customer_gid(self.customer.id.0))
+    }
+
+    /// The orders associated with the customer: storekey keeps none, so selecting this is an
+    /// error naming the field.
+    #[allow(clippy::too_many_arguments)]
+    async fn orders(
+        &self,
+        #[graphql(name = "first")] _first: Option<i32>,
+        #[graphql(name = "after")] _after: Option<String>,
+        #[graphql(name = "last")] _last: Option<i32>,
+        #[graphql(name = "before")] _before: Option<String>,
+        #[graphql(name = "reverse", default_with = "Some(false)")] _reverse: Option<bool>,
+        #[graphql(name = "sortKey", default_with = "Some(super::OrderSortKeys::Id)")]
+        _sort_key: Option<super::OrderSortKeys>,
+        #[graphql(name = "query")] _query: Option<String>,
+    ) -> async_graphql::Result<Option<super::OrderConnection>> {
+        Err(super::orders::no_orders())
     }
 
     /// The customer’s email address.

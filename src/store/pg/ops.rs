@@ -7,7 +7,7 @@
 //! 16 lockout failures) run one after another on fresh data; `multipass_sign_in` lets
 //! `INSERT … ON CONFLICT DO NOTHING` on the replay digest decide the winner.
 
-use super::read::{account_sql, id_param, CONFIRMATION, OTC, RESET_TOKEN};
+use super::read::{account_sql, id_param, ACTIVATION, CONFIRMATION, OTC, RESET_TOKEN};
 use super::{PgError, Postgres, Retry};
 use crate::model::{email_key, Account, AuditEntry, OneTimeSecret, StorefrontToken};
 use crate::store::{
@@ -196,6 +196,7 @@ pub(super) async fn write_secrets(
         (RESET_TOKEN, &b.reset_token, &a.reset_token),
         (OTC, &b.otc, &a.otc),
         (CONFIRMATION, &b.confirmation, &a.confirmation),
+        (ACTIVATION, &b.activation, &a.activation),
     ] {
         if was == now {
             continue;

@@ -1,7 +1,7 @@
 //! Reads on PostgreSQL, with the same names and types as the redb `Reader`'s, plus `session`
 //! (a token and its customer in one indexed query, the one read every authenticated request
 //! makes). Also the row ↔ `Account` conversion the writes share: a customer is one `customers`
-//! row plus at most one `customer_secrets` row per kind, read in one query with three
+//! row plus at most one `customer_secrets` row per kind, read in one query with four
 //! left joins on the secrets' primary key.
 
 use super::Postgres;
@@ -17,6 +17,8 @@ use tokio_postgres::Row;
 pub(super) const RESET_TOKEN: i16 = 1;
 pub(super) const OTC: i16 = 2;
 pub(super) const CONFIRMATION: i16 = 3;
+/// Account-invite activation tokens (migration 0005).
+pub(super) const ACTIVATION: i16 = 4;
 
 /// `SELECT <account columns> [extra columns] FROM <from> <the secrets' joins> <tail>`: a
 /// literal, so each statement is prepared once per connection. The account's columns come
@@ -31,13 +33,15 @@ macro_rules! account_sql {
              c.lock_expires, c.created_at, c.updated_at, \
              r.digest, r.created_at, r.expires_at, r.issued_by, r.reason, \
              o.digest, o.created_at, o.expires_at, o.issued_by, o.reason, \
-             f.digest, f.created_at, f.expires_at, f.issued_by, f.reason",
+             f.digest, f.created_at, f.expires_at, f.issued_by, f.reason, \
+             v.digest, v.created_at, v.expires_at, v.issued_by, v.reason",
             $extra,
             " FROM ",
             $from,
             " LEFT JOIN customer_secrets r ON r.customer_id = c.id AND r.kind = 1",
             " LEFT JOIN customer_secrets o ON o.customer_id = c.id AND o.kind = 2",
-            " LEFT JOIN customer_secrets f ON f.customer_id = c.id AND f.kind = 3 ",
+            " LEFT JOIN customer_secrets f ON f.customer_id = c.id AND f.kind = 3",
+            " LEFT JOIN customer_secrets v ON v.customer_id = c.id AND v.kind = 4 ",
             $tail
         )
     };
@@ -45,7 +49,7 @@ macro_rules! account_sql {
 pub(super) use account_sql;
 
 /// How many columns `account_sql!` puts before the extra ones.
-pub(super) const ACCOUNT_COLUMNS: usize = 39;
+pub(super) const ACCOUNT_COLUMNS: usize = 44;
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {e}"))
@@ -115,6 +119,7 @@ pub(super) fn account(row: &Row) -> Result<Account, StoreError> {
             reset_token: secret(row, 24)?,
             otc: secret(row, 29)?,
             confirmation: secret(row, 34)?,
+            activation: secret(row, 39)?,
         },
     })
 }

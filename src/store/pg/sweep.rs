@@ -7,7 +7,7 @@
 //! One instance sweeps at a time: the caller takes `try_lease("sweeper", holder, ttl)` before
 //! each pass and skips the pass when another instance holds it.
 
-use super::read::{CONFIRMATION, OTC, RESET_TOKEN};
+use super::read::{ACTIVATION, CONFIRMATION, OTC, RESET_TOKEN};
 use super::Postgres;
 use crate::store::{StoreError, SweepReport, Timestamp};
 
@@ -47,6 +47,7 @@ impl Postgres {
                     RESET_TOKEN => report.reset_tokens += 1,
                     OTC => report.otcs += 1,
                     CONFIRMATION => report.confirmations += 1,
+                    ACTIVATION => report.activations += 1,
                     _ => {}
                 }
             }

@@ -49,7 +49,11 @@ impl Tx<'_> {
                 Ok(expired)
             }
             Expiring::MailLimit => self.purge_mail_count(subject, now),
-            Expiring::ResetToken | Expiring::Otc | Expiring::Confirmation | Expiring::Lockout => {
+            Expiring::ResetToken
+            | Expiring::Otc
+            | Expiring::Confirmation
+            | Expiring::Activation
+            | Expiring::Lockout => {
                 let id = subject_customer(subject);
                 let Some(mut record) = self.customer(id)? else {
                     return Ok(false);
@@ -58,6 +62,7 @@ impl Tx<'_> {
                     Expiring::ResetToken => Some(&mut record.credentials.reset_token),
                     Expiring::Otc => Some(&mut record.credentials.otc),
                     Expiring::Confirmation => Some(&mut record.credentials.confirmation),
+                    Expiring::Activation => Some(&mut record.credentials.activation),
                     _ => None,
                 };
                 let purged = match slot {

@@ -44,6 +44,9 @@ struct StoredCustomer {
     otc: Option<StoredSecret>,
     confirmation: Option<StoredSecret>,
     password_version: u32,
+    /// Absent in records written before account invites (read as none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    activation: Option<StoredSecret>,
 }
 
 #[derive(Default, Serialize, Deserialize)]
@@ -122,6 +125,7 @@ pub(super) fn encode_customer(a: &Account) -> Vec<u8> {
         otc: k.otc.as_ref().map(StoredSecret::from),
         confirmation: k.confirmation.as_ref().map(StoredSecret::from),
         password_version: k.password_version,
+        activation: k.activation.as_ref().map(StoredSecret::from),
     };
     // A struct of strings, numbers and options always serializes.
     serde_json::to_vec(&stored).unwrap_or_default()
@@ -166,6 +170,7 @@ pub(super) fn decode_customer(bytes: &[u8]) -> Result<Account, super::StoreError
             reset_token: s.reset_token.map(OneTimeSecret::from),
             otc: s.otc.map(OneTimeSecret::from),
             confirmation: s.confirmation.map(OneTimeSecret::from),
+            activation: s.activation.map(OneTimeSecret::from),
         },
     })
 }
@@ -251,6 +256,7 @@ impl Expiring {
             5 => Expiring::MultipassReplay,
             6 => Expiring::Lockout,
             7 => Expiring::MailLimit,
+            8 => Expiring::Activation,
             _ => return None,
         })
     }

@@ -134,6 +134,11 @@ impl Tx<'_> {
                 Expiring::Confirmation,
             ),
             (
+                record.activation.as_ref().map(|s| s.expires_at),
+                before(|p| p.activation.as_ref().map(|s| s.expires_at)),
+                Expiring::Activation,
+            ),
+            (
                 record.lockout.lock_expires,
                 before(|p| p.lockout.lock_expires),
                 Expiring::Lockout,

@@ -1,0 +1,297 @@
+//! Account invites (Shopify's account activation): an admin invites a customer, who gets a
+//! mailed link with an activation token and sets their first password with it
+//! (`customerActivate`, `customerActivateByUrl`), which confirms and enables the account and
+//! signs them in. The token follows every rule of the other one-time secrets (`one_time.rs`):
+//! 32 hex characters, only its SHA-256 digest kept on the customer (a new invite replaces the
+//! old token), expiry checked on every use, consumed inside the write that sets the password
+//! (exactly one racing request wins), swept when expired, and its issue and use audited.
+
+use super::one_time::url_encode;
+use super::password::{check_policy, HashError, PolicyError};
+use super::secret::{self, Secret};
+use super::{audit_entry, live_matches, AccountUpdate, Auth, IssuedToken, Method};
+use crate::mail::Mail;
+use crate::model::{Account, Customer, OneTimeSecret};
+use crate::store::{Change, CustomerId, Effects, StoreError, TokenKind, Updated, Who};
+use std::time::Instant;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InviteError {
+    NotFound,
+    /// The account already has a password, is confirmed and is not disabled: Shopify refuses an
+    /// activation URL for an enabled customer (the customer resets their password instead).
+    AlreadyEnabled,
+    Storage(StoreError),
+}
+
+storage_error!(InviteError);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActivationError {
+    /// Unknown customer, no live invite, or a token that does not match: one answer, so an
+    /// activation does not reveal which customers exist or were invited.
+    Mismatch,
+    Expired,
+    Policy(PolicyError),
+    Busy,
+    Storage(StoreError),
+    /// The hash pool failed.
+    Internal(String),
+}
+
+storage_error!(ActivationError);
+
+impl From<HashError> for ActivationError {
+    fn from(e: HashError) -> Self {
+        match e {
+            HashError::Busy => ActivationError::Busy,
+            HashError::Failed(m) => ActivationError::Internal(m),
+        }
+    }
+}
+
+/// Shopify's account states, reduced to what an invite asks: a customer who can already sign
+/// in with a password needs no invite.
+pub fn is_enabled(account: &Account) -> bool {
+    account.credentials.password_hash.is_some()
+        && account.customer.confirmed
+        && !account.customer.disabled
+}
+
+impl Auth {
+    /// Issues an activation token for customer `id` (replacing a live one) and mails the link
+    /// made from `account.activation_url_template`. The token and the audit entry of its issue
+    /// are one write; the mail goes after the commit.
+    pub async fn invite(&self, id: CustomerId, admin: &str) -> Result<(), InviteError> {
+        let token = secret::hex_code_from(self.random.as_ref());
+        let now = self.now();
+        let ttl_days = self.policy.activation_ttl_days;
+        let slot = OneTimeSecret {
+            digest: token.digest(),
+            created_at: now,
+            expires_at: now + i64::from(ttl_days) * 86_400,
+            issued_by: Some(admin.to_string()),
+            reason: None,
+        };
+        let admin = admin.to_string();
+        let outcome = self
+            .store
+            .update_customer(Who::Id(id), move |a| {
+                if is_enabled(a) {
+                    return Change::Refuse(());
+                }
+                a.credentials.activation = Some(slot.clone());
+                Change::Save(
+                    (),
+                    Effects {
+                        audit: Some(audit_entry(
+                            now,
+                            &admin,
+                            "activation_issued",
+                            Some(id),
+                            None,
+                        )),
+                        ..Effects::default()
+                    },
+                )
+            })
+            .await?;
+        let customer = match outcome {
+            Updated::Saved(account, ()) => account.customer,
+            Updated::Refused(()) => return Err(InviteError::AlreadyEnabled),
+            Updated::NotFound | Updated::EmailTaken => return Err(InviteError::NotFound),
+        };
+        let link = activation_link(&self.policy.activation_url_template, &customer, &token);
+        let body = format!(
+            "Hello{},\n\nYou have been invited to create a customer account. Set your password here to activate it:\n\n{link}\n\nThe link works once and expires in {ttl_days} day(s).\nIf you did not expect this invitation, you can ignore this email.\n",
+            greeting_name(&customer),
+        );
+        self.send_mail(Mail {
+            to: customer.email.clone(),
+            subject: "Activate your customer account".into(),
+            body,
+        });
+        Ok(())
+    }
+
+    /// Activates customer `id` with an invite's token: sets the first password (the policy of
+    /// every new password), confirms and enables the account, consumes the token and revokes
+    /// any token the customer had; with `reissue`, mints a fresh access token of that kind in
+    /// the same write (Shopify's activation signs the customer in).
+    pub async fn activate(
+        &self,
+        id: CustomerId,
+        token: &Secret,
+        new_password: &Secret,
+        reissue: Option<TokenKind>,
+    ) -> Result<AccountUpdate, ActivationError> {
+        let started = Instant::now();
+        let result = self.activate_now(id, token, new_password, reissue).await;
+        if result.is_err() {
+            wait_for_floor(started).await;
+        }
+        result
+    }
+
+    /// The same for a link that names the customer by email (a custom
+    /// `account.activation_url_template` with `{email}`): an unknown email answers like a
+    /// wrong token, after the same floor.
+    pub async fn activate_by_email(
+        &self,
+        email: &str,
+        token: &Secret,
+        new_password: &Secret,
+        reissue: Option<TokenKind>,
+    ) -> Result<AccountUpdate, ActivationError> {
+        let started = Instant::now();
+        let result = match self.customer_by_email(email).await? {
+            Some(c) => self.activate_now(c.id, token, new_password, reissue).await,
+            None => Err(ActivationError::Mismatch),
+        };
+        if result.is_err() {
+            wait_for_floor(started).await;
+        }
+        result
+    }
+
+    async fn activate_now(
+        &self,
+        id: CustomerId,
+        token: &Secret,
+        new_password: &Secret,
+        reissue: Option<TokenKind>,
+    ) -> Result<AccountUpdate, ActivationError> {
+        let Some(account) = self.account(id).await? else {
+            return Err(ActivationError::Mismatch);
+        };
+        let now = self.now();
+        let digest = token.digest();
+        // Only a token that matches on the snapshot gets the policy check and the hash; the
+        // write checks it again (a racing activation may have consumed it meanwhile).
+        match &account.credentials.activation {
+            Some(slot) if secret::digests_equal(&slot.digest, &digest) => {
+                if slot.expires_at <= now {
+                    return Err(ActivationError::Expired);
+                }
+            }
+            _ => return Err(ActivationError::Mismatch),
+        }
+        check_policy(
+            &self.policy.password,
+            new_password.expose(),
+            &account.customer.email,
+        )
+        .map_err(ActivationError::Policy)?;
+        let hash = self.passwords.hash(new_password).await?;
+        let minted = reissue.map(|kind| self.mint(id, kind, now));
+        let new_token = minted.as_ref().map(|(_, t)| t.clone());
+        let outcome = self
+            .store
+            .update_customer(Who::Id(id), move |a| {
+                if !live_matches(&a.credentials.activation, &digest, now) {
+                    return Change::Refuse(());
+                }
+                let issued_by = a
+                    .credentials
+                    .activation
+                    .as_ref()
+                    .and_then(|s| s.issued_by.clone());
+                // Also voids the activation token: it is used.
+                a.credentials.set_password(hash.clone());
+                a.customer.confirmed = true;
+                a.customer.disabled = false;
+                a.customer.updated_at = now;
+                let detail = issued_by.map(|by| format!("invited by {by}"));
+                Change::Save(
+                    (),
+                    Effects {
+                        revoke_tokens: true,
+                        token: new_token.clone(),
+                        audit: Some(audit_entry(
+                            now,
+                            "customer",
+                            "activation_used",
+                            Some(id),
+                            detail,
+                        )),
+                    },
+                )
+            })
+            .await?;
+        let Updated::Saved(updated, ()) = outcome else {
+            return Err(ActivationError::Mismatch);
+        };
+        let token = minted.map(|(token, new)| IssuedToken {
+            customer: updated.customer.clone(),
+            token,
+            expires_at: new.record.expires_at,
+            method: Method::Activation,
+        });
+        if token.is_some() {
+            self.metrics.login(Method::Activation.label(), "success");
+        }
+        Ok(AccountUpdate {
+            customer: updated.customer,
+            token,
+        })
+    }
+}
+
+/// The activation link for `customer`: the template with `{id}`, `{token}` and `{email}` filled
+/// in, each URL-encoded (as the reset link's placeholders).
+pub fn activation_link(template: &str, customer: &Customer, token: &Secret) -> String {
+    template
+        .replace("{email}", &url_encode(&customer.email))
+        .replace("{token}", &url_encode(token.expose()))
+        .replace("{id}", &customer.id.to_string())
+}
+
+async fn wait_for_floor(started: Instant) {
+    if let Some(rest) = super::one_time::REFUSAL_FLOOR.checked_sub(started.elapsed()) {
+        tokio::time::sleep(rest).await;
+    }
+}
+
+fn greeting_name(c: &Customer) -> String {
+    match &c.profile.firstname {
+        Some(n) if !n.is_empty() => format!(" {n}"),
+        _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_link_fills_every_placeholder_url_encoded() {
+        let customer = Customer {
+            id: CustomerId(42),
+            email: "bob+shop@example.com".into(),
+            ..Customer::default()
+        };
+        let token = Secret::new("0123abcd".to_string());
+        assert_eq!(
+            activation_link(
+                "https://shop.example/account/activate/{id}/{token}?e={email}",
+                &customer,
+                &token
+            ),
+            "https://shop.example/account/activate/42/0123abcd?e=bob%2Bshop%40example.com"
+        );
+    }
+
+    #[test]
+    fn only_a_password_confirmed_and_not_disabled_account_is_enabled() {
+        let mut a = Account::default();
+        a.customer.confirmed = true;
+        assert!(!is_enabled(&a), "no password yet");
+        a.credentials.password_hash = Some("$argon2id$…".into());
+        assert!(is_enabled(&a));
+        a.customer.disabled = true;
+        assert!(!is_enabled(&a), "disabled");
+        a.customer.disabled = false;
+        a.customer.confirmed = false;
+        assert!(!is_enabled(&a), "unconfirmed");
+    }
+}
