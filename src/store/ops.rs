@@ -156,7 +156,7 @@ impl SweepReport {
         }
     }
 
-    pub fn by_kind(&self) -> [(Expiring, u64); 7] {
+    pub fn by_kind(&self) -> [(Expiring, u64); 8] {
         [
             (Expiring::AccessToken, self.access_tokens),
             (Expiring::ResetToken, self.reset_tokens),
