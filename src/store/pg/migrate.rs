@@ -33,6 +33,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "admin",
         sql: include_str!("migrations/0003_admin.sql"),
     },
+    Migration {
+        version: 4,
+        name: "addresses",
+        sql: include_str!("migrations/0004_addresses.sql"),
+    },
 ];
 
 const CREATE_SCHEMA_MIGRATIONS: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -256,8 +261,8 @@ mod tests {
     #[test]
     fn a_schema_from_a_newer_build_is_refused() {
         assert_eq!(pending(&[]).unwrap().len(), MIGRATIONS.len());
-        assert!(pending(&[1, 2, 3]).unwrap().is_empty());
-        let e = pending(&[1, 2, 3, 99]).unwrap_err().to_string();
+        assert!(pending(&[1, 2, 3, 4]).unwrap().is_empty());
+        let e = pending(&[1, 2, 3, 4, 99]).unwrap_err().to_string();
         assert!(
             e.starts_with("the database has schema migration 0099"),
             "{e}"

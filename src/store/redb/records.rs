@@ -8,8 +8,8 @@ pub use crate::model::{
     AccessToken as AccessTokenRecord, CustomerId, Digest, Timestamp, TokenKind,
 };
 use crate::model::{
-    Account, AuditEntry, Credentials, Customer, Lockout, OneTimeSecret, Profile, StorefrontToken,
-    StorefrontTokenKind,
+    Account, Address, AddressBook, AddressId, AuditEntry, Credentials, Customer, Lockout,
+    OneTimeSecret, Profile, StorefrontToken, StorefrontTokenKind,
 };
 use crate::store::Expiring;
 
@@ -44,6 +44,76 @@ struct StoredCustomer {
     otc: Option<StoredSecret>,
     confirmation: Option<StoredSecret>,
     password_version: u32,
+    /// Records written before addresses existed have none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    addresses: Vec<StoredAddress>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    default_billing: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    default_shipping: Option<u64>,
+}
+
+/// An address inside its customer's record.
+#[derive(Default, Serialize, Deserialize)]
+#[serde(default)]
+struct StoredAddress {
+    id: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    firstname: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lastname: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    company: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    street: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    city: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    region: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    region_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    postcode: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    country_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    telephone: Option<String>,
+}
+
+impl From<&Address> for StoredAddress {
+    fn from(a: &Address) -> Self {
+        StoredAddress {
+            id: a.id.0,
+            firstname: a.firstname.clone(),
+            lastname: a.lastname.clone(),
+            company: a.company.clone(),
+            street: a.street.clone(),
+            city: a.city.clone(),
+            region: a.region.clone(),
+            region_code: a.region_code.clone(),
+            postcode: a.postcode.clone(),
+            country_code: a.country_code.clone(),
+            telephone: a.telephone.clone(),
+        }
+    }
+}
+
+impl From<StoredAddress> for Address {
+    fn from(a: StoredAddress) -> Self {
+        Address {
+            id: AddressId(a.id),
+            firstname: a.firstname,
+            lastname: a.lastname,
+            company: a.company,
+            street: a.street,
+            city: a.city,
+            region: a.region,
+            region_code: a.region_code,
+            postcode: a.postcode,
+            country_code: a.country_code,
+            telephone: a.telephone,
+        }
+    }
 }
 
 #[derive(Default, Serialize, Deserialize)]
@@ -122,6 +192,14 @@ pub(super) fn encode_customer(a: &Account) -> Vec<u8> {
         otc: k.otc.as_ref().map(StoredSecret::from),
         confirmation: k.confirmation.as_ref().map(StoredSecret::from),
         password_version: k.password_version,
+        addresses: a
+            .addresses
+            .addresses
+            .iter()
+            .map(StoredAddress::from)
+            .collect(),
+        default_billing: a.addresses.default_billing.map(|id| id.0),
+        default_shipping: a.addresses.default_shipping.map(|id| id.0),
     };
     // A struct of strings, numbers and options always serializes.
     serde_json::to_vec(&stored).unwrap_or_default()
@@ -166,6 +244,11 @@ pub(super) fn decode_customer(bytes: &[u8]) -> Result<Account, super::StoreError
             reset_token: s.reset_token.map(OneTimeSecret::from),
             otc: s.otc.map(OneTimeSecret::from),
             confirmation: s.confirmation.map(OneTimeSecret::from),
+        },
+        addresses: AddressBook {
+            addresses: s.addresses.into_iter().map(Address::from).collect(),
+            default_billing: s.default_billing.map(AddressId),
+            default_shipping: s.default_shipping.map(AddressId),
         },
     })
 }
