@@ -22,6 +22,7 @@ macro_rules! storage_error {
     };
 }
 
+pub mod addresses;
 pub mod admin_users;
 mod audit;
 pub mod clock;

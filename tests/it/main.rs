@@ -8,6 +8,7 @@ mod smtp_sink;
 mod support;
 
 mod abuse;
+mod addresses;
 mod admin;
 mod cli;
 mod commerce;
