@@ -283,7 +283,10 @@ async fn a_redb_store_moves_to_postgresql_and_back_with_everything_equal() {
         .await
         .unwrap()
         .id;
-    assert_eq!(next_address.0, 3, "a new address takes an id after the copied ones");
+    assert_eq!(
+        next_address.0, 3,
+        "a new address takes an id after the copied ones"
+    );
     pg_server.stop().await;
 
     // A server on the final redb copy: the token, the admin code once, fresh ids.
@@ -309,7 +312,10 @@ async fn a_redb_store_moves_to_postgresql_and_back_with_everything_equal() {
         .await
         .unwrap()
         .id;
-    assert_eq!(next_address.0, 3, "a new address takes an id after the copied ones");
+    assert_eq!(
+        next_address.0, 3,
+        "a new address takes an id after the copied ones"
+    );
 }
 
 #[tokio::test]

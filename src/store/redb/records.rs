@@ -449,6 +449,29 @@ mod tests {
     }
 
     #[test]
+    fn a_customer_record_without_addresses_reads_as_none_and_addresses_round_trip() {
+        let old = br#"{"id":3,"email":"ann@example.com","confirmed":true}"#;
+        let account = decode_customer(old).unwrap();
+        assert_eq!(account.customer.id, CustomerId(3));
+        assert_eq!(account.addresses, AddressBook::default());
+        // A customer without addresses is stored as before addresses existed.
+        let bytes = encode_customer(&account);
+        assert!(!String::from_utf8_lossy(&bytes).contains("address"));
+        let mut with = account.clone();
+        with.addresses = AddressBook {
+            addresses: vec![Address {
+                id: AddressId(9),
+                street: vec!["1 Main St".into()],
+                country_code: Some("US".into()),
+                ..Address::default()
+            }],
+            default_billing: None,
+            default_shipping: Some(AddressId(9)),
+        };
+        assert_eq!(decode_customer(&encode_customer(&with)).unwrap(), with);
+    }
+
+    #[test]
     fn token_record_round_trips() {
         let r = AccessTokenRecord {
             customer_id: CustomerId(7),
