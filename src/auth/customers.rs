@@ -34,6 +34,7 @@ impl Auth {
                 password_hash: hash,
                 ..Credentials::default()
             },
+            ..Account::default()
         };
         let audit = new
             .audit_by
@@ -161,6 +162,7 @@ impl Auth {
                 let Account {
                     customer: c,
                     credentials: k,
+                    ..
                 } = after;
                 let before_disabled = c.disabled;
                 if let Some(email) = &new_email {

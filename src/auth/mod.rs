@@ -23,6 +23,7 @@ macro_rules! storage_error {
 }
 
 pub mod activation;
+pub mod addresses;
 pub mod admin_users;
 mod audit;
 pub mod clock;

@@ -254,6 +254,7 @@ impl Auth {
         let Account {
             customer,
             credentials,
+            ..
         } = account;
         // A locked account may reset: that is how a locked-out customer gets back in (the
         // reset clears the lockout, as Adobe Commerce fixed in magento/magento2#15255).

@@ -65,6 +65,7 @@ impl Auth {
             Some(Account {
                 customer: c,
                 credentials: k,
+                ..
             }) => [
                 c.id.0.to_be_bytes().as_slice(),
                 &k.password_version.to_be_bytes(),
@@ -119,6 +120,7 @@ impl Auth {
         let Account {
             customer,
             credentials,
+            ..
         } = account;
         let digest = req.secret.digest();
         let mut method = None;
@@ -402,6 +404,7 @@ fn commit_sign_in(
     let Account {
         customer: c,
         credentials: k,
+        ..
     } = account;
     let mut audit = None;
     match method {

@@ -90,6 +90,7 @@ impl Auth {
             Account {
                 customer,
                 credentials,
+                ..
             },
         )) = self.store.session(&digest).await?
         else {

@@ -10,11 +10,12 @@ use std::io::Write;
 /// Customers read per page.
 const PAGE: usize = 1000;
 
-/// One customer's line (without the newline).
+/// One customer's line (without the newline). `addresses` only when there are some, so the
+/// lines of customers without any read as they did before addresses existed.
 pub fn line(account: &Account) -> Value {
     let c = &account.customer;
     let p = &c.profile;
-    json!({
+    let mut line = json!({
         "id": c.id.0,
         "email": c.email,
         "firstname": p.firstname,
@@ -34,7 +35,33 @@ pub fn line(account: &Account) -> Value {
         "multipass_identifier": c.multipass_identifier,
         "created_at": rfc3339(c.created_at),
         "password_hash": account.credentials.password_hash,
-    })
+    });
+    let book = &account.addresses;
+    if let (false, Value::Object(fields)) = (book.is_empty(), &mut line) {
+        let addresses = book
+            .addresses
+            .iter()
+            .map(|a| {
+                json!({
+                    "id": a.id.0,
+                    "firstname": a.firstname,
+                    "lastname": a.lastname,
+                    "company": a.company,
+                    "street": a.street,
+                    "city": a.city,
+                    "region": a.region,
+                    "region_code": a.region_code,
+                    "postcode": a.postcode,
+                    "country_code": a.country_code,
+                    "telephone": a.telephone,
+                    "default_billing": book.default_billing == Some(a.id),
+                    "default_shipping": book.default_shipping == Some(a.id),
+                })
+            })
+            .collect();
+        fields.insert("addresses".into(), Value::Array(addresses));
+    }
+    line
 }
 
 #[derive(Debug)]

@@ -1,8 +1,12 @@
 //! JSON Lines: one customer object per line, with the field names of migration.md §4.3 (what
-//! `storekey export` writes). Blank lines are skipped; unknown fields are ignored.
+//! `storekey export` writes, addresses included). Blank lines are skipped; unknown fields are
+//! ignored.
 
 use super::{checked_email, fields, ImportRow, RowError, RowProblem, MAX_LINE};
 use crate::auth::legacy_hash::Limits;
+use crate::model::{
+    self, Address, AddressBook, AddressId, MAX_ADDRESSES, MAX_FIELD_CHARS, MAX_STREET_LINES,
+};
 use serde_json::{Map, Value};
 use std::io::{BufRead, Read};
 
@@ -171,9 +175,89 @@ fn row(bytes: &[u8], line: u64, limits: &Limits) -> Result<ImportRow, RowError> 
         Some(Value::String(s)) => row.mapped("created_at", fields::timestamp(s)),
         Some(_) => return Err(input.wrong("created_at", "whole seconds or a date string")),
     };
+    row.addresses = addresses(&input)?;
     let hash = input.string("password_hash")?;
     row.set_password(hash.as_deref(), None, limits);
     Ok(row)
+}
+
+/// `addresses` as `storekey export` writes it: objects with the address fields, `street` an
+/// array of lines, `default_billing` / `default_shipping` flags. Held to the limits the API
+/// keeps (count, field length, street lines, a known country code).
+fn addresses(input: &Fields<'_>) -> Result<AddressBook, RowError> {
+    const EXPECTED: &str = "an array of at most 100 address objects (fields of at most 255 \
+         characters, at most 4 street lines, ISO 3166-1 alpha-2 country codes)";
+    let items = match input.obj.get("addresses") {
+        None | Some(Value::Null) => return Ok(AddressBook::default()),
+        Some(Value::Array(items)) if items.len() <= MAX_ADDRESSES => items,
+        Some(_) => return Err(input.wrong("addresses", EXPECTED)),
+    };
+    let mut book = AddressBook::default();
+    for (i, item) in items.iter().enumerate() {
+        let Value::Object(obj) = item else {
+            return Err(input.wrong("addresses", EXPECTED));
+        };
+        let fields = Fields {
+            obj,
+            line: input.line,
+        };
+        let text = |name: &str| -> Result<Option<String>, RowError> {
+            let value = fields
+                .string(name)
+                .map_err(|_| input.wrong("addresses", EXPECTED))?;
+            match value {
+                Some(v) if v.chars().count() > MAX_FIELD_CHARS => {
+                    Err(input.wrong("addresses", EXPECTED))
+                }
+                v => Ok(v),
+            }
+        };
+        let street = match obj.get("street") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(lines)) if lines.len() <= MAX_STREET_LINES => lines
+                .iter()
+                .map(|l| match l {
+                    Value::String(s) if s.chars().count() <= MAX_FIELD_CHARS => {
+                        Ok(s.trim().to_owned())
+                    }
+                    _ => Err(input.wrong("addresses", EXPECTED)),
+                })
+                .collect::<Result<_, _>>()?,
+            Some(_) => return Err(input.wrong("addresses", EXPECTED)),
+        };
+        let country_code = match text("country_code")? {
+            Some(c) => Some(
+                model::country_code(&c)
+                    .filter(|known| known.eq_ignore_ascii_case(&c))
+                    .ok_or_else(|| input.wrong("addresses", EXPECTED))?
+                    .to_owned(),
+            ),
+            None => None,
+        };
+        // The source's ids only tie the defaults to their address; the store assigns its own.
+        let id = AddressId(i as u64 + 1);
+        let flag = |name: &str| fields.flag(name).map(|f| f.unwrap_or(false));
+        if flag("default_billing").map_err(|_| input.wrong("addresses", EXPECTED))? {
+            book.default_billing = Some(id);
+        }
+        if flag("default_shipping").map_err(|_| input.wrong("addresses", EXPECTED))? {
+            book.default_shipping = Some(id);
+        }
+        book.addresses.push(Address {
+            id,
+            firstname: text("firstname")?,
+            lastname: text("lastname")?,
+            company: text("company")?,
+            street,
+            city: text("city")?,
+            region: text("region")?,
+            region_code: text("region_code")?,
+            postcode: text("postcode")?,
+            country_code,
+            telephone: text("telephone")?,
+        });
+    }
+    Ok(book)
 }
 
 /// Where the JSON broke, by column; serde_json's own text is not used (a data error can quote

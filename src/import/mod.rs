@@ -139,6 +139,9 @@ pub struct ImportRow {
     /// The id in the source (Magento `entity_id`, Shopify `Customer ID`, JSON Lines `id`).
     pub source_id: Option<String>,
     pub warnings: Vec<RowWarning>,
+    /// The addresses of a JSON Lines export (`addresses`, `default_billing`,
+    /// `default_shipping`); their ids are the source's and a store assigns its own.
+    pub addresses: crate::model::AddressBook,
 }
 
 impl ImportRow {
@@ -157,6 +160,7 @@ impl ImportRow {
             website: None,
             source_id: None,
             warnings: Vec::new(),
+            addresses: crate::model::AddressBook::default(),
         }
     }
 

@@ -300,6 +300,7 @@ async fn to_account(
             password_hash,
             ..Credentials::default()
         },
+        addresses: row.addresses,
     }
 }
 

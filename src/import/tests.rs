@@ -444,3 +444,72 @@ fn blank_lines_and_empty_rows_are_skipped() {
     assert_eq!(rows.len(), 1);
     assert_eq!(ok(&rows[0]).line, 4);
 }
+
+#[test]
+fn exported_addresses_read_back_with_their_defaults_and_bad_ones_are_refused() {
+    use crate::model::{Account, Address, AddressBook, AddressId};
+    let mut account = Account::default();
+    account.customer.email = "ann@example.com".into();
+    let home = Address {
+        id: AddressId(41),
+        firstname: Some("Ann".into()),
+        street: vec!["1 Main St".into(), "Apt 2".into()],
+        city: Some("Austin".into()),
+        region: Some("Texas".into()),
+        region_code: Some("TX".into()),
+        country_code: Some("US".into()),
+        ..Address::default()
+    };
+    let work = Address {
+        id: AddressId(42),
+        company: Some("Acme".into()),
+        country_code: Some("CA".into()),
+        ..Address::default()
+    };
+    account.addresses = AddressBook {
+        addresses: vec![home.clone(), work.clone()],
+        default_billing: Some(AddressId(42)),
+        default_shipping: Some(AddressId(41)),
+    };
+    let line = export::line(&account).to_string();
+    let read = |text: String| {
+        open(text.as_bytes(), None, &ReadOptions::default())
+            .unwrap()
+            .next()
+            .unwrap()
+    };
+    let row = read(format!("{line}\n")).unwrap();
+    assert_eq!(
+        row.addresses,
+        AddressBook {
+            addresses: vec![
+                Address {
+                    id: AddressId(1),
+                    ..home
+                },
+                Address {
+                    id: AddressId(2),
+                    ..work
+                }
+            ],
+            default_billing: Some(AddressId(2)),
+            default_shipping: Some(AddressId(1)),
+        }
+    );
+    // A customer without addresses exports no `addresses` key.
+    let bare = export::line(&Account::default()).to_string();
+    assert!(!bare.contains("addresses"), "{bare}");
+    for bad in [
+        r#"[{"country_code":"XX"}]"#,
+        r#"[{"street":["1","2","3","4","5"]}]"#,
+        r#"{"city":"Austin"}"#,
+        r#"[{"city":7}]"#,
+    ] {
+        let text = format!("{{\"email\":\"a@example.com\",\"addresses\":{bad}}}\n");
+        let err = read(text).unwrap_err();
+        assert!(err.to_string().contains("addresses"), "{bad}: {err}");
+    }
+    let long = "x".repeat(256);
+    let text = format!("{{\"email\":\"a@example.com\",\"addresses\":[{{\"city\":\"{long}\"}}]}}\n");
+    assert!(read(text).is_err());
+}

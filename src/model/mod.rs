@@ -196,6 +196,9 @@ impl std::fmt::Debug for Credentials {
 pub struct Account {
     pub customer: Customer,
     pub credentials: Credentials,
+    /// The customer's addresses; edited only by the store's address operations (a customer
+    /// edit never writes them).
+    pub addresses: AddressBook,
 }
 
 /// The lookup key of an email: trimmed, NFC, lower case (then NFC again: lower-casing can leave a
@@ -304,3 +307,6 @@ pub struct AdminSession {
     pub created_at: Timestamp,
     pub last_seen: Timestamp,
 }
+
+mod address;
+pub use address::*;

@@ -23,7 +23,10 @@ pub use crate::model::{
 pub use ops::*;
 
 use crate::config::{StorageBackend, StorageConfig};
-use crate::model::{Account, AdminSession, AdminUser, AuditEntry, StorefrontToken};
+use crate::model::{
+    Account, Address, AddressChanges, AddressId, AdminSession, AdminUser, AuditEntry,
+    StorefrontToken,
+};
 use std::path::Path;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -278,6 +281,82 @@ impl Store {
         match &self.0 {
             Backend::Redb(s) => s.update_customer(who, edit).await,
             Backend::Postgres(p) => p.update_customer(who, edit).await,
+        }
+    }
+
+    /// Adds an address to a customer's book (the store assigns its id), unless the customer
+    /// already has `max`: counted inside the commit, so concurrent creates cannot pass it.
+    pub async fn create_address(
+        &self,
+        customer: CustomerId,
+        address: Address,
+        defaults: NewAddressDefaults,
+        max: usize,
+    ) -> Result<AddressOutcome, StoreError> {
+        let edit = AddressEdit::Create {
+            address,
+            default_billing: defaults.billing,
+            default_shipping: defaults.shipping,
+            first_is_default: defaults.first_is_default,
+            max,
+        };
+        self.edit_addresses(customer, edit).await
+    }
+
+    /// Changes the given fields of one of the customer's addresses and, with `Some`, whether
+    /// it is the default billing / shipping one.
+    pub async fn update_address(
+        &self,
+        customer: CustomerId,
+        id: AddressId,
+        changes: AddressChanges,
+        default_billing: Option<bool>,
+        default_shipping: Option<bool>,
+    ) -> Result<AddressOutcome, StoreError> {
+        let edit = AddressEdit::Update {
+            id,
+            changes,
+            default_billing,
+            default_shipping,
+        };
+        self.edit_addresses(customer, edit).await
+    }
+
+    /// Deletes one of the customer's addresses; with `keep_defaults` a default one is refused.
+    pub async fn delete_address(
+        &self,
+        customer: CustomerId,
+        id: AddressId,
+        keep_defaults: bool,
+    ) -> Result<AddressOutcome, StoreError> {
+        self.edit_addresses(customer, AddressEdit::Delete { id, keep_defaults })
+            .await
+    }
+
+    /// Makes one of the customer's addresses the default billing and/or shipping one.
+    pub async fn set_default_address(
+        &self,
+        customer: CustomerId,
+        id: AddressId,
+        billing: bool,
+        shipping: bool,
+    ) -> Result<AddressOutcome, StoreError> {
+        let edit = AddressEdit::SetDefaults {
+            id,
+            billing,
+            shipping,
+        };
+        self.edit_addresses(customer, edit).await
+    }
+
+    async fn edit_addresses(
+        &self,
+        customer: CustomerId,
+        edit: AddressEdit,
+    ) -> Result<AddressOutcome, StoreError> {
+        match &self.0 {
+            Backend::Redb(s) => s.edit_addresses(customer, edit).await,
+            Backend::Postgres(p) => p.edit_addresses(customer, edit).await,
         }
     }
 

@@ -6,7 +6,10 @@
 //! transaction on a serialization failure); mail, metrics and logs happen in the core after
 //! the commit.
 
-use crate::model::{AccessToken, Account, AuditEntry, CustomerId, Digest, Timestamp};
+use crate::model::{
+    AccessToken, Account, Address, AddressBook, AddressChanges, AddressId, AuditEntry, CustomerId,
+    Digest, Timestamp,
+};
 
 /// Which customer an operation is about.
 #[derive(Debug, Clone)]
@@ -196,6 +199,172 @@ impl Expiring {
             Expiring::Lockout => "lockout",
             Expiring::MailLimit => "mail_limit",
             Expiring::Activation => "activation",
+        }
+    }
+}
+
+// ---------------------------------------------------------------------- addresses
+
+/// One edit of a customer's address book: what the four address operations ask the store to do
+/// inside one transaction, on the book as it then is.
+#[derive(Debug, Clone)]
+pub enum AddressEdit {
+    /// Adds an address (the store assigns its id), unless the customer has `max` already.
+    /// `first_is_default` makes it the default shipping address when there is none (Shopify).
+    Create {
+        address: Address,
+        default_billing: bool,
+        default_shipping: bool,
+        first_is_default: bool,
+        max: usize,
+    },
+    /// Changes the given fields; a default flag `Some(false)` unsets that default if it was
+    /// this address.
+    Update {
+        id: AddressId,
+        changes: AddressChanges,
+        default_billing: Option<bool>,
+        default_shipping: Option<bool>,
+    },
+    /// Deletes an address; with `keep_defaults`, a default one is refused (Magento), without,
+    /// the default it was is cleared (Shopify).
+    Delete { id: AddressId, keep_defaults: bool },
+    /// Makes an address the default billing and/or shipping one.
+    SetDefaults {
+        id: AddressId,
+        billing: bool,
+        shipping: bool,
+    },
+}
+
+/// Which defaults a new address becomes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NewAddressDefaults {
+    pub billing: bool,
+    pub shipping: bool,
+    /// The default shipping address when the customer has none yet (Shopify's first address).
+    pub first_is_default: bool,
+}
+
+/// What an address edit did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AddressOutcome {
+    /// Committed: the book as it now is, and the address the edit was about (a deleted one
+    /// is no longer in the book).
+    Done(Box<AddressBook>, AddressId),
+    CustomerNotFound,
+    /// No address has this id.
+    NotFound,
+    /// The address belongs to another customer.
+    NotYours,
+    /// The customer already has the most addresses allowed.
+    TooMany,
+    /// `Delete` with `keep_defaults` of the default billing (checked first) or shipping one.
+    DefaultBilling,
+    DefaultShipping,
+}
+
+impl AddressEdit {
+    /// The id the edit names, if it names an existing one.
+    pub fn target(&self) -> Option<AddressId> {
+        match self {
+            AddressEdit::Create { .. } => None,
+            AddressEdit::Update { id, .. }
+            | AddressEdit::Delete { id, .. }
+            | AddressEdit::SetDefaults { id, .. } => Some(*id),
+        }
+    }
+
+    /// Applies the edit to `book`, the customer's book as the transaction read it. A new
+    /// address goes in with id 0 (the backend then assigns one with [`assign_new_id`]). `Err`
+    /// is a refusal (nothing to write); `NotYours` is the caller's to tell from `NotFound`.
+    pub fn apply(&self, book: &mut AddressBook) -> Result<AddressId, AddressOutcome> {
+        if let Some(id) = self.target() {
+            if book.get(id).is_none() {
+                return Err(AddressOutcome::NotFound);
+            }
+        }
+        match self {
+            AddressEdit::Create {
+                address,
+                default_billing,
+                default_shipping,
+                first_is_default,
+                max,
+            } => {
+                if book.addresses.len() >= *max {
+                    return Err(AddressOutcome::TooMany);
+                }
+                let new = AddressId(0);
+                book.addresses.push(Address {
+                    id: new,
+                    ..address.clone()
+                });
+                if *default_billing {
+                    book.default_billing = Some(new);
+                }
+                if *default_shipping || (*first_is_default && book.default_shipping.is_none()) {
+                    book.default_shipping = Some(new);
+                }
+                Ok(new)
+            }
+            AddressEdit::Update {
+                id,
+                changes,
+                default_billing,
+                default_shipping,
+            } => {
+                if let Some(a) = book.addresses.iter_mut().find(|a| a.id == *id) {
+                    changes.apply(a);
+                }
+                set_default(&mut book.default_billing, *id, *default_billing);
+                set_default(&mut book.default_shipping, *id, *default_shipping);
+                Ok(*id)
+            }
+            AddressEdit::Delete { id, keep_defaults } => {
+                if *keep_defaults && book.default_billing == Some(*id) {
+                    return Err(AddressOutcome::DefaultBilling);
+                }
+                if *keep_defaults && book.default_shipping == Some(*id) {
+                    return Err(AddressOutcome::DefaultShipping);
+                }
+                book.addresses.retain(|a| a.id != *id);
+                book.forget_missing_defaults();
+                Ok(*id)
+            }
+            AddressEdit::SetDefaults {
+                id,
+                billing,
+                shipping,
+            } => {
+                if *billing {
+                    book.default_billing = Some(*id);
+                }
+                if *shipping {
+                    book.default_shipping = Some(*id);
+                }
+                Ok(*id)
+            }
+        }
+    }
+}
+
+fn set_default(slot: &mut Option<AddressId>, id: AddressId, flag: Option<bool>) {
+    match flag {
+        Some(true) => *slot = Some(id),
+        Some(false) if *slot == Some(id) => *slot = None,
+        _ => {}
+    }
+}
+
+/// Gives the address added with id 0 its stored id, defaults included.
+pub fn assign_new_id(book: &mut AddressBook, id: AddressId) {
+    for a in book.addresses.iter_mut().filter(|a| a.id == AddressId(0)) {
+        a.id = id;
+    }
+    for slot in [&mut book.default_billing, &mut book.default_shipping] {
+        if *slot == Some(AddressId(0)) {
+            *slot = Some(id);
         }
     }
 }

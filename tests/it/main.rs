@@ -9,6 +9,7 @@ mod support;
 
 mod abuse;
 mod activation;
+mod addresses;
 mod admin;
 mod cli;
 mod commerce;

@@ -70,9 +70,31 @@ fn bulk_account(n: u64) -> Account {
 /// a live admin code for bob, a storefront token, an admin user, audit entries, replay records
 /// and `BULK` more customers. Returns (alice's token, bob's admin code, the storefront token).
 async fn source_store(path: &Path) -> (String, String, String) {
-    let mut s = TestServer::start_with(|c| on_redb(c, path)).await;
+    // The admin code must outlive two copies of 10,002 customers on a loaded machine.
+    let mut s = TestServer::start_with(|c| {
+        on_redb(c, path);
+        c.otc.ttl_seconds = 3600;
+    })
+    .await;
     s.create_customer(ALICE, "Secret-pass-1").await;
     let token = s.token(ALICE, "Secret-pass-1").await;
+    for (city, billing) in [("Austin", true), ("Dallas", false)] {
+        let address = storekey::model::AddressChanges {
+            city: Some(city.into()),
+            country_code: Some("US".into()),
+            street: Some(vec!["1 Main St".into()]),
+            ..Default::default()
+        };
+        let defaults = storekey::store::NewAddressDefaults {
+            billing,
+            shipping: !billing,
+            first_is_default: false,
+        };
+        s.auth()
+            .create_address(CustomerId(1), address, defaults)
+            .await
+            .unwrap();
+    }
     let bob = s.admin_customer(BOB, "Secret-pass-2", true).await;
     let otc = s.issue_otc(bob, "moving day").await;
     let (status, created) = s
@@ -211,6 +233,11 @@ async fn a_redb_store_moves_to_postgresql_and_back_with_everything_equal() {
     let returned = Store::open_redb(&back).unwrap();
     let customers = all_customers(&original).await;
     assert_eq!(customers.len() as u64, total);
+    // Addresses travel with their customer, ids and defaults kept.
+    let book = &customers[0].addresses;
+    assert_eq!(book.addresses.len(), 2);
+    assert_eq!(book.default_billing, Some(book.addresses[0].id));
+    assert_eq!(book.default_shipping, Some(book.addresses[1].id));
     assert_eq!(all_customers(&on_pg).await, customers);
     assert_eq!(all_customers(&returned).await, customers);
     let audit = all_audit(&original).await;
@@ -255,6 +282,16 @@ async fn a_redb_store_moves_to_postgresql_and_back_with_everything_equal() {
         .admin_customer("new@example.com", "Secret-pass-3", false)
         .await;
     assert_eq!(new_id, total + 1);
+    let next_address = pg_server
+        .auth()
+        .create_address(CustomerId(new_id), Default::default(), Default::default())
+        .await
+        .unwrap()
+        .id;
+    assert_eq!(
+        next_address.0, 3,
+        "a new address takes an id after the copied ones"
+    );
     pg_server.stop().await;
 
     // A server on the final redb copy: the token, the admin code once, fresh ids.
@@ -274,6 +311,16 @@ async fn a_redb_store_moves_to_postgresql_and_back_with_everything_equal() {
         .admin_customer("new@example.com", "Secret-pass-3", false)
         .await;
     assert_eq!(new_id, total + 1);
+    let next_address = s
+        .auth()
+        .create_address(CustomerId(new_id), Default::default(), Default::default())
+        .await
+        .unwrap()
+        .id;
+    assert_eq!(
+        next_address.0, 3,
+        "a new address takes an id after the copied ones"
+    );
 }
 
 #[tokio::test]

@@ -57,7 +57,8 @@ async fn migrations_apply_on_an_empty_database_and_record_their_versions() {
             (2, "meta_rows".into()),
             (3, "admin".into()),
             (4, "mail_limits".into()),
-            (5, "activation".into())
+            (5, "activation".into()),
+            (6, "addresses".into())
         ]
     );
     assert_eq!(
@@ -67,6 +68,7 @@ async fn migrations_apply_on_an_empty_database_and_record_their_versions() {
             "admin_sessions",
             "admin_users",
             "audit_log",
+            "customer_addresses",
             "customer_secrets",
             "customers",
             "leases",

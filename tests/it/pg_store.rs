@@ -12,14 +12,15 @@ use crate::postgres::{database, Schema};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use storekey::model::{
-    Account, AuditEntry, Lockout, OneTimeSecret, StorefrontToken, StorefrontTokenKind,
+    Account, Address, AddressBook, AddressChanges, AddressId, AuditEntry, Lockout, OneTimeSecret,
+    StorefrontToken, StorefrontTokenKind,
 };
 use storekey::store::import::{Imported, OnConflict, RowOutcome};
 use storekey::store::pg::Postgres;
 use storekey::store::{
-    AccessTokenRecord, Change, Created, CustomerId, Digest, Effects, MailLimit, MultipassOutcome,
-    NewToken, RedbStore, Store, StoreError, SweepReport, Timestamp, TokenKind, Updated, Upsert,
-    Who,
+    AccessTokenRecord, AddressEdit, AddressOutcome, Change, Created, CustomerId, Digest, Effects,
+    MailLimit, MultipassOutcome, NewToken, RedbStore, Store, StoreError, SweepReport, Timestamp,
+    TokenKind, Updated, Upsert, Who,
 };
 
 /// One backend under test, cheap to clone into racing tasks.
@@ -100,6 +101,10 @@ impl Subject {
         D: Fn(Option<&Account>, Option<&Account>) -> Result<Upsert, R> + Send + 'static,
     {
         both!(self, s => s.multipass_sign_in(replay, replay_until, identifier, email, decide, token).await)
+    }
+
+    async fn edit_addresses(&self, customer: CustomerId, edit: AddressEdit) -> AddressOutcome {
+        both!(self, s => s.edit_addresses(customer, edit).await).unwrap()
     }
 
     async fn delete_token(&self, digest: Digest) -> Result<bool, StoreError> {
@@ -343,6 +348,13 @@ contract!(
     mail_requests_keep_the_minimum_gap_since_the_last_allowed_one,
     thirty_two_concurrent_mail_requests_with_a_cap_of_3_allow_exactly_3,
     spent_mail_counts_are_swept_and_live_ones_stay,
+    addresses_get_ids_and_read_back_with_their_customer,
+    an_address_update_changes_its_fields_and_moves_the_defaults,
+    a_default_address_is_kept_or_cleared_on_delete_as_asked,
+    another_customers_address_is_not_yours_and_an_unknown_one_is_not_found,
+    thirty_two_concurrent_address_creates_stop_at_the_limit,
+    a_deleted_customer_takes_its_addresses_with_it,
+    imported_and_edited_customers_keep_their_addresses,
 );
 
 const NOW: Timestamp = 1_800_000_000;
@@ -1349,4 +1361,345 @@ async fn spent_mail_counts_are_swept_and_live_ones_stay(s: Subject) {
         s.sweep(NOW + 3601, 100).await.unwrap(),
         SweepReport::default()
     );
+}
+fn address(city: &str) -> Address {
+    Address {
+        firstname: Some("Ann".into()),
+        lastname: Some("Lee".into()),
+        company: Some("Acme".into()),
+        street: vec!["1 Main St".into(), "Suite 2".into()],
+        city: Some(city.into()),
+        region: Some("Texas".into()),
+        region_code: Some("TX".into()),
+        postcode: Some("78701".into()),
+        country_code: Some("US".into()),
+        telephone: Some("+1 512 555 0100".into()),
+        ..Address::default()
+    }
+}
+
+fn create_address(city: &str, billing: bool, shipping: bool, max: usize) -> AddressEdit {
+    AddressEdit::Create {
+        address: address(city),
+        default_billing: billing,
+        default_shipping: shipping,
+        first_is_default: false,
+        max,
+    }
+}
+
+/// The book and the id of a `Done` outcome.
+fn done(outcome: AddressOutcome) -> (AddressBook, AddressId) {
+    match outcome {
+        AddressOutcome::Done(book, id) => (*book, id),
+        other => panic!("{other:?}"),
+    }
+}
+
+async fn addresses_get_ids_and_read_back_with_their_customer(s: Subject) {
+    let id = s.create(account("ann@example.com")).await.customer.id;
+    let (_, first) = done(
+        s.edit_addresses(id, create_address("Austin", true, false, 100))
+            .await,
+    );
+    let (book, second) = done(
+        s.edit_addresses(id, create_address("Dallas", false, true, 100))
+            .await,
+    );
+    assert!(first.0 > 0 && second.0 > first.0, "{first} {second}");
+    assert_eq!(book.default_billing, Some(first));
+    assert_eq!(book.default_shipping, Some(second));
+    let expected = AddressBook {
+        addresses: vec![
+            Address {
+                id: first,
+                ..address("Austin")
+            },
+            Address {
+                id: second,
+                ..address("Dallas")
+            },
+        ],
+        default_billing: Some(first),
+        default_shipping: Some(second),
+    };
+    assert_eq!(book, expected);
+    assert_eq!(s.customer(id).await.unwrap().addresses, expected);
+    assert_eq!(
+        s.customer_by_email("ann@example.com")
+            .await
+            .unwrap()
+            .addresses,
+        expected
+    );
+    assert_eq!(s.customers(CustomerId(0), 10).await[0].addresses, expected);
+    // Ids are unique across customers.
+    let other = s.create(account("bob@example.com")).await.customer.id;
+    let (_, third) = done(
+        s.edit_addresses(other, create_address("Waco", false, false, 100))
+            .await,
+    );
+    assert!(third.0 > second.0);
+    assert_eq!(
+        s.edit_addresses(
+            CustomerId(999),
+            create_address("Nowhere", false, false, 100)
+        )
+        .await,
+        AddressOutcome::CustomerNotFound
+    );
+}
+
+async fn an_address_update_changes_its_fields_and_moves_the_defaults(s: Subject) {
+    let id = s.create(account("ann@example.com")).await.customer.id;
+    let (_, a) = done(
+        s.edit_addresses(id, create_address("Austin", true, true, 100))
+            .await,
+    );
+    let (_, b) = done(
+        s.edit_addresses(id, create_address("Dallas", false, false, 100))
+            .await,
+    );
+    let changes = AddressChanges {
+        city: Some("Houston".into()),
+        company: Some(String::new()),
+        street: Some(vec!["9 Elm St".into()]),
+        ..AddressChanges::default()
+    };
+    let (book, edited) = done(
+        s.edit_addresses(
+            id,
+            AddressEdit::Update {
+                id: b,
+                changes,
+                default_billing: Some(true),
+                default_shipping: None,
+            },
+        )
+        .await,
+    );
+    assert_eq!(edited, b);
+    let stored = s.customer(id).await.unwrap().addresses;
+    assert_eq!(stored, book);
+    let b_now = stored.get(b).unwrap();
+    assert_eq!(b_now.city.as_deref(), Some("Houston"));
+    assert_eq!(b_now.company, None);
+    assert_eq!(b_now.street, vec!["9 Elm St".to_string()]);
+    assert_eq!(
+        stored.get(a).unwrap(),
+        &Address {
+            id: a,
+            ..address("Austin")
+        }
+    );
+    assert_eq!(
+        (stored.default_billing, stored.default_shipping),
+        (Some(b), Some(a))
+    );
+    // Unsetting a default this address has clears it; unsetting one it has not changes nothing.
+    let unset = |id, billing, shipping| AddressEdit::Update {
+        id,
+        changes: AddressChanges::default(),
+        default_billing: billing,
+        default_shipping: shipping,
+    };
+    done(
+        s.edit_addresses(id, unset(a, Some(false), Some(false)))
+            .await,
+    );
+    let stored = s.customer(id).await.unwrap().addresses;
+    assert_eq!(
+        (stored.default_billing, stored.default_shipping),
+        (Some(b), None)
+    );
+    let (book, _) = done(
+        s.edit_addresses(
+            id,
+            AddressEdit::SetDefaults {
+                id: a,
+                billing: true,
+                shipping: true,
+            },
+        )
+        .await,
+    );
+    assert_eq!(
+        (book.default_billing, book.default_shipping),
+        (Some(a), Some(a))
+    );
+    assert_eq!(s.customer(id).await.unwrap().addresses, book);
+}
+
+async fn a_default_address_is_kept_or_cleared_on_delete_as_asked(s: Subject) {
+    let id = s.create(account("ann@example.com")).await.customer.id;
+    let (_, a) = done(
+        s.edit_addresses(id, create_address("Austin", true, false, 100))
+            .await,
+    );
+    let (_, b) = done(
+        s.edit_addresses(id, create_address("Dallas", false, true, 100))
+            .await,
+    );
+    let keep = |id| AddressEdit::Delete {
+        id,
+        keep_defaults: true,
+    };
+    assert_eq!(
+        s.edit_addresses(id, keep(a)).await,
+        AddressOutcome::DefaultBilling
+    );
+    assert_eq!(
+        s.edit_addresses(id, keep(b)).await,
+        AddressOutcome::DefaultShipping
+    );
+    assert_eq!(s.customer(id).await.unwrap().addresses.addresses.len(), 2);
+    let (book, deleted) = done(
+        s.edit_addresses(
+            id,
+            AddressEdit::Delete {
+                id: b,
+                keep_defaults: false,
+            },
+        )
+        .await,
+    );
+    assert_eq!(deleted, b);
+    assert_eq!(book.default_shipping, None);
+    assert_eq!(book.default_billing, Some(a));
+    assert_eq!(s.customer(id).await.unwrap().addresses, book);
+    assert_eq!(book.addresses.len(), 1);
+    assert_eq!(
+        s.edit_addresses(id, keep(b)).await,
+        AddressOutcome::NotFound
+    );
+}
+
+async fn another_customers_address_is_not_yours_and_an_unknown_one_is_not_found(s: Subject) {
+    let ann = s.create(account("ann@example.com")).await.customer.id;
+    let bob = s.create(account("bob@example.com")).await.customer.id;
+    let (_, a) = done(
+        s.edit_addresses(ann, create_address("Austin", false, false, 100))
+            .await,
+    );
+    let edits = |id| {
+        [
+            AddressEdit::Update {
+                id,
+                changes: AddressChanges {
+                    city: Some("Stolen".into()),
+                    ..AddressChanges::default()
+                },
+                default_billing: None,
+                default_shipping: None,
+            },
+            AddressEdit::Delete {
+                id,
+                keep_defaults: false,
+            },
+            AddressEdit::SetDefaults {
+                id,
+                billing: true,
+                shipping: true,
+            },
+        ]
+    };
+    for edit in edits(a) {
+        assert_eq!(s.edit_addresses(bob, edit).await, AddressOutcome::NotYours);
+    }
+    for edit in edits(AddressId(a.0 + 1000)) {
+        assert_eq!(s.edit_addresses(bob, edit).await, AddressOutcome::NotFound);
+    }
+    assert_eq!(
+        s.customer(ann).await.unwrap().addresses.addresses,
+        vec![Address {
+            id: a,
+            ..address("Austin")
+        }]
+    );
+    assert!(s.customer(bob).await.unwrap().addresses.is_empty());
+}
+
+async fn thirty_two_concurrent_address_creates_stop_at_the_limit(s: Subject) {
+    let id = s.create(account("ann@example.com")).await.customer.id;
+    let mut racers = Vec::new();
+    for i in 0..32 {
+        let s = s.clone();
+        racers.push(tokio::spawn(async move {
+            s.edit_addresses(id, create_address(&format!("City {i}"), false, false, 5))
+                .await
+        }));
+    }
+    let (mut created, mut refused) = (0, 0);
+    for racer in racers {
+        match racer.await.unwrap() {
+            AddressOutcome::Done(..) => created += 1,
+            AddressOutcome::TooMany => refused += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!((created, refused), (5, 27));
+    assert_eq!(s.customer(id).await.unwrap().addresses.addresses.len(), 5);
+}
+
+async fn a_deleted_customer_takes_its_addresses_with_it(s: Subject) {
+    let ann = s.create(account("ann@example.com")).await.customer.id;
+    let bob = s.create(account("bob@example.com")).await.customer.id;
+    let (_, a) = done(
+        s.edit_addresses(ann, create_address("Austin", true, true, 100))
+            .await,
+    );
+    assert!(s.delete_customer(ann, None).await.unwrap());
+    let delete = AddressEdit::Delete {
+        id: a,
+        keep_defaults: false,
+    };
+    assert_eq!(
+        s.edit_addresses(bob, delete).await,
+        AddressOutcome::NotFound
+    );
+}
+
+async fn imported_and_edited_customers_keep_their_addresses(s: Subject) {
+    // An imported row's addresses are stored under the store's own ids.
+    let mut row = account("ann@example.com");
+    row.addresses = AddressBook {
+        addresses: vec![
+            Address {
+                id: AddressId(7001),
+                ..address("Austin")
+            },
+            Address {
+                id: AddressId(7002),
+                ..address("Dallas")
+            },
+        ],
+        default_billing: Some(AddressId(7002)),
+        default_shipping: Some(AddressId(7001)),
+    };
+    let imported = s.import_batch(vec![row], OnConflict::Fail).await;
+    let RowOutcome::Created(id) = imported[0].outcome else {
+        panic!("{imported:?}");
+    };
+    let book = s.customer(id).await.unwrap().addresses;
+    let ids: Vec<AddressId> = book.addresses.iter().map(|a| a.id).collect();
+    assert_eq!(ids.len(), 2);
+    assert!(ids.iter().all(|i| i.0 < 7001), "{ids:?}");
+    assert_eq!(book.addresses[0].city.as_deref(), Some("Austin"));
+    assert_eq!(book.default_billing, Some(ids[1]));
+    assert_eq!(book.default_shipping, Some(ids[0]));
+    // A customer edit (a profile change) leaves them as they are, and the next id follows.
+    let edited = s
+        .update_customer(Who::Id(id), |a| {
+            a.customer.profile.firstname = Some("Annie".into());
+            Change::Save((), Effects::default())
+        })
+        .await
+        .unwrap();
+    assert!(matches!(edited, Updated::Saved(..)), "{edited:?}");
+    assert_eq!(s.customer(id).await.unwrap().addresses, book);
+    let (_, next) = done(
+        s.edit_addresses(id, create_address("Waco", false, false, 100))
+            .await,
+    );
+    assert!(next.0 > ids[1].0);
 }

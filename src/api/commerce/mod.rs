@@ -2,6 +2,7 @@
 //! call the core. The mapping of core errors to Adobe Commerce's exact messages and categories
 //! is `errors.rs`.
 
+mod addresses;
 mod errors;
 mod orders;
 mod types;
@@ -15,7 +16,8 @@ use crate::auth::{
 };
 use crate::model::Profile;
 use crate::model::{Customer as CustomerModel, TokenKind};
-use async_graphql::{Context, EmptySubscription, Object, Schema};
+pub use addresses::{CountryCodeEnum, CustomerAddress, CustomerAddressInput};
+use async_graphql::{Context, EmptySubscription, Object, Schema, ID};
 use bytes::Bytes;
 pub use errors::*;
 pub use orders::*;
@@ -339,6 +341,7 @@ fn customer_view(auth: &Auth, customer: CustomerModel) -> Customer {
     Customer {
         customer,
         confirmation_required: auth.policy.require_confirmation,
+        addresses: Default::default(),
     }
 }
 
@@ -828,6 +831,61 @@ impl Mutation {
         Ok(Some(CustomerOutput {
             customer: customer_view(auth, record),
         }))
+    }
+
+    // -------------------------------------------------------------- addresses (addresses.rs)
+
+    /// Create a billing or shipping address for a customer or guest.
+    async fn create_customer_address(
+        &self,
+        ctx: &Context<'_>,
+        input: CustomerAddressInput,
+    ) -> async_graphql::Result<Option<CustomerAddress>> {
+        addresses::create(ctx, input).await
+    }
+
+    /// Update the billing or shipping address of a customer or guest.
+    #[graphql(deprecation = "Use `updateCustomerAddressV2` instead.")]
+    async fn update_customer_address(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The ID assigned to the customer address.")] id: i32,
+        #[graphql(desc = "An input object that contains changes to the customer address.")]
+        input: Option<CustomerAddressInput>,
+    ) -> async_graphql::Result<Option<CustomerAddress>> {
+        addresses::update(ctx, addresses::by_id(id), input).await
+    }
+
+    /// Update the billing or shipping address of a customer or guest.
+    #[graphql(name = "updateCustomerAddressV2")]
+    async fn update_customer_address_v2(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The unique ID of the customer address.")] uid: ID,
+        #[graphql(desc = "An input object that contains changes to the customer address.")]
+        input: Option<CustomerAddressInput>,
+    ) -> async_graphql::Result<Option<CustomerAddress>> {
+        addresses::update(ctx, addresses::by_uid(&uid)?, input).await
+    }
+
+    /// Delete the billing or shipping address of a customer.
+    #[graphql(deprecation = "Use `deleteCustomerAddressV2` instead.")]
+    async fn delete_customer_address(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The ID of the customer address to be deleted.")] id: i32,
+    ) -> async_graphql::Result<Option<bool>> {
+        addresses::delete(ctx, addresses::by_id(id)).await
+    }
+
+    /// Delete the billing or shipping address of a customer.
+    #[graphql(name = "deleteCustomerAddressV2")]
+    async fn delete_customer_address_v2(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The unique ID of the customer address to be deleted.")] uid: ID,
+    ) -> async_graphql::Result<Option<bool>> {
+        addresses::delete(ctx, addresses::by_uid(&uid)?).await
     }
 }
 

@@ -1,7 +1,7 @@
 //! Adobe Commerce GraphQL types, with upstream names, snake_case fields and nullability.
 
 use crate::model;
-use async_graphql::{Enum, InputObject, Object, SimpleObject, ID};
+use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, ID};
 
 /// Magento's timestamp shape for `created_at`: `YYYY-MM-DD HH:MM:SS` in UTC.
 pub fn commerce_time(ts: i64) -> String {
@@ -37,6 +37,8 @@ pub fn uid(id: u64) -> String {
 pub struct Customer {
     pub customer: model::Customer,
     pub confirmation_required: bool,
+    /// The customer's addresses, read when a field first asks for them.
+    pub addresses: tokio::sync::OnceCell<model::AddressBook>,
 }
 
 #[Object(rename_fields = "snake_case", rename_args = "snake_case")]
@@ -117,6 +119,28 @@ impl Customer {
     async fn allow_remote_shopping_assistance(&self) -> bool {
         self.customer.allow_remote_shopping_assistance
     }
+    /// The ID assigned to the billing address.
+    async fn default_billing(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        let book = super::addresses::book(auth(ctx), &self.addresses, self.customer.id).await?;
+        Ok(super::addresses::default_id(book.default_billing))
+    }
+    /// The ID assigned to the shipping address.
+    async fn default_shipping(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        let book = super::addresses::book(auth(ctx), &self.addresses, self.customer.id).await?;
+        Ok(super::addresses::default_id(book.default_shipping))
+    }
+    /// An array containing the customer's shipping and billing addresses.
+    async fn addresses(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Vec<Option<super::CustomerAddress>>>> {
+        let book = super::addresses::book(auth(ctx), &self.addresses, self.customer.id).await?;
+        Ok(Some(super::addresses::addresses(book, self.customer.id)))
+    }
+}
+
+fn auth<'a>(ctx: &'a Context<'_>) -> &'a crate::auth::Auth {
+    ctx.data_unchecked::<std::sync::Arc<crate::auth::Auth>>()
 }
 
 /// Contains a customer authorization token.

@@ -2,6 +2,7 @@
 //! scope checks, the schema, and the mapping of core errors to Shopify's codes and messages
 //! (`errors.rs`: every message once, one function per core error enum).
 
+mod addresses;
 mod codes;
 mod errors;
 mod in_context;
@@ -22,6 +23,11 @@ use crate::auth::{
 };
 use crate::model::Profile;
 use crate::model::{self, CustomerId, TokenKind};
+pub use addresses::{
+    CustomerAddressCreatePayload, CustomerAddressDeletePayload, CustomerAddressUpdatePayload,
+    CustomerDefaultAddressUpdatePayload, MailingAddress, MailingAddressConnection,
+    MailingAddressInput,
+};
 use async_graphql::{Context, EmptySubscription, Object, Schema, ID};
 use bytes::Bytes;
 pub use errors::*;
@@ -329,7 +335,10 @@ fn access_token(issued: &IssuedToken) -> CustomerAccessToken {
 }
 
 fn customer(customer: model::Customer) -> Customer {
-    Customer { customer }
+    Customer {
+        customer,
+        addresses: Default::default(),
+    }
 }
 
 /// `gid://shopify/Customer/<n>`; also the base64 form older API versions used, and a bare number.
@@ -736,6 +745,62 @@ impl Mutation {
             )),
         };
         Ok(Some(result.into()))
+    }
+
+    // -------------------------------------------------------------- addresses (addresses.rs)
+
+    /// Creates a new address for a customer.
+    async fn customer_address_create(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The access token used to identify the customer.")]
+        customer_access_token: String,
+        #[graphql(desc = "The customer mailing address to create.")] address: MailingAddressInput,
+    ) -> async_graphql::Result<Option<CustomerAddressCreatePayload>> {
+        addresses::create(ctx, &customer_access_token, address)
+            .await
+            .map(Some)
+    }
+
+    /// Updates the address of an existing customer.
+    async fn customer_address_update(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The customer’s mailing address.")] address: MailingAddressInput,
+        #[graphql(desc = "The access token used to identify the customer.")]
+        customer_access_token: String,
+        #[graphql(desc = "Specifies the customer address to update.")] id: ID,
+    ) -> async_graphql::Result<Option<CustomerAddressUpdatePayload>> {
+        addresses::update(ctx, &customer_access_token, &id, address)
+            .await
+            .map(Some)
+    }
+
+    /// Permanently deletes the address of an existing customer.
+    async fn customer_address_delete(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The access token used to identify the customer.")]
+        customer_access_token: String,
+        #[graphql(desc = "Specifies the address to delete.")] id: ID,
+    ) -> async_graphql::Result<Option<CustomerAddressDeletePayload>> {
+        addresses::delete(ctx, &customer_access_token, &id)
+            .await
+            .map(Some)
+    }
+
+    /// Updates the default address of an existing customer.
+    async fn customer_default_address_update(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "ID of the address to set as the new default for the customer.")]
+        address_id: ID,
+        #[graphql(desc = "The access token used to identify the customer.")]
+        customer_access_token: String,
+    ) -> async_graphql::Result<Option<CustomerDefaultAddressUpdatePayload>> {
+        addresses::set_default(ctx, &customer_access_token, &address_id)
+            .await
+            .map(Some)
     }
 
     /// Activates a customer (an admin's account invite): sets the first password, confirms

@@ -364,6 +364,8 @@ pub struct CustomerResetInput {
 /// email.
 pub struct Customer {
     pub customer: model::Customer,
+    /// The customer's addresses, read when a field first asks for them.
+    pub addresses: tokio::sync::OnceCell<model::AddressBook>,
 }
 
 #[Object]
@@ -438,6 +440,43 @@ impl Customer {
             return Err(access_denied(ctx.field().name(), READ_CUSTOMER_TAGS));
         }
         Ok(self.customer.tags.clone())
+    }
+
+    /// A list of addresses for the customer.
+    async fn addresses(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Returns the elements that come after the specified cursor.")]
+        after: Option<String>,
+        #[graphql(desc = "Returns the elements that come before the specified cursor.")]
+        before: Option<String>,
+        #[graphql(desc = "Returns up to the first `n` elements from the list.")] first: Option<i32>,
+        #[graphql(desc = "Returns up to the last `n` elements from the list.")] last: Option<i32>,
+        #[graphql(desc = "Reverse the order of the underlying list.", default = false)]
+        reverse: bool,
+    ) -> async_graphql::Result<super::MailingAddressConnection> {
+        super::addresses::can_read(ctx)?;
+        let auth = ctx.data_unchecked::<std::sync::Arc<crate::auth::Auth>>();
+        let book = super::addresses::book(auth, &self.addresses, self.customer.id).await?;
+        let page = super::addresses::Page {
+            first,
+            last,
+            after,
+            before,
+            reverse,
+        };
+        super::addresses::page(book, page)
+    }
+
+    /// The customer’s default address.
+    async fn default_address(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<super::MailingAddress>> {
+        super::addresses::can_read(ctx)?;
+        let auth = ctx.data_unchecked::<std::sync::Arc<crate::auth::Auth>>();
+        let book = super::addresses::book(auth, &self.addresses, self.customer.id).await?;
+        Ok(super::addresses::default_address(book))
     }
 }
 

@@ -30,8 +30,9 @@ fn big(n: u64) -> i64 {
 }
 
 /// What each identity sequence must pass: the table, its column.
-const SEQUENCES: [(&str, &str); 3] = [
+const SEQUENCES: [(&str, &str); 4] = [
     ("customers", "id"),
+    ("customer_addresses", "id"),
     ("storefront_tokens", "id"),
     ("audit_log", "seq"),
 ];
@@ -350,5 +351,7 @@ async fn load_customer(
         )
         .await?;
     tx.execute(&statement, &params).await?;
-    write_secrets(tx, id, &Account::default(), a).await
+    write_secrets(tx, id, &Account::default(), a).await?;
+    super::addresses::write_book(tx, id, &Default::default(), &a.addresses, true).await?;
+    Ok(())
 }

@@ -43,6 +43,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "activation",
         sql: include_str!("migrations/0005_activation.sql"),
     },
+    Migration {
+        version: 6,
+        name: "addresses",
+        sql: include_str!("migrations/0006_addresses.sql"),
+    },
 ];
 
 const CREATE_SCHEMA_MIGRATIONS: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

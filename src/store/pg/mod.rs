@@ -6,8 +6,9 @@
 //! Files: `pool.rs` (config → pool, TLS), `migrate.rs` (the version table and the SQL files in
 //! `migrations/`), `lease.rs` (`try_lease`), `retry.rs` (`transaction` and its test hook),
 //! `ops.rs` (the store's named operations), `read.rs` (the reads, and rows ↔ `Account`),
-//! `sweep.rs` (the batched purge of what expired).
+//! `sweep.rs` (the batched purge of what expired), `addresses.rs` (customer addresses).
 
+mod addresses;
 mod admin;
 mod copy;
 mod import;

@@ -160,6 +160,8 @@ pub(super) async fn insert_customer(
     created.customer.id =
         CustomerId(u64::try_from(id).map_err(|_| PgError::Corrupt(format!("customer id {id}")))?);
     write_secrets(tx, id, &Account::default(), &created).await?;
+    created.addresses =
+        super::addresses::write_book(tx, id, &Default::default(), &record.addresses, false).await?;
     Ok(Some(created))
 }
 

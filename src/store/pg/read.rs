@@ -6,8 +6,8 @@
 
 use super::Postgres;
 use crate::model::{
-    email_key, Account, AuditEntry, Credentials, Customer, Lockout, OneTimeSecret, Profile,
-    StorefrontToken, StorefrontTokenKind,
+    email_key, Account, Address, AddressBook, AddressId, AuditEntry, Credentials, Customer,
+    Lockout, OneTimeSecret, Profile, StorefrontToken, StorefrontTokenKind,
 };
 use crate::store::{AccessTokenRecord, CustomerId, Digest, StoreError, Timestamp, TokenKind};
 use tokio_postgres::types::ToSql;
@@ -25,6 +25,22 @@ pub(super) const ACTIVATION: i16 = 4;
 /// first (`ACCOUNT_COLUMNS` of them), extra columns after.
 macro_rules! account_sql {
     ($extra:literal, $from:literal, $tail:literal) => {
+        $crate::store::pg::read::account_sql!(
+            @with ", (SELECT json_agg(json_build_object('id', a.id, 'firstname', a.firstname, \
+             'lastname', a.lastname, 'company', a.company, 'street', a.street, 'city', a.city, \
+             'region', a.region, 'region_code', a.region_code, 'postcode', a.postcode, \
+             'country_code', a.country_code, 'telephone', a.telephone, \
+             'default_billing', a.default_billing, 'default_shipping', a.default_shipping) \
+             ORDER BY a.id) FROM customer_addresses a WHERE a.customer_id = c.id)::text",
+            $extra, $from, $tail
+        )
+    };
+    // Without the addresses (an empty book): a session never shows them, and every
+    // authenticated request reads one.
+    (@no_addresses $extra:literal, $from:literal, $tail:literal) => {
+        $crate::store::pg::read::account_sql!(@with ", NULL::text", $extra, $from, $tail)
+    };
+    (@with $addresses:literal, $extra:literal, $from:literal, $tail:literal) => {
         concat!(
             "SELECT c.id, c.email, c.multipass_identifier, c.firstname, c.lastname, c.middlename, \
              c.prefix, c.suffix, c.date_of_birth, c.gender, c.taxvat, c.phone, c.is_subscribed, \
@@ -35,6 +51,7 @@ macro_rules! account_sql {
              o.digest, o.created_at, o.expires_at, o.issued_by, o.reason, \
              f.digest, f.created_at, f.expires_at, f.issued_by, f.reason, \
              v.digest, v.created_at, v.expires_at, v.issued_by, v.reason",
+            $addresses,
             $extra,
             " FROM ",
             $from,
@@ -49,7 +66,7 @@ macro_rules! account_sql {
 pub(super) use account_sql;
 
 /// How many columns `account_sql!` puts before the extra ones.
-pub(super) const ACCOUNT_COLUMNS: usize = 44;
+pub(super) const ACCOUNT_COLUMNS: usize = 45;
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {e}"))
@@ -121,7 +138,59 @@ pub(super) fn account(row: &Row) -> Result<Account, StoreError> {
             confirmation: secret(row, 34)?,
             activation: secret(row, 39)?,
         },
+        addresses: address_book(get(row, 44)?)?,
     })
+}
+
+/// One address as `account_sql!` aggregates it.
+#[derive(serde::Deserialize)]
+struct AddressRow {
+    id: i64,
+    firstname: Option<String>,
+    lastname: Option<String>,
+    company: Option<String>,
+    street: Vec<String>,
+    city: Option<String>,
+    region: Option<String>,
+    region_code: Option<String>,
+    postcode: Option<String>,
+    country_code: Option<String>,
+    telephone: Option<String>,
+    default_billing: bool,
+    default_shipping: bool,
+}
+
+/// The book from the JSON array `account_sql!` aggregates (NULL: no addresses).
+fn address_book(json: Option<String>) -> Result<AddressBook, StoreError> {
+    let Some(json) = json else {
+        return Ok(AddressBook::default());
+    };
+    let rows: Vec<AddressRow> =
+        serde_json::from_str(&json).map_err(|e| corrupt("customer addresses", e))?;
+    let mut book = AddressBook::default();
+    for r in rows {
+        let id = AddressId(u64::try_from(r.id).map_err(|_| corrupt("address id", r.id))?);
+        if r.default_billing {
+            book.default_billing = Some(id);
+        }
+        if r.default_shipping {
+            book.default_shipping = Some(id);
+        }
+        book.addresses.push(Address {
+            id,
+            firstname: r.firstname,
+            lastname: r.lastname,
+            company: r.company,
+            street: r.street,
+            city: r.city,
+            region: r.region,
+            region_code: r.region_code,
+            postcode: r.postcode,
+            country_code: r.country_code,
+            telephone: r.telephone,
+        });
+    }
+    Ok(book)
 }
 
 fn token_kind(kind: i16) -> Result<TokenKind, StoreError> {
@@ -242,7 +311,7 @@ impl Postgres {
         let row = self
             .query_opt(
                 account_sql!(
-                    ", t.customer_id, t.issued_at, t.expires_at, t.kind",
+                    @no_addresses ", t.customer_id, t.issued_at, t.expires_at, t.kind",
                     "access_tokens t JOIN customers c ON c.id = t.customer_id",
                     "WHERE t.digest = $1"
                 ),

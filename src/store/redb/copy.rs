@@ -184,12 +184,15 @@ impl RedbStore {
         .await
     }
 
-    /// Moves `next_customer_id` and `next_storefront_token_id` past every stored id, so new
+    /// Moves `next_customer_id`, `next_address_id` and `next_storefront_token_id` past every
+    /// stored id, so new
     /// rows never take a copied one. (Audit entries take the last sequence number plus one.)
     pub async fn finish_load(&self) -> Result<(), StoreError> {
         self.write(|tx| {
             let last_customer = tx.customers.last()?.map_or(0, |(k, _)| k.value());
             tx.raise_counter("next_customer_id", last_customer + 1)?;
+            let last_address = tx.address_owners.last()?.map_or(0, |(k, _)| k.value());
+            tx.raise_counter("next_address_id", last_address + 1)?;
             let last_token = tx
                 .storefront_tokens()?
                 .iter()

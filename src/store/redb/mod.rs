@@ -37,7 +37,9 @@ pub use tx::Tx;
 use writer::run_writer;
 
 use super::{Expiring, StoreError, SweepReport};
-use crate::model::{email_key, Account, AuditEntry, Credentials, Lockout, StorefrontToken};
+use crate::model::{
+    email_key, Account, AddressId, AuditEntry, Credentials, Lockout, StorefrontToken,
+};
 use records::{decode_customer, encode_customer};
 
 use redb::{
@@ -63,6 +65,9 @@ const EXPIRY: TableDefinition<&[u8], ()> = TableDefinition::new("expiry_index");
 const REPLAY: TableDefinition<&[u8], i64> = TableDefinition::new("multipass_replay");
 const STOREFRONT_TOKENS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("storefront_tokens");
 const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit_log");
+/// Address id → the customer whose record holds it (the addresses themselves are in the
+/// customer's record), so an edit of someone else's address is told from a missing one.
+const ADDRESS_OWNERS: TableDefinition<u64, u64> = TableDefinition::new("address_owners");
 
 /// Every table except the customer→tokens multimap, listed once: schema creation and backup go
 /// through this list, so a new table is created and backed up by adding it here (and opened
@@ -81,7 +86,8 @@ macro_rules! plain_tables {
             AUDIT,
             ADMIN_USERS,
             ADMIN_SESSIONS,
-            MAIL_LIMITS
+            MAIL_LIMITS,
+            ADDRESS_OWNERS
         )
     };
 }

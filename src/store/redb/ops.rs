@@ -3,12 +3,46 @@
 //! `store::ops`; the closures the core passes in are pure decisions over a copy of the record.
 
 use super::{AccessTokenRecord, CustomerId, Digest, RedbStore, StoreError, Timestamp, Tx};
-use crate::model::{email_key, Account, AuditEntry, StorefrontToken};
+use crate::model::{email_key, Account, AddressId, AuditEntry, StorefrontToken};
 use crate::store::{
-    Change, Created, Effects, MultipassOutcome, NewToken, SweepReport, Updated, Upsert, Who,
+    assign_new_id, AddressEdit, AddressOutcome, Change, Created, Effects, MultipassOutcome,
+    NewToken, SweepReport, Updated, Upsert, Who,
 };
 
 impl RedbStore {
+    /// One edit of a customer's addresses in one commit, on the book as the commit reads it
+    /// (so the count limit holds under any number of concurrent creates).
+    pub async fn edit_addresses(
+        &self,
+        customer: CustomerId,
+        edit: AddressEdit,
+    ) -> Result<AddressOutcome, StoreError> {
+        self.write(move |tx| {
+            let Some(before) = tx.customer(customer)? else {
+                return Ok(AddressOutcome::CustomerNotFound);
+            };
+            if let Some(id) = edit.target() {
+                if tx.address_owner(id)?.is_some_and(|owner| owner != customer) {
+                    return Ok(AddressOutcome::NotYours);
+                }
+            }
+            let mut after = before.clone();
+            let mut id = match edit.apply(&mut after.addresses) {
+                Ok(id) => id,
+                Err(refused) => return Ok(refused),
+            };
+            if matches!(edit, AddressEdit::Create { .. }) {
+                id = AddressId(tx.next_id("next_address_id")?);
+                assign_new_id(&mut after.addresses, id);
+            }
+            if after != before {
+                tx.put_customer(&after, Some(&before))?;
+            }
+            Ok(AddressOutcome::Done(Box::new(after.addresses), id))
+        })
+        .await
+    }
+
     /// Edits one customer: `edit` decides on a copy (and may refuse); a saved edit keeps the
     /// email and identifier indexes in step, refuses an email another customer has, and
     /// applies its effects (token revocation, a new token, an audit entry) in the same commit.

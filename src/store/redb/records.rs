@@ -8,8 +8,8 @@ pub use crate::model::{
     AccessToken as AccessTokenRecord, CustomerId, Digest, Timestamp, TokenKind,
 };
 use crate::model::{
-    Account, AuditEntry, Credentials, Customer, Lockout, OneTimeSecret, Profile, StorefrontToken,
-    StorefrontTokenKind,
+    Account, Address, AddressBook, AddressId, AuditEntry, Credentials, Customer, Lockout,
+    OneTimeSecret, Profile, StorefrontToken, StorefrontTokenKind,
 };
 use crate::store::Expiring;
 
@@ -47,6 +47,76 @@ struct StoredCustomer {
     /// Absent in records written before account invites (read as none).
     #[serde(skip_serializing_if = "Option::is_none")]
     activation: Option<StoredSecret>,
+    /// Records written before addresses existed have none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    addresses: Vec<StoredAddress>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    default_billing: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    default_shipping: Option<u64>,
+}
+
+/// An address inside its customer's record.
+#[derive(Default, Serialize, Deserialize)]
+#[serde(default)]
+struct StoredAddress {
+    id: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    firstname: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lastname: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    company: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    street: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    city: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    region: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    region_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    postcode: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    country_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    telephone: Option<String>,
+}
+
+impl From<&Address> for StoredAddress {
+    fn from(a: &Address) -> Self {
+        StoredAddress {
+            id: a.id.0,
+            firstname: a.firstname.clone(),
+            lastname: a.lastname.clone(),
+            company: a.company.clone(),
+            street: a.street.clone(),
+            city: a.city.clone(),
+            region: a.region.clone(),
+            region_code: a.region_code.clone(),
+            postcode: a.postcode.clone(),
+            country_code: a.country_code.clone(),
+            telephone: a.telephone.clone(),
+        }
+    }
+}
+
+impl From<StoredAddress> for Address {
+    fn from(a: StoredAddress) -> Self {
+        Address {
+            id: AddressId(a.id),
+            firstname: a.firstname,
+            lastname: a.lastname,
+            company: a.company,
+            street: a.street,
+            city: a.city,
+            region: a.region,
+            region_code: a.region_code,
+            postcode: a.postcode,
+            country_code: a.country_code,
+            telephone: a.telephone,
+        }
+    }
 }
 
 #[derive(Default, Serialize, Deserialize)]
@@ -126,6 +196,14 @@ pub(super) fn encode_customer(a: &Account) -> Vec<u8> {
         confirmation: k.confirmation.as_ref().map(StoredSecret::from),
         password_version: k.password_version,
         activation: k.activation.as_ref().map(StoredSecret::from),
+        addresses: a
+            .addresses
+            .addresses
+            .iter()
+            .map(StoredAddress::from)
+            .collect(),
+        default_billing: a.addresses.default_billing.map(|id| id.0),
+        default_shipping: a.addresses.default_shipping.map(|id| id.0),
     };
     // A struct of strings, numbers and options always serializes.
     serde_json::to_vec(&stored).unwrap_or_default()
@@ -171,6 +249,11 @@ pub(super) fn decode_customer(bytes: &[u8]) -> Result<Account, super::StoreError
             otc: s.otc.map(OneTimeSecret::from),
             confirmation: s.confirmation.map(OneTimeSecret::from),
             activation: s.activation.map(OneTimeSecret::from),
+        },
+        addresses: AddressBook {
+            addresses: s.addresses.into_iter().map(Address::from).collect(),
+            default_billing: s.default_billing.map(AddressId),
+            default_shipping: s.default_shipping.map(AddressId),
         },
     })
 }
@@ -370,6 +453,29 @@ mod tests {
         assert!(a < b);
         assert!(expiry_key(-5, Expiring::Otc, &[0; 32]) < a);
         assert_eq!(parse_expiry_key(&a), Some((100, Expiring::Otc, [9; 32])));
+    }
+
+    #[test]
+    fn a_customer_record_without_addresses_reads_as_none_and_addresses_round_trip() {
+        let old = br#"{"id":3,"email":"ann@example.com","confirmed":true}"#;
+        let account = decode_customer(old).unwrap();
+        assert_eq!(account.customer.id, CustomerId(3));
+        assert_eq!(account.addresses, AddressBook::default());
+        // A customer without addresses is stored as before addresses existed.
+        let bytes = encode_customer(&account);
+        assert!(!String::from_utf8_lossy(&bytes).contains("address"));
+        let mut with = account.clone();
+        with.addresses = AddressBook {
+            addresses: vec![Address {
+                id: AddressId(9),
+                street: vec!["1 Main St".into()],
+                country_code: Some("US".into()),
+                ..Address::default()
+            }],
+            default_billing: None,
+            default_shipping: Some(AddressId(9)),
+        };
+        assert_eq!(decode_customer(&encode_customer(&with)).unwrap(), with);
     }
 
     #[test]

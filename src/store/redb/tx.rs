@@ -19,6 +19,7 @@ pub struct Tx<'a> {
     pub(super) admin_users: Table<'a, &'static str, &'static [u8]>,
     pub(super) admin_sessions: Table<'a, &'static [u8], &'static [u8]>,
     pub(super) mail_limits: Table<'a, &'static [u8], mail_limits::Row>,
+    pub(super) address_owners: Table<'a, u64, u64>,
 }
 
 impl<'a> Tx<'a> {
@@ -37,6 +38,7 @@ impl<'a> Tx<'a> {
             admin_users: txn.open_table(ADMIN_USERS)?,
             admin_sessions: txn.open_table(ADMIN_SESSIONS)?,
             mail_limits: txn.open_table(MAIL_LIMITS)?,
+            address_owners: txn.open_table(ADDRESS_OWNERS)?,
         })
     }
 }
@@ -73,11 +75,30 @@ impl Tx<'_> {
         Ok(next)
     }
 
-    /// Stores a new customer under a fresh id. The caller has checked the email is free.
+    /// Stores a new customer under a fresh id, its addresses (an import's) under fresh ids
+    /// too. The caller has checked the email is free.
     pub fn insert_customer(&mut self, mut account: Account) -> Result<Account, StoreError> {
         account.customer.id = CustomerId(self.next_id("next_customer_id")?);
+        let book = &mut account.addresses;
+        for address in &mut book.addresses {
+            let fresh = AddressId(self.next_id("next_address_id")?);
+            for slot in [&mut book.default_billing, &mut book.default_shipping] {
+                if *slot == Some(address.id) {
+                    *slot = Some(fresh);
+                }
+            }
+            address.id = fresh;
+        }
         self.put_customer(&account, None)?;
         Ok(account)
+    }
+
+    /// The customer whose record holds address `id`.
+    pub fn address_owner(&self, id: AddressId) -> Result<Option<CustomerId>, StoreError> {
+        Ok(self
+            .address_owners
+            .get(id.0)?
+            .map(|v| CustomerId(v.value())))
     }
 
     /// Saves `record`, keeping the email and identifier indexes in step with `previous`.
@@ -111,6 +132,19 @@ impl Tx<'_> {
         }
         self.customers
             .insert(record.id.0, encode_customer(account).as_slice())?;
+        let before = previous.map(|p| &p.addresses);
+        if before != Some(&account.addresses) {
+            for gone in before.iter().flat_map(|b| &b.addresses) {
+                if account.addresses.get(gone.id).is_none() {
+                    self.address_owners.remove(gone.id.0)?;
+                }
+            }
+            for address in &account.addresses.addresses {
+                if before.and_then(|b| b.get(address.id)).is_none() {
+                    self.address_owners.insert(address.id.0, record.id.0)?;
+                }
+            }
+        }
         // Per-customer one-time secrets and lockouts are found by the sweeper through the
         // index; only new deadlines need an entry.
         let subject = customer_subject(record.id);
@@ -157,12 +191,17 @@ impl Tx<'_> {
     /// Deletes a customer with its indexes and every access token it had.
     pub fn delete_customer(&mut self, id: CustomerId) -> Result<bool, StoreError> {
         let Some(Account {
-            customer: record, ..
+            customer: record,
+            addresses,
+            ..
         }) = self.customer(id)?
         else {
             return Ok(false);
         };
         self.revoke_customer_tokens(id)?;
+        for address in &addresses.addresses {
+            self.address_owners.remove(address.id.0)?;
+        }
         self.emails.remove(email_key(&record.email).as_str())?;
         if let Some(ident) = &record.multipass_identifier {
             self.identifiers.remove(ident.as_str())?;
