@@ -41,6 +41,9 @@ impl Refusal {
     }
 }
 
+/// What selecting `Customer.orders` answers in both dialects: storekey keeps no orders.
+pub const NO_ORDERS: &str = "storekey keeps no orders: the field `orders` is not served";
+
 /// The metrics label for anything that is not one known root field.
 pub const OTHER: &str = "other";
 /// The metrics label for an operation with several different root fields.
@@ -64,6 +67,10 @@ pub struct Admitted {
     /// The syntax error when the document does not parse: answered as async-graphql answers
     /// it, without parsing the document a second time on a worker.
     pub syntax_error: Option<async_graphql::ServerError>,
+    /// The document selects `orders` under `customer`. Where it then fails validation (an
+    /// order page asks for order fields storekey does not declare), the answer is
+    /// [`NO_ORDERS`] rather than a list of unknown fields.
+    pub selects_orders: bool,
 }
 
 /// The limits and the root field names of one schema.
@@ -200,12 +207,23 @@ impl Gate {
                     response: Box::new(async_graphql::Response::from_errors(vec![e])),
                     label,
                 },
-                Ok(admitted) => Outcome::Executed {
+                Ok(admitted) => {
                     // Boxed: async-graphql's execution is by far the largest state in the
                     // request's future; kept on the heap, the futures around it stay small.
-                    response: Box::new(Box::pin(execute(admitted.request)).await),
-                    label: admitted.label,
-                },
+                    let mut response = Box::pin(execute(admitted.request)).await;
+                    let invalid = !response.errors.is_empty()
+                        && response.errors.iter().all(|e| e.path.is_empty())
+                        && response.data == async_graphql::Value::Null;
+                    if admitted.selects_orders && invalid {
+                        response = async_graphql::Response::from_errors(vec![
+                            async_graphql::ServerError::new(NO_ORDERS, None),
+                        ]);
+                    }
+                    Outcome::Executed {
+                        response: Box::new(response),
+                        label: admitted.label,
+                    }
+                }
             }
         };
         tokio::time::timeout(self.timeout, gated)
@@ -218,11 +236,13 @@ impl Gate {
     pub fn admit(&self, mut request: async_graphql::Request) -> Result<Admitted, Refusal> {
         if let Some(doc) = self.passed.get(&request.query) {
             let label = self.label(&doc, request.operation_name.as_deref());
+            let selects_orders = selects_customer_orders(&doc);
             request.set_parsed_query(doc);
             return Ok(Admitted {
                 request,
                 label,
                 syntax_error: None,
+                selects_orders,
             });
         }
         prescan(&request.query, self.max_depth)?;
@@ -233,6 +253,7 @@ impl Gate {
                     request,
                     label: OTHER,
                     syntax_error: Some(e.into()),
+                    selects_orders: false,
                 })
             }
         };
@@ -244,11 +265,13 @@ impl Gate {
         }
         let label = self.label(&doc, request.operation_name.as_deref());
         self.passed.put(&request.query, &doc);
+        let selects_orders = selects_customer_orders(&doc);
         request.set_parsed_query(doc);
         Ok(Admitted {
             request,
             label,
             syntax_error: None,
+            selects_orders,
         })
     }
 
@@ -297,6 +320,46 @@ impl Gate {
             _ => MULTIPLE,
         }
     }
+}
+
+/// Whether any operation selects `orders` inside a root `customer` field (through fragments,
+/// bounded like [`collect_root_names`]).
+fn selects_customer_orders(doc: &ExecutableDocument) -> bool {
+    fn fields<'a>(
+        set: &'a SelectionSet,
+        doc: &'a ExecutableDocument,
+        out: &mut Vec<&'a Positioned<async_graphql::parser::types::Field>>,
+        depth: usize,
+    ) {
+        if depth > 4 {
+            return;
+        }
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(f) => out.push(f),
+                Selection::InlineFragment(f) => {
+                    fields(&f.node.selection_set.node, doc, out, depth + 1)
+                }
+                Selection::FragmentSpread(s) => {
+                    if let Some(f) = doc.fragments.get(&s.node.fragment_name.node) {
+                        fields(&f.node.selection_set.node, doc, out, depth + 1);
+                    }
+                }
+            }
+        }
+    }
+    doc.operations.iter().any(|(_, op)| {
+        let mut roots = Vec::new();
+        fields(&op.node.selection_set.node, doc, &mut roots, 0);
+        roots
+            .iter()
+            .filter(|f| f.node.name.node == "customer")
+            .any(|customer| {
+                let mut inner = Vec::new();
+                fields(&customer.node.selection_set.node, doc, &mut inner, 0);
+                inner.iter().any(|f| f.node.name.node == "orders")
+            })
+    })
 }
 
 /// The field names at the root of an operation, through inline fragments and spreads (bounded:

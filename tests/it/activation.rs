@@ -663,4 +663,19 @@ async fn selecting_orders_is_an_error_naming_the_field_on_both_dialects() {
     assert_eq!(body["data"]["customer"]["orders"], Value::Null);
     assert_eq!(body["errors"][0]["message"], message, "{body}");
     assert_eq!(body["errors"][0]["path"], json!(["customer", "orders"]));
+
+    // An order page asking for order fields storekey does not declare (Hydrogen's, through a
+    // fragment) fails validation: the answer names `orders`, not the unknown fields below it.
+    let body = sf(
+        &s,
+        &sf_token,
+        "query($t:String!){ customer(customerAccessToken:$t) { ...CustomerOrders } } fragment CustomerOrders on Customer { numberOfOrders orders(first: 20) { nodes { currentTotalPrice { amount currencyCode } lineItems(first: 10) { nodes { title } } } } }",
+        json!({"t": sf_access}),
+    )
+    .await;
+    assert_eq!(body["data"], Value::Null, "{body}");
+    assert_eq!(body["errors"], json!([{"message": message}]), "{body}");
+    // A document that fails validation without selecting orders keeps its own errors.
+    let body = sf(&s, &sf_token, "{ customer { nope } }", json!({})).await;
+    assert_ne!(body["errors"][0]["message"], message, "{body}");
 }

@@ -171,7 +171,7 @@ async fn a_schema_migrated_by_a_newer_build_is_refused() {
     let e = pg.migrate().await.unwrap_err();
     assert_eq!(
         e.to_string(),
-        "the database has schema migration 0099, which this build does not know (it knows up to 0005): run a storekey at least as new as the one that migrated it"
+        "the database has schema migration 0099, which this build does not know (it knows up to 0006): run a storekey at least as new as the one that migrated it"
     );
 }
 

@@ -5,7 +5,7 @@
 use async_graphql::{Enum, InputObject, SimpleObject, ID};
 
 /// The answer to any selection of `orders`.
-pub const NO_ORDERS: &str = "storekey keeps no orders: the field `orders` is not served";
+pub use crate::api::gate::NO_ORDERS;
 
 /// The error `Customer.orders` resolves to.
 pub(super) fn no_orders() -> async_graphql::Error {

@@ -4,13 +4,14 @@
 //! "no orders yet". Unlike Shopify's `OrderConnection!` it is nullable, so the error nulls only
 //! `orders` and the rest of the customer still arrives.
 
+use super::addresses::PageInfo;
 use super::types::DateTime;
 use async_graphql::{
     Enum, InputValueError, InputValueResult, Scalar, ScalarType, SimpleObject, Value, ID,
 };
 
 /// The answer to any selection of `orders`.
-pub const NO_ORDERS: &str = "storekey keeps no orders: the field `orders` is not served";
+pub use crate::api::gate::NO_ORDERS;
 
 /// The error `Customer.orders` resolves to.
 pub(super) fn no_orders() -> async_graphql::Error {
@@ -52,19 +53,6 @@ pub struct Order {
     pub processed_at: DateTime,
     /// The customer's email address.
     pub email: Option<String>,
-}
-
-/// Returns information about pagination in a connection.
-#[derive(SimpleObject)]
-pub struct PageInfo {
-    /// The cursor corresponding to the last node in edges.
-    pub end_cursor: Option<String>,
-    /// Whether there are more pages to fetch following the current page.
-    pub has_next_page: bool,
-    /// Whether there are any pages prior to the current page.
-    pub has_previous_page: bool,
-    /// The cursor corresponding to the first node in edges.
-    pub start_cursor: Option<String>,
 }
 
 /// The set of valid sort keys for the Order query.

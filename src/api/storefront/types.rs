@@ -392,6 +392,13 @@ impl Customer {
         Err(super::orders::no_orders())
     }
 
+    /// The number of orders the customer has made: storekey keeps no orders, so always 0
+    /// (Hydrogen's account page reads this count beside the addresses; the orders themselves
+    /// are refused, see `orders`).
+    async fn number_of_orders(&self) -> super::UnsignedInt64 {
+        super::UnsignedInt64(0)
+    }
+
     /// The customer’s email address.
     async fn email(&self) -> Option<&str> {
         Some(&self.customer.email)
