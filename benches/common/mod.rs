@@ -1,4 +1,5 @@
-//! What the benchmarks share: the real binary started on loopback, and request helpers.
+//! What the benchmarks share: the real binary started on loopback, request helpers, and the
+//! CPU and memory of server processes read from `/proc`.
 
 use serde_json::{json, Value};
 use std::io::BufRead;
@@ -15,7 +16,7 @@ impl Server {
     /// The release binary on 127.0.0.1:0 against a temp file, with the shipped argon2 cost, the
     /// throttle off, and `env` on top.
     pub fn start(dir: &std::path::Path, env: &[(&str, &str)]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_storekey"))
+        let child = Command::new(env!("CARGO_BIN_EXE_storekey"))
             .current_dir(dir)
             .args(["serve", "--listen", "127.0.0.1:0"])
             .env("STOREKEY_STORAGE_PATH", dir.join("bench.redb"))
@@ -28,16 +29,40 @@ impl Server {
             .stderr(Stdio::null())
             .spawn()
             .expect("start storekey");
+        Server::from_child(child, "storekey listening on http://")
+    }
+
+    /// The bare reference (`examples/bare_reference.rs`), run by this very benchmark binary in a
+    /// process of its own (`--bare-reference`), so its CPU is counted apart from the client's.
+    #[allow(dead_code)] // the load bench runs it, the oracle probe does not
+    pub fn start_bare(args: &[&str]) -> Server {
+        let exe = std::env::current_exe().expect("the benchmark's own path");
+        let child = Command::new(exe)
+            .arg("--bare-reference")
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the bare reference");
+        Server::from_child(child, "bare reference listening on http://")
+    }
+
+    fn from_child(mut child: Child, prefix: &str) -> Server {
         let mut line = String::new();
         std::io::BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
             .unwrap();
         let addr = line
             .trim()
-            .strip_prefix("storekey listening on http://")
-            .expect("port line")
+            .strip_prefix(prefix)
+            .unwrap_or_else(|| panic!("expected {prefix:?}, the server printed {line:?}"))
             .to_string();
         Server { child, addr }
+    }
+
+    #[allow(dead_code)]
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     #[allow(dead_code)] // the load bench reads memory, the oracle probe does not
@@ -57,6 +82,70 @@ impl Server {
             .status();
         let _ = self.child.wait();
     }
+}
+
+/// The fields of `/proc/<pid>/stat` after the command name (index 0 is field 3, the state).
+fn stat_fields(pid: u32) -> Option<Vec<u64>> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &text[text.rfind(')')? + 1..];
+    // The state is a letter: keep the position with 0.
+    Some(
+        rest.split_whitespace()
+            .map(|f| f.parse().unwrap_or(0))
+            .collect(),
+    )
+}
+
+/// Clock ticks per second of `/proc/<pid>/stat`'s times (`getconf CLK_TCK`, else 100).
+#[allow(dead_code)]
+pub fn clock_ticks() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// utime + stime of a process (all its threads), in clock ticks; 0 once it is gone.
+#[allow(dead_code)]
+pub fn cpu_ticks(pid: u32) -> u64 {
+    stat_fields(pid).map_or(0, |f| f.get(11).unwrap_or(&0) + f.get(12).unwrap_or(&0))
+}
+
+/// The parent of a process.
+#[allow(dead_code)]
+pub fn parent_pid(pid: u32) -> Option<u32> {
+    stat_fields(pid).and_then(|f| f.get(1).map(|&p| p as u32))
+}
+
+/// The CPU of a PostgreSQL server, in clock ticks: the postmaster's own utime + stime, plus its
+/// reaped children's (cutime + cstime: backends that ended), plus utime + stime of every child
+/// alive now (backends, WAL writer, checkpointer, …).
+#[allow(dead_code)]
+pub fn postgres_ticks(postmaster: u32) -> u64 {
+    let own = stat_fields(postmaster).map_or(0, |f| f.iter().skip(11).take(4).sum::<u64>());
+    let children: u64 = std::fs::read_dir("/proc")
+        .map(|dir| {
+            dir.flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+                .filter_map(stat_fields)
+                .filter(|f| f.get(1) == Some(&(postmaster as u64)))
+                .map(|f| f.get(11).unwrap_or(&0) + f.get(12).unwrap_or(&0))
+                .sum()
+        })
+        .unwrap_or(0);
+    own + children
+}
+
+/// The value after `name` on the command line.
+#[allow(dead_code)]
+pub fn arg_str(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
 }
 
 pub fn arg(name: &str, default: f64) -> f64 {

@@ -48,6 +48,11 @@ static SERVER: OnceCell<Result<Server, Unavailable>> = OnceCell::const_new();
 static NEXT_DATABASE: AtomicUsize = AtomicUsize::new(1);
 static SKIP_SAID: AtomicBool = AtomicBool::new(false);
 
+/// Set before the first `database()` call to start the throwaway cluster durable (fsync,
+/// synchronous_commit and full_page_writes at PostgreSQL's defaults) instead of the tests'
+/// fsync-off settings: the load benchmark compares durable writes.
+pub static DURABLE: AtomicBool = AtomicBool::new(false);
+
 /// What a test's database starts with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Schema {
@@ -320,8 +325,13 @@ fn start_cluster() -> Result<(String, PathBuf), Unavailable> {
     let mut last_error = String::new();
     for _ in 0..3 {
         let port = free_port().map_err(|e| broken("free port", e))?;
+        let durability = if DURABLE.load(Ordering::SeqCst) {
+            ""
+        } else {
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+        };
         let options = format!(
-            "-p {port} -k {dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c ssl=on -c ssl_cert_file={dir}/server.pem -c ssl_key_file={dir}/server.key",
+            "-p {port} -k {dir} -c listen_addresses=127.0.0.1 {durability}-c max_connections=300 -c ssl=on -c ssl_cert_file={dir}/server.pem -c ssl_key_file={dir}/server.key",
             dir = dir.display()
         );
         match run_output(
@@ -419,7 +429,7 @@ fn make_certificates(dir: &Path) -> Result<PathBuf, String> {
     Ok(dir.join("ca.pem"))
 }
 
-fn find_bin_dir() -> Option<PathBuf> {
+pub fn find_bin_dir() -> Option<PathBuf> {
     let has_server = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
     if let Ok(dir) = std::env::var("STOREKEY_TEST_PG_BINDIR") {
         let dir = PathBuf::from(dir);
