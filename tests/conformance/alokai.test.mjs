@@ -2,7 +2,7 @@
 // (@vue-storefront/middleware, an Express server) hosting the real integration
 // (@vue-storefront/magento-api, a server-side Apollo client pointed at storekey over http), and
 // the real SDK (@vue-storefront/magento-sdk on @vue-storefront/sdk) calling the middleware.
-// Its customer read and update select addresses; they join this run in the addresses issue.
+// Its customer read and update (which select addresses) and its address documents run last.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
@@ -121,4 +121,73 @@ test('Alokai: requestPasswordResetEmail through the SDK mails a reset link', asy
     const r = await sdk.magento.requestPasswordResetEmail({ email, recaptchaToken: '' });
     assert.equal(r.data.requestPasswordResetEmail, true);
     assert.match(await resetTokenFor(email), /^[0-9a-f]{32}$/);
+});
+
+// The account pages: Alokai's own customer documents (they select the addresses with Magento's
+// full CustomerAddress shape) read and update the customer, and its address documents create,
+// list, update and delete addresses, all through the SDK and the middleware.
+test('Alokai: customer, updateCustomer and the address documents through the SDK', async () => {
+    const email = unique('alokai-account');
+    await createCustomer(email, PASSWORD);
+    const { data } = await sdk.magento.generateCustomerToken({ email, password: PASSWORD, recaptchaToken: '' });
+    const auth = bearer(data.generateCustomerToken.token);
+
+    const first = await sdk.magento.customer(auth);
+    assert.equal(first.errors, undefined, JSON.stringify(first.errors));
+    assert.equal(first.data.customer.email, email);
+    assert.equal(first.data.customer.firstname, 'Ada');
+    assert.deepEqual(first.data.customer.addresses, []);
+    assert.equal(first.data.customer.default_billing, null);
+    assert.equal(first.data.customer.default_shipping, null);
+
+    const updated = await sdk.magento.updateCustomer({ firstname: 'Augusta', lastname: 'King' }, auth);
+    assert.equal(updated.errors, undefined, JSON.stringify(updated.errors));
+    assert.equal(updated.data.updateCustomerV2.customer.firstname, 'Augusta');
+    assert.equal(updated.data.updateCustomerV2.customer.lastname, 'King');
+
+    const home = {
+        firstname: 'Augusta',
+        lastname: 'King',
+        street: ['12 St James\'s Square', 'Flat 2'],
+        city: 'London',
+        region: { region: 'London', region_code: 'LND' },
+        postcode: 'SW1Y 4LB',
+        country_code: 'GB',
+        telephone: '+442079460000',
+        default_billing: true,
+        default_shipping: true
+    };
+    const created = await sdk.magento.createCustomerAddress(home, auth);
+    assert.equal(created.errors, undefined, JSON.stringify(created.errors));
+    const address = created.data.createCustomerAddress;
+    assert.equal(typeof address.id, 'number');
+    assert.deepEqual(address.street, home.street);
+    assert.equal(address.country_code, 'GB');
+    assert.equal(address.region.region_code, 'LND');
+    assert.equal(address.default_billing, true);
+    assert.equal(address.default_shipping, true);
+
+    const listed = await sdk.magento.getCustomerAddresses(auth);
+    assert.deepEqual(listed.data.customer.addresses.map(a => a.id), [address.id]);
+    const read = await sdk.magento.customer(auth);
+    assert.equal(read.data.customer.default_billing, String(address.id));
+    assert.equal(read.data.customer.default_shipping, String(address.id));
+    assert.equal(read.data.customer.addresses[0].city, 'London');
+
+    const moved = await sdk.magento.updateCustomerAddress({ id: address.id, input: { city: 'Ockham', postcode: 'GU23 6NT' } }, auth);
+    assert.equal(moved.errors, undefined, JSON.stringify(moved.errors));
+    assert.equal(moved.data.updateCustomerAddress.city, 'Ockham');
+    assert.deepEqual(moved.data.updateCustomerAddress.street, home.street);
+
+    // Magento refuses to delete the default billing address; a second default frees it.
+    const refused = await sdk.magento.deleteCustomerAddress({ id: address.id }, auth);
+    assert.match(JSON.stringify(refused.errors ?? []), /is set as default billing address and can not be deleted/);
+    const second = await sdk.magento.createCustomerAddress({ ...home, street: ['1 Main Street'], city: 'Leeds', postcode: 'LS1 1AA' }, auth);
+    assert.equal(second.errors, undefined, JSON.stringify(second.errors));
+    const deleted = await sdk.magento.deleteCustomerAddress({ id: address.id }, auth);
+    assert.equal(deleted.errors, undefined, JSON.stringify(deleted.errors));
+    assert.equal(deleted.data.deleteCustomerAddress, true);
+    const last = await sdk.magento.customer(auth);
+    assert.deepEqual(last.data.customer.addresses.map(a => a.city), ['Leeds']);
+    assert.equal(last.data.customer.default_billing, String(second.data.createCustomerAddress.id));
 });
