@@ -55,6 +55,11 @@ fn checked(mut changes: AddressChanges) -> Result<AddressChanges, AddressError> 
         &mut changes.postcode,
         &mut changes.country_code,
         &mut changes.telephone,
+        &mut changes.middlename,
+        &mut changes.prefix,
+        &mut changes.suffix,
+        &mut changes.fax,
+        &mut changes.vat_id,
     ]
     .into_iter()
     .flatten()

@@ -54,6 +54,11 @@ pub fn line(account: &Account) -> Value {
                     "postcode": a.postcode,
                     "country_code": a.country_code,
                     "telephone": a.telephone,
+                    "middlename": a.middlename,
+                    "prefix": a.prefix,
+                    "suffix": a.suffix,
+                    "fax": a.fax,
+                    "vat_id": a.vat_id,
                     "default_billing": book.default_billing == Some(a.id),
                     "default_shipping": book.default_shipping == Some(a.id),
                 })

@@ -255,6 +255,11 @@ fn addresses(input: &Fields<'_>) -> Result<AddressBook, RowError> {
             postcode: text("postcode")?,
             country_code,
             telephone: text("telephone")?,
+            middlename: text("middlename")?,
+            prefix: text("prefix")?,
+            suffix: text("suffix")?,
+            fax: text("fax")?,
+            vat_id: text("vat_id")?,
         });
     }
     Ok(book)

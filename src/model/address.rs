@@ -34,6 +34,12 @@ pub struct Address {
     /// ISO 3166-1 alpha-2, one of [`COUNTRIES`].
     pub country_code: Option<String>,
     pub telephone: Option<String>,
+    /// Magento's name parts and tax number (the Commerce dialect reads and writes them).
+    pub middlename: Option<String>,
+    pub prefix: Option<String>,
+    pub suffix: Option<String>,
+    pub fax: Option<String>,
+    pub vat_id: Option<String>,
 }
 
 /// A customer's addresses, oldest first, with the defaults (each the id of one of them).
@@ -75,6 +81,12 @@ pub struct AddressChanges {
     pub postcode: Option<String>,
     pub country_code: Option<String>,
     pub telephone: Option<String>,
+    /// Magento's name parts and tax number (the Commerce dialect reads and writes them).
+    pub middlename: Option<String>,
+    pub prefix: Option<String>,
+    pub suffix: Option<String>,
+    pub fax: Option<String>,
+    pub vat_id: Option<String>,
 }
 
 impl AddressChanges {
@@ -94,6 +106,11 @@ impl AddressChanges {
         set(&mut address.postcode, &self.postcode);
         set(&mut address.country_code, &self.country_code);
         set(&mut address.telephone, &self.telephone);
+        set(&mut address.middlename, &self.middlename);
+        set(&mut address.prefix, &self.prefix);
+        set(&mut address.suffix, &self.suffix);
+        set(&mut address.fax, &self.fax);
+        set(&mut address.vat_id, &self.vat_id);
         if let Some(street) = &self.street {
             address.street = street.clone();
         }
@@ -111,6 +128,11 @@ impl AddressChanges {
             ("postcode", &self.postcode),
             ("country_code", &self.country_code),
             ("telephone", &self.telephone),
+            ("middlename", &self.middlename),
+            ("prefix", &self.prefix),
+            ("suffix", &self.suffix),
+            ("fax", &self.fax),
+            ("vat_id", &self.vat_id),
         ]
         .into_iter()
         .filter_map(|(name, v)| v.as_deref().map(|v| (name, v)))

@@ -71,6 +71,12 @@ async fn commerce_creates_reads_updates_and_deletes_addresses() {
     );
     let mut second = austin();
     second["city"] = json!("Dallas");
+    // Magento's name parts and tax number are kept with the address.
+    second["prefix"] = json!("Dr.");
+    second["middlename"] = json!("Q.");
+    second["suffix"] = json!("Jr.");
+    second["fax"] = json!("+1 512 555 0199");
+    second["vat_id"] = json!("US-123");
     second["default_billing"] = json!(false);
     second["default_shipping"] = json!(false);
     // The deprecated `country_id` is taken as Magento's resolver takes it.
@@ -98,6 +104,21 @@ async fn commerce_creates_reads_updates_and_deletes_addresses() {
     );
     assert_eq!(customer["addresses"][1]["city"], "Dallas");
     assert_eq!(customer["addresses"][1]["default_billing"], false);
+    assert_eq!(customer["addresses"][1]["prefix"], "Dr.");
+    assert_eq!(customer["addresses"][1]["suffix"], "Jr.");
+    assert_eq!(customer["addresses"][1]["vat_id"], "US-123");
+    let (_, body) = s
+        .gql(
+            "{ customer { addresses { middlename fax } } }",
+            json!({}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["customer"]["addresses"][1],
+        json!({"middlename": "Q.", "fax": "+1 512 555 0199"}),
+        "{body}"
+    );
 
     // updateCustomerAddress(id) and updateCustomerAddressV2(uid) edit the given fields only.
     let (_, body) = s

@@ -126,7 +126,7 @@ impl CustomerAddress {
     }
     /// The customer's fax number.
     async fn fax(&self) -> Option<&str> {
-        None
+        self.address.fax.as_deref()
     }
     /// The customer's ZIP or postal code.
     async fn postcode(&self) -> Option<&str> {
@@ -146,19 +146,19 @@ impl CustomerAddress {
     }
     /// The middle name of the person associated with the shipping/billing address.
     async fn middlename(&self) -> Option<&str> {
-        None
+        self.address.middlename.as_deref()
     }
     /// An honorific, such as Dr., Mr., or Mrs.
     async fn prefix(&self) -> Option<&str> {
-        None
+        self.address.prefix.as_deref()
     }
     /// A value such as Sr., Jr., or III.
     async fn suffix(&self) -> Option<&str> {
-        None
+        self.address.suffix.as_deref()
     }
     /// The customer's Value-added tax (VAT) number (for corporate customers).
     async fn vat_id(&self) -> Option<&str> {
-        None
+        self.address.vat_id.as_deref()
     }
     /// Indicates whether the address is the customer's default shipping address.
     async fn default_shipping(&self) -> Option<bool> {
@@ -190,8 +190,7 @@ pub struct CustomerAddressRegionInput {
     pub region_id: Option<i32>,
 }
 
-/// Contains details about a billing or shipping address. `fax`, `middlename`, `prefix`,
-/// `suffix` and `vat_id` are accepted and not kept.
+/// Contains details about a billing or shipping address.
 #[derive(InputObject, Default)]
 #[graphql(rename_fields = "snake_case")]
 pub struct CustomerAddressInput {
@@ -278,6 +277,11 @@ impl CustomerAddressInput {
             postcode: self.postcode.clone(),
             country_code: self.country().map(|c| country_code_of(c).to_owned()),
             telephone: self.telephone.clone(),
+            middlename: self.middlename.clone(),
+            prefix: self.prefix.clone(),
+            suffix: self.suffix.clone(),
+            fax: self.fax.clone(),
+            vat_id: self.vat_id.clone(),
         }
     }
 

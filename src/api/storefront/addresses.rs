@@ -452,6 +452,8 @@ impl MailingAddressInput {
             postcode: self.zip.clone(),
             country_code: country,
             telephone: self.phone.clone(),
+            // Magento's name parts and tax number: no Shopify field, left as they are.
+            ..AddressChanges::default()
         })
     }
 }

@@ -25,8 +25,10 @@ async fn insert_address(
         let statement = tx
             .prepare_cached(
                 "INSERT INTO customer_addresses (customer_id, firstname, lastname, company, street, \
-                 city, region, region_code, postcode, country_code, telephone, id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+                 city, region, region_code, postcode, country_code, telephone, middlename, prefix, \
+                 suffix, fax, vat_id, id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+                 $17) RETURNING id",
             )
             .await?;
         tx.query_one(
@@ -43,6 +45,11 @@ async fn insert_address(
                 &a.postcode,
                 &a.country_code,
                 &a.telephone,
+                &a.middlename,
+                &a.prefix,
+                &a.suffix,
+                &a.fax,
+                &a.vat_id,
                 &address_id(a.id)?,
             ],
         )
@@ -51,8 +58,10 @@ async fn insert_address(
         let statement = tx
             .prepare_cached(
                 "INSERT INTO customer_addresses (customer_id, firstname, lastname, company, street, \
-                 city, region, region_code, postcode, country_code, telephone) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+                 city, region, region_code, postcode, country_code, telephone, middlename, prefix, \
+                 suffix, fax, vat_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+                 RETURNING id",
             )
             .await?;
         tx.query_one(
@@ -69,6 +78,11 @@ async fn insert_address(
                 &a.postcode,
                 &a.country_code,
                 &a.telephone,
+                &a.middlename,
+                &a.prefix,
+                &a.suffix,
+                &a.fax,
+                &a.vat_id,
             ],
         )
         .await?
@@ -106,7 +120,8 @@ pub(super) async fn write_book(
                     .prepare_cached(
                         "UPDATE customer_addresses SET firstname = $2, lastname = $3, company = $4, \
                          street = $5, city = $6, region = $7, region_code = $8, postcode = $9, \
-                         country_code = $10, telephone = $11 WHERE id = $1",
+                         country_code = $10, telephone = $11, middlename = $12, prefix = $13, \
+                         suffix = $14, fax = $15, vat_id = $16 WHERE id = $1",
                     )
                     .await?;
                 tx.execute(
@@ -123,6 +138,11 @@ pub(super) async fn write_book(
                         &a.postcode,
                         &a.country_code,
                         &a.telephone,
+                        &a.middlename,
+                        &a.prefix,
+                        &a.suffix,
+                        &a.fax,
+                        &a.vat_id,
                     ],
                 )
                 .await?;

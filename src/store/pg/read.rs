@@ -30,6 +30,8 @@ macro_rules! account_sql {
              'lastname', a.lastname, 'company', a.company, 'street', a.street, 'city', a.city, \
              'region', a.region, 'region_code', a.region_code, 'postcode', a.postcode, \
              'country_code', a.country_code, 'telephone', a.telephone, \
+             'middlename', a.middlename, 'prefix', a.prefix, 'suffix', a.suffix, 'fax', a.fax, \
+             'vat_id', a.vat_id, \
              'default_billing', a.default_billing, 'default_shipping', a.default_shipping) \
              ORDER BY a.id) FROM customer_addresses a WHERE a.customer_id = c.id)::text",
             $extra, $from, $tail
@@ -156,6 +158,11 @@ struct AddressRow {
     postcode: Option<String>,
     country_code: Option<String>,
     telephone: Option<String>,
+    middlename: Option<String>,
+    prefix: Option<String>,
+    suffix: Option<String>,
+    fax: Option<String>,
+    vat_id: Option<String>,
     default_billing: bool,
     default_shipping: bool,
 }
@@ -188,6 +195,11 @@ fn address_book(json: Option<String>) -> Result<AddressBook, StoreError> {
             postcode: r.postcode,
             country_code: r.country_code,
             telephone: r.telephone,
+            middlename: r.middlename,
+            prefix: r.prefix,
+            suffix: r.suffix,
+            fax: r.fax,
+            vat_id: r.vat_id,
         });
     }
     Ok(book)

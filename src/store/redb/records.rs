@@ -81,6 +81,16 @@ struct StoredAddress {
     country_code: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     telephone: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    middlename: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prefix: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suffix: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fax: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vat_id: Option<String>,
 }
 
 impl From<&Address> for StoredAddress {
@@ -97,6 +107,11 @@ impl From<&Address> for StoredAddress {
             postcode: a.postcode.clone(),
             country_code: a.country_code.clone(),
             telephone: a.telephone.clone(),
+            middlename: a.middlename.clone(),
+            prefix: a.prefix.clone(),
+            suffix: a.suffix.clone(),
+            fax: a.fax.clone(),
+            vat_id: a.vat_id.clone(),
         }
     }
 }
@@ -115,6 +130,11 @@ impl From<StoredAddress> for Address {
             postcode: a.postcode,
             country_code: a.country_code,
             telephone: a.telephone,
+            middlename: a.middlename,
+            prefix: a.prefix,
+            suffix: a.suffix,
+            fax: a.fax,
+            vat_id: a.vat_id,
         }
     }
 }

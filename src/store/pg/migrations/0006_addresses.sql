@@ -15,6 +15,11 @@ CREATE TABLE IF NOT EXISTS customer_addresses (
     -- ISO 3166-1 alpha-2.
     country_code TEXT,
     telephone TEXT,
+    middlename TEXT,
+    prefix TEXT,
+    suffix TEXT,
+    fax TEXT,
+    vat_id TEXT,
     default_billing BOOL NOT NULL DEFAULT false,
     default_shipping BOOL NOT NULL DEFAULT false
 );
