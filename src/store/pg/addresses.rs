@@ -1,4 +1,4 @@
-//! Customer addresses on PostgreSQL: the `customer_addresses` rows (migration 0004) written
+//! Customer addresses on PostgreSQL: the `customer_addresses` rows (migration 0006) written
 //! from the difference between a customer's book before and after an edit, and the address
 //! edit itself, one transaction under the customer's row lock (so the count limit holds under
 //! any number of concurrent creates, here and on other instances).
@@ -8,9 +8,37 @@ use super::{PgError, Postgres, Retry};
 use crate::model::{Address, AddressBook, AddressId};
 use crate::store::{AddressEdit, AddressOutcome, CustomerId, StoreError, Who};
 use deadpool_postgres::Transaction;
+use tokio_postgres::types::ToSql;
 
 fn address_id(id: AddressId) -> Result<i64, PgError> {
     i64::try_from(id.0).map_err(|_| PgError::Corrupt(format!("address id {id} too large")))
+}
+
+/// An address's columns after the key, as `$2` … `$16` of the statements below.
+const COLUMNS: &str = "firstname, lastname, company, street, city, region, region_code, postcode, \
+     country_code, telephone, middlename, prefix, suffix, fax, vat_id";
+
+/// The key (`$1`: the customer for an insert, the address for an update), then the address's
+/// columns in [`COLUMNS`]' order.
+fn params<'a>(key: &'a i64, a: &'a Address) -> Vec<&'a (dyn ToSql + Sync)> {
+    vec![
+        key,
+        &a.firstname,
+        &a.lastname,
+        &a.company,
+        &a.street,
+        &a.city,
+        &a.region,
+        &a.region_code,
+        &a.postcode,
+        &a.country_code,
+        &a.telephone,
+        &a.middlename,
+        &a.prefix,
+        &a.suffix,
+        &a.fax,
+        &a.vat_id,
+    ]
 }
 
 /// Inserts one address of `customer`: under its own id with `keep_id` (a migration), else
@@ -21,72 +49,22 @@ async fn insert_address(
     a: &Address,
     keep_id: bool,
 ) -> Result<AddressId, PgError> {
-    let row = if keep_id {
-        let statement = tx
-            .prepare_cached(
-                "INSERT INTO customer_addresses (customer_id, firstname, lastname, company, street, \
-                 city, region, region_code, postcode, country_code, telephone, middlename, prefix, \
-                 suffix, fax, vat_id, id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-                 $17) RETURNING id",
-            )
-            .await?;
-        tx.query_one(
-            &statement,
-            &[
-                &customer,
-                &a.firstname,
-                &a.lastname,
-                &a.company,
-                &a.street,
-                &a.city,
-                &a.region,
-                &a.region_code,
-                &a.postcode,
-                &a.country_code,
-                &a.telephone,
-                &a.middlename,
-                &a.prefix,
-                &a.suffix,
-                &a.fax,
-                &a.vat_id,
-                &address_id(a.id)?,
-            ],
+    const VALUES: &str = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16";
+    let id = address_id(a.id)?;
+    let mut values = params(&customer, a);
+    let sql = if keep_id {
+        values.push(&id);
+        format!(
+            "INSERT INTO customer_addresses (customer_id, {COLUMNS}, id) VALUES ({VALUES}, $17) \
+             RETURNING id"
         )
-        .await?
     } else {
-        let statement = tx
-            .prepare_cached(
-                "INSERT INTO customer_addresses (customer_id, firstname, lastname, company, street, \
-                 city, region, region_code, postcode, country_code, telephone, middlename, prefix, \
-                 suffix, fax, vat_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
-                 RETURNING id",
-            )
-            .await?;
-        tx.query_one(
-            &statement,
-            &[
-                &customer,
-                &a.firstname,
-                &a.lastname,
-                &a.company,
-                &a.street,
-                &a.city,
-                &a.region,
-                &a.region_code,
-                &a.postcode,
-                &a.country_code,
-                &a.telephone,
-                &a.middlename,
-                &a.prefix,
-                &a.suffix,
-                &a.fax,
-                &a.vat_id,
-            ],
+        format!(
+            "INSERT INTO customer_addresses (customer_id, {COLUMNS}) VALUES ({VALUES}) RETURNING id"
         )
-        .await?
     };
+    let statement = tx.prepare_cached(&sql).await?;
+    let row = tx.query_one(&statement, &values).await?;
     let id: i64 = row.try_get(0)?;
     u64::try_from(id)
         .map(AddressId)
@@ -116,36 +94,13 @@ pub(super) async fn write_book(
         match before.get(a.id) {
             Some(old) if old == a => {}
             Some(_) => {
-                let statement = tx
-                    .prepare_cached(
-                        "UPDATE customer_addresses SET firstname = $2, lastname = $3, company = $4, \
-                         street = $5, city = $6, region = $7, region_code = $8, postcode = $9, \
-                         country_code = $10, telephone = $11, middlename = $12, prefix = $13, \
-                         suffix = $14, fax = $15, vat_id = $16 WHERE id = $1",
-                    )
+                let sql = format!(
+                    "UPDATE customer_addresses SET ({COLUMNS}) = ($2, $3, $4, $5, $6, $7, $8, \
+                     $9, $10, $11, $12, $13, $14, $15, $16) WHERE id = $1"
+                );
+                let statement = tx.prepare_cached(&sql).await?;
+                tx.execute(&statement, &params(&address_id(a.id)?, a))
                     .await?;
-                tx.execute(
-                    &statement,
-                    &[
-                        &address_id(a.id)?,
-                        &a.firstname,
-                        &a.lastname,
-                        &a.company,
-                        &a.street,
-                        &a.city,
-                        &a.region,
-                        &a.region_code,
-                        &a.postcode,
-                        &a.country_code,
-                        &a.telephone,
-                        &a.middlename,
-                        &a.prefix,
-                        &a.suffix,
-                        &a.fax,
-                        &a.vat_id,
-                    ],
-                )
-                .await?;
             }
             None => {
                 let id = insert_address(tx, customer, a, keep_ids).await?;
