@@ -831,20 +831,7 @@ impl Mutation {
                 CUSTOMER_ID_INVALID,
             )),
         };
-        Ok(Some(match result {
-            Ok((record, token)) => CustomerActivatePayload {
-                customer: Some(customer(record)),
-                customer_access_token: Some(token),
-                customer_user_errors: vec![],
-                user_errors: vec![],
-            },
-            Err(error) => CustomerActivatePayload {
-                customer: None,
-                customer_access_token: None,
-                user_errors: user_errors(std::slice::from_ref(&error)),
-                customer_user_errors: vec![error],
-            },
-        }))
+        Ok(Some(result.into()))
     }
 
     /// Activates a customer with the activation url received from an account invite: the link
@@ -877,18 +864,7 @@ impl Mutation {
                 ACTIVATION_URL_INVALID,
             )),
         };
-        Ok(Some(match result {
-            Ok((record, token)) => CustomerActivateByUrlPayload {
-                customer: Some(customer(record)),
-                customer_access_token: Some(token),
-                customer_user_errors: vec![],
-            },
-            Err(error) => CustomerActivateByUrlPayload {
-                customer: None,
-                customer_access_token: None,
-                customer_user_errors: vec![error],
-            },
-        }))
+        Ok(Some(result.into()))
     }
 }
 
@@ -949,7 +925,29 @@ macro_rules! reset_payload_from_outcome {
         }
     )*};
 }
-reset_payload_from_outcome!(CustomerResetPayload, CustomerResetByUrlPayload);
+reset_payload_from_outcome!(
+    CustomerResetPayload,
+    CustomerResetByUrlPayload,
+    CustomerActivatePayload
+);
+
+/// `CustomerActivateByUrlPayload` has no deprecated `userErrors` (Shopify's shape).
+impl From<ResetOutcome> for CustomerActivateByUrlPayload {
+    fn from(outcome: ResetOutcome) -> Self {
+        match outcome {
+            Ok((record, token)) => CustomerActivateByUrlPayload {
+                customer: Some(customer(record)),
+                customer_access_token: Some(token),
+                customer_user_errors: vec![],
+            },
+            Err(error) => CustomerActivateByUrlPayload {
+                customer: None,
+                customer_access_token: None,
+                customer_user_errors: vec![error],
+            },
+        }
+    }
+}
 
 /// Sets the new password with the reset token and signs the customer in, in one write
 /// (Shopify's reset returns a fresh access token). Outer error: transport-level; inner: the
