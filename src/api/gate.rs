@@ -5,7 +5,7 @@
 //! doubles validation work per level); then the parsed document is handed on, so it is parsed
 //! once. The gate also names the request for metrics from a fixed set of labels.
 
-use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use async_graphql::parser::types::{ExecutableDocument, Field, Selection, SelectionSet};
 use async_graphql::parser::Positioned;
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -310,8 +310,9 @@ impl Gate {
             }
         };
         let Some(op) = op else { return OTHER };
-        let mut names: Vec<&str> = Vec::new();
-        collect_root_names(&op.node.selection_set.node, doc, &mut names, 0);
+        let mut roots = Vec::new();
+        fields(&op.node.selection_set.node, doc, &mut roots, 0);
+        let mut names: Vec<&str> = roots.iter().map(|f| f.node.name.node.as_str()).collect();
         names.sort_unstable();
         names.dedup();
         match names.as_slice() {
@@ -322,32 +323,8 @@ impl Gate {
     }
 }
 
-/// Whether any operation selects `orders` inside a root `customer` field (through fragments,
-/// bounded like [`collect_root_names`]).
+/// Whether any operation selects `orders` inside a root `customer` field.
 fn selects_customer_orders(doc: &ExecutableDocument) -> bool {
-    fn fields<'a>(
-        set: &'a SelectionSet,
-        doc: &'a ExecutableDocument,
-        out: &mut Vec<&'a Positioned<async_graphql::parser::types::Field>>,
-        depth: usize,
-    ) {
-        if depth > 4 {
-            return;
-        }
-        for item in &set.items {
-            match &item.node {
-                Selection::Field(f) => out.push(f),
-                Selection::InlineFragment(f) => {
-                    fields(&f.node.selection_set.node, doc, out, depth + 1)
-                }
-                Selection::FragmentSpread(s) => {
-                    if let Some(f) = doc.fragments.get(&s.node.fragment_name.node) {
-                        fields(&f.node.selection_set.node, doc, out, depth + 1);
-                    }
-                }
-            }
-        }
-    }
     doc.operations.iter().any(|(_, op)| {
         let mut roots = Vec::new();
         fields(&op.node.selection_set.node, doc, &mut roots, 0);
@@ -362,12 +339,12 @@ fn selects_customer_orders(doc: &ExecutableDocument) -> bool {
     })
 }
 
-/// The field names at the root of an operation, through inline fragments and spreads (bounded:
-/// spreads that nest deeper than a few levels are ignored, this is only a label).
-fn collect_root_names<'a>(
+/// The fields a selection set selects, through inline fragments and spreads (bounded: spreads
+/// that nest deeper than a few levels are ignored; this serves labels and the orders check).
+fn fields<'a>(
     set: &'a SelectionSet,
     doc: &'a ExecutableDocument,
-    out: &mut Vec<&'a str>,
+    out: &mut Vec<&'a Positioned<Field>>,
     depth: usize,
 ) {
     if depth > 4 {
@@ -375,13 +352,11 @@ fn collect_root_names<'a>(
     }
     for item in &set.items {
         match &item.node {
-            Selection::Field(f) => out.push(f.node.name.node.as_str()),
-            Selection::InlineFragment(f) => {
-                collect_root_names(&f.node.selection_set.node, doc, out, depth + 1)
-            }
+            Selection::Field(f) => out.push(f),
+            Selection::InlineFragment(f) => fields(&f.node.selection_set.node, doc, out, depth + 1),
             Selection::FragmentSpread(s) => {
                 if let Some(f) = doc.fragments.get(&s.node.fragment_name.node) {
-                    collect_root_names(&f.node.selection_set.node, doc, out, depth + 1);
+                    fields(&f.node.selection_set.node, doc, out, depth + 1);
                 }
             }
         }
