@@ -16,7 +16,12 @@ impl Server {
     /// The release binary on 127.0.0.1:0 against a temp file, with the shipped argon2 cost, the
     /// throttle off, and `env` on top.
     pub fn start(dir: &std::path::Path, env: &[(&str, &str)]) -> Server {
-        let child = Command::new(env!("CARGO_BIN_EXE_storekey"))
+        Server::start_bin(env!("CARGO_BIN_EXE_storekey"), dir, env)
+    }
+
+    /// `start` with another storekey binary (the load bench's `--before`).
+    pub fn start_bin(bin: &str, dir: &std::path::Path, env: &[(&str, &str)]) -> Server {
+        let child = Command::new(bin)
             .current_dir(dir)
             .args(["serve", "--listen", "127.0.0.1:0"])
             .env("STOREKEY_STORAGE_PATH", dir.join("bench.redb"))
@@ -111,6 +116,44 @@ pub fn clock_ticks() -> f64 {
 #[allow(dead_code)]
 pub fn cpu_ticks(pid: u32) -> u64 {
     stat_fields(pid).map_or(0, |f| f.get(11).unwrap_or(&0) + f.get(12).unwrap_or(&0))
+}
+
+/// utime + stime of the threads of process `pid` whose name starts with `prefix`, in clock
+/// ticks.
+#[allow(dead_code)]
+pub fn thread_ticks(pid: u32, prefix: &str) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| {
+            let stat = std::fs::read_to_string(t.path().join("stat")).ok()?;
+            let (name, rest) = stat.split_once(" (")?.1.rsplit_once(") ")?;
+            if !name.starts_with(prefix) {
+                return None;
+            }
+            let f: Vec<u64> = rest
+                .split_whitespace()
+                .skip(11)
+                .take(2)
+                .filter_map(|v| v.parse().ok())
+                .collect();
+            Some(f.iter().sum::<u64>())
+        })
+        .sum()
+}
+
+/// Bytes a process has caused to be sent to storage (`write_bytes` of `/proc/<pid>/io`).
+#[allow(dead_code)]
+pub fn io_write_bytes(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/io"))
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("write_bytes:")?.trim().parse().ok())
+        })
+        .unwrap_or(0)
 }
 
 /// The parent of a process.
