@@ -80,6 +80,8 @@ pub struct StorageConfig {
     pub url: Option<DatabaseUrl>,
     /// Most connections one instance keeps to PostgreSQL.
     pub pool_size: usize,
+    /// redb's in-process page cache, MiB (the file's pages stay in the OS page cache besides).
+    pub cache_mib: usize,
     pub tls: StorageTls,
     /// PEM file of the CA that signed the server's certificate (`tls = "verify-full"`); without
     /// one the Mozilla roots are trusted.
@@ -93,6 +95,7 @@ impl Default for StorageConfig {
             backup_dir: "data/backups".into(),
             url: None,
             pool_size: 16,
+            cache_mib: 16,
             tls: StorageTls::VerifyFull,
             tls_ca_file: None,
         }
@@ -718,6 +721,9 @@ impl Config {
                 );
             }
         }
+        if !(1..=65536).contains(&self.storage.cache_mib) {
+            return bad("storage.cache_mib", "must be from 1 to 65536");
+        }
         if self.storage.pool_size == 0 {
             return bad("storage.pool_size", "must be at least 1");
         }
@@ -1133,6 +1139,9 @@ mod tests {
         let e = load_str("[server]\nlisten = \"nowhere\"\n", &[]).unwrap_err();
         assert!(e.0.starts_with("server.listen:"), "{e}");
         assert!(!e.0.contains('\n'));
+        let e = load_str("[storage]\ncache_mib = 0\n", &[]).unwrap_err();
+        assert_eq!(e.0, "storage.cache_mib: must be from 1 to 65536");
+        assert_eq!(load_str("", &[]).unwrap().storage.cache_mib, 16);
     }
 
     #[test]

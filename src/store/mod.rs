@@ -104,7 +104,10 @@ impl Store {
     /// missing), or the PostgreSQL database at `config.url`.
     pub async fn open(config: &StorageConfig) -> Result<Store, StoreError> {
         match config.backend {
-            StorageBackend::Redb => Store::open_redb(Path::new(&config.path)),
+            StorageBackend::Redb => {
+                RedbStore::open_with_cache(Path::new(&config.path), Some(config.cache_mib << 20))
+                    .map(Store::from)
+            }
             StorageBackend::Postgres => {
                 let pg = pg::Postgres::connect(config).await?;
                 // Two instances starting together serialise on the migration lease.
