@@ -137,9 +137,20 @@ impl PasswordPool {
             accept_legacy: cfg.accept_legacy_hashes,
             limits: Limits::default(),
         };
-        // A real hash to verify against when the email is unknown, so a miss costs what a wrong
-        // password costs and response time does not reveal which emails have accounts.
-        let dummy = Worker::new(argon.clone(), rules.clone()).hash("storekey-dummy-password")?;
+        // A hash to verify against when the email is unknown, so a miss costs what a wrong
+        // password costs and response time does not reveal which emails have accounts. Its
+        // output is random rather than computed: a verify against it runs argon2 at the same
+        // cost (and never matches), and start-up allocates no argon2 memory area it then frees.
+        let dummy = {
+            let mut out = [0u8; 32];
+            ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut out)
+                .map_err(|_| HashError::Failed("no randomness for the dummy hash".into()))?;
+            phc(
+                argon.params(),
+                &SaltString::generate(&mut argon2::password_hash::rand_core::OsRng),
+                &out,
+            )?
+        };
         let (jobs, queue) = mpsc::sync_channel::<Job>(cfg.hash_queue);
         let queue = Arc::new(Mutex::new(queue));
         let queued = Arc::new(AtomicUsize::new(0));
@@ -235,6 +246,19 @@ fn run_worker(
     }
 }
 
+/// The PHC string of an argon2id output `out` with `params` and `salt`.
+fn phc(params: &Params, salt: &SaltString, out: &[u8]) -> Result<String, HashError> {
+    let failed = |e: &dyn std::fmt::Display| HashError::Failed(e.to_string());
+    let phc = PasswordHash {
+        algorithm: argon2::ARGON2ID_IDENT,
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(params).map_err(|e| failed(&e))?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(out).map_err(|e| failed(&e))?),
+    };
+    Ok(phc.to_string())
+}
+
 /// One hash worker's state: the configured parameters and an argon2 memory area that is
 /// allocated once and reused. Allocating 19 MiB per verify lets the allocator's per-thread
 /// arenas fragment and grow far past 19 MiB per worker; one owned buffer keeps resident memory
@@ -312,14 +336,7 @@ impl Worker {
                 self.blocks(params.block_count()),
             )
             .map_err(|e| failed(&e))?;
-        let phc = PasswordHash {
-            algorithm: argon2::ARGON2ID_IDENT,
-            version: Some(Version::V0x13.into()),
-            params: ParamsString::try_from(&params).map_err(|e| failed(&e))?,
-            salt: Some(salt.as_salt()),
-            hash: Some(Output::new(&out).map_err(|e| failed(&e))?),
-        };
-        Ok(phc.to_string())
+        phc(&params, &salt, &out)
     }
 
     /// Verifies `password` against a PHC string, using the parameters stored in it (so old
