@@ -6,10 +6,10 @@
 //! old token), expiry checked on every use, consumed inside the write that sets the password
 //! (exactly one racing request wins), swept when expired, and its issue and use audited.
 
-use super::one_time::url_encode;
-use super::password::{check_policy, HashError, PolicyError};
+use super::one_time::{url_encode, PasswordSpend, SpendError};
+use super::password::{HashError, PolicyError};
 use super::secret::{self, Secret};
-use super::{audit_entry, live_matches, AccountUpdate, Auth, IssuedToken, Method};
+use super::{audit_entry, AccountUpdate, Auth, Method};
 use crate::mail::Mail;
 use crate::model::{Account, Customer, OneTimeSecret};
 use crate::store::{Change, CustomerId, Effects, StoreError, TokenKind, Updated, Who};
@@ -41,11 +41,15 @@ pub enum ActivationError {
 
 storage_error!(ActivationError);
 
-impl From<HashError> for ActivationError {
-    fn from(e: HashError) -> Self {
+impl From<SpendError> for ActivationError {
+    fn from(e: SpendError) -> Self {
         match e {
-            HashError::Busy => ActivationError::Busy,
-            HashError::Failed(m) => ActivationError::Internal(m),
+            SpendError::Mismatch => ActivationError::Mismatch,
+            SpendError::Expired => ActivationError::Expired,
+            SpendError::Policy(p) => ActivationError::Policy(p),
+            SpendError::Hash(HashError::Busy) => ActivationError::Busy,
+            SpendError::Hash(HashError::Failed(m)) => ActivationError::Internal(m),
+            SpendError::Storage(e) => ActivationError::Storage(e),
         }
     }
 }
@@ -164,76 +168,15 @@ impl Auth {
         let Some(account) = self.account(id).await? else {
             return Err(ActivationError::Mismatch);
         };
-        let now = self.now();
-        let digest = token.digest();
-        // Only a token that matches on the snapshot gets the policy check and the hash; the
-        // write checks it again (a racing activation may have consumed it meanwhile).
-        match &account.credentials.activation {
-            Some(slot) if secret::digests_equal(&slot.digest, &digest) => {
-                if slot.expires_at <= now {
-                    return Err(ActivationError::Expired);
-                }
-            }
-            _ => return Err(ActivationError::Mismatch),
-        }
-        check_policy(
-            &self.policy.password,
-            new_password.expose(),
-            &account.customer.email,
-        )
-        .map_err(ActivationError::Policy)?;
-        let hash = self.passwords.hash(new_password).await?;
-        let minted = reissue.map(|kind| self.mint(id, kind, now));
-        let new_token = minted.as_ref().map(|(_, t)| t.clone());
-        let outcome = self
-            .store
-            .update_customer(Who::Id(id), move |a| {
-                if !live_matches(&a.credentials.activation, &digest, now) {
-                    return Change::Refuse(());
-                }
-                let issued_by = a
-                    .credentials
-                    .activation
-                    .as_ref()
-                    .and_then(|s| s.issued_by.clone());
-                // Also voids the activation token: it is used.
-                a.credentials.set_password(hash.clone());
-                a.customer.confirmed = true;
-                a.customer.disabled = false;
-                a.customer.updated_at = now;
-                let detail = issued_by.map(|by| format!("invited by {by}"));
-                Change::Save(
-                    (),
-                    Effects {
-                        revoke_tokens: true,
-                        token: new_token.clone(),
-                        audit: Some(audit_entry(
-                            now,
-                            "customer",
-                            "activation_used",
-                            Some(id),
-                            detail,
-                        )),
-                    },
-                )
-            })
-            .await?;
-        let Updated::Saved(updated, ()) = outcome else {
-            return Err(ActivationError::Mismatch);
-        };
-        let token = minted.map(|(token, new)| IssuedToken {
-            customer: updated.customer.clone(),
-            token,
-            expires_at: new.record.expires_at,
+        let spend = PasswordSpend {
+            slot: |c| &c.activation,
             method: Method::Activation,
-        });
-        if token.is_some() {
-            self.metrics.login(Method::Activation.label(), "success");
-        }
-        Ok(AccountUpdate {
-            customer: updated.customer,
-            token,
-        })
+            audit_action: "activation_used",
+            activates: true,
+        };
+        Ok(self
+            .spend_for_password(account, token, new_password, reissue, spend)
+            .await?)
     }
 }
 

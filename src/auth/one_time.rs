@@ -5,11 +5,11 @@
 //! consumed inside the same write that signs in or resets, so exactly one racing request wins.
 
 use super::limits::RateLimiter;
-use super::password::{check_policy, PolicyError};
+use super::password::{check_policy, HashError, PolicyError};
 use super::secret::{self, Secret};
 use super::{audit_entry, live_matches, valid_email, AccountUpdate, Auth, IssuedToken, Method};
 use crate::mail::Mail;
-use crate::model::{email_key, AccessToken, Account, Customer, OneTimeSecret};
+use crate::model::{email_key, AccessToken, Account, Credentials, Customer, OneTimeSecret};
 use crate::store::{
     Change, CustomerId, Effects, MailLimit, NewToken, Store, StoreError, TokenKind, Updated, Who,
 };
@@ -35,6 +35,42 @@ pub enum ResetError {
 }
 
 storage_error!(ResetError);
+
+impl From<SpendError> for ResetError {
+    fn from(e: SpendError) -> Self {
+        match e {
+            SpendError::Mismatch => ResetError::Mismatch,
+            SpendError::Expired => ResetError::Expired,
+            SpendError::Policy(p) => ResetError::Policy(p),
+            SpendError::Hash(HashError::Busy) => ResetError::Busy,
+            SpendError::Hash(HashError::Failed(m)) => ResetError::Internal(m),
+            SpendError::Storage(e) => ResetError::Storage(e),
+        }
+    }
+}
+
+/// A one-time secret spent for a new password: where it lives on the customer, and what its
+/// use changes besides the password.
+#[derive(Clone, Copy)]
+pub(super) struct PasswordSpend {
+    pub slot: fn(&Credentials) -> &Option<OneTimeSecret>,
+    /// The method a token minted by the spend is issued with.
+    pub method: Method,
+    pub audit_action: &'static str,
+    /// An invite's activation token also confirms and enables the account, and its audit entry
+    /// names who invited.
+    pub activates: bool,
+}
+
+/// Why a spend was refused; each use case maps it onto its own error.
+pub(super) enum SpendError {
+    /// No live secret of that kind, or a different one (also: spent by a racing request).
+    Mismatch,
+    Expired,
+    Policy(PolicyError),
+    Hash(HashError),
+    Storage(StoreError),
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OtcError {
@@ -251,49 +287,76 @@ impl Auth {
         new_password: &Secret,
         reissue: Option<TokenKind>,
     ) -> Result<AccountUpdate, ResetError> {
-        let Account {
-            customer,
-            credentials,
-            ..
-        } = account;
         // A locked account may reset: that is how a locked-out customer gets back in (the
         // reset clears the lockout, as Adobe Commerce fixed in magento/magento2#15255).
+        let spend = PasswordSpend {
+            slot: |c| &c.reset_token,
+            method: Method::ResetToken,
+            audit_action: "password_reset",
+            activates: false,
+        };
+        let update = self
+            .spend_for_password(account, token, new_password, reissue, spend)
+            .await?;
+        self.metrics.login("reset_password", "success");
+        Ok(update)
+    }
+
+    /// Spends a live one-time secret of `account` (its reset token, its invite's activation
+    /// token) for `new_password`: the password policy, the hash, then one write that checks
+    /// the secret again (a racing request may have spent it meanwhile), sets the password
+    /// (which voids the secret and ends any lockout), revokes every access token, audits the
+    /// use and, with `reissue`, mints a fresh token of that kind.
+    pub(super) async fn spend_for_password(
+        &self,
+        account: Account,
+        token: &Secret,
+        new_password: &Secret,
+        reissue: Option<TokenKind>,
+        spend: PasswordSpend,
+    ) -> Result<AccountUpdate, SpendError> {
         let now = self.now();
         let digest = token.digest();
-        match &credentials.reset_token {
+        // Only a secret that matches on the snapshot gets the policy check and the hash.
+        match (spend.slot)(&account.credentials) {
             Some(slot) if secret::digests_equal(&slot.digest, &digest) => {
                 if slot.expires_at <= now {
-                    return Err(ResetError::Expired);
+                    return Err(SpendError::Expired);
                 }
             }
-            _ => return Err(ResetError::Mismatch),
+            _ => return Err(SpendError::Mismatch),
         }
         check_policy(
             &self.policy.password,
             new_password.expose(),
-            &customer.email,
+            &account.customer.email,
         )
-        .map_err(ResetError::Policy)?;
+        .map_err(SpendError::Policy)?;
         let hash = self
             .passwords
             .hash(new_password)
             .await
-            .map_err(|e| match e {
-                super::password::HashError::Busy => ResetError::Busy,
-                super::password::HashError::Failed(m) => ResetError::Internal(m),
-            })?;
-        let id = customer.id;
+            .map_err(SpendError::Hash)?;
+        let id = account.customer.id;
         let minted = reissue.map(|kind| self.mint(id, kind, now));
         let new_token = minted.as_ref().map(|(_, t)| t.clone());
         let outcome = self
             .store
-            .update_customer(Who::Id(id), move |c| {
-                // Consumed by a concurrent reset or sign-in in the meantime?
-                if !live_matches(&c.credentials.reset_token, &digest, now) {
+            .update_customer(Who::Id(id), move |a| {
+                let slot = (spend.slot)(&a.credentials);
+                if !live_matches(slot, &digest, now) {
                     return Change::Refuse(());
                 }
-                c.credentials.set_password(hash.clone());
-                c.customer.updated_at = now;
+                let detail = match (spend.activates, slot) {
+                    (true, Some(s)) => s.issued_by.as_ref().map(|by| format!("invited by {by}")),
+                    _ => None,
+                };
+                a.credentials.set_password(hash.clone());
+                if spend.activates {
+                    a.customer.confirmed = true;
+                    a.customer.disabled = false;
+                }
+                a.customer.updated_at = now;
                 Change::Save(
                     (),
                     Effects {
@@ -302,26 +365,26 @@ impl Auth {
                         audit: Some(audit_entry(
                             now,
                             "customer",
-                            "password_reset",
+                            spend.audit_action,
                             Some(id),
-                            None,
+                            detail,
                         )),
                     },
                 )
             })
-            .await?;
+            .await
+            .map_err(SpendError::Storage)?;
         let Updated::Saved(updated, ()) = outcome else {
-            return Err(ResetError::Mismatch);
+            return Err(SpendError::Mismatch);
         };
-        self.metrics.login("reset_password", "success");
         let token = minted.map(|(token, new)| IssuedToken {
             customer: updated.customer.clone(),
             token,
             expires_at: new.record.expires_at,
-            method: Method::ResetToken,
+            method: spend.method,
         });
         if token.is_some() {
-            self.metrics.login(Method::ResetToken.label(), "success");
+            self.metrics.login(spend.method.label(), "success");
         }
         Ok(AccountUpdate {
             customer: updated.customer,
