@@ -141,16 +141,7 @@ impl PasswordPool {
         // password costs and response time does not reveal which emails have accounts. Its
         // output is random rather than computed: a verify against it runs argon2 at the same
         // cost (and never matches), and start-up allocates no argon2 memory area it then frees.
-        let dummy = {
-            let mut out = [0u8; 32];
-            ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut out)
-                .map_err(|_| HashError::Failed("no randomness for the dummy hash".into()))?;
-            phc(
-                argon.params(),
-                &SaltString::generate(&mut argon2::password_hash::rand_core::OsRng),
-                &out,
-            )?
-        };
+        let dummy = dummy_hash(argon.params())?;
         let (jobs, queue) = mpsc::sync_channel::<Job>(cfg.hash_queue);
         let queue = Arc::new(Mutex::new(queue));
         let queued = Arc::new(AtomicUsize::new(0));
@@ -244,6 +235,16 @@ fn run_worker(
             }
         }
     }
+}
+
+/// The hash unknown emails are verified against: argon2id with `params`, a random salt and a
+/// random output, which no password produces.
+fn dummy_hash(params: &Params) -> Result<String, HashError> {
+    let mut out = [0u8; 32];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut out)
+        .map_err(|_| HashError::Failed("no randomness for the dummy hash".into()))?;
+    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+    phc(params, &salt, &out)
 }
 
 /// The PHC string of an argon2id output `out` with `params` and `salt`.
@@ -387,6 +388,36 @@ mod tests {
 
     fn cfg() -> PasswordConfig {
         PasswordConfig::default()
+    }
+
+    #[test]
+    fn the_dummy_hash_costs_a_real_verify_and_matches_nothing() {
+        // A dummy that failed to parse would be refused at once: a timing oracle for unknown
+        // emails. It must carry the configured cost, so a verify against it runs argon2 in full.
+        let params = Params::new(64, 1, 1, None).unwrap();
+        let dummy = dummy_hash(&params).unwrap();
+        let parsed = PasswordHash::new(&dummy).unwrap();
+        assert_eq!(parsed.algorithm, argon2::ARGON2ID_IDENT);
+        let stored = Params::try_from(&parsed).unwrap();
+        assert_eq!(
+            (stored.m_cost(), stored.t_cost(), stored.p_cost()),
+            (64, 1, 1)
+        );
+        assert_ne!(
+            dummy,
+            dummy_hash(&params).unwrap(),
+            "salt and output are fresh"
+        );
+        let rules = Rules {
+            cost: Argon2Cost::from(&cfg()),
+            accept_legacy: false,
+            limits: Limits::default(),
+        };
+        let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+        let mut worker = Worker::new(argon, rules);
+        assert!(!worker.verify(&dummy, "storekey-dummy-password"));
+        assert!(!worker.verify(&dummy, ""));
+        assert_eq!(worker.memory.len(), 64, "argon2 ran with the dummy's cost");
     }
 
     #[test]
