@@ -42,9 +42,13 @@ impl Reader {
         let Some(token) = self.access_token(digest)? else {
             return Ok(None);
         };
-        Ok(self
-            .customer(token.customer_id)?
-            .map(|account| (token, account)))
+        let customers = self.txn.open_table(CUSTOMERS)?;
+        let found = customers.get(token.customer_id.0)?;
+        found
+            .map(|v| {
+                records::decode_customer_for_session(v.value()).map(|account| (token, account))
+            })
+            .transpose()
     }
 
     pub fn customers(&self, after: CustomerId, limit: usize) -> Result<Vec<Account>, StoreError> {

@@ -17,8 +17,8 @@ use crate::store::Expiring;
 /// model existed, kept so they open unchanged). Only `encode_customer` and `decode_customer`
 /// see it; the rest of the store works on `model::Account`.
 #[derive(Default, Serialize, Deserialize)]
-#[serde(default)]
-struct StoredCustomer {
+#[serde(default, bound(serialize = "A: Serialize + Addresses"))]
+struct StoredCustomer<A = Vec<StoredAddress>> {
     id: u64,
     email: String,
     firstname: Option<String>,
@@ -48,8 +48,8 @@ struct StoredCustomer {
     #[serde(skip_serializing_if = "Option::is_none")]
     activation: Option<StoredSecret>,
     /// Records written before addresses existed have none.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    addresses: Vec<StoredAddress>,
+    #[serde(skip_serializing_if = "Addresses::is_none")]
+    addresses: A,
     #[serde(skip_serializing_if = "Option::is_none")]
     default_billing: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -185,7 +185,7 @@ impl From<StoredSecret> for OneTimeSecret {
 /// The bytes a customer is stored as.
 pub(super) fn encode_customer(a: &Account) -> Vec<u8> {
     let (c, p, k) = (&a.customer, &a.customer.profile, &a.credentials);
-    let stored = StoredCustomer {
+    let stored: StoredCustomer = StoredCustomer {
         id: c.id.0,
         email: c.email.clone(),
         firstname: p.firstname.clone(),
@@ -229,9 +229,48 @@ pub(super) fn encode_customer(a: &Account) -> Vec<u8> {
     serde_json::to_vec(&stored).unwrap_or_default()
 }
 
+/// What a decode keeps of a customer's addresses: all of them, or nothing (a session never
+/// shows them: the parser skips them without building them).
+trait Addresses: Default + serde::de::DeserializeOwned {
+    fn is_none(&self) -> bool;
+    fn into_book(self, billing: Option<u64>, shipping: Option<u64>) -> AddressBook;
+}
+
+impl Addresses for Vec<StoredAddress> {
+    fn is_none(&self) -> bool {
+        self.is_empty()
+    }
+    fn into_book(self, billing: Option<u64>, shipping: Option<u64>) -> AddressBook {
+        AddressBook {
+            addresses: self.into_iter().map(Address::from).collect(),
+            default_billing: billing.map(AddressId),
+            default_shipping: shipping.map(AddressId),
+        }
+    }
+}
+
+impl Addresses for serde::de::IgnoredAny {
+    fn is_none(&self) -> bool {
+        true
+    }
+    fn into_book(self, _: Option<u64>, _: Option<u64>) -> AddressBook {
+        AddressBook::default()
+    }
+}
+
 /// The customer stored as `bytes`.
 pub(super) fn decode_customer(bytes: &[u8]) -> Result<Account, super::StoreError> {
-    let s: StoredCustomer = serde_json::from_slice(bytes)
+    decode::<Vec<StoredAddress>>(bytes)
+}
+
+/// The customer stored as `bytes` without its addresses (an empty address book): what an
+/// authenticated request needs, decoded for every request.
+pub(super) fn decode_customer_for_session(bytes: &[u8]) -> Result<Account, super::StoreError> {
+    decode::<serde::de::IgnoredAny>(bytes)
+}
+
+fn decode<A: Addresses>(bytes: &[u8]) -> Result<Account, super::StoreError> {
+    let s: StoredCustomer<A> = serde_json::from_slice(bytes)
         .map_err(|e| super::StoreError::Corrupt(format!("customer record: {e}")))?;
     Ok(Account {
         customer: Customer {
@@ -270,11 +309,7 @@ pub(super) fn decode_customer(bytes: &[u8]) -> Result<Account, super::StoreError
             confirmation: s.confirmation.map(OneTimeSecret::from),
             activation: s.activation.map(OneTimeSecret::from),
         },
-        addresses: AddressBook {
-            addresses: s.addresses.into_iter().map(Address::from).collect(),
-            default_billing: s.default_billing.map(AddressId),
-            default_shipping: s.default_shipping.map(AddressId),
-        },
+        addresses: s.addresses.into_book(s.default_billing, s.default_shipping),
     })
 }
 
@@ -496,6 +531,13 @@ mod tests {
             default_shipping: Some(AddressId(9)),
         };
         assert_eq!(decode_customer(&encode_customer(&with)).unwrap(), with);
+        // A session's decode skips the addresses and keeps everything else.
+        let session = decode_customer_for_session(&encode_customer(&with)).unwrap();
+        assert_eq!(session.addresses, AddressBook::default());
+        assert_eq!(
+            (session.customer, session.credentials),
+            (with.customer.clone(), with.credentials.clone())
+        );
     }
 
     #[test]
