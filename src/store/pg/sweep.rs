@@ -11,6 +11,23 @@ use super::read::{ACTIVATION, CONFIRMATION, OTC, RESET_TOKEN};
 use super::Postgres;
 use crate::store::{StoreError, SweepReport, Timestamp};
 
+/// Runs one bounded purge (`$1` = now, `$2` = at most this many rows) while budget is left,
+/// and takes what it purged from the budget.
+async fn purge(
+    client: &deadpool_postgres::Object,
+    sql: &str,
+    now: Timestamp,
+    budget: &mut i64,
+) -> Result<u64, StoreError> {
+    if *budget <= 0 {
+        return Ok(0);
+    }
+    let statement = client.prepare_cached(sql).await?;
+    let purged = client.execute(&statement, &[&now, &*budget]).await?;
+    *budget -= i64::try_from(purged).unwrap_or(*budget);
+    Ok(purged)
+}
+
 impl Postgres {
     /// Purges up to `batch` expired rows in all (access tokens, one-time secrets, Multipass
     /// replay records, ended lockouts, then spent mail limits) and says how many of each;
@@ -20,17 +37,15 @@ impl Postgres {
         let mut report = SweepReport::default();
         let mut budget = i64::try_from(batch).unwrap_or(i64::MAX);
 
-        if budget > 0 {
-            let statement = client
-                .prepare_cached(
-                    "DELETE FROM access_tokens WHERE expires_at <= $1 AND digest IN (
+        report.access_tokens = purge(
+            &client,
+            "DELETE FROM access_tokens WHERE expires_at <= $1 AND digest IN (
                        SELECT digest FROM access_tokens WHERE expires_at <= $1
                        ORDER BY expires_at LIMIT $2)",
-                )
-                .await?;
-            report.access_tokens = client.execute(&statement, &[&now, &budget]).await?;
-            budget -= i64::try_from(report.access_tokens).unwrap_or(budget);
-        }
+            now,
+            &mut budget,
+        )
+        .await?;
         if budget > 0 {
             let statement = client
                 .prepare_cached(
@@ -53,40 +68,34 @@ impl Postgres {
             }
             budget -= i64::try_from(rows.len()).unwrap_or(budget);
         }
-        if budget > 0 {
-            let statement = client
-                .prepare_cached(
-                    "DELETE FROM multipass_replay WHERE expires_at <= $1 AND digest IN (
+        report.multipass_replays = purge(
+            &client,
+            "DELETE FROM multipass_replay WHERE expires_at <= $1 AND digest IN (
                        SELECT digest FROM multipass_replay WHERE expires_at <= $1
                        ORDER BY expires_at LIMIT $2)",
-                )
-                .await?;
-            report.multipass_replays = client.execute(&statement, &[&now, &budget]).await?;
-            budget -= i64::try_from(report.multipass_replays).unwrap_or(budget);
-        }
-        if budget > 0 {
-            let statement = client
-                .prepare_cached(
-                    "UPDATE customers SET failures = 0, first_failure = NULL, lock_expires = NULL
+            now,
+            &mut budget,
+        )
+        .await?;
+        report.lockouts = purge(
+            &client,
+            "UPDATE customers SET failures = 0, first_failure = NULL, lock_expires = NULL
                      WHERE lock_expires <= $1 AND id IN (
                        SELECT id FROM customers WHERE lock_expires <= $1
                        ORDER BY lock_expires LIMIT $2)",
-                )
-                .await?;
-            report.lockouts = client.execute(&statement, &[&now, &budget]).await?;
-            budget -= i64::try_from(report.lockouts).unwrap_or(budget);
-        }
-        if budget > 0 {
-            let statement = client
-                .prepare_cached(
-                    "DELETE FROM rate_limits WHERE expires_at <= $1 AND key IN (
+            now,
+            &mut budget,
+        )
+        .await?;
+        report.mail_limits = purge(
+            &client,
+            "DELETE FROM rate_limits WHERE expires_at <= $1 AND key IN (
                        SELECT key FROM rate_limits WHERE expires_at <= $1
                        ORDER BY expires_at LIMIT $2)",
-                )
-                .await?;
-            report.mail_limits = client.execute(&statement, &[&now, &budget]).await?;
-            budget -= i64::try_from(report.mail_limits).unwrap_or(budget);
-        }
+            now,
+            &mut budget,
+        )
+        .await?;
         if budget <= 0 {
             let statement = client
                 .prepare_cached(
