@@ -278,20 +278,7 @@ async fn a_redb_store_moves_to_postgresql_and_back_with_everything_equal() {
         .await
         .unwrap()
         .is_some());
-    let new_id = pg_server
-        .admin_customer("new@example.com", "Secret-pass-3", false)
-        .await;
-    assert_eq!(new_id, total + 1);
-    let next_address = pg_server
-        .auth()
-        .create_address(CustomerId(new_id), Default::default(), Default::default())
-        .await
-        .unwrap()
-        .id;
-    assert_eq!(
-        next_address.0, 3,
-        "a new address takes an id after the copied ones"
-    );
+    assert_fresh_ids_follow_the_copied_ones(&pg_server, total).await;
     pg_server.stop().await;
 
     // A server on the final redb copy: the token, the admin code once, fresh ids.
@@ -307,20 +294,7 @@ async fn a_redb_store_moves_to_postgresql_and_back_with_everything_equal() {
         .is_some());
     assert_eq!(s.sign_in(BOB, &otc).await.0, 200);
     assert_eq!(s.sign_in(BOB, &otc).await.0, 401);
-    let new_id = s
-        .admin_customer("new@example.com", "Secret-pass-3", false)
-        .await;
-    assert_eq!(new_id, total + 1);
-    let next_address = s
-        .auth()
-        .create_address(CustomerId(new_id), Default::default(), Default::default())
-        .await
-        .unwrap()
-        .id;
-    assert_eq!(
-        next_address.0, 3,
-        "a new address takes an id after the copied ones"
-    );
+    assert_fresh_ids_follow_the_copied_ones(&s, total).await;
 }
 
 #[tokio::test]
@@ -482,4 +456,23 @@ async fn the_url_password_never_shows() {
     assert_eq!(code, Some(2));
     assert!(err.contains("missing.redb: no such database file"), "{err}");
     assert!(!dir.path().join("missing.redb").exists());
+}
+
+/// A customer created on a migrated store takes the id after the copied customers, and their
+/// first address the id after the copied addresses (two of them).
+async fn assert_fresh_ids_follow_the_copied_ones(server: &TestServer, copied_customers: u64) {
+    let new_id = server
+        .admin_customer("new@example.com", "Secret-pass-3", false)
+        .await;
+    assert_eq!(new_id, copied_customers + 1);
+    let next_address = server
+        .auth()
+        .create_address(CustomerId(new_id), Default::default(), Default::default())
+        .await
+        .unwrap()
+        .id;
+    assert_eq!(
+        next_address.0, 3,
+        "a new address takes an id after the copied ones"
+    );
 }
