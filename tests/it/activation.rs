@@ -11,7 +11,6 @@ use storekey::auth::storefront_tokens::{StorefrontTokenKind, READ_CUSTOMERS, WRI
 use storekey::config::{MailTransport, SmtpTls};
 use storekey::model::CustomerId;
 
-const PATH: &str = "/api/2026-04/graphql.json";
 const ANN: &str = "ann.invited@example.com";
 const NEW_PASSWORD: &str = "Activ8-my-account";
 
@@ -31,19 +30,6 @@ async fn storefront_token(s: &TestServer) -> String {
         .await
         .unwrap();
     token.expose().to_string()
-}
-
-async fn sf(s: &TestServer, token: &str, query: &str, variables: Value) -> Value {
-    let resp = s
-        .http
-        .post(s.url(PATH))
-        .header("X-Shopify-Storefront-Access-Token", token)
-        .json(&json!({"query": query, "variables": variables}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 200);
-    resp.json().await.unwrap()
 }
 
 /// A customer an admin created without a password (as an import or a shop admin does).

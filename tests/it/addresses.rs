@@ -382,22 +382,6 @@ async fn commerce_refuses_the_101st_address() {
 
 // ------------------------------------------------------------------------------ Storefront
 
-const SF_PATH: &str = "/api/2026-04/graphql.json";
-
-/// POST to the Storefront endpoint with a public storefront token.
-async fn sf(s: &TestServer, storefront: &str, query: &str, variables: Value) -> Value {
-    let resp = s
-        .http
-        .post(s.url(SF_PATH))
-        .header("X-Shopify-Storefront-Access-Token", storefront)
-        .json(&json!({"query": query, "variables": variables}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 200);
-    resp.json().await.unwrap()
-}
-
 /// A storefront token with the customer scopes, and Ann's Storefront access token.
 async fn storefront(s: &TestServer) -> (String, String) {
     let (_, token) = s

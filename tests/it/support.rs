@@ -175,6 +175,21 @@ async fn boot(config: Config, clock: ShiftedClock) -> RunningServer {
 }
 
 /// The first error of a GraphQL response: (message, category).
+/// POST a GraphQL query to the Storefront endpoint with a storefront token; asserts HTTP 200
+/// (GraphQL errors come in the body) and returns the body.
+pub async fn sf(s: &TestServer, token: &str, query: &str, variables: Value) -> Value {
+    let resp = s
+        .http
+        .post(s.url("/api/2026-04/graphql.json"))
+        .header("X-Shopify-Storefront-Access-Token", token)
+        .json(&json!({"query": query, "variables": variables}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    resp.json().await.unwrap()
+}
+
 pub fn first_error(body: &Value) -> (String, String) {
     let e = &body["errors"][0];
     (
