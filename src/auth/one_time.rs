@@ -455,8 +455,7 @@ impl Auth {
         let admin = admin.to_string();
         // The customer's id is known only inside the write: the token is minted for it there
         // (its digest decided here, so the write stays a pure decision).
-        let token = secret::access_token_from(self.random.as_ref());
-        let digest = token.digest();
+        let (token, digest) = secret::mint_access_token(self.random.as_ref());
         let ttl = self.token_ttl(kind);
         let outcome = self
             .store

@@ -129,23 +129,87 @@ fn random_bytes<const N: usize>(random: &dyn RandomSource) -> [u8; N] {
     buf
 }
 
-/// 32 lowercase letters and digits, like Adobe Commerce's opaque tokens (about 165 bits).
+const BASE36: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+
+/// Digits of the mint time at the front of an access token: milliseconds since the epoch in
+/// base 36 (nine digits last until the year 5138).
+const TIME_DIGITS: usize = 9;
+const ACCESS_TOKEN_LEN: usize = 32;
+
+/// 32 lowercase letters and digits, like Adobe Commerce's opaque tokens: the mint time
+/// (milliseconds, nine base-36 digits) then 23 random ones (about 119 bits). The store keys a
+/// token by that time (see [`access_token_key`]), so the tokens one commit writes sit side by
+/// side in the index instead of each in a random leaf of it.
 pub fn new_access_token() -> Secret {
     access_token_from(&OsRandom)
 }
 
 pub fn access_token_from(random: &dyn RandomSource) -> Secret {
-    const ALPHABET: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    let mut out = String::with_capacity(32);
-    while out.len() < 32 {
+    mint_access_token(random).0
+}
+
+/// A fresh access token and the key the store keeps it under.
+pub fn mint_access_token(random: &dyn RandomSource) -> (Secret, Digest) {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let token = access_token_at(random, ms);
+    let key = key_at(ms, token.expose());
+    (token, key)
+}
+
+/// An access token minted at `unix_ms`.
+pub fn access_token_at(random: &dyn RandomSource, unix_ms: u64) -> Secret {
+    let mut out = String::with_capacity(ACCESS_TOKEN_LEN);
+    let mut rest = unix_ms;
+    let mut time = [b'0'; TIME_DIGITS];
+    for digit in time.iter_mut().rev() {
+        *digit = BASE36[(rest % 36) as usize];
+        rest /= 36;
+    }
+    out.extend(time.iter().map(|&b| b as char));
+    while out.len() < ACCESS_TOKEN_LEN {
         for b in random_bytes::<48>(random) {
             // Rejection sampling keeps the distribution uniform: 252 = 7 * 36.
-            if b < 252 && out.len() < 32 {
-                out.push(ALPHABET[(b % 36) as usize] as char);
+            if b < 252 && out.len() < ACCESS_TOKEN_LEN {
+                out.push(BASE36[(b % 36) as usize] as char);
             }
         }
     }
     Secret(out)
+}
+
+/// The store's key for an access token: the mint time its first nine characters carry (8 bytes,
+/// big-endian, so keys sort by time) and the first 24 bytes of the token's SHA-256. `None` for
+/// text that is not an access token's shape.
+pub fn access_token_key(token: &str) -> Option<Digest> {
+    let bytes = token.as_bytes();
+    if bytes.len() != ACCESS_TOKEN_LEN {
+        return None;
+    }
+    let mut ms: u64 = 0;
+    for &b in &bytes[..TIME_DIGITS] {
+        let d = BASE36.iter().position(|&c| c == b)? as u64;
+        ms = ms * 36 + d;
+    }
+    Some(key_at(ms, token))
+}
+
+fn key_at(unix_ms: u64, token: &str) -> Digest {
+    let mut key = [0u8; 32];
+    key[..8].copy_from_slice(&unix_ms.to_be_bytes());
+    key[8..].copy_from_slice(&digest(token)[..24]);
+    key
+}
+
+/// Where the store may hold an access token, in the order to look: its key, then its plain
+/// SHA-256, which is how tokens minted before keys carried the time were stored (files written
+/// by earlier builds hold such tokens until they expire). The two never collide: a key and a
+/// digest would have to share 24 bytes of SHA-256.
+pub fn access_token_lookups(token: &str) -> impl Iterator<Item = Digest> {
+    access_token_key(token)
+        .into_iter()
+        .chain(std::iter::once(digest(token)))
 }
 
 /// 32 hex characters (128 bits): the shape of Adobe Commerce's reset tokens and admin codes.
@@ -184,6 +248,45 @@ mod tests {
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
         }
         assert_ne!(new_access_token().expose(), new_access_token().expose());
+    }
+
+    #[test]
+    fn access_token_keys_sort_by_mint_time_and_name_one_token() {
+        let random = SeededRandom::new(3);
+        let early = access_token_at(&random, 1_790_000_000_000);
+        let late = access_token_at(&random, 1_790_000_000_001);
+        assert!(
+            early.expose().starts_with("0mubbs7i8"),
+            "{}",
+            early.expose()
+        );
+        let (ke, kl) = (
+            access_token_key(early.expose()).unwrap(),
+            access_token_key(late.expose()).unwrap(),
+        );
+        assert_eq!(ke[..8], 1_790_000_000_000u64.to_be_bytes());
+        assert!(ke < kl);
+        assert_eq!(ke[8..], digest(early.expose())[..24]);
+        // Same time, other random part: another key.
+        let twin = access_token_at(&random, 1_790_000_000_000);
+        assert_ne!(access_token_key(twin.expose()).unwrap(), ke);
+        // Not a token's shape: no key, only the plain digest is looked up.
+        for text in [
+            "",
+            "short",
+            "0mubbs7i8!aaaaaaaaaaaaaaaaaaaaaaa",
+            &"a".repeat(33),
+        ] {
+            assert_eq!(access_token_key(text), None, "{text}");
+            assert_eq!(
+                access_token_lookups(text).collect::<Vec<_>>(),
+                vec![digest(text)]
+            );
+        }
+        assert_eq!(
+            access_token_lookups(early.expose()).collect::<Vec<_>>(),
+            vec![ke, digest(early.expose())]
+        );
     }
 
     #[test]

@@ -11,17 +11,14 @@ impl Auth {
         kind: TokenKind,
         now: Timestamp,
     ) -> (Secret, NewToken) {
-        let token = secret::access_token_from(self.random.as_ref());
+        let (token, digest) = secret::mint_access_token(self.random.as_ref());
         let record = AccessToken {
             customer_id: id,
             issued_at: now,
             expires_at: now + self.token_ttl(kind),
             kind,
         };
-        let new = NewToken {
-            digest: token.digest(),
-            record,
-        };
+        let new = NewToken { digest, record };
         (token, new)
     }
 
@@ -79,32 +76,36 @@ impl Auth {
     }
 
     /// The session behind an access token, if it is live and its customer enabled. Expiry is
-    /// checked here on every use, whether or not the sweeper has run.
+    /// checked here on every use, whether or not the sweeper has run. A token is looked up by
+    /// its key, then by its plain digest (how earlier builds stored tokens): a live token costs
+    /// one read, an unknown one two.
     pub async fn authenticate(&self, token: &str) -> Result<Option<Session>, StoreError> {
         if token.is_empty() || token.len() > 128 {
             return Ok(None);
         }
-        let digest = secret::digest(token);
-        let Some((
-            record,
-            Account {
+        for digest in secret::access_token_lookups(token) {
+            let Some((
+                record,
+                Account {
+                    customer,
+                    credentials,
+                    ..
+                },
+            )) = self.store.session(&digest).await?
+            else {
+                continue;
+            };
+            if record.expires_at <= self.now() || customer.disabled {
+                return Ok(None);
+            }
+            return Ok(Some(Session {
+                lock_expires: credentials.lockout.lock_expires,
                 customer,
-                credentials,
-                ..
-            },
-        )) = self.store.session(&digest).await?
-        else {
-            return Ok(None);
-        };
-        if record.expires_at <= self.now() || customer.disabled {
-            return Ok(None);
+                token_digest: digest,
+                token: record,
+            }));
         }
-        Ok(Some(Session {
-            lock_expires: credentials.lockout.lock_expires,
-            customer,
-            token_digest: digest,
-            token: record,
-        }))
+        Ok(None)
     }
 
     /// Why a live session may not act as its customer right now: the account is locked, or it
@@ -152,9 +153,9 @@ impl Auth {
 
     /// Deletes a token by its value; false when it was not live.
     pub async fn delete_token(&self, token: &str) -> Result<bool, StoreError> {
-        if self.authenticate(token).await?.is_none() {
+        let Some(session) = self.authenticate(token).await? else {
             return Ok(false);
-        }
-        self.store.delete_token(secret::digest(token)).await
+        };
+        self.store.delete_token(session.token_digest).await
     }
 }

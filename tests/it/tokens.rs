@@ -134,3 +134,68 @@ async fn the_database_holds_no_plaintext_password_or_token() {
     assert!(!contains(t.as_bytes()));
     assert!(contains(b"$argon2id$"));
 }
+
+/// A token stored by an earlier build (keyed by its plain SHA-256, with no mint time in front)
+/// still signs its customer in, renews and revokes after the upgrade; new tokens are keyed by
+/// their mint time and are never stored under the plain digest.
+#[tokio::test]
+async fn a_token_stored_by_an_earlier_build_still_works_after_the_upgrade() {
+    use storekey::auth::secret;
+    use storekey::model::{AccessToken, TokenKind};
+    use storekey::store::{Change, Effects, NewToken, Who};
+
+    let s = TestServer::start().await;
+    s.create_customer(BOB, BOB_PASSWORD).await;
+    // Any 32 lowercase letters and digits: what earlier builds minted.
+    let old = "zq9kx2m4p7w1c8v3b6n5t0y2r4e6u8i1".to_string();
+    let now = s.auth().now();
+    let token = NewToken {
+        digest: secret::digest(&old),
+        record: AccessToken {
+            customer_id: Default::default(),
+            issued_at: now,
+            expires_at: now + 3600,
+            kind: TokenKind::Commerce,
+        },
+    };
+    s.store()
+        .update_customer(Who::Email(BOB.into()), move |c| {
+            let mut token = token.clone();
+            token.record.customer_id = c.customer.id;
+            Change::Save(
+                (),
+                Effects {
+                    token: Some(token),
+                    ..Effects::default()
+                },
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        s.whoami(&old).await,
+        (200, json!({"data": {"customer": {"email": BOB}}}))
+    );
+    let fresh = s.token(BOB, BOB_PASSWORD).await;
+    let store = s.store();
+    assert!(store
+        .access_token(&secret::digest(&fresh))
+        .await
+        .unwrap()
+        .is_none());
+    let key = secret::access_token_key(&fresh).unwrap();
+    assert!(store.access_token(&key).await.unwrap().is_some());
+    // Revoking the old token removes the row it was stored under, and nothing else.
+    let (_, body) = s.gql(REVOKE, json!({}), Some(&old)).await;
+    assert_eq!(
+        body,
+        json!({"data": {"revokeCustomerToken": {"result": true}}})
+    );
+    assert!(store
+        .access_token(&secret::digest(&old))
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(s.whoami(&old).await.0, 401);
+    assert_eq!(s.whoami(&fresh).await.0, 200);
+}
