@@ -206,10 +206,10 @@ fn key_at(unix_ms: u64, token: &str) -> Digest {
 /// SHA-256, which is how tokens minted before keys carried the time were stored (files written
 /// by earlier builds hold such tokens until they expire). The two never collide: a key and a
 /// digest would have to share 24 bytes of SHA-256.
-pub fn access_token_lookups(token: &str) -> impl Iterator<Item = Digest> {
+pub fn access_token_lookups(token: &str) -> impl Iterator<Item = Digest> + '_ {
     access_token_key(token)
         .into_iter()
-        .chain(std::iter::once(digest(token)))
+        .chain(std::iter::once_with(|| digest(token)))
 }
 
 /// 32 hex characters (128 bits): the shape of Adobe Commerce's reset tokens and admin codes.

@@ -202,17 +202,26 @@ pub struct Account {
 }
 
 /// The lookup key of an email: trimmed, NFC, lower case (then NFC again: lower-casing can leave a
-/// sequence that composes), so case and Unicode form never make two accounts.
+/// sequence that composes), so case and Unicode form never make two accounts. ASCII, which is
+/// already NFC, skips the normalisation (one pass instead of four, on every sign-in).
 pub fn email_key(email: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
-    normalize_email(email).to_lowercase().nfc().collect()
+    let trimmed = email.trim();
+    if trimmed.is_ascii() {
+        return trimmed.to_ascii_lowercase();
+    }
+    normalize_email(trimmed).to_lowercase().nfc().collect()
 }
 
 /// An email as storekey keeps it: trimmed and in Unicode NFC, so a composed and a decomposed
 /// `josé@` are one address (lookups also lower-case it: `email_key`).
 pub fn normalize_email(email: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
-    email.trim().nfc().collect()
+    let trimmed = email.trim();
+    if trimmed.is_ascii() {
+        return trimmed.to_string();
+    }
+    trimmed.nfc().collect()
 }
 
 /// A time as RFC 3339 (`2026-11-27T12:00:00Z`), as the audit log and the admin API show it.
@@ -310,3 +319,44 @@ pub struct AdminSession {
 
 mod address;
 pub use address::*;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use unicode_normalization::UnicodeNormalization;
+
+    /// The normalisation every email went through before the ASCII shortcut.
+    fn full_key(email: &str) -> String {
+        let kept: String = email.trim().nfc().collect();
+        kept.to_lowercase().nfc().collect()
+    }
+
+    #[test]
+    fn the_ascii_shortcut_gives_the_keys_full_normalisation_gives() {
+        let random = crate::auth::secret::SeededRandom::new(11);
+        let mut emails: Vec<String> = [
+            " Bob@Example.COM\t",
+            "bob@example.com",
+            "JOSE\u{301}@x.io",
+            "jos\u{e9}@x.io",
+            "\u{a0}anna@x.io\u{3000}",
+            "\u{130}stanbul@x.io",
+            "",
+            "   ",
+        ]
+        .map(String::from)
+        .to_vec();
+        // Random ASCII, control characters and whitespace included.
+        for _ in 0..2000 {
+            let len = random.below(24);
+            emails.push((0..len).map(|_| (random.byte() & 0x7f) as char).collect());
+        }
+        for email in &emails {
+            assert_eq!(email_key(email), full_key(email), "{email:?}");
+            let kept: String = email.trim().nfc().collect();
+            assert_eq!(normalize_email(email), kept, "{email:?}");
+        }
+        assert_eq!(email_key(" Bob@Example.COM\t"), "bob@example.com");
+        assert_eq!(email_key("JOSE\u{301}@x.io"), "jos\u{e9}@x.io");
+    }
+}
