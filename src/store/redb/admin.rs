@@ -134,13 +134,13 @@ impl<T> AdminEdit<T> {
 }
 
 impl Tx<'_> {
-    fn admin_user(&self, name: &str) -> Result<Option<AdminUser>, StoreError> {
-        let found = self.admin_users.get(name)?;
+    fn admin_user(&mut self, name: &str) -> Result<Option<AdminUser>, StoreError> {
+        let found = self.admin_users()?.get(name)?;
         found.map(|v| decode_admin(v.value())).transpose()
     }
 
     fn put_admin_user(&mut self, a: &AdminUser) -> Result<(), StoreError> {
-        self.admin_users
+        self.admin_users()?
             .insert(a.name.as_str(), encode_admin(a).as_slice())?;
         Ok(())
     }
@@ -188,7 +188,7 @@ impl RedbStore {
             if let Some((digest, session)) = &decided.session {
                 let stale: Vec<Vec<u8>> = {
                     let mut out = Vec::new();
-                    for entry in tx.admin_sessions.iter()? {
+                    for entry in tx.admin_sessions()?.iter()? {
                         let (k, v) = entry?;
                         let s = decode_session(v.value())?;
                         if s.last_seen + idle_seconds <= session.created_at {
@@ -198,9 +198,9 @@ impl RedbStore {
                     out
                 };
                 for k in stale {
-                    tx.admin_sessions.remove(k.as_slice())?;
+                    tx.admin_sessions()?.remove(k.as_slice())?;
                 }
-                tx.admin_sessions
+                tx.admin_sessions()?
                     .insert(digest.as_slice(), encode_session(session).as_slice())?;
             }
             if let Some(entry) = &decided.audit {
@@ -247,18 +247,18 @@ impl RedbStore {
     ) -> Result<Option<AdminSession>, StoreError> {
         self.write(move |tx| {
             let found = {
-                let v = tx.admin_sessions.get(digest.as_slice())?;
+                let v = tx.admin_sessions()?.get(digest.as_slice())?;
                 v.map(|v| decode_session(v.value())).transpose()?
             };
             let Some(mut session) = found else {
                 return Ok(None);
             };
             if session.last_seen + idle_seconds <= now {
-                tx.admin_sessions.remove(digest.as_slice())?;
+                tx.admin_sessions()?.remove(digest.as_slice())?;
                 return Ok(None);
             }
             session.last_seen = now;
-            tx.admin_sessions
+            tx.admin_sessions()?
                 .insert(digest.as_slice(), encode_session(&session).as_slice())?;
             Ok(Some(session))
         })
@@ -281,7 +281,7 @@ impl RedbStore {
 
     /// Deletes a session; false when there was none.
     pub async fn delete_admin_session(&self, digest: Digest) -> Result<bool, StoreError> {
-        self.write(move |tx| Ok(tx.admin_sessions.remove(digest.as_slice())?.is_some()))
+        self.write(move |tx| Ok(tx.admin_sessions()?.remove(digest.as_slice())?.is_some()))
             .await
     }
 }

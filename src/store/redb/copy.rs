@@ -140,16 +140,16 @@ impl Tx<'_> {
             }
             Row::StorefrontToken(digest, token) => self.put_storefront_token(digest, token),
             Row::Replay(digest, until) => {
-                self.replay.remove(digest.as_slice())?;
+                self.replay()?.remove(digest.as_slice())?;
                 self.record_replay(digest, *until).map(|_| ())
             }
             Row::Audit(seq, entry) => {
-                self.audit.insert(*seq, encode_audit(entry).as_slice())?;
+                self.audit()?.insert(*seq, encode_audit(entry).as_slice())?;
                 Ok(())
             }
             Row::AdminUser(user) => self.put_copied_admin(user),
             Row::AdminSession(digest, session) => {
-                self.admin_sessions
+                self.admin_sessions()?
                     .insert(digest.as_slice(), encode_session(session).as_slice())?;
                 Ok(())
             }
@@ -157,16 +157,16 @@ impl Tx<'_> {
     }
 
     fn put_copied_admin(&mut self, user: &AdminUser) -> Result<(), StoreError> {
-        self.admin_users
+        self.admin_users()?
             .insert(user.name.as_str(), encode_admin(user).as_slice())?;
         Ok(())
     }
 
     /// Raises a meta counter to at least `next`.
     fn raise_counter(&mut self, name: &str, next: u64) -> Result<(), StoreError> {
-        let now = self.meta.get(name)?.map(|v| v.value()).unwrap_or(1);
+        let now = self.meta()?.get(name)?.map(|v| v.value()).unwrap_or(1);
         if next > now {
-            self.meta.insert(name, next)?;
+            self.meta()?.insert(name, next)?;
         }
         Ok(())
     }
@@ -189,9 +189,9 @@ impl RedbStore {
     /// rows never take a copied one. (Audit entries take the last sequence number plus one.)
     pub async fn finish_load(&self) -> Result<(), StoreError> {
         self.write(|tx| {
-            let last_customer = tx.customers.last()?.map_or(0, |(k, _)| k.value());
+            let last_customer = tx.customers()?.last()?.map_or(0, |(k, _)| k.value());
             tx.raise_counter("next_customer_id", last_customer + 1)?;
-            let last_address = tx.address_owners.last()?.map_or(0, |(k, _)| k.value());
+            let last_address = tx.address_owners()?.last()?.map_or(0, |(k, _)| k.value());
             tx.raise_counter("next_address_id", last_address + 1)?;
             let last_token = tx
                 .storefront_tokens()?

@@ -10,7 +10,7 @@ impl Tx<'_> {
         let due: Vec<Vec<u8>> = {
             let upper = expiry_key_bound(now + 1);
             let mut keys = Vec::new();
-            for entry in self.expiry.range::<&[u8]>(..upper.as_slice())? {
+            for entry in self.expiry()?.range::<&[u8]>(..upper.as_slice())? {
                 if keys.len() >= batch {
                     report.more = true;
                     break;
@@ -25,7 +25,7 @@ impl Tx<'_> {
                     report.count(kind);
                 }
             }
-            self.expiry.remove(key.as_slice())?;
+            self.expiry()?.remove(key.as_slice())?;
         }
         Ok(report)
     }
@@ -42,9 +42,9 @@ impl Tx<'_> {
                 _ => Ok(false),
             },
             Expiring::MultipassReplay => {
-                let expired = matches!(self.replay.get(subject.as_slice())?.map(|v| v.value()), Some(at) if at <= now);
+                let expired = matches!(self.replay()?.get(subject.as_slice())?.map(|v| v.value()), Some(at) if at <= now);
                 if expired {
-                    self.replay.remove(subject.as_slice())?;
+                    self.replay()?.remove(subject.as_slice())?;
                 }
                 Ok(expired)
             }
@@ -82,7 +82,7 @@ impl Tx<'_> {
                     },
                 };
                 if purged {
-                    self.customers
+                    self.customers()?
                         .insert(id.0, encode_customer(&record).as_slice())?;
                 }
                 Ok(purged)

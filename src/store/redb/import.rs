@@ -69,7 +69,7 @@ impl RedbStore {
 
 /// Whether the row's Multipass identifier belongs to a customer other than `id`.
 fn identifier_taken(
-    tx: &Tx<'_>,
+    tx: &mut Tx<'_>,
     account: &Account,
     id: Option<CustomerId>,
 ) -> Result<bool, StoreError> {

@@ -36,19 +36,19 @@ impl Tx<'_> {
         let Some(new) = limit.decide(old, now) else {
             return Ok(false);
         };
-        self.mail_limits.insert(
+        self.mail_limits()?.insert(
             key.as_slice(),
             (new.window_start, new.count, new.last_at, new.expires_at),
         )?;
         if old.map(|o| o.expires_at) != Some(new.expires_at) {
             let index = expiry_key(new.expires_at, Expiring::MailLimit, key);
-            self.expiry.insert(index.as_slice(), ())?;
+            self.expiry()?.insert(index.as_slice(), ())?;
         }
         Ok(true)
     }
 
-    fn mail_count(&self, key: &Digest) -> Result<Option<MailCount>, StoreError> {
-        Ok(self.mail_limits.get(key.as_slice())?.map(|row| {
+    fn mail_count(&mut self, key: &Digest) -> Result<Option<MailCount>, StoreError> {
+        Ok(self.mail_limits()?.get(key.as_slice())?.map(|row| {
             let (window_start, count, last_at, expires_at) = row.value();
             MailCount {
                 window_start,
@@ -67,7 +67,7 @@ impl Tx<'_> {
     ) -> Result<bool, StoreError> {
         let spent = matches!(self.mail_count(key)?, Some(c) if c.expires_at <= now);
         if spent {
-            self.mail_limits.remove(key.as_slice())?;
+            self.mail_limits()?.remove(key.as_slice())?;
         }
         Ok(spent)
     }

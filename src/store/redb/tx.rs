@@ -2,76 +2,87 @@
 
 use super::*;
 
-/// The write side, handed to the closures of one batch. Every table is opened once per batch:
-/// opening a table in a write transaction costs a lookup and a write-back, which dominated
-/// small writes when each operation opened its own.
-pub struct Tx<'a> {
-    pub(super) meta: Table<'a, &'static str, u64>,
-    pub(super) customers: Table<'a, u64, &'static [u8]>,
-    pub(super) emails: Table<'a, &'static str, u64>,
-    pub(super) identifiers: Table<'a, &'static str, u64>,
-    pub(super) tokens: Table<'a, &'static [u8], &'static [u8]>,
-    pub(super) customer_tokens: MultimapTable<'a, u64, &'static [u8]>,
-    pub(super) expiry: Table<'a, &'static [u8], ()>,
-    pub(super) replay: Table<'a, &'static [u8], i64>,
-    pub(super) storefront: Table<'a, &'static [u8], &'static [u8]>,
-    pub(super) audit: Table<'a, u64, &'static [u8]>,
-    pub(super) admin_users: Table<'a, &'static str, &'static [u8]>,
-    pub(super) admin_sessions: Table<'a, &'static [u8], &'static [u8]>,
-    pub(super) mail_limits: Table<'a, &'static [u8], mail_limits::Row>,
-    pub(super) address_owners: Table<'a, u64, u64>,
+/// Declares [`Tx`]: one slot per table, and an accessor of the same name that opens the table
+/// the first time a batch uses it and hands back the open table after that.
+macro_rules! tx_tables {
+    ($($name:ident: $ty:ty = $open:ident($def:expr),)*) => {
+        /// The write side, handed to the closures of one batch. A table is opened when the
+        /// batch first uses it and stays open until the commit: opening costs a lookup in
+        /// redb's table of tables, and closing a check or a write-back of the table's root,
+        /// so each operation opening its own tables dominated small writes, and a batch
+        /// opening all of them paid for the ten a sign-in never touches.
+        pub struct Tx<'a> {
+            txn: &'a WriteTransaction,
+            $($name: Option<$ty>,)*
+        }
+
+        impl<'a> Tx<'a> {
+            pub(super) fn open(txn: &'a WriteTransaction) -> Tx<'a> {
+                Tx { txn, $($name: None,)* }
+            }
+
+            $(
+                pub(super) fn $name(&mut self) -> Result<&mut $ty, StoreError> {
+                    let table = match self.$name.take() {
+                        Some(table) => table,
+                        None => self.txn.$open($def)?,
+                    };
+                    Ok(self.$name.insert(table))
+                }
+            )*
+        }
+    };
 }
 
-impl<'a> Tx<'a> {
-    pub(super) fn open(txn: &'a WriteTransaction) -> Result<Tx<'a>, StoreError> {
-        Ok(Tx {
-            meta: txn.open_table(META)?,
-            customers: txn.open_table(CUSTOMERS)?,
-            emails: txn.open_table(EMAILS)?,
-            identifiers: txn.open_table(IDENTIFIERS)?,
-            tokens: txn.open_table(TOKENS)?,
-            customer_tokens: txn.open_multimap_table(CUSTOMER_TOKENS)?,
-            expiry: txn.open_table(EXPIRY)?,
-            replay: txn.open_table(REPLAY)?,
-            storefront: txn.open_table(STOREFRONT_TOKENS)?,
-            audit: txn.open_table(AUDIT)?,
-            admin_users: txn.open_table(ADMIN_USERS)?,
-            admin_sessions: txn.open_table(ADMIN_SESSIONS)?,
-            mail_limits: txn.open_table(MAIL_LIMITS)?,
-            address_owners: txn.open_table(ADDRESS_OWNERS)?,
-        })
-    }
+tx_tables! {
+    meta: Table<'a, &'static str, u64> = open_table(META),
+    customers: Table<'a, u64, &'static [u8]> = open_table(CUSTOMERS),
+    emails: Table<'a, &'static str, u64> = open_table(EMAILS),
+    identifiers: Table<'a, &'static str, u64> = open_table(IDENTIFIERS),
+    tokens: Table<'a, &'static [u8], &'static [u8]> = open_table(TOKENS),
+    customer_tokens: MultimapTable<'a, u64, &'static [u8]> = open_multimap_table(CUSTOMER_TOKENS),
+    expiry: Table<'a, &'static [u8], ()> = open_table(EXPIRY),
+    replay: Table<'a, &'static [u8], i64> = open_table(REPLAY),
+    storefront: Table<'a, &'static [u8], &'static [u8]> = open_table(STOREFRONT_TOKENS),
+    audit: Table<'a, u64, &'static [u8]> = open_table(AUDIT),
+    admin_users: Table<'a, &'static str, &'static [u8]> = open_table(ADMIN_USERS),
+    admin_sessions: Table<'a, &'static [u8], &'static [u8]> = open_table(ADMIN_SESSIONS),
+    mail_limits: Table<'a, &'static [u8], mail_limits::Row> = open_table(MAIL_LIMITS),
+    address_owners: Table<'a, u64, u64> = open_table(ADDRESS_OWNERS),
 }
 
 impl Tx<'_> {
-    pub fn customer(&self, id: CustomerId) -> Result<Option<Account>, StoreError> {
-        read::customer(&self.customers, id)
+    pub fn customer(&mut self, id: CustomerId) -> Result<Option<Account>, StoreError> {
+        read::customer(self.customers()?, id)
     }
 
-    pub fn customer_id_by_email(&self, email: &str) -> Result<Option<CustomerId>, StoreError> {
-        read::id_by(&self.emails, &email_key(email))
+    pub fn customer_id_by_email(&mut self, email: &str) -> Result<Option<CustomerId>, StoreError> {
+        read::id_by(self.emails()?, &email_key(email))
     }
 
     pub fn customer_id_by_identifier(
-        &self,
+        &mut self,
         identifier: &str,
     ) -> Result<Option<CustomerId>, StoreError> {
-        read::id_by(&self.identifiers, identifier)
+        read::id_by(self.identifiers()?, identifier)
     }
 
-    pub fn access_token(&self, digest: &Digest) -> Result<Option<AccessTokenRecord>, StoreError> {
-        read::access_token(&self.tokens, digest)
+    pub fn access_token(
+        &mut self,
+        digest: &Digest,
+    ) -> Result<Option<AccessTokenRecord>, StoreError> {
+        read::access_token(self.tokens()?, digest)
     }
 
     /// Every storefront token with its digest.
-    pub fn storefront_tokens(&self) -> Result<Vec<(Digest, StorefrontToken)>, StoreError> {
-        read::storefront_tokens(&self.storefront)
+    pub fn storefront_tokens(&mut self) -> Result<Vec<(Digest, StorefrontToken)>, StoreError> {
+        read::storefront_tokens(self.storefront()?)
     }
 
     /// The next value of a named sequence (1, 2, 3, ...).
     pub fn next_id(&mut self, sequence: &str) -> Result<u64, StoreError> {
-        let next = self.meta.get(sequence)?.map(|v| v.value()).unwrap_or(1);
-        self.meta.insert(sequence, next + 1)?;
+        let next = self.meta()?.get(sequence)?.map(|v| v.value()).unwrap_or(1);
+        self.meta()?.insert(sequence, next + 1)?;
         Ok(next)
     }
 
@@ -94,9 +105,9 @@ impl Tx<'_> {
     }
 
     /// The customer whose record holds address `id`.
-    pub fn address_owner(&self, id: AddressId) -> Result<Option<CustomerId>, StoreError> {
+    pub fn address_owner(&mut self, id: AddressId) -> Result<Option<CustomerId>, StoreError> {
         Ok(self
-            .address_owners
+            .address_owners()?
             .get(id.0)?
             .map(|v| CustomerId(v.value())))
     }
@@ -114,34 +125,34 @@ impl Tx<'_> {
             let old_key = email_key(&prev.email);
             email_changed = old_key != key;
             if email_changed {
-                self.emails.remove(old_key.as_str())?;
+                self.emails()?.remove(old_key.as_str())?;
             }
             if let Some(old) = &prev.multipass_identifier {
                 if record.multipass_identifier.as_ref() != Some(old) {
-                    self.identifiers.remove(old.as_str())?;
+                    self.identifiers()?.remove(old.as_str())?;
                 }
             }
         }
         if email_changed {
-            self.emails.insert(key.as_str(), record.id.0)?;
+            self.emails()?.insert(key.as_str(), record.id.0)?;
         }
         if let Some(ident) = &record.multipass_identifier {
             if previous_customer.and_then(|p| p.multipass_identifier.as_ref()) != Some(ident) {
-                self.identifiers.insert(ident.as_str(), record.id.0)?;
+                self.identifiers()?.insert(ident.as_str(), record.id.0)?;
             }
         }
-        self.customers
+        self.customers()?
             .insert(record.id.0, encode_customer(account).as_slice())?;
         let before = previous.map(|p| &p.addresses);
         if before != Some(&account.addresses) {
             for gone in before.iter().flat_map(|b| &b.addresses) {
                 if account.addresses.get(gone.id).is_none() {
-                    self.address_owners.remove(gone.id.0)?;
+                    self.address_owners()?.remove(gone.id.0)?;
                 }
             }
             for address in &account.addresses.addresses {
                 if before.and_then(|b| b.get(address.id)).is_none() {
-                    self.address_owners.insert(address.id.0, record.id.0)?;
+                    self.address_owners()?.insert(address.id.0, record.id.0)?;
                 }
             }
         }
@@ -180,7 +191,7 @@ impl Tx<'_> {
         ] {
             if let Some(at) = now {
                 if was != Some(at) {
-                    self.expiry
+                    self.expiry()?
                         .insert(expiry_key(at, kind, &subject).as_slice(), ())?;
                 }
             }
@@ -200,13 +211,13 @@ impl Tx<'_> {
         };
         self.revoke_customer_tokens(id)?;
         for address in &addresses.addresses {
-            self.address_owners.remove(address.id.0)?;
+            self.address_owners()?.remove(address.id.0)?;
         }
-        self.emails.remove(email_key(&record.email).as_str())?;
+        self.emails()?.remove(email_key(&record.email).as_str())?;
         if let Some(ident) = &record.multipass_identifier {
-            self.identifiers.remove(ident.as_str())?;
+            self.identifiers()?.remove(ident.as_str())?;
         }
-        self.customers.remove(id.0)?;
+        self.customers()?.remove(id.0)?;
         Ok(true)
     }
 
@@ -215,11 +226,11 @@ impl Tx<'_> {
         digest: &Digest,
         record: &AccessTokenRecord,
     ) -> Result<(), StoreError> {
-        self.tokens
+        self.tokens()?
             .insert(digest.as_slice(), record.encode().as_slice())?;
-        self.customer_tokens
+        self.customer_tokens()?
             .insert(record.customer_id.0, digest.as_slice())?;
-        self.expiry.insert(
+        self.expiry()?.insert(
             expiry_key(record.expires_at, Expiring::AccessToken, digest).as_slice(),
             (),
         )?;
@@ -228,12 +239,12 @@ impl Tx<'_> {
 
     pub fn delete_access_token(&mut self, digest: &Digest) -> Result<bool, StoreError> {
         let removed = {
-            let old = self.tokens.remove(digest.as_slice())?;
+            let old = self.tokens()?.remove(digest.as_slice())?;
             old.map(|v| AccessTokenRecord::decode(v.value()))
                 .transpose()?
         };
         if let Some(record) = removed {
-            self.customer_tokens
+            self.customer_tokens()?
                 .remove(record.customer_id.0, digest.as_slice())?;
             return Ok(true);
         }
@@ -243,7 +254,7 @@ impl Tx<'_> {
     /// Revokes every access token of a customer; returns how many there were.
     pub fn revoke_customer_tokens(&mut self, id: CustomerId) -> Result<u64, StoreError> {
         let digests: Vec<Vec<u8>> = {
-            let values = self.customer_tokens.remove_all(id.0)?;
+            let values = self.customer_tokens()?.remove_all(id.0)?;
             let mut out = Vec::new();
             for v in values {
                 out.push(v?.value().to_vec());
@@ -251,7 +262,7 @@ impl Tx<'_> {
             out
         };
         for d in &digests {
-            self.tokens.remove(d.as_slice())?;
+            self.tokens()?.remove(d.as_slice())?;
         }
         Ok(digests.len() as u64)
     }
@@ -262,11 +273,11 @@ impl Tx<'_> {
         digest: &Digest,
         expires_at: Timestamp,
     ) -> Result<bool, StoreError> {
-        if self.replay.get(digest.as_slice())?.is_some() {
+        if self.replay()?.get(digest.as_slice())?.is_some() {
             return Ok(false);
         }
-        self.replay.insert(digest.as_slice(), expires_at)?;
-        self.expiry.insert(
+        self.replay()?.insert(digest.as_slice(), expires_at)?;
+        self.expiry()?.insert(
             expiry_key(expires_at, Expiring::MultipassReplay, digest).as_slice(),
             (),
         )?;
@@ -279,19 +290,23 @@ impl Tx<'_> {
         token: &StorefrontToken,
     ) -> Result<(), StoreError> {
         let bytes = super::records::encode_storefront_token(token);
-        self.storefront
+        self.storefront()?
             .insert(digest.as_slice(), bytes.as_slice())?;
         Ok(())
     }
 
     pub fn delete_storefront_token(&mut self, digest: &Digest) -> Result<bool, StoreError> {
-        Ok(self.storefront.remove(digest.as_slice())?.is_some())
+        Ok(self.storefront()?.remove(digest.as_slice())?.is_some())
     }
 
     /// Appends one audit entry; returns its sequence number.
     pub fn append_audit(&mut self, entry: &[u8]) -> Result<u64, StoreError> {
-        let next = self.audit.last()?.map(|(k, _)| k.value() + 1).unwrap_or(1);
-        self.audit.insert(next, entry)?;
+        let next = self
+            .audit()?
+            .last()?
+            .map(|(k, _)| k.value() + 1)
+            .unwrap_or(1);
+        self.audit()?.insert(next, entry)?;
         Ok(next)
     }
 }

@@ -83,13 +83,7 @@ pub(super) fn run_writer(db: &Database, mut queue: mpsc::Receiver<Job>, stats: &
         let mut completions = Vec::with_capacity(n);
         let mut all_ok = true;
         {
-            let mut tx = match Tx::open(&txn) {
-                Ok(tx) => tx,
-                Err(e) => {
-                    fail_all(batch, &e);
-                    continue;
-                }
-            };
+            let mut tx = Tx::open(&txn);
             for job in batch {
                 let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut tx)));
                 match ran {
