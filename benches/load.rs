@@ -11,7 +11,8 @@
 //! PostgreSQL server's own CPU per request and pgbench's ceiling on the same cluster.
 //!
 //! A bare reference (`examples/bare_reference.rs`: warp + async-graphql, one in-memory customer)
-//! runs beside, and the CPU phases alternate bare and storekey round by round (`--rounds N`).
+//! runs beside, and the CPU phases alternate bare and storekey round by round (`--rounds N`),
+//! each round starting with the next one, so every participant takes every place in the order.
 //!
 //! Options (after `--`): `--seconds N` per phase (default 8), `--sweep-rows N` (default 1000000),
 //! `--rounds N` (default 3), `--backend B`, `--instances N` (default 1), `--only TEXT` (run only
@@ -451,11 +452,11 @@ impl Run {
 }
 
 /// The `--before` table: each figure of the earlier binary and of this one, measured in the
-/// same run (the CPU phases alternated bare, before, after, round by round).
+/// same run (the CPU phases alternated bare, before, after, round by round, the order rotating).
 fn before_after(r: &Run, opts: &Options) -> String {
     let label = &opts.before_label;
     let mut s = format!(
-        "\n**Before ({label}) and after, one run on redb** (CPU per request, median of {} rounds alternated bare, before, after; {CPU_CONNECTIONS} connections):\n\n| measure | bare | before | after | after ÷ before |\n|---|---|---|---|---|\n",
+        "\n**Before ({label}) and after, one run on redb** (CPU per request, median of {} rounds alternated bare, before, after, the order rotating; {CPU_CONNECTIONS} connections):\n\n| measure | bare | before | after | after ÷ before |\n|---|---|---|---|---|\n",
         opts.rounds
     );
     for (key, measure) in [
@@ -907,8 +908,8 @@ async fn run_backend(backend: Backend, opts: &Options, bare: &Server) -> Option<
     .await;
     run.phases.push(("auth_sf64", p));
 
-    // CPU per request against the bare reference: the same three queries, bare then storekey,
-    // round by round.
+    // CPU per request against the bare reference: the same three queries on bare, before (if
+    // any) and storekey, round by round, the order rotating.
     let bare_commerce = vec![format!("http://{}/graphql", bare.addr)];
     let bare_storefront = vec![format!("http://{}/api/2026-04/graphql.json", bare.addr)];
     let customer_query = gql("{ customer { email firstname } }", json!({}));
@@ -944,6 +945,10 @@ async fn run_backend(backend: Backend, opts: &Options, bare: &Server) -> Option<
             storefront_key.clone(),
             &meter,
         ));
+        // Each round starts with the next participant, so over the rounds every participant
+        // takes every place in the order and no place can favour one of them.
+        let turn = (round - 1) % participants.len();
+        participants.rotate_left(turn);
         for (who, urls_c, urls_s, tok, sf_key, m) in participants {
             let tag = |q: &str| format!("{label}: cpu: {q} [{who} round {round}]");
             let t = tok.clone();
@@ -1579,7 +1584,7 @@ fn report(runs: &[Run], opts: &Options, alone: Verify, at_once: Verify) -> Strin
 
     // Against the bare reference.
     s += &format!(
-        "\n**CPU per request against the bare stack** (warp + async-graphql, one in-memory customer; {CPU_CONNECTIONS} connections, median of {} rounds alternated bare, storekey):\n\n| request | bare | storekey on redb (÷ bare) | storekey on {pg_label} (÷ bare) + PG | goal |\n|---|---|---|---|---|\n",
+        "\n**CPU per request against the bare stack** (warp + async-graphql, one in-memory customer; {CPU_CONNECTIONS} connections, median of {} rounds alternated bare, storekey, the order rotating):\n\n| request | bare | storekey on redb (÷ bare) | storekey on {pg_label} (÷ bare) + PG | goal |\n|---|---|---|---|---|\n",
         opts.rounds
     );
     for (key, measure, goal) in [
