@@ -136,19 +136,11 @@ const BASE36: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
 const TIME_DIGITS: usize = 9;
 const ACCESS_TOKEN_LEN: usize = 32;
 
-/// 32 lowercase letters and digits, like Adobe Commerce's opaque tokens: the mint time
-/// (milliseconds, nine base-36 digits) then 23 random ones (about 119 bits). The store keys a
-/// token by that time (see [`access_token_key`]), so the tokens one commit writes sit side by
-/// side in the index instead of each in a random leaf of it.
-pub fn new_access_token() -> Secret {
-    access_token_from(&OsRandom)
-}
-
-pub fn access_token_from(random: &dyn RandomSource) -> Secret {
-    mint_access_token(random).0
-}
-
-/// A fresh access token and the key the store keeps it under.
+/// A fresh access token and the key the store keeps it under. The token is 32 lowercase letters
+/// and digits, like Adobe Commerce's opaque tokens: the mint time (milliseconds, nine base-36
+/// digits) then 23 random ones (about 119 bits). The store keys a token by that time (see
+/// [`access_token_key`]), so the tokens one commit writes sit side by side in the index instead
+/// of each in a random leaf of it.
 pub fn mint_access_token(random: &dyn RandomSource) -> (Secret, Digest) {
     let ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -240,14 +232,19 @@ mod tests {
     #[test]
     fn access_tokens_are_32_lowercase_alphanumerics() {
         for _ in 0..100 {
-            let t = new_access_token();
+            let (t, key) = mint_access_token(&OsRandom);
             assert_eq!(t.expose().len(), 32);
             assert!(t
                 .expose()
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+            // The key minted with the token is the one a presented token is looked up by.
+            assert_eq!(access_token_key(t.expose()), Some(key));
         }
-        assert_ne!(new_access_token().expose(), new_access_token().expose());
+        assert_ne!(
+            mint_access_token(&OsRandom).0.expose(),
+            mint_access_token(&OsRandom).0.expose()
+        );
     }
 
     #[test]
@@ -294,9 +291,11 @@ mod tests {
     fn a_seeded_source_mints_the_same_secrets_and_the_os_source_does_not() {
         let (a, b) = (SeededRandom::new(7), SeededRandom::new(7));
         assert_eq!(hex_code_from(&a).expose(), hex_code_from(&b).expose());
+        // At one mint time (the clock is not the source's to fix).
+        let at = 1_790_000_000_000;
         assert_eq!(
-            access_token_from(&a).expose(),
-            access_token_from(&b).expose()
+            access_token_at(&a, at).expose(),
+            access_token_at(&b, at).expose()
         );
         assert_ne!(hex_code_from(&a).expose(), hex_code_from(&a).expose());
         assert_ne!(new_hex_code().expose(), new_hex_code().expose());
