@@ -206,11 +206,12 @@ pub struct Account {
 /// already NFC, skips the normalisation (one pass instead of four, on every sign-in).
 pub fn email_key(email: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
-    let trimmed = email.trim();
-    if trimmed.is_ascii() {
-        return trimmed.to_ascii_lowercase();
+    let mut kept = normalize_email(email);
+    if kept.is_ascii() {
+        kept.make_ascii_lowercase();
+        return kept;
     }
-    normalize_email(trimmed).to_lowercase().nfc().collect()
+    kept.to_lowercase().nfc().collect()
 }
 
 /// An email as storekey keeps it: trimmed and in Unicode NFC, so a composed and a decomposed
