@@ -35,6 +35,9 @@ pub struct Config {
     pub log: LogConfig,
 }
 
+/// The most `server.max_value_depth` may be.
+pub const MAX_VALUE_DEPTH: usize = 128;
+
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
@@ -42,8 +45,9 @@ pub struct ServerConfig {
     pub body_limit_bytes: usize,
     pub max_query_depth: usize,
     pub max_query_complexity: usize,
-    /// Deepest nesting of `{`, `[` and `(` in a query's text (values and selections together),
-    /// checked before parsing: async-graphql's parser recurses on values without a guard.
+    /// Deepest nesting of `{`, `[` and `(` in a parsed document (values, selections, argument
+    /// lists and list types together; brackets in strings and comments are not nesting). At
+    /// most [`MAX_VALUE_DEPTH`].
     pub max_value_depth: usize,
     /// Most selections a document may hold once its fragments are spread (fragment bombs).
     pub max_expanded_selections: usize,
@@ -691,6 +695,11 @@ impl Config {
         if self.server.max_value_depth < 8 {
             return bad("server.max_value_depth", "must be at least 8");
         }
+        // Documents within it are validated and run on a worker's 2 MiB stack, by code that
+        // recurses per level (tests/it/gate.rs runs one at this depth through the server).
+        if self.server.max_value_depth > MAX_VALUE_DEPTH {
+            return bad("server.max_value_depth", "must be at most 128");
+        }
         if self.server.max_expanded_selections == 0 {
             return bad("server.max_expanded_selections", "must be positive");
         }
@@ -1012,6 +1021,17 @@ mod tests {
             c.storage.url.as_ref().map(|u| u.expose()),
             Some("postgresql://sk@db.internal/storekey")
         );
+    }
+
+    #[test]
+    fn a_value_depth_past_what_a_worker_validates_is_refused() {
+        assert_eq!(
+            load_str("[server]\nmax_value_depth = 129\n", &[])
+                .unwrap_err()
+                .0,
+            "server.max_value_depth: must be at most 128"
+        );
+        assert!(load_str("[server]\nmax_value_depth = 128\n", &[]).is_ok());
     }
 
     #[test]

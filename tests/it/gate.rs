@@ -143,6 +143,103 @@ async fn a_5000_deep_object_is_refused_on_storefront_and_the_server_lives() {
     assert_healthy(&s).await;
 }
 
+/// Issue 22's crash: a block string pest abandons (`"""x"` is read as `""` and `"x"`), with the
+/// nesting behind it. A scanner that skipped "the block string" saw none of it.
+fn hidden_behind_a_block_string(depth: usize) -> String {
+    format!(
+        "{{ isEmailAvailable(email: [\"\"\"x\", {}\"a\"{}]) {{ is_email_available }} }}",
+        "[".repeat(depth),
+        "]".repeat(depth)
+    )
+}
+
+#[tokio::test]
+async fn nesting_behind_an_abandoned_block_string_is_refused_on_every_endpoint() {
+    let s = TestServer::start().await;
+    let q = hidden_behind_a_block_string(2000);
+    let (status, body) = s.gql(&q, json!({}), None).await;
+    assert_commerce_refusal(status, &body, TOO_DEEP);
+    let resp = s
+        .http
+        .get(s.url("/graphql"))
+        .query(&[("query", q.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    assert_commerce_refusal(status, &resp.json().await.unwrap(), TOO_DEEP);
+    let token = storefront_token(&s).await;
+    let (status, body) = sf(&s, &token, json!({ "query": q })).await;
+    assert_storefront_refusal(status, &body, TOO_DEEP, "MAX_DEPTH_EXCEEDED");
+    assert_healthy(&s).await;
+}
+
+#[tokio::test]
+async fn nesting_at_the_body_limit_is_refused_and_the_server_lives() {
+    let s = TestServer::start().await;
+    let token = storefront_token(&s).await;
+    // As deep as 64 KiB allows: an object value closed, nesting behind a block string left
+    // open (gate_fuzz.rs gates every construct at the limit; this is the server around it).
+    let all = crate::gate_fuzz::deepest_documents(s.config.server.body_limit_bytes - 64);
+    for q in [&all[2], &all[17]] {
+        let (status, body) = s.gql(q, json!({}), None).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body["errors"][0]["message"].is_string(), "{body}");
+        let (status, body) = sf(&s, &token, json!({ "query": q })).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body["errors"][0]["message"].is_string(), "{body}");
+    }
+    assert_healthy(&s).await;
+}
+
+/// Issue 22's CPU bomb: fragments spreading the one before twice, the innermost spreading a
+/// fragment that does not exist, and not one field: counting fields alone found nothing.
+fn bomb_over_an_undefined_fragment(levels: usize, root: &str) -> String {
+    let mut q = format!("query {{ nope ...F{levels} }}\nfragment F0 on {root} {{ ...Nope }}\n");
+    for i in 1..=levels {
+        q.push_str(&format!(
+            "fragment F{i} on {root} {{ ...F{p} ...F{p} }}\n",
+            p = i - 1
+        ));
+    }
+    q
+}
+
+#[tokio::test]
+async fn a_bomb_over_an_undefined_fragment_is_answered_without_validation() {
+    let s = TestServer::start().await;
+    let token = storefront_token(&s).await;
+    // Validation would also name the unknown field `nope`: the gate's answer names only the
+    // fragment, so nothing was validated.
+    let (status, body) = s
+        .gql(
+            &bomb_over_an_undefined_fragment(26, "Query"),
+            json!({}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body["errors"],
+        json!([{
+            "message": "Unknown fragment: \"Nope\"",
+            "locations": [{"line": 2, "column": 24}]
+        }]),
+        "{body}"
+    );
+    let q = bomb_over_an_undefined_fragment(26, "QueryRoot");
+    let (status, body) = sf(&s, &token, json!({ "query": q })).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["errors"].as_array().unwrap().len(), 1, "{body}");
+    assert_eq!(body["errors"][0]["message"], "Unknown fragment: \"Nope\"");
+    // Defined all the way down, the same shape is refused by its count.
+    let defined = bomb_over_an_undefined_fragment(26, "Query").replace("query { nope ", "query { ")
+        + "fragment Nope on Query { __typename }\n";
+    let (status, body) = s.gql(&defined, json!({}), None).await;
+    assert_commerce_refusal(status, &body, TOO_LARGE);
+    assert_healthy(&s).await;
+}
+
 #[tokio::test]
 async fn nesting_at_the_limit_reaches_validation() {
     let s = TestServer::start().await;
@@ -165,6 +262,25 @@ async fn nesting_at_the_limit_reaches_validation() {
     assert_eq!(status, 200);
     assert_ne!(body["errors"][0]["message"], TOO_DEEP, "{body}");
     assert!(body["errors"][0]["message"].is_string(), "{body}");
+}
+
+#[tokio::test]
+async fn the_deepest_nesting_the_config_allows_is_validated_on_a_worker() {
+    let s = TestServer::start_with(|c| {
+        c.server.max_value_depth = storekey::config::MAX_VALUE_DEPTH;
+        c.server.max_query_depth = 64;
+    })
+    .await;
+    let depth = storekey::config::MAX_VALUE_DEPTH;
+    // Selection set and arguments: 2 levels; the rest a list value, then an object value.
+    for value in [deep_list(depth - 2), deep_object(depth - 2)] {
+        let q = format!("{{ isEmailAvailable(email: {value}) {{ is_email_available }} }}");
+        let (status, body) = s.gql(&q, json!({}), None).await;
+        assert_eq!(status, 200);
+        let message = body["errors"][0]["message"].as_str().unwrap();
+        assert!(message.starts_with("Invalid value for argument"), "{body}");
+    }
+    assert_healthy(&s).await;
 }
 
 #[tokio::test]

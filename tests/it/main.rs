@@ -18,6 +18,7 @@ mod explorer;
 mod files;
 mod fuzz;
 mod gate;
+mod gate_fuzz;
 mod instances;
 mod limits;
 mod lockout;

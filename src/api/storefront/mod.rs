@@ -261,7 +261,8 @@ pub async fn handle(
                 .request("storefront", super::gate::OTHER, "refused");
             let code = match refusal {
                 super::gate::Refusal::TooDeep { .. } => "MAX_DEPTH_EXCEEDED",
-                super::gate::Refusal::TooLarge { .. } => "MAX_COMPLEXITY_EXCEEDED",
+                super::gate::Refusal::TooLarge { .. }
+                | super::gate::Refusal::TooManyBrackets { .. } => "MAX_COMPLEXITY_EXCEEDED",
                 super::gate::Refusal::FragmentCycle { .. } | super::gate::Refusal::Unchecked => {
                     "BAD_REQUEST"
                 }

@@ -1,9 +1,15 @@
 //! The GraphQL gate: what a document must pass before async-graphql sees it, shared by both
-//! dialects. A linear pre-scan bounds bracket nesting (async-graphql's parser recurses on list and
-//! object values without a depth guard, so a deep literal overflows the stack); one parse; a
-//! count of the selections the document holds once its fragments are spread (a fragment bomb
-//! doubles validation work per level); then the parsed document is handed on, so it is parsed
-//! once. The gate also names the request for metrics from a fixed set of labels.
+//! dialects. One parse on a stack that cannot overflow (`parse`: sized by the document's count of
+//! opening brackets), its depth measured on the AST; a count of the selections validation will
+//! visit once fragments are spread (`expand`: a fragment bomb doubles validation work per level);
+//! spreads of undefined fragments answered before validation; then the parsed document is handed
+//! on, so it is parsed once. The gate also names the request for metrics from a fixed set of
+//! labels.
+
+mod expand;
+pub mod parse;
+
+pub use expand::{expanded_size, undefined_fragments};
 
 use async_graphql::parser::types::{ExecutableDocument, Field, Selection, SelectionSet};
 use async_graphql::parser::Positioned;
@@ -13,8 +19,10 @@ use std::time::Duration;
 /// Why the gate refused a document. Nothing of it was executed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
-    /// More than `limit` levels of `{`, `[`, `(` outside strings and comments.
+    /// More than `limit` levels of `{`, `[`, `(` in the parsed document.
     TooDeep { limit: usize },
+    /// More than `limit` opening brackets in the text: more than any stack is sized for.
+    TooManyBrackets { limit: usize },
     /// More than `limit` selections once fragments are spread.
     TooLarge { limit: u64 },
     /// A fragment that spreads itself, directly or through others.
@@ -29,6 +37,9 @@ impl Refusal {
         match self {
             Refusal::TooDeep { limit } => format!(
                 "The query is nested too deeply: more than {limit} levels of brackets (server.max_value_depth)."
+            ),
+            Refusal::TooManyBrackets { limit } => format!(
+                "The query has more than {limit} opening brackets."
             ),
             Refusal::TooLarge { limit } => format!(
                 "The query has more than {limit} selections once its fragments are spread (server.max_expanded_selections)."
@@ -64,9 +75,10 @@ pub struct Admitted {
     pub request: async_graphql::Request,
     /// One of the schema's root field names, [`MULTIPLE`] or [`OTHER`]: never client text.
     pub label: &'static str,
-    /// The syntax error when the document does not parse: answered as async-graphql answers
-    /// it, without parsing the document a second time on a worker.
-    pub syntax_error: Option<async_graphql::ServerError>,
+    /// What async-graphql would answer, found by the gate: the syntax error of a document that
+    /// does not parse, or the spreads of undefined fragments. Answered in its words, without
+    /// parsing a second time or validating.
+    pub errors: Vec<async_graphql::ServerError>,
     /// The document selects `orders` under `customer`. Where it then fails validation (an
     /// order page asks for order fields storekey does not declare), the answer is
     /// [`NO_ORDERS`] rather than a list of unknown fields.
@@ -83,6 +95,8 @@ pub struct Gate {
     /// Documents that passed, by their text: a storefront sends the same few documents over
     /// and over, and a hit skips the scan, the parse and the count.
     passed: DocumentCache,
+    /// One document at a time parses on a stack of its own (see [`parse`]).
+    deep_parses: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 /// The documents that passed the gate, keyed by their exact text, least recently used evicted.
@@ -172,6 +186,7 @@ impl Gate {
             timeout: Duration::from_secs(config.request_timeout_seconds),
             root_fields: root_fields(schema_sdl),
             passed: DocumentCache::new(),
+            deep_parses: std::sync::Arc::new(tokio::sync::Semaphore::new(1)),
         }
     }
 
@@ -199,12 +214,8 @@ impl Gate {
         let gated = async {
             match self.admit_off_worker(request).await {
                 Err(refusal) => Outcome::Refused(refusal),
-                Ok(Admitted {
-                    syntax_error: Some(e),
-                    label,
-                    ..
-                }) => Outcome::Executed {
-                    response: Box::new(async_graphql::Response::from_errors(vec![e])),
+                Ok(Admitted { errors, label, .. }) if !errors.is_empty() => Outcome::Executed {
+                    response: Box::new(async_graphql::Response::from_errors(errors)),
                     label,
                 },
                 Ok(admitted) => {
@@ -231,63 +242,100 @@ impl Gate {
             .unwrap_or(Outcome::TimedOut)
     }
 
-    /// Scans, parses and measures the request's document. A document that does not parse is
-    /// not refused: its syntax error is the answer, in async-graphql's own words.
-    pub fn admit(&self, mut request: async_graphql::Request) -> Result<Admitted, Refusal> {
+    /// Parses and measures the request's document. A document that does not parse, or that
+    /// spreads an undefined fragment, is not refused: async-graphql's own error is the answer.
+    pub fn admit(&self, request: async_graphql::Request) -> Result<Admitted, Refusal> {
         if let Some(doc) = self.passed.get(&request.query) {
-            let label = self.label(&doc, request.operation_name.as_deref());
-            let selects_orders = selects_customer_orders(&doc);
-            request.set_parsed_query(doc);
-            return Ok(Admitted {
-                request,
-                label,
-                syntax_error: None,
-                selects_orders,
+            return Ok(self.admitted(request, doc, Vec::new()));
+        }
+        let openers = parse::openers(&request.query);
+        if openers > parse::MAX_OPENERS {
+            return Err(Refusal::TooManyBrackets {
+                limit: parse::MAX_OPENERS,
             });
         }
-        prescan(&request.query, self.max_depth)?;
-        let doc = match async_graphql::parser::parse_query(&request.query) {
-            Ok(doc) => doc,
-            Err(e) => {
-                return Ok(Admitted {
-                    request,
-                    label: OTHER,
-                    syntax_error: Some(e.into()),
-                    selects_orders: false,
-                })
-            }
-        };
-        let size = expanded_size(&doc)?;
-        if size > self.max_expanded {
-            return Err(Refusal::TooLarge {
-                limit: self.max_expanded,
-            });
+        if openers <= parse::INLINE_OPENERS {
+            return self.admit_parsed(request);
         }
-        let label = self.label(&doc, request.operation_name.as_deref());
-        self.passed.put(&request.query, &doc);
-        let selects_orders = selects_customer_orders(&doc);
-        request.set_parsed_query(doc);
-        Ok(Admitted {
-            request,
-            label,
-            syntax_error: None,
-            selects_orders,
-        })
+        parse::on_own_stack(parse::stack_for(openers), || self.admit_parsed(request))?
     }
 
-    /// [`Gate::admit`], on the blocking pool when the document is large.
+    /// [`Gate::admit`] on the blocking pool when the document is large or deep: nothing but a
+    /// cache hit or a small document holds a worker. Documents parsed on a stack of their own
+    /// go one at a time, so the stack they touch is one document's worth at most.
     pub async fn admit_off_worker(
         self: &std::sync::Arc<Self>,
         request: async_graphql::Request,
     ) -> Result<Admitted, Refusal> {
-        if request.query.len() <= INLINE_QUERY_BYTES {
-            return self.admit(request);
+        if let Some(doc) = self.passed.get(&request.query) {
+            return Ok(self.admitted(request, doc, Vec::new()));
         }
+        let deep = parse::openers(&request.query) > parse::INLINE_OPENERS;
+        if !deep && request.query.len() <= INLINE_QUERY_BYTES {
+            return self.admit_parsed(request);
+        }
+        let permit = match deep {
+            true => Some(
+                self.deep_parses
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| Refusal::Unchecked)?,
+            ),
+            false => None,
+        };
         let gate = self.clone();
-        match tokio::task::spawn_blocking(move || gate.admit(request)).await {
+        let admitted = tokio::task::spawn_blocking(move || {
+            let _one_at_a_time = permit;
+            gate.admit(request)
+        });
+        match admitted.await {
             Ok(result) => result,
             // The gate does not panic (the fuzz tests hold it to that); if it ever did, refuse.
             Err(_) => Err(Refusal::Unchecked),
+        }
+    }
+
+    /// Parses on this thread, whose stack the caller has sized, and measures.
+    fn admit_parsed(&self, request: async_graphql::Request) -> Result<Admitted, Refusal> {
+        let doc = match parse::parse_here(&request.query, self.max_depth)? {
+            parse::Parsed::Document(doc) => doc,
+            parse::Parsed::SyntaxError(e) => {
+                return Ok(Admitted {
+                    request,
+                    label: OTHER,
+                    errors: vec![e],
+                    selects_orders: false,
+                })
+            }
+        };
+        let unknown = undefined_fragments(&doc);
+        if !unknown.is_empty() {
+            return Ok(self.admitted(request, doc, unknown));
+        }
+        if expanded_size(&doc)? > self.max_expanded {
+            return Err(Refusal::TooLarge {
+                limit: self.max_expanded,
+            });
+        }
+        self.passed.put(&request.query, &doc);
+        Ok(self.admitted(request, doc, Vec::new()))
+    }
+
+    fn admitted(
+        &self,
+        mut request: async_graphql::Request,
+        doc: ExecutableDocument,
+        errors: Vec<async_graphql::ServerError>,
+    ) -> Admitted {
+        let label = self.label(&doc, request.operation_name.as_deref());
+        let selects_orders = selects_customer_orders(&doc);
+        request.set_parsed_query(doc);
+        Admitted {
+            request,
+            label,
+            errors,
+            selects_orders,
         }
     }
 
@@ -395,227 +443,9 @@ fn root_fields(sdl: &str) -> HashSet<&'static str> {
     out
 }
 
-/// Refuses text nested deeper than `max_depth` in `{`, `[`, `(`, not counting those inside
-/// strings, block strings and comments. Linear, no allocation; unbalanced brackets are left to
-/// the parser.
-pub fn prescan(query: &str, max_depth: usize) -> Result<(), Refusal> {
-    let b = query.as_bytes();
-    let mut depth = 0usize;
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'#' => {
-                while i < b.len() && b[i] != b'\n' && b[i] != b'\r' {
-                    i += 1;
-                }
-            }
-            b'"' if b[i..].starts_with(b"\"\"\"") => {
-                // Block string: ends at the next `"""` not escaped as `\"""`.
-                i += 3;
-                while i < b.len() {
-                    if b[i..].starts_with(b"\\\"\"\"") {
-                        i += 4;
-                    } else if b[i..].starts_with(b"\"\"\"") {
-                        i += 2;
-                        break;
-                    } else {
-                        i += 1;
-                    }
-                }
-            }
-            b'"' => {
-                i += 1;
-                while i < b.len() && b[i] != b'"' && b[i] != b'\n' && b[i] != b'\r' {
-                    if b[i] == b'\\' {
-                        i += 1;
-                    }
-                    i += 1;
-                }
-            }
-            b'{' | b'[' | b'(' => {
-                depth += 1;
-                if depth > max_depth {
-                    return Err(Refusal::TooDeep { limit: max_depth });
-                }
-            }
-            b'}' | b']' | b')' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-        i += 1;
-    }
-    Ok(())
-}
-
-/// How many selections the document holds once every fragment spread is replaced by its
-/// fragment: every operation and every fragment definition (validation visits both), each
-/// fragment's size computed once. Saturating; a cycle of spreads is refused. Iterative, so a
-/// long chain of fragments cannot deepen the stack.
-pub fn expanded_size(doc: &ExecutableDocument) -> Result<u64, Refusal> {
-    // Each fragment: its own fields, and the fragments it spreads with their counts.
-    let shapes: HashMap<&str, Shape> = doc
-        .fragments
-        .iter()
-        .map(|(name, f)| (name.as_str(), shape(&f.node.selection_set)))
-        .collect();
-    let mut sizes: HashMap<&str, u64> = HashMap::with_capacity(shapes.len());
-    let mut in_progress: HashSet<&str> = HashSet::new();
-    // In name order, so which fragment a cycle is reported at does not vary between runs.
-    let mut names: Vec<&str> = shapes.keys().copied().collect();
-    names.sort_unstable();
-    for start in names {
-        if sizes.contains_key(start) {
-            continue;
-        }
-        // (fragment, its spreads already pushed)
-        let mut stack: Vec<(&str, bool)> = vec![(start, false)];
-        while let Some((name, expanded)) = stack.pop() {
-            let Some(s) = shapes.get(name) else { continue };
-            if expanded {
-                let size = s.spreads.iter().fold(s.fields, |acc, (dep, n)| {
-                    acc.saturating_add(sizes.get(dep).copied().unwrap_or(0).saturating_mul(*n))
-                });
-                in_progress.remove(name);
-                sizes.insert(name, size);
-                continue;
-            }
-            if sizes.contains_key(name) {
-                continue;
-            }
-            if !in_progress.insert(name) {
-                return Err(Refusal::FragmentCycle {
-                    fragment: name.to_string(),
-                });
-            }
-            stack.push((name, true));
-            for dep in s.spreads.keys() {
-                if in_progress.contains(dep) {
-                    return Err(Refusal::FragmentCycle {
-                        fragment: dep.to_string(),
-                    });
-                }
-                if !sizes.contains_key(dep) {
-                    stack.push((dep, false));
-                }
-            }
-        }
-    }
-    let of = |s: &Shape| {
-        s.spreads.iter().fold(s.fields, |acc, (dep, n)| {
-            acc.saturating_add(sizes.get(dep).copied().unwrap_or(0).saturating_mul(*n))
-        })
-    };
-    let operations = doc
-        .operations
-        .iter()
-        .map(|(_, op)| of(&shape(&op.node.selection_set)))
-        .fold(0u64, u64::saturating_add);
-    Ok(sizes.values().fold(operations, |a, b| a.saturating_add(*b)))
-}
-
-/// A selection set's own fields (at every nesting level) and the spreads it holds, by count.
-struct Shape<'a> {
-    fields: u64,
-    spreads: HashMap<&'a str, u64>,
-}
-
-fn shape(set: &Positioned<SelectionSet>) -> Shape<'_> {
-    let mut out = Shape {
-        fields: 0,
-        spreads: HashMap::new(),
-    };
-    let mut pending: Vec<&SelectionSet> = vec![&set.node];
-    while let Some(set) = pending.pop() {
-        for item in &set.items {
-            match &item.node {
-                Selection::Field(f) => {
-                    out.fields = out.fields.saturating_add(1);
-                    pending.push(&f.node.selection_set.node);
-                }
-                Selection::InlineFragment(f) => pending.push(&f.node.selection_set.node),
-                Selection::FragmentSpread(s) => {
-                    let n = out
-                        .spreads
-                        .entry(s.node.fragment_name.node.as_str())
-                        .or_insert(0);
-                    *n = n.saturating_add(1);
-                }
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn size(q: &str) -> Result<u64, Refusal> {
-        expanded_size(&async_graphql::parser::parse_query(q).unwrap())
-    }
-
-    #[test]
-    fn prescan_counts_brackets_outside_strings_and_comments() {
-        assert!(prescan("{ a(b: [[1]]) }", 4).is_ok());
-        assert_eq!(
-            prescan("{ a(b: [[[1]]]) }", 4),
-            Err(Refusal::TooDeep { limit: 4 })
-        );
-        assert!(prescan("{ a(b: \"[[[[[\\\"[[[\") }", 2).is_ok());
-        assert!(prescan("{ a(b: \"\"\"[[[[ \\\"\"\" [[[[\"\"\") }", 2).is_ok());
-        assert!(prescan("{ a # [[[[[[\n }", 1).is_ok());
-        assert!(prescan("{ a # [[[[[[\r (b: [1]) }", 1).is_err());
-        assert!(prescan("]]]]]]{{", 2).is_ok());
-    }
-
-    #[test]
-    fn expanded_size_spreads_fragments() {
-        assert_eq!(size("{ a b { c } }"), Ok(3));
-        // op: a + 2 × f (2) = 5; fragment f: 2.
-        assert_eq!(
-            size("{ a ...f ... on Q { ...f } } fragment f on Q { b c }"),
-            Ok(7)
-        );
-        assert_eq!(size("{ ...missing }"), Ok(0));
-    }
-
-    #[test]
-    fn a_fragment_bomb_saturates_instead_of_overflowing() {
-        let mut q = String::from("{ ...f80 } fragment f0 on Q { a }\n");
-        for i in 1..=80 {
-            q.push_str(&format!(
-                "fragment f{i} on Q {{ ...f{p} ...f{p} }}\n",
-                p = i - 1
-            ));
-        }
-        assert_eq!(size(&q), Ok(u64::MAX));
-    }
-
-    #[test]
-    fn fragment_cycles_are_refused() {
-        assert!(matches!(
-            size("{ ...a } fragment a on Q { ...b } fragment b on Q { x ...a }"),
-            Err(Refusal::FragmentCycle { .. })
-        ));
-        assert!(matches!(
-            size("{ ...a } fragment a on Q { x { ...a } }"),
-            Err(Refusal::FragmentCycle { .. })
-        ));
-        // A diamond is not a cycle.
-        assert_eq!(
-            size("{ ...a } fragment a on Q { ...b ...c } fragment b on Q { ...d } fragment c on Q { ...d } fragment d on Q { x }"),
-            Ok(2 + 2 + 1 + 1 + 1)
-        );
-    }
-
-    #[test]
-    fn a_long_fragment_chain_does_not_deepen_the_stack() {
-        let mut q = String::from("{ ...f5000 } fragment f0 on Q { a }\n");
-        for i in 1..=5000 {
-            q.push_str(&format!("fragment f{i} on Q {{ ...f{p} }}\n", p = i - 1));
-        }
-        // Every fragment holds one field once spread: 5001 fragments and the operation.
-        assert_eq!(size(&q), Ok(5002));
-    }
 
     fn gate() -> Gate {
         let sdl = "type Query { customer: Customer } type Customer { email: String }";
@@ -637,11 +467,13 @@ mod tests {
         // A syntax error or a refusal is not kept: each is found again.
         let broken = "{ customer { email }";
         for _ in 0..2 {
-            assert!(gate
-                .admit(async_graphql::Request::new(broken))
-                .unwrap()
-                .syntax_error
-                .is_some());
+            assert!(
+                gate.admit(async_graphql::Request::new(broken))
+                    .unwrap()
+                    .errors
+                    .len()
+                    == 1
+            );
         }
         let deep = format!(
             "{{ customer(x: {}1{}) {{ email }} }}",
