@@ -1,6 +1,7 @@
 //! Sign-in with a password, reset token or admin code: refuse early (throttle, lockout,
 //! disabled), match the credential, then commit it in one write (`commit_sign_in`, a pure
-//! decision on the stored record). Refusals cost what a wrong password costs. A password that
+//! decision on the stored record). Refusals cost the work a wrong password costs, and all end at
+//! one floor (`refusal_floor`), so neither work nor time tells them apart. A password that
 //! verified against a legacy or costlier hash is rehashed and stored in that same commit.
 
 use super::legacy_hash;
