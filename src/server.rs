@@ -146,12 +146,14 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<RunningServe
     };
     let mut tasks = vec![tokio::spawn(serving)];
     tasks.push(tokio::spawn(crate::sweeper::run(auth.clone(), stopped)));
-    // storekey_legacy_password_hashes: one scan of the customers (time linear in customers,
-    // memory one page), beside serving so start-up does not wait for it; rehashes count it
-    // down from there (one that lands during the scan may leave it one high until the next).
+    // One scan of the customers (time linear in customers, memory one page), beside serving
+    // so start-up does not wait for it: it sets storekey_legacy_password_hashes (rehashes count
+    // it down from there; one that lands during the scan may leave it one high until the next)
+    // and the refusal floor, which refusals answered meanwhile wait for.
+    auth.expect_census();
     let counting = auth.clone();
     tasks.push(tokio::spawn(async move {
-        match counting.refresh_legacy_hash_gauge().await {
+        match counting.take_census().await {
             Ok(0) => {}
             Ok(n) => tracing::info!(
                 legacy_password_hashes = n,

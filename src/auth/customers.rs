@@ -81,12 +81,23 @@ impl Auth {
 
     /// Counts the stored password hashes a sign-in would replace (legacy schemes, argon2 at
     /// another cost), by scheme, and sets `storekey_legacy_password_hashes` to it. One read
-    /// Every customer read and decoded once, in keyset pages of 1,000: time linear in customers,
-    /// memory one page, so it runs at start and after an import, not per request.
+    /// of every customer (see `scan_password_hashes`), so it runs after an import, not per
+    /// request.
     pub async fn refresh_legacy_hash_gauge(&self) -> Result<u64, StoreError> {
+        Ok(self.scan_password_hashes().await?.0)
+    }
+
+    /// Every customer read and decoded once, in keyset pages of 1,000: time linear in
+    /// customers, memory one page. Sets the legacy-hash gauge and returns its total, with the
+    /// costliest hash of each kind for the refusal floor.
+    pub(super) async fn scan_password_hashes(
+        &self,
+    ) -> Result<(u64, super::refusal_floor::Census), StoreError> {
         use super::legacy_hash::{classify, needs_rehash, Argon2Cost, Limits, Scheme};
         let cost = Argon2Cost::from(&self.policy.password);
+        let accept_legacy = self.policy.password.accept_legacy_hashes;
         let limits = Limits::default();
+        let mut census = super::refusal_floor::Census::default();
         let mut counts: Vec<(&'static str, u64)> =
             Scheme::ALL.iter().map(|s| (s.label(), 0)).collect();
         let mut after = CustomerId(0);
@@ -99,6 +110,7 @@ impl Auth {
                     continue;
                 };
                 if needs_rehash(hash, &cost) {
+                    census.consider(hash, &cost, accept_legacy);
                     let label = classify(hash, &limits).label();
                     if let Some(slot) = counts.iter_mut().find(|(l, _)| *l == label) {
                         slot.1 += 1;
@@ -107,7 +119,7 @@ impl Auth {
             }
         }
         self.metrics.set_legacy_password_hashes(&counts);
-        Ok(counts.iter().map(|(_, n)| n).sum())
+        Ok((counts.iter().map(|(_, n)| n).sum(), census))
     }
 
     /// Applies `changes` in one write (see `update_account`).

@@ -372,6 +372,93 @@ pub fn needs_rehash(stored: &str, cost: &Argon2Cost) -> bool {
         || params.p_cost() != cost.parallelism
 }
 
+/// The kinds of costly verify: within one kind, time is proportional to `VerifyCost::work`,
+/// so the costliest stored hash of each kind is the slowest to verify (`refusal_floor`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CostKind {
+    /// Argon2 runs, PHC or Magento: work is KiB × passes.
+    Argon2,
+    /// Work is 2^cost.
+    Bcrypt,
+    /// PBKDF2 per PRF: work is iterations × output blocks.
+    Pbkdf2Sha1,
+    Pbkdf2Sha256,
+    Pbkdf2Sha512,
+}
+
+/// What one verify of a stored hash costs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifyCost {
+    pub kind: CostKind,
+    pub work: u64,
+}
+
+/// The cost of verifying against `stored` as the password pool does: argon2 PHC strings at
+/// their own parameters always (they verify whether or not legacy hashes are accepted, and with
+/// no limit on their cost), other schemes only when `accept_legacy` and within the limits
+/// (else a verify refuses at once). None for a verify that costs next to nothing (MD5, SHA-256)
+/// or does not run.
+pub fn verify_cost(stored: &str, accept_legacy: bool) -> Option<VerifyCost> {
+    let s = stored.trim();
+    if s.starts_with("$argon2") {
+        let parsed = PasswordHash::new(s).ok()?;
+        let params = Params::try_from(&parsed).ok()?;
+        let work = u64::from(params.m_cost()) * u64::from(params.t_cost());
+        return Some(VerifyCost {
+            kind: CostKind::Argon2,
+            work,
+        });
+    }
+    if !accept_legacy {
+        return None;
+    }
+    let cost = |kind, work| Some(VerifyCost { kind, work });
+    match parse(s, &Limits::default()).ok()?.0 {
+        Kind::Magento { steps, .. } => {
+            let passes = |host: (u32, u32)| -> u64 {
+                steps
+                    .iter()
+                    .map(|step| match *step {
+                        Step::Argon2Host => u64::from(host.0) * u64::from(host.1 / 1024),
+                        Step::Argon2 { ops, mem, .. } => u64::from(ops) * u64::from(mem / 1024),
+                        Step::Md5 | Step::Sha256 => 0,
+                    })
+                    .sum()
+            };
+            // `verify` runs the chain once per host setting when a step uses the host's.
+            let settings: &[(u32, u32)] = if steps.contains(&Step::Argon2Host) {
+                &HOST_SETTINGS
+            } else {
+                &HOST_SETTINGS[..1]
+            };
+            let work: u64 = settings.iter().map(|&h| passes(h)).sum();
+            if work == 0 {
+                return None;
+            }
+            cost(CostKind::Argon2, work)
+        }
+        Kind::Argon2Phc(_) => None,
+        Kind::Bcrypt(b) => {
+            let rounds: u32 = b.get(4..6)?.parse().ok()?;
+            cost(CostKind::Bcrypt, 1u64 << rounds.min(31))
+        }
+        Kind::Pbkdf2 {
+            prf,
+            iterations,
+            expected,
+            ..
+        } => {
+            let blocks = expected.len().div_ceil(prf.output_len()) as u64;
+            let kind = match prf {
+                Prf::Sha1 => CostKind::Pbkdf2Sha1,
+                Prf::Sha256 => CostKind::Pbkdf2Sha256,
+                Prf::Sha512 => CostKind::Pbkdf2Sha512,
+            };
+            cost(kind, u64::from(iterations.get()) * blocks)
+        }
+    }
+}
+
 fn step_token(step: &Step) -> String {
     match step {
         Step::Md5 => "0".into(),
@@ -1151,5 +1238,39 @@ mod tests {
                 "unsupported"
             ]
         );
+    }
+
+    #[test]
+    fn verify_cost_follows_the_parameters_within_each_kind() {
+        let cost = |s: &str| verify_cost(s, true).map(|c| (c.kind, c.work));
+        // Magento 2.4's 64 MiB, two passes, as `storekey import` keeps it (PHC).
+        let magento_v3 = "$argon2id$v=19$m=65536,t=2,p=1$NVBpS0pSbjI4YkJLb0ZNbw$q16/jSc7CFtqYDNhmOClogkP3D4GBqZ4MVxydKsG4EY";
+        assert_eq!(cost(magento_v3), Some((CostKind::Argon2, 131_072)));
+        // A bare `2` tries both host settings: 2 × 64 MiB and 4 × 32 MiB.
+        let host = format!("{MAGENTO_PREFIX}{}:salt:2", "ab".repeat(32));
+        assert_eq!(cost(&host), Some((CostKind::Argon2, 262_144)));
+        assert_eq!(
+            cost("$2y$04$BOSGObVxtQxIFfQSC91ka.8zPssyj6PWPDnNA8HdszauZv.w1qZCS"),
+            Some((CostKind::Bcrypt, 16))
+        );
+        assert_eq!(
+            cost("$pbkdf2-sha512$1000$MDEyMzQ1Njc4OWFiY2RlZg$38DzhdBT7fPaUGBlsh42VTuuKSFAIYGZJ7l6feCDLIl.K3hdPFgxxu7xuUi4gIuH6cEIoODn18xH9Ig2ryNgUw"),
+            Some((CostKind::Pbkdf2Sha512, 1000))
+        );
+        // Digests cost nothing worth padding for; unparseable hashes refuse at once.
+        assert_eq!(
+            cost("magento:67a1e09bb1f83f5007dc119c14d663aa:salt:0"),
+            None
+        );
+        assert_eq!(cost("$2y$99$nonsense"), None);
+        // Without legacy hashes only argon2 PHC strings verify, so only they cost.
+        assert_eq!(
+            verify_cost(
+                "$2y$04$BOSGObVxtQxIFfQSC91ka.8zPssyj6PWPDnNA8HdszauZv.w1qZCS",
+                false
+            ),
+            None
+        );
+        assert!(verify_cost(magento_v3, false).is_some());
     }
 }

@@ -36,6 +36,7 @@ pub mod multipass_sign_in;
 pub mod one_time;
 pub mod password;
 mod policy;
+pub mod refusal_floor;
 pub mod secret;
 mod sign_in;
 pub mod storefront_tokens;
@@ -275,6 +276,11 @@ pub struct Auth {
     /// Moving average of one argon2 verify, in microseconds: failures that skip the hash
     /// (locked, throttled, disabled) are padded to it so timing reveals nothing.
     verify_micros: AtomicU64,
+    /// The least time any refusal takes: as long as the slowest verify a stored hash costs.
+    refusal_floor: refusal_floor::RefusalFloor,
+    /// Costly verifies (imported slow hashes) run a few at a time: one client's guesses at
+    /// such accounts cannot take every hash worker (see `verify_stored`).
+    legacy_lane: tokio::sync::Semaphore,
     /// Admin keys as (name, SHA-256): from `[admin] keys`, plus `STOREKEY_ADMIN_KEY` as "env".
     admin_keys: Vec<(String, Digest)>,
     /// Reset mails and confirmation mails, each limited per email and per IP.
@@ -338,6 +344,8 @@ impl Auth {
             random: Arc::new(secret::OsRandom),
             metrics,
             verify_micros: AtomicU64::new(0),
+            refusal_floor: refusal_floor::RefusalFloor::default(),
+            legacy_lane: tokio::sync::Semaphore::new((config.hash_workers() / 2).max(1)),
         })
     }
 

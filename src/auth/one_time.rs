@@ -551,8 +551,22 @@ impl Auth {
     }
 
     /// `resendConfirmationEmail`: answers the same for every well-formed email, limited like
-    /// reset mail.
-    pub async fn resend_confirmation(
+    /// reset mail. As a reset request, the answer does not wait for anything that depends on
+    /// whether the email has an account awaiting confirmation: the lookup, the limit's write,
+    /// the key's write and the mail run beside it, and every answer waits for the same floor.
+    pub async fn resend_confirmation(self: &Arc<Self>, email: &str, ip: Option<IpAddr>) {
+        let started = Instant::now();
+        let auth = self.clone();
+        let email = email.to_string();
+        tokio::spawn(async move {
+            if let Err(e) = auth.resend_confirmation_now(&email, ip).await {
+                tracing::error!("confirmation resend not completed: {e}");
+            }
+        });
+        wait_for(started, RESET_REQUEST_FLOOR).await;
+    }
+
+    async fn resend_confirmation_now(
         &self,
         email: &str,
         ip: Option<IpAddr>,

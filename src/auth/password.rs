@@ -92,6 +92,11 @@ enum Job {
         Secret,
         tokio::sync::oneshot::Sender<Verified>,
     ),
+    /// A verify whose result is dropped, for its duration on the worker (`time_verify`).
+    Time(
+        Option<String>,
+        tokio::sync::oneshot::Sender<std::time::Duration>,
+    ),
 }
 
 /// What a verify found: whether the password matched, and whether the stored hash should be
@@ -170,6 +175,16 @@ impl PasswordPool {
         self.queued.load(Ordering::Relaxed)
     }
 
+    /// How long one verify against `phc` (or the dummy hash) takes on a worker, queueing left
+    /// out: what `refusal_floor` calibrates with. The password is one no customer is asked for.
+    pub async fn time_verify(&self, phc: Option<&str>) -> Result<std::time::Duration, HashError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.submit(Job::Time(phc.map(str::to_owned), reply))?;
+        answer
+            .await
+            .map_err(|_| HashError::Failed("hash worker stopped".into()))
+    }
+
     fn submit(&self, job: Job) -> Result<(), HashError> {
         self.queued.fetch_add(1, Ordering::Relaxed);
         self.jobs.try_send(job).map_err(|e| {
@@ -224,14 +239,12 @@ fn run_worker(
                 let _ = reply.send(worker.hash(pw.expose()));
             }
             Job::Verify(phc, pw, reply) => {
-                let verified = match phc.as_deref() {
-                    Some(stored) => worker.check(stored, pw.expose()),
-                    None => {
-                        worker.verify(dummy, pw.expose());
-                        Verified::default()
-                    }
-                };
-                let _ = reply.send(verified);
+                let _ = reply.send(worker.verify_any(phc.as_deref(), pw.expose(), dummy));
+            }
+            Job::Time(phc, reply) => {
+                let started = std::time::Instant::now();
+                worker.verify_any(phc.as_deref(), "storekey calibration \u{1}", dummy);
+                let _ = reply.send(started.elapsed());
             }
         }
     }
@@ -285,6 +298,17 @@ impl Worker {
             argon,
             rules,
             memory: Vec::new(),
+        }
+    }
+
+    /// Verifies against a stored hash, or against the dummy when there is none.
+    fn verify_any(&mut self, stored: Option<&str>, password: &str, dummy: &str) -> Verified {
+        match stored {
+            Some(stored) => self.check(stored, password),
+            None => {
+                self.verify(dummy, password);
+                Verified::default()
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 //! Sign-in with a password, reset token or admin code: refuse early (throttle, lockout,
 //! disabled), match the credential, then commit it in one write (`commit_sign_in`, a pure
-//! decision on the stored record). Refusals cost what a wrong password costs. A password that
+//! decision on the stored record). Refusals cost the work a wrong password costs, and all end at
+//! one floor (`refusal_floor`), so neither work nor time tells them apart. A password that
 //! verified against a legacy or costlier hash is rehashed and stored in that same commit.
 
 use super::legacy_hash;
@@ -11,7 +12,11 @@ impl Auth {
     /// Signs a customer in with a password, reset token or admin code, in that order.
     pub async fn sign_in(&self, req: SignInRequest) -> Result<IssuedToken, SignInError> {
         let started = Instant::now();
-        let result = self.sign_in_inner(&req, started).await;
+        let result = self.sign_in_inner(&req).await;
+        if result.is_err() {
+            // Every refusal, whatever it was, ends at the same floor (see `pad_failure`).
+            self.pad_failure(started).await;
+        }
         match &result {
             Ok(t) => self.metrics.login(t.method.label(), "success"),
             Err(e) => {
@@ -29,18 +34,13 @@ impl Auth {
         result
     }
 
-    async fn sign_in_inner(
-        &self,
-        req: &SignInRequest,
-        started: Instant,
-    ) -> Result<IssuedToken, SignInError> {
+    async fn sign_in_inner(&self, req: &SignInRequest) -> Result<IssuedToken, SignInError> {
         let now = self.now();
         let ip = req.ip.map(limits::ip_key);
         // An address that has spent its limit is refused before anything else; it is counted
         // below, once the attempt is known not to repeat one already counted.
         if let Some(ip) = ip {
             if self.login_throttle.over(&ip, now) {
-                self.pad_failure(started).await;
                 return Err(SignInError::Throttled);
             }
         }
@@ -50,7 +50,8 @@ impl Auth {
         let account = self.account_by_email(&req.email).await?;
         // Every refusal below costs what a wrong password for a real account costs: one argon2
         // verify (or a wait as long as one) and one durable write (the failure count, or a
-        // decoy write where there is nothing to count), so no amount of work tells them apart.
+        // decoy write where there is nothing to count), so no amount of work tells them apart;
+        // and each then waits for the refusal floor, so no verify's length does either.
         let refusal = match &account {
             None => Some(SignInError::UnknownEmail),
             Some(a) if a.customer.disabled => Some(SignInError::Disabled),
@@ -91,26 +92,21 @@ impl Auth {
         ]);
         if self.recent_failures.seen(&attempt, now) {
             // A retry of a refusal counted moments ago: the same answer at the same cost (a
-            // wait as long as a verify, one decoy write), counted toward nothing. No verify: a
+            // wait for the floor, one decoy write), counted toward nothing. No verify: a
             // retry is not counted by the throttle, so it must not buy argon2 work either.
-            self.pad_failure(started).await;
             self.decoy_write().await?;
             return Err(refusal.unwrap_or(SignInError::WrongSecret));
         }
         if let Some(ip) = ip {
             if !self.login_throttle.allow(&ip, now) {
-                self.pad_failure(started).await;
                 return Err(SignInError::Throttled);
             }
         }
         let (Some(account), None) = (account, refusal.clone()) else {
-            // A real verify against the dummy hash where passwords are accepted, the same
-            // padding as a one-time-only refusal where not.
-            match req.accept {
-                Accept::Any => {
-                    self.timed_verify(None, &req.secret).await?;
-                }
-                Accept::OneTimeOnly => self.pad_failure(started).await,
+            // A real verify against the dummy hash where passwords are accepted (the work of
+            // a wrong password; the floor covers the rest).
+            if req.accept == Accept::Any {
+                self.timed_verify(None, &req.secret).await?;
             }
             self.decoy_write().await?;
             self.recent_failures.remember(attempt, now);
@@ -125,10 +121,16 @@ impl Auth {
         let digest = req.secret.digest();
         let mut method = None;
         let mut verified = Verified::default();
+        // False when a costly verify found the lane full and did not run.
+        let mut checked = true;
         if req.accept == Accept::Any {
-            verified = self
-                .timed_verify(credentials.password_hash.as_deref(), &req.secret)
-                .await?;
+            match self
+                .verify_stored(credentials.password_hash.as_deref(), &req.secret)
+                .await?
+            {
+                Some(v) => verified = v,
+                None => checked = false,
+            }
             if verified.ok {
                 method = Some(Method::Password);
             }
@@ -144,17 +146,16 @@ impl Auth {
         }
 
         let Some(method) = method else {
-            // Without a password verify, a refusal still waits as long as one: a success
-            // needs no padding, it announces itself.
-            if req.accept == Accept::OneTimeOnly {
-                self.pad_failure(started).await;
-            } else if verified.needs_rehash {
-                // A legacy hash (MD5, SHA-256, PBKDF2 …) refuses faster than argon2 would:
-                // wait as long, so timing does not tell which accounts were imported.
-                self.pad_legacy_refusal(started, &req.secret).await?;
+            // A refusal waits for the floor (in `sign_in`): a success needs no padding, it
+            // announces itself.
+            if checked {
+                self.record_failure(customer.id).await?;
+                self.recent_failures.remember(attempt, now);
+            } else {
+                // Not a guess that was checked: nothing to count (a retry must check it), the
+                // same write as a counted one.
+                self.decoy_write().await?;
             }
-            self.record_failure(customer.id).await?;
-            self.recent_failures.remember(attempt, now);
             return Err(SignInError::WrongSecret);
         };
         if self.policy.require_confirmation && !customer.confirmed {
@@ -251,19 +252,35 @@ impl Auth {
         Ok(verified)
     }
 
-    /// `pad_failure` for a refused legacy hash; before any argon2 verify has set the time to
-    /// wait for, one verify against the dummy hash takes its place (and sets it).
-    async fn pad_legacy_refusal(
+    /// Verifies against an account's stored hash. A costly one (an imported slow hash, argon2
+    /// at another cost: anything `legacy_hash::verify_cost` prices) takes a place in the
+    /// legacy lane first, so only a few run at once; a request that cannot get one within the
+    /// floor's slack is not verified (None) and is refused like a wrong password. No answer
+    /// of its own ("busy"): only imported accounts would get it, an oracle. The refusal floor
+    /// covers the wait, so it does not show in the time either.
+    async fn verify_stored(
         &self,
-        started: Instant,
+        stored: Option<&str>,
         secret: &Secret,
-    ) -> Result<(), SignInError> {
-        if self.verify_micros.load(Ordering::Relaxed) == 0 {
-            self.timed_verify(None, secret).await?;
-        } else {
-            self.pad_failure(started).await;
+    ) -> Result<Option<Verified>, SignInError> {
+        let password = &self.policy.password;
+        let costly = stored.is_some_and(|h| {
+            legacy_hash::needs_rehash(h, &legacy_hash::Argon2Cost::from(password))
+                && legacy_hash::verify_cost(h, password.accept_legacy_hashes).is_some()
+        });
+        if !costly {
+            return self.timed_verify(stored, secret).await.map(Some);
         }
-        Ok(())
+        let floor = self.refusal_floor.get().await;
+        let Ok(Ok(_place)) = tokio::time::timeout(floor.slack(), self.legacy_lane.acquire()).await
+        else {
+            tracing::debug!("costly password verify skipped: the legacy lane is full");
+            return Ok(None);
+        };
+        let started = Instant::now();
+        let verified = self.timed_verify(stored, secret).await?;
+        self.refusal_floor.observe(started.elapsed());
+        Ok(Some(verified))
     }
 
     /// An argon2id hash of `password` at the configured cost, to replace `from` (which it just
@@ -322,9 +339,13 @@ impl Auth {
         Ok(())
     }
 
-    /// Waits until a refusal has taken about as long as a password verify would have.
+    /// Waits until a refusal has taken as long as the slowest verify a stored hash could cost
+    /// (the refusal floor, waiting for it at start-up) and as long as an argon2 verify at the
+    /// configured cost takes of late, whichever is longer.
     async fn pad_failure(&self, started: Instant) {
-        let target = Duration::from_micros(self.verify_micros.load(Ordering::Relaxed));
+        let floor = self.refusal_floor.get().await.wait;
+        let average = Duration::from_micros(self.verify_micros.load(Ordering::Relaxed));
+        let target = floor.max(average);
         if let Some(rest) = target.checked_sub(started.elapsed()) {
             tokio::time::sleep(rest).await;
         }

@@ -34,5 +34,6 @@ mod shutdown;
 mod smtp;
 mod storefront;
 mod storefront_tokens;
+mod timing;
 mod tokens;
 mod transport;

@@ -768,9 +768,7 @@ impl Mutation {
         if !crate::auth::valid_email(email.trim()) {
             return Err(error("graphql-input", "Email address is not valid"));
         }
-        auth.resend_confirmation(email.trim(), caller.ip)
-            .await
-            .map_err(internal)?;
+        auth.resend_confirmation(email.trim(), caller.ip).await;
         Ok(Some(true))
     }
 
