@@ -9,15 +9,27 @@ impl Auth {
         if !valid_email(&email) {
             return Err(AccountError::InvalidEmail);
         }
-        let hash = match &new.password {
-            Some(pw) => {
-                check_policy(&self.policy.password, pw.expose(), &email)
-                    .map_err(AccountError::Policy)?;
-                Some(self.passwords.hash(pw).await?)
+        if let Some(field) = new.profile.too_long() {
+            return Err(AccountError::TooLong(field));
+        }
+        if let Some(pw) = &new.password {
+            check_policy(&self.policy.password, pw.expose(), &email)
+                .map_err(AccountError::Policy)?;
+        }
+        let now = self.now();
+        // A self-registration counts toward its client's budget once its input is known good
+        // and before anything asks whether the email has an account: a new account and an
+        // "already exists" both count, and a refusal is the same answer, with no lookup behind
+        // it, for every email. Admin creation (no `requested_from`) is exempt.
+        if let Some(ip) = new.requested_from {
+            if !self.registrations.allow(&limits::ip_key(ip), now) {
+                return Err(AccountError::Throttled);
             }
+        }
+        let hash = match &new.password {
+            Some(pw) => Some(self.passwords.hash(pw).await?),
             None => None,
         };
-        let now = self.now();
         let confirmed = new.confirmed.unwrap_or(!self.policy.require_confirmation);
         let account = Account {
             customer: Customer {
@@ -142,6 +154,9 @@ impl Auth {
             if !valid_email(email) {
                 return Err(AccountError::InvalidEmail);
             }
+        }
+        if let Some(field) = changes.profile.too_long() {
+            return Err(AccountError::TooLong(field));
         }
         let hash = match &new_password {
             Some(pw) => {
