@@ -289,11 +289,16 @@ impl Default for LockoutConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct ThrottleConfig {
     pub login_per_ip_per_minute: u32,
+    /// Self-registrations (`createCustomerV2`, `createCustomer`, `customerCreate`) per client IP
+    /// per hour, counted whether they create an account or answer "already exists", so the
+    /// answer is no account oracle beyond this budget (0 = off). Admin creation is exempt.
+    pub create_account_per_ip_per_hour: u32,
 }
 impl Default for ThrottleConfig {
     fn default() -> Self {
         ThrottleConfig {
             login_per_ip_per_minute: 60,
+            create_account_per_ip_per_hour: 10,
         }
     }
 }

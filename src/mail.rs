@@ -230,11 +230,14 @@ fn build_message(from: &str, mail: &Mail) -> Result<Message, MailError> {
         .trim()
         .parse()
         .map_err(|e| MailError::Build(format!("invalid From address {from:?}: {e}")))?;
-    let to: Mailbox = mail
+    // The recipient is a bare address, never a mailbox: `Eve <x@corp.example>` would mail
+    // x@corp.example, which is not the account's email.
+    let to: lettre::Address = mail
         .to
         .trim()
         .parse()
         .map_err(|e| MailError::Build(format!("invalid To address {:?}: {e}", mail.to)))?;
+    let to = Mailbox::new(None, to);
     if mail.subject.contains(['\r', '\n']) {
         return Err(MailError::Build("subject contains a line break".into()));
     }
@@ -501,6 +504,10 @@ mod tests {
             }
             other => panic!("expected Build error, got {other:?}"),
         }
+        // A mailbox with a name is not a recipient: its mail would go to the inner address.
+        let mut mail = sample_mail();
+        mail.to = "Eve <x@corp.example>".into();
+        assert!(matches!(outbox.send(&mail), Err(MailError::Build(_))));
         let mut mail = sample_mail();
         mail.subject = "hi\r\nBcc: evil@example.com".into();
         assert!(matches!(outbox.send(&mail), Err(MailError::Build(_))));

@@ -624,6 +624,7 @@ fn describe_account_error(e: &storekey::auth::AccountError, email: &str) -> Stri
         InvalidEmail => format!("--email: \"{email}\" is not a valid email address"),
         EmailTaken => format!("--email: a customer with email {email} already exists"),
         Policy(p) => format!("--password: {p}"),
+        TooLong(field) => storekey::api::commerce::field_too_long(*field),
         NotFound => format!("no customer with email {email}"),
         other => format!("{other:?}"),
     }

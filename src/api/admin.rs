@@ -3,7 +3,7 @@
 //! Bearer token. Requests are routed by hand from the path segments: the table is short, and
 //! one `match` shows all of it.
 
-use super::commerce::{EMAIL_TAKEN, LAC_DISABLED, LAC_NOT_ALLOWED};
+use super::commerce::{field_too_long, CREATE_LIMIT, EMAIL_TAKEN, LAC_DISABLED, LAC_NOT_ALLOWED};
 use super::{json_response, HttpResponse};
 use crate::auth::activation::InviteError;
 use crate::auth::one_time::OtcError;
@@ -373,6 +373,9 @@ fn account_error(e: AccountError, email: &str) -> (StatusCode, String) {
             format!("\"{email}\" is not a valid email address."),
         ),
         AccountError::EmailTaken => (StatusCode::CONFLICT, EMAIL_TAKEN.into()),
+        AccountError::TooLong(field) => (StatusCode::BAD_REQUEST, field_too_long(field)),
+        // Admin creation is exempt from the registration limit; should that change, this.
+        AccountError::Throttled => (StatusCode::TOO_MANY_REQUESTS, CREATE_LIMIT.into()),
         AccountError::Policy(p) => (StatusCode::BAD_REQUEST, p.to_string()),
         AccountError::NotFound => (StatusCode::NOT_FOUND, NO_SUCH_CUSTOMER.into()),
         AccountError::Busy => (StatusCode::SERVICE_UNAVAILABLE, BUSY.into()),

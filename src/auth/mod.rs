@@ -53,7 +53,7 @@ pub use policy::Policy;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::model::{AccessToken, Credentials, Lockout, OneTimeSecret};
-pub use crate::model::{Account, AuditEntry, Customer, Profile, ProfileChanges};
+pub use crate::model::{Account, AuditEntry, Customer, Profile, ProfileChanges, ProfileField};
 pub use crate::store::StoreError;
 pub use crate::store::{BackupError, BackupSummary};
 use crate::store::{
@@ -110,6 +110,11 @@ storage_error!(SignInError);
 pub enum AccountError {
     InvalidEmail,
     EmailTaken,
+    /// A profile field over `model::MAX_FIELD_CHARS` characters.
+    TooLong(ProfileField),
+    /// The client has spent its self-registration budget
+    /// (`throttle.create_account_per_ip_per_hour`): the same answer for every email.
+    Throttled,
     Policy(PolicyError),
     /// The current password presented for a change is wrong (counts toward lockout).
     WrongPassword,
@@ -214,8 +219,9 @@ pub struct NewCustomer {
     pub disabled: bool,
     /// The admin creating the customer: the audit entry goes into the same commit.
     pub audit_by: Option<String>,
-    /// Where a self-registration came from: its confirmation mail counts toward that
-    /// address's mail limit.
+    /// Where a self-registration came from: it counts toward that client's registration
+    /// budget, and its confirmation mail toward that address's mail limit. `None` (admin,
+    /// CLI, import, Multipass) is exempt from both.
     pub requested_from: Option<IpAddr>,
 }
 
@@ -270,6 +276,8 @@ pub struct Auth {
     random: Arc<dyn secret::RandomSource>,
     pub metrics: Arc<Metrics>,
     login_throttle: RateLimiter<IpAddr>,
+    /// Self-registrations per client, created or "already exists" alike.
+    registrations: RateLimiter<IpAddr>,
     /// Failed sign-ins of the last `lockout.repeat_window_seconds`, as keyed tags: an identical
     /// retry counts once toward lockout and the throttle.
     recent_failures: RecentFailures,
@@ -336,6 +344,7 @@ impl Auth {
             admin_policy: admin_users::AdminPolicy::from_config(&config),
             admin_keys,
             login_throttle: RateLimiter::new(config.throttle.login_per_ip_per_minute, 60),
+            registrations: RateLimiter::new(config.throttle.create_account_per_ip_per_hour, 3600),
             recent_failures: RecentFailures::new(config.lockout.repeat_window_seconds)?,
             policy: Policy::from_config(&config),
             store,

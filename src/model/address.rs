@@ -142,7 +142,8 @@ impl AddressChanges {
 /// Most addresses one customer may keep. Shopify documents none for the Storefront API; 100
 /// keeps one customer's record (stored and read whole) small whatever a client sends.
 pub const MAX_ADDRESSES: usize = 100;
-/// Most characters in one field (Magento's address columns are `varchar(255)`).
+/// Most characters in one text field of an address or a profile (Magento's columns are
+/// `varchar(255)`).
 pub const MAX_FIELD_CHARS: usize = 255;
 /// Most street lines (Magento's `customer/address/street_lines` allows up to 20; 4 is its
 /// common storefront maximum and covers Shopify's two).

@@ -121,6 +121,63 @@ impl ProfileChanges {
     }
 }
 
+/// A profile text field, named for the refusal of one that is too long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProfileField {
+    Firstname,
+    Lastname,
+    Middlename,
+    Prefix,
+    Suffix,
+    DateOfBirth,
+    Taxvat,
+    Phone,
+}
+
+/// The first field over [`MAX_FIELD_CHARS`] characters, in the order given.
+fn first_too_long<'a>(
+    fields: impl IntoIterator<Item = (ProfileField, Option<&'a String>)>,
+) -> Option<ProfileField> {
+    fields
+        .into_iter()
+        .find(|(_, v)| v.is_some_and(|v| v.chars().count() > MAX_FIELD_CHARS))
+        .map(|(f, _)| f)
+}
+
+impl Profile {
+    /// The first text field longer than [`MAX_FIELD_CHARS`], if any.
+    pub fn too_long(&self) -> Option<ProfileField> {
+        use ProfileField as F;
+        first_too_long([
+            (F::Firstname, self.firstname.as_ref()),
+            (F::Lastname, self.lastname.as_ref()),
+            (F::Middlename, self.middlename.as_ref()),
+            (F::Prefix, self.prefix.as_ref()),
+            (F::Suffix, self.suffix.as_ref()),
+            (F::DateOfBirth, self.date_of_birth.as_ref()),
+            (F::Taxvat, self.taxvat.as_ref()),
+            (F::Phone, self.phone.as_ref()),
+        ])
+    }
+}
+
+impl ProfileChanges {
+    /// The first given text field longer than [`MAX_FIELD_CHARS`], if any.
+    pub fn too_long(&self) -> Option<ProfileField> {
+        use ProfileField as F;
+        first_too_long([
+            (F::Firstname, self.firstname.as_ref()),
+            (F::Lastname, self.lastname.as_ref()),
+            (F::Middlename, self.middlename.as_ref()),
+            (F::Prefix, self.prefix.as_ref()),
+            (F::Suffix, self.suffix.as_ref()),
+            (F::DateOfBirth, self.date_of_birth.as_ref()),
+            (F::Taxvat, self.taxvat.as_ref()),
+            (F::Phone, self.phone.as_ref()),
+        ])
+    }
+}
+
 /// Adobe Commerce's lockout columns (`failures_num`, `first_failure`, `lock_expires`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Lockout {

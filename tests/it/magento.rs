@@ -326,11 +326,9 @@ const CREATE_V2: &str = "mutation($i:CustomerCreateInput!){ createCustomerV2(inp
 
 #[tokio::test]
 async fn create_customer_v2_create_customer_account_with_password() {
-    for email in [
-        "new_customer@example.com",
-        "jØrgenV2@somedomain.com",
-        "“emailV2”@example.com",
-    ] {
+    // Magento's data set also registers `“emailV2”@example.com`: storekey refuses it (below),
+    // as an address its mailer cannot send to.
+    for email in ["new_customer@example.com", "jØrgenV2@somedomain.com"] {
         let s = TestServer::start().await;
         let input = json!({"firstname": "Richard", "lastname": "Rowe", "email": email, "password": "test123#", "is_subscribed": true});
         let (_, body) = s.gql(CREATE_V2, json!({"i": input}), None).await;
@@ -344,6 +342,24 @@ async fn create_customer_v2_create_customer_account_with_password() {
             "{body}"
         );
     }
+}
+
+/// Not Magento's: an email lettre cannot address (curly quotes are not RFC 5322 `atext`) is
+/// refused, not stored for mail that could never be sent.
+#[tokio::test]
+async fn create_customer_v2_refuses_an_email_that_cannot_be_mailed() {
+    let s = TestServer::start().await;
+    let email = "“emailV2”@example.com";
+    let input =
+        json!({"firstname": "Richard", "lastname": "Rowe", "email": email, "password": "test123#"});
+    let (_, body) = s.gql(CREATE_V2, json!({"i": input}), None).await;
+    assert_eq!(
+        first_error(&body),
+        (
+            format!("\"{email}\" is not a valid email address."),
+            "graphql-input".to_string()
+        )
+    );
 }
 
 #[tokio::test]

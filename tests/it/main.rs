@@ -28,6 +28,7 @@ mod migration;
 mod one_time;
 mod pg;
 mod pg_store;
+mod registration;
 mod repeats;
 mod schema;
 mod shutdown;

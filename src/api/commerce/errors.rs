@@ -3,7 +3,8 @@
 //! the error (`Status`), never read back from its text or category.
 
 use crate::auth::one_time::{OtcError, ResetError};
-use crate::auth::{AccountError, SignInError};
+use crate::auth::{AccountError, ProfileField, SignInError};
+use crate::model::MAX_FIELD_CHARS;
 use async_graphql::ErrorExtensions;
 use std::sync::Arc;
 use warp::http::StatusCode;
@@ -15,6 +16,10 @@ pub const EMAIL_TAKEN: &str =
     "A customer with the same email address already exists in an associated website.";
 pub const BUSY: &str = "The server is busy signing other customers in. Please try again shortly.";
 pub const LOCKED: &str = "The account is locked.";
+/// Over `throttle.create_account_per_ip_per_hour`. Magento has no registration limit; these are
+/// the words of its password-reset limit (Magento_Security), for every email alike.
+pub const CREATE_LIMIT: &str =
+    "We received too many requests to create an account. Please wait and try again later.";
 pub(super) const EMPTY_INPUT: &str = "\"input\" value should be specified";
 pub(super) const PASSWORD_FOR_EMAIL: &str = "Provide the current \"password\" to change \"email\".";
 pub(super) const INVALID_TOKEN: &str =
@@ -92,6 +97,29 @@ pub(super) fn sign_in_error(e: SignInError) -> async_graphql::Error {
     }
 }
 
+/// Magento's label of a customer attribute (its `store_label`).
+fn field_label(field: ProfileField) -> &'static str {
+    match field {
+        ProfileField::Firstname => "First Name",
+        ProfileField::Lastname => "Last Name",
+        ProfileField::Middlename => "Middle Name/Initial",
+        ProfileField::Prefix => "Name Prefix",
+        ProfileField::Suffix => "Name Suffix",
+        ProfileField::DateOfBirth => "Date of Birth",
+        ProfileField::Taxvat => "Tax/VAT number",
+        ProfileField::Phone => "Phone Number",
+    }
+}
+
+/// Magento's refusal of an attribute over its `max_text_length` (`Eav\Model\Attribute\Data\Text`),
+/// also the admin REST API's and the console's.
+pub fn field_too_long(field: ProfileField) -> String {
+    format!(
+        "\"{}\" length must be equal or less than {MAX_FIELD_CHARS} characters.",
+        field_label(field)
+    )
+}
+
 pub(super) fn account_error(e: AccountError, email: &str) -> async_graphql::Error {
     match e {
         AccountError::InvalidEmail => error(
@@ -99,6 +127,8 @@ pub(super) fn account_error(e: AccountError, email: &str) -> async_graphql::Erro
             format!("\"{email}\" is not a valid email address."),
         ),
         AccountError::EmailTaken => error("graphql-already-exists", EMAIL_TAKEN),
+        AccountError::TooLong(field) => error("graphql-input", field_too_long(field)),
+        AccountError::Throttled => error("graphql-input", CREATE_LIMIT),
         AccountError::Policy(p) => error("graphql-input", p.to_string()),
         AccountError::WrongPassword => unauthenticated(WRONG_CURRENT_PASSWORD),
         AccountError::Locked => unauthenticated(LOCKED),

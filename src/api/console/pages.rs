@@ -6,7 +6,9 @@ use super::{
     asset_path, clear_session_cookie, html, redirect, session_cookie, AppState, HttpResponse,
     Signed,
 };
-use crate::api::commerce::{commerce_time, EMAIL_TAKEN, LAC_DISABLED, LAC_NOT_ALLOWED};
+use crate::api::commerce::{
+    commerce_time, field_too_long, EMAIL_TAKEN, LAC_DISABLED, LAC_NOT_ALLOWED,
+};
 use crate::auth::admin_users::{AdminSignInError, SetupError};
 use crate::auth::one_time::{url_encode, OtcError};
 use crate::auth::secret::Secret;
@@ -546,6 +548,7 @@ async fn save_customer(
             let message = match e {
                 AccountError::InvalidEmail => format!("\"{email}\" is not a valid email address."),
                 AccountError::EmailTaken => EMAIL_TAKEN.to_string(),
+                AccountError::TooLong(field) => field_too_long(field),
                 AccountError::NotFound => return super::not_found(),
                 AccountError::Busy => BUSY.to_string(),
                 other => return internal(format!("{other:?}")),

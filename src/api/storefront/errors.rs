@@ -6,7 +6,8 @@ use super::types::{CustomerErrorCode, CustomerUserError};
 use crate::auth::activation::ActivationError;
 use crate::auth::one_time::ResetError;
 use crate::auth::password::PolicyError;
-use crate::auth::AccountError;
+use crate::auth::{AccountError, ProfileField};
+use crate::model::MAX_FIELD_CHARS;
 use async_graphql::ErrorExtensions;
 
 pub const UNIDENTIFIED_CUSTOMER: &str = "Unidentified customer";
@@ -16,6 +17,8 @@ pub const EMAIL_TAKEN: &str = "Email has already been taken";
 pub const EMAIL_INVALID: &str = "Email is invalid";
 pub const EMAIL_BLANK: &str = "Email can't be blank";
 pub const NOT_CONFIRMED: &str = "This account isn't confirmed. Verify and try again.";
+/// Shopify's answer to a throttled `customerCreate`: a top-level error, the payload null.
+pub const CREATE_LIMIT: &str = "Creating Customer Limit exceeded. Please try again later.";
 pub const RESET_LIMIT: &str = "Resetting password limit exceeded. Please try again later.";
 pub const RESET_TOKEN_INVALID: &str = "Reset password token is invalid";
 pub const RESET_TOKEN_EXPIRED: &str = "Reset password token has expired";
@@ -92,6 +95,20 @@ pub(super) fn policy_user_error(p: &PolicyError, field: &[&str]) -> CustomerUser
     }
 }
 
+/// A profile field as Shopify names it in an input and in a message.
+fn field_names(field: ProfileField) -> (&'static str, &'static str) {
+    match field {
+        ProfileField::Firstname => ("firstName", "First name"),
+        ProfileField::Lastname => ("lastName", "Last name"),
+        ProfileField::Phone => ("phone", "Phone"),
+        ProfileField::Middlename => ("middleName", "Middle name"),
+        ProfileField::Prefix => ("prefix", "Prefix"),
+        ProfileField::Suffix => ("suffix", "Suffix"),
+        ProfileField::DateOfBirth => ("dateOfBirth", "Date of birth"),
+        ProfileField::Taxvat => ("taxvat", "Tax number"),
+    }
+}
+
 /// Account errors as `customerUserErrors` under `input` (`input` or `customer`); transport-level
 /// failures as top-level errors.
 pub(super) fn account_user_error(
@@ -106,6 +123,16 @@ pub(super) fn account_user_error(
         AccountError::EmailTaken => {
             CustomerUserError::new(C::Taken, Some(&[input, "email"]), EMAIL_TAKEN)
         }
+        AccountError::TooLong(field) => {
+            let (name, label) = field_names(field);
+            CustomerUserError::new(
+                C::TooLong,
+                Some(&[input, name]),
+                format!("{label} is too long (maximum is {MAX_FIELD_CHARS} characters)"),
+            )
+        }
+        // Shopify's throttled `customerCreate`: no payload, one top-level error.
+        AccountError::Throttled => return Err(async_graphql::Error::new(CREATE_LIMIT)),
         AccountError::Policy(p) => policy_user_error(&p, &[input, "password"]),
         AccountError::Locked => CustomerUserError::new(C::CustomerDisabled, None, LOCKED),
         AccountError::WrongPassword | AccountError::NotFound => {
