@@ -3,7 +3,7 @@
 //! and joins the background tasks.
 
 use crate::api::PeerAddr;
-use crate::api::{routes, AppState};
+use crate::api::{routes, routes_with_cors, AppState};
 use crate::auth::clock::Clock;
 use crate::auth::Auth;
 use crate::config::{Config, StorageBackend};
@@ -16,7 +16,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
-use warp::Filter;
 
 type BoxFuture = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
@@ -113,32 +112,16 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<RunningServe
     incoming.set_nodelay(true);
     let addr = incoming.local_addr();
     let header_timeout = Duration::from_secs(config.server.request_timeout_seconds);
-    let filter = routes(state);
     let serving: BoxFuture = if config.server.cors_origins.is_empty() {
-        serve(warp::service(filter), incoming, header_timeout, signal)
-    } else {
-        // The headers Magento storefronts (Venia, Alokai, Adobe's drop-ins) and Shopify clients
-        // send, and credentials (the session cookie, `credentials: 'include'`) for these origins
-        // only; a preflight from any other origin gets no allowance (403).
-        let cors = warp::cors()
-            .allow_origins(config.server.cors_origins.iter().map(String::as_str))
-            .allow_methods(["GET", "POST", "PUT", "DELETE", "OPTIONS"])
-            .allow_headers([
-                "accept",
-                "authorization",
-                "content-type",
-                "content-currency",
-                "store",
-                "x-magento-cache-id",
-                "x-recaptcha",
-                "x-requested-with",
-                "apollo-require-preflight",
-                "x-apollo-operation-name",
-                "x-shopify-storefront-access-token",
-            ])
-            .allow_credentials(true);
         serve(
-            warp::service(filter.with(cors)),
+            warp::service(routes(state)),
+            incoming,
+            header_timeout,
+            signal,
+        )
+    } else {
+        serve(
+            warp::service(routes_with_cors(state)),
             incoming,
             header_timeout,
             signal,
