@@ -135,6 +135,10 @@ enum AdminCommand {
     Add {
         #[arg(long)]
         name: String,
+        /// Let this admin grant or withdraw customers' consent to remote shopping assistance
+        /// (which opens Login as Customer); off by default.
+        #[arg(long)]
+        assistance_consent: bool,
     },
 }
 
@@ -305,13 +309,16 @@ fn run(cli: Cli) -> Result<(), String> {
             let config = load_config(&cli, None)?;
             runtime()?.block_on(migrate(&config, from, to, *force))
         }
-        Command::Admin(AdminCommand::Add { name }) => {
+        Command::Admin(AdminCommand::Add {
+            name,
+            assistance_consent,
+        }) => {
             let config = load_config(&cli, None)?;
             let base = format!("http://{}", config.server.listen);
             runtime()?.block_on(async {
                 let auth = offline_auth(config).await?;
                 let code = auth
-                    .add_admin(name, "cli")
+                    .add_admin(name, "cli", *assistance_consent)
                     .await
                     .map_err(|e| storekey::api::console::add_admin_message(&e, name))?;
                 println!(

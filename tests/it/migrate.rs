@@ -106,7 +106,7 @@ async fn source_store(path: &Path) -> (String, String, String) {
         .await;
     assert_eq!(status, 200, "{created}");
     let storefront = created["access_token"].as_str().unwrap().to_string();
-    s.auth().add_admin("ops", "cli").await.unwrap();
+    s.auth().add_admin("ops", "cli", false).await.unwrap();
     s.stop().await;
 
     let redb = RedbStore::open(path).unwrap();
