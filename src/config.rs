@@ -49,6 +49,12 @@ pub struct ServerConfig {
     pub max_expanded_selections: usize,
     /// Deadline for reading a request's headers, its body, and for running a GraphQL operation.
     pub request_timeout_seconds: u64,
+    /// A connection with no request in flight and no byte sent either way for this long is
+    /// closed (HTTP keep-alive idle timeout).
+    pub keep_alive_seconds: u64,
+    /// Most connections open at once; beyond it new connections wait in the listen backlog
+    /// until one closes (none is accepted, so the process never runs out of file descriptors).
+    pub max_connections: usize,
     pub graphiql: bool,
     pub cors_origins: Vec<String>,
 }
@@ -62,6 +68,8 @@ impl Default for ServerConfig {
             max_value_depth: 64,
             max_expanded_selections: 2000,
             request_timeout_seconds: 10,
+            keep_alive_seconds: 30,
+            max_connections: 512,
             graphiql: true,
             cors_origins: Vec::new(),
         }
@@ -754,6 +762,12 @@ impl Config {
         if self.server.request_timeout_seconds == 0 {
             return bad("server.request_timeout_seconds", "must be positive");
         }
+        if !(1..=3600).contains(&self.server.keep_alive_seconds) {
+            return bad("server.keep_alive_seconds", "must be between 1 and 3600");
+        }
+        if self.server.max_connections == 0 {
+            return bad("server.max_connections", "must be positive");
+        }
         if self.storage.path.is_empty() {
             return bad("storage.path", "must not be empty");
         }
@@ -1323,6 +1337,10 @@ mod tests {
         let e = load_str("[storage]\ncache_mib = 0\n", &[]).unwrap_err();
         assert_eq!(e.0, "storage.cache_mib: must be from 1 to 65536");
         assert_eq!(load_str("", &[]).unwrap().storage.cache_mib, 16);
+        let e = load_str("[server]\nkeep_alive_seconds = 0\n", &[]).unwrap_err();
+        assert_eq!(e.0, "server.keep_alive_seconds: must be between 1 and 3600");
+        let e = load_str("", &[("STOREKEY_SERVER_MAX_CONNECTIONS", "0")]).unwrap_err();
+        assert_eq!(e.0, "server.max_connections: must be positive");
     }
 
     #[test]

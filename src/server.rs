@@ -7,9 +7,9 @@ use crate::api::{routes, routes_with_cors, AppState};
 use crate::auth::clock::Clock;
 use crate::auth::Auth;
 use crate::config::{Config, StorageBackend};
+use crate::connections::{BoundedIncoming, Connection};
 use crate::metrics::Metrics;
 use crate::store::Store;
-use hyper::server::conn::AddrStream;
 use hyper::service::{make_service_fn, service_fn, Service};
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -112,6 +112,11 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<RunningServe
     incoming.set_nodelay(true);
     let addr = incoming.local_addr();
     let header_timeout = Duration::from_secs(config.server.request_timeout_seconds);
+    let incoming = BoundedIncoming::new(
+        incoming,
+        config.server.max_connections,
+        Duration::from_secs(config.server.keep_alive_seconds),
+    );
     let serving: BoxFuture = if config.server.cors_origins.is_empty() {
         serve(
             warp::service(routes(state)),
@@ -154,11 +159,11 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<RunningServe
 
 /// Serves `service` with hyper's builder rather than `warp::serve`, which cannot set a header
 /// read timeout: a client that has not sent its whole header within `header_timeout` is
-/// disconnected. Each request carries its peer address as a [`PeerAddr`] extension (what
+/// disconnected. `incoming` caps the open connections and closes idle keep-alive ones. Each request carries its peer address as a [`PeerAddr`] extension (what
 /// `warp::addr::remote` reads only under `warp::serve`).
 fn serve<S>(
     service: S,
-    incoming: hyper::server::conn::AddrIncoming,
+    incoming: BoundedIncoming,
     header_timeout: Duration,
     signal: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> BoxFuture
@@ -172,14 +177,22 @@ where
         + 'static,
     S::Future: Send + 'static,
 {
-    let make = make_service_fn(move |conn: &AddrStream| {
+    let make = make_service_fn(move |conn: &Connection| {
         let peer = PeerAddr(conn.remote_addr());
+        let in_flight = conn.in_flight();
         let service = service.clone();
         async move {
             Ok::<_, Infallible>(service_fn(
                 move |mut req: warp::http::Request<hyper::Body>| {
                     req.extensions_mut().insert(peer);
-                    service.clone().call(req)
+                    // The connection is not idle while a request runs, however long it takes.
+                    let busy = in_flight.start();
+                    let answer = service.clone().call(req);
+                    async move {
+                        let response = answer.await;
+                        drop(busy);
+                        response
+                    }
                 },
             ))
         }
