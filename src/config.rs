@@ -53,6 +53,12 @@ pub struct ServerConfig {
     pub max_expanded_selections: usize,
     /// Deadline for reading a request's headers, its body, and for running a GraphQL operation.
     pub request_timeout_seconds: u64,
+    /// A connection with no request in flight and no byte sent either way for this long is
+    /// closed (HTTP keep-alive idle timeout).
+    pub keep_alive_seconds: u64,
+    /// Most connections open at once; beyond it new connections wait in the listen backlog
+    /// until one closes (none is accepted, so the process never runs out of file descriptors).
+    pub max_connections: usize,
     pub graphiql: bool,
     pub cors_origins: Vec<String>,
 }
@@ -66,6 +72,8 @@ impl Default for ServerConfig {
             max_value_depth: 64,
             max_expanded_selections: 2000,
             request_timeout_seconds: 10,
+            keep_alive_seconds: 30,
+            max_connections: 512,
             graphiql: true,
             cors_origins: Vec::new(),
         }
@@ -124,8 +132,8 @@ impl DatabaseUrl {
 
     fn redacted(&self) -> String {
         let text = self.0.as_str();
-        match text.find("://") {
-            Some(scheme_end) => redact_url(text, scheme_end + 3),
+        match url_authority_start(text) {
+            Some(start) => redact_url(text, start),
             None => redact_key_values(text),
         }
     }
@@ -133,41 +141,95 @@ impl DatabaseUrl {
 
 const HIDDEN: &str = "<hidden>";
 
-/// `scheme://user:password@hosts/db?password=…`: the userinfo's password and any `password`
-/// query parameter are hidden. The userinfo ends at the last `@` before the query, so an
-/// unescaped `@` or `/` in a password is hidden too.
+/// Where the part after `scheme://` begins, when `text` (leading spaces aside) starts with a
+/// URL scheme; `None` for libpq's `key=value` form (whose values may hold `://` themselves).
+fn url_authority_start(text: &str) -> Option<usize> {
+    let lead = text.len() - text.trim_start().len();
+    let sep = text[lead..].find("://")? + lead;
+    let scheme = &text[lead..sep];
+    let is_scheme = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    is_scheme.then_some(sep + 3)
+}
+
+/// `scheme://user:password@hosts/db?password=…`. A password need not be percent-encoded to be
+/// hidden: the readers disagree about where an unescaped `@`, `/`, `?` or `#` in it ends it
+/// (tokio-postgres takes the userinfo up to the first `@` anywhere, libpq up to the first `@`
+/// before a `/`, the operator meant the last `@`), so what is hidden is the union of every
+/// reading: from the first `:` before the last `@` up to that `@`, and the value of every
+/// `password` parameter (its name percent-decoded) after any `?` or `&`, up to the next
+/// `&name=` (an unescaped `&` in it is hidden too). An `@` inside a query value may hide the
+/// host and database as well; nothing of a password is ever shown.
 fn redact_url(text: &str, start: usize) -> String {
-    let query_at = text[start..].find('?').map_or(text.len(), |i| start + i);
-    let mut out = String::with_capacity(text.len());
-    match text[start..query_at].rfind('@') {
-        Some(at) => {
-            let userinfo = &text[start..start + at];
-            out.push_str(&text[..start]);
-            match userinfo.find(':') {
-                Some(colon) => {
-                    out.push_str(&userinfo[..=colon]);
-                    out.push_str(HIDDEN);
-                }
-                None => out.push_str(userinfo),
-            }
-            out.push_str(&text[start + at..query_at]);
+    let bytes = text.as_bytes();
+    let mut hidden = vec![false; bytes.len()];
+    if let Some(at) = text[start..].rfind('@').map(|i| start + i) {
+        if let Some(colon) = text[start..at].find(':').map(|i| start + i) {
+            hidden[colon + 1..at].iter_mut().for_each(|h| *h = true);
         }
-        None => out.push_str(&text[..query_at]),
     }
-    if query_at < text.len() {
-        out.push('?');
-        let params: Vec<String> = text[query_at + 1..]
-            .split('&')
-            .map(|param| match param.split_once('=') {
-                Some((key, _)) if key.eq_ignore_ascii_case("password") => {
-                    format!("{key}={HIDDEN}")
-                }
-                _ => param.to_string(),
-            })
-            .collect();
-        out.push_str(&params.join("&"));
+    for (i, &b) in bytes.iter().enumerate().skip(start) {
+        if b != b'?' && b != b'&' {
+            continue;
+        }
+        let name_start = i + 1;
+        let Some(eq) = text[name_start..]
+            .find(['=', '&', '?'])
+            .map(|j| name_start + j)
+        else {
+            continue;
+        };
+        if bytes[eq] != b'=' || !is_password_name(&text[name_start..eq]) {
+            continue;
+        }
+        let end = next_parameter(text, eq + 1);
+        hidden[eq + 1..end].iter_mut().for_each(|h| *h = true);
+    }
+    // Every run of hidden bytes becomes one `<hidden>` (runs start and end on char boundaries:
+    // they are bounded by ASCII delimiters or the end of the text).
+    let mut out = String::with_capacity(text.len());
+    let mut run_start = None;
+    for (i, c) in text.char_indices() {
+        match (hidden[i], run_start) {
+            (true, None) => {
+                run_start = Some(i);
+                out.push_str(HIDDEN);
+            }
+            (true, Some(_)) => {}
+            (false, _) => {
+                run_start = None;
+                out.push(c);
+            }
+        }
     }
     out
+}
+
+/// Whether a query parameter's name, percent-decoded as tokio-postgres decodes it, is
+/// `password` (in any case).
+fn is_password_name(raw: &str) -> bool {
+    let decoded = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
+    decoded.eq_ignore_ascii_case("password")
+}
+
+/// Where a parameter value starting at `from` ends: at the next `&` followed by a name and
+/// `=`, or at the end of the text.
+fn next_parameter(text: &str, from: usize) -> usize {
+    let bytes = text.as_bytes();
+    let mut i = from;
+    while let Some(amp) = text[i..].find('&').map(|j| i + j) {
+        let name_len = bytes[amp + 1..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'%' | b'-'))
+            .count();
+        if name_len > 0 && bytes.get(amp + 1 + name_len) == Some(&b'=') {
+            return amp;
+        }
+        i = amp + 1;
+    }
+    text.len()
 }
 
 /// `host=h password=secret dbname=d` (libpq's key/value form, values optionally quoted with
@@ -187,14 +249,17 @@ fn redact_key_values(text: &str) -> String {
             i += 1;
         }
         let key: String = chars[key_start..i].iter().collect();
-        out.push_str(&key);
         while i < chars.len() && chars[i].is_whitespace() {
             i += 1;
         }
         if i >= chars.len() || chars[i] != '=' {
+            // Not `key=value`: nothing any reader takes as a setting, perhaps the rest of an
+            // unquoted password with a space in it.
+            out.push_str(HIDDEN);
             out.push(' ');
             continue;
         }
+        out.push_str(&key);
         out.push('=');
         i += 1;
         while i < chars.len() && chars[i].is_whitespace() {
@@ -711,6 +776,12 @@ impl Config {
         if self.server.request_timeout_seconds == 0 {
             return bad("server.request_timeout_seconds", "must be positive");
         }
+        if !(1..=3600).contains(&self.server.keep_alive_seconds) {
+            return bad("server.keep_alive_seconds", "must be between 1 and 3600");
+        }
+        if self.server.max_connections == 0 {
+            return bad("server.max_connections", "must be positive");
+        }
         if self.storage.path.is_empty() {
             return bad("storage.path", "must not be empty");
         }
@@ -1132,6 +1203,130 @@ mod tests {
         }
     }
 
+    /// Every reserved character (and a space), unescaped, in a password in each place a
+    /// connection string can carry one.
+    #[test]
+    fn a_password_with_any_reserved_character_is_hidden() {
+        for c in ":/?#[]@!$&'()*+,;=% ".chars() {
+            let pw = format!("PW{c}SECRET");
+            let quoted = pw.replace('\\', "\\\\").replace('\'', "\\'");
+            let cases = [
+                (
+                    format!("postgresql://storekey:{pw}@db.internal:5432/storekey?sslmode=require"),
+                    "postgresql://storekey:<hidden>@db.internal:5432/storekey?sslmode=require"
+                        .to_string(),
+                ),
+                (
+                    format!("postgres://storekey:{pw}@db.internal/storekey"),
+                    "postgres://storekey:<hidden>@db.internal/storekey".to_string(),
+                ),
+                (
+                    format!("postgresql://db.internal/storekey?user=storekey&password={pw}"),
+                    "postgresql://db.internal/storekey?user=storekey&password=<hidden>".to_string(),
+                ),
+                (
+                    format!("host=db.internal password='{quoted}' dbname=storekey"),
+                    "host=db.internal password=<hidden> dbname=storekey".to_string(),
+                ),
+            ];
+            for (url, shown) in cases {
+                assert_eq!(DatabaseUrl::new(&url).to_string(), shown, "{url}");
+            }
+        }
+        // A `key=value` string whose password holds `://` is not a URL.
+        assert_eq!(
+            DatabaseUrl::new("host=h password=PW://SECRET@x dbname=d").to_string(),
+            "host=h password=<hidden> dbname=d"
+        );
+        // An unquoted password with a space: the rest is no setting, and hidden too.
+        assert_eq!(
+            DatabaseUrl::new("host=h password=PW SECRET dbname=d").to_string(),
+            "host=h password=<hidden> <hidden> dbname=d"
+        );
+        // A percent-encoded parameter name is the same parameter to tokio-postgres.
+        assert_eq!(
+            DatabaseUrl::new("postgres://h/d?p%61ssword=SECRET").to_string(),
+            "postgres://h/d?p%61ssword=<hidden>"
+        );
+    }
+
+    /// Differential: for generated passwords in every form, tokio-postgres (the component that
+    /// reads `storage.url`) is asked what the password is; neither that nor any letter of the
+    /// password meant is in the redacted text, and the host and database are. Passwords are
+    /// upper-case letters and reserved characters; everything else in the strings is lower case,
+    /// so an upper-case letter in the redacted text is a leak. Seeded: a failure names its case.
+    #[test]
+    fn tokio_postgres_never_reads_a_password_the_redaction_shows() {
+        const ALPHABET: &[u8] = b":/?#[]@!$&'()*+,;=% \\ABCDEFGHJKLMNPQRSTUVWXYZ";
+        let mut seed: u64 = 0x5eed_2222;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let encode = |pw: &str| -> String {
+            pw.bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' => (b as char).to_string(),
+                    _ => format!("%{b:02x}"),
+                })
+                .collect()
+        };
+        let mut parsed_passwords = 0;
+        for case in 0..4000 {
+            let len = 1 + (next() % 16) as usize;
+            let mut pw: String = (0..len)
+                .map(|_| ALPHABET[(next() % ALPHABET.len() as u64) as usize] as char)
+                .collect();
+            pw.push((b'A' + (next() % 26) as u8) as char);
+            let escaped = pw.replace('\\', "\\\\").replace('\'', "\\'");
+            let unquoted: String = pw
+                .chars()
+                .flat_map(|c| match c {
+                    '\\' | '\'' | ' ' => vec!['\\', c],
+                    c => vec![c],
+                })
+                .collect();
+            let forms = [
+                format!("postgresql://storekey:{pw}@db.internal:5432/storekey?sslmode=require"),
+                format!("postgres://storekey:{}@db.internal/storekey", encode(&pw)),
+                format!(
+                    "postgresql://db.internal:5432/storekey?user=storekey&password={}&sslmode=require",
+                    encode(&pw)
+                ),
+                format!(
+                    "postgresql://db.internal:5432/storekey?user=storekey&password={}",
+                    pw.replace('&', "%26")
+                ),
+                format!("host=db.internal user=storekey password='{escaped}' dbname=storekey"),
+                format!("host=db.internal password={unquoted} dbname=storekey"),
+            ];
+            for (form, url) in forms.iter().enumerate() {
+                let shown = DatabaseUrl::new(url.as_str()).to_string();
+                let why = format!("case {case} form {form}: {url} shown as {shown}");
+                assert!(!shown.chars().any(|c| c.is_ascii_uppercase()), "{why}");
+                assert!(shown.contains("db.internal"), "{why}");
+                if form != 3 {
+                    assert!(shown.contains("storekey"), "{why}");
+                }
+                if let Ok(config) = url.parse::<tokio_postgres::Config>() {
+                    if let Some(read) = config.get_password() {
+                        let read = String::from_utf8_lossy(read);
+                        parsed_passwords += 1;
+                        if form != 0 && form != 3 {
+                            assert_eq!(read, pw, "{why}");
+                        }
+                        if read.chars().any(|c| c.is_ascii_alphanumeric()) {
+                            assert!(!shown.contains(read.as_ref()), "{why}");
+                        }
+                    }
+                }
+            }
+        }
+        assert!(parsed_passwords > 12_000, "{parsed_passwords}");
+    }
+
     #[test]
     fn the_test_suites_postgres_switches_are_not_configuration() {
         let c = load_str(
@@ -1167,6 +1362,10 @@ mod tests {
         let e = load_str("[storage]\ncache_mib = 0\n", &[]).unwrap_err();
         assert_eq!(e.0, "storage.cache_mib: must be from 1 to 65536");
         assert_eq!(load_str("", &[]).unwrap().storage.cache_mib, 16);
+        let e = load_str("[server]\nkeep_alive_seconds = 0\n", &[]).unwrap_err();
+        assert_eq!(e.0, "server.keep_alive_seconds: must be between 1 and 3600");
+        let e = load_str("", &[("STOREKEY_SERVER_MAX_CONNECTIONS", "0")]).unwrap_err();
+        assert_eq!(e.0, "server.max_connections: must be positive");
     }
 
     #[test]

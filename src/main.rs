@@ -135,6 +135,10 @@ enum AdminCommand {
     Add {
         #[arg(long)]
         name: String,
+        /// Let this admin grant or withdraw customers' consent to remote shopping assistance
+        /// (which opens Login as Customer); off by default.
+        #[arg(long)]
+        assistance_consent: bool,
     },
 }
 
@@ -305,13 +309,16 @@ fn run(cli: Cli) -> Result<(), String> {
             let config = load_config(&cli, None)?;
             runtime()?.block_on(migrate(&config, from, to, *force))
         }
-        Command::Admin(AdminCommand::Add { name }) => {
+        Command::Admin(AdminCommand::Add {
+            name,
+            assistance_consent,
+        }) => {
             let config = load_config(&cli, None)?;
             let base = format!("http://{}", config.server.listen);
             runtime()?.block_on(async {
                 let auth = offline_auth(config).await?;
                 let code = auth
-                    .add_admin(name, "cli")
+                    .add_admin(name, "cli", *assistance_consent)
                     .await
                     .map_err(|e| storekey::api::console::add_admin_message(&e, name))?;
                 println!(
@@ -399,18 +406,36 @@ async fn import(
     options: ImportOptions,
     report_path: Option<&std::path::Path>,
 ) -> Result<(), String> {
-    let store = open_offline(&config).await?;
-    let auth = Arc::new(Auth::new(
-        Arc::new(config),
-        store.clone(),
-        Arc::new(SystemClock),
-        Arc::new(Metrics::new()),
-    )?);
-    let finished = storekey::import::run::import(&auth, &store, &options).await?;
+    // Created before anything is imported, so a refused path (an existing file, a symlink)
+    // stops the run with nothing written.
+    let report_file = report_path.map(create_private).transpose()?;
+    let run = async {
+        let store = open_offline(&config).await?;
+        let auth = Arc::new(Auth::new(
+            Arc::new(config),
+            store.clone(),
+            Arc::new(SystemClock),
+            Arc::new(Metrics::new()),
+        )?);
+        let finished = storekey::import::run::import(&auth, &store, &options).await?;
+        Ok::<_, String>((auth, finished))
+    };
+    let (auth, finished) = match run.await {
+        Ok(done) => done,
+        Err(e) => {
+            // No report to give: the empty file this run created goes.
+            if let Some(path) = report_path {
+                let _ = std::fs::remove_file(path);
+            }
+            return Err(e);
+        }
+    };
     let report = &finished.report;
-    if let Some(path) = report_path {
+    if let (Some(path), Some(mut file)) = (report_path, report_file) {
+        use std::io::Write;
         let text = serde_json::to_string_pretty(report).map_err(|e| e.to_string())?;
-        write_private(path, text.as_bytes(), true)?;
+        file.write_all(text.as_bytes())
+            .map_err(|e| format!("{}: {e}", path.display()))?;
     }
     println!("{}", report.summary());
     if !options.dry_run {
@@ -481,7 +506,7 @@ async fn export(config: &Config, output: Option<&std::path::Path>) -> Result<(),
     let progress = |n: u64| bar.set_message(format!("{n} customers"));
     let written = match output {
         Some(path) => {
-            let file = create_private(path, false)?;
+            let file = create_private(path)?;
             let mut out = std::io::BufWriter::new(file);
             storekey::import::export::export(&store, &mut out, progress).await
         }
@@ -504,26 +529,19 @@ async fn open_offline(config: &Config) -> Result<Store, String> {
 }
 
 /// Creates `path` readable by its owner only (reports and exports name customers; exports hold
-/// password hashes). Without `replace`, an existing file is refused.
-fn create_private(path: &std::path::Path, replace: bool) -> Result<std::fs::File, String> {
+/// password hashes). Always a new file: an existing one is refused, and so is a symlink, which
+/// is never followed (`O_EXCL`), so a link planted at the path cannot redirect the write.
+fn create_private(path: &std::path::Path) -> Result<std::fs::File, String> {
     let mut options = std::fs::OpenOptions::new();
-    options.write(true);
-    if replace {
-        options.create(true).truncate(true);
-    } else {
-        options.create_new(true);
-    }
+    options.write(true).create_new(true);
     storekey::store::private_mode(&mut options);
-    options
-        .open(path)
-        .map_err(|e| format!("{}: {e}", path.display()))
-}
-
-fn write_private(path: &std::path::Path, bytes: &[u8], replace: bool) -> Result<(), String> {
-    use std::io::Write;
-    create_private(path, replace)?
-        .write_all(bytes)
-        .map_err(|e| format!("{}: {e}", path.display()))
+    options.open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => format!(
+            "{} already exists (a file or a symlink); give a new path: reports and exports are never written over a file or through a link",
+            path.display()
+        ),
+        _ => format!("{}: {e}", path.display()),
+    })
 }
 
 async fn offline_auth(config: Config) -> Result<Auth, String> {

@@ -3,20 +3,19 @@
 //! and joins the background tasks.
 
 use crate::api::PeerAddr;
-use crate::api::{routes, AppState};
+use crate::api::{routes, routes_with_cors, AppState};
 use crate::auth::clock::Clock;
 use crate::auth::Auth;
 use crate::config::{Config, StorageBackend};
+use crate::connections::{BoundedIncoming, Connection};
 use crate::metrics::Metrics;
 use crate::store::Store;
-use hyper::server::conn::AddrStream;
 use hyper::service::{make_service_fn, service_fn, Service};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
-use warp::Filter;
 
 type BoxFuture = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
@@ -113,32 +112,21 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<RunningServe
     incoming.set_nodelay(true);
     let addr = incoming.local_addr();
     let header_timeout = Duration::from_secs(config.server.request_timeout_seconds);
-    let filter = routes(state);
+    let incoming = BoundedIncoming::new(
+        incoming,
+        config.server.max_connections,
+        Duration::from_secs(config.server.keep_alive_seconds),
+    );
     let serving: BoxFuture = if config.server.cors_origins.is_empty() {
-        serve(warp::service(filter), incoming, header_timeout, signal)
-    } else {
-        // The headers Magento storefronts (Venia, Alokai, Adobe's drop-ins) and Shopify clients
-        // send, and credentials (the session cookie, `credentials: 'include'`) for these origins
-        // only; a preflight from any other origin gets no allowance (403).
-        let cors = warp::cors()
-            .allow_origins(config.server.cors_origins.iter().map(String::as_str))
-            .allow_methods(["GET", "POST", "PUT", "DELETE", "OPTIONS"])
-            .allow_headers([
-                "accept",
-                "authorization",
-                "content-type",
-                "content-currency",
-                "store",
-                "x-magento-cache-id",
-                "x-recaptcha",
-                "x-requested-with",
-                "apollo-require-preflight",
-                "x-apollo-operation-name",
-                "x-shopify-storefront-access-token",
-            ])
-            .allow_credentials(true);
         serve(
-            warp::service(filter.with(cors)),
+            warp::service(routes(state)),
+            incoming,
+            header_timeout,
+            signal,
+        )
+    } else {
+        serve(
+            warp::service(routes_with_cors(state)),
             incoming,
             header_timeout,
             signal,
@@ -173,11 +161,11 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<RunningServe
 
 /// Serves `service` with hyper's builder rather than `warp::serve`, which cannot set a header
 /// read timeout: a client that has not sent its whole header within `header_timeout` is
-/// disconnected. Each request carries its peer address as a [`PeerAddr`] extension (what
+/// disconnected. `incoming` caps the open connections and closes idle keep-alive ones. Each request carries its peer address as a [`PeerAddr`] extension (what
 /// `warp::addr::remote` reads only under `warp::serve`).
 fn serve<S>(
     service: S,
-    incoming: hyper::server::conn::AddrIncoming,
+    incoming: BoundedIncoming,
     header_timeout: Duration,
     signal: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> BoxFuture
@@ -191,14 +179,22 @@ where
         + 'static,
     S::Future: Send + 'static,
 {
-    let make = make_service_fn(move |conn: &AddrStream| {
+    let make = make_service_fn(move |conn: &Connection| {
         let peer = PeerAddr(conn.remote_addr());
+        let in_flight = conn.in_flight();
         let service = service.clone();
         async move {
             Ok::<_, Infallible>(service_fn(
                 move |mut req: warp::http::Request<hyper::Body>| {
                     req.extensions_mut().insert(peer);
-                    service.clone().call(req)
+                    // The connection is not idle while a request runs, however long it takes.
+                    let busy = in_flight.start();
+                    let answer = service.clone().call(req);
+                    async move {
+                        let response = answer.await;
+                        drop(busy);
+                        response
+                    }
                 },
             ))
         }

@@ -148,9 +148,14 @@ async fn route(
             #[serde(deny_unknown_fields)]
             struct AdminUserBody {
                 name: String,
+                #[serde(default)]
+                assistance_consent: bool,
             }
             let req: AdminUserBody = parse_body(body)?;
-            match auth.add_admin(&req.name, admin).await {
+            match auth
+                .add_admin(&req.name, admin, req.assistance_consent)
+                .await
+            {
                 Ok(code) => ok(json!({
                     "name": req.name.trim(),
                     "setup_path": super::console::setup_path(code.expose()),
@@ -164,6 +169,28 @@ async fn route(
                     StatusCode::BAD_REQUEST,
                     super::console::add_admin_message(&e, &req.name),
                 ),
+            }
+        }
+        ("PUT", ["admin-users", name]) => {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct PermissionsBody {
+                assistance_consent: bool,
+            }
+            let req: PermissionsBody = parse_body(body)?;
+            match auth
+                .set_admin_assistance_consent(name, req.assistance_consent, admin)
+                .await
+            {
+                Ok(Some(())) => ok(json!({
+                    "name": name,
+                    "assistance_consent": req.assistance_consent,
+                })),
+                Ok(None) => fail(
+                    StatusCode::NOT_FOUND,
+                    format!("No admin user is named \"{name}\"."),
+                ),
+                Err(e) => Err(internal(e)),
             }
         }
         ("POST", ["storefront-tokens"]) => {

@@ -54,10 +54,77 @@ impl AppState {
     }
 }
 
-/// All routes of the service.
+/// All routes of the service, without CORS.
 pub fn routes(
     state: Arc<AppState>,
 ) -> impl Filter<Extract = (HttpResponse,), Error = Infallible> + Clone {
+    let graphql = graphql_routes(state.clone());
+    assemble(state, graphql)
+}
+
+/// All routes of the service, with CORS for `server.cors_origins` on the GraphQL endpoints
+/// only: the console, the REST API, metrics and health never answer a cross-origin request
+/// (preflight included) with an allowance, so a script on a storefront origin cannot use an
+/// admin's console cookie.
+pub fn routes_with_cors(
+    state: Arc<AppState>,
+) -> impl Filter<Extract = (HttpResponse,), Error = Infallible> + Clone {
+    let cors = graphql_cors(&state.config.server.cors_origins);
+    // warp's CORS filter answers a preflight before the filter it wraps looks at the path, so
+    // the path is checked first (without consuming it).
+    let graphql_path = warp::path::peek()
+        .and_then(|path: warp::path::Peek| async move {
+            if is_graphql_path(path.as_str()) {
+                Ok(())
+            } else {
+                Err(warp::reject::not_found())
+            }
+        })
+        .untuple_one();
+    let graphql = graphql_path
+        .and(graphql_routes(state.clone()).with(cors))
+        .map(warp::Reply::into_response);
+    assemble(state, graphql)
+}
+
+/// The headers Magento storefronts (Venia, Alokai, Adobe's drop-ins) and Shopify clients
+/// send, and credentials (the session cookie, `credentials: 'include'`) for `origins` only; a
+/// request from any other origin gets no allowance (403).
+fn graphql_cors(origins: &[String]) -> warp::cors::Builder {
+    warp::cors()
+        .allow_origins(origins.iter().map(String::as_str))
+        .allow_methods(["GET", "POST", "OPTIONS"])
+        .allow_headers([
+            "accept",
+            "authorization",
+            "content-type",
+            "content-currency",
+            "store",
+            "x-magento-cache-id",
+            "x-recaptcha",
+            "x-requested-with",
+            "apollo-require-preflight",
+            "x-apollo-operation-name",
+            "x-shopify-storefront-access-token",
+        ])
+        .allow_credentials(true)
+}
+
+/// Whether `path` (the request path without its leading `/`) is one of the GraphQL endpoints:
+/// Commerce's `graphql` or the Storefront's `api/{version}/graphql.json`.
+fn is_graphql_path(path: &str) -> bool {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    match segments.as_slice() {
+        ["graphql"] => true,
+        ["api", version, "graphql.json"] => storefront::valid_version(version),
+        _ => false,
+    }
+}
+
+/// The GraphQL endpoints of both dialects (POST and GET), the only routes CORS may cover.
+fn graphql_routes(
+    state: Arc<AppState>,
+) -> impl Filter<Extract = (HttpResponse,), Error = warp::Rejection> + Clone {
     let with_state = {
         let state = state.clone();
         warp::any().map(move || state.clone())
@@ -107,6 +174,27 @@ pub fn routes(
                 })
             },
         );
+    commerce_post
+        .or(commerce_get)
+        .unify()
+        .or(storefront::routes(state))
+        .unify()
+}
+
+/// `graphql` (the GraphQL endpoints, with or without CORS) and every other route.
+fn assemble<G>(
+    state: Arc<AppState>,
+    graphql: G,
+) -> impl Filter<Extract = (HttpResponse,), Error = Infallible> + Clone
+where
+    G: Filter<Extract = (HttpResponse,), Error = warp::Rejection> + Clone + Send + Sync + 'static,
+{
+    let with_state = {
+        let state = state.clone();
+        warp::any().map(move || state.clone())
+    };
+    let limit = BodyLimits::of(&state.config.server);
+    let graphiql = state.config.server.graphiql;
 
     let admin = warp::path("rest")
         .and(warp::path("V1"))
@@ -218,11 +306,7 @@ pub fn routes(
             )
         });
 
-    let routes = commerce_post
-        .or(commerce_get)
-        .unify()
-        .or(storefront::routes(state.clone()))
-        .unify()
+    let routes = graphql
         .or(admin)
         .unify()
         .or(console)
@@ -360,7 +444,12 @@ where
 }
 
 async fn handle_rejection(rejection: warp::Rejection) -> Result<HttpResponse, Infallible> {
-    let (status, message) = if rejection.is_not_found() {
+    let (status, message) = if rejection.find::<warp::cors::CorsForbidden>().is_some() {
+        (
+            StatusCode::FORBIDDEN,
+            "Cross-origin request refused: the origin, method or a header is not allowed.",
+        )
+    } else if rejection.is_not_found() {
         (StatusCode::NOT_FOUND, "Not found.")
     } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
         (

@@ -88,13 +88,13 @@ impl Auth {
                 Change::Save(
                     (),
                     Effects {
-                        audit: Some(audit_entry(
+                        audit: vec![audit_entry(
                             now,
                             &admin,
                             "activation_issued",
                             Some(id),
                             None,
-                        )),
+                        )],
                         ..Effects::default()
                     },
                 )

@@ -16,10 +16,9 @@ use crate::store::{AddressOutcome, NewAddressDefaults};
 pub enum AddressError {
     /// The signed-in customer is gone.
     CustomerNotFound,
-    /// No address has this id.
+    /// No address of this customer has this id: none at all, or another customer's. One
+    /// answer for both, so a customer cannot learn which ids are someone else's address.
     NotFound,
-    /// The address is another customer's.
-    NotYours,
     /// The customer has [`MAX_ADDRESSES`] already.
     TooMany,
     /// A delete that keeps defaults, of the default billing / shipping address.
@@ -102,8 +101,7 @@ fn edited(outcome: AddressOutcome) -> Result<AddressEdited, AddressError> {
     match outcome {
         AddressOutcome::Done(book, id) => Ok(AddressEdited { book: *book, id }),
         AddressOutcome::CustomerNotFound => Err(AddressError::CustomerNotFound),
-        AddressOutcome::NotFound => Err(AddressError::NotFound),
-        AddressOutcome::NotYours => Err(AddressError::NotYours),
+        AddressOutcome::NotFound | AddressOutcome::NotYours => Err(AddressError::NotFound),
         AddressOutcome::TooMany => Err(AddressError::TooMany),
         AddressOutcome::DefaultBilling => Err(AddressError::DefaultBilling),
         AddressOutcome::DefaultShipping => Err(AddressError::DefaultShipping),

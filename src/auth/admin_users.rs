@@ -146,8 +146,14 @@ fn valid_admin_name(name: &str) -> bool {
 
 impl Auth {
     /// Creates an admin user that still has to set a password and enrol TOTP; returns the
-    /// one-time setup code (shown once: only its digest is kept). `actor` is recorded.
-    pub async fn add_admin(&self, name: &str, actor: &str) -> Result<Secret, AddAdminError> {
+    /// one-time setup code (shown once: only its digest is kept). `actor` is recorded, and so
+    /// is `assistance_consent` (the permission to change customers' remote-assistance consent).
+    pub async fn add_admin(
+        &self,
+        name: &str,
+        actor: &str,
+        assistance_consent: bool,
+    ) -> Result<Secret, AddAdminError> {
         let name = name.trim();
         if !valid_admin_name(name) {
             return Err(AddAdminError::InvalidName);
@@ -164,13 +170,64 @@ impl Auth {
                 reason: None,
             }),
             created_at: now,
+            assistance_consent,
             ..AdminUser::default()
         };
-        let entry = audit_entry(now, actor, "admin_user_added", None, Some(name.to_string()));
+        let detail = match assistance_consent {
+            true => format!("{name} (may change remote assistance consent)"),
+            false => name.to_string(),
+        };
+        let entry = audit_entry(now, actor, "admin_user_added", None, Some(detail));
         if !self.store.create_admin_user(user, entry).await? {
             return Err(AddAdminError::NameTaken);
         }
         Ok(code)
+    }
+
+    /// Gives or takes away an admin user's permission to change customers' remote-assistance
+    /// consent, audited as `admin_permission_changed`; `None` when there is no such user.
+    pub async fn set_admin_assistance_consent(
+        &self,
+        name: &str,
+        allowed: bool,
+        actor: &str,
+    ) -> Result<Option<()>, StoreError> {
+        let now = self.now();
+        let detail = format!(
+            "{name}: remote assistance consent {}",
+            if allowed { "granted" } else { "withdrawn" }
+        );
+        let entry = audit_entry(now, actor, "admin_permission_changed", None, Some(detail));
+        self.store
+            .update_admin_user(
+                name.to_string(),
+                self.admin_policy.session_seconds,
+                move |u| {
+                    if u.assistance_consent == allowed {
+                        return AdminEdit::refuse(());
+                    }
+                    u.assistance_consent = allowed;
+                    AdminEdit {
+                        outcome: (),
+                        save: true,
+                        session: None,
+                        audit: Some(entry),
+                    }
+                },
+            )
+            .await
+    }
+
+    /// Whether admin user `name` may change customers' remote-assistance consent.
+    pub async fn admin_may_change_assistance_consent(
+        &self,
+        name: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .store
+            .admin_user(name)
+            .await?
+            .is_some_and(|u| u.assistance_consent))
     }
 
     /// Every admin user (for listings; no secrets leave the core through `AdminUser`'s Debug).

@@ -192,6 +192,7 @@ impl Auth {
                     ..
                 } = after;
                 let before_disabled = c.disabled;
+                let before_consent = c.allow_remote_shopping_assistance;
                 if let Some(email) = &new_email {
                     c.email = email.clone();
                 }
@@ -209,10 +210,20 @@ impl Auth {
                 let token = new_token
                     .clone()
                     .filter(|_| password_changed && !c.disabled);
-                let audit = changes
-                    .audit_by
-                    .clone()
-                    .map(|admin| audit_entry(now, admin, "customer_updated", Some(id), None));
+                // An admin's edit is audited; a change of the customer's consent to remote
+                // assistance (which opens Login as Customer) is its own entry, named.
+                let mut audit = Vec::new();
+                if let Some(admin) = &changes.audit_by {
+                    audit.push(audit_entry(now, admin, "customer_updated", Some(id), None));
+                    if c.allow_remote_shopping_assistance != before_consent {
+                        let action = if c.allow_remote_shopping_assistance {
+                            "assistance_consent_granted"
+                        } else {
+                            "assistance_consent_withdrawn"
+                        };
+                        audit.push(audit_entry(now, admin, action, Some(id), None));
+                    }
+                }
                 Change::Save(
                     token.is_some(),
                     Effects {

@@ -362,13 +362,13 @@ impl Auth {
                     Effects {
                         revoke_tokens: true,
                         token: new_token.clone(),
-                        audit: Some(audit_entry(
+                        audit: vec![audit_entry(
                             now,
                             "customer",
                             spend.audit_action,
                             Some(id),
                             detail,
-                        )),
+                        )],
                     },
                 )
             })
@@ -426,7 +426,7 @@ impl Auth {
                 Change::Save(
                     (),
                     Effects {
-                        audit: Some(entry),
+                        audit: vec![entry],
                         ..Effects::default()
                     },
                 )
@@ -474,7 +474,7 @@ impl Auth {
                     (),
                     Effects {
                         token: Some(NewToken { digest, record }),
-                        audit: Some(entry),
+                        audit: vec![entry],
                         ..Effects::default()
                     },
                 )

@@ -194,7 +194,7 @@ impl Auth {
                         Ok(rehashed),
                         Effects {
                             token: Some(new_token.clone()),
-                            audit,
+                            audit: audit.into_iter().collect(),
                             ..Effects::default()
                         },
                     ),

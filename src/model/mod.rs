@@ -348,6 +348,10 @@ pub struct AdminUser {
     /// The live setup code (its digest), until setup completes.
     pub setup: Option<OneTimeSecret>,
     pub created_at: Timestamp,
+    /// May grant or withdraw a customer's consent to remote shopping assistance (which opens
+    /// Login as Customer): its own permission, off unless given, so an admin cannot grant
+    /// consent a customer did not and then sign in as them.
+    pub assistance_consent: bool,
 }
 
 impl AdminUser {

@@ -38,7 +38,8 @@ pub enum Change<T> {
 pub struct Effects {
     pub revoke_tokens: bool,
     pub token: Option<NewToken>,
-    pub audit: Option<AuditEntry>,
+    /// Audit entries, in order (a customer edit that also changes a consent has two).
+    pub audit: Vec<AuditEntry>,
 }
 
 /// The result of `update_customer`.

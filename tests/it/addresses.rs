@@ -309,7 +309,7 @@ async fn commerce_refuses_addresses_with_magentos_messages() {
         "Value of uid \"bm90IGFuIGlk\" is incorrect."
     );
 
-    // Another customer's address: Magento's permission message, and nothing changes.
+    // Another customer's address: the not-found answer, and nothing changes.
     s.create_customer("bob@example.com", PASSWORD).await;
     let bob = s.token("bob@example.com", PASSWORD).await;
     let (_, body) = s
@@ -322,8 +322,8 @@ async fn commerce_refuses_addresses_with_magentos_messages() {
     assert_eq!(
         first_error(&body),
         (
-            format!("Current customer does not have permission to address with ID \"{id}\""),
-            "graphql-authorization".into()
+            format!("Could not find a address with ID \"{id}\""),
+            "graphql-no-such-entity".into()
         )
     );
     let (_, body) = s
@@ -335,7 +335,7 @@ async fn commerce_refuses_addresses_with_magentos_messages() {
         .await;
     assert_eq!(
         first_error(&body).0,
-        format!("Current customer does not have permission to address with ID \"{id}\"")
+        format!("Could not find a address with ID \"{id}\"")
     );
     let (_, body) = s
         .gql(
@@ -343,6 +343,56 @@ async fn commerce_refuses_addresses_with_magentos_messages() {
             json!({}),
             Some(&token),
         )
+        .await;
+    assert_eq!(
+        body["data"]["customer"]["addresses"],
+        json!([{"city": "Austin"}])
+    );
+}
+
+/// Updating or deleting another customer's address answers exactly as an id that does not
+/// exist (status and body, the id aside): the answer tells nothing about other customers.
+#[tokio::test]
+async fn another_customers_address_is_answered_as_a_missing_one() {
+    let s = TestServer::start().await;
+    let ann = signed_in(&s).await;
+    let theirs = create(&s, &ann, austin()).await["id"].as_u64().unwrap();
+    let missing = theirs + 1000;
+    s.create_customer("bob@example.com", PASSWORD).await;
+    let bob = s.token("bob@example.com", PASSWORD).await;
+    let mutations = [
+        (
+            "mutation($id: Int!) { updateCustomerAddress(id: $id, input: {city: \"Stolen\"}) { id } }",
+            false,
+        ),
+        ("mutation($id: Int!) { deleteCustomerAddress(id: $id) }", false),
+        (
+            "mutation($id: ID!) { updateCustomerAddressV2(uid: $id, input: {city: \"Stolen\"}) { id } }",
+            true,
+        ),
+        ("mutation($id: ID!) { deleteCustomerAddressV2(uid: $id) }", true),
+    ];
+    for (mutation, by_uid) in mutations {
+        let answer = |id: u64| {
+            let (s, bob) = (&s, &bob);
+            async move {
+                let var = if by_uid { json!(uid(id)) } else { json!(id) };
+                let (status, mut body) = s.gql(mutation, json!({ "id": var }), Some(bob)).await;
+                let message = &mut body["errors"][0]["message"];
+                let text = message.as_str().unwrap_or_default();
+                *message = json!(text.replace(&format!("\"{id}\""), "\"<id>\""));
+                (status, body)
+            }
+        };
+        let (not_yours, not_found) = (answer(theirs).await, answer(missing).await);
+        assert_eq!(not_yours, not_found, "{mutation}");
+        assert_eq!(
+            not_found.1["errors"][0]["message"], "Could not find a address with ID \"<id>\"",
+            "{mutation}"
+        );
+    }
+    let (_, body) = s
+        .gql("{ customer { addresses { city } } }", json!({}), Some(&ann))
         .await;
     assert_eq!(
         body["data"]["customer"]["addresses"],

@@ -271,6 +271,38 @@ async fn a_backup_name_must_be_a_plain_file_name() {
 }
 
 #[tokio::test]
+async fn a_backup_name_is_short_and_printable() {
+    if redb_only("backups copy the redb file") {
+        return;
+    }
+    let s = TestServer::start_with(backups_beside_db).await;
+    let long = format!("{}.redb", "a".repeat(300));
+    let printable = "\"path\" may hold only printable ASCII characters (letters, digits, spaces and punctuation); no control characters such as a newline.";
+    for (name, message) in [
+        (
+            long.as_str(),
+            "\"path\" must be at most 128 characters long.",
+        ),
+        ("backup\n2024-05-01 admin=root.redb", printable),
+        ("tab\there.redb", printable),
+        ("del\u{7f}.redb", printable),
+        ("caf\u{e9}.redb", printable),
+        ("rtl\u{202e}bder.exe", printable),
+    ] {
+        let (status, body) = backup(&s, json!({ "path": name })).await;
+        assert_eq!(
+            (status, body),
+            (400, json!({ "message": message })),
+            "{name:?}"
+        );
+    }
+    // 128 printable characters are a name.
+    let longest = format!("{}.redb", "b".repeat(123));
+    let (status, body) = backup(&s, json!({ "path": longest })).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
 async fn a_backup_keeps_an_existing_file_unless_overwrite_is_asked() {
     if redb_only("backups copy the redb file") {
         return;

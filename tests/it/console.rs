@@ -713,6 +713,123 @@ async fn console_actions_are_audited_under_the_admin_users_name() {
     }
 }
 
+const CONSENT_REFUSED: &str = "You are not allowed to change a customer&#39;s consent to remote shopping assistance: ask an administrator with that permission. Nothing was saved.";
+
+/// Granting a customer's consent to remote assistance opens Login as Customer, so it is a
+/// permission of its own: an admin without it is refused (nothing saved, no way to sign in as
+/// the customer); given it (audited), the change is its own audit entry naming it.
+#[tokio::test]
+async fn changing_a_customers_assistance_consent_is_its_own_permission_and_audit_entry() {
+    let s = TestServer::start().await;
+    let id = s.admin_customer(BOB, BOB_PASSWORD, false).await;
+    let (mut b, _) = set_up(&s, "alice").await;
+    let token = csrf(&mut b, &s).await;
+    let save = |assistance: bool, firstname: &'static str| {
+        let mut form = vec![
+            ("csrf", token.clone()),
+            ("firstname", firstname.to_string()),
+            ("lastname", "Loblaw".to_string()),
+            ("email", BOB.to_string()),
+        ];
+        if assistance {
+            form.push(("assistance", "1".to_string()));
+        }
+        form
+    };
+    async fn post(b: &mut Browser, s: &TestServer, id: u64, form: Vec<(&str, String)>) -> Page {
+        let req = b
+            .http
+            .post(s.url(&format!("/admin/customers/{id}")))
+            .form(&form);
+        b.send(req).await
+    }
+    let consent = || async {
+        s.auth()
+            .customer(storekey::model::CustomerId(id))
+            .await
+            .unwrap()
+            .unwrap()
+            .allow_remote_shopping_assistance
+    };
+
+    let refused = post(&mut b, &s, id, save(true, "Robert")).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(refused.body.contains(CONSENT_REFUSED), "{}", refused.body);
+    assert!(!consent().await);
+    let unchanged = s
+        .auth()
+        .customer(storekey::model::CustomerId(id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(unchanged.profile.firstname.as_deref(), Some("Robert"));
+    let lac = b
+        .post(
+            &s,
+            &format!("/admin/customers/{id}/login-as"),
+            &[("csrf", &token), ("reason", "help")],
+        )
+        .await;
+    assert_eq!(lac.status, 403);
+    // Other fields still save when the consent is left as it is.
+    let saved = post(&mut b, &s, id, save(false, "Rob")).await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+
+    // Given the permission through the REST API (audited), alice may grant it.
+    let (status, body) = s
+        .admin(
+            "PUT",
+            "/rest/V1/admin-users/alice",
+            Some(json!({"assistance_consent": true})),
+        )
+        .await;
+    assert_eq!(
+        (status, body),
+        (200, json!({"name": "alice", "assistance_consent": true}))
+    );
+    let granted = post(&mut b, &s, id, save(true, "Rob")).await;
+    assert_eq!(granted.status, 303, "{}", granted.body);
+    assert!(consent().await);
+    let withdrawn = post(&mut b, &s, id, save(false, "Rob")).await;
+    assert_eq!(withdrawn.status, 303, "{}", withdrawn.body);
+    assert!(!consent().await);
+
+    let entries = s.auth().audit_page(0, 100).await.unwrap();
+    let log: Vec<(String, String, Option<u64>, Option<String>)> = entries
+        .iter()
+        .map(|(_, e)| {
+            (
+                e.actor.clone(),
+                e.action.clone(),
+                e.subject.map(|c| c.0),
+                e.detail.clone(),
+            )
+        })
+        .collect();
+    for wanted in [
+        ("alice", "assistance_consent_granted", Some(id), None),
+        ("alice", "assistance_consent_withdrawn", Some(id), None),
+    ] {
+        let wanted = (
+            wanted.0.to_string(),
+            wanted.1.to_string(),
+            wanted.2,
+            wanted.3,
+        );
+        assert!(log.contains(&wanted), "{wanted:?} not in {log:?}");
+    }
+    assert!(
+        log.iter().any(|e| e.1 == "admin_permission_changed"
+            && e.3.as_deref() == Some("alice: remote assistance consent granted")),
+        "{log:?}"
+    );
+    let consent_entries = log
+        .iter()
+        .filter(|e| e.1.starts_with("assistance_consent"))
+        .count();
+    assert_eq!(consent_entries, 2, "{log:?}");
+}
+
 /// Every `src` and `href` attribute value of a page.
 fn urls(body: &str) -> Vec<String> {
     let mut out = Vec::new();

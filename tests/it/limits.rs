@@ -270,3 +270,123 @@ async fn cors_answers_configured_origins_only() {
         .is_none());
     assert_eq!(refused.status().as_u16(), 403);
 }
+
+/// Sends one keep-alive request on a fresh connection, reads its whole answer, then waits up
+/// to `wait` for the server to close the idle connection; returns how long that took (`None`
+/// when it was still open).
+async fn idle_close_after_one_request(
+    addr: std::net::SocketAddr,
+    wait: std::time::Duration,
+) -> Option<std::time::Duration> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+    conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !String::from_utf8_lossy(&got).ends_with("\r\n\r\nok") {
+        let n = conn.read(&mut buf).await.unwrap();
+        assert!(
+            n > 0,
+            "closed before the answer: {}",
+            String::from_utf8_lossy(&got)
+        );
+        got.extend_from_slice(&buf[..n]);
+    }
+    let idle = std::time::Instant::now();
+    match tokio::time::timeout(wait, conn.read(&mut buf)).await {
+        Ok(Ok(0)) | Ok(Err(_)) => Some(idle.elapsed()),
+        Ok(Ok(n)) => panic!("unexpected bytes: {:?}", &buf[..n]),
+        Err(_) => None,
+    }
+}
+
+/// An idle keep-alive connection is closed after `server.keep_alive_seconds`, not before, and
+/// even when `request_timeout_seconds` (hyper's header timeout, which covers only a
+/// connection's first request) is longer.
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed_after_keep_alive_seconds() {
+    let s = TestServer::start_with(|c| {
+        c.server.request_timeout_seconds = 30;
+        c.server.keep_alive_seconds = 1;
+    })
+    .await;
+    let addr = s.server.as_ref().unwrap().addr;
+    let closed = idle_close_after_one_request(addr, std::time::Duration::from_secs(5))
+        .await
+        .expect("the idle connection was still open after 5 s");
+    assert!(
+        closed >= std::time::Duration::from_millis(900),
+        "closed after {closed:?}"
+    );
+}
+
+/// A request that runs longer than `keep_alive_seconds` is not cut: the connection is idle
+/// only with no request in flight.
+#[tokio::test]
+async fn a_slow_request_is_not_cut_by_the_keep_alive_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = TestServer::start_with(|c| c.server.keep_alive_seconds = 1).await;
+    let addr = s.server.as_ref().unwrap().addr;
+    let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+    // The body arrives after 2 s: the request is in flight (its body being read) meanwhile.
+    conn.write_all(b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 24\r\n\r\n")
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    conn.write_all(br#"{"query":"{__typename}"}"#)
+        .await
+        .unwrap();
+    let mut got = vec![0u8; 4096];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(5), conn.read(&mut got))
+        .await
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&got[..n]);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+}
+
+/// Sends `GET /healthz` on `conn` and waits up to `wait` for the answer's first bytes.
+async fn healthz_on(conn: &mut tokio::net::TcpStream, wait: std::time::Duration) -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 1024];
+    match tokio::time::timeout(wait, conn.read(&mut buf)).await {
+        Ok(Ok(n)) if n > 0 => Some(String::from_utf8_lossy(&buf[..n]).into_owned()),
+        Ok(_) => Some(String::new()),
+        Err(_) => None,
+    }
+}
+
+/// With `server.max_connections = 2`, a third connection is not served while two are held
+/// open (it waits in the listen backlog), and is served as soon as one of them closes.
+#[tokio::test]
+async fn connections_past_max_connections_wait_until_one_closes() {
+    use std::time::Duration;
+    let s = TestServer::start_with(|c| c.server.max_connections = 2).await;
+    let addr = s.server.as_ref().unwrap().addr;
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let answer = healthz_on(&mut conn, Duration::from_secs(5)).await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        held.push(conn);
+    }
+    let mut third = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let waiting = healthz_on(&mut third, Duration::from_secs(1)).await;
+    assert_eq!(waiting, None, "served past the cap");
+    drop(held.pop());
+    let mut buf = vec![0u8; 1024];
+    let n = tokio::time::timeout(
+        Duration::from_secs(5),
+        tokio::io::AsyncReadExt::read(&mut third, &mut buf),
+    )
+    .await
+    .expect("not served after a connection closed")
+    .unwrap();
+    let answer = String::from_utf8_lossy(&buf[..n]);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}

@@ -106,7 +106,7 @@ async fn source_store(path: &Path) -> (String, String, String) {
         .await;
     assert_eq!(status, 200, "{created}");
     let storefront = created["access_token"].as_str().unwrap().to_string();
-    s.auth().add_admin("ops", "cli").await.unwrap();
+    s.auth().add_admin("ops", "cli", false).await.unwrap();
     s.stop().await;
 
     let redb = RedbStore::open(path).unwrap();
@@ -475,4 +475,40 @@ async fn assert_fresh_ids_follow_the_copied_ones(server: &TestServer, copied_cus
         next_address.0, 3,
         "a new address takes an id after the copied ones"
     );
+}
+
+/// A password holding a reserved character, unescaped, as operators paste them: neither
+/// `migrate` nor `serve` prints any part of it (each fails, nothing listens on port 1).
+#[tokio::test]
+async fn a_password_with_reserved_characters_never_shows() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("s.redb");
+    drop(RedbStore::open(&src).unwrap());
+    for c in ['?', '#', '/', '@', '%'] {
+        let url = format!("postgresql://storekey:HUNTER{c}TWO@127.0.0.1:1/storekey");
+        let (code, out, err) =
+            migrate(dir.path(), &["--from", src.to_str().unwrap(), "--to", &url]);
+        assert_eq!(code, Some(2), "{out}");
+        for part in ["HUNTER", "TWO"] {
+            assert!(!err.contains(part) && !out.contains(part), "{c}: {err}");
+        }
+        assert!(err.contains("127.0.0.1:1"), "{err}");
+        let mut cmd = bin();
+        bin_env(&mut cmd, dir.path());
+        let served = cmd
+            .env("STOREKEY_STORAGE_BACKEND", "postgres")
+            .env("STOREKEY_STORAGE_TLS", "disable")
+            .env("STOREKEY_STORAGE_URL", &url)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .output()
+            .unwrap();
+        let (out, err) = (
+            String::from_utf8_lossy(&served.stdout),
+            String::from_utf8_lossy(&served.stderr),
+        );
+        assert!(!served.status.success(), "{out}");
+        for part in ["HUNTER", "TWO"] {
+            assert!(!err.contains(part) && !out.contains(part), "{c}: {err}");
+        }
+    }
 }

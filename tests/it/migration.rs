@@ -506,3 +506,65 @@ async fn an_import_killed_half_way_and_run_again_has_each_customer_once() {
     let store = storekey::store::RedbStore::open(&db).unwrap();
     assert_eq!(store.read().unwrap().customer_count().unwrap(), rows);
 }
+
+/// `--report` and `--output` create a new file: a symlink planted at the path is not followed
+/// (its target keeps its bytes), an existing file is refused with a clear error, and nothing is
+/// imported when the report path is refused.
+#[cfg(unix)]
+#[tokio::test]
+async fn reports_and_exports_never_write_through_a_symlink_or_over_a_file() {
+    if redb_only("the offline import CLI writes the redb file") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("victim.txt");
+    std::fs::write(&target, "keep me").unwrap();
+    let link = dir.path().join("report.json");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let refused = |path: &Path| {
+        format!(
+            "storekey: {} already exists (a file or a symlink); give a new path: reports and exports are never written over a file or through a link\n",
+            path.display()
+        )
+    };
+
+    let csv = fixture("magento-customers.csv");
+    let out = run(
+        dir.path(),
+        &[
+            "import",
+            csv.to_str().unwrap(),
+            "--report",
+            link.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    assert_eq!(text(&out.stderr), refused(&link));
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep me");
+    // Nothing was imported: the same import with a fresh report creates every customer.
+    let report = import_ok(dir.path(), &csv, &[], "fresh.json");
+    assert_eq!(report["updated"], json!(0));
+    assert_eq!(report["skipped"], json!(0), "{report}");
+
+    // An existing regular file is refused too, and kept.
+    let existing = dir.path().join("fresh.json");
+    let before = std::fs::read(&existing).unwrap();
+    let out = run(
+        dir.path(),
+        &[
+            "import",
+            csv.to_str().unwrap(),
+            "--report",
+            existing.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(text(&out.stderr), refused(&existing));
+    assert_eq!(std::fs::read(&existing).unwrap(), before);
+
+    for path in [&link, &existing] {
+        let out = run(dir.path(), &["export", "--output", path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2));
+        assert_eq!(text(&out.stderr), refused(path));
+    }
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep me");
+}

@@ -533,7 +533,7 @@ async fn an_edit_to_an_email_another_customer_has_writes_nothing(s: Subject) {
                 (),
                 Effects {
                     token: Some(token(5, c.customer.id, NOW + 60)),
-                    audit: Some(entry("customer_updated", Some(c.customer.id))),
+                    audit: vec![entry("customer_updated", Some(c.customer.id))],
                     ..Effects::default()
                 },
             )
@@ -669,7 +669,7 @@ async fn tokens_are_issued_renewed_deleted_and_revoked(s: Subject) {
                 Effects {
                     revoke_tokens: true,
                     token: Some(edit.clone()),
-                    audit: None,
+                    audit: Vec::new(),
                 },
             )
         })
@@ -891,7 +891,7 @@ async fn one_otc_has_exactly_one_winner_among_32_racers(s: Subject) {
                     true,
                     Effects {
                         token: Some(token(100 + i, id, NOW + 60)),
-                        audit: Some(entry("otc_used", Some(id))),
+                        audit: vec![entry("otc_used", Some(id))],
                         ..Effects::default()
                     },
                 )
@@ -1149,7 +1149,7 @@ async fn an_injected_serialization_failure_reruns_update_customer_and_it_commits
                 c.credentials.lockout.failures,
                 Effects {
                     token: Some(token(1, id, NOW + 60)),
-                    audit: Some(entry("customer_updated", Some(id))),
+                    audit: vec![entry("customer_updated", Some(id))],
                     ..Effects::default()
                 },
             )

@@ -304,6 +304,80 @@ async fn a_cors_preflight_allows_magento_headers_and_credentials() {
     assert_eq!(resp.headers()["access-control-allow-credentials"], "true");
 }
 
+/// The CORS allowance headers a response carries (any `access-control-allow-*`).
+fn cors_allowances(resp: &reqwest::Response) -> Vec<String> {
+    resp.headers()
+        .keys()
+        .map(|k| k.as_str().to_string())
+        .filter(|k| k.starts_with("access-control-allow"))
+        .collect()
+}
+
+#[tokio::test]
+async fn cors_covers_the_graphql_endpoints_only() {
+    let s = TestServer::start_with(|c| c.server.cors_origins = vec!["https://shop.example".into()])
+        .await;
+    let preflight = |path: &str, method: &'static str| {
+        s.http
+            .request(reqwest::Method::OPTIONS, s.url(path))
+            .header("Origin", "https://shop.example")
+            .header("Access-Control-Request-Method", method)
+            .header("Access-Control-Request-Headers", "content-type")
+            .send()
+    };
+    for path in ["/graphql", "/api/2024-01/graphql.json"] {
+        let ok = preflight(path, "POST").await.unwrap();
+        assert_eq!(ok.status().as_u16(), 200, "{path}");
+        assert_eq!(
+            ok.headers()["access-control-allow-origin"],
+            "https://shop.example"
+        );
+        assert_eq!(ok.headers()["access-control-allow-credentials"], "true");
+        let resp = s
+            .http
+            .post(s.url(path))
+            .header("Origin", "https://shop.example")
+            .header("content-type", "application/json")
+            .body(r#"{"query":"{ __typename }"}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            resp.headers()["access-control-allow-credentials"],
+            "true",
+            "{path}"
+        );
+    }
+    // The console, the REST API and metrics: no allowance for a preflight, nor on the answer
+    // to a request sent with the origin and the admin's credentials.
+    for path in [
+        "/admin/login",
+        "/admin/customers",
+        "/rest/V1/customers/1",
+        "/rest/V1/backup",
+        "/metrics",
+    ] {
+        for method in ["GET", "POST", "DELETE"] {
+            let resp = preflight(path, method).await.unwrap();
+            assert_eq!(
+                cors_allowances(&resp),
+                Vec::<String>::new(),
+                "OPTIONS {path}"
+            );
+        }
+        let resp = s
+            .http
+            .get(s.url(path))
+            .header("Origin", "https://shop.example")
+            .header("authorization", format!("Bearer {ADMIN_KEY}"))
+            .header("cookie", "storekey_admin=x")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(cors_allowances(&resp), Vec::<String>::new(), "GET {path}");
+    }
+}
+
 #[tokio::test]
 async fn sign_in_sets_the_session_cookie() {
     let s = with_cookies().await;

@@ -332,13 +332,11 @@ fn required_error(missing: &[&str]) -> async_graphql::Error {
 fn address_error(e: AddressError, id: Option<AddressId>) -> async_graphql::Error {
     let id = id.map(|i| i.to_string()).unwrap_or_default();
     match e {
+        // Magento answers another customer's address with a permission error; storekey gives
+        // the not-found answer for both, so ids cannot be probed for other customers' addresses.
         AddressError::NotFound => error(
             "graphql-no-such-entity",
             format!("Could not find a address with ID \"{id}\""),
-        ),
-        AddressError::NotYours => error(
-            "graphql-authorization",
-            format!("Current customer does not have permission to address with ID \"{id}\""),
         ),
         AddressError::DefaultBilling => error(
             "graphql-input",

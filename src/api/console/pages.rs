@@ -483,6 +483,9 @@ async fn customers(state: &AppState, s: &Signed, q: &HashMap<String, String>) ->
     render(StatusCode::OK, &page)
 }
 
+/// An admin without the permission tried to change a customer's remote-assistance consent.
+pub const ASSISTANCE_CONSENT_REFUSED: &str = "You are not allowed to change a customer's consent to remote shopping assistance: ask an administrator with that permission. Nothing was saved.";
+
 #[derive(Template)]
 #[template(path = "console/customer.html")]
 struct CustomerPage {
@@ -531,6 +534,35 @@ async fn save_customer(
 ) -> HttpResponse {
     let text = |k: &str| f.get(k).map(|v| v.trim().to_string());
     let email = text("email").unwrap_or_default();
+    // The remote-assistance consent is the customer's to give: changing it (and so opening
+    // Login as Customer) is its own permission; without it the form's value must be the stored
+    // one, and is not written.
+    let assistance = f.contains_key("assistance");
+    let permitted = match state
+        .auth
+        .admin_may_change_assistance_consent(&s.admin)
+        .await
+    {
+        Ok(p) => p,
+        Err(e) => return internal(e),
+    };
+    if !permitted {
+        match state.auth.customer(id).await {
+            Ok(Some(c)) if c.allow_remote_shopping_assistance != assistance => {
+                return customer_page(
+                    state,
+                    s,
+                    &c,
+                    None,
+                    Some(ASSISTANCE_CONSENT_REFUSED.to_string()),
+                    StatusCode::FORBIDDEN,
+                );
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => return super::not_found(),
+            Err(e) => return internal(e),
+        }
+    }
     let changes = CustomerChanges {
         email: Some(email.clone()).filter(|e| !e.is_empty()),
         profile: ProfileChanges {
@@ -538,7 +570,7 @@ async fn save_customer(
             lastname: text("lastname"),
             ..ProfileChanges::default()
         },
-        allow_remote_shopping_assistance: Some(f.contains_key("assistance")),
+        allow_remote_shopping_assistance: Some(assistance).filter(|_| permitted),
         audit_by: Some(s.admin.clone()),
         ..CustomerChanges::default()
     };

@@ -471,7 +471,7 @@ fn address_user_error(
     id_field: &str,
 ) -> async_graphql::Result<Vec<CustomerUserError>> {
     let error = match e {
-        AddressError::NotFound | AddressError::NotYours => CustomerUserError::new(
+        AddressError::NotFound => CustomerUserError::new(
             CustomerErrorCode::NotFound,
             Some(&[id_field]),
             ADDRESS_NOT_FOUND,

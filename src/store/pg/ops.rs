@@ -713,7 +713,7 @@ async fn apply(tx: &Transaction<'_>, id: CustomerId, effects: &Effects) -> Resul
     if let Some(token) = &effects.token {
         insert_token(tx, token).await?;
     }
-    if let Some(entry) = &effects.audit {
+    for entry in &effects.audit {
         append(tx, entry).await?;
     }
     Ok(())

@@ -26,6 +26,8 @@ struct StoredAdmin {
     setup_created_at: Timestamp,
     setup_expires_at: Timestamp,
     created_at: Timestamp,
+    /// Absent in records written before the permission existed: not given.
+    assistance_consent: bool,
 }
 
 pub(in crate::store) fn encode_admin(a: &AdminUser) -> Vec<u8> {
@@ -41,6 +43,7 @@ pub(in crate::store) fn encode_admin(a: &AdminUser) -> Vec<u8> {
         setup_created_at: a.setup.as_ref().map_or(0, |s| s.created_at),
         setup_expires_at: a.setup.as_ref().map_or(0, |s| s.expires_at),
         created_at: a.created_at,
+        assistance_consent: a.assistance_consent,
     };
     // Strings, numbers and options always serialize.
     serde_json::to_vec(&stored).unwrap_or_default()
@@ -83,6 +86,7 @@ pub(in crate::store) fn decode_admin(bytes: &[u8]) -> Result<AdminUser, StoreErr
         },
         setup,
         created_at: s.created_at,
+        assistance_consent: s.assistance_consent,
     })
 }
 
@@ -310,7 +314,18 @@ mod tests {
                 reason: None,
             }),
             created_at: 5,
+            assistance_consent: true,
         };
         assert_eq!(decode_admin(&encode_admin(&user)).ok(), Some(user));
+    }
+
+    #[test]
+    fn an_admin_user_stored_before_the_consent_permission_has_none() {
+        let old = br#"{"name":"bob","password_hash":null,"created_at":5}"#;
+        let user = decode_admin(old).unwrap();
+        assert_eq!(
+            (user.name.as_str(), user.assistance_consent),
+            ("bob", false)
+        );
     }
 }

@@ -165,7 +165,13 @@ impl std::fmt::Display for BackupError {
 }
 impl std::error::Error for BackupError {}
 
-/// Checks that `name` is a plain, visible file name: no directories, no `..`, no NUL.
+/// The longest backup name: well inside every file system's 255-byte limit on a name, and
+/// short enough to read in a listing and in the audit log.
+pub const MAX_BACKUP_NAME: usize = 128;
+
+/// Checks that `name` is a plain, visible file name of printable ASCII: no directories, no
+/// `..`, no control characters (a newline would forge a line in a listing or a log), at most
+/// [`MAX_BACKUP_NAME`] characters.
 pub fn backup_file_name(name: &str) -> Result<(), &'static str> {
     if name.is_empty() {
         return Err("\"path\" must be a file name, for example \"storekey-2024-05-01.redb\".");
@@ -173,6 +179,14 @@ pub fn backup_file_name(name: &str) -> Result<(), &'static str> {
     if name.contains(['/', '\\', '\0']) || name == ".." {
         return Err(
             "\"path\" must be a plain file name inside storage.backup_dir: no '/', '\\' or '..'.",
+        );
+    }
+    if name.len() > MAX_BACKUP_NAME {
+        return Err("\"path\" must be at most 128 characters long.");
+    }
+    if !name.bytes().all(|b| (b' '..=b'~').contains(&b)) {
+        return Err(
+            "\"path\" may hold only printable ASCII characters (letters, digits, spaces and punctuation); no control characters such as a newline.",
         );
     }
     if name.starts_with('.') {

@@ -356,6 +356,9 @@ mod tests {
             backup_file_name(".x").unwrap_err(),
             "\"path\" must not start with '.' (hidden names are reserved for temporary files)."
         );
+        assert!(backup_file_name(&"a".repeat(129)).is_err());
+        assert!(backup_file_name("a\nb.redb").is_err());
+        assert!(backup_file_name(&"a".repeat(128)).is_ok());
         assert!(backup_file_name("storekey-2024-05-01.redb").is_ok());
         assert!(backup_file_name("a..b").is_ok());
     }

@@ -272,7 +272,7 @@ fn apply(tx: &mut Tx<'_>, id: CustomerId, effects: Effects) -> Result<(), StoreE
     if let Some(token) = &effects.token {
         tx.insert_access_token(&token.digest, &token.record)?;
     }
-    if let Some(entry) = &effects.audit {
+    for entry in &effects.audit {
         append(tx, entry)?;
     }
     Ok(())
