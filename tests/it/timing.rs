@@ -1,7 +1,10 @@
 //! Timing oracles (issue 22): refusals of a known account and of an unknown email must not be
 //! told apart by how long they take, measured on the real server as an attacker would: 40 + 40
 //! interleaved requests, compared by AUC (Mann–Whitney; 0.5 = indistinguishable, 1.0 = every
-//! sample of one is slower than every sample of the other).
+//! sample of one is slower than every sample of the other). Timing needs a quiet machine: beside
+//! the rest of the suite (two tests at once on two cores) one slow verify can outlast the floor.
+//! So they are ignored by `cargo test` and run alone by `.ci/run`
+//! (`cargo test --test it -- --ignored timing:: --test-threads=1`), which fails when they do not.
 
 use crate::support::*;
 use serde_json::json;
@@ -89,6 +92,7 @@ fn shipped_cost(c: &mut storekey::config::Config) {
 }
 
 #[tokio::test]
+#[ignore = "statistical timing: .ci/run runs it alone"]
 async fn a_wrong_password_on_a_slow_legacy_hash_and_an_unknown_email_take_as_long() {
     let mut s = TestServer::start_with(shipped_cost).await;
     s.create_customer(BOB, BOB_PASSWORD).await;
@@ -153,6 +157,7 @@ async fn a_wrong_password_on_a_slow_legacy_hash_and_an_unknown_email_take_as_lon
 }
 
 #[tokio::test]
+#[ignore = "statistical timing: .ci/run runs it alone"]
 async fn resending_confirmation_takes_as_long_for_an_account_awaiting_it_as_for_nobody() {
     let s = TestServer::start_with(|c| {
         shipped_cost(c);
