@@ -5,6 +5,9 @@
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+mod sslmode;
+pub use sslmode::{resolve as resolve_tls, TlsChoice, TlsMode, TlsSource};
+
 /// A configuration problem, already phrased as the one line the CLI prints.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError(pub String);
@@ -688,7 +691,8 @@ config_enum!(
 );
 
 config_enum!(
-    /// `storage.tls`: how the PostgreSQL connection is secured.
+    /// `storage.tls`: how the PostgreSQL connection is secured when its URL has no `sslmode`
+    /// (one there wins, with libpq's meanings: `config/sslmode.rs`).
     StorageTls, "storage.tls", {
         /// Plain TCP (a database on loopback or a private network).
         Disable = "disable",
@@ -794,9 +798,13 @@ impl Config {
                 "required when storage.backend = \"postgres\" (env STOREKEY_STORAGE_URL)",
             );
         }
+        // The mode in force: the URL's own sslmode, else storage.tls.
+        let mut tls = TlsMode::from(self.storage.tls);
         if let Some(url) = &self.storage.url {
-            if url
-                .expose()
+            let (choice, rest) = resolve_tls(url.expose(), self.storage.tls)
+                .map_err(|why| ConfigError(format!("storage.url: {why}")))?;
+            tls = choice.mode;
+            if rest
                 .parse::<tokio_postgres::Config>()
                 .map_or(true, |c| c.get_hosts().is_empty())
             {
@@ -812,10 +820,10 @@ impl Config {
         if self.storage.pool_size == 0 {
             return bad("storage.pool_size", "must be at least 1");
         }
-        if self.storage.tls_ca_file.is_some() && self.storage.tls != StorageTls::VerifyFull {
+        if self.storage.tls_ca_file.is_some() && !tls.verifies_chain() {
             return bad(
                 "storage.tls_ca_file",
-                "only used with storage.tls = \"verify-full\"",
+                &format!("only used when the server's certificate is checked (verify-ca or verify-full), and the mode in force is {tls}"),
             );
         }
         if self.password.min_length == 0 || self.password.max_length < self.password.min_length {
@@ -1127,7 +1135,15 @@ mod tests {
             ),
             (
                 "[storage]\nurl = \"postgresql://h/db\"\ntls = \"require\"\ntls_ca_file = \"/etc/ca.pem\"\n",
-                "storage.tls_ca_file: only used with storage.tls = \"verify-full\"",
+                "storage.tls_ca_file: only used when the server's certificate is checked (verify-ca or verify-full), and the mode in force is require",
+            ),
+            (
+                "[storage]\nurl = \"postgresql://h/db?sslmode=disable\"\ntls_ca_file = \"/etc/ca.pem\"\n",
+                "storage.tls_ca_file: only used when the server's certificate is checked (verify-ca or verify-full), and the mode in force is disable",
+            ),
+            (
+                "[storage]\nurl = \"postgresql://h/db?sslmode=verify\"\n",
+                "storage.url: sslmode: expected \"disable\", \"allow\", \"prefer\", \"require\", \"verify-ca\" or \"verify-full\", not \"verify\"",
             ),
             (
                 "[storage]\nbackend = \"sqlite\"\n",
@@ -1140,6 +1156,19 @@ mod tests {
         ];
         for (text, message) in cases {
             assert_eq!(load_str(text, &[]).unwrap_err().0, message, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_url_sslmode_that_checks_the_certificate_takes_the_ca_file() {
+        for url in [
+            "postgresql://h/db?sslmode=verify-ca",
+            "host=h dbname=db sslmode=verify-full",
+        ] {
+            let text = format!(
+                "[storage]\nurl = \"{url}\"\ntls = \"disable\"\ntls_ca_file = \"/etc/ca.pem\"\n"
+            );
+            assert!(load_str(&text, &[]).is_ok(), "{text}");
         }
     }
 

@@ -461,6 +461,12 @@ async fn migrate(config: &Config, from: &str, to: &str, force: bool) -> Result<(
     let (from, to) = (Endpoint::parse(from), Endpoint::parse(to));
     check_endpoints(&from, &to).map_err(|e| e.to_string())?;
     check_source_exists(&from)?;
+    // What each PostgreSQL side's connection will be secured with, before connecting.
+    for (flag, endpoint) in [("--from", &from), ("--to", &to)] {
+        if let Some(Ok(tls)) = endpoint.tls(&config.storage) {
+            eprintln!("{flag} {endpoint}: TLS {tls}");
+        }
+    }
     let source = from.open(&config.storage).await?;
     let target = to.open(&config.storage).await?;
     let bar = if std::io::stderr().is_terminal() {

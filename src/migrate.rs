@@ -3,7 +3,7 @@
 //! transaction per page on the target, then moves the target's id sequences past what was
 //! copied and compares the row counts of both sides.
 
-use crate::config::{DatabaseUrl, StorageBackend, StorageConfig};
+use crate::config::{resolve_tls, DatabaseUrl, StorageBackend, StorageConfig, TlsChoice};
 use crate::store::copy::{Counts, Key, Row, Table};
 use crate::store::{Store, StoreError};
 use std::path::{Path, PathBuf};
@@ -40,6 +40,17 @@ impl Endpoint {
             }
             (Endpoint::Postgres(a), Endpoint::Postgres(b)) => a.expose() == b.expose(),
             _ => false,
+        }
+    }
+
+    /// For PostgreSQL, the TLS mode the connection will use and where it comes from (the URL's
+    /// sslmode, else `storage.tls`), or why the URL's sslmode is not one.
+    pub fn tls(&self, storage: &StorageConfig) -> Option<Result<TlsChoice, String>> {
+        match self {
+            Endpoint::Redb(_) => None,
+            Endpoint::Postgres(url) => {
+                Some(resolve_tls(url.expose(), storage.tls).map(|(choice, _)| choice))
+            }
         }
     }
 

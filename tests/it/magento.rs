@@ -36,6 +36,26 @@ fn message(body: &Value) -> String {
     first_error(body).0
 }
 
+/// The exception Magento's GraphQL test client throws for a response with errors
+/// (`TestFramework\TestCase\GraphQl\Client::processErrors`): every error's message on a line of
+/// its own after `GraphQL response contains errors: `.
+fn exception_message(body: &Value) -> String {
+    let mut text = "GraphQL response contains errors: ".to_string();
+    for error in body["errors"].as_array().expect("errors") {
+        if let Some(m) = error["message"].as_str() {
+            text.push_str(m);
+            text.push('\n');
+        }
+    }
+    text
+}
+
+/// PHPUnit's `expectExceptionMessage`: the exception's message contains `expected`.
+fn expect_exception_message(body: &Value, expected: &str) {
+    let thrown = exception_message(body);
+    assert!(thrown.contains(expected), "{expected:?} not in {thrown:?}");
+}
+
 fn uid(id: u64) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(id.to_string())
@@ -383,12 +403,24 @@ async fn create_customer_v2_create_customer_if_input_data_is_empty() {
             None,
         )
         .await;
-    // Validation wording is async-graphql's, not webonyx's (README, Commerce section): Magento
-    // answers "Field CustomerCreateInput.email of required type String! was not provided."
-    // (async-graphql names the first missing field in declaration order).
+    expect_exception_message(
+        &body,
+        "CustomerCreateInput.email of required type String! was not provided.",
+    );
+    // graphql-php reports every missing field, in the input type's order.
+    let messages: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["message"].as_str().unwrap())
+        .collect();
     assert_eq!(
-        message(&body),
-        "Invalid value for argument \"input\", field \"firstname\" of type \"String!\" is required but not provided"
+        messages,
+        [
+            "Field CustomerCreateInput.firstname of required type String! was not provided.",
+            "Field CustomerCreateInput.lastname of required type String! was not provided.",
+            "Field CustomerCreateInput.email of required type String! was not provided.",
+        ]
     );
     assert_eq!(body["data"], Value::Null, "nothing executed");
 }
@@ -403,11 +435,9 @@ async fn create_customer_v2_create_customer_if_email_missed() {
             None,
         )
         .await;
-    // Validation wording is async-graphql's, not webonyx's (README, Commerce section): Magento
-    // answers "Field CustomerCreateInput.email of required type String! was not provided".
-    assert_eq!(
-        message(&body),
-        "Invalid value for argument \"input\", field \"email\" of type \"String!\" is required but not provided"
+    expect_exception_message(
+        &body,
+        "Field CustomerCreateInput.email of required type String! was not provided",
     );
 }
 
@@ -443,11 +473,9 @@ async fn create_customer_v2_create_customer_if_passed_attribute_dos_not_exists_i
             None,
         )
         .await;
-    // Validation wording is async-graphql's, not webonyx's (README, Commerce section): Magento
-    // answers "Field \"test123\" is not defined by type \"CustomerCreateInput\"."
-    assert_eq!(
-        message(&body),
-        "Invalid value for argument \"input\", unknown field \"test123\" of type \"CustomerCreateInput\""
+    expect_exception_message(
+        &body,
+        "Field \"test123\" is not defined by type \"CustomerCreateInput\".",
     );
 }
 
@@ -596,12 +624,13 @@ async fn is_email_available_email_available_missing_value() {
             None,
         )
         .await;
-    // Validation wording is async-graphql's, not webonyx's (README, Commerce section): Magento
-    // answers "Field \"isEmailAvailable\" argument \"email\" of type \"String!\" is required
-    // but not provided." (async-graphql names the parent type).
+    expect_exception_message(
+        &body,
+        "Field \"isEmailAvailable\" argument \"email\" of type \"String!\" is required",
+    );
     assert_eq!(
         message(&body),
-        "Field \"isEmailAvailable\" argument \"email\" of type \"Query\" is required but not provided"
+        "Field \"isEmailAvailable\" argument \"email\" of type \"String!\" is required but not provided."
     );
 }
 
@@ -1072,4 +1101,96 @@ async fn venia_update_customer_changes_email_with_the_current_password() {
         body,
         json!({"data": {"updateCustomer": {"customer": {"email": "new@example.com", "firstname": "Rob"}}}})
     );
+}
+
+// ---------------------------------------------------------------- graphql-php's value wording
+
+/// Wrong value types, as literals and through variables, in graphql-php's words (Magento answers
+/// with webonyx/graphql-php: ValuesOfCorrectType for literals, Values::getVariableValues for
+/// variables); one error per problem, unknown and missing fields together.
+#[tokio::test]
+async fn graphql_php_words_wrong_value_types_literal_and_variable() {
+    let s = TestServer::start().await;
+    let messages = |body: &Value| -> Vec<String> {
+        body["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["message"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (_, body) = s
+        .gql(
+            r#"mutation { createCustomerV2(input: {firstname: 12, lastname: "Rowe", email: "a@example.com", gender: "two", is_subscribed: "yes", nope: 1}) { customer { email } } }"#,
+            json!({}),
+            None,
+        )
+        .await;
+    assert_eq!(
+        messages(&body),
+        [
+            "String cannot represent a non string value: 12",
+            "Int cannot represent non-integer value: \"two\"",
+            "Boolean cannot represent a non boolean value: \"yes\"",
+            "Field \"nope\" is not defined by type \"CustomerCreateInput\".",
+        ]
+    );
+    let (_, body) = s
+        .gql(
+            "{ isEmailAvailable(email: null) { is_email_available } }",
+            json!({}),
+            None,
+        )
+        .await;
+    assert_eq!(
+        messages(&body),
+        ["Expected value of type \"String!\", found null."]
+    );
+    // Variables: the variable's coercion, with the invalid value as JSON and where it was.
+    let (_, body) = s.gql(AVAILABLE, json!({"e": 12}), None).await;
+    assert_eq!(
+        messages(&body),
+        ["Variable \"$e\" got invalid value 12; String cannot represent a non string value: 12"]
+    );
+    let (_, body) = s
+        .gql(
+            CREATE_V2,
+            // Keys in alphabetical order: the request body's JSON objects are read unordered.
+            json!({"i": {"firstname": "Richard", "gender": true, "lastname": "Rowe", "test123": 1}}),
+            None,
+        )
+        .await;
+    assert_eq!(
+        messages(&body),
+        [
+            "Variable \"$i\" got invalid value {\"firstname\":\"Richard\",\"gender\":true,\"lastname\":\"Rowe\",\"test123\":1}; Field \"email\" of required type \"String!\" was not provided.",
+            "Variable \"$i\" got invalid value true at \"i.gender\"; Int cannot represent non-integer value: true",
+            "Variable \"$i\" got invalid value {\"firstname\":\"Richard\",\"gender\":true,\"lastname\":\"Rowe\",\"test123\":1}; Field \"test123\" is not defined by type \"CustomerCreateInput\".",
+        ]
+    );
+    assert_eq!(body["data"], Value::Null, "nothing executed");
+}
+
+/// Hostile input: thousands of unknown keys in a variable cost at most `MAX_ERRORS` errors, each
+/// showing at most `MAX_SHOWN` characters of the value.
+#[tokio::test]
+async fn graphql_php_wording_is_bounded() {
+    use storekey::api::commerce::{MAX_ERRORS, MAX_SHOWN};
+    let s = TestServer::start().await;
+    let mut input = serde_json::Map::new();
+    for i in 0..3000 {
+        input.insert(format!("k{i}"), json!(i));
+    }
+    let (status, body) = s.gql(CREATE_V2, json!({ "i": input }), None).await;
+    assert_eq!(status, 200);
+    let errors = body["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), MAX_ERRORS);
+    for e in errors {
+        let m = e["message"].as_str().unwrap();
+        assert!(m.chars().count() < MAX_SHOWN + 200, "{m}");
+        assert!(
+            m.starts_with("Variable \"$i\" got invalid value {\"k0\":0,"),
+            "{m}"
+        );
+    }
 }

@@ -519,6 +519,152 @@ async fn storage_tls_decides_how_the_connection_is_secured() {
     );
 }
 
+/// `url` with `sslmode=<mode>` added to its query.
+fn with_sslmode(url: &str, mode: &str) -> String {
+    let join = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{join}sslmode={mode}")
+}
+
+#[tokio::test]
+async fn an_sslmode_in_the_url_is_honoured_with_libpq_meanings_whatever_storage_tls_says() {
+    let Some(db) = database(Schema::Migrated).await else {
+        return;
+    };
+    let Some(ca) = db.ca_file.clone() else {
+        return;
+    };
+    let ca = ca.display().to_string();
+    // storage.tls says the opposite of each mode; the URL's sslmode wins. The server serves TLS
+    // with a certificate from a CA of its own, for localhost and 127.0.0.1.
+    let connect = |url: String, tls: StorageTls, ca_file: Option<&str>| {
+        let config = StorageConfig {
+            tls,
+            tls_ca_file: ca_file.map(str::to_string),
+            ..storage_for(&url)
+        };
+        async move { Postgres::connect(&config).await }
+    };
+    let plain = connect(
+        with_sslmode(&db.url, "disable"),
+        StorageTls::VerifyFull,
+        None,
+    )
+    .await
+    .unwrap();
+    assert!(!encrypted(&plain).await);
+    // allow, prefer, require: encrypted (the server offers TLS), the certificate unchecked.
+    for mode in ["allow", "prefer", "require"] {
+        let pg = connect(with_sslmode(&db.url, mode), StorageTls::Disable, None)
+            .await
+            .unwrap_or_else(|e| panic!("{mode}: {e}"));
+        assert!(encrypted(&pg).await, "{mode}");
+    }
+    // verify-ca: the chain is checked, the name is not: a certificate for localhost serves
+    // db.example; a CA nobody named is refused.
+    let port = db.url.split("@127.0.0.1:").nth(1).unwrap();
+    let other_name = format!("postgresql://storekey@db.example:{port}?hostaddr=127.0.0.1");
+    let pg = connect(
+        with_sslmode(&other_name, "verify-ca"),
+        StorageTls::Disable,
+        Some(&ca),
+    )
+    .await
+    .unwrap();
+    assert!(encrypted(&pg).await);
+    let e = connect(
+        with_sslmode(&db.url, "verify-ca"),
+        StorageTls::Disable,
+        None,
+    )
+    .await
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(e.contains("UnknownIssuer"), "{e}");
+    // verify-full: the name too.
+    let pg = connect(
+        with_sslmode(&db.url, "verify-full"),
+        StorageTls::Disable,
+        Some(&ca),
+    )
+    .await
+    .unwrap();
+    assert!(encrypted(&pg).await);
+    let e = connect(
+        with_sslmode(&other_name, "verify-full"),
+        StorageTls::Disable,
+        Some(&ca),
+    )
+    .await
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(
+        e.contains("certificate not valid for name \"db.example\""),
+        "{e}"
+    );
+    // The key=value form alike.
+    let key_values = format!(
+        "host=127.0.0.1 port={} user=storekey dbname={} sslmode=disable",
+        port.split('/').next().unwrap(),
+        db.name
+    );
+    if db.url.contains("storekey@") {
+        let pg = connect(key_values, StorageTls::VerifyFull, None)
+            .await
+            .unwrap();
+        assert!(!encrypted(&pg).await);
+    }
+}
+
+/// `migrate` and `serve` to a PostgreSQL URL with `?sslmode=disable`, no STOREKEY_STORAGE_TLS:
+/// the URL decides (the server also serves TLS, from a CA storekey does not trust, so
+/// `verify-full` from the built-in default would be refused) and each says what is in force.
+#[tokio::test]
+async fn migrate_and_serve_with_sslmode_disable_need_no_storage_tls() {
+    let Some(db) = database(Schema::Empty).await else {
+        return;
+    };
+    let url = with_sslmode(&db.url, "disable");
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src.redb");
+    drop(storekey::store::RedbStore::open(&src).unwrap());
+    let mut cmd = bin();
+    bin_env(&mut cmd, dir.path());
+    let out = cmd
+        .env_remove("STOREKEY_STORAGE_TLS")
+        .args(["migrate", "--from", src.to_str().unwrap(), "--to", &url])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.starts_with("copied "), "{stdout}");
+    assert!(
+        stderr.contains(": TLS disable (sslmode in the URL)"),
+        "{stderr}"
+    );
+    let mut server = crate::support::BinServer::spawn(
+        dir.path(),
+        &[
+            ("STOREKEY_STORAGE_BACKEND", "postgres"),
+            ("STOREKEY_STORAGE_URL", &url),
+            ("STOREKEY_LOG_FORMAT", "json"),
+        ],
+    );
+    server.terminate();
+    let log = server.stderr();
+    let line = log
+        .lines()
+        .find(|l| l.contains("connected to PostgreSQL"))
+        .unwrap_or_else(|| panic!("{log}"));
+    let line: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(line["fields"]["tls"], "disable", "{line}");
+    assert_eq!(line["fields"]["tls_from"], "sslmode in the URL", "{line}");
+}
+
 #[test]
 fn commands_on_an_unreachable_postgres_say_so_without_the_password() {
     let dir = tempfile::tempdir().unwrap();

@@ -1470,3 +1470,22 @@ async fn in_context_refuses_codes_shopify_does_not_have_and_fields() {
     .await;
     assert!(body["errors"][0]["message"].as_str().is_some(), "{body}");
 }
+
+/// The Storefront endpoint keeps the engine's validation wording (graphql-php's is the Commerce
+/// endpoint's, for Magento's clients).
+#[tokio::test]
+async fn validation_wording_is_not_graphql_php_on_the_storefront() {
+    let (s, token) = start_with(|_| {}).await;
+    let (_, body) = sf(
+        &s,
+        &token,
+        "mutation { customerCreate(input: {}) { customer { id } } }",
+        json!({}),
+    )
+    .await;
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("Invalid value for argument \"input\", field \""),
+        "{message}"
+    );
+}

@@ -6,6 +6,7 @@ mod addresses;
 mod errors;
 mod orders;
 mod types;
+mod wording;
 
 use super::{client_ip, graphql_response, parse_graphql_body, HttpResponse};
 use crate::auth::one_time::ConfirmError;
@@ -25,6 +26,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 pub use types::*;
 use warp::http::{HeaderMap, StatusCode};
+pub use wording::{MAX_ERRORS, MAX_SHOWN};
 
 pub type CommerceSchema = Schema<Query, Mutation, EmptySubscription>;
 
@@ -48,6 +50,8 @@ pub fn build_schema(auth: &Arc<Auth>, server: &crate::config::ServerConfig) -> C
         .data(auth.clone())
         .limit_depth(server.max_query_depth)
         .limit_complexity(server.max_query_complexity)
+        // Validation errors in graphql-php's words, as Magento answers (wording.rs).
+        .extension(wording::GraphqlPhpWording)
         .finish()
 }
 

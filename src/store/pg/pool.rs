@@ -1,12 +1,14 @@
 //! `[storage]` → a deadpool of tokio-postgres connections, TLS through rustls (ring provider).
 
 use super::{PgError, Postgres};
-use crate::config::{StorageConfig, StorageTls};
+use crate::config::{resolve_tls, StorageConfig, TlsMode};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::verify_server_cert_signed_by_trust_anchor;
 use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::server::ParsedCertificate;
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,15 +27,18 @@ impl Postgres {
         let url = config.url.as_ref().ok_or_else(|| {
             PgError::Config("storage.url: required for the PostgreSQL backend".into())
         })?;
-        let mut pg: tokio_postgres::Config = url.expose().parse().map_err(|_| {
+        // The URL's own sslmode (libpq's meanings), else storage.tls.
+        let (tls, text) = resolve_tls(url.expose(), config.tls)
+            .map_err(|why| PgError::Config(format!("storage.url {url}: {why}")))?;
+        let mut pg: tokio_postgres::Config = text.parse().map_err(|_| {
             PgError::Config(format!(
                 "storage.url {url}: not a PostgreSQL connection URL"
             ))
         })?;
-        // storage.tls decides, whatever sslmode the URL carries.
-        pg.ssl_mode(match config.tls {
-            StorageTls::Disable => SslMode::Disable,
-            StorageTls::Require | StorageTls::VerifyFull => SslMode::Require,
+        pg.ssl_mode(match tls.mode {
+            TlsMode::Disable => SslMode::Disable,
+            TlsMode::Allow | TlsMode::Prefer => SslMode::Prefer,
+            TlsMode::Require | TlsMode::VerifyCa | TlsMode::VerifyFull => SslMode::Require,
         });
         if pg.get_application_name().is_none() {
             pg.application_name("storekey");
@@ -45,8 +50,8 @@ impl Postgres {
         let manager_config = ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         };
-        let manager = match config.tls {
-            StorageTls::Disable => Manager::from_config(pg, tokio_postgres::NoTls, manager_config),
+        let manager = match tls.mode {
+            TlsMode::Disable => Manager::from_config(pg, tokio_postgres::NoTls, manager_config),
             mode => Manager::from_config(pg, tls_connector(mode, config)?, manager_config),
         };
         let pool = Pool::builder(manager)
@@ -65,7 +70,8 @@ impl Postgres {
         tracing::info!(
             url = %url,
             pool_size = config.pool_size,
-            tls = %config.tls,
+            tls = %tls.mode,
+            tls_from = %tls.source,
             "connected to PostgreSQL"
         );
         Ok(handle)
@@ -103,22 +109,28 @@ fn chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-fn tls_connector(mode: StorageTls, config: &StorageConfig) -> Result<MakeRustlsConnect, PgError> {
+fn tls_connector(mode: TlsMode, config: &StorageConfig) -> Result<MakeRustlsConnect, PgError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| PgError::Config(format!("storage.tls: {e}")))?;
-    let client = if mode == StorageTls::Require {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(EncryptOnly(
-                provider.signature_verification_algorithms,
-            )))
-            .with_no_client_auth()
-    } else {
-        builder
+    let algorithms = provider.signature_verification_algorithms;
+    let client = match mode {
+        TlsMode::VerifyFull => builder
             .with_root_certificates(roots(config.tls_ca_file.as_deref())?)
-            .with_no_client_auth()
+            .with_no_client_auth(),
+        TlsMode::VerifyCa => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(ChainOnly {
+                roots: roots(config.tls_ca_file.as_deref())?,
+                algorithms,
+            }))
+            .with_no_client_auth(),
+        // allow, prefer, require (disable never gets here): encrypted, certificate unchecked.
+        _ => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(EncryptOnly(algorithms)))
+            .with_no_client_auth(),
     };
     Ok(MakeRustlsConnect::new(client))
 }
@@ -144,8 +156,8 @@ fn roots(ca_file: Option<&str>) -> Result<RootCertStore, PgError> {
     Ok(roots)
 }
 
-/// `tls = "require"`: the connection is encrypted and the handshake signatures are checked, but
-/// the certificate's chain and name are not (libpq's `sslmode=require`).
+/// `require` (and `allow`, `prefer`): the connection is encrypted and the handshake signatures
+/// are checked, but the certificate's chain and name are not (libpq's `sslmode=require`).
 #[derive(Debug)]
 struct EncryptOnly(WebPkiSupportedAlgorithms);
 
@@ -181,5 +193,56 @@ impl ServerCertVerifier for EncryptOnly {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.supported_schemes()
+    }
+}
+
+/// `sslmode=verify-ca`: the certificate chain is checked against the trusted roots (as for
+/// `verify-full`), the host name is not.
+#[derive(Debug)]
+struct ChainOnly {
+    roots: RootCertStore,
+    algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl ServerCertVerifier for ChainOnly {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let cert = ParsedCertificate::try_from(end_entity)?;
+        verify_server_cert_signed_by_trust_anchor(
+            &cert,
+            &self.roots,
+            intermediates,
+            now,
+            self.algorithms.all,
+        )?;
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
     }
 }
