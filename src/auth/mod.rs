@@ -47,7 +47,7 @@ pub mod turns;
 pub use crate::model::normalize_email;
 pub(crate) use audit::audit_entry;
 pub use customers::valid_email;
-pub use lockout::{count_failure, is_locked};
+pub use lockout::{count_failure, is_locked, Failure};
 pub use policy::Policy;
 
 use crate::config::Config;

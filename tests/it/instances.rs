@@ -247,14 +247,68 @@ async fn lockout_counts_failures_spread_over_three_instances() {
     }
 }
 
-/// `storekey_sweeper_runs` on one server.
-async fn sweeper_runs(s: &TestServer) -> u64 {
+/// A counter's value on one server's `/metrics` (0 when it is not there yet).
+async fn counter(s: &TestServer, name: &str) -> u64 {
+    let prefix = format!("{name} ");
     s.metrics()
         .await
         .lines()
-        .find_map(|l| l.strip_prefix("storekey_sweeper_runs_total "))
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
         .and_then(|n| n.parse().ok())
         .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn thirty_wrong_passwords_at_once_over_three_instances_lock_at_exactly_max_failures() {
+    // The load comes from one address: no per-IP throttle in the way.
+    let Some((_db, s)) = instances_with(|c| c.throttle.login_per_ip_per_minute = 0).await else {
+        return;
+    };
+    s[0].create_customer(BOB, BOB_PASSWORD).await;
+    let max = s[0].config.lockout.max_failures;
+    let minutes = i64::from(s[0].config.lockout.lock_minutes);
+    let started = s[0].auth().now();
+    // Thirty distinct wrong passwords, all in flight together, ten per instance.
+    let tries = (0..30).map(|i| {
+        let server = &s[i % 3];
+        async move { server.sign_in(BOB, &format!("wrong-{i}")).await }
+    });
+    for (_, body) in futures_util::future::join_all(tries).await {
+        assert_eq!(first_error(&body).0, GENERIC, "{body}");
+    }
+    let ended = s[0].auth().now();
+    // Failures that arrived once the lock had engaged were refused uncounted, and did not move
+    // the lock's end: it is the one the tenth failure set.
+    let lockout = s[1]
+        .auth()
+        .account_by_email(BOB)
+        .await
+        .unwrap()
+        .unwrap()
+        .credentials
+        .lockout;
+    assert_eq!(lockout.failures, max, "{lockout:?}");
+    let expires = lockout.lock_expires.expect("locked");
+    assert!(
+        (started + minutes * 60..=ended + minutes * 60).contains(&expires),
+        "{lockout:?}"
+    );
+    // One lock, counted once over the three instances.
+    let mut lockouts = 0;
+    for server in &s {
+        lockouts += counter(server, "storekey_lockouts_total").await;
+    }
+    assert_eq!(lockouts, 1);
+    // Locked on every instance, even with the right password.
+    for server in &s {
+        let (_, body) = server.sign_in(BOB, BOB_PASSWORD).await;
+        assert_eq!(first_error(&body).0, GENERIC, "{body}");
+    }
+}
+
+/// `storekey_sweeper_runs` on one server.
+async fn sweeper_runs(s: &TestServer) -> u64 {
+    counter(s, "storekey_sweeper_runs_total").await
 }
 
 #[tokio::test]
