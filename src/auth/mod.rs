@@ -404,6 +404,11 @@ impl Auth {
         self.store.try_lease("sweeper", holder, ttl).await
     }
 
+    /// Gives the sweeper lease up if `holder` has it (a clean stop; see `sweeper::run`).
+    pub async fn release_sweep_lease(&self, holder: &str) -> Result<(), StoreError> {
+        self.store.release_lease("sweeper", holder).await
+    }
+
     /// One write of the sweeper: purges up to `sweep_batch` entries expired by now.
     pub async fn sweep_expired(&self) -> Result<crate::store::SweepReport, StoreError> {
         self.store.sweep(self.now(), self.policy.sweep_batch).await

@@ -337,6 +337,51 @@ async fn only_one_of_three_instances_sweeps() {
 }
 
 #[tokio::test]
+async fn a_clean_stop_of_the_sweeping_instance_hands_the_sweep_on_within_one_interval() {
+    let interval = Duration::from_secs(2);
+    let Some((_db, mut s)) =
+        instances_with(move |c| c.sweeper.interval_seconds = interval.as_secs()).await
+    else {
+        return;
+    };
+    eventually(Duration::from_secs(60), "a sweep", || async {
+        let mut total = 0;
+        for server in &s {
+            total += sweeper_runs(server).await;
+        }
+        total >= 1
+    })
+    .await;
+    let mut runs = Vec::new();
+    for server in &s {
+        runs.push(sweeper_runs(server).await);
+    }
+    let holder = runs.iter().position(|&n| n > 0).unwrap();
+    // A rolling restart stops the holder cleanly (what SIGTERM does)...
+    s[holder].stop().await;
+    let stopped = Instant::now();
+    let others: Vec<usize> = (0..3).filter(|&i| i != holder).collect();
+    // ...and one of the others sweeps at its next tick, not once the lease (three intervals)
+    // has run out. A second of slack for a busy machine; an unreleased lease needs at least
+    // two intervals more.
+    let limit = interval + Duration::from_secs(1);
+    loop {
+        let mut swept = false;
+        for &i in &others {
+            swept |= sweeper_runs(&s[i]).await > runs[i];
+        }
+        if swept {
+            break;
+        }
+        assert!(
+            stopped.elapsed() < limit,
+            "no other instance swept within {limit:?} of the holder's stop"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
 async fn health_and_metrics_report_the_database_pool() {
     let Some((_db, s)) = three_instances().await else {
         return;
