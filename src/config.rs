@@ -53,6 +53,10 @@ pub struct ServerConfig {
     pub max_expanded_selections: usize,
     /// Deadline for reading a request's headers, its body, and for running a GraphQL operation.
     pub request_timeout_seconds: u64,
+    /// Most unknown storefront tokens an instance remembers refusing (each for
+    /// `storefront_tokens::UNKNOWN_REMEMBERED_FOR`), so a client repeating a bad token is
+    /// refused from memory; 0 = none (every unknown token is looked up in the store).
+    pub unknown_storefront_tokens: usize,
     pub graphiql: bool,
     pub cors_origins: Vec<String>,
 }
@@ -66,6 +70,7 @@ impl Default for ServerConfig {
             max_value_depth: 64,
             max_expanded_selections: 2000,
             request_timeout_seconds: 10,
+            unknown_storefront_tokens: 4096,
             graphiql: true,
             cors_origins: Vec::new(),
         }

@@ -290,6 +290,11 @@ pub struct Auth {
     /// Storefront tokens by digest; `None` until first use and after any change here.
     storefront_cache: std::sync::RwLock<Option<storefront_tokens::Cache>>,
     storefront_generation: AtomicU64,
+    /// Storefront tokens lately found unknown (`storefront_tokens::Unknown`).
+    storefront_unknown: std::sync::Mutex<storefront_tokens::Unknown>,
+    /// One confirmation of the storefront token cache at a time (`storefront_token`), with
+    /// when the last one began if it failed, and how.
+    storefront_check: tokio::sync::Mutex<Option<(std::time::Instant, StoreError)>>,
     /// One credential check at a time per email (see `turns`).
     sign_in_turns: turns::Turns,
     /// The admin console's rules and throttle (`admin_users`).
@@ -332,6 +337,10 @@ impl Auth {
             mailer,
             storefront_cache: std::sync::RwLock::new(None),
             storefront_generation: AtomicU64::new(0),
+            storefront_unknown: std::sync::Mutex::new(storefront_tokens::Unknown::new(
+                config.server.unknown_storefront_tokens,
+            )),
+            storefront_check: tokio::sync::Mutex::new(None),
             sign_in_turns: turns::Turns::default(),
             admin_policy: admin_users::AdminPolicy::from_config(&config),
             admin_keys,

@@ -193,6 +193,42 @@ async fn a_storefront_token_deleted_on_one_instance_is_refused_by_the_others_wit
 }
 
 #[tokio::test]
+async fn a_storefront_token_created_on_one_instance_works_on_the_others_at_once() {
+    let Some((_db, s)) = three_instances().await else {
+        return;
+    };
+    let create = |title: &str| {
+        let body = json!({"title": title, "scopes": [WRITE_CUSTOMERS]});
+        let a = &s[0];
+        async move {
+            let (status, body) = a
+                .admin("POST", "/rest/V1/storefront-tokens", Some(body))
+                .await;
+            assert_eq!(status, 200, "{body}");
+            body["access_token"].as_str().unwrap().to_string()
+        }
+    };
+    // B and C have a fresh cache of the tokens (one used a moment ago), and have just refused
+    // an unknown token.
+    let old = create("old").await;
+    for server in &s[1..] {
+        assert_eq!(sf(server, &old, "{ __typename }").await, 200);
+        assert_eq!(sf(server, "no-such-token", "{ __typename }").await, 401);
+    }
+    // A deploy creates a token through A and uses it through the others straight away.
+    let new = create("new").await;
+    for server in &s[1..] {
+        assert_eq!(sf(server, &new, "{ __typename }").await, 200);
+    }
+    // An unknown token is still refused everywhere, however often it comes.
+    for server in &s {
+        for _ in 0..3 {
+            assert_eq!(sf(server, "no-such-token", "{ __typename }").await, 401);
+        }
+    }
+}
+
+#[tokio::test]
 async fn one_admin_code_signs_in_once_across_three_instances() {
     let Some((_db, s)) = three_instances().await else {
         return;
