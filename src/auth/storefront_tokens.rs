@@ -186,23 +186,28 @@ impl Auth {
         // A read that began while this request waited for its turn may have answered it, or
         // failed: then it fails alike rather than queue for a read of its own (a database that
         // is down must not make each waiting request wait for its own timeout in turn).
-        if let Some(answer) = self.cached_storefront_token(&digest, arrived) {
-            return Ok(answer);
-        }
-        if let Some((began, e)) = turn.as_ref() {
-            if *began >= arrived {
-                return Err(e.clone());
-            }
-        }
-        let began = Instant::now();
-        let found = match self.check_storefront_tokens(&digest).await {
-            Ok(found) => found,
-            Err(e) => {
-                *turn = Some((began, e.clone()));
-                return Err(e);
+        let found = match self.cached_storefront_token(&digest, arrived) {
+            Some(answer) => answer,
+            None => {
+                if let Some((began, e)) = turn.as_ref() {
+                    if *began >= arrived {
+                        return Err(e.clone());
+                    }
+                }
+                let began = Instant::now();
+                match self.check_storefront_tokens(&digest).await {
+                    Ok(found) => {
+                        *turn = None;
+                        found
+                    }
+                    Err(e) => {
+                        *turn = Some((began, e.clone()));
+                        return Err(e);
+                    }
+                }
             }
         };
-        *turn = None;
+        drop(turn);
         if found.is_none() {
             if let Ok(mut unknown) = self.storefront_unknown.lock() {
                 unknown.insert(digest);
