@@ -62,6 +62,10 @@ pub struct ServerConfig {
     /// Most connections open at once; beyond it new connections wait in the listen backlog
     /// until one closes (none is accepted, so the process never runs out of file descriptors).
     pub max_connections: usize,
+    /// Most unknown storefront tokens an instance remembers refusing (each for
+    /// `storefront_tokens::UNKNOWN_REMEMBERED_FOR`), so a client repeating a bad token is
+    /// refused from memory; 0 = none (every unknown token is looked up in the store).
+    pub unknown_storefront_tokens: usize,
     pub graphiql: bool,
     pub cors_origins: Vec<String>,
 }
@@ -77,6 +81,7 @@ impl Default for ServerConfig {
             request_timeout_seconds: 10,
             keep_alive_seconds: 30,
             max_connections: 512,
+            unknown_storefront_tokens: 4096,
             graphiql: true,
             cors_origins: Vec::new(),
         }

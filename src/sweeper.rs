@@ -12,14 +12,23 @@ use tokio::sync::watch;
 
 /// Runs until `stop` turns true. With several instances on one database, each tick first takes
 /// the `sweeper` lease (database time, three intervals long, renewed by its holder each tick):
-/// one instance sweeps, and another takes over within three intervals when it stops.
+/// one instance sweeps. A clean stop (SIGTERM, shutdown) gives the lease up, so another
+/// instance takes over at its next tick, within one interval; a holder that dies without
+/// stopping is replaced once its lease expires, within three.
 pub async fn run(auth: Arc<Auth>, mut stop: watch::Receiver<bool>) {
     let interval = auth.policy.sweep_interval;
     let holder = crate::store::pg::new_holder_id();
     loop {
-        tokio::select! {
-            _ = tokio::time::sleep(interval) => {}
-            _ = stop.wait_for(|s| *s) => return,
+        let stopping = tokio::select! {
+            _ = tokio::time::sleep(interval) => false,
+            _ = stop.wait_for(|s| *s) => true,
+        };
+        if stopping {
+            // Held or not: the release only deletes a lease this holder has.
+            if let Err(e) = auth.release_sweep_lease(&holder).await {
+                tracing::warn!("sweeper lease not released: {e}");
+            }
+            return;
         }
         match auth.sweep_lease(&holder, interval * 3).await {
             Ok(true) => {

@@ -386,7 +386,8 @@ impl Auth {
                         None => {
                             let locked = max > 0
                                 && minutes > 0
-                                && count_failure(&mut u.lockout, now, max, minutes);
+                                && count_failure(&mut u.lockout, now, max, minutes)
+                                    == Failure::Locked;
                             AdminEdit {
                                 outcome: Err(if locked {
                                     AdminSignInError::Locked

@@ -280,13 +280,17 @@ impl Auth {
             .verify(account.credentials.password_hash.as_deref(), current)
             .await?;
         if !verified.ok {
-            self.record_failure(customer.id)
+            let failure = self
+                .record_failure(customer.id)
                 .await
                 .map_err(|e| match e {
                     SignInError::Storage(s) => AccountError::Storage(s),
                     other => AccountError::Internal(format!("{other:?}")),
                 })?;
-            return Err(AccountError::WrongPassword);
+            return Err(match failure {
+                Failure::WhileLocked => AccountError::Locked,
+                Failure::Counted | Failure::Locked => AccountError::WrongPassword,
+            });
         }
         if let (true, Some(old)) = (verified.needs_rehash, &account.credentials.password_hash) {
             // The check stands whether or not the new hash could be stored.

@@ -47,7 +47,7 @@ pub mod turns;
 pub use crate::model::normalize_email;
 pub(crate) use audit::audit_entry;
 pub use customers::valid_email;
-pub use lockout::{count_failure, is_locked};
+pub use lockout::{count_failure, is_locked, Failure};
 pub use policy::Policy;
 
 use crate::config::Config;
@@ -298,6 +298,11 @@ pub struct Auth {
     /// Storefront tokens by digest; `None` until first use and after any change here.
     storefront_cache: std::sync::RwLock<Option<storefront_tokens::Cache>>,
     storefront_generation: AtomicU64,
+    /// Storefront tokens lately found unknown (`storefront_tokens::Unknown`).
+    storefront_unknown: std::sync::Mutex<storefront_tokens::Unknown>,
+    /// One confirmation of the storefront token cache at a time (`storefront_token`), with
+    /// when the last one began if it failed, and how.
+    storefront_check: tokio::sync::Mutex<Option<(std::time::Instant, StoreError)>>,
     /// One credential check at a time per email (see `turns`).
     sign_in_turns: turns::Turns,
     /// The admin console's rules and throttle (`admin_users`).
@@ -340,6 +345,10 @@ impl Auth {
             mailer,
             storefront_cache: std::sync::RwLock::new(None),
             storefront_generation: AtomicU64::new(0),
+            storefront_unknown: std::sync::Mutex::new(storefront_tokens::Unknown::new(
+                config.server.unknown_storefront_tokens,
+            )),
+            storefront_check: tokio::sync::Mutex::new(None),
             sign_in_turns: turns::Turns::default(),
             admin_policy: admin_users::AdminPolicy::from_config(&config),
             admin_keys,
@@ -411,6 +420,11 @@ impl Auth {
         ttl: std::time::Duration,
     ) -> Result<bool, StoreError> {
         self.store.try_lease("sweeper", holder, ttl).await
+    }
+
+    /// Gives the sweeper lease up if `holder` has it (a clean stop; see `sweeper::run`).
+    pub async fn release_sweep_lease(&self, holder: &str) -> Result<(), StoreError> {
+        self.store.release_lease("sweeper", holder).await
     }
 
     /// One write of the sweeper: purges up to `sweep_batch` entries expired by now.

@@ -149,7 +149,10 @@ impl Auth {
             // A refusal waits for the floor (in `sign_in`): a success needs no padding, it
             // announces itself.
             if checked {
-                self.record_failure(customer.id).await?;
+                if self.record_failure(customer.id).await? == Failure::WhileLocked {
+                    // The lock engaged while this guess was checked: the lock's refusal.
+                    return Err(SignInError::Locked);
+                }
                 self.recent_failures.remember(attempt, now);
             } else {
                 // Not a guess that was checked: nothing to count (a retry must check it), the
@@ -353,30 +356,44 @@ impl Auth {
 
     /// Adobe Commerce's `processAuthenticationFailure`: counts a failure and locks the account
     /// at `max_failures` for `lock_minutes`; a failure after an expired lock starts over at 1.
-    pub(super) async fn record_failure(&self, id: CustomerId) -> Result<(), SignInError> {
+    /// Decided in the store's update of the record (`count_failure`), so a failure that finds
+    /// the lock engaged (one in flight elsewhere when it engaged) is refused uncounted, and
+    /// only the failure that engaged a lock counts it in `storekey_lockouts_total`.
+    pub(super) async fn record_failure(&self, id: CustomerId) -> Result<Failure, SignInError> {
         let max = self.policy.lockout_max_failures;
         let minutes = self.policy.lockout_minutes;
         if max == 0 || minutes == 0 {
             // Nothing to count, but the same durable work as when there is.
-            return self.decoy_write().await;
+            self.decoy_write().await?;
+            return Ok(Failure::Counted);
         }
         let now = self.now();
         let outcome = self
             .store
             .update_customer(Who::Id(id), move |c| {
-                let locked_now = count_failure(&mut c.credentials.lockout, now, max, minutes);
-                Change::Save(locked_now, Effects::default())
+                match count_failure(&mut c.credentials.lockout, now, max, minutes) {
+                    Failure::WhileLocked => Change::Refuse(Failure::WhileLocked),
+                    counted => Change::Save(counted, Effects::default()),
+                }
             })
             .await?;
-        let locked = matches!(outcome, Updated::Saved(_, true));
-        if locked {
+        let failure = match outcome {
+            Updated::Saved(_, failure) => failure,
+            Updated::Refused(failure) => {
+                // Nothing written: the same durable work as a counted failure all the same.
+                self.decoy_write().await?;
+                failure
+            }
+            Updated::NotFound | Updated::EmailTaken => Failure::Counted,
+        };
+        if failure == Failure::Locked {
             self.metrics.lockout();
             tracing::info!(
                 customer = id.0,
                 "account locked after repeated sign-in failures"
             );
         }
-        Ok(())
+        Ok(failure)
     }
 
     /// One small durable write that changes nothing a client can see (a counter in the store's

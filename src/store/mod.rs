@@ -589,6 +589,18 @@ impl Store {
         }
     }
 
+    /// Gives up the lease `name` if `holder` holds it, so another instance takes it at its next
+    /// try instead of at expiry. Nothing to do on redb.
+    pub async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        match &self.0 {
+            Backend::Redb(_) => Ok(()),
+            Backend::Postgres(p) => {
+                p.release_lease(name, holder).await?;
+                Ok(())
+            }
+        }
+    }
+
     // ------------------------------------------------------------------ migrate
 
     /// Up to `limit` rows of `table` after `after`, in key order (`storekey migrate`'s read).

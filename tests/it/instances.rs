@@ -193,6 +193,42 @@ async fn a_storefront_token_deleted_on_one_instance_is_refused_by_the_others_wit
 }
 
 #[tokio::test]
+async fn a_storefront_token_created_on_one_instance_works_on_the_others_at_once() {
+    let Some((_db, s)) = three_instances().await else {
+        return;
+    };
+    let create = |title: &str| {
+        let body = json!({"title": title, "scopes": [WRITE_CUSTOMERS]});
+        let a = &s[0];
+        async move {
+            let (status, body) = a
+                .admin("POST", "/rest/V1/storefront-tokens", Some(body))
+                .await;
+            assert_eq!(status, 200, "{body}");
+            body["access_token"].as_str().unwrap().to_string()
+        }
+    };
+    // B and C have a fresh cache of the tokens (one used a moment ago), and have just refused
+    // an unknown token.
+    let old = create("old").await;
+    for server in &s[1..] {
+        assert_eq!(sf(server, &old, "{ __typename }").await, 200);
+        assert_eq!(sf(server, "no-such-token", "{ __typename }").await, 401);
+    }
+    // A deploy creates a token through A and uses it through the others straight away.
+    let new = create("new").await;
+    for server in &s[1..] {
+        assert_eq!(sf(server, &new, "{ __typename }").await, 200);
+    }
+    // An unknown token is still refused everywhere, however often it comes.
+    for server in &s {
+        for _ in 0..3 {
+            assert_eq!(sf(server, "no-such-token", "{ __typename }").await, 401);
+        }
+    }
+}
+
+#[tokio::test]
 async fn one_admin_code_signs_in_once_across_three_instances() {
     let Some((_db, s)) = three_instances().await else {
         return;
@@ -247,14 +283,68 @@ async fn lockout_counts_failures_spread_over_three_instances() {
     }
 }
 
-/// `storekey_sweeper_runs` on one server.
-async fn sweeper_runs(s: &TestServer) -> u64 {
+/// A counter's value on one server's `/metrics` (0 when it is not there yet).
+async fn counter(s: &TestServer, name: &str) -> u64 {
+    let prefix = format!("{name} ");
     s.metrics()
         .await
         .lines()
-        .find_map(|l| l.strip_prefix("storekey_sweeper_runs_total "))
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
         .and_then(|n| n.parse().ok())
         .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn thirty_wrong_passwords_at_once_over_three_instances_lock_at_exactly_max_failures() {
+    // The load comes from one address: no per-IP throttle in the way.
+    let Some((_db, s)) = instances_with(|c| c.throttle.login_per_ip_per_minute = 0).await else {
+        return;
+    };
+    s[0].create_customer(BOB, BOB_PASSWORD).await;
+    let max = s[0].config.lockout.max_failures;
+    let minutes = i64::from(s[0].config.lockout.lock_minutes);
+    let started = s[0].auth().now();
+    // Thirty distinct wrong passwords, all in flight together, ten per instance.
+    let tries = (0..30).map(|i| {
+        let server = &s[i % 3];
+        async move { server.sign_in(BOB, &format!("wrong-{i}")).await }
+    });
+    for (_, body) in futures_util::future::join_all(tries).await {
+        assert_eq!(first_error(&body).0, GENERIC, "{body}");
+    }
+    let ended = s[0].auth().now();
+    // Failures that arrived once the lock had engaged were refused uncounted, and did not move
+    // the lock's end: it is the one the tenth failure set.
+    let lockout = s[1]
+        .auth()
+        .account_by_email(BOB)
+        .await
+        .unwrap()
+        .unwrap()
+        .credentials
+        .lockout;
+    assert_eq!(lockout.failures, max, "{lockout:?}");
+    let expires = lockout.lock_expires.expect("locked");
+    assert!(
+        (started + minutes * 60..=ended + minutes * 60).contains(&expires),
+        "{lockout:?}"
+    );
+    // One lock, counted once over the three instances.
+    let mut lockouts = 0;
+    for server in &s {
+        lockouts += counter(server, "storekey_lockouts_total").await;
+    }
+    assert_eq!(lockouts, 1);
+    // Locked on every instance, even with the right password.
+    for server in &s {
+        let (_, body) = server.sign_in(BOB, BOB_PASSWORD).await;
+        assert_eq!(first_error(&body).0, GENERIC, "{body}");
+    }
+}
+
+/// `storekey_sweeper_runs` on one server.
+async fn sweeper_runs(s: &TestServer) -> u64 {
+    counter(s, "storekey_sweeper_runs_total").await
 }
 
 #[tokio::test]
@@ -280,6 +370,51 @@ async fn only_one_of_three_instances_sweeps() {
         1,
         "sweeps per instance: {runs:?}"
     );
+}
+
+#[tokio::test]
+async fn a_clean_stop_of_the_sweeping_instance_hands_the_sweep_on_within_one_interval() {
+    let interval = Duration::from_secs(2);
+    let Some((_db, mut s)) =
+        instances_with(move |c| c.sweeper.interval_seconds = interval.as_secs()).await
+    else {
+        return;
+    };
+    eventually(Duration::from_secs(60), "a sweep", || async {
+        let mut total = 0;
+        for server in &s {
+            total += sweeper_runs(server).await;
+        }
+        total >= 1
+    })
+    .await;
+    let mut runs = Vec::new();
+    for server in &s {
+        runs.push(sweeper_runs(server).await);
+    }
+    let holder = runs.iter().position(|&n| n > 0).unwrap();
+    // A rolling restart stops the holder cleanly (what SIGTERM does)...
+    s[holder].stop().await;
+    let stopped = Instant::now();
+    let others: Vec<usize> = (0..3).filter(|&i| i != holder).collect();
+    // ...and one of the others sweeps at its next tick, not once the lease (three intervals)
+    // has run out. A second of slack for a busy machine; an unreleased lease needs at least
+    // two intervals more.
+    let limit = interval + Duration::from_secs(1);
+    loop {
+        let mut swept = false;
+        for &i in &others {
+            swept |= sweeper_runs(&s[i]).await > runs[i];
+        }
+        if swept {
+            break;
+        }
+        assert!(
+            stopped.elapsed() < limit,
+            "no other instance swept within {limit:?} of the holder's stop"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 #[tokio::test]
