@@ -65,7 +65,14 @@ pub async fn handle(
         }
         Err((status, message)) => {
             auth.metrics.request("admin", operation, "error");
-            json_response(status, &json!({ "message": message }))
+            let mut resp = json_response(status, &json!({ "message": message }));
+            if status == StatusCode::SERVICE_UNAVAILABLE {
+                resp.headers_mut().insert(
+                    warp::http::header::RETRY_AFTER,
+                    warp::http::HeaderValue::from_static(super::RETRY_AFTER_SECONDS),
+                );
+            }
+            resp
         }
     }
 }
@@ -406,6 +413,7 @@ fn account_error(e: AccountError, email: &str) -> (StatusCode, String) {
         AccountError::Policy(p) => (StatusCode::BAD_REQUEST, p.to_string()),
         AccountError::NotFound => (StatusCode::NOT_FOUND, NO_SUCH_CUSTOMER.into()),
         AccountError::Busy => (StatusCode::SERVICE_UNAVAILABLE, BUSY.into()),
+        AccountError::Storage(e) => internal(e),
         other => internal(format!("{other:?}")),
     }
 }
@@ -474,13 +482,23 @@ fn parse_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, (StatusCod
     })
 }
 
-fn internal(e: impl std::fmt::Display) -> (StatusCode, String) {
+/// Any failure the caller cannot mend: 500, or 503 (with `Retry-After`, set by `handle`) for a
+/// `StoreError` that is unavailable.
+fn internal<E: std::fmt::Display + 'static>(e: E) -> (StatusCode, String) {
+    if crate::store::StoreError::unavailable_in(&e) {
+        tracing::warn!("admin API: storage unavailable: {e}");
+        return (StatusCode::SERVICE_UNAVAILABLE, STORAGE_UNAVAILABLE.into());
+    }
     tracing::error!("admin API internal error: {e}");
     (
         StatusCode::INTERNAL_SERVER_ERROR,
         "Internal server error".into(),
     )
 }
+
+/// The admin REST API's message while the store is unavailable.
+pub const STORAGE_UNAVAILABLE: &str =
+    "The database is unavailable. Please wait and try again later.";
 
 /// Decodes `a=1&b=x%40y` (the query string of a REST call). `+` is kept, not read as a space:
 /// `?email=bob+shop@example.com` means that address.

@@ -473,6 +473,11 @@ pub fn json_response(status: StatusCode, value: &impl serde::Serialize) -> HttpR
     resp
 }
 
+/// `Retry-After` of every 503 (a full hash pool, a gate timeout, the store unavailable): a
+/// database outage is over when PostgreSQL accepts connections again, and the pool reconnects
+/// on the next request.
+pub const RETRY_AFTER_SECONDS: &str = "1";
+
 /// A GraphQL-shaped error for failures before execution (bad JSON, too large, batches).
 pub fn graphql_error_response(status: StatusCode, message: &str) -> HttpResponse {
     json_response(

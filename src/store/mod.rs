@@ -65,6 +65,26 @@ impl std::fmt::Display for StoreError {
 }
 impl std::error::Error for StoreError {}
 
+impl StoreError {
+    /// The store cannot be reached for now and asking again later may succeed: the API answers
+    /// 503 with `Retry-After` (never 401, never 500), the caller stays signed in. On PostgreSQL
+    /// that is no connection (refused, reset, closed, the pool's wait timed out), the server
+    /// shutting down or starting up, out of resources, a read-only standby, or a serialization
+    /// failure or deadlock still there after the retries (see `From<PgError>`); on redb, the
+    /// writer gone. Everything else (a corrupt record, an SQL error, an I/O error of the file)
+    /// is a fault to look at: 500.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
+
+    /// `e` as a `StoreError` that `is_unavailable`, for the adapters' one internal-error
+    /// function, which takes any error.
+    pub fn unavailable_in(e: &dyn std::any::Any) -> bool {
+        e.downcast_ref::<StoreError>()
+            .is_some_and(StoreError::is_unavailable)
+    }
+}
+
 /// redb's page cache for bulk commands (see `Store::open_bulk`).
 pub const BULK_CACHE_BYTES: usize = 32 * 1024 * 1024;
 

@@ -26,6 +26,7 @@ mod magento;
 mod migrate;
 mod migration;
 mod one_time;
+mod outage;
 mod pg;
 mod pg_store;
 mod registration;

@@ -502,3 +502,140 @@ fn run_output(cmd: &mut Command) -> Result<String, String> {
         ))
     }
 }
+
+/// A throwaway cluster of one test's own, which the test may stop and start under a running
+/// server (an outage). No TLS, `fsync=off`; stopped at once and deleted when dropped (and by the
+/// watchdog, should the test binary die first).
+pub struct OwnCluster {
+    /// A `postgresql://` URL of its `postgres` database (no TLS).
+    pub url: String,
+    dir: PathBuf,
+    data: PathBuf,
+    bin: PathBuf,
+    root: bool,
+    options: String,
+}
+
+impl OwnCluster {
+    /// A new cluster, started; None (after one skip line) when there are no PostgreSQL binaries
+    /// or the tests run against `STOREKEY_TEST_PG_URL` (a server they must not stop), unless
+    /// `STOREKEY_REQUIRE_PG=1`.
+    pub fn start() -> Option<OwnCluster> {
+        let skip = |why: &str| {
+            if std::env::var("STOREKEY_REQUIRE_PG").as_deref() == Ok("1") {
+                panic!("STOREKEY_REQUIRE_PG=1, but {why}");
+            }
+            let _ = writeln!(
+                std::io::stderr(),
+                "storekey: a test that stops PostgreSQL skipped: {why}"
+            );
+            None
+        };
+        if std::env::var("STOREKEY_TEST_PG_URL").is_ok_and(|u| !u.is_empty()) {
+            return skip("STOREKEY_TEST_PG_URL names a server the tests may not stop");
+        }
+        let Some(bin) = find_bin_dir() else {
+            return skip("no PostgreSQL server binaries found");
+        };
+        let root = run_output(Command::new("id").arg("-u")).is_ok_and(|uid| uid.trim() == "0");
+        let dir = tempfile::Builder::new()
+            .prefix("storekey-pg-own-")
+            .tempdir()
+            .expect("temp dir")
+            .keep();
+        if root {
+            run_output(Command::new("chown").arg("postgres").arg(&dir)).expect("chown postgres");
+        }
+        let data = dir.join("data");
+        spawn_watchdog(&dir, &data, &bin, root).expect("watchdog");
+        let port = free_port().expect("free port");
+        let options = format!(
+            "-p {port} -k {dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+            dir = dir.display()
+        );
+        let cluster = OwnCluster {
+            url: format!("postgresql://storekey@127.0.0.1:{port}/postgres"),
+            dir,
+            data,
+            bin,
+            root,
+            options,
+        };
+        run_output(
+            cluster
+                .as_server_user("initdb")
+                .arg("-D")
+                .arg(&cluster.data)
+                .args([
+                    "-U",
+                    "storekey",
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                    "--no-sync",
+                ]),
+        )
+        .unwrap_or_else(|e| panic!("initdb: {e}"));
+        cluster.start_again();
+        Some(cluster)
+    }
+
+    /// `[storage]` for this cluster's `postgres` database: no TLS, a small pool.
+    pub fn storage(&self) -> StorageConfig {
+        storage_for(&self.url)
+    }
+
+    /// `pg_ctl stop -m fast`: sessions are ended (SQLSTATE 57P01), new connections refused.
+    pub fn stop(&self) {
+        run_output(
+            self.as_server_user("pg_ctl")
+                .arg("-D")
+                .arg(&self.data)
+                .args(["-m", "fast", "-w", "stop"]),
+        )
+        .unwrap_or_else(|e| panic!("pg_ctl stop: {e}"));
+    }
+
+    /// `pg_ctl start` on the same port, waiting until it accepts connections.
+    pub fn start_again(&self) {
+        run_output(
+            self.as_server_user("pg_ctl")
+                .arg("-D")
+                .arg(&self.data)
+                .arg("-l")
+                .arg(self.dir.join("log"))
+                .args(["-w", "-t", "60", "-o", &self.options, "start"]),
+        )
+        .unwrap_or_else(|e| {
+            let log = std::fs::read_to_string(self.dir.join("log")).unwrap_or_default();
+            panic!("pg_ctl start: {e}; server log: {}", log.trim())
+        });
+    }
+
+    fn as_server_user(&self, program: &str) -> Command {
+        let path = self.bin.join(program);
+        if self.root {
+            let mut cmd = Command::new("runuser");
+            cmd.args(["-u", "postgres", "--"]).arg(path);
+            cmd
+        } else {
+            Command::new(path)
+        }
+    }
+}
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        let _ = self
+            .as_server_user("pg_ctl")
+            .arg("-D")
+            .arg(&self.data)
+            .args(["-m", "immediate", "stop"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

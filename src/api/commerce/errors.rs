@@ -5,6 +5,7 @@
 use crate::auth::one_time::{OtcError, ResetError};
 use crate::auth::{AccountError, ProfileField, SignInError};
 use crate::model::MAX_FIELD_CHARS;
+use crate::store::StoreError;
 use async_graphql::ErrorExtensions;
 use std::sync::Arc;
 use warp::http::StatusCode;
@@ -37,18 +38,24 @@ pub const LAC_NO_CUSTOMER: &str = "Customer email provided does not exist";
 pub const LAC_FAILED: &str = "Unable to generate tokens. Please wait and try again later.";
 
 /// The HTTP status an error asks for (Adobe Commerce answers 401 to any authentication error
-/// and storekey 503 when the hash pool was full); everything else is 200.
+/// and storekey 503 when the hash pool was full or the store is unavailable); everything else
+/// is 200.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     Unauthorized,
     Busy,
+    /// The store cannot be reached for now (`StoreError::is_unavailable`).
+    StorageUnavailable,
 }
 
-/// HTTP 401 when any error is an authentication error, 503 when the hash pool was full,
-/// else 200 (Adobe Commerce's mapping).
+/// HTTP 503 when the store was unavailable (whatever else failed: a customer is never told to
+/// sign in again because the database is down), 401 when any error is an authentication error,
+/// 503 when the hash pool was full, else 200 (Adobe Commerce's mapping).
 pub(super) fn status_for(resp: &async_graphql::Response) -> StatusCode {
     let statuses = || resp.errors.iter().filter_map(|e| e.source::<Status>());
-    if statuses().any(|s| *s == Status::Unauthorized) {
+    if statuses().any(|s| *s == Status::StorageUnavailable) {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else if statuses().any(|s| *s == Status::Unauthorized) {
         StatusCode::UNAUTHORIZED
     } else if statuses().any(|s| *s == Status::Busy) {
         StatusCode::SERVICE_UNAVAILABLE
@@ -82,7 +89,16 @@ pub fn error(category: &'static str, message: impl Into<String>) -> async_graphq
     async_graphql::Error::new(message.into()).extend_with(|_, e| e.set("category", category))
 }
 
-pub(super) fn internal(e: impl std::fmt::Display) -> async_graphql::Error {
+/// Any failure the caller cannot mend: `graphql-internal`. A `StoreError` that is unavailable
+/// (the one place each adapter decides it) also asks for HTTP 503 with `Retry-After`.
+pub(super) fn internal<E: std::fmt::Display + 'static>(e: E) -> async_graphql::Error {
+    if StoreError::unavailable_in(&e) {
+        tracing::warn!("storage unavailable: {e}");
+        return with_status(
+            error("graphql-internal", INTERNAL),
+            Status::StorageUnavailable,
+        );
+    }
     tracing::error!("internal error: {e}");
     error("graphql-internal", INTERNAL)
 }
@@ -157,6 +173,7 @@ pub(super) fn otc_error(e: OtcError) -> async_graphql::Error {
         OtcError::Disabled => error("graphql-authorization", LAC_DISABLED),
         OtcError::AssistanceNotAllowed => error("graphql-authorization", LAC_NOT_ALLOWED),
         OtcError::NotFound => error("graphql-input", LAC_NO_CUSTOMER),
+        OtcError::Storage(m) if m.is_unavailable() => internal(m),
         OtcError::Storage(m) => {
             tracing::error!("token as admin not issued: {m}");
             error("graphql-input", LAC_FAILED)

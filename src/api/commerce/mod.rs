@@ -121,13 +121,7 @@ async fn respond(
         match auth.authenticate(&token).await {
             Ok(Some(session)) => caller.session = Some(session),
             Ok(None) => stale_cookie = true,
-            Err(e) => {
-                tracing::error!("token lookup failed: {e}");
-                return super::graphql_error_response(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Internal server error",
-                );
-            }
+            Err(e) => return lookup_failed(&e),
         }
     } else if let Some(token) = bearer(headers) {
         match auth.authenticate(&token).await {
@@ -145,13 +139,7 @@ async fn respond(
                     );
                 }
             },
-            Err(e) => {
-                tracing::error!("token lookup failed: {e}");
-                return super::graphql_error_response(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Internal server error",
-                );
-            }
+            Err(e) => return lookup_failed(&e),
         }
     }
     let gate = &state.commerce_gate;
@@ -202,7 +190,7 @@ async fn respond(
             );
             resp.headers_mut().insert(
                 warp::http::header::RETRY_AFTER,
-                warp::http::HeaderValue::from_static("1"),
+                warp::http::HeaderValue::from_static(super::RETRY_AFTER_SECONDS),
             );
             return resp;
         }
@@ -222,7 +210,33 @@ async fn respond(
     if status == StatusCode::SERVICE_UNAVAILABLE {
         resp.headers_mut().insert(
             warp::http::header::RETRY_AFTER,
-            warp::http::HeaderValue::from_static("1"),
+            warp::http::HeaderValue::from_static(super::RETRY_AFTER_SECONDS),
+        );
+    }
+    resp
+}
+
+/// A failed token lookup, answered before anything runs: what `errors::internal` says, as a
+/// whole response (503 with `Retry-After` while the store is unavailable, else 500).
+fn lookup_failed(e: &crate::store::StoreError) -> HttpResponse {
+    let status = if e.is_unavailable() {
+        tracing::warn!("token lookup failed, storage unavailable: {e}");
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        tracing::error!("token lookup failed: {e}");
+        StatusCode::INTERNAL_SERVER_ERROR
+    };
+    let mut resp = super::json_response(
+        status,
+        &serde_json::json!({"errors": [{
+            "message": errors::INTERNAL,
+            "extensions": {"category": "graphql-internal"}
+        }]}),
+    );
+    if e.is_unavailable() {
+        resp.headers_mut().insert(
+            warp::http::header::RETRY_AFTER,
+            warp::http::HeaderValue::from_static(super::RETRY_AFTER_SECONDS),
         );
     }
     resp

@@ -8,6 +8,7 @@ use crate::auth::one_time::ResetError;
 use crate::auth::password::PolicyError;
 use crate::auth::{AccountError, ProfileField};
 use crate::model::MAX_FIELD_CHARS;
+use crate::store::StoreError;
 use async_graphql::ErrorExtensions;
 
 pub const UNIDENTIFIED_CUSTOMER: &str = "Unidentified customer";
@@ -31,7 +32,8 @@ pub const LOCKED: &str = "The account is locked. Please wait and try again later
 pub const BUSY: &str = "The server is busy signing other customers in. Please try again shortly.";
 pub const INTERNAL: &str = "Internal error. Looks like something went wrong on our end.";
 
-/// Marks an error that asks for HTTP 503 with `Retry-After`.
+/// Marks an error that asks for HTTP 503 with `Retry-After`: the hash pool was full, or the
+/// store is unavailable.
 #[derive(Debug, Clone, Copy)]
 pub struct Busy;
 
@@ -57,7 +59,17 @@ pub(super) fn token_denied(mutation: &str) -> async_graphql::Error {
     coded("ACCESS_DENIED", format!("{mutation} access denied"))
 }
 
-pub(super) fn internal(e: impl std::fmt::Display) -> async_graphql::Error {
+/// Any failure the caller cannot mend: Shopify's `INTERNAL_SERVER_ERROR`. A `StoreError` that is
+/// unavailable (the one place this adapter decides it) also asks for HTTP 503 with
+/// `Retry-After`, the status Shopify's clients retry.
+pub(super) fn internal<E: std::fmt::Display + 'static>(e: E) -> async_graphql::Error {
+    if StoreError::unavailable_in(&e) {
+        tracing::warn!("storage unavailable: {e}");
+        return async_graphql::Error {
+            source: Some(std::sync::Arc::new(Busy)),
+            ..coded("INTERNAL_SERVER_ERROR", INTERNAL)
+        };
+    }
     tracing::error!("internal error: {e}");
     coded("INTERNAL_SERVER_ERROR", INTERNAL)
 }

@@ -241,10 +241,7 @@ pub async fn handle(
             auth.metrics.request("storefront", "", "unauthenticated");
             return unauthorized();
         }
-        Err(Refusal::Lookup(e)) => {
-            tracing::error!("storefront token lookup failed: {e}");
-            return internal_response();
-        }
+        Err(Refusal::Lookup(e)) => return lookup_failed(&e),
     };
     let request = match parse_graphql_body(&body) {
         Ok(r) => r,
@@ -281,7 +278,7 @@ pub async fn handle(
             );
             resp.headers_mut().insert(
                 warp::http::header::RETRY_AFTER,
-                warp::http::HeaderValue::from_static("1"),
+                warp::http::HeaderValue::from_static(super::RETRY_AFTER_SECONDS),
             );
             return resp;
         }
@@ -293,18 +290,34 @@ pub async fn handle(
         let mut resp = graphql_response(StatusCode::SERVICE_UNAVAILABLE, &response);
         resp.headers_mut().insert(
             warp::http::header::RETRY_AFTER,
-            warp::http::HeaderValue::from_static("1"),
+            warp::http::HeaderValue::from_static(super::RETRY_AFTER_SECONDS),
         );
         return resp;
     }
     graphql_response(StatusCode::OK, &response)
 }
 
-fn internal_response() -> HttpResponse {
-    super::json_response(
-        StatusCode::INTERNAL_SERVER_ERROR,
+/// A failed storefront token lookup, answered before anything runs: what `errors::internal`
+/// says, as a whole response (503 with `Retry-After` while the store is unavailable, else 500).
+fn lookup_failed(e: &StoreError) -> HttpResponse {
+    let status = if e.is_unavailable() {
+        tracing::warn!("storefront token lookup failed, storage unavailable: {e}");
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        tracing::error!("storefront token lookup failed: {e}");
+        StatusCode::INTERNAL_SERVER_ERROR
+    };
+    let mut resp = super::json_response(
+        status,
         &json!({"errors": [{"message": INTERNAL, "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]}),
-    )
+    );
+    if e.is_unavailable() {
+        resp.headers_mut().insert(
+            warp::http::header::RETRY_AFTER,
+            warp::http::HeaderValue::from_static(super::RETRY_AFTER_SECONDS),
+        );
+    }
+    resp
 }
 
 fn ctx_parts<'a>(ctx: &'a Context<'_>) -> (&'a Arc<Auth>, &'a StorefrontCaller) {

@@ -20,8 +20,9 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 
 impl From<PgError> for StoreError {
-    /// No connection is `Unavailable` (the caller may try later); anything else the database
-    /// said is `Postgres`. Every text names PostgreSQL and none carries the URL or the password
+    /// What asking again later may cure is `Unavailable` (see `StoreError::is_unavailable`):
+    /// no connection, a closed or reset one, and the SQLSTATEs of `unavailable_code`; anything
+    /// else the database said is `Postgres`. Every text names PostgreSQL and none carries the URL or the password
     /// (`PgError` never holds them).
     fn from(e: PgError) -> Self {
         let text = e.to_string();
@@ -32,7 +33,10 @@ impl From<PgError> for StoreError {
         };
         match &e {
             PgError::Connect(_) | PgError::Config(_) => StoreError::Unavailable(text),
-            PgError::Db(db) if db.is_closed() => StoreError::Unavailable(text),
+            PgError::Db(db) if db.is_closed() || io_failure(db) => StoreError::Unavailable(text),
+            PgError::Db(db) if db.code().is_some_and(unavailable_code) => {
+                StoreError::Unavailable(text)
+            }
             PgError::Corrupt(what) => StoreError::Corrupt(what.clone()),
             _ => StoreError::Postgres(text),
         }
@@ -43,6 +47,22 @@ impl From<tokio_postgres::Error> for StoreError {
     fn from(e: tokio_postgres::Error) -> Self {
         PgError::from(e).into()
     }
+}
+
+/// The connection failed under the statement (reset, broken pipe): no answer from the server.
+fn io_failure(e: &tokio_postgres::Error) -> bool {
+    std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
+}
+
+/// SQLSTATEs that say the server cannot serve now rather than that the statement is wrong:
+/// class 08 (connection exception), 57P01–57P03 (shutting down, crashed, starting up), class
+/// 53 (insufficient resources: disk full, out of memory, too many connections), 25006 (a
+/// read-only standby, mid-failover), and 40001/40P01 when they reach here (every retry spent).
+fn unavailable_code(code: &SqlState) -> bool {
+    let c = code.code();
+    c.starts_with("08")
+        || c.starts_with("53")
+        || matches!(c, "57P01" | "57P02" | "57P03" | "25006" | "40001" | "40P01")
 }
 
 /// True when `e` is a unique violation on the customers' email key: the email belongs to
