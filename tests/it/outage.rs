@@ -11,6 +11,9 @@ use storekey::auth::storefront_tokens::{StorefrontTokenKind, WRITE_CUSTOMERS};
 const SF_PATH: &str = "/api/2026-04/graphql.json";
 const SF_CUSTOMER: &str = "query($t:String!){ customer(customerAccessToken:$t) { email } }";
 const SF_SIGN_IN: &str = "mutation($e:String!,$p:String!){ customerAccessTokenCreate(input:{email:$e, password:$p}) { customerAccessToken { accessToken } customerUserErrors { code message } } }";
+const SF_RENEW: &str = "mutation($t:String!){ customerAccessTokenRenew(customerAccessToken:$t) { customerAccessToken { accessToken } userErrors { message } } }";
+const UPDATE: &str =
+    "mutation{ updateCustomerV2(input:{firstname:\"Robert\"}) { customer { firstname } } }";
 const SIGN_IN: &str =
     "mutation($e:String!,$p:String!){ generateCustomerToken(email:$e, password:$p) { token } }";
 
@@ -131,6 +134,28 @@ async fn postgresql_down_is_a_503_with_retry_after_in_each_dialect_and_tokens_wo
         assert_storefront_unavailable(
             "sign-in",
             post(&s, SF_PATH, sf_header(), SF_SIGN_IN, credentials.clone()).await,
+        );
+        assert_commerce_unavailable(
+            "mutation",
+            post(&s, "/graphql", bearer(), UPDATE, json!({})).await,
+        );
+        assert_storefront_unavailable(
+            "mutation",
+            post(&s, SF_PATH, sf_header(), SF_RENEW, sf_customer()).await,
+        );
+        let rest = s
+            .http
+            .get(s.url("/rest/V1/customers/1"))
+            .header("Authorization", format!("Bearer {ADMIN_KEY}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(rest.status().as_u16(), 503);
+        assert_eq!(rest.headers()["retry-after"], "1");
+        let body: Value = rest.json().await.unwrap();
+        assert_eq!(
+            body,
+            json!({"message": "The database is unavailable. Please wait and try again later."})
         );
     }
     let health = s.http.get(s.url("/healthz")).send().await.unwrap();

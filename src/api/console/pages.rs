@@ -70,7 +70,22 @@ fn render(status: StatusCode, page: &impl Template) -> HttpResponse {
     }
 }
 
-pub(super) fn internal(e: impl std::fmt::Display) -> HttpResponse {
+/// Any failure the operator cannot mend from the page: 500, or 503 with `Retry-After` for a
+/// `StoreError` that is unavailable.
+pub(super) fn internal<E: std::fmt::Display + 'static>(e: E) -> HttpResponse {
+    if crate::store::StoreError::unavailable_in(&e) {
+        tracing::warn!("admin console: storage unavailable: {e}");
+        let mut resp = message_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Database unavailable",
+            "The database cannot be reached; try again in a moment.",
+        );
+        resp.headers_mut().insert(
+            warp::http::header::RETRY_AFTER,
+            warp::http::HeaderValue::from_static(crate::api::RETRY_AFTER_SECONDS),
+        );
+        return resp;
+    }
     tracing::error!("admin console internal error: {e}");
     message_page(
         StatusCode::INTERNAL_SERVER_ERROR,
