@@ -91,6 +91,19 @@ fn shipped_cost(c: &mut storekey::config::Config) {
     c.lockout.max_failures = 0;
 }
 
+/// How long the first refusal of an unknown email, then the first of the legacy account, take.
+async fn first_refusals(s: &TestServer) -> (Duration, Duration) {
+    let mut took = Vec::new();
+    for email in [NOBODY, BOB] {
+        let t = Instant::now();
+        let (status, body) = s.sign_in(email, "wrong-password-first").await;
+        took.push(t.elapsed());
+        assert_eq!(status, 401, "{body}");
+        assert_eq!(first_error(&body).0, GENERIC);
+    }
+    (took[0], took[1])
+}
+
 #[tokio::test]
 #[ignore = "statistical timing: .ci/run runs it alone"]
 async fn a_wrong_password_on_a_slow_legacy_hash_and_an_unknown_email_take_as_long() {
@@ -124,7 +137,24 @@ async fn a_wrong_password_on_a_slow_legacy_hash_and_an_unknown_email_take_as_lon
         .await
         .unwrap();
     assert!(matches!(stored, storekey::store::Updated::Saved(..)));
-    s.restart().await;
+    // The first probes, before any legacy verify has run in the process, wait as long. One
+    // pair is one sample, and a busy machine can slow a 64 MiB verify past the floor timed
+    // moments before: up to three fresh processes are tried. A real leak (45 ms against 250 ms
+    // before the floor) fails all three.
+    let mut firsts = Vec::new();
+    for _ in 0..3 {
+        s.restart().await;
+        let (unknown, legacy) = first_refusals(&s).await;
+        firsts.push((unknown, legacy));
+        if unknown * 10 >= legacy * 9 {
+            break;
+        }
+    }
+    let (unknown, legacy) = *firsts.last().unwrap();
+    assert!(
+        unknown * 10 >= legacy * 9,
+        "first unknown-email and first legacy refusals in each fresh process: {firsts:?}"
+    );
 
     let s = &s;
     let refused = |email: &'static str| {
@@ -134,18 +164,6 @@ async fn a_wrong_password_on_a_slow_legacy_hash_and_an_unknown_email_take_as_lon
             assert_eq!(first_error(&body).0, GENERIC);
         }
     };
-    // The first probes, before any legacy verify has run in this process, wait as long.
-    let t = Instant::now();
-    refused(NOBODY)(1000).await;
-    let first_unknown = t.elapsed();
-    let t = Instant::now();
-    refused(BOB)(1000).await;
-    let first_legacy = t.elapsed();
-    assert!(
-        first_unknown * 10 >= first_legacy * 9,
-        "first unknown-email refusal {first_unknown:?}, first legacy refusal {first_legacy:?}"
-    );
-
     let rounds = measure(refused(BOB), refused(NOBODY)).await;
     let (last, detail) = rounds.last().unwrap();
     assert!(
