@@ -55,7 +55,8 @@ offline customer add --email "$customer_email" --password "$customer_password" \
     --firstname Ann --lastname Lee --confirmed --allow-remote-assistance >/dev/null
 
 echo "== browser: start storekey"
-# Run from the temp dir so the repository's config.toml is not picked up; keep argon2 cheap.
+# Run from the temp dir so the repository's config.toml is not picked up; keep argon2 cheap;
+# no registration limit (the tests register accounts from 127.0.0.1 one after another).
 (
     cd "$work"
     exec env \
@@ -64,6 +65,7 @@ echo "== browser: start storekey"
         STOREKEY_PASSWORD_ARGON2_ITERATIONS=1 \
         STOREKEY_STORAGE_PATH="$work/storekey.redb" \
         STOREKEY_MAIL_OUTBOX_DIR="$work/outbox" \
+        STOREKEY_THROTTLE_CREATE_ACCOUNT_PER_IP_PER_HOUR=0 \
         "$root/target/debug/storekey" serve --listen 127.0.0.1:0
 ) >"$work/stdout" 2>"$work/stderr" &
 server_pid=$!
