@@ -245,10 +245,28 @@ impl Gate {
     /// Parses and measures the request's document. A document that does not parse, or that
     /// spreads an undefined fragment, is not refused: async-graphql's own error is the answer.
     pub fn admit(&self, request: async_graphql::Request) -> Result<Admitted, Refusal> {
-        if let Some(doc) = self.passed.get(&request.query) {
+        if let Some(doc) = self.cached(&request.query) {
             return Ok(self.admitted(request, doc, Vec::new()));
         }
         let openers = parse::openers(&request.query);
+        self.admit_counted(request, openers)
+    }
+
+    /// A document that passed before; only texts up to [`INLINE_QUERY_BYTES`] are kept, so a
+    /// longer one is not hashed to look.
+    fn cached(&self, query: &str) -> Option<ExecutableDocument> {
+        match query.len() <= INLINE_QUERY_BYTES {
+            true => self.passed.get(query),
+            false => None,
+        }
+    }
+
+    /// [`Gate::admit`] past the cache, with the text's count of opening brackets.
+    fn admit_counted(
+        &self,
+        request: async_graphql::Request,
+        openers: usize,
+    ) -> Result<Admitted, Refusal> {
         if openers > parse::MAX_OPENERS {
             return Err(Refusal::TooManyBrackets {
                 limit: parse::MAX_OPENERS,
@@ -267,10 +285,11 @@ impl Gate {
         self: &std::sync::Arc<Self>,
         request: async_graphql::Request,
     ) -> Result<Admitted, Refusal> {
-        if let Some(doc) = self.passed.get(&request.query) {
+        if let Some(doc) = self.cached(&request.query) {
             return Ok(self.admitted(request, doc, Vec::new()));
         }
-        let deep = parse::openers(&request.query) > parse::INLINE_OPENERS;
+        let openers = parse::openers(&request.query);
+        let deep = openers > parse::INLINE_OPENERS;
         if !deep && request.query.len() <= INLINE_QUERY_BYTES {
             return self.admit_parsed(request);
         }
@@ -287,7 +306,7 @@ impl Gate {
         let gate = self.clone();
         let admitted = tokio::task::spawn_blocking(move || {
             let _one_at_a_time = permit;
-            gate.admit(request)
+            gate.admit_counted(request, openers)
         });
         match admitted.await {
             Ok(result) => result,
