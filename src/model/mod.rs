@@ -144,37 +144,34 @@ fn first_too_long<'a>(
         .map(|(f, _)| f)
 }
 
+/// The text fields of a [`Profile`] or a [`ProfileChanges`] (the same names in both), each with
+/// the field it is.
+macro_rules! text_fields {
+    ($p:expr) => {
+        [
+            (ProfileField::Firstname, $p.firstname.as_ref()),
+            (ProfileField::Lastname, $p.lastname.as_ref()),
+            (ProfileField::Middlename, $p.middlename.as_ref()),
+            (ProfileField::Prefix, $p.prefix.as_ref()),
+            (ProfileField::Suffix, $p.suffix.as_ref()),
+            (ProfileField::DateOfBirth, $p.date_of_birth.as_ref()),
+            (ProfileField::Taxvat, $p.taxvat.as_ref()),
+            (ProfileField::Phone, $p.phone.as_ref()),
+        ]
+    };
+}
+
 impl Profile {
     /// The first text field longer than [`MAX_FIELD_CHARS`], if any.
     pub fn too_long(&self) -> Option<ProfileField> {
-        use ProfileField as F;
-        first_too_long([
-            (F::Firstname, self.firstname.as_ref()),
-            (F::Lastname, self.lastname.as_ref()),
-            (F::Middlename, self.middlename.as_ref()),
-            (F::Prefix, self.prefix.as_ref()),
-            (F::Suffix, self.suffix.as_ref()),
-            (F::DateOfBirth, self.date_of_birth.as_ref()),
-            (F::Taxvat, self.taxvat.as_ref()),
-            (F::Phone, self.phone.as_ref()),
-        ])
+        first_too_long(text_fields!(self))
     }
 }
 
 impl ProfileChanges {
     /// The first given text field longer than [`MAX_FIELD_CHARS`], if any.
     pub fn too_long(&self) -> Option<ProfileField> {
-        use ProfileField as F;
-        first_too_long([
-            (F::Firstname, self.firstname.as_ref()),
-            (F::Lastname, self.lastname.as_ref()),
-            (F::Middlename, self.middlename.as_ref()),
-            (F::Prefix, self.prefix.as_ref()),
-            (F::Suffix, self.suffix.as_ref()),
-            (F::DateOfBirth, self.date_of_birth.as_ref()),
-            (F::Taxvat, self.taxvat.as_ref()),
-            (F::Phone, self.phone.as_ref()),
-        ])
+        first_too_long(text_fields!(self))
     }
 }
 
