@@ -41,42 +41,32 @@ async fn post(
     (status, retry_after, resp.json().await.unwrap())
 }
 
-/// Commerce while the database is down: 503, `Retry-After`, one `graphql-internal` error.
-fn assert_commerce_unavailable(
+/// While the database is down: 503, `Retry-After: 1`, one error with `message` whose
+/// `extensions[key]` is `value`.
+fn assert_unavailable(
     what: &str,
     (status, retry_after, body): (u16, Option<String>, Value),
+    message: &str,
+    (key, value): (&str, &str),
 ) {
     assert_eq!(status, 503, "{what}: {body}");
     assert_eq!(retry_after.as_deref(), Some("1"), "{what}: {body}");
     let errors = body["errors"].as_array().unwrap();
     assert_eq!(errors.len(), 1, "{what}: {body}");
-    assert_eq!(
-        errors[0]["message"], "Internal server error",
-        "{what}: {body}"
-    );
-    assert_eq!(
-        errors[0]["extensions"]["category"], "graphql-internal",
-        "{what}: {body}"
-    );
+    assert_eq!(errors[0]["message"], message, "{what}: {body}");
+    assert_eq!(errors[0]["extensions"][key], value, "{what}: {body}");
 }
 
-/// Storefront while the database is down: 503, `Retry-After`, Shopify's internal error.
-fn assert_storefront_unavailable(
-    what: &str,
-    (status, retry_after, body): (u16, Option<String>, Value),
-) {
-    assert_eq!(status, 503, "{what}: {body}");
-    assert_eq!(retry_after.as_deref(), Some("1"), "{what}: {body}");
-    let errors = body["errors"].as_array().unwrap();
-    assert_eq!(errors.len(), 1, "{what}: {body}");
-    assert_eq!(
-        errors[0]["message"], "Internal error. Looks like something went wrong on our end.",
-        "{what}: {body}"
-    );
-    assert_eq!(
-        errors[0]["extensions"]["code"], "INTERNAL_SERVER_ERROR",
-        "{what}: {body}"
-    );
+/// Commerce: one `graphql-internal` error.
+fn assert_commerce_unavailable(what: &str, answer: (u16, Option<String>, Value)) {
+    let internal = ("category", "graphql-internal");
+    assert_unavailable(what, answer, "Internal server error", internal);
+}
+
+/// Storefront: Shopify's internal error.
+fn assert_storefront_unavailable(what: &str, answer: (u16, Option<String>, Value)) {
+    let message = "Internal error. Looks like something went wrong on our end.";
+    assert_unavailable(what, answer, message, ("code", "INTERNAL_SERVER_ERROR"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
