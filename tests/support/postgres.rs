@@ -24,6 +24,18 @@ use storekey::config::{DatabaseUrl, StorageBackend, StorageConfig, StorageTls};
 use storekey::store::pg::{Postgres, MIGRATIONS};
 use tokio::sync::OnceCell;
 
+/// `initdb`'s arguments for every cluster the tests make: the `storekey` superuser trusted,
+/// UTF-8, and no fsync (a throwaway cluster).
+const INITDB_ARGS: [&str; 7] = [
+    "-U",
+    "storekey",
+    "--auth=trust",
+    "-E",
+    "UTF8",
+    "--locale=C.UTF-8",
+    "--no-sync",
+];
+
 /// Why there is no server to test against.
 #[derive(Debug, Clone)]
 enum Unavailable {
@@ -305,15 +317,12 @@ fn start_cluster() -> Result<(String, PathBuf), Unavailable> {
     let data = dir.join("data");
     // The watchdog first: whatever happens from here on, the cluster and the dir go with us.
     spawn_watchdog(&dir, &data, &bin, root).map_err(|e| broken("watchdog", e))?;
-    run_output(as_server_user("initdb").arg("-D").arg(&data).args([
-        "-U",
-        "storekey",
-        "--auth=trust",
-        "-E",
-        "UTF8",
-        "--locale=C.UTF-8",
-        "--no-sync",
-    ]))
+    run_output(
+        as_server_user("initdb")
+            .arg("-D")
+            .arg(&data)
+            .args(INITDB_ARGS),
+    )
     .map_err(|e| broken("initdb", e))?;
     let tls = make_certificates(&dir).map_err(|e| broken("TLS certificate (openssl)", e))?;
     if root {
@@ -566,15 +575,7 @@ impl OwnCluster {
                 .as_server_user("initdb")
                 .arg("-D")
                 .arg(&cluster.data)
-                .args([
-                    "-U",
-                    "storekey",
-                    "--auth=trust",
-                    "-E",
-                    "UTF8",
-                    "--locale=C.UTF-8",
-                    "--no-sync",
-                ]),
+                .args(INITDB_ARGS),
         )
         .unwrap_or_else(|e| panic!("initdb: {e}"));
         cluster.start_again();
