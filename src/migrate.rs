@@ -5,6 +5,7 @@
 
 use crate::config::{resolve_tls, DatabaseUrl, StorageBackend, StorageConfig, TlsChoice};
 use crate::store::copy::{Counts, Key, Row, Table};
+use crate::store::Backend as _;
 use crate::store::{Store, StoreError};
 use std::path::{Path, PathBuf};
 

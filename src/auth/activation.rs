@@ -12,6 +12,7 @@ use super::secret::{self, Secret};
 use super::{audit_entry, AccountUpdate, Auth, Method};
 use crate::mail::Mail;
 use crate::model::{Account, Customer, OneTimeSecret};
+use crate::store::Backend as _;
 use crate::store::{Change, CustomerId, Effects, StoreError, TokenKind, Updated, Who};
 use std::time::Instant;
 

@@ -9,6 +9,7 @@ use crate::model::{
     country_code, AddressBook, AddressChanges, AddressId, MAX_ADDRESSES, MAX_FIELD_CHARS,
     MAX_STREET_LINES,
 };
+use crate::store::Backend as _;
 use crate::store::{AddressOutcome, NewAddressDefaults};
 
 /// Why an address use case refused (or failed).

@@ -7,6 +7,7 @@ use super::totp::TotpSecret;
 use super::*;
 use crate::model::{AdminSession, AdminUser};
 use crate::store::AdminEdit;
+use crate::store::Backend as _;
 
 /// How long a setup link works.
 pub const SETUP_TTL_SECONDS: i64 = 24 * 3600;

@@ -1,6 +1,7 @@
 //! The audit entries the core writes (the store appends them in the same commit as the action).
 
 use super::*;
+use crate::store::Backend as _;
 
 /// An audit entry written by the core.
 pub(crate) fn audit_entry(

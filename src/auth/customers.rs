@@ -2,6 +2,7 @@
 //! email rules.
 
 use super::*;
+use crate::store::Backend as _;
 
 impl Auth {
     pub async fn create_customer(&self, new: NewCustomer) -> Result<Customer, AccountError> {

@@ -54,6 +54,7 @@ use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::model::{AccessToken, Credentials, Lockout, OneTimeSecret};
 pub use crate::model::{Account, AuditEntry, Customer, Profile, ProfileChanges, ProfileField};
+use crate::store::Backend as _;
 pub use crate::store::StoreError;
 pub use crate::store::{BackupError, BackupSummary};
 use crate::store::{
@@ -424,7 +425,7 @@ impl Auth {
 
     /// Gives the sweeper lease up if `holder` has it (a clean stop; see `sweeper::run`).
     pub async fn release_sweep_lease(&self, holder: &str) -> Result<(), StoreError> {
-        self.store.release_lease("sweeper", holder).await
+        self.store.release_lease("sweeper", holder).await.map(drop)
     }
 
     /// One write of the sweeper: purges up to `sweep_batch` entries expired by now.

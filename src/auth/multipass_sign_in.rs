@@ -6,6 +6,7 @@
 use super::multipass::{self, MultipassClaims, MultipassError};
 use super::{valid_email, Auth, IssuedToken, Method};
 use crate::model::{Account, Customer, CustomerId};
+use crate::store::Backend as _;
 use crate::store::{MultipassOutcome, StoreError, Timestamp, TokenKind, Upsert};
 use time::{Duration, OffsetDateTime};
 

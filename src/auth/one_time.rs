@@ -10,6 +10,7 @@ use super::secret::{self, Secret};
 use super::{audit_entry, live_matches, valid_email, AccountUpdate, Auth, IssuedToken, Method};
 use crate::mail::Mail;
 use crate::model::{email_key, AccessToken, Account, Credentials, Customer, OneTimeSecret};
+use crate::store::Backend as _;
 use crate::store::{
     Change, CustomerId, Effects, MailLimit, NewToken, Store, StoreError, TokenKind, Updated, Who,
 };

@@ -7,6 +7,7 @@
 use super::legacy_hash;
 use super::password::Verified;
 use super::*;
+use crate::store::Backend as _;
 
 impl Auth {
     /// Signs a customer in with a password, reset token or admin code, in that order.

@@ -7,6 +7,7 @@
 use super::secret::{self, Secret};
 use super::{audit_entry, Auth};
 pub use crate::model::{StorefrontToken, StorefrontTokenKind};
+use crate::store::Backend as _;
 use crate::store::{Digest, StoreError};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;

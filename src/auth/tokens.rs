@@ -1,6 +1,7 @@
 //! Access tokens: minting, authenticating, renewing and revoking, and admin keys.
 
 use super::*;
+use crate::store::Backend as _;
 
 impl Auth {
     /// A fresh access token for `id`: the token for the client, its digest and record for

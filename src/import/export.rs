@@ -3,6 +3,7 @@
 //! another store keeps every password. Read in keyset pages from one snapshot.
 
 use crate::model::{rfc3339, Account, CustomerId};
+use crate::store::Backend as _;
 use crate::store::{Store, StoreError};
 use serde_json::{json, Value};
 use std::io::Write;

@@ -7,6 +7,7 @@ use crate::auth::secret::Secret;
 use crate::auth::Auth;
 use crate::model::{email_key, Account, Credentials, Customer, CustomerId, Timestamp};
 use crate::store::import::{Imported, OnConflict, RowOutcome};
+use crate::store::Backend as _;
 use crate::store::Store;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -218,9 +219,7 @@ async fn flush(
     let lines: Vec<u64> = pending.iter().map(|p| p.line).collect();
     let accounts: Vec<Account> = pending.into_iter().map(|p| p.account).collect();
     let outcomes: Vec<Imported> = if opts.dry_run {
-        store
-            .import_batch_dry_run(&accounts, opts.on_conflict, now)
-            .await
+        crate::store::import::dry_run(store, &accounts, opts.on_conflict, now).await
     } else {
         store.import_batch(accounts, opts.on_conflict, now).await
     }

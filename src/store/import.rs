@@ -2,7 +2,7 @@
 //! checked against the email index inside that write (so earlier rows of the batch and earlier
 //! batches are seen), and the same decisions on a read snapshot for a dry run.
 
-use super::{CustomerId, Timestamp};
+use super::{Backend, CustomerId, StoreError, Timestamp};
 use crate::model::Account;
 
 /// What a row whose email is already in the store does (`--on-conflict`).
@@ -115,6 +115,44 @@ fn merged(existing: &Account, row: &Account, now: Timestamp) -> Account {
         after.customer.updated_at = now;
     }
     after
+}
+
+/// `Backend::import_batch`'s decisions on committed data, writing nothing (`--dry-run`). The caller
+/// leaves out rows whose email came earlier in the file, as it does for a real import, so
+/// both report the same counts.
+pub async fn dry_run<B: Backend>(
+    store: &B,
+    rows: &[Account],
+    on_conflict: OnConflict,
+    now: Timestamp,
+) -> Result<Vec<Imported>, StoreError> {
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let existing = store.customer_by_email(&row.customer.email).await?;
+        let id = existing.as_ref().map_or(CustomerId(0), |e| e.customer.id);
+        let owner = match &row.customer.multipass_identifier {
+            Some(ident) => store.customer_id_by_identifier(ident).await?,
+            None => None,
+        };
+        let identifier_taken = owner.is_some_and(|o| o != id);
+        let outcome = match decide(existing.as_ref(), row, on_conflict, now) {
+            Decision::Create => RowOutcome::Created(CustomerId(0)),
+            Decision::Update(_) => RowOutcome::Updated(id),
+            Decision::Unchanged => RowOutcome::Skipped(id),
+            Decision::Conflict => {
+                out.push(Imported {
+                    outcome: RowOutcome::Conflict(id),
+                    identifier_taken: false,
+                });
+                break;
+            }
+        };
+        out.push(Imported {
+            outcome,
+            identifier_taken,
+        });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

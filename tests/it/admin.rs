@@ -2,6 +2,7 @@
 
 use crate::support::*;
 use serde_json::json;
+use storekey::store::Backend as _;
 
 #[tokio::test]
 async fn every_call_needs_an_admin_key() {

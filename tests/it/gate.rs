@@ -6,6 +6,7 @@ use crate::support::*;
 use serde_json::{json, Value};
 use std::io::{Read, Write};
 use std::time::Duration;
+use storekey::store::Backend as _;
 
 const SF_PATH: &str = "/api/2026-04/graphql.json";
 const TOO_DEEP: &str =

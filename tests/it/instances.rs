@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use storekey::auth::storefront_tokens::{StorefrontTokenKind, SHARED_CHECK, WRITE_CUSTOMERS};
 use storekey::config::Config;
+use storekey::store::Backend as _;
 
 const MULTIPASS_SECRET: &str = "multipass secret shared by every instance";
 

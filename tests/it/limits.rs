@@ -3,6 +3,7 @@
 
 use crate::support::*;
 use serde_json::{json, Value};
+use storekey::store::Backend as _;
 
 #[tokio::test]
 async fn oversized_body_is_413_and_nothing_runs() {

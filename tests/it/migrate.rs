@@ -7,6 +7,7 @@ use crate::support::*;
 use serde_json::json;
 use std::path::Path;
 use storekey::model::{Account, AdminSession, AuditEntry, CustomerId, OneTimeSecret};
+use storekey::store::Backend as _;
 use storekey::store::{AdminEdit, RedbStore, Store};
 
 /// Customers written straight into the redb file (no argon2), besides the ones the server made.

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use storekey::auth::multipass::MultipassKey;
 use storekey::auth::storefront_tokens::{StorefrontTokenKind, WRITE_CUSTOMERS};
+use storekey::store::Backend as _;
 
 const RONI: &str = "roni_cost@example.com"; // magento:…:0 (MD5), password "password"
 const JDOE: &str = "jdoe@example.com"; // 3_32_2_67108864, converted to PHC, "Password@"

@@ -2,6 +2,7 @@
 
 use crate::support::*;
 use serde_json::{json, Value};
+use storekey::store::Backend as _;
 
 const RESET_REQUEST: &str = "mutation($e:String!){ requestPasswordResetEmail(email:$e) }";
 const RESET: &str = "mutation($e:String!,$t:String!,$p:String!){ resetPassword(email:$e, resetPasswordToken:$t, newPassword:$p) }";

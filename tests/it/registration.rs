@@ -5,6 +5,7 @@
 use crate::support::*;
 use serde_json::{json, Value};
 use storekey::auth::storefront_tokens::WRITE_CUSTOMERS;
+use storekey::store::Backend as _;
 
 const PASSWORD: &str = "Regi5ter-me";
 const SF_PATH: &str = "/api/2026-04/graphql.json";

@@ -10,6 +10,7 @@ use storekey::auth::storefront_tokens::{
     StorefrontTokenKind, READ_CUSTOMERS, READ_CUSTOMER_TAGS, WRITE_CUSTOMERS,
 };
 use storekey::auth::CustomerChanges;
+use storekey::store::Backend as _;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 

@@ -9,6 +9,7 @@
 use crate::support::*;
 use serde_json::json;
 use std::time::{Duration, Instant};
+use storekey::store::Backend as _;
 use storekey::store::{Change, Effects, Who};
 
 const SAMPLES: usize = 40;

@@ -2,6 +2,7 @@
 
 use crate::support::*;
 use serde_json::json;
+use storekey::store::Backend as _;
 
 const REVOKE: &str = "mutation { revokeCustomerToken { result } }";
 const CHANGE: &str = "mutation($c:String!,$n:String!){ changeCustomerPassword(currentPassword:$c, newPassword:$n) { email } }";

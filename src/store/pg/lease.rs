@@ -3,6 +3,7 @@
 //! One guarded upsert, no advisory lock: CockroachDB runs it too (scale-out.md §6.3).
 
 use super::{PgError, Postgres};
+use crate::store::StoreError;
 use std::time::Duration;
 
 /// The table, created before any migration runs (migrations themselves run under a lease).
@@ -15,7 +16,7 @@ pub(super) const CREATE_LEASES: &str = "CREATE TABLE IF NOT EXISTS leases (
 impl Postgres {
     /// Takes or renews the lease `name` for `ttl`: true when `holder` now holds it (it was free,
     /// expired, or already `holder`'s), false while another holder's lease is live.
-    pub async fn try_lease(
+    pub async fn take_lease(
         &self,
         name: &str,
         holder: &str,
@@ -39,11 +40,26 @@ impl Postgres {
     }
 
     /// Gives the lease up if `holder` holds it, so another instance need not wait for expiry.
-    pub async fn release_lease(&self, name: &str, holder: &str) -> Result<bool, PgError> {
+    pub async fn give_up_lease(&self, name: &str, holder: &str) -> Result<bool, PgError> {
         let client = self.client().await?;
         let statement = client
             .prepare_cached("DELETE FROM leases WHERE name = $1 AND holder = $2")
             .await?;
         Ok(client.execute(&statement, &[&name, &holder]).await? == 1)
+    }
+
+    /// `take_lease` for the `Backend` contract.
+    pub async fn try_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        Ok(self.take_lease(name, holder, ttl).await?)
+    }
+
+    /// `give_up_lease` for the `Backend` contract.
+    pub async fn release_lease(&self, name: &str, holder: &str) -> Result<bool, StoreError> {
+        Ok(self.give_up_lease(name, holder).await?)
     }
 }

@@ -88,7 +88,7 @@ impl Postgres {
         let holder = new_holder_id();
         let started = Instant::now();
         let mut announced = false;
-        while !self.try_lease(LEASE, &holder, LEASE_TTL).await? {
+        while !self.take_lease(LEASE, &holder, LEASE_TTL).await? {
             if started.elapsed() > WAIT_LIMIT {
                 return Err(PgError::Migration(format!(
                     "another instance has held the migration lease for over {} s; if none is running, delete the row name = 'migrate' from the leases table",
@@ -102,7 +102,7 @@ impl Postgres {
             tokio::time::sleep(POLL).await;
         }
         let result = self.apply_pending(&holder).await;
-        if let Err(e) = self.release_lease(LEASE, &holder).await {
+        if let Err(e) = self.give_up_lease(LEASE, &holder).await {
             tracing::warn!(error = %e, "could not release the migration lease; it expires by itself");
         }
         result
@@ -157,7 +157,7 @@ impl Postgres {
     async fn apply_pending(&self, holder: &str) -> Result<MigrationReport, PgError> {
         let mut applied = Vec::new();
         for migration in pending(&self.applied_versions().await?)? {
-            if !self.try_lease(LEASE, holder, LEASE_TTL).await? {
+            if !self.take_lease(LEASE, holder, LEASE_TTL).await? {
                 return Err(PgError::Migration(format!(
                     "lost the migration lease to another instance before migration {:04}",
                     migration.version

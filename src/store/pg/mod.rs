@@ -111,9 +111,12 @@ impl Postgres {
     }
 
     /// One round trip (`/healthz`): the database answers.
-    pub async fn ping(&self) -> Result<(), PgError> {
+    pub async fn check(&self) -> Result<(), crate::store::StoreError> {
         let client = self.client().await?;
-        client.simple_query("SELECT 1").await?;
+        client
+            .simple_query("SELECT 1")
+            .await
+            .map_err(PgError::from)?;
         Ok(())
     }
 }

@@ -405,9 +405,10 @@ impl Postgres {
 
     /// The storefront-token generation, bumped in the same transaction as every create and
     /// delete: an instance caching the tokens reloads when it changed.
-    pub async fn storefront_generation(&self) -> Result<u64, StoreError> {
+    pub async fn storefront_generation(&self) -> Result<Option<u64>, StoreError> {
         self.count("SELECT value FROM meta WHERE key = 'storefront_generation'")
             .await
+            .map(Some)
     }
 
     /// Up to `limit` audit entries with sequence numbers above `after`, oldest first.

@@ -215,32 +215,6 @@ impl RedbStore {
         .await
     }
 
-    pub fn admin_user(&self, name: &str) -> Result<Option<AdminUser>, StoreError> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(ADMIN_USERS)?;
-        let found = table.get(name)?;
-        found.map(|v| decode_admin(v.value())).transpose()
-    }
-
-    /// Every admin user, by name.
-    pub fn admin_users(&self) -> Result<Vec<AdminUser>, StoreError> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(ADMIN_USERS)?;
-        let mut out = Vec::new();
-        for entry in table.iter()? {
-            let (_, v) = entry?;
-            out.push(decode_admin(v.value())?);
-        }
-        Ok(out)
-    }
-
-    pub fn admin_session(&self, digest: &Digest) -> Result<Option<AdminSession>, StoreError> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(ADMIN_SESSIONS)?;
-        let found = table.get(digest.as_slice())?;
-        found.map(|v| decode_session(v.value())).transpose()
-    }
-
     /// Marks a session seen at `now`, unless it has been idle `idle_seconds` or more, in which
     /// case it is deleted. The session as it now is, or `None`.
     pub async fn touch_admin_session(
@@ -287,6 +261,31 @@ impl RedbStore {
     pub async fn delete_admin_session(&self, digest: Digest) -> Result<bool, StoreError> {
         self.write(move |tx| Ok(tx.admin_sessions()?.remove(digest.as_slice())?.is_some()))
             .await
+    }
+}
+
+impl Reader {
+    pub fn admin_user(&self, name: &str) -> Result<Option<AdminUser>, StoreError> {
+        let table = self.txn.open_table(ADMIN_USERS)?;
+        let found = table.get(name)?;
+        found.map(|v| decode_admin(v.value())).transpose()
+    }
+
+    /// Every admin user, by name.
+    pub fn admin_users(&self) -> Result<Vec<AdminUser>, StoreError> {
+        let table = self.txn.open_table(ADMIN_USERS)?;
+        let mut out = Vec::new();
+        for entry in table.iter()? {
+            let (_, v) = entry?;
+            out.push(decode_admin(v.value())?);
+        }
+        Ok(out)
+    }
+
+    pub fn admin_session(&self, digest: &Digest) -> Result<Option<AdminSession>, StoreError> {
+        let table = self.txn.open_table(ADMIN_SESSIONS)?;
+        let found = table.get(digest.as_slice())?;
+        found.map(|v| decode_session(v.value())).transpose()
     }
 }
 

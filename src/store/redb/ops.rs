@@ -10,6 +10,26 @@ use crate::store::{
 };
 
 impl RedbStore {
+    /// Always `None`: one process owns the file, so its own changes are the only ones.
+    pub async fn storefront_generation(&self) -> Result<Option<u64>, StoreError> {
+        Ok(None)
+    }
+
+    /// Always true: one process owns the file.
+    pub async fn try_lease(
+        &self,
+        _name: &str,
+        _holder: &str,
+        _ttl: std::time::Duration,
+    ) -> Result<bool, StoreError> {
+        Ok(true)
+    }
+
+    /// Always true: one process owns the file.
+    pub async fn release_lease(&self, _name: &str, _holder: &str) -> Result<bool, StoreError> {
+        Ok(true)
+    }
+
     /// One edit of a customer's addresses in one commit, on the book as the commit reads it
     /// (so the count limit holds under any number of concurrent creates).
     pub async fn edit_addresses(
