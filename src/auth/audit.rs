@@ -31,9 +31,9 @@ impl Auth {
         overwrite: bool,
         admin: &str,
     ) -> Result<(std::path::PathBuf, BackupSummary), BackupError> {
-        let store = self.store.redb().cloned().ok_or(BackupError::NotRedb)?;
+        let backups = self.store.backups().ok_or(BackupError::NotRedb)?;
         let (path, summary) =
-            tokio::task::spawn_blocking(move || store.backup_into(&dir, &name, overwrite))
+            tokio::task::spawn_blocking(move || backups.backup_into(&dir, &name, overwrite))
                 .await
                 .map_err(|e| BackupError::Io(e.to_string()))??;
         let path = std::path::absolute(&path).unwrap_or(path);

@@ -224,6 +224,15 @@ pub struct Credentials {
 }
 
 impl Credentials {
+    /// Whether the stored hash is one this service wrote (argon2, as every password set,
+    /// changed or upgraded here is) rather than one imported from elsewhere: an import's
+    /// `update` replaces only the latter, since the former is the customer's own by now.
+    pub fn has_password_set_here(&self) -> bool {
+        self.password_hash
+            .as_deref()
+            .is_some_and(|h| h.trim_start().starts_with("$argon2"))
+    }
+
     /// A new password: bumps the version (a sign-in that verified the old one loses its
     /// commit), voids a live reset token and a live activation token (the customer has a
     /// password now, however it was set) and ends the lockout.
@@ -377,6 +386,7 @@ pub struct AdminSession {
 }
 
 mod address;
+pub mod import;
 pub use address::*;
 
 #[cfg(test)]

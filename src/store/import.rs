@@ -3,19 +3,8 @@
 //! batches are seen), and the same decisions on a read snapshot for a dry run.
 
 use super::{Backend, CustomerId, StoreError, Timestamp};
+pub use crate::model::import::{decide, Decision, OnConflict};
 use crate::model::Account;
-
-/// What a row whose email is already in the store does (`--on-conflict`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OnConflict {
-    /// Leave the stored customer as it is.
-    Skip,
-    /// Overwrite the profile and flags with the row's; the password hash only when the stored
-    /// one is absent or legacy (an argon2 hash is the customer's own by now).
-    Update,
-    /// Stop the import at this row (rows before it stay written).
-    Fail,
-}
 
 /// What one row did (in a dry run: would do).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,86 +24,6 @@ pub enum RowOutcome {
 pub struct Imported {
     pub outcome: RowOutcome,
     pub identifier_taken: bool,
-}
-
-/// The decision for one row, on the stored customer with its email (if any).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
-    Create,
-    Update(Box<Account>),
-    Unchanged,
-    Conflict,
-}
-
-/// Decides a row: `row` is the account the file describes (id 0).
-pub fn decide(
-    existing: Option<&Account>,
-    row: &Account,
-    on_conflict: OnConflict,
-    now: Timestamp,
-) -> Decision {
-    let Some(existing) = existing else {
-        return Decision::Create;
-    };
-    match on_conflict {
-        OnConflict::Skip => Decision::Unchanged,
-        OnConflict::Fail => Decision::Conflict,
-        OnConflict::Update => {
-            let after = merged(existing, row, now);
-            if after == *existing {
-                Decision::Unchanged
-            } else {
-                Decision::Update(Box::new(after))
-            }
-        }
-    }
-}
-
-/// `existing` with what `row` brings: given profile fields, the flags, tags when the row has
-/// some, its identifier when it has one, and its hash where the stored one is absent or not
-/// argon2 (a hash change bumps the password version, so an in-flight sign-in on the old hash
-/// loses its commit). Creation time, email spelling and lockout stay.
-fn merged(existing: &Account, row: &Account, now: Timestamp) -> Account {
-    let mut after = existing.clone();
-    let (c, r) = (&mut after.customer, &row.customer);
-    fn take<T: Clone>(slot: &mut Option<T>, v: &Option<T>) {
-        if v.is_some() {
-            slot.clone_from(v);
-        }
-    }
-    let (p, rp) = (&mut c.profile, &r.profile);
-    take(&mut p.firstname, &rp.firstname);
-    take(&mut p.lastname, &rp.lastname);
-    take(&mut p.middlename, &rp.middlename);
-    take(&mut p.prefix, &rp.prefix);
-    take(&mut p.suffix, &rp.suffix);
-    take(&mut p.date_of_birth, &rp.date_of_birth);
-    take(&mut p.gender, &rp.gender);
-    take(&mut p.taxvat, &rp.taxvat);
-    take(&mut p.phone, &rp.phone);
-    p.is_subscribed = rp.is_subscribed;
-    c.confirmed = r.confirmed;
-    c.disabled = r.disabled;
-    c.allow_remote_shopping_assistance = r.allow_remote_shopping_assistance;
-    if !r.tags.is_empty() {
-        c.tags.clone_from(&r.tags);
-    }
-    take(&mut c.multipass_identifier, &r.multipass_identifier);
-    let k = &mut after.credentials;
-    let replaceable = k
-        .password_hash
-        .as_deref()
-        .is_none_or(|h| !h.trim_start().starts_with("$argon2"));
-    if let (true, Some(new)) = (replaceable, &row.credentials.password_hash) {
-        if k.password_hash.as_ref() != Some(new) {
-            k.password_hash = Some(new.clone());
-            k.password_version = k.password_version.wrapping_add(1);
-        }
-    }
-    if after != *existing {
-        after.customer.updated_at = now;
-    }
-    after
 }
 
 /// `Backend::import_batch`'s decisions on committed data, writing nothing (`--dry-run`). The caller

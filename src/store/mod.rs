@@ -8,20 +8,20 @@
 //! writer, backups); `pg/` (PostgreSQL: pool, migrations, lease, retries).
 
 mod backend;
+pub mod backups;
+mod codec;
 pub mod copy;
 pub mod import;
 mod ops;
 pub mod pg;
 pub mod redb;
 
-pub use self::redb::{
-    backup_file_name, private_dir, private_mode, AdminEdit, BackupError, BackupSummary, RedbStore,
-    WriterStats,
-};
+pub use self::redb::{private_dir, private_mode, RedbStore, WriterStats};
 pub use crate::model::{
     AccessToken as AccessTokenRecord, CustomerId, Digest, Timestamp, TokenKind,
 };
 pub use backend::Backend;
+pub use backups::{backup_file_name, BackupError, BackupSummary, Backups};
 pub use ops::*;
 
 use crate::config::{StorageBackend, StorageConfig};
@@ -160,6 +160,13 @@ impl Store {
             Inner::Redb(s) => Some(s),
             Inner::Postgres(_) => None,
         }
+    }
+
+    /// Backups, when the backend writes them (redb); `None` on PostgreSQL, which is backed up
+    /// with its own tools.
+    pub fn backups(&self) -> Option<std::sync::Arc<dyn Backups>> {
+        self.redb()
+            .map(|s| std::sync::Arc::new(s.clone()) as std::sync::Arc<dyn Backups>)
     }
 
     /// The connection pool's state, when the backend has one (PostgreSQL).

@@ -7,8 +7,8 @@
 //! the commit.
 
 use crate::model::{
-    AccessToken, Account, Address, AddressBook, AddressChanges, AddressId, AuditEntry, CustomerId,
-    Digest, Timestamp,
+    AccessToken, Account, Address, AddressBook, AddressChanges, AddressId, AdminSession,
+    AuditEntry, CustomerId, Digest, Timestamp,
 };
 
 /// Which customer an operation is about.
@@ -366,6 +366,27 @@ pub fn assign_new_id(book: &mut AddressBook, id: AddressId) {
     for slot in [&mut book.default_billing, &mut book.default_shipping] {
         if *slot == Some(AddressId(0)) {
             *slot = Some(id);
+        }
+    }
+}
+
+/// What an edit of an admin user decided: the outcome handed back, whether to save the edited
+/// record, a session to open and an audit entry, all in the same commit.
+pub struct AdminEdit<T> {
+    pub outcome: T,
+    pub save: bool,
+    pub session: Option<(Digest, AdminSession)>,
+    pub audit: Option<AuditEntry>,
+}
+
+impl<T> AdminEdit<T> {
+    /// Write nothing.
+    pub fn refuse(outcome: T) -> Self {
+        AdminEdit {
+            outcome,
+            save: false,
+            session: None,
+            audit: None,
         }
     }
 }

@@ -5,7 +5,7 @@ use super::ops::{append, revoke_tokens};
 use super::read::id_param;
 use super::{PgError, Postgres, Retry};
 use crate::model::{AdminSession, AdminUser, AuditEntry};
-use crate::store::redb::admin::{decode_admin, decode_session, encode_admin, encode_session};
+use crate::store::codec::{decode_admin, decode_session, encode_admin, encode_session};
 use crate::store::{AdminEdit, CustomerId, Digest, StoreError, Timestamp};
 use std::sync::{Arc, Mutex, PoisonError};
 

@@ -9,8 +9,8 @@ use super::{PgError, Postgres, Retry};
 use crate::model::{
     Account, AuditEntry, CustomerId, StorefrontToken, StorefrontTokenKind, TokenKind,
 };
+use crate::store::codec::{decode_admin, decode_session, encode_admin, encode_session};
 use crate::store::copy::{Counts, Key, Row, Table};
-use crate::store::redb::admin::{decode_admin, decode_session, encode_admin, encode_session};
 use crate::store::{AccessTokenRecord, StoreError};
 use std::sync::Arc;
 use tokio_postgres::types::{FromSql, ToSql};

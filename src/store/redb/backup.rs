@@ -2,11 +2,10 @@
 //! and renamed into place; never over the live database.
 
 use super::*;
+use crate::store::backups::{backup_file_name, BackupError, BackupSummary, Backups};
 
-impl RedbStore {
-    /// Writes a backup named `name` into `dir` (created 0700 when missing); see
-    /// [`RedbStore::backup_to`]. `name` must pass [`backup_file_name`]. Returns the path written.
-    pub fn backup_into(
+impl Backups for RedbStore {
+    fn backup_into(
         &self,
         dir: &Path,
         name: &str,
@@ -18,7 +17,9 @@ impl RedbStore {
         let summary = self.backup_to(&dest, overwrite)?;
         Ok((dest, summary))
     }
+}
 
+impl RedbStore {
     /// Writes a consistent copy of the whole database to `dest` from one read snapshot, so it
     /// can run while the server keeps writing. The copy goes to a new private temporary file
     /// beside `dest` (mode 0600), is synced and then renamed into place. Refuses the live
@@ -129,74 +130,6 @@ fn copy_tables(snapshot: &ReadTransaction, copy: &Database) -> Result<BackupSumm
     })
 }
 
-/// Why a backup was not written.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BackupError {
-    /// The requested name is not a plain file name (the reason, phrased for the caller).
-    BadName(String),
-    /// The target is the database file the store has open.
-    LiveDatabase,
-    /// The target exists and overwriting was not asked for.
-    Exists(PathBuf),
-    /// Reading the snapshot or writing the copy failed.
-    Io(String),
-    /// The store is not a redb file (PostgreSQL is backed up with its own tools).
-    NotRedb,
-}
-
-impl std::fmt::Display for BackupError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            BackupError::BadName(why) => f.write_str(why),
-            BackupError::LiveDatabase => {
-                f.write_str("refusing to write a backup over the live database file")
-            }
-            BackupError::Exists(p) => write!(
-                f,
-                "{} already exists; ask for \"overwrite\" to replace it",
-                p.display()
-            ),
-            BackupError::Io(e) => write!(f, "backup failed: {e}"),
-            BackupError::NotRedb => f.write_str(
-                "backups copy the redb file; with storage.backend = \"postgres\" back up the database with pg_dump",
-            ),
-        }
-    }
-}
-impl std::error::Error for BackupError {}
-
-/// The longest backup name: well inside every file system's 255-byte limit on a name, and
-/// short enough to read in a listing and in the audit log.
-pub const MAX_BACKUP_NAME: usize = 128;
-
-/// Checks that `name` is a plain, visible file name of printable ASCII: no directories, no
-/// `..`, no control characters (a newline would forge a line in a listing or a log), at most
-/// [`MAX_BACKUP_NAME`] characters.
-pub fn backup_file_name(name: &str) -> Result<(), &'static str> {
-    if name.is_empty() {
-        return Err("\"path\" must be a file name, for example \"storekey-2024-05-01.redb\".");
-    }
-    if name.contains(['/', '\\', '\0']) || name == ".." {
-        return Err(
-            "\"path\" must be a plain file name inside storage.backup_dir: no '/', '\\' or '..'.",
-        );
-    }
-    if name.len() > MAX_BACKUP_NAME {
-        return Err("\"path\" must be at most 128 characters long.");
-    }
-    if !name.bytes().all(|b| (b' '..=b'~').contains(&b)) {
-        return Err(
-            "\"path\" may hold only printable ASCII characters (letters, digits, spaces and punctuation); no control characters such as a newline.",
-        );
-    }
-    if name.starts_with('.') {
-        return Err(
-            "\"path\" must not start with '.' (hidden names are reserved for temporary files).",
-        );
-    }
-    Ok(())
-}
-
 /// Identity of a file independent of its path: device and inode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct FileId {
@@ -262,12 +195,6 @@ fn create_temp(dir: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
         }
     }
     Err(last.unwrap_or_else(|| std::io::Error::other("no free temporary name")))
-}
-
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct BackupSummary {
-    pub customers: u64,
-    pub access_tokens: u64,
 }
 
 fn copy_table<K: redb::Key + 'static, V: redb::Value + 'static>(

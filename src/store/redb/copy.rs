@@ -2,10 +2,10 @@
 //! write transaction each (the indexes kept in step as the named operations keep them), and
 //! the id counters moved past what was copied.
 
-use super::admin::{decode_admin, decode_session, encode_admin, encode_session};
 use super::records::{decode_storefront_token, encode_audit};
 use super::*;
 use crate::model::{AdminUser, CustomerId, Digest};
+use crate::store::codec::{decode_admin, decode_session, encode_admin, encode_session};
 use crate::store::copy::{Counts, Key, Row, Table};
 use std::ops::Bound;
 

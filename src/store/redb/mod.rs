@@ -13,7 +13,7 @@
 //! (snapshot reads), `expiry.rs` (the sweep), `backup.rs`, `records.rs` (stored records and
 //! their encodings).
 
-pub(super) mod admin;
+mod admin;
 mod backup;
 mod copy;
 mod expiry;
@@ -26,10 +26,9 @@ mod records;
 mod tx;
 mod writer;
 
-pub use admin::AdminEdit;
 use admin::{ADMIN_SESSIONS, ADMIN_USERS};
 use backup::FileId;
-pub use backup::{backup_file_name, private_dir, private_mode, BackupError, BackupSummary};
+pub use backup::{private_dir, private_mode};
 use mail_limits::MAIL_LIMITS;
 pub use reader::Reader;
 pub use records::*;
@@ -247,6 +246,7 @@ fn init_schema(db: &Database) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::backups::{backup_file_name, BackupError};
 
     fn test_account(email: &str) -> Account {
         let mut a = Account::default();
