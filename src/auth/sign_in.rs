@@ -35,8 +35,56 @@ impl Auth {
         result
     }
 
+    /// Refuse early, match the credential, commit.
     async fn sign_in_inner(&self, req: &SignInRequest) -> Result<IssuedToken, SignInError> {
         let now = self.now();
+        let Admitted {
+            account,
+            attempt,
+            turn: _turn,
+        } = self.refuse_early(req, now).await?;
+        let digest = req.secret.digest();
+        // A password is checked only where passwords are accepted; `checked` is false when a
+        // costly verify found the legacy lane full and did not run.
+        let (verified, checked) = match req.accept {
+            Accept::Any => match self
+                .verify_stored(account.credentials.password_hash.as_deref(), &req.secret)
+                .await?
+            {
+                Some(v) => (v, true),
+                None => (Verified::default(), false),
+            },
+            Accept::OneTimeOnly => (Verified::default(), true),
+        };
+        let otc_enabled = self.policy.otc_enabled;
+        let Some(method) = match_credential(&account, verified.ok, &digest, otc_enabled, now)
+        else {
+            return Err(self
+                .refuse_wrong_secret(account.customer.id, checked, attempt, now)
+                .await);
+        };
+        if self.policy.require_confirmation && !account.customer.confirmed {
+            return Err(SignInError::NotConfirmed);
+        }
+        let matched = Matched {
+            method,
+            digest,
+            needs_rehash: verified.needs_rehash,
+        };
+        self.commit(req, account, matched, now).await
+    }
+
+    /// The checks before any credential is matched: the client's throttle, one turn per email,
+    /// the account and its state, and a retry of a refusal counted moments ago. Every refusal
+    /// here costs what a wrong password for a real account costs: one argon2 verify (or a wait
+    /// as long as one) and one durable write (the failure count, or a decoy write where there
+    /// is nothing to count), so no amount of work tells them apart; and each then waits for
+    /// the refusal floor (in `sign_in`), so no verify's length does either.
+    async fn refuse_early(
+        &self,
+        req: &SignInRequest,
+        now: Timestamp,
+    ) -> Result<Admitted<'_>, SignInError> {
         let ip = req.ip.map(limits::ip_key);
         // An address that has spent its limit is refused before anything else; it is counted
         // below, once the attempt is known not to repeat one already counted.
@@ -47,50 +95,15 @@ impl Auth {
         }
         // One check at a time per email, known or not: each sees the lockout the last left.
         let email_key = crate::model::email_key(&req.email);
-        let _turn = self.sign_in_turns.take(&email_key).await;
+        let turn = self.sign_in_turns.take(&email_key).await;
         let account = self.account_by_email(&req.email).await?;
-        // Every refusal below costs what a wrong password for a real account costs: one argon2
-        // verify (or a wait as long as one) and one durable write (the failure count, or a
-        // decoy write where there is nothing to count), so no amount of work tells them apart;
-        // and each then waits for the refusal floor, so no verify's length does either.
         let refusal = match &account {
             None => Some(SignInError::UnknownEmail),
             Some(a) if a.customer.disabled => Some(SignInError::Disabled),
             Some(a) if is_locked(&a.credentials.lockout, now) => Some(SignInError::Locked),
             Some(_) => None,
         };
-
-        // The attempt as a keyed tag: email, secret, client address, what is accepted, and the
-        // account's state (a new password, an ended lock or a new account is a new attempt).
-        let state = match &account {
-            None => Vec::new(),
-            Some(Account {
-                customer: c,
-                credentials: k,
-                ..
-            }) => [
-                c.id.0.to_be_bytes().as_slice(),
-                &k.password_version.to_be_bytes(),
-                &[u8::from(c.disabled), u8::from(is_locked(&k.lockout, now))],
-            ]
-            .concat(),
-        };
-        let ip_bytes = match ip {
-            Some(IpAddr::V4(v4)) => v4.octets().to_vec(),
-            Some(IpAddr::V6(v6)) => v6.octets().to_vec(),
-            None => Vec::new(),
-        };
-        let accept: &[u8] = match req.accept {
-            Accept::Any => b"any",
-            Accept::OneTimeOnly => b"one-time",
-        };
-        let attempt = self.recent_failures.tag(&[
-            email_key.as_bytes(),
-            req.secret.expose().as_bytes(),
-            &ip_bytes,
-            accept,
-            &state,
-        ]);
+        let attempt = self.attempt_tag(req, &email_key, ip, account.as_ref(), now);
         if self.recent_failures.seen(&attempt, now) {
             // A retry of a refusal counted moments ago: the same answer at the same cost (a
             // wait for the floor, one decoy write), counted toward nothing. No verify: a
@@ -113,64 +126,99 @@ impl Auth {
             self.recent_failures.remember(attempt, now);
             return Err(refusal.unwrap_or(SignInError::UnknownEmail));
         };
+        Ok(Admitted {
+            account,
+            attempt,
+            turn,
+        })
+    }
 
-        let Account {
-            customer,
-            credentials,
-            ..
-        } = account;
-        let digest = req.secret.digest();
-        let mut method = None;
-        let mut verified = Verified::default();
-        // False when a costly verify found the lane full and did not run.
-        let mut checked = true;
-        if req.accept == Accept::Any {
-            match self
-                .verify_stored(credentials.password_hash.as_deref(), &req.secret)
-                .await?
-            {
-                Some(v) => verified = v,
-                None => checked = false,
-            }
-            if verified.ok {
-                method = Some(Method::Password);
-            }
-        }
-        if method.is_none() && live_matches(&credentials.reset_token, &digest, now) {
-            method = Some(Method::ResetToken);
-        }
-        if method.is_none()
-            && self.otc_usable(&customer)
-            && live_matches(&credentials.otc, &digest, now)
-        {
-            method = Some(Method::Otc);
-        }
-
-        let Some(method) = method else {
-            // A refusal waits for the floor (in `sign_in`): a success needs no padding, it
-            // announces itself.
-            if checked {
-                if self.record_failure(customer.id).await? == Failure::WhileLocked {
-                    // The lock engaged while this guess was checked: the lock's refusal.
-                    return Err(SignInError::Locked);
-                }
-                self.recent_failures.remember(attempt, now);
-            } else {
-                // Not a guess that was checked: nothing to count (a retry must check it), the
-                // same write as a counted one.
-                self.decoy_write().await?;
-            }
-            return Err(SignInError::WrongSecret);
+    /// The attempt as a keyed tag: email, secret, client address, what is accepted, and the
+    /// account's state (a new password, an ended lock or a new account is a new attempt).
+    fn attempt_tag(
+        &self,
+        req: &SignInRequest,
+        email_key: &str,
+        ip: Option<IpAddr>,
+        account: Option<&Account>,
+        now: Timestamp,
+    ) -> [u8; 32] {
+        let state = match account {
+            None => Vec::new(),
+            Some(Account {
+                customer: c,
+                credentials: k,
+                ..
+            }) => [
+                c.id.0.to_be_bytes().as_slice(),
+                &k.password_version.to_be_bytes(),
+                &[u8::from(c.disabled), u8::from(is_locked(&k.lockout, now))],
+            ]
+            .concat(),
         };
-        if self.policy.require_confirmation && !customer.confirmed {
-            return Err(SignInError::NotConfirmed);
-        }
+        let ip_bytes = match ip {
+            Some(IpAddr::V4(v4)) => v4.octets().to_vec(),
+            Some(IpAddr::V6(v6)) => v6.octets().to_vec(),
+            None => Vec::new(),
+        };
+        let accept: &[u8] = match req.accept {
+            Accept::Any => b"any",
+            Accept::OneTimeOnly => b"one-time",
+        };
+        self.recent_failures.tag(&[
+            email_key.as_bytes(),
+            req.secret.expose().as_bytes(),
+            &ip_bytes,
+            accept,
+            &state,
+        ])
+    }
 
-        // Commit: consume a one-time credential (only if still the live one), clear the
-        // lockout, mint the token. All in one write, so concurrent uses of one code cannot
-        // both win.
+    /// No credential matched: counts the failure if the guess was checked (a lock that engaged
+    /// meanwhile answers as the lock), else the same write as a counted one. The refusal waits
+    /// for the floor in `sign_in`: a success needs no padding, it announces itself.
+    async fn refuse_wrong_secret(
+        &self,
+        id: CustomerId,
+        checked: bool,
+        attempt: [u8; 32],
+        now: Timestamp,
+    ) -> SignInError {
+        if !checked {
+            // Not a guess that was checked: nothing to count (a retry must check it).
+            return match self.decoy_write().await {
+                Ok(()) => SignInError::WrongSecret,
+                Err(e) => e,
+            };
+        }
+        match self.record_failure(id).await {
+            Ok(Failure::WhileLocked) => SignInError::Locked,
+            Ok(_) => {
+                self.recent_failures.remember(attempt, now);
+                SignInError::WrongSecret
+            }
+            Err(e) => e,
+        }
+    }
+
+    /// Commit: consume a one-time credential (only if still the live one), clear the lockout,
+    /// store a rehash, mint the token. All in one write, so concurrent uses of one code cannot
+    /// both win.
+    async fn commit(
+        &self,
+        req: &SignInRequest,
+        account: Account,
+        matched: Matched,
+        now: Timestamp,
+    ) -> Result<IssuedToken, SignInError> {
+        let Matched {
+            method,
+            digest,
+            needs_rehash,
+        } = matched;
+        let credentials = &account.credentials;
         let password_version = credentials.password_version;
-        let rehash = match (method, verified.needs_rehash, &credentials.password_hash) {
+        let rehash = match (method, needs_rehash, &credentials.password_hash) {
             (Method::Password, true, Some(old)) => {
                 self.fresh_hash(old, password_version, &req.secret).await
             }
@@ -178,11 +226,11 @@ impl Auth {
         };
         let rehashed_from = rehash.as_ref().map(|r| r.from_scheme);
         let otc_enabled = self.policy.otc_enabled;
-        let (token, new_token) = self.mint(customer.id, req.kind, now);
+        let (token, new_token) = self.mint(account.customer.id, req.kind, now);
         let expires_at = new_token.record.expires_at;
         let outcome = self
             .store
-            .update_customer(Who::Id(customer.id), move |c| {
+            .update_customer(Who::Id(account.customer.id), move |c| {
                 let decided = commit_sign_in(
                     c,
                     method,
@@ -220,10 +268,6 @@ impl Auth {
             Updated::Refused(refusal) => Err(refusal.err().unwrap_or(SignInError::Raced)),
             Updated::NotFound | Updated::EmailTaken => Err(SignInError::UnknownEmail),
         }
-    }
-
-    fn otc_usable(&self, customer: &Customer) -> bool {
-        self.policy.otc_enabled && customer.allow_remote_shopping_assistance
     }
 
     async fn timed_verify(
@@ -404,6 +448,45 @@ impl Auth {
     }
 }
 
+/// What passed the early checks: the account (known, enabled, unlocked), the attempt's tag,
+/// and the turn held for its email until the sign-in ends.
+struct Admitted<'a> {
+    account: Account,
+    attempt: [u8; 32],
+    turn: turns::Turn<'a>,
+}
+
+/// The credential that matched on the snapshot read, for the commit to confirm.
+struct Matched {
+    method: Method,
+    digest: Digest,
+    needs_rehash: bool,
+}
+
+/// Which credential the secret is, on the account as read: the password (`password_ok`, from
+/// the verify), else a live reset token, else a live admin code where codes are enabled and
+/// the customer allows remote assistance. In that order, so a secret that is both a password
+/// and a code signs in as the password and leaves the code unspent.
+fn match_credential(
+    account: &Account,
+    password_ok: bool,
+    digest: &Digest,
+    otc_enabled: bool,
+    now: Timestamp,
+) -> Option<Method> {
+    let (c, k) = (&account.customer, &account.credentials);
+    if password_ok {
+        Some(Method::Password)
+    } else if live_matches(&k.reset_token, digest, now) {
+        Some(Method::ResetToken)
+    } else if otc_enabled && c.allow_remote_shopping_assistance && live_matches(&k.otc, digest, now)
+    {
+        Some(Method::Otc)
+    } else {
+        None
+    }
+}
+
 /// A new hash for a password that verified against `from`, made before the commit.
 pub(super) struct Rehash {
     from: String,
@@ -570,6 +653,31 @@ mod tests {
         assert_eq!(commit(&mut c, 2), Err(SignInError::Locked));
         c.credentials.lockout.lock_expires = Some(5);
         assert_eq!(commit(&mut c, 2), Ok((None, false)));
+    }
+
+    #[test]
+    fn the_password_matches_first_then_a_live_reset_token_then_a_usable_code() {
+        let mut a = Account::default();
+        a.credentials.reset_token = slot([1; 32], 50);
+        a.credentials.otc = slot([2; 32], 50);
+        let matched = |a: &Account, ok, d: &Digest, otc, now| match_credential(a, ok, d, otc, now);
+        // The password wins even when the secret is also a live token: the token stays unspent.
+        assert_eq!(
+            matched(&a, true, &[1; 32], true, 10),
+            Some(Method::Password)
+        );
+        assert_eq!(
+            matched(&a, false, &[1; 32], true, 10),
+            Some(Method::ResetToken)
+        );
+        // Expired at 50: not at 50 or after.
+        assert_eq!(matched(&a, false, &[1; 32], true, 50), None);
+        // A code needs codes enabled and the customer's permission.
+        assert_eq!(matched(&a, false, &[2; 32], true, 10), None);
+        a.customer.allow_remote_shopping_assistance = true;
+        assert_eq!(matched(&a, false, &[2; 32], true, 10), Some(Method::Otc));
+        assert_eq!(matched(&a, false, &[2; 32], false, 10), None);
+        assert_eq!(matched(&a, false, &[3; 32], true, 10), None);
     }
 
     const LEGACY: &str = "magento:67a1e09bb1f83f5007dc119c14d663aa:salt:0";
