@@ -1,6 +1,8 @@
 //! Customers: create, read, update (one write per use case), password changes, delete; the
 //! email rules.
 
+use super::password::Verified;
+use super::sign_in::{apply_rehash, Rehash};
 use super::*;
 use crate::store::Backend as _;
 
@@ -162,83 +164,114 @@ impl Auth {
         new_password: Option<Secret>,
         reissue: Option<TokenKind>,
     ) -> Result<AccountUpdate, AccountError> {
-        let new_email = changes.email.as_deref().map(normalize_email);
-        if let Some(email) = &new_email {
-            if !valid_email(email) {
-                return Err(AccountError::InvalidEmail);
-            }
-        }
-        if let Some(field) = changes.profile.too_long() {
-            return Err(AccountError::TooLong(field));
-        }
+        let new_email = checked_changes(&changes)?;
         let hash = match &new_password {
             Some(pw) => {
                 let current = self.customer(id).await?.ok_or(AccountError::NotFound)?;
                 let email = new_email.as_deref().unwrap_or(&current.email);
-                self.check_new_password(pw, email)
-                    .map_err(AccountError::Policy)?;
-                Some(self.passwords.hash(pw).await?)
+                Some(self.new_password_hash(pw, email).await?)
             }
             None => None,
         };
+        let edit = AccountEdit {
+            new_email,
+            changes,
+            hash,
+            ..AccountEdit::default()
+        };
+        self.write_account(id, edit, reissue).await
+    }
+
+    /// Commerce's `changeCustomerPassword`, one use case: one turn for the customer's email,
+    /// one verify of the current password (a wrong one counts toward lockout, a locked account
+    /// is refused), one write of the new hash (policy checked) that revokes every token. The
+    /// write confirms the password verified is still the stored one.
+    pub async fn change_password(
+        &self,
+        customer: &Customer,
+        current: &Secret,
+        new_password: &Secret,
+    ) -> Result<Customer, AccountError> {
+        let (account, _, _turn) = self.verify_current(customer, current).await?;
+        let hash = self
+            .new_password_hash(new_password, &account.customer.email)
+            .await?;
+        let edit = AccountEdit {
+            hash: Some(hash),
+            verified_version: Some(account.credentials.password_version),
+            ..AccountEdit::default()
+        };
+        Ok(self.write_account(customer.id, edit, None).await?.customer)
+    }
+
+    /// Commerce's `updateCustomerEmail` (and `updateCustomer` with an email), one use case:
+    /// `changes` (with the new email) are checked, the current password verified as
+    /// `change_password` does, and the changes written in one write, with the rehash of a
+    /// password that verified against a legacy hash.
+    pub async fn change_email(
+        &self,
+        customer: &Customer,
+        password: &Secret,
+        changes: CustomerChanges,
+    ) -> Result<Customer, AccountError> {
+        let new_email = checked_changes(&changes)?;
+        let (account, verified, _turn) = self.verify_current(customer, password).await?;
+        let version = account.credentials.password_version;
+        let rehash = match (verified.needs_rehash, &account.credentials.password_hash) {
+            (true, Some(old)) => self.fresh_hash(old, version, password).await,
+            _ => None,
+        };
+        let edit = AccountEdit {
+            new_email,
+            changes,
+            verified_version: Some(version),
+            rehash,
+            ..AccountEdit::default()
+        };
+        Ok(self.write_account(customer.id, edit, None).await?.customer)
+    }
+
+    /// A new password's hash, after the password rule for an account whose email is `email`.
+    async fn new_password_hash(
+        &self,
+        password: &Secret,
+        email: &str,
+    ) -> Result<String, AccountError> {
+        self.check_new_password(password, email)
+            .map_err(AccountError::Policy)?;
+        Ok(self.passwords.hash(password).await?)
+    }
+
+    /// Writes `edit` (see `apply_account_edit`) with, when the password changed and `reissue`
+    /// names a kind, a fresh token of that kind.
+    async fn write_account(
+        &self,
+        id: CustomerId,
+        edit: AccountEdit,
+        reissue: Option<TokenKind>,
+    ) -> Result<AccountUpdate, AccountError> {
         let now = self.now();
         let minted = reissue.map(|kind| self.mint(id, kind, now));
         let new_token = minted.as_ref().map(|(_, t)| t.clone());
+        let rehashed_from = edit.rehash.as_ref().map(|r| r.from_scheme);
         let outcome = self
             .store
             .update_customer(Who::Id(id), move |after| {
-                let Account {
-                    customer: c,
-                    credentials: k,
-                    ..
-                } = after;
-                let before_disabled = c.disabled;
-                let before_consent = c.allow_remote_shopping_assistance;
-                if let Some(email) = &new_email {
-                    c.email = email.clone();
-                }
-                changes.apply(c);
-                let mut revoke = c.disabled && !before_disabled;
-                let password_changed = hash.is_some();
-                if let Some(hash) = &hash {
-                    k.set_password(hash.clone());
-                    revoke = true;
-                }
-                if !c.allow_remote_shopping_assistance {
-                    k.otc = None;
-                }
-                c.updated_at = now;
-                let token = new_token
-                    .clone()
-                    .filter(|_| password_changed && !c.disabled);
-                // An admin's edit is audited; a change of the customer's consent to remote
-                // assistance (which opens Login as Customer) is its own entry, named.
-                let mut audit = Vec::new();
-                if let Some(admin) = &changes.audit_by {
-                    audit.push(audit_entry(now, admin, "customer_updated", Some(id), None));
-                    if c.allow_remote_shopping_assistance != before_consent {
-                        let action = if c.allow_remote_shopping_assistance {
-                            "assistance_consent_granted"
-                        } else {
-                            "assistance_consent_withdrawn"
-                        };
-                        audit.push(audit_entry(now, admin, action, Some(id), None));
-                    }
-                }
-                Change::Save(
-                    token.is_some(),
-                    Effects {
-                        revoke_tokens: revoke,
-                        token,
-                        audit,
-                    },
-                )
+                apply_account_edit(after, &edit, new_token.clone(), now)
             })
             .await?;
         match outcome {
-            Updated::Saved(after, minted_now) => {
+            Updated::Saved(after, written) => {
+                // A saved edit decided `Ok`.
+                let written = written.unwrap_or(Written {
+                    minted: false,
+                    rehashed: false,
+                });
+                if let (true, Some(from)) = (written.rehashed, rehashed_from) {
+                    self.metrics.password_rehashed(from);
+                }
                 let token = match minted {
-                    Some((token, new)) if minted_now => Some(IssuedToken {
+                    Some((token, new)) if written.minted => Some(IssuedToken {
                         customer: after.customer.clone(),
                         token,
                         expires_at: new.record.expires_at,
@@ -251,19 +284,22 @@ impl Auth {
                     token,
                 })
             }
-            Updated::NotFound | Updated::Refused(_) => Err(AccountError::NotFound),
+            Updated::Refused(refusal) => Err(refusal.err().unwrap_or(AccountError::NotFound)),
+            Updated::NotFound => Err(AccountError::NotFound),
             Updated::EmailTaken => Err(AccountError::EmailTaken),
         }
     }
 
-    /// Checks a signed-in customer's current password the way a sign-in does: a wrong one
-    /// counts toward lockout, and a locked account is refused.
-    pub async fn check_current_password(
+    /// The current password of a signed-in customer, checked the way a sign-in checks one, under
+    /// the turn for its email (held by the caller through its write): a wrong one counts toward
+    /// lockout, and a locked account is refused. The account as read under the turn, with the
+    /// verify's result.
+    async fn verify_current(
         &self,
         customer: &Customer,
         current: &Secret,
-    ) -> Result<(), AccountError> {
-        let _turn = self
+    ) -> Result<(Account, Verified, turns::Turn<'_>), AccountError> {
+        let turn = self
             .sign_in_turns
             .take(&crate::model::email_key(&customer.email))
             .await;
@@ -272,8 +308,7 @@ impl Auth {
             .account(customer.id)
             .await?
             .ok_or(AccountError::NotFound)?;
-        let now = self.now();
-        if is_locked(&account.credentials.lockout, now) {
+        if is_locked(&account.credentials.lockout, self.now()) {
             return Err(AccountError::Locked);
         }
         let verified = self
@@ -293,21 +328,7 @@ impl Auth {
                 Failure::Counted | Failure::Locked => AccountError::WrongPassword,
             });
         }
-        if let (true, Some(old)) = (verified.needs_rehash, &account.credentials.password_hash) {
-            // The check stands whether or not the new hash could be stored.
-            let stored = self
-                .rehash_after_check(
-                    customer.id,
-                    old,
-                    account.credentials.password_version,
-                    current,
-                )
-                .await;
-            if let Err(e) = stored {
-                tracing::warn!(customer = customer.id.0, "password rehash not stored: {e}");
-            }
-        }
-        Ok(())
+        Ok((account, verified, turn))
     }
 
     /// Sets a new password (policy checked) and revokes every token the customer had, plus any
@@ -394,6 +415,36 @@ fn is_label(label: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_password_change_after_the_verify_refuses_the_write() {
+        let mut a = Account::default();
+        a.credentials.password_version = 4;
+        let edit = AccountEdit {
+            hash: Some("$argon2id$new".into()),
+            verified_version: Some(3),
+            ..AccountEdit::default()
+        };
+        let before = a.clone();
+        assert!(matches!(
+            apply_account_edit(&mut a, &edit, None, 10),
+            Change::Refuse(Err(AccountError::WrongPassword))
+        ));
+        assert_eq!(a, before, "nothing changed");
+        let edit = AccountEdit {
+            verified_version: Some(4),
+            ..edit
+        };
+        let Change::Save(Ok(written), effects) = apply_account_edit(&mut a, &edit, None, 10) else {
+            panic!("refused");
+        };
+        assert!(!written.minted && effects.revoke_tokens);
+        assert_eq!(
+            a.credentials.password_hash.as_deref(),
+            Some("$argon2id$new")
+        );
+        assert_eq!(a.credentials.password_version, 5);
+    }
 
     #[test]
     fn email_syntax() {
@@ -519,4 +570,108 @@ mod tests {
         }
         assert!(accepted > 1000, "only {accepted} of 20,000 cases accepted");
     }
+}
+
+/// The new email (normalized) of `changes`, once it and the profile fields pass.
+fn checked_changes(changes: &CustomerChanges) -> Result<Option<String>, AccountError> {
+    let new_email = changes.email.as_deref().map(normalize_email);
+    if let Some(email) = &new_email {
+        if !valid_email(email) {
+            return Err(AccountError::InvalidEmail);
+        }
+    }
+    if let Some(field) = changes.profile.too_long() {
+        return Err(AccountError::TooLong(field));
+    }
+    Ok(new_email)
+}
+
+/// One account write, decided on the stored record by `apply_account_edit`.
+#[derive(Default)]
+struct AccountEdit {
+    new_email: Option<String>,
+    changes: CustomerChanges,
+    /// A new password's hash.
+    hash: Option<String>,
+    /// The password version a current-password check verified: the write is refused
+    /// (`WrongPassword`) if the password changed since.
+    verified_version: Option<u32>,
+    /// A legacy hash's replacement, stored if still over the hash verified.
+    rehash: Option<Rehash>,
+}
+
+/// What an account write did besides saving.
+struct Written {
+    minted: bool,
+    rehashed: bool,
+}
+
+/// An account edit on the stored record. Disabling revokes every token; withdrawing
+/// remote-assistance permission voids a live admin code; a new password revokes every token,
+/// any live reset token and the lockout, and `new_token` is minted with it (unless the account
+/// is disabled). An admin's edit is audited; a change of the customer's consent to remote
+/// assistance (which opens Login as Customer) is its own entry, named.
+fn apply_account_edit(
+    after: &mut Account,
+    edit: &AccountEdit,
+    new_token: Option<NewToken>,
+    now: Timestamp,
+) -> Change<Result<Written, AccountError>> {
+    let Account {
+        customer: c,
+        credentials: k,
+        ..
+    } = after;
+    if edit
+        .verified_version
+        .is_some_and(|v| v != k.password_version)
+    {
+        return Change::Refuse(Err(AccountError::WrongPassword));
+    }
+    let (before_disabled, before_consent) = (c.disabled, c.allow_remote_shopping_assistance);
+    if let Some(email) = &edit.new_email {
+        c.email = email.clone();
+    }
+    edit.changes.apply(c);
+    let mut revoke = c.disabled && !before_disabled;
+    if let Some(hash) = &edit.hash {
+        k.set_password(hash.clone());
+        revoke = true;
+    }
+    let rehashed = edit.rehash.as_ref().is_some_and(|r| apply_rehash(k, r));
+    if !c.allow_remote_shopping_assistance {
+        k.otc = None;
+    }
+    c.updated_at = now;
+    let token = new_token.filter(|_| edit.hash.is_some() && !c.disabled);
+    let mut audit = Vec::new();
+    if let Some(admin) = &edit.changes.audit_by {
+        audit.push(audit_entry(
+            now,
+            admin,
+            "customer_updated",
+            Some(c.id),
+            None,
+        ));
+        if c.allow_remote_shopping_assistance != before_consent {
+            let action = if c.allow_remote_shopping_assistance {
+                "assistance_consent_granted"
+            } else {
+                "assistance_consent_withdrawn"
+            };
+            audit.push(audit_entry(now, admin, action, Some(c.id), None));
+        }
+    }
+    let written = Written {
+        minted: token.is_some(),
+        rehashed,
+    };
+    Change::Save(
+        Ok(written),
+        Effects {
+            revoke_tokens: revoke,
+            token,
+            audit,
+        },
+    )
 }

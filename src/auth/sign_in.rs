@@ -334,7 +334,7 @@ impl Auth {
     /// An argon2id hash of `password` at the configured cost, to replace `from` (which it just
     /// verified against). None when the pool is busy or fails: the sign-in goes on without it
     /// and the next one tries again.
-    async fn fresh_hash(
+    pub(super) async fn fresh_hash(
         &self,
         from: &str,
         password_version: u32,
@@ -356,35 +356,6 @@ impl Auth {
                 None
             }
         }
-    }
-
-    /// After a current-password check matched a hash that needs replacing: stores the new hash
-    /// in its own write, under the same condition as a sign-in's (`apply_rehash`).
-    pub(super) async fn rehash_after_check(
-        &self,
-        id: CustomerId,
-        from: &str,
-        password_version: u32,
-        password: &Secret,
-    ) -> Result<(), StoreError> {
-        let Some(rehash) = self.fresh_hash(from, password_version, password).await else {
-            return Ok(());
-        };
-        let from_scheme = rehash.from_scheme;
-        let outcome = self
-            .store
-            .update_customer(Who::Id(id), move |a| {
-                if apply_rehash(&mut a.credentials, &rehash) {
-                    Change::Save((), Effects::default())
-                } else {
-                    Change::Refuse(())
-                }
-            })
-            .await?;
-        if matches!(outcome, Updated::Saved(..)) {
-            self.metrics.password_rehashed(from_scheme);
-        }
-        Ok(())
     }
 
     /// Waits until a refusal has taken as long as the slowest verify a stored hash could cost
@@ -491,7 +462,7 @@ fn match_credential(
 pub(super) struct Rehash {
     from: String,
     /// `from`'s scheme, for the rehash counter.
-    from_scheme: &'static str,
+    pub(super) from_scheme: &'static str,
     to: String,
     password_version: u32,
 }
@@ -499,7 +470,7 @@ pub(super) struct Rehash {
 /// Stores the rehash if the password is still the one that was verified (same version, same
 /// stored hash): a password changed (or rehashed) meanwhile wins. No version bump, so the
 /// customer's tokens and in-flight sign-ins stay valid. True when it was stored.
-fn apply_rehash(k: &mut Credentials, rehash: &Rehash) -> bool {
+pub(super) fn apply_rehash(k: &mut Credentials, rehash: &Rehash) -> bool {
     if k.password_version == rehash.password_version
         && k.password_hash.as_deref() == Some(rehash.from.as_str())
     {

@@ -432,7 +432,7 @@ async fn shopify_customers_come_without_passwords_and_sign_in_by_multipass() {
 }
 
 #[tokio::test]
-async fn a_current_password_check_on_a_legacy_hash_rehashes_it() {
+async fn an_email_change_verified_on_a_legacy_hash_rehashes_it_in_the_same_write() {
     if redb_only("the offline import CLI writes the redb file") {
         return;
     }
@@ -441,11 +441,22 @@ async fn a_current_password_check_on_a_legacy_hash_rehashes_it() {
     let s = server_on(dir.path(), |_| {}).await;
     let before = s.auth().account_by_email(MARY).await.unwrap().unwrap();
     let secret = storekey::auth::secret::Secret::new("password");
-    s.auth()
-        .check_current_password(&before.customer, &secret)
+    let changes = storekey::auth::CustomerChanges {
+        email: Some("mary.new@example.com".into()),
+        ..Default::default()
+    };
+    let changed = s
+        .auth()
+        .change_email(&before.customer, &secret, changes)
         .await
         .unwrap();
-    let after = s.auth().account_by_email(MARY).await.unwrap().unwrap();
+    assert_eq!(changed.email, "mary.new@example.com");
+    let after = s
+        .auth()
+        .account_by_email("mary.new@example.com")
+        .await
+        .unwrap()
+        .unwrap();
     let hash = after.credentials.password_hash.unwrap();
     assert!(hash.starts_with("$argon2id$v=19$m=256,t=1,p=1$"), "{hash}");
     assert_eq!(
@@ -456,7 +467,7 @@ async fn a_current_password_check_on_a_legacy_hash_rehashes_it() {
         .metrics()
         .await
         .contains("storekey_password_rehash_total{from=\"chained\"} 1"));
-    s.token(MARY, "password").await;
+    s.token("mary.new@example.com", "password").await;
 }
 
 #[tokio::test]

@@ -596,24 +596,25 @@ impl Mutation {
             return Err(error("graphql-input", EMPTY_INPUT));
         }
         validate_update(&changes)?;
-        if let Some(email) = new_email {
-            let password = password.unwrap_or_default();
-            if password.is_empty() {
-                return Err(error("graphql-input", PASSWORD_FOR_EMAIL));
+        let record = match new_email {
+            Some(email) => {
+                let password = password.unwrap_or_default();
+                if password.is_empty() {
+                    return Err(error("graphql-input", PASSWORD_FOR_EMAIL));
+                }
+                if !crate::auth::valid_email(email.trim()) {
+                    return Err(account_error(AccountError::InvalidEmail, &email));
+                }
+                changes.email = Some(email.clone());
+                auth.change_email(current, &Secret::new(password), changes)
+                    .await
+                    .map_err(|e| account_error(e, &email))?
             }
-            if !crate::auth::valid_email(email.trim()) {
-                return Err(account_error(AccountError::InvalidEmail, &email));
-            }
-            auth.check_current_password(current, &Secret::new(password))
+            None => auth
+                .update_customer(current.id, changes)
                 .await
-                .map_err(|e| account_error(e, &email))?;
-            changes.email = Some(email);
-        }
-        let email = changes.email.clone().unwrap_or_default();
-        let record = auth
-            .update_customer(current.id, changes)
-            .await
-            .map_err(|e| account_error(e, &email))?;
+                .map_err(|e| account_error(e, ""))?,
+        };
         Ok(Some(CustomerOutput {
             customer: customer_view(auth, record),
         }))
@@ -669,11 +670,12 @@ impl Mutation {
         require_value(&current_password, "currentPassword")?;
         require_value(&new_password, "newPassword")?;
         let customer = &session.customer;
-        auth.check_current_password(customer, &Secret::new(current_password))
-            .await
-            .map_err(|e| account_error(e, ""))?;
         let record = auth
-            .set_password(customer.id, &Secret::new(new_password))
+            .change_password(
+                customer,
+                &Secret::new(current_password),
+                &Secret::new(new_password),
+            )
             .await
             .map_err(|e| account_error(e, ""))?;
         Ok(Some(customer_view(auth, record)))
@@ -831,17 +833,12 @@ impl Mutation {
         if !crate::auth::valid_email(email.trim()) {
             return Err(account_error(AccountError::InvalidEmail, &email));
         }
-        auth.check_current_password(&session.customer, &Secret::new(password))
-            .await
-            .map_err(|e| account_error(e, &email))?;
+        let changes = CustomerChanges {
+            email: Some(email.clone()),
+            ..CustomerChanges::default()
+        };
         let record = auth
-            .update_customer(
-                session.customer.id,
-                CustomerChanges {
-                    email: Some(email.clone()),
-                    ..CustomerChanges::default()
-                },
-            )
+            .change_email(&session.customer, &Secret::new(password), changes)
             .await
             .map_err(|e| account_error(e, &email))?;
         Ok(Some(CustomerOutput {
