@@ -393,6 +393,29 @@ mod tests {
     }
 
     #[test]
+    fn an_in_memory_store_reads_what_it_wrote_and_refuses_backups() {
+        let store = RedbStore::in_memory().unwrap();
+        store
+            .write_blocking(|tx| tx.insert_customer(test_account("a@example.com")))
+            .unwrap();
+        let found = store
+            .read()
+            .unwrap()
+            .customer_by_email("A@example.com")
+            .unwrap();
+        assert_eq!(found.unwrap().customer.email, "a@example.com");
+        let dir = tempfile::tempdir().unwrap();
+        let err = store
+            .backup_to(&dir.path().join("b.redb"), false)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "backup failed: this store has no database file to copy (it is held in memory)"
+        );
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
     fn backup_names_must_be_plain_file_names() {
         for bad in [
             "",
