@@ -25,7 +25,7 @@ use storekey::auth::storefront_tokens::{StorefrontTokenKind, WRITE_CUSTOMERS};
 use storekey::model::Account;
 use storekey::store::{Created, RedbStore, Store, StoreError};
 
-const DISK_FULL: &str = "storage unavailable: the disk is full (No space left on device (os error 28)); writes are refused until space is freed, reads go on";
+const DISK_FULL: &str = "storage unavailable: the disk is full (No space left on device (os error 28)); writes are refused until space is freed";
 
 /// A disk for one database file that holds `left` more blocks of 4 KiB and then fails a write
 /// that needs a new one with ENOSPC, as a file system does. Shared by every open of the file.

@@ -111,7 +111,7 @@ pub(super) fn is_disk_full(e: &std::io::Error) -> bool {
 pub(super) fn storage_error(e: &StorageError) -> StoreError {
     match e {
         StorageError::Io(io) if is_disk_full(io) => StoreError::Unavailable(format!(
-            "the disk is full ({io}); writes are refused until space is freed, reads go on"
+            "the disk is full ({io}); writes are refused until space is freed"
         )),
         StorageError::Io(io) => StoreError::Unavailable(format!(
             "the database file failed a read or write ({io}); it is reopened and writes resume when the file answers again"

@@ -101,7 +101,7 @@ struct Outage {
 /// How often the writer looks for writes to refuse while it waits to retry.
 const REFUSE_POLL: Duration = Duration::from_millis(20);
 
-pub(super) fn run_writer(slot: &Slot, mut queue: mpsc::Receiver<Job>, stats: &WriterStats) {
+pub(super) fn run_writer(slot: &Arc<Slot>, mut queue: mpsc::Receiver<Job>, stats: &WriterStats) {
     let mut outage: Option<Outage> = None;
     while let Some(first) = queue.blocking_recv() {
         let mut batch = vec![first];
@@ -135,7 +135,7 @@ pub(super) fn run_writer(slot: &Slot, mut queue: mpsc::Receiver<Job>, stats: &Wr
                 }
                 let o = outage.get_or_insert_with(|| {
                     tracing::error!(
-                        "{why}: writes answer 503 until one commits again; reopening the database file"
+                        "{why} (writes answer 503 until one is stored again; reopening the database file)"
                     );
                     Outage {
                         why: why.clone(),
@@ -213,7 +213,7 @@ fn refuse_all(batch: Vec<Job>, why: &StoreError) {
 /// with `why` the writes that arrive meanwhile. `false` when the queue closed first (the last
 /// handle is gone): the writer stops.
 fn recover(
-    slot: &Slot,
+    slot: &Arc<Slot>,
     queue: &mut mpsc::Receiver<Job>,
     why: &StoreError,
     stats: &WriterStats,
@@ -223,8 +223,9 @@ fn recover(
     let mut backoff = Backoff::new();
     let mut warned = false;
     loop {
-        match slot.reopen() {
-            Ok(()) => {
+        match reopen_refusing(slot, queue, why) {
+            None => return false,
+            Some(Ok(())) => {
                 stats.reopens.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(
                     "storage: reopened the database file in {:.1?}",
@@ -232,18 +233,45 @@ fn recover(
                 );
                 return true;
             }
-            Err(e) if !warned => {
+            Some(Err(e)) if !warned => {
                 warned = true;
                 tracing::warn!(
                     "storage: the database file does not open again yet ({e}); retrying every {LAST_RETRY:?} at most"
                 );
             }
-            Err(e) => tracing::debug!("storage: reopen failed again: {e}"),
+            Some(Err(e)) => tracing::debug!("storage: reopen failed again: {e}"),
         }
         if !refuse_for(queue, backoff.next_wait(), why) {
             return false;
         }
     }
+}
+
+/// One reopen, on a thread of its own: redb's repair reads the whole file (about 1.8 s for
+/// 100,000 customers in a debug build), and writes arriving meanwhile are refused at once
+/// rather than left waiting. `None` when the queue closed meanwhile.
+fn reopen_refusing(
+    slot: &Arc<Slot>,
+    queue: &mut mpsc::Receiver<Job>,
+    why: &StoreError,
+) -> Option<Result<(), StoreError>> {
+    let opening = {
+        let slot = slot.clone();
+        std::thread::Builder::new()
+            .name("storekey-reopen".into())
+            .spawn(move || slot.reopen())
+    };
+    let Ok(opening) = opening else {
+        return Some(slot.reopen());
+    };
+    let mut open = true;
+    while open && !opening.is_finished() {
+        open = refuse_for(queue, REFUSE_POLL, why);
+    }
+    let reopened = opening
+        .join()
+        .unwrap_or_else(|_| Err(StoreError::Io("reopening the database panicked".into())));
+    open.then_some(reopened)
 }
 
 /// Answers with `why` every write that arrives during `wait`; `false` when the queue closed.
