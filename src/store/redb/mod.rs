@@ -257,10 +257,10 @@ fn build(
     }
     builder.create_with_backend(backend).map_err(|e| match e {
         redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked,
-        redb::DatabaseError::Storage(e) => match recover::storage_error(&e) {
-            StoreError::Unavailable(why) => StoreError::Unavailable(format!("{name}: {why}")),
-            _ => StoreError::Io(format!("{name}: {e}")),
-        },
+        // A file that does not read back (cut short, not a database) is a fault, not an outage.
+        redb::DatabaseError::Storage(redb::StorageError::Io(e)) if recover::is_disk_full(&e) => {
+            StoreError::Unavailable(format!("{name}: the disk is full ({e})"))
+        }
         e => StoreError::Io(format!("{name}: {e}")),
     })
 }
