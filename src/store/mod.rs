@@ -70,8 +70,9 @@ impl StoreError {
     /// that is no connection (refused, reset, closed, the pool's wait timed out), the server
     /// shutting down or starting up, out of resources, a read-only standby, or a serialization
     /// failure or deadlock still there after the retries (see `From<PgError>`); on redb, the
-    /// writer gone. Everything else (a corrupt record, an SQL error, an I/O error of the file)
-    /// is a fault to look at: 500.
+    /// writer gone, or the file failing a read or write (a full disk above all), which the
+    /// writer cures by reopening it (`store/redb/recover.rs`). Everything else (a corrupt
+    /// record, an SQL error) is a fault to look at: 500.
     pub fn is_unavailable(&self) -> bool {
         matches!(self, StoreError::Unavailable(_))
     }

@@ -14,6 +14,7 @@ mod admin;
 mod cli;
 mod commerce;
 mod console;
+mod diskfull;
 mod explorer;
 mod files;
 mod fuzz;

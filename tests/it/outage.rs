@@ -8,9 +8,10 @@ use serde_json::{json, Value};
 use std::time::Duration;
 use storekey::auth::storefront_tokens::{StorefrontTokenKind, WRITE_CUSTOMERS};
 
-const SF_PATH: &str = "/api/2026-04/graphql.json";
-const SF_CUSTOMER: &str = "query($t:String!){ customer(customerAccessToken:$t) { email } }";
-const SF_SIGN_IN: &str = "mutation($e:String!,$p:String!){ customerAccessTokenCreate(input:{email:$e, password:$p}) { customerAccessToken { accessToken } customerUserErrors { code message } } }";
+pub(crate) const SF_PATH: &str = "/api/2026-04/graphql.json";
+pub(crate) const SF_CUSTOMER: &str =
+    "query($t:String!){ customer(customerAccessToken:$t) { email } }";
+pub(crate) const SF_SIGN_IN: &str = "mutation($e:String!,$p:String!){ customerAccessTokenCreate(input:{email:$e, password:$p}) { customerAccessToken { accessToken } customerUserErrors { code message } } }";
 const SF_RENEW: &str = "mutation($t:String!){ customerAccessTokenRenew(customerAccessToken:$t) { customerAccessToken { accessToken } userErrors { message } } }";
 const UPDATE: &str =
     "mutation{ updateCustomerV2(input:{firstname:\"Robert\"}) { customer { firstname } } }";
@@ -18,7 +19,7 @@ const SIGN_IN: &str =
     "mutation($e:String!,$p:String!){ generateCustomerToken(email:$e, password:$p) { token } }";
 
 /// POST a GraphQL request; returns (status, `Retry-After`, body).
-async fn post(
+pub(crate) async fn post(
     s: &TestServer,
     path: &str,
     header: Option<(&str, String)>,
@@ -58,13 +59,13 @@ fn assert_unavailable(
 }
 
 /// Commerce: one `graphql-internal` error.
-fn assert_commerce_unavailable(what: &str, answer: (u16, Option<String>, Value)) {
+pub(crate) fn assert_commerce_unavailable(what: &str, answer: (u16, Option<String>, Value)) {
     let internal = ("category", "graphql-internal");
     assert_unavailable(what, answer, "Internal server error", internal);
 }
 
 /// Storefront: Shopify's internal error.
-fn assert_storefront_unavailable(what: &str, answer: (u16, Option<String>, Value)) {
+pub(crate) fn assert_storefront_unavailable(what: &str, answer: (u16, Option<String>, Value)) {
     let message = "Internal error. Looks like something went wrong on our end.";
     assert_unavailable(what, answer, message, ("code", "INTERNAL_SERVER_ERROR"));
 }

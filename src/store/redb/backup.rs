@@ -28,9 +28,14 @@ impl RedbStore {
     pub fn backup_to(&self, dest: &Path, overwrite: bool) -> Result<BackupSummary, BackupError> {
         let io =
             |what: &Path, e: std::io::Error| BackupError::Io(format!("{}: {e}", what.display()));
+        let Some(live) = self.file_id else {
+            return Err(BackupError::Io(
+                "this store has no database file to copy (it is held in memory)".into(),
+            ));
+        };
         // Following links: a link to the live file is the live file.
         match std::fs::metadata(dest) {
-            Ok(m) if FileId::of(&m) == self.file_id => return Err(BackupError::LiveDatabase),
+            Ok(m) if FileId::of(&m) == live => return Err(BackupError::LiveDatabase),
             Ok(_) if !overwrite => return Err(BackupError::Exists(dest.to_path_buf())),
             Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -82,7 +87,7 @@ impl RedbStore {
         let sync = file
             .try_clone()
             .map_err(|e| BackupError::Io(format!("backup file: {e}")))?;
-        let snapshot = self.db.begin_read().map_err(|e| store_err(e.into()))?;
+        let snapshot = self.db.begin_read().map_err(store_err)?;
         let backend = redb::backends::FileBackend::new(file)
             .map_err(|e| BackupError::Io(format!("backup file: {e}")))?;
         let copy = redb::Builder::new()

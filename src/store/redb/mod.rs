@@ -9,9 +9,9 @@
 //! ever committed.
 //!
 //! Files: the tables and `RedbStore::open` here; `ops.rs` (the named operations), `writer.rs`
-//! (the group-commit thread), `tx.rs` (the write side of a batch), `reader.rs` and `read.rs`
-//! (snapshot reads), `expiry.rs` (the sweep), `backup.rs`, `records.rs` (stored records and
-//! their encodings).
+//! (the group-commit thread), `recover.rs` (a failed write such as a full disk: 503 and the
+//! reopen), `tx.rs` (the write side of a batch), `reader.rs` and `read.rs` (snapshot reads),
+//! `expiry.rs` (the sweep), `backup.rs`, `records.rs` (stored records and their encodings).
 
 mod admin;
 mod backup;
@@ -23,6 +23,7 @@ mod ops;
 mod read;
 mod reader;
 mod records;
+mod recover;
 mod tx;
 mod writer;
 
@@ -32,8 +33,9 @@ pub use backup::{private_dir, private_mode};
 use mail_limits::MAIL_LIMITS;
 pub use reader::Reader;
 pub use records::*;
+use recover::{SharedMemory, Slot};
 pub use tx::Tx;
-use writer::run_writer;
+use writer::{run_writer, Job};
 
 use super::{Expiring, StoreError, SweepReport};
 use crate::model::{
@@ -98,29 +100,14 @@ const MAX_BATCH: usize = 512;
 /// Writes that may wait for the writer; beyond this, `write` waits (asynchronously) for room.
 const QUEUE_CAPACITY: usize = 4096;
 
-macro_rules! io_err {
-    ($($t:ty),*) => {$(
-        impl From<$t> for StoreError {
-            fn from(e: $t) -> Self { StoreError::Io(e.to_string()) }
-        }
-    )*};
-}
-io_err!(
-    redb::StorageError,
-    redb::TableError,
-    redb::TransactionError,
-    redb::CommitError
-);
-
-type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
-type Job = Box<dyn FnOnce(&mut Tx<'_>) -> (bool, Completion) + Send>;
-
 /// Handle to the database: cheap to clone, shared by every request.
 #[derive(Clone)]
 pub struct RedbStore {
-    db: Arc<Database>,
-    /// Device and inode of the open database file: a backup must never replace it.
-    file_id: FileId,
+    /// The database, which the writer thread reopens after a failed write (see `recover.rs`).
+    db: Arc<Slot>,
+    /// Device and inode of the open database file: a backup must never replace it. `None`
+    /// when the store has no file (in memory), which backups refuse.
+    file_id: Option<FileId>,
     jobs: mpsc::Sender<Job>,
     stats: Arc<WriterStats>,
     /// Declared after `jobs`: when the last handle drops, the queue closes first and then the
@@ -146,6 +133,8 @@ impl Drop for WriterThread {
 pub struct WriterStats {
     pub commits: std::sync::atomic::AtomicU64,
     pub writes: std::sync::atomic::AtomicU64,
+    /// Times the database was closed and opened again after a failed write.
+    pub reopens: std::sync::atomic::AtomicU64,
 }
 
 impl RedbStore {
@@ -168,25 +157,62 @@ impl RedbStore {
                     .map_err(|e| StoreError::Io(format!("{}: {e}", parent.display())))?;
             }
         }
-        // Opened here rather than by redb so a new file is private from its first byte and so
+        // Created here rather than by redb so a new file is private from its first byte and so
         // the backup can recognise this very file (device + inode) behind any path.
         let mut options = std::fs::OpenOptions::new();
         options.read(true).write(true).create(true).truncate(false);
         private_mode(&mut options);
         let file = options.open(path).map_err(io)?;
         let file_id = FileId::of(&file.metadata().map_err(io)?);
-        let backend = redb::backends::FileBackend::new(file)
-            .map_err(|e| StoreError::Io(format!("{}: {e}", path.display())))?;
-        let mut builder = redb::Builder::new();
-        if let Some(bytes) = cache_bytes {
-            builder.set_cache_size(bytes);
-        }
-        let db = builder.create_with_backend(backend).map_err(|e| match e {
-            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked,
-            e => StoreError::Io(format!("{}: {e}", path.display())),
-        })?;
-        init_schema(&db)?;
-        let db = Arc::new(db);
+        let first = std::sync::Mutex::new(Some(file));
+        let path = path.to_path_buf();
+        // Every later open (after a failed write) opens the same file again, never creates
+        // one: a file removed or replaced meanwhile is refused rather than served empty.
+        let reopen = move || {
+            let taken = first
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take();
+            let file = match taken {
+                Some(file) => file,
+                None => reopen_file(&path, file_id)?,
+            };
+            let backend = redb::backends::FileBackend::new(file)
+                .map_err(|e| StoreError::Io(format!("{}: {e}", path.display())))?;
+            build(backend, cache_bytes, &path.display())
+        };
+        RedbStore::start(Box::new(reopen), Some(file_id))
+    }
+
+    /// A store held in memory only (no file): for tests of the core without a file system.
+    /// Backups refuse it.
+    pub fn in_memory() -> Result<RedbStore, StoreError> {
+        let memory = Arc::new(redb::backends::InMemoryBackend::new());
+        let reopen = move || build(SharedMemory(memory.clone()), None, &"memory");
+        RedbStore::start(Box::new(reopen), None)
+    }
+
+    /// A store over the storage `open` hands out, for tests that make the storage fail (a
+    /// full disk). `open` is called again whenever the writer reopens the database after a
+    /// failed write, and must hand out the same storage. Backups refuse such a store.
+    #[doc(hidden)]
+    pub fn open_with_backend<B: redb::StorageBackend>(
+        open: impl Fn() -> std::io::Result<B> + Send + Sync + 'static,
+    ) -> Result<RedbStore, StoreError> {
+        let reopen = move || {
+            let backend = open().map_err(|e| StoreError::Io(format!("storage: {e}")))?;
+            build(backend, None, &"storage")
+        };
+        RedbStore::start(Box::new(reopen), None)
+    }
+
+    /// Opens the database through `reopen`, checks the schema version, and starts the writer.
+    fn start(
+        reopen: Box<recover::Reopen>,
+        file_id: Option<FileId>,
+    ) -> Result<RedbStore, StoreError> {
+        let db = Arc::new(Slot::open(reopen)?);
+        db.with(init_schema)??;
         // Bounded so a write flood applies back-pressure instead of growing memory; async
         // callers wait for room without holding a runtime thread.
         let (jobs, queue) = mpsc::channel::<Job>(QUEUE_CAPACITY);
@@ -215,6 +241,43 @@ impl RedbStore {
         Ok(Reader {
             txn: self.db.begin_read()?,
         })
+    }
+}
+
+/// The database over `backend`: redb runs its repair here when the file was left mid-write.
+fn build(
+    backend: impl redb::StorageBackend,
+    cache_bytes: Option<usize>,
+    name: &dyn std::fmt::Display,
+) -> Result<Database, StoreError> {
+    let mut builder = redb::Builder::new();
+    if let Some(bytes) = cache_bytes {
+        builder.set_cache_size(bytes);
+    }
+    builder.create_with_backend(backend).map_err(|e| match e {
+        redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked,
+        // A file that does not read back (cut short, not a database) is a fault, not an outage.
+        redb::DatabaseError::Storage(redb::StorageError::Io(e)) if recover::is_disk_full(&e) => {
+            StoreError::Unavailable(format!("{name}: the disk is full ({e})"))
+        }
+        e => StoreError::Io(format!("{name}: {e}")),
+    })
+}
+
+/// The database file at `path` opened again, if it is still the file first opened (`id`).
+fn reopen_file(path: &Path, id: FileId) -> Result<std::fs::File, StoreError> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .and_then(|f| Ok((FileId::of(&f.metadata()?), f)));
+    match file {
+        Ok((found, file)) if found == id => Ok(file),
+        Ok(_) => Err(StoreError::Unavailable(format!(
+            "{}: the database file was replaced while the server ran; restart storekey to open the new one",
+            path.display()
+        ))),
+        Err(e) => Err(StoreError::Unavailable(format!("{}: {e}", path.display()))),
     }
 }
 
@@ -330,6 +393,29 @@ mod tests {
     }
 
     #[test]
+    fn an_in_memory_store_reads_what_it_wrote_and_refuses_backups() {
+        let store = RedbStore::in_memory().unwrap();
+        store
+            .write_blocking(|tx| tx.insert_customer(test_account("a@example.com")))
+            .unwrap();
+        let found = store
+            .read()
+            .unwrap()
+            .customer_by_email("A@example.com")
+            .unwrap();
+        assert_eq!(found.unwrap().customer.email, "a@example.com");
+        let dir = tempfile::tempdir().unwrap();
+        let err = store
+            .backup_to(&dir.path().join("b.redb"), false)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "backup failed: this store has no database file to copy (it is held in memory)"
+        );
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
     fn backup_names_must_be_plain_file_names() {
         for bad in [
             "",
@@ -410,7 +496,7 @@ mod tests {
         assert!(names.is_empty(), "temporary files left behind: {names:?}");
         // The live file is still the one the store writes to.
         assert_eq!(
-            FileId::of(&std::fs::metadata(&live).unwrap()),
+            Some(FileId::of(&std::fs::metadata(&live).unwrap())),
             store.file_id
         );
         assert_eq!(store.read().unwrap().customer_count().unwrap(), 1);
