@@ -77,6 +77,30 @@ pub trait MailTransport: Send + Sync {
     fn send(&self, mail: &Mail) -> Result<(), MailError>;
 }
 
+/// Keeps every message in memory (the core's unit tests): no file, no socket.
+#[derive(Debug, Default)]
+pub struct Captured(std::sync::Mutex<Vec<(String, String, String)>>);
+
+impl Captured {
+    /// The messages sent so far as (to, subject, body), oldest first.
+    pub fn sent(&self) -> Vec<(String, String, String)> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl MailTransport for Captured {
+    fn send(&self, mail: &Mail) -> Result<(), MailError> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push((mail.to.clone(), mail.subject.clone(), mail.body.clone()));
+        Ok(())
+    }
+}
+
 /// Builds the transport `mail.transport` names; smtp without a host (or another bad key) is a
 /// `MailError::Config` naming the key.
 pub fn transport_from_config(cfg: &MailConfig) -> Result<Arc<dyn MailTransport>, MailError> {

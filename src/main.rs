@@ -411,7 +411,7 @@ async fn import(
     let report_file = report_path.map(create_private).transpose()?;
     let run = async {
         let store = open_offline(&config).await?;
-        let auth = Arc::new(Auth::new(
+        let auth = Arc::new(Auth::from_config(
             Arc::new(config),
             store.clone(),
             Arc::new(SystemClock),
@@ -552,7 +552,7 @@ fn create_private(path: &std::path::Path) -> Result<std::fs::File, String> {
 
 async fn offline_auth(config: Config) -> Result<Auth, String> {
     let store = storekey::server::open_store(&config).await?;
-    Auth::new(
+    Auth::from_config(
         Arc::new(config),
         store,
         Arc::new(SystemClock),

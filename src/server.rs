@@ -94,7 +94,12 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<RunningServe
     let config = Arc::new(config);
     let store = open_store(&config).await?;
     let metrics = Arc::new(Metrics::new());
-    let auth = Arc::new(Auth::new(config.clone(), store.clone(), clock, metrics)?);
+    let auth = Arc::new(Auth::from_config(
+        config.clone(),
+        store.clone(),
+        clock,
+        metrics,
+    )?);
     let state = AppState::new(auth.clone(), config.clone());
     let listen: SocketAddr = config
         .server

@@ -311,10 +311,34 @@ pub struct Auth {
 }
 
 impl Auth {
+    /// The core as a server or a command runs it: the mail transport `mail.*` names and the
+    /// system's random source.
+    pub fn from_config(
+        config: Arc<Config>,
+        store: Store,
+        clock: Arc<dyn Clock>,
+        metrics: Arc<Metrics>,
+    ) -> Result<Auth, String> {
+        let mailer = crate::mail::transport_from_config(&config.mail).map_err(|e| e.to_string())?;
+        Auth::new(
+            config,
+            store,
+            clock,
+            Arc::new(secret::OsRandom),
+            mailer,
+            metrics,
+        )
+    }
+
+    /// The core over what it is given and nothing else: no file, no socket, no thread but
+    /// the hash workers. A unit test passes an in-memory store (`RedbStore::in_memory`), a
+    /// frozen clock, a seeded random source and a captured mailer (`mail::Captured`).
     pub fn new(
         config: Arc<Config>,
         store: Store,
         clock: Arc<dyn Clock>,
+        random: Arc<dyn secret::RandomSource>,
+        mailer: Arc<dyn crate::mail::MailTransport>,
         metrics: Arc<Metrics>,
     ) -> Result<Auth, String> {
         let passwords = PasswordPool::new(&config.password, config.hash_workers())
@@ -330,7 +354,6 @@ impl Auth {
         if let Some(key) = &config.admin.env_key {
             admin_keys.push(("env".to_string(), secret::digest(key)));
         }
-        let mailer = crate::mail::transport_from_config(&config.mail).map_err(|e| e.to_string())?;
         let per_hour = config.reset.max_requests_per_hour;
         Ok(Auth {
             reset_mail: one_time::MailLimits::new(
@@ -360,19 +383,12 @@ impl Auth {
             store,
             passwords,
             clock,
-            random: Arc::new(secret::OsRandom),
+            random,
             metrics,
             verify_micros: AtomicU64::new(0),
             refusal_floor: refusal_floor::RefusalFloor::default(),
             legacy_lane: tokio::sync::Semaphore::new((config.hash_workers() / 2).max(1)),
         })
-    }
-
-    /// The same core with another random source: tests pass a `SeededRandom`, so the codes
-    /// and tokens it mints are known in advance.
-    pub fn with_random(mut self, random: Arc<dyn secret::RandomSource>) -> Auth {
-        self.random = random;
-        self
     }
 
     pub fn now(&self) -> Timestamp {

@@ -683,19 +683,19 @@ mod tests {
 
     #[tokio::test]
     async fn with_a_frozen_clock_and_a_seeded_source_an_admin_code_is_known_in_advance() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut config = crate::config::Config::default();
-        config.mail.outbox_dir = dir.path().join("outbox").to_string_lossy().into_owned();
+        // The core on nothing but memory: an in-memory store, a captured mailer.
+        let config = crate::config::Config::default();
         let ttl = i64::from(config.otc.ttl_seconds);
-        let store = crate::store::Store::open_redb(&dir.path().join("s.redb")).unwrap();
+        let store = crate::store::Store::from(crate::store::RedbStore::in_memory().unwrap());
         let auth = Auth::new(
             Arc::new(config),
             store,
             Arc::new(FrozenClock(NOW)),
+            Arc::new(SeededRandom::new(42)),
+            Arc::new(crate::mail::Captured::default()),
             Arc::new(crate::metrics::Metrics::new()),
         )
-        .unwrap()
-        .with_random(Arc::new(SeededRandom::new(42)));
+        .unwrap();
         let customer = auth
             .create_customer(NewCustomer {
                 email: "bob@example.com".into(),

@@ -23,6 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use storekey::auth::storefront_tokens::{StorefrontTokenKind, WRITE_CUSTOMERS};
 use storekey::model::Account;
+use storekey::store::Backend as _;
 use storekey::store::{Created, RedbStore, Store, StoreError};
 
 const DISK_FULL: &str = "storage unavailable: the disk is full (No space left on device (os error 28)); writes are refused until space is freed";

@@ -67,7 +67,8 @@ async fn issue<B: Backend>(s: &B, id: CustomerId, token: NewToken) {
     assert!(matches!(issued, Updated::Saved(..)), "{issued:?}");
 }
 
-/// Instantiates each body for both backends.
+/// Instantiates each body for each backend: redb on a file, redb in memory (the core's unit
+/// tests' store), PostgreSQL.
 macro_rules! contract {
     ($($name:ident),* $(,)?) => {
         mod redb {
@@ -76,6 +77,14 @@ macro_rules! contract {
                 async fn $name() {
                     let (store, _dir) = super::redb();
                     super::$name(store).await;
+                }
+            )*
+        }
+        mod memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name(storekey::store::RedbStore::in_memory().unwrap()).await;
                 }
             )*
         }
