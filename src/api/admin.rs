@@ -3,7 +3,9 @@
 //! Bearer token. Requests are routed by hand from the path segments: the table is short, and
 //! one `match` shows all of it.
 
-use super::commerce::{field_too_long, CREATE_LIMIT, EMAIL_TAKEN, LAC_DISABLED, LAC_NOT_ALLOWED};
+use super::kit::messages::{
+    field_too_long, CREATE_LIMIT, EMAIL_TAKEN, LAC_DISABLED, LAC_NOT_ALLOWED,
+};
 use super::{json_response, HttpResponse};
 use crate::auth::activation::InviteError;
 use crate::auth::one_time::OtcError;
@@ -50,7 +52,7 @@ pub async fn handle(
     headers: &HeaderMap,
     body: &[u8],
 ) -> HttpResponse {
-    let Some(admin) = super::commerce::bearer(headers).and_then(|k| auth.admin_key_name(&k)) else {
+    let Some(admin) = super::kit::bearer(headers).and_then(|k| auth.admin_key_name(&k)) else {
         auth.metrics.request("admin", "", "unauthorized");
         return unauthorized();
     };
@@ -170,11 +172,11 @@ async fn route(
                 Err(crate::auth::admin_users::AddAdminError::Storage(e)) => Err(internal(e)),
                 Err(e @ crate::auth::admin_users::AddAdminError::NameTaken) => fail(
                     StatusCode::CONFLICT,
-                    super::console::add_admin_message(&e, &req.name),
+                    super::kit::messages::add_admin_message(&e, &req.name),
                 ),
                 Err(e) => fail(
                     StatusCode::BAD_REQUEST,
-                    super::console::add_admin_message(&e, &req.name),
+                    super::kit::messages::add_admin_message(&e, &req.name),
                 ),
             }
         }

@@ -7,6 +7,7 @@ pub mod commerce;
 pub mod console;
 pub mod explorer;
 pub mod gate;
+pub mod kit;
 pub mod storefront;
 
 use crate::auth::Auth;
@@ -292,7 +293,7 @@ where
             // Admin-only: counters move with what customers do, and an anonymous reader could
             // learn from them which emails have accounts. Prometheus sends the key with
             // `authorization: { credentials: <admin key> }`.
-            if commerce::bearer(&headers)
+            if kit::bearer(&headers)
                 .and_then(|k| state.auth.admin_key_name(&k))
                 .is_none()
             {
@@ -641,14 +642,7 @@ pub fn cookie_is_secure(listen: &str) -> bool {
 
 /// The session cookie's token, when the request carries one.
 pub fn session_token(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(name, value)| *name == SESSION_COOKIE && !value.is_empty())
-        .map(|(_, value)| value.to_string())
+    kit::cookie(headers, SESSION_COOKIE)
 }
 
 /// The CSRF rule for cookie-authenticated requests (Apollo Server's): a browser sends a
@@ -763,7 +757,7 @@ pub fn customer_json(c: &crate::model::Customer) -> serde_json::Value {
         "email": c.email,
         "firstname": c.profile.firstname,
         "lastname": c.profile.lastname,
-        "created_at": commerce::commerce_time(c.created_at),
+        "created_at": kit::timestamp(c.created_at),
         "confirmed": c.confirmed,
         "disabled": c.disabled,
         "allow_remote_shopping_assistance": c.allow_remote_shopping_assistance,

@@ -7,7 +7,6 @@
 mod pages;
 
 use super::{AppState, HttpResponse};
-use crate::auth::admin_users::AddAdminError;
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -26,20 +25,6 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
 /// The path of a setup link (the CLI and `POST /rest/V1/admin-users` print it).
 pub fn setup_path(code: &str) -> String {
     format!("/admin/setup?code={code}")
-}
-
-/// The message for a refused `add_admin`, shared by the CLI and the REST call.
-pub fn add_admin_message(e: &AddAdminError, name: &str) -> String {
-    match e {
-        AddAdminError::InvalidName => format!(
-            "\"{}\" is not a valid admin name: use 1 to 64 letters, digits, '.', '_', '-' or '@'.",
-            name.trim()
-        ),
-        AddAdminError::NameTaken => {
-            format!("An admin user named \"{}\" already exists.", name.trim())
-        }
-        AddAdminError::Storage(e) => e.to_string(),
-    }
 }
 
 // ---------------------------------------------------------------- embedded assets
@@ -104,20 +89,9 @@ pub(crate) fn html(status: StatusCode, body: String) -> HttpResponse {
     resp
 }
 
+/// The kit's page headers with the console's policy, never cached, never framed.
 fn secure_headers(h: &mut HeaderMap) {
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
+    super::kit::security_headers(h, CONTENT_SECURITY_POLICY, "no-store");
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
 }
 
@@ -155,17 +129,6 @@ pub(crate) fn session_cookie(token: &str, secure: bool) -> String {
 pub(crate) fn clear_session_cookie(secure: bool) -> String {
     let secure = if secure { "; Secure" } else { "" };
     format!("{COOKIE}=; Path=/admin; Max-Age=0; HttpOnly; SameSite=Strict{secure}")
-}
-
-fn cookie_token(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(name, value)| *name == COOKIE && !value.is_empty())
-        .map(|(_, value)| value.to_string())
 }
 
 /// The CSRF token of a session: SHA-256 of a fixed label and the session's token, so nothing
@@ -246,7 +209,7 @@ pub async fn handle(
         ("POST", ["setup"]) => return pages::setup(state, &form(&body), secure).await,
         _ => {}
     }
-    let token = cookie_token(headers);
+    let token = super::kit::cookie(headers, COOKIE);
     let session = match &token {
         Some(t) => match state.auth.admin_session(t).await {
             Ok(s) => s,

@@ -6,9 +6,8 @@ use super::{
     asset_path, clear_session_cookie, html, redirect, session_cookie, AppState, HttpResponse,
     Signed,
 };
-use crate::api::commerce::{
-    commerce_time, field_too_long, EMAIL_TAKEN, LAC_DISABLED, LAC_NOT_ALLOWED,
-};
+use crate::api::kit::messages::{field_too_long, EMAIL_TAKEN, LAC_DISABLED, LAC_NOT_ALLOWED};
+use crate::api::kit::timestamp;
 use crate::auth::admin_users::{AdminSignInError, SetupError};
 use crate::auth::one_time::{url_encode, OtcError};
 use crate::auth::secret::Secret;
@@ -432,7 +431,7 @@ impl From<&Customer> for CustomerView {
             disabled_on: c.disabled,
             assistance_on: c.allow_remote_shopping_assistance,
             identifier: c.multipass_identifier.clone().unwrap_or_default(),
-            created: commerce_time(c.created_at),
+            created: timestamp(c.created_at),
         }
     }
 }
@@ -987,7 +986,7 @@ async fn tokens_page(
                 title: t.title.clone(),
                 kind: t.kind.name(),
                 scopes: t.scopes.join(", "),
-                created: commerce_time(t.created_at),
+                created: timestamp(t.created_at),
             })
             .collect(),
     };

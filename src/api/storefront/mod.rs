@@ -10,7 +10,8 @@ mod orders;
 mod reset_url;
 mod types;
 
-use super::{client_ip, graphql_response, parse_graphql_body, HttpResponse};
+use super::kit::graphql::{finish, lookup_failed, Dialect};
+use super::{client_ip, parse_graphql_body, HttpResponse};
 use crate::auth::multipass_sign_in::MultipassSignInError;
 use crate::auth::secret::{self, Secret};
 use crate::auth::storefront_tokens::{
@@ -33,7 +34,6 @@ use bytes::Bytes;
 pub use errors::*;
 pub use orders::*;
 use reset_url::ResetSubject;
-use serde_json::json;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 pub use types::*;
@@ -238,10 +238,11 @@ pub async fn handle(
     let caller = match caller_from_headers(headers, remote, lookup).await {
         Ok(caller) => caller,
         Err(Refusal::Unauthorized) => {
-            auth.metrics.request("storefront", "", "unauthenticated");
+            auth.metrics
+                .request(Storefront::NAME, "", "unauthenticated");
             return unauthorized();
         }
-        Err(Refusal::Lookup(e)) => return lookup_failed(&e),
+        Err(Refusal::Lookup(e)) => return lookup_failed::<Storefront>(&e),
     };
     let request = match parse_graphql_body(&body) {
         Ok(r) => r,
@@ -251,73 +252,7 @@ pub async fn handle(
     let outcome = gate
         .run(request, |r| state.storefront.execute(r.data(caller)))
         .await;
-    let (response, label) = match outcome {
-        super::gate::Outcome::Executed { response, label } => (*response, label),
-        super::gate::Outcome::Refused(refusal) => {
-            auth.metrics
-                .request("storefront", super::gate::OTHER, "refused");
-            let code = match refusal {
-                super::gate::Refusal::TooDeep { .. } => "MAX_DEPTH_EXCEEDED",
-                super::gate::Refusal::TooLarge { .. }
-                | super::gate::Refusal::TooManyBrackets { .. } => "MAX_COMPLEXITY_EXCEEDED",
-                super::gate::Refusal::FragmentCycle { .. } | super::gate::Refusal::Unchecked => {
-                    "BAD_REQUEST"
-                }
-            };
-            return super::json_response(
-                StatusCode::OK,
-                &json!({"errors": [{"message": refusal.message(), "extensions": {"code": code}}]}),
-            );
-        }
-        super::gate::Outcome::TimedOut => {
-            auth.metrics
-                .request("storefront", super::gate::OTHER, "timeout");
-            let mut resp = super::json_response(
-                StatusCode::SERVICE_UNAVAILABLE,
-                &json!({"errors": [{"message": gate.timeout_message(), "extensions": {"code": "THROTTLED"}}]}),
-            );
-            resp.headers_mut().insert(
-                warp::http::header::RETRY_AFTER,
-                warp::http::HeaderValue::from_static(super::RETRY_AFTER_SECONDS),
-            );
-            return resp;
-        }
-    };
-    let busy = response.errors.iter().any(|e| e.source::<Busy>().is_some());
-    auth.metrics
-        .graphql("storefront", label, &response, started);
-    if busy {
-        let mut resp = graphql_response(StatusCode::SERVICE_UNAVAILABLE, &response);
-        resp.headers_mut().insert(
-            warp::http::header::RETRY_AFTER,
-            warp::http::HeaderValue::from_static(super::RETRY_AFTER_SECONDS),
-        );
-        return resp;
-    }
-    graphql_response(StatusCode::OK, &response)
-}
-
-/// A failed storefront token lookup, answered before anything runs: what `errors::internal`
-/// says, as a whole response (503 with `Retry-After` while the store is unavailable, else 500).
-fn lookup_failed(e: &StoreError) -> HttpResponse {
-    let status = if e.is_unavailable() {
-        tracing::warn!("storefront token lookup failed, storage unavailable: {e}");
-        StatusCode::SERVICE_UNAVAILABLE
-    } else {
-        tracing::error!("storefront token lookup failed: {e}");
-        StatusCode::INTERNAL_SERVER_ERROR
-    };
-    let mut resp = super::json_response(
-        status,
-        &json!({"errors": [{"message": INTERNAL, "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]}),
-    );
-    if e.is_unavailable() {
-        resp.headers_mut().insert(
-            warp::http::header::RETRY_AFTER,
-            warp::http::HeaderValue::from_static(super::RETRY_AFTER_SECONDS),
-        );
-    }
-    resp
+    finish::<Storefront>(auth, gate, outcome, started)
 }
 
 fn ctx_parts<'a>(ctx: &'a Context<'_>) -> (&'a Arc<Auth>, &'a StorefrontCaller) {
