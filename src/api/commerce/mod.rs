@@ -96,51 +96,10 @@ async fn respond(
     let started = std::time::Instant::now();
     let auth = &state.auth;
     let cookie = super::SessionCookie::of(&state.config);
-    let preflighted = super::preflighted(headers);
-    let mut caller = Caller {
-        session: None,
-        admin: None,
-        ip: client_ip(remote),
-        cookie: cookie.filter(|_| preflighted),
+    let (caller, stale_cookie) = match identify(state, headers, remote, cookie).await {
+        Ok(identified) => identified,
+        Err(resp) => return resp,
     };
-    // Set when the request's session cookie no longer names a live token: it is answered as a
-    // guest and the cookie is deleted, since script cannot delete an HttpOnly cookie itself.
-    let mut stale_cookie = false;
-    let session_token = match bearer(headers) {
-        Some(_) => None,
-        None => cookie.and_then(|_| super::session_token(headers)),
-    };
-    if let Some(token) = session_token {
-        if !preflighted {
-            auth.metrics.request(Commerce::NAME, gate::OTHER, "refused");
-            return error_response(
-                StatusCode::FORBIDDEN,
-                CSRF,
-                json!({"category": "graphql-authorization"}),
-            );
-        }
-        match auth.authenticate(&token).await {
-            Ok(Some(session)) => caller.session = Some(session),
-            Ok(None) => stale_cookie = true,
-            Err(e) => return lookup_failed::<Commerce>(&e),
-        }
-    } else if let Some(token) = bearer(headers) {
-        match auth.authenticate(&token).await {
-            Ok(Some(session)) => caller.session = Some(session),
-            Ok(None) => match auth.admin_key_name(&token) {
-                Some(name) => caller.admin = Some(name),
-                None => {
-                    auth.metrics.request(Commerce::NAME, "", "unauthenticated");
-                    return error_response(
-                        StatusCode::UNAUTHORIZED,
-                        INVALID_TOKEN,
-                        json!({"category": "graphql-authentication"}),
-                    );
-                }
-            },
-            Err(e) => return lookup_failed::<Commerce>(&e),
-        }
-    }
     let gate = &state.commerce_gate;
     let mutation_over_get = std::sync::atomic::AtomicBool::new(false);
     let outcome = gate
@@ -176,6 +135,63 @@ async fn respond(
         }
     }
     resp
+}
+
+/// Who is calling, from the session cookie (when `tokens.session_cookie` is on and no Bearer
+/// token is sent) or the Bearer token, and whether the request's cookie is stale: it no longer
+/// names a live token, so the request is answered as a guest and the cookie deleted (script
+/// cannot delete an HttpOnly cookie itself). `Err` is the answer that ends the request here: a
+/// cookie without the CSRF rule's headers, an unknown Bearer token, a failed lookup.
+async fn identify(
+    state: &super::AppState,
+    headers: &HeaderMap,
+    remote: Option<SocketAddr>,
+    cookie: Option<super::SessionCookie>,
+) -> Result<(Caller, bool), HttpResponse> {
+    let auth = &state.auth;
+    let preflighted = super::preflighted(headers);
+    let mut caller = Caller {
+        session: None,
+        admin: None,
+        ip: client_ip(remote),
+        cookie: cookie.filter(|_| preflighted),
+    };
+    let session_token = match bearer(headers) {
+        Some(_) => None,
+        None => cookie.and_then(|_| super::session_token(headers)),
+    };
+    if let Some(token) = session_token {
+        if !preflighted {
+            auth.metrics.request(Commerce::NAME, gate::OTHER, "refused");
+            return Err(error_response(
+                StatusCode::FORBIDDEN,
+                CSRF,
+                json!({"category": "graphql-authorization"}),
+            ));
+        }
+        match auth.authenticate(&token).await {
+            Ok(Some(session)) => caller.session = Some(session),
+            Ok(None) => return Ok((caller, true)),
+            Err(e) => return Err(lookup_failed::<Commerce>(&e)),
+        }
+    } else if let Some(token) = bearer(headers) {
+        match auth.authenticate(&token).await {
+            Ok(Some(session)) => caller.session = Some(session),
+            Ok(None) => match auth.admin_key_name(&token) {
+                Some(name) => caller.admin = Some(name),
+                None => {
+                    auth.metrics.request(Commerce::NAME, "", "unauthenticated");
+                    return Err(error_response(
+                        StatusCode::UNAUTHORIZED,
+                        INVALID_TOKEN,
+                        json!({"category": "graphql-authentication"}),
+                    ));
+                }
+            },
+            Err(e) => return Err(lookup_failed::<Commerce>(&e)),
+        }
+    }
+    Ok((caller, false))
 }
 
 /// Whether the operation the request selects is a query (a document that selects none, or an
