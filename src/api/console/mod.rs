@@ -2,9 +2,18 @@
 //! for people signed in as admin users. Every asset is embedded and served from `/admin/assets/`
 //! under a strict Content-Security-Policy (no inline script or style); every form carries a
 //! CSRF token derived from the session, checked on every POST. The pages call the sign-in core
-//! (`auth`), never the store. Routing is by hand over the path segments, as in `admin.rs`.
+//! (`auth`), never the store. Routing is by hand over the path segments, as in the REST API: one
+//! `match` (`route`) over the pages, each area (sign-in, customers, Login as Customer, its log,
+//! storefront tokens, the overview) in its own file; `errors.rs` words the core's refusals.
 
-mod pages;
+mod customers;
+mod errors;
+mod frame;
+mod log;
+mod login_as;
+mod overview;
+mod sign_in;
+mod tokens;
 
 use super::{AppState, HttpResponse};
 use bytes::Bytes;
@@ -107,7 +116,7 @@ pub(crate) fn redirect(location: &str) -> HttpResponse {
 }
 
 fn not_found() -> HttpResponse {
-    pages::message_page(StatusCode::NOT_FOUND, "Not found", "There is no such page.")
+    frame::message_page(StatusCode::NOT_FOUND, "Not found", "There is no such page.")
 }
 
 // ---------------------------------------------------------------- cookie, CSRF, forms
@@ -192,7 +201,7 @@ pub async fn handle(
         .get("sec-fetch-site")
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"));
     if m == "POST" && cross_site && matches!(segments.as_slice(), ["sign-in"] | ["setup"]) {
-        return pages::message_page(
+        return frame::message_page(
             StatusCode::FORBIDDEN,
             "Invalid form key",
             "Invalid security or form key. Please refresh the page.",
@@ -201,19 +210,19 @@ pub async fn handle(
     // Pages for people without a session.
     match (m, segments.as_slice()) {
         ("GET", ["assets", tag, name]) => return asset(tag, name),
-        ("GET", ["sign-in"]) => return pages::sign_in_page(None, StatusCode::OK),
+        ("GET", ["sign-in"]) => return sign_in::sign_in_page(None, StatusCode::OK),
         ("POST", ["sign-in"]) => {
-            return pages::sign_in(state, &form(&body), ip, secure).await;
+            return sign_in::sign_in(state, &form(&body), ip, secure).await;
         }
-        ("GET", ["setup"]) => return pages::setup_page(state, &query).await,
-        ("POST", ["setup"]) => return pages::setup(state, &form(&body), secure).await,
+        ("GET", ["setup"]) => return sign_in::setup_page(state, &query).await,
+        ("POST", ["setup"]) => return sign_in::setup(state, &form(&body), secure).await,
         _ => {}
     }
     let token = super::kit::cookie(headers, COOKIE);
     let session = match &token {
         Some(t) => match state.auth.admin_session(t).await {
             Ok(s) => s,
-            Err(e) => return pages::internal(e),
+            Err(e) => return errors::internal(e),
         },
         None => None,
     };
@@ -231,12 +240,47 @@ pub async fn handle(
         let same: bool =
             subtle::ConstantTimeEq::ct_eq(presented.as_bytes(), signed.csrf.as_bytes()).into();
         if !same {
-            return pages::message_page(
+            return frame::message_page(
                 StatusCode::FORBIDDEN,
                 "Invalid form key",
                 "Invalid security or form key. Please refresh the page.",
             );
         }
     }
-    pages::route(state, &signed, m, &segments, &query, &fields, secure).await
+    route(state, &signed, m, &segments, &query, &fields, secure).await
+}
+
+/// The pages of a signed-in admin.
+async fn route(
+    state: &AppState,
+    s: &Signed,
+    method: &str,
+    segments: &[&str],
+    q: &HashMap<String, String>,
+    f: &HashMap<String, String>,
+    secure: bool,
+) -> HttpResponse {
+    match (method, segments) {
+        ("GET", []) => redirect("/admin/customers"),
+        ("POST", ["sign-out"]) => sign_in::sign_out(state, s, secure).await,
+        ("GET", ["customers"]) => customers::list(state, s, q).await,
+        ("GET", ["customers", id]) => customers::show(state, s, id, q).await,
+        ("POST", ["customers", id]) => match customers::parse_id(id) {
+            Some(id) => customers::save(state, s, id, f).await,
+            None => not_found(),
+        },
+        ("POST", ["customers", id, action]) => match customers::parse_id(id) {
+            Some(id) => customers::action(state, s, id, action, f).await,
+            None => not_found(),
+        },
+        ("GET", ["customers", id, "delete"]) => customers::confirm_delete(state, s, id).await,
+        ("GET", ["customers", id, "login-as"]) => login_as::confirm(state, s, id).await,
+        ("GET", ["log"]) => log::page(state, s, q).await,
+        ("GET", ["log.csv"]) => log::csv(state, q).await,
+        ("GET", ["tokens"]) => tokens::page(state, s, q).await,
+        ("POST", ["tokens"]) => tokens::create(state, s, f).await,
+        ("POST", ["tokens", id, "delete"]) => tokens::delete(state, s, id).await,
+        ("GET", ["overview"]) => overview::page(state, s).await,
+        _ => not_found(),
+    }
 }
