@@ -126,10 +126,7 @@ fn is_graphql_path(path: &str) -> bool {
 fn graphql_routes(
     state: Arc<AppState>,
 ) -> impl Filter<Extract = (HttpResponse,), Error = warp::Rejection> + Clone {
-    let with_state = {
-        let state = state.clone();
-        warp::any().map(move || state.clone())
-    };
+    let with_state = with_state(state.clone());
     let limit = BodyLimits::of(&state.config.server);
     let graphiql = state.config.server.graphiql;
 
@@ -190,20 +187,40 @@ fn assemble<G>(
 where
     G: Filter<Extract = (HttpResponse,), Error = warp::Rejection> + Clone + Send + Sync + 'static,
 {
-    let with_state = {
-        let state = state.clone();
-        warp::any().map(move || state.clone())
-    };
-    let limit = BodyLimits::of(&state.config.server);
     let graphiql = state.config.server.graphiql;
+    let routes = graphql
+        .or(admin_route(state.clone()))
+        .unify()
+        .or(console_route(state.clone()))
+        .unify()
+        .or(healthz(state.clone()))
+        .unify()
+        .or(metrics(state))
+        .unify()
+        .or(explorer::assets(graphiql))
+        .unify();
+    routes.recover(handle_rejection).unify()
+}
 
-    let admin = warp::path("rest")
+/// The filter handing every request the server's state.
+fn with_state(
+    state: Arc<AppState>,
+) -> impl Filter<Extract = (Arc<AppState>,), Error = Infallible> + Clone {
+    warp::any().map(move || state.clone())
+}
+
+/// The admin REST API under `/rest/V1/`.
+fn admin_route(
+    state: Arc<AppState>,
+) -> impl Filter<Extract = (HttpResponse,), Error = warp::Rejection> + Clone {
+    let limit = BodyLimits::of(&state.config.server);
+    warp::path("rest")
         .and(warp::path("V1"))
         .and(warp::path::tail())
         .and(warp::method())
         .and(warp::query::raw().or(warp::any().map(String::new)).unify())
         .and(warp::header::headers_cloned())
-        .and(with_state.clone())
+        .and(with_state(state))
         .and(warp::body::stream())
         .then(
             move |tail: warp::path::Tail,
@@ -230,15 +247,21 @@ where
                     }
                 })
             },
-        );
+        )
+}
 
-    let console = warp::path("admin")
+/// The admin console under `/admin`.
+fn console_route(
+    state: Arc<AppState>,
+) -> impl Filter<Extract = (HttpResponse,), Error = warp::Rejection> + Clone {
+    let limit = BodyLimits::of(&state.config.server);
+    warp::path("admin")
         .and(warp::path::tail())
         .and(warp::method())
         .and(warp::query::raw().or(warp::any().map(String::new)).unify())
         .and(warp::header::headers_cloned())
         .and(remote())
-        .and(with_state.clone())
+        .and(with_state(state))
         .and(warp::body::stream())
         .then(
             move |tail: warp::path::Tail,
@@ -266,12 +289,17 @@ where
                     }
                 })
             },
-        );
+        )
+}
 
-    let healthz = warp::path("healthz")
+/// `GET /healthz`: 200 while the store answers, else 503.
+fn healthz(
+    state: Arc<AppState>,
+) -> impl Filter<Extract = (HttpResponse,), Error = warp::Rejection> + Clone {
+    warp::path("healthz")
         .and(warp::path::end())
         .and(warp::get())
-        .and(with_state.clone())
+        .and(with_state(state))
         .then(|state: Arc<AppState>| {
             boxed(async move {
                 match state.auth.healthy().await {
@@ -283,11 +311,17 @@ where
                     ),
                 }
             })
-        });
-    let metrics = warp::path("metrics")
+        })
+}
+
+/// `GET /metrics`, for an admin key.
+fn metrics(
+    state: Arc<AppState>,
+) -> impl Filter<Extract = (HttpResponse,), Error = warp::Rejection> + Clone {
+    warp::path("metrics")
         .and(warp::path::end())
         .and(warp::get())
-        .and(with_state.clone())
+        .and(with_state(state))
         .and(warp::header::headers_cloned())
         .map(|state: Arc<AppState>, headers: HeaderMap| {
             // Admin-only: counters move with what customers do, and an anonymous reader could
@@ -305,20 +339,7 @@ where
                 &state.auth.metrics.encode(),
                 "application/openmetrics-text; version=1.0.0; charset=utf-8",
             )
-        });
-
-    let routes = graphql
-        .or(admin)
-        .unify()
-        .or(console)
-        .unify()
-        .or(healthz)
-        .unify()
-        .or(metrics)
-        .unify()
-        .or(explorer::assets(graphiql))
-        .unify();
-    routes.recover(handle_rejection).unify()
+        })
 }
 
 /// A route handler's future, boxed: the route futures stay a pointer wide, so hyper and warp
