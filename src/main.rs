@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use storekey::api::commerce::{LAC_DISABLED, LAC_NOT_ALLOWED};
+use storekey::api::kit::messages::{LAC_DISABLED, LAC_NOT_ALLOWED};
 use storekey::auth::clock::SystemClock;
 use storekey::auth::one_time::OtcError;
 use storekey::auth::secret::{self, Secret};
@@ -320,7 +320,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 let code = auth
                     .add_admin(name, "cli", *assistance_consent)
                     .await
-                    .map_err(|e| storekey::api::console::add_admin_message(&e, name))?;
+                    .map_err(|e| storekey::api::kit::messages::add_admin_message(&e, name))?;
                 println!(
                     "admin user \"{}\" created; open this link within 24 hours to set the password and the authenticator app (shown once):",
                     name.trim()
@@ -648,7 +648,7 @@ fn describe_account_error(e: &storekey::auth::AccountError, email: &str) -> Stri
         InvalidEmail => format!("--email: \"{email}\" is not a valid email address"),
         EmailTaken => format!("--email: a customer with email {email} already exists"),
         Policy(p) => format!("--password: {p}"),
-        TooLong(field) => storekey::api::commerce::field_too_long(*field),
+        TooLong(field) => storekey::api::kit::messages::field_too_long(*field),
         NotFound => format!("no customer with email {email}"),
         other => format!("{other:?}"),
     }

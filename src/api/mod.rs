@@ -7,6 +7,7 @@ pub mod commerce;
 pub mod console;
 pub mod explorer;
 pub mod gate;
+pub mod kit;
 pub mod storefront;
 
 use crate::auth::Auth;
@@ -125,10 +126,7 @@ fn is_graphql_path(path: &str) -> bool {
 fn graphql_routes(
     state: Arc<AppState>,
 ) -> impl Filter<Extract = (HttpResponse,), Error = warp::Rejection> + Clone {
-    let with_state = {
-        let state = state.clone();
-        warp::any().map(move || state.clone())
-    };
+    let with_state = with_state(state.clone());
     let limit = BodyLimits::of(&state.config.server);
     let graphiql = state.config.server.graphiql;
 
@@ -189,20 +187,40 @@ fn assemble<G>(
 where
     G: Filter<Extract = (HttpResponse,), Error = warp::Rejection> + Clone + Send + Sync + 'static,
 {
-    let with_state = {
-        let state = state.clone();
-        warp::any().map(move || state.clone())
-    };
-    let limit = BodyLimits::of(&state.config.server);
     let graphiql = state.config.server.graphiql;
+    let routes = graphql
+        .or(admin_route(state.clone()))
+        .unify()
+        .or(console_route(state.clone()))
+        .unify()
+        .or(healthz(state.clone()))
+        .unify()
+        .or(metrics(state))
+        .unify()
+        .or(explorer::assets(graphiql))
+        .unify();
+    routes.recover(handle_rejection).unify()
+}
 
-    let admin = warp::path("rest")
+/// The filter handing every request the server's state.
+fn with_state(
+    state: Arc<AppState>,
+) -> impl Filter<Extract = (Arc<AppState>,), Error = Infallible> + Clone {
+    warp::any().map(move || state.clone())
+}
+
+/// The admin REST API under `/rest/V1/`.
+fn admin_route(
+    state: Arc<AppState>,
+) -> impl Filter<Extract = (HttpResponse,), Error = warp::Rejection> + Clone {
+    let limit = BodyLimits::of(&state.config.server);
+    warp::path("rest")
         .and(warp::path("V1"))
         .and(warp::path::tail())
         .and(warp::method())
         .and(warp::query::raw().or(warp::any().map(String::new)).unify())
         .and(warp::header::headers_cloned())
-        .and(with_state.clone())
+        .and(with_state(state))
         .and(warp::body::stream())
         .then(
             move |tail: warp::path::Tail,
@@ -229,15 +247,21 @@ where
                     }
                 })
             },
-        );
+        )
+}
 
-    let console = warp::path("admin")
+/// The admin console under `/admin`.
+fn console_route(
+    state: Arc<AppState>,
+) -> impl Filter<Extract = (HttpResponse,), Error = warp::Rejection> + Clone {
+    let limit = BodyLimits::of(&state.config.server);
+    warp::path("admin")
         .and(warp::path::tail())
         .and(warp::method())
         .and(warp::query::raw().or(warp::any().map(String::new)).unify())
         .and(warp::header::headers_cloned())
         .and(remote())
-        .and(with_state.clone())
+        .and(with_state(state))
         .and(warp::body::stream())
         .then(
             move |tail: warp::path::Tail,
@@ -265,12 +289,17 @@ where
                     }
                 })
             },
-        );
+        )
+}
 
-    let healthz = warp::path("healthz")
+/// `GET /healthz`: 200 while the store answers, else 503.
+fn healthz(
+    state: Arc<AppState>,
+) -> impl Filter<Extract = (HttpResponse,), Error = warp::Rejection> + Clone {
+    warp::path("healthz")
         .and(warp::path::end())
         .and(warp::get())
-        .and(with_state.clone())
+        .and(with_state(state))
         .then(|state: Arc<AppState>| {
             boxed(async move {
                 match state.auth.healthy().await {
@@ -282,17 +311,23 @@ where
                     ),
                 }
             })
-        });
-    let metrics = warp::path("metrics")
+        })
+}
+
+/// `GET /metrics`, for an admin key.
+fn metrics(
+    state: Arc<AppState>,
+) -> impl Filter<Extract = (HttpResponse,), Error = warp::Rejection> + Clone {
+    warp::path("metrics")
         .and(warp::path::end())
         .and(warp::get())
-        .and(with_state.clone())
+        .and(with_state(state))
         .and(warp::header::headers_cloned())
         .map(|state: Arc<AppState>, headers: HeaderMap| {
             // Admin-only: counters move with what customers do, and an anonymous reader could
             // learn from them which emails have accounts. Prometheus sends the key with
             // `authorization: { credentials: <admin key> }`.
-            if commerce::bearer(&headers)
+            if kit::bearer(&headers)
                 .and_then(|k| state.auth.admin_key_name(&k))
                 .is_none()
             {
@@ -304,20 +339,7 @@ where
                 &state.auth.metrics.encode(),
                 "application/openmetrics-text; version=1.0.0; charset=utf-8",
             )
-        });
-
-    let routes = graphql
-        .or(admin)
-        .unify()
-        .or(console)
-        .unify()
-        .or(healthz)
-        .unify()
-        .or(metrics)
-        .unify()
-        .or(explorer::assets(graphiql))
-        .unify();
-    routes.recover(handle_rejection).unify()
+        })
 }
 
 /// A route handler's future, boxed: the route futures stay a pointer wide, so hyper and warp
@@ -641,14 +663,7 @@ pub fn cookie_is_secure(listen: &str) -> bool {
 
 /// The session cookie's token, when the request carries one.
 pub fn session_token(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(name, value)| *name == SESSION_COOKIE && !value.is_empty())
-        .map(|(_, value)| value.to_string())
+    kit::cookie(headers, SESSION_COOKIE)
 }
 
 /// The CSRF rule for cookie-authenticated requests (Apollo Server's): a browser sends a
@@ -763,7 +778,7 @@ pub fn customer_json(c: &crate::model::Customer) -> serde_json::Value {
         "email": c.email,
         "firstname": c.profile.firstname,
         "lastname": c.profile.lastname,
-        "created_at": commerce::commerce_time(c.created_at),
+        "created_at": kit::timestamp(c.created_at),
         "confirmed": c.confirmed,
         "disabled": c.disabled,
         "allow_remote_shopping_assistance": c.allow_remote_shopping_assistance,

@@ -4,8 +4,8 @@
 //! and deep or long nestings; each must end in a value or a clear error, never a panic or a
 //! stack overflow (the gate runs on a 2 MiB stack, a tokio worker's).
 
-use storekey::api::commerce::bearer;
 use storekey::api::gate::{Gate, Refusal};
+use storekey::api::kit::bearer;
 use storekey::api::parse_graphql_body;
 use storekey::auth::secret::SeededRandom;
 use storekey::config::ServerConfig;

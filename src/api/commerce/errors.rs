@@ -2,25 +2,45 @@
 //! function per core error enum. The HTTP status of an answer is carried as a typed source of
 //! the error (`Status`), never read back from its text or category.
 
+use crate::api::kit::graphql::{Dialect, Unexecuted};
+pub use crate::api::kit::messages::{
+    field_too_long, invalid_email, CREATE_LIMIT, EMAIL_TAKEN, INTERNAL, LAC_DISABLED,
+    LAC_NOT_ALLOWED,
+};
 use crate::auth::one_time::{OtcError, ResetError};
-use crate::auth::{AccountError, ProfileField, SignInError};
-use crate::model::MAX_FIELD_CHARS;
+use crate::auth::{AccountError, SignInError};
 use crate::store::StoreError;
 use async_graphql::ErrorExtensions;
+use serde_json::{json, Value};
 use std::sync::Arc;
 use warp::http::StatusCode;
+
+/// The Adobe Commerce dialect, as the adapter kit writes its answers.
+pub struct Commerce;
+
+impl Dialect for Commerce {
+    const NAME: &'static str = "commerce";
+    const INTERNAL: &'static str = INTERNAL;
+
+    fn extensions(why: Unexecuted<'_>) -> Value {
+        let category = match why {
+            Unexecuted::Refused(_) => "graphql-input",
+            Unexecuted::TimedOut => "graphql-busy",
+            Unexecuted::LookupFailed => "graphql-internal",
+        };
+        json!({ "category": category })
+    }
+
+    fn status(response: &async_graphql::Response) -> StatusCode {
+        status_for(response)
+    }
+}
 
 pub const GENERIC_SIGN_IN: &str = "The account sign-in was incorrect or your account is disabled temporarily. Please wait and try again later.";
 pub const NOT_CONFIRMED: &str = "This account isn't confirmed. Verify and try again.";
 pub const NOT_AUTHORIZED: &str = "The current customer isn't authorized.";
-pub const EMAIL_TAKEN: &str =
-    "A customer with the same email address already exists in an associated website.";
 pub const BUSY: &str = "The server is busy signing other customers in. Please try again shortly.";
 pub const LOCKED: &str = "The account is locked.";
-/// Over `throttle.create_account_per_ip_per_hour`. Magento has no registration limit; these are
-/// the words of its password-reset limit (Magento_Security), for every email alike.
-pub const CREATE_LIMIT: &str =
-    "We received too many requests to create an account. Please wait and try again later.";
 pub(super) const EMPTY_INPUT: &str = "\"input\" value should be specified";
 pub(super) const PASSWORD_FOR_EMAIL: &str = "Provide the current \"password\" to change \"email\".";
 pub(super) const INVALID_TOKEN: &str =
@@ -29,10 +49,6 @@ pub(super) const INVALID_TOKEN: &str =
 pub const WRONG_CURRENT_PASSWORD: &str = "Invalid login or password.";
 pub const RESET_INVALID_EMAIL: &str = "The email address has an invalid format.";
 pub const RESET_FAILED: &str = "Cannot set the customer's password";
-pub const INTERNAL: &str = "Internal server error";
-/// Login as Customer (`generateCustomerTokenAsAdmin`, the admin REST code and the CLI).
-pub const LAC_DISABLED: &str = "Login as Customer is disabled.";
-pub const LAC_NOT_ALLOWED: &str = "Login as Customer assistance is disabled for this customer.";
 pub const LAC_NO_EMAIL: &str = "Specify the \"customer email\" value.";
 pub const LAC_NO_CUSTOMER: &str = "Customer email provided does not exist";
 pub const LAC_FAILED: &str = "Unable to generate tokens. Please wait and try again later.";
@@ -113,35 +129,9 @@ pub(super) fn sign_in_error(e: SignInError) -> async_graphql::Error {
     }
 }
 
-/// Magento's label of a customer attribute (its `store_label`).
-fn field_label(field: ProfileField) -> &'static str {
-    match field {
-        ProfileField::Firstname => "First Name",
-        ProfileField::Lastname => "Last Name",
-        ProfileField::Middlename => "Middle Name/Initial",
-        ProfileField::Prefix => "Name Prefix",
-        ProfileField::Suffix => "Name Suffix",
-        ProfileField::DateOfBirth => "Date of Birth",
-        ProfileField::Taxvat => "Tax/VAT number",
-        ProfileField::Phone => "Phone Number",
-    }
-}
-
-/// Magento's refusal of an attribute over its `max_text_length` (`Eav\Model\Attribute\Data\Text`),
-/// also the admin REST API's and the console's.
-pub fn field_too_long(field: ProfileField) -> String {
-    format!(
-        "\"{}\" length must be equal or less than {MAX_FIELD_CHARS} characters.",
-        field_label(field)
-    )
-}
-
 pub(super) fn account_error(e: AccountError, email: &str) -> async_graphql::Error {
     match e {
-        AccountError::InvalidEmail => error(
-            "graphql-input",
-            format!("\"{email}\" is not a valid email address."),
-        ),
+        AccountError::InvalidEmail => error("graphql-input", invalid_email(email)),
         AccountError::EmailTaken => error("graphql-already-exists", EMAIL_TAKEN),
         AccountError::TooLong(field) => error("graphql-input", field_too_long(field)),
         AccountError::Throttled => error("graphql-input", CREATE_LIMIT),

@@ -8,7 +8,10 @@ mod orders;
 mod types;
 mod wording;
 
-use super::{client_ip, graphql_response, parse_graphql_body, HttpResponse};
+use super::gate::{self, Outcome};
+use super::kit::bearer;
+use super::kit::graphql::{error_response, finish, lookup_failed, Dialect};
+use super::{client_ip, parse_graphql_body, HttpResponse};
 use crate::auth::one_time::ConfirmError;
 use crate::auth::secret::Secret;
 use crate::auth::{
@@ -22,10 +25,11 @@ use async_graphql::{Context, EmptySubscription, Object, Schema, ID};
 use bytes::Bytes;
 pub use errors::*;
 pub use orders::*;
+use serde_json::json;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 pub use types::*;
-use warp::http::{HeaderMap, StatusCode};
+use warp::http::{header, HeaderMap, HeaderValue, StatusCode};
 pub use wording::{MAX_ERRORS, MAX_SHOWN};
 
 pub type CommerceSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -92,56 +96,10 @@ async fn respond(
     let started = std::time::Instant::now();
     let auth = &state.auth;
     let cookie = super::SessionCookie::of(&state.config);
-    let preflighted = super::preflighted(headers);
-    let mut caller = Caller {
-        session: None,
-        admin: None,
-        ip: client_ip(remote),
-        cookie: cookie.filter(|_| preflighted),
+    let (caller, stale_cookie) = match identify(state, headers, remote, cookie).await {
+        Ok(identified) => identified,
+        Err(resp) => return resp,
     };
-    // Set when the request's session cookie no longer names a live token: it is answered as a
-    // guest and the cookie is deleted, since script cannot delete an HttpOnly cookie itself.
-    let mut stale_cookie = false;
-    let session_token = match bearer(headers) {
-        Some(_) => None,
-        None => cookie.and_then(|_| super::session_token(headers)),
-    };
-    if let Some(token) = session_token {
-        if !preflighted {
-            auth.metrics
-                .request("commerce", super::gate::OTHER, "refused");
-            return super::json_response(
-                StatusCode::FORBIDDEN,
-                &serde_json::json!({"errors": [{
-                    "message": CSRF,
-                    "extensions": {"category": "graphql-authorization"}
-                }]}),
-            );
-        }
-        match auth.authenticate(&token).await {
-            Ok(Some(session)) => caller.session = Some(session),
-            Ok(None) => stale_cookie = true,
-            Err(e) => return lookup_failed(&e),
-        }
-    } else if let Some(token) = bearer(headers) {
-        match auth.authenticate(&token).await {
-            Ok(Some(session)) => caller.session = Some(session),
-            Ok(None) => match auth.admin_key_name(&token) {
-                Some(name) => caller.admin = Some(name),
-                None => {
-                    auth.metrics.request("commerce", "", "unauthenticated");
-                    return super::json_response(
-                        StatusCode::UNAUTHORIZED,
-                        &serde_json::json!({"errors": [{
-                            "message": INVALID_TOKEN,
-                            "extensions": {"category": "graphql-authentication"}
-                        }]}),
-                    );
-                }
-            },
-            Err(e) => return lookup_failed(&e),
-        }
-    }
     let gate = &state.commerce_gate;
     let mutation_over_get = std::sync::atomic::AtomicBool::new(false);
     let outcome = gate
@@ -157,89 +115,83 @@ async fn respond(
             }
         })
         .await;
-    let (response, label) = match outcome {
-        super::gate::Outcome::Executed { .. }
-            if mutation_over_get.load(std::sync::atomic::Ordering::Relaxed) =>
-        {
-            auth.metrics
-                .request("commerce", super::gate::OTHER, "refused");
-            let mut resp =
-                super::graphql_error_response(StatusCode::METHOD_NOT_ALLOWED, MUTATION_OVER_GET);
-            resp.headers_mut().insert(
-                warp::http::header::ALLOW,
-                warp::http::HeaderValue::from_static("POST"),
-            );
-            return resp;
-        }
-        super::gate::Outcome::Executed { response, label } => (*response, label),
-        super::gate::Outcome::Refused(refusal) => {
-            auth.metrics
-                .request("commerce", super::gate::OTHER, "refused");
-            // Answered like async-graphql's own depth refusal: HTTP 200, nothing executed.
-            return super::graphql_error_response(StatusCode::OK, &refusal.message());
-        }
-        super::gate::Outcome::TimedOut => {
-            auth.metrics
-                .request("commerce", super::gate::OTHER, "timeout");
-            let mut resp = super::json_response(
-                StatusCode::SERVICE_UNAVAILABLE,
-                &serde_json::json!({"errors": [{
-                    "message": gate.timeout_message(),
-                    "extensions": {"category": "graphql-busy"}
-                }]}),
-            );
-            resp.headers_mut().insert(
-                warp::http::header::RETRY_AFTER,
-                warp::http::HeaderValue::from_static(super::RETRY_AFTER_SECONDS),
-            );
-            return resp;
-        }
-    };
-    let status = status_for(&response);
-    auth.metrics.graphql("commerce", label, &response, started);
-    let mut resp = graphql_response(status, &response);
-    let set_cookie = warp::http::header::SET_COOKIE;
+    if matches!(outcome, Outcome::Executed { .. })
+        && mutation_over_get.load(std::sync::atomic::Ordering::Relaxed)
+    {
+        auth.metrics.request(Commerce::NAME, gate::OTHER, "refused");
+        let mut resp =
+            super::graphql_error_response(StatusCode::METHOD_NOT_ALLOWED, MUTATION_OVER_GET);
+        resp.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return resp;
+    }
+    let mut resp = finish::<Commerce>(auth, gate, outcome, started);
     if let (true, Some(cookie)) = (stale_cookie, cookie) {
         // Unless this very request signed in and set a fresh one.
-        if !resp.headers().contains_key(&set_cookie) {
-            if let Ok(v) = warp::http::HeaderValue::from_str(&cookie.clear()) {
-                resp.headers_mut().insert(set_cookie, v);
+        if !resp.headers().contains_key(header::SET_COOKIE) {
+            if let Ok(v) = HeaderValue::from_str(&cookie.clear()) {
+                resp.headers_mut().insert(header::SET_COOKIE, v);
             }
         }
-    }
-    if status == StatusCode::SERVICE_UNAVAILABLE {
-        resp.headers_mut().insert(
-            warp::http::header::RETRY_AFTER,
-            warp::http::HeaderValue::from_static(super::RETRY_AFTER_SECONDS),
-        );
     }
     resp
 }
 
-/// A failed token lookup, answered before anything runs: what `errors::internal` says, as a
-/// whole response (503 with `Retry-After` while the store is unavailable, else 500).
-fn lookup_failed(e: &crate::store::StoreError) -> HttpResponse {
-    let status = if e.is_unavailable() {
-        tracing::warn!("token lookup failed, storage unavailable: {e}");
-        StatusCode::SERVICE_UNAVAILABLE
-    } else {
-        tracing::error!("token lookup failed: {e}");
-        StatusCode::INTERNAL_SERVER_ERROR
+/// Who is calling, from the session cookie (when `tokens.session_cookie` is on and no Bearer
+/// token is sent) or the Bearer token, and whether the request's cookie is stale: it no longer
+/// names a live token, so the request is answered as a guest and the cookie deleted (script
+/// cannot delete an HttpOnly cookie itself). `Err` is the answer that ends the request here: a
+/// cookie without the CSRF rule's headers, an unknown Bearer token, a failed lookup.
+async fn identify(
+    state: &super::AppState,
+    headers: &HeaderMap,
+    remote: Option<SocketAddr>,
+    cookie: Option<super::SessionCookie>,
+) -> Result<(Caller, bool), HttpResponse> {
+    let auth = &state.auth;
+    let preflighted = super::preflighted(headers);
+    let mut caller = Caller {
+        session: None,
+        admin: None,
+        ip: client_ip(remote),
+        cookie: cookie.filter(|_| preflighted),
     };
-    let mut resp = super::json_response(
-        status,
-        &serde_json::json!({"errors": [{
-            "message": errors::INTERNAL,
-            "extensions": {"category": "graphql-internal"}
-        }]}),
-    );
-    if e.is_unavailable() {
-        resp.headers_mut().insert(
-            warp::http::header::RETRY_AFTER,
-            warp::http::HeaderValue::from_static(super::RETRY_AFTER_SECONDS),
-        );
+    let session_token = match bearer(headers) {
+        Some(_) => None,
+        None => cookie.and_then(|_| super::session_token(headers)),
+    };
+    if let Some(token) = session_token {
+        if !preflighted {
+            auth.metrics.request(Commerce::NAME, gate::OTHER, "refused");
+            return Err(error_response(
+                StatusCode::FORBIDDEN,
+                CSRF,
+                json!({"category": "graphql-authorization"}),
+            ));
+        }
+        match auth.authenticate(&token).await {
+            Ok(Some(session)) => caller.session = Some(session),
+            Ok(None) => return Ok((caller, true)),
+            Err(e) => return Err(lookup_failed::<Commerce>(&e)),
+        }
+    } else if let Some(token) = bearer(headers) {
+        match auth.authenticate(&token).await {
+            Ok(Some(session)) => caller.session = Some(session),
+            Ok(None) => match auth.admin_key_name(&token) {
+                Some(name) => caller.admin = Some(name),
+                None => {
+                    auth.metrics.request(Commerce::NAME, "", "unauthenticated");
+                    return Err(error_response(
+                        StatusCode::UNAUTHORIZED,
+                        INVALID_TOKEN,
+                        json!({"category": "graphql-authentication"}),
+                    ));
+                }
+            },
+            Err(e) => return Err(lookup_failed::<Commerce>(&e)),
+        }
     }
-    resp
+    Ok((caller, false))
 }
 
 /// Whether the operation the request selects is a query (a document that selects none, or an
@@ -260,22 +212,6 @@ fn selects_query(request: &mut async_graphql::Request) -> bool {
         },
     };
     op.is_none_or(|(_, op)| op.node.ty == OperationType::Query)
-}
-
-/// `Authorization: Bearer <token>`, scheme case-insensitive.
-pub fn bearer(headers: &HeaderMap) -> Option<String> {
-    let value = headers
-        .get(warp::http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
-    let mut parts = value.trim().splitn(2, ' ');
-    let scheme = parts.next()?;
-    let token = parts.next()?.trim();
-    if scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() {
-        Some(token.to_string())
-    } else {
-        None
-    }
 }
 
 fn ctx_parts<'a>(ctx: &'a Context<'_>) -> (&'a Arc<Auth>, &'a Caller) {

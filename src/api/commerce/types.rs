@@ -3,15 +3,6 @@
 use crate::model;
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, ID};
 
-/// Magento's timestamp shape for `created_at`: `YYYY-MM-DD HH:MM:SS` in UTC.
-pub fn commerce_time(ts: i64) -> String {
-    let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
-    time::OffsetDateTime::from_unix_timestamp(ts)
-        .ok()
-        .and_then(|t| t.format(&fmt).ok())
-        .unwrap_or_default()
-}
-
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 #[graphql(name = "ConfirmationStatusEnum")]
 pub enum ConfirmationStatus {
@@ -44,7 +35,7 @@ pub struct Customer {
 #[Object(rename_fields = "snake_case", rename_args = "snake_case")]
 impl Customer {
     async fn created_at(&self) -> Option<String> {
-        Some(commerce_time(self.customer.created_at))
+        Some(crate::api::kit::timestamp(self.customer.created_at))
     }
     async fn prefix(&self) -> Option<&str> {
         self.customer.profile.prefix.as_deref()

@@ -2,12 +2,20 @@
 //! for people signed in as admin users. Every asset is embedded and served from `/admin/assets/`
 //! under a strict Content-Security-Policy (no inline script or style); every form carries a
 //! CSRF token derived from the session, checked on every POST. The pages call the sign-in core
-//! (`auth`), never the store. Routing is by hand over the path segments, as in `admin.rs`.
+//! (`auth`), never the store. Routing is by hand over the path segments, as in the REST API: one
+//! `match` (`route`) over the pages, each area (sign-in, customers, Login as Customer, its log,
+//! storefront tokens, the overview) in its own file; `errors.rs` words the core's refusals.
 
-mod pages;
+mod customers;
+mod errors;
+mod frame;
+mod log;
+mod login_as;
+mod overview;
+mod sign_in;
+mod tokens;
 
 use super::{AppState, HttpResponse};
-use crate::auth::admin_users::AddAdminError;
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -26,20 +34,6 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
 /// The path of a setup link (the CLI and `POST /rest/V1/admin-users` print it).
 pub fn setup_path(code: &str) -> String {
     format!("/admin/setup?code={code}")
-}
-
-/// The message for a refused `add_admin`, shared by the CLI and the REST call.
-pub fn add_admin_message(e: &AddAdminError, name: &str) -> String {
-    match e {
-        AddAdminError::InvalidName => format!(
-            "\"{}\" is not a valid admin name: use 1 to 64 letters, digits, '.', '_', '-' or '@'.",
-            name.trim()
-        ),
-        AddAdminError::NameTaken => {
-            format!("An admin user named \"{}\" already exists.", name.trim())
-        }
-        AddAdminError::Storage(e) => e.to_string(),
-    }
 }
 
 // ---------------------------------------------------------------- embedded assets
@@ -104,20 +98,9 @@ pub(crate) fn html(status: StatusCode, body: String) -> HttpResponse {
     resp
 }
 
+/// The kit's page headers with the console's policy, never cached, never framed.
 fn secure_headers(h: &mut HeaderMap) {
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
+    super::kit::security_headers(h, CONTENT_SECURITY_POLICY, "no-store");
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
 }
 
@@ -133,7 +116,7 @@ pub(crate) fn redirect(location: &str) -> HttpResponse {
 }
 
 fn not_found() -> HttpResponse {
-    pages::message_page(StatusCode::NOT_FOUND, "Not found", "There is no such page.")
+    frame::message_page(StatusCode::NOT_FOUND, "Not found", "There is no such page.")
 }
 
 // ---------------------------------------------------------------- cookie, CSRF, forms
@@ -155,17 +138,6 @@ pub(crate) fn session_cookie(token: &str, secure: bool) -> String {
 pub(crate) fn clear_session_cookie(secure: bool) -> String {
     let secure = if secure { "; Secure" } else { "" };
     format!("{COOKIE}=; Path=/admin; Max-Age=0; HttpOnly; SameSite=Strict{secure}")
-}
-
-fn cookie_token(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(name, value)| *name == COOKIE && !value.is_empty())
-        .map(|(_, value)| value.to_string())
 }
 
 /// The CSRF token of a session: SHA-256 of a fixed label and the session's token, so nothing
@@ -229,7 +201,7 @@ pub async fn handle(
         .get("sec-fetch-site")
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"));
     if m == "POST" && cross_site && matches!(segments.as_slice(), ["sign-in"] | ["setup"]) {
-        return pages::message_page(
+        return frame::message_page(
             StatusCode::FORBIDDEN,
             "Invalid form key",
             "Invalid security or form key. Please refresh the page.",
@@ -238,19 +210,19 @@ pub async fn handle(
     // Pages for people without a session.
     match (m, segments.as_slice()) {
         ("GET", ["assets", tag, name]) => return asset(tag, name),
-        ("GET", ["sign-in"]) => return pages::sign_in_page(None, StatusCode::OK),
+        ("GET", ["sign-in"]) => return sign_in::sign_in_page(None, StatusCode::OK),
         ("POST", ["sign-in"]) => {
-            return pages::sign_in(state, &form(&body), ip, secure).await;
+            return sign_in::sign_in(state, &form(&body), ip, secure).await;
         }
-        ("GET", ["setup"]) => return pages::setup_page(state, &query).await,
-        ("POST", ["setup"]) => return pages::setup(state, &form(&body), secure).await,
+        ("GET", ["setup"]) => return sign_in::setup_page(state, &query).await,
+        ("POST", ["setup"]) => return sign_in::setup(state, &form(&body), secure).await,
         _ => {}
     }
-    let token = cookie_token(headers);
+    let token = super::kit::cookie(headers, COOKIE);
     let session = match &token {
         Some(t) => match state.auth.admin_session(t).await {
             Ok(s) => s,
-            Err(e) => return pages::internal(e),
+            Err(e) => return errors::internal(e),
         },
         None => None,
     };
@@ -268,12 +240,47 @@ pub async fn handle(
         let same: bool =
             subtle::ConstantTimeEq::ct_eq(presented.as_bytes(), signed.csrf.as_bytes()).into();
         if !same {
-            return pages::message_page(
+            return frame::message_page(
                 StatusCode::FORBIDDEN,
                 "Invalid form key",
                 "Invalid security or form key. Please refresh the page.",
             );
         }
     }
-    pages::route(state, &signed, m, &segments, &query, &fields, secure).await
+    route(state, &signed, m, &segments, &query, &fields, secure).await
+}
+
+/// The pages of a signed-in admin.
+async fn route(
+    state: &AppState,
+    s: &Signed,
+    method: &str,
+    segments: &[&str],
+    q: &HashMap<String, String>,
+    f: &HashMap<String, String>,
+    secure: bool,
+) -> HttpResponse {
+    match (method, segments) {
+        ("GET", []) => redirect("/admin/customers"),
+        ("POST", ["sign-out"]) => sign_in::sign_out(state, s, secure).await,
+        ("GET", ["customers"]) => customers::list(state, s, q).await,
+        ("GET", ["customers", id]) => customers::show(state, s, id, q).await,
+        ("POST", ["customers", id]) => match customers::parse_id(id) {
+            Some(id) => customers::save(state, s, id, f).await,
+            None => not_found(),
+        },
+        ("POST", ["customers", id, action]) => match customers::parse_id(id) {
+            Some(id) => customers::action(state, s, id, action, f).await,
+            None => not_found(),
+        },
+        ("GET", ["customers", id, "delete"]) => customers::confirm_delete(state, s, id).await,
+        ("GET", ["customers", id, "login-as"]) => login_as::confirm(state, s, id).await,
+        ("GET", ["log"]) => log::page(state, s, q).await,
+        ("GET", ["log.csv"]) => log::csv(state, q).await,
+        ("GET", ["tokens"]) => tokens::page(state, s, q).await,
+        ("POST", ["tokens"]) => tokens::create(state, s, f).await,
+        ("POST", ["tokens", id, "delete"]) => tokens::delete(state, s, id).await,
+        ("GET", ["overview"]) => overview::page(state, s).await,
+        _ => not_found(),
+    }
 }

@@ -3,6 +3,8 @@
 //! (`Busy`), never from the error's text or code.
 
 use super::types::{CustomerErrorCode, CustomerUserError};
+use crate::api::gate::Refusal;
+use crate::api::kit::graphql::{Dialect, Unexecuted};
 use crate::auth::activation::ActivationError;
 use crate::auth::one_time::ResetError;
 use crate::auth::password::PolicyError;
@@ -10,6 +12,8 @@ use crate::auth::{AccountError, ProfileField};
 use crate::model::MAX_FIELD_CHARS;
 use crate::store::StoreError;
 use async_graphql::ErrorExtensions;
+use serde_json::{json, Value};
+use warp::http::StatusCode;
 
 pub const UNIDENTIFIED_CUSTOMER: &str = "Unidentified customer";
 pub const INVALID_MULTIPASS: &str = "Invalid Multipass request";
@@ -31,6 +35,38 @@ pub const CUSTOMER_ID_INVALID: &str = "Customer id is invalid";
 pub const LOCKED: &str = "The account is locked. Please wait and try again later.";
 pub const BUSY: &str = "The server is busy signing other customers in. Please try again shortly.";
 pub const INTERNAL: &str = "Internal error. Looks like something went wrong on our end.";
+
+/// The Shopify Storefront dialect, as the adapter kit writes its answers.
+pub struct Storefront;
+
+impl Dialect for Storefront {
+    const NAME: &'static str = "storefront";
+    const INTERNAL: &'static str = INTERNAL;
+
+    fn extensions(why: Unexecuted<'_>) -> Value {
+        let code = match why {
+            Unexecuted::Refused(Refusal::TooDeep { .. }) => "MAX_DEPTH_EXCEEDED",
+            Unexecuted::Refused(Refusal::TooLarge { .. } | Refusal::TooManyBrackets { .. }) => {
+                "MAX_COMPLEXITY_EXCEEDED"
+            }
+            Unexecuted::Refused(Refusal::FragmentCycle { .. } | Refusal::Unchecked) => {
+                "BAD_REQUEST"
+            }
+            Unexecuted::TimedOut => "THROTTLED",
+            Unexecuted::LookupFailed => "INTERNAL_SERVER_ERROR",
+        };
+        json!({ "code": code })
+    }
+
+    /// 503 (with `Retry-After`) when an error asks for it (`Busy`), else 200.
+    fn status(response: &async_graphql::Response) -> StatusCode {
+        if response.errors.iter().any(|e| e.source::<Busy>().is_some()) {
+            StatusCode::SERVICE_UNAVAILABLE
+        } else {
+            StatusCode::OK
+        }
+    }
+}
 
 /// Marks an error that asks for HTTP 503 with `Retry-After`: the hash pool was full, or the
 /// store is unavailable.
