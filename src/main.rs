@@ -274,7 +274,7 @@ fn run(cli: Cli) -> Result<(), String> {
                             OtcError::NotFound => format!("no customer with email {email}"),
                             OtcError::AssistanceNotAllowed => LAC_NOT_ALLOWED.into(),
                             OtcError::Disabled => LAC_DISABLED.into(),
-                            OtcError::Storage(e) => e.to_string(),
+                            OtcError::Failure(f) => f.to_string(),
                         })?;
                 println!("{}", code.expose());
                 Ok(())

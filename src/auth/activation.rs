@@ -6,14 +6,16 @@
 //! old token), expiry checked on every use, consumed inside the write that sets the password
 //! (exactly one racing request wins), swept when expired, and its issue and use audited.
 
+use super::failure::failure_variant;
 use super::one_time::{url_encode, PasswordSpend, SpendError};
-use super::password::{HashError, PolicyError};
+use super::password::PolicyError;
 use super::secret::{self, Secret};
+use super::Failure;
 use super::{audit_entry, AccountUpdate, Auth, Method};
 use crate::mail::Mail;
 use crate::model::{Account, Customer, OneTimeSecret};
 use crate::store::Backend as _;
-use crate::store::{Change, CustomerId, Effects, StoreError, TokenKind, Updated, Who};
+use crate::store::{Change, CustomerId, Effects, TokenKind, Updated, Who};
 use std::time::Instant;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,10 +24,11 @@ pub enum InviteError {
     /// The account already has a password, is confirmed and is not disabled: Shopify refuses an
     /// activation URL for an enabled customer (the customer resets their password instead).
     AlreadyEnabled,
-    Storage(StoreError),
+    /// What no client can mend (see `Failure`).
+    Failure(Failure),
 }
 
-storage_error!(InviteError);
+failure_variant!(InviteError);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ActivationError {
@@ -34,13 +37,11 @@ pub enum ActivationError {
     Mismatch,
     Expired,
     Policy(PolicyError),
-    Busy,
-    Storage(StoreError),
-    /// The hash pool failed.
-    Internal(String),
+    /// What no client can mend (see `Failure`).
+    Failure(Failure),
 }
 
-storage_error!(ActivationError);
+failure_variant!(ActivationError);
 
 impl From<SpendError> for ActivationError {
     fn from(e: SpendError) -> Self {
@@ -48,9 +49,8 @@ impl From<SpendError> for ActivationError {
             SpendError::Mismatch => ActivationError::Mismatch,
             SpendError::Expired => ActivationError::Expired,
             SpendError::Policy(p) => ActivationError::Policy(p),
-            SpendError::Hash(HashError::Busy) => ActivationError::Busy,
-            SpendError::Hash(HashError::Failed(m)) => ActivationError::Internal(m),
-            SpendError::Storage(e) => ActivationError::Storage(e),
+            SpendError::Hash(e) => ActivationError::Failure(e.into()),
+            SpendError::Storage(e) => ActivationError::Failure(e.into()),
         }
     }
 }

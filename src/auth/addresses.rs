@@ -31,10 +31,11 @@ pub enum AddressError {
     TooManyStreetLines,
     /// A country code that is not in the list.
     UnknownCountry(String),
-    Storage(StoreError),
+    /// What no client can mend (see `Failure`).
+    Failure(Failure),
 }
 
-storage_error!(AddressError);
+failure_variant!(AddressError);
 
 /// A committed address edit: the customer's book as it now is, and the address concerned.
 #[derive(Debug, Clone)]

@@ -40,9 +40,10 @@ pub enum AddAdminError {
     /// Names are 1 to 64 letters, digits and `.`, `_`, `-`, `@`.
     InvalidName,
     NameTaken,
-    Storage(StoreError),
+    /// What no client can mend (see `Failure`).
+    Failure(Failure),
 }
-storage_error!(AddAdminError);
+failure_variant!(AddAdminError);
 
 /// Adobe Commerce's admin password rules, in the order it checks them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,11 +96,10 @@ pub enum SetupError {
     Password(AdminPasswordError),
     /// The first code from the authenticator app does not match the secret shown.
     WrongTotp,
-    Busy,
-    Storage(StoreError),
-    Internal(String),
+    /// What no client can mend (see `Failure`).
+    Failure(Failure),
 }
-storage_error!(SetupError);
+failure_variant!(SetupError);
 
 /// Why an admin sign-in failed; the console shows one message for all but `Busy`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,29 +107,10 @@ pub enum AdminSignInError {
     Refused,
     Locked,
     Throttled,
-    Busy,
-    Storage(StoreError),
-    Internal(String),
+    /// What no client can mend (see `Failure`).
+    Failure(Failure),
 }
-storage_error!(AdminSignInError);
-
-impl From<HashError> for AdminSignInError {
-    fn from(e: HashError) -> Self {
-        match e {
-            HashError::Busy => AdminSignInError::Busy,
-            HashError::Failed(m) => AdminSignInError::Internal(m),
-        }
-    }
-}
-
-impl From<HashError> for SetupError {
-    fn from(e: HashError) -> Self {
-        match e {
-            HashError::Busy => SetupError::Busy,
-            HashError::Failed(m) => SetupError::Internal(m),
-        }
-    }
-}
+failure_variant!(AdminSignInError);
 
 /// A new console session: the cookie's token (shown to the browser once) and whose it is.
 #[derive(Debug, Clone)]
@@ -388,7 +369,7 @@ impl Auth {
                             let locked = max > 0
                                 && minutes > 0
                                 && count_failure(&mut u.lockout, now, max, minutes)
-                                    == Failure::Locked;
+                                    == Strike::Locked;
                             AdminEdit {
                                 outcome: Err(if locked {
                                     AdminSignInError::Locked

@@ -320,12 +320,12 @@ impl Auth {
                 .record_failure(customer.id)
                 .await
                 .map_err(|e| match e {
-                    SignInError::Storage(s) => AccountError::Storage(s),
-                    other => AccountError::Internal(format!("{other:?}")),
+                    SignInError::Failure(f) => AccountError::Failure(f),
+                    other => AccountError::Failure(Failure::Internal(format!("{other:?}"))),
                 })?;
             return Err(match failure {
-                Failure::WhileLocked => AccountError::Locked,
-                Failure::Counted | Failure::Locked => AccountError::WrongPassword,
+                Strike::WhileLocked => AccountError::Locked,
+                Strike::Counted | Strike::Locked => AccountError::WrongPassword,
             });
         }
         Ok((account, verified, turn))

@@ -10,24 +10,13 @@
 //! through the store's named operations and every read through its async reads (the
 //! `store::Store` facade), so the core runs unchanged on either backend.
 
-/// Every error enum of the core has a `Storage(StoreError)` variant for failures of the store,
-/// kept as the store's type.
-macro_rules! storage_error {
-    ($error:ident) => {
-        impl From<crate::store::StoreError> for $error {
-            fn from(e: crate::store::StoreError) -> Self {
-                $error::Storage(e)
-            }
-        }
-    };
-}
-
 pub mod activation;
 pub mod addresses;
 pub mod admin_users;
 mod audit;
 pub mod clock;
 mod customers;
+mod failure;
 pub mod legacy_hash;
 pub mod limits;
 mod lockout;
@@ -47,7 +36,9 @@ pub mod turns;
 pub use crate::model::normalize_email;
 pub(crate) use audit::audit_entry;
 pub use customers::valid_email;
-pub use lockout::{count_failure, is_locked, Failure};
+use failure::failure_variant;
+pub use failure::Failure;
+pub use lockout::{count_failure, is_locked, Strike};
 pub use policy::Policy;
 
 use crate::config::Config;
@@ -82,10 +73,8 @@ pub enum SignInError {
     /// The one-time credential was consumed by a concurrent request first.
     Raced,
     NotConfirmed,
-    Busy,
-    Storage(StoreError),
-    /// A failure that is neither the client's nor the store's (the hash pool failed).
-    Internal(String),
+    /// What no client can mend (see `Failure`).
+    Failure(Failure),
 }
 
 impl SignInError {
@@ -98,13 +87,13 @@ impl SignInError {
             SignInError::Throttled => "throttled",
             SignInError::Raced => "raced",
             SignInError::NotConfirmed => "not_confirmed",
-            SignInError::Busy => "busy",
-            SignInError::Storage(_) | SignInError::Internal(_) => "error",
+            SignInError::Failure(Failure::Busy) => "busy",
+            SignInError::Failure(_) => "error",
         }
     }
 }
 
-storage_error!(SignInError);
+failure_variant!(SignInError);
 
 /// Errors of customer management (create, update, password and email changes).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,22 +110,11 @@ pub enum AccountError {
     WrongPassword,
     Locked,
     NotFound,
-    Busy,
-    Storage(StoreError),
-    /// A failure that is neither the client's nor the store's (the hash pool failed).
-    Internal(String),
+    /// What no client can mend (see `Failure`).
+    Failure(Failure),
 }
 
-storage_error!(AccountError);
-
-impl From<HashError> for AccountError {
-    fn from(e: HashError) -> Self {
-        match e {
-            HashError::Busy => AccountError::Busy,
-            HashError::Failed(m) => AccountError::Internal(m),
-        }
-    }
-}
+failure_variant!(AccountError);
 
 /// Which secrets `sign_in` may accept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

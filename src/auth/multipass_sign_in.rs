@@ -3,7 +3,9 @@
 //! record, the customer upsert by identifier or email, the token) in one write, so exactly one
 //! of many concurrent uses of a token wins.
 
+use super::failure::failure_variant;
 use super::multipass::{self, MultipassClaims, MultipassError};
+use super::Failure;
 use super::{valid_email, Auth, IssuedToken, Method};
 use crate::model::{Account, Customer, CustomerId};
 use crate::store::Backend as _;
@@ -17,10 +19,11 @@ use time::{Duration, OffsetDateTime};
 pub enum MultipassSignInError {
     Invalid,
     Taken,
-    Storage(StoreError),
+    /// What no client can mend (see `Failure`).
+    Failure(Failure),
 }
 
-storage_error!(MultipassSignInError);
+failure_variant!(MultipassSignInError);
 
 /// Why a token was refused; for metrics and the debug log, never for the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

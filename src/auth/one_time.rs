@@ -4,9 +4,11 @@
 //! customer record (so a new one replaces the old), checked for expiry on every use, and
 //! consumed inside the same write that signs in or resets, so exactly one racing request wins.
 
+use super::failure::failure_variant;
 use super::limits::RateLimiter;
 use super::password::{check_policy, HashError, PolicyError};
 use super::secret::{self, Secret};
+use super::Failure;
 use super::{audit_entry, live_matches, valid_email, AccountUpdate, Auth, IssuedToken, Method};
 use crate::mail::Mail;
 use crate::model::{email_key, AccessToken, Account, Credentials, Customer, OneTimeSecret};
@@ -29,13 +31,11 @@ pub enum ResetError {
     Mismatch,
     Expired,
     Policy(PolicyError),
-    Busy,
-    Storage(StoreError),
-    /// The hash pool failed.
-    Internal(String),
+    /// What no client can mend (see `Failure`).
+    Failure(Failure),
 }
 
-storage_error!(ResetError);
+failure_variant!(ResetError);
 
 impl From<SpendError> for ResetError {
     fn from(e: SpendError) -> Self {
@@ -43,9 +43,8 @@ impl From<SpendError> for ResetError {
             SpendError::Mismatch => ResetError::Mismatch,
             SpendError::Expired => ResetError::Expired,
             SpendError::Policy(p) => ResetError::Policy(p),
-            SpendError::Hash(HashError::Busy) => ResetError::Busy,
-            SpendError::Hash(HashError::Failed(m)) => ResetError::Internal(m),
-            SpendError::Storage(e) => ResetError::Storage(e),
+            SpendError::Hash(e) => ResetError::Failure(e.into()),
+            SpendError::Storage(e) => ResetError::Failure(e.into()),
         }
     }
 }
@@ -78,18 +77,20 @@ pub enum OtcError {
     NotFound,
     AssistanceNotAllowed,
     Disabled,
-    Storage(StoreError),
+    /// What no client can mend (see `Failure`).
+    Failure(Failure),
 }
 
-storage_error!(OtcError);
+failure_variant!(OtcError);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfirmError {
     InvalidKey,
-    Storage(StoreError),
+    /// What no client can mend (see `Failure`).
+    Failure(Failure),
 }
 
-storage_error!(ConfirmError);
+failure_variant!(ConfirmError);
 
 /// What a value in the reset link keeps unescaped: RFC 3986's unreserved characters.
 const URL_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC

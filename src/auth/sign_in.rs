@@ -24,8 +24,8 @@ impl Auth {
                 // One outcome for every refusal: which one it was would tell which emails have
                 // accounts (the reason is in the debug log, never in the answer or metrics).
                 let outcome = match e {
-                    SignInError::Busy => "busy",
-                    SignInError::Storage(_) | SignInError::Internal(_) => "error",
+                    SignInError::Failure(Failure::Busy) => "busy",
+                    SignInError::Failure(_) => "error",
                     _ => "failure",
                 };
                 self.metrics.login("credentials", outcome);
@@ -192,7 +192,7 @@ impl Auth {
             };
         }
         match self.record_failure(id).await {
-            Ok(Failure::WhileLocked) => SignInError::Locked,
+            Ok(Strike::WhileLocked) => SignInError::Locked,
             Ok(_) => {
                 self.recent_failures.remember(attempt, now);
                 SignInError::WrongSecret
@@ -280,10 +280,7 @@ impl Auth {
             .passwords
             .verify(phc, secret)
             .await
-            .map_err(|e| match e {
-                HashError::Busy => SignInError::Busy,
-                HashError::Failed(m) => SignInError::Internal(m),
-            })?;
+            .map_err(SignInError::from)?;
         // Only verifies at the configured cost (or the dummy) set the time refusals wait for:
         // a fast legacy hash would pull it down.
         if verified.needs_rehash {
@@ -375,20 +372,20 @@ impl Auth {
     /// Decided in the store's update of the record (`count_failure`), so a failure that finds
     /// the lock engaged (one in flight elsewhere when it engaged) is refused uncounted, and
     /// only the failure that engaged a lock counts it in `storekey_lockouts_total`.
-    pub(super) async fn record_failure(&self, id: CustomerId) -> Result<Failure, SignInError> {
+    pub(super) async fn record_failure(&self, id: CustomerId) -> Result<Strike, SignInError> {
         let max = self.policy.lockout_max_failures;
         let minutes = self.policy.lockout_minutes;
         if max == 0 || minutes == 0 {
             // Nothing to count, but the same durable work as when there is.
             self.decoy_write().await?;
-            return Ok(Failure::Counted);
+            return Ok(Strike::Counted);
         }
         let now = self.now();
         let outcome = self
             .store
             .update_customer(Who::Id(id), move |c| {
                 match count_failure(&mut c.credentials.lockout, now, max, minutes) {
-                    Failure::WhileLocked => Change::Refuse(Failure::WhileLocked),
+                    Strike::WhileLocked => Change::Refuse(Strike::WhileLocked),
                     counted => Change::Save(counted, Effects::default()),
                 }
             })
@@ -400,9 +397,9 @@ impl Auth {
                 self.decoy_write().await?;
                 failure
             }
-            Updated::NotFound | Updated::EmailTaken => Failure::Counted,
+            Updated::NotFound | Updated::EmailTaken => Strike::Counted,
         };
-        if failure == Failure::Locked {
+        if failure == Strike::Locked {
             self.metrics.lockout();
             tracing::info!(
                 customer = id.0,

@@ -4,7 +4,9 @@
 //! A token's kind is chosen at creation and decides the one header it works in: a public token
 //! lives in browser JavaScript, so nothing it says about the buyer (their IP) is trusted.
 
+use super::failure::failure_variant;
 use super::secret::{self, Secret};
+use super::Failure;
 use super::{audit_entry, Auth};
 pub use crate::model::{StorefrontToken, StorefrontTokenKind};
 use crate::store::Backend as _;
@@ -107,10 +109,11 @@ impl StorefrontToken {
 pub enum StorefrontTokenError {
     EmptyTitle,
     UnknownScope(String),
-    Storage(StoreError),
+    /// What no client can mend (see `Failure`).
+    Failure(Failure),
 }
 
-storage_error!(StorefrontTokenError);
+failure_variant!(StorefrontTokenError);
 
 impl Auth {
     /// Creates a storefront token for `admin`, audited in the same commit; returns its record

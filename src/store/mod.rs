@@ -76,13 +76,6 @@ impl StoreError {
     pub fn is_unavailable(&self) -> bool {
         matches!(self, StoreError::Unavailable(_))
     }
-
-    /// `e` as a `StoreError` that `is_unavailable`, for the adapters' one internal-error
-    /// function, which takes any error.
-    pub fn unavailable_in(e: &dyn std::any::Any) -> bool {
-        e.downcast_ref::<StoreError>()
-            .is_some_and(StoreError::is_unavailable)
-    }
 }
 
 /// redb's page cache for bulk commands (see `Store::open_bulk`).

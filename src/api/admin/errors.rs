@@ -1,7 +1,7 @@
 //! The admin REST API's answers to the core's errors (SPEC §7): one function per core error
 //! enum, each a status and a message; the words several adapters share come from the kit.
 
-use super::Failure;
+use super::HttpError;
 use crate::api::kit::messages::{
     add_admin_message, field_too_long, invalid_email, unknown_scope, BUSY, CREATE_LIMIT,
     EMAIL_TAKEN, INTERNAL, LAC_DISABLED, LAC_NOT_ALLOWED, STORAGE_UNAVAILABLE, TITLE_REQUIRED,
@@ -10,7 +10,7 @@ use crate::auth::activation::InviteError;
 use crate::auth::admin_users::AddAdminError;
 use crate::auth::one_time::OtcError;
 use crate::auth::storefront_tokens::StorefrontTokenError;
-use crate::auth::{AccountError, BackupError};
+use crate::auth::{AccountError, BackupError, Failure};
 use crate::model::CustomerId;
 use warp::http::StatusCode;
 
@@ -22,19 +22,19 @@ const NO_SUCH_CUSTOMER: &str = "No such customer.";
 const LIVE_DATABASE: &str = "Refusing to write a backup over the live database file.";
 const BACKUP_NOT_REDB: &str = "Backups copy the redb file; this server keeps its data in PostgreSQL: back the database up with pg_dump.";
 
-fn failure(status: StatusCode, message: impl Into<String>) -> Failure {
+fn failure(status: StatusCode, message: impl Into<String>) -> HttpError {
     (status, message.into())
 }
 
 /// No customer has the id `id`.
-pub(super) fn not_found(id: CustomerId) -> Failure {
+pub(super) fn not_found(id: CustomerId) -> HttpError {
     failure(
         StatusCode::NOT_FOUND,
         format!("No such entity with customerId = {id}"),
     )
 }
 
-pub(super) fn account_error(e: AccountError, email: &str) -> Failure {
+pub(super) fn account_error(e: AccountError, email: &str) -> HttpError {
     match e {
         AccountError::InvalidEmail => failure(StatusCode::BAD_REQUEST, invalid_email(email)),
         AccountError::EmailTaken => failure(StatusCode::CONFLICT, EMAIL_TAKEN),
@@ -43,49 +43,50 @@ pub(super) fn account_error(e: AccountError, email: &str) -> Failure {
         AccountError::Throttled => failure(StatusCode::TOO_MANY_REQUESTS, CREATE_LIMIT),
         AccountError::Policy(p) => failure(StatusCode::BAD_REQUEST, p.to_string()),
         AccountError::NotFound => failure(StatusCode::NOT_FOUND, NO_SUCH_CUSTOMER),
-        AccountError::Busy => failure(StatusCode::SERVICE_UNAVAILABLE, BUSY),
-        AccountError::Storage(e) => internal(e),
-        other => internal(format!("{other:?}")),
+        AccountError::WrongPassword | AccountError::Locked => {
+            internal(format!("an admin edit was refused as {e:?}"))
+        }
+        AccountError::Failure(f) => internal(f),
     }
 }
 
-pub(super) fn otc_error(e: OtcError, id: CustomerId) -> Failure {
+pub(super) fn otc_error(e: OtcError, id: CustomerId) -> HttpError {
     match e {
         OtcError::NotFound => not_found(id),
         OtcError::AssistanceNotAllowed => failure(StatusCode::FORBIDDEN, LAC_NOT_ALLOWED),
         OtcError::Disabled => failure(StatusCode::FORBIDDEN, LAC_DISABLED),
-        OtcError::Storage(e) => internal(e),
+        OtcError::Failure(f) => internal(f),
     }
 }
 
-pub(super) fn invite_error(e: InviteError, id: CustomerId) -> Failure {
+pub(super) fn invite_error(e: InviteError, id: CustomerId) -> HttpError {
     match e {
         InviteError::NotFound => not_found(id),
         InviteError::AlreadyEnabled => failure(StatusCode::CONFLICT, ALREADY_ENABLED),
-        InviteError::Storage(e) => internal(e),
+        InviteError::Failure(f) => internal(f),
     }
 }
 
-pub(super) fn add_admin_error(e: AddAdminError, name: &str) -> Failure {
+pub(super) fn add_admin_error(e: AddAdminError, name: &str) -> HttpError {
     match e {
-        AddAdminError::Storage(e) => internal(e),
+        AddAdminError::Failure(f) => internal(f),
         AddAdminError::NameTaken => failure(StatusCode::CONFLICT, add_admin_message(&e, name)),
         AddAdminError::InvalidName => failure(StatusCode::BAD_REQUEST, add_admin_message(&e, name)),
     }
 }
 
-pub(super) fn storefront_token_error(e: StorefrontTokenError) -> Failure {
+pub(super) fn storefront_token_error(e: StorefrontTokenError) -> HttpError {
     match e {
         StorefrontTokenError::EmptyTitle => failure(StatusCode::BAD_REQUEST, TITLE_REQUIRED),
         StorefrontTokenError::UnknownScope(s) => {
             failure(StatusCode::BAD_REQUEST, unknown_scope(&s))
         }
-        StorefrontTokenError::Storage(e) => internal(e),
+        StorefrontTokenError::Failure(f) => internal(f),
     }
 }
 
 /// `name` is the backup's name as the request gave it.
-pub(super) fn backup_error(e: BackupError, name: &str) -> Failure {
+pub(super) fn backup_error(e: BackupError, name: &str) -> HttpError {
     match e {
         BackupError::BadName(why) => failure(StatusCode::BAD_REQUEST, why),
         BackupError::LiveDatabase => failure(StatusCode::BAD_REQUEST, LIVE_DATABASE),
@@ -100,13 +101,18 @@ pub(super) fn backup_error(e: BackupError, name: &str) -> Failure {
     }
 }
 
-/// Any failure the caller cannot mend: 500, or 503 (with `Retry-After`, set by `handle`) for a
-/// `StoreError` that is unavailable.
-pub(super) fn internal<E: std::fmt::Display + 'static>(e: E) -> Failure {
-    if crate::store::StoreError::unavailable_in(&e) {
-        tracing::warn!("admin API: storage unavailable: {e}");
-        return failure(StatusCode::SERVICE_UNAVAILABLE, STORAGE_UNAVAILABLE);
+/// What no client can mend (`auth::Failure`), mapped once: a full hash queue and an
+/// unavailable store are 503 (with `Retry-After`, set by `handle`); anything else 500.
+pub(super) fn internal(f: impl Into<Failure>) -> HttpError {
+    match f.into() {
+        Failure::Busy => failure(StatusCode::SERVICE_UNAVAILABLE, BUSY),
+        f if f.is_retryable() => {
+            tracing::warn!("admin API: storage unavailable: {f}");
+            failure(StatusCode::SERVICE_UNAVAILABLE, STORAGE_UNAVAILABLE)
+        }
+        f => {
+            tracing::error!("admin API internal error: {f}");
+            failure(StatusCode::INTERNAL_SERVER_ERROR, INTERNAL)
+        }
     }
-    tracing::error!("admin API internal error: {e}");
-    failure(StatusCode::INTERNAL_SERVER_ERROR, INTERNAL)
 }

@@ -24,8 +24,8 @@ use warp::http::{HeaderMap, Method, StatusCode};
 const UNAUTHORIZED: &str = "The consumer isn't authorized to access %resources.";
 
 /// A refusal: its status and message (`{"message": ...}` on the wire).
-type Failure = (StatusCode, String);
-type Reply = Result<(StatusCode, Value), Failure>;
+type HttpError = (StatusCode, String);
+type Reply = Result<(StatusCode, Value), HttpError>;
 
 fn fail(status: StatusCode, message: impl Into<String>) -> Reply {
     Err((status, message.into()))
@@ -117,7 +117,7 @@ async fn route(call: &Call<'_>, method: &Method, segments: &[&str]) -> Reply {
 
 // ---------------------------------------------------------------- reading a call
 
-fn parse_id(text: &str) -> Result<u64, Failure> {
+fn parse_id(text: &str) -> Result<u64, HttpError> {
     text.parse::<u64>().map_err(|_| {
         (
             StatusCode::BAD_REQUEST,
@@ -126,12 +126,12 @@ fn parse_id(text: &str) -> Result<u64, Failure> {
     })
 }
 
-fn customer_id(text: &str) -> Result<CustomerId, Failure> {
+fn customer_id(text: &str) -> Result<CustomerId, HttpError> {
     parse_id(text).map(CustomerId)
 }
 
 /// The query parameter `key` as a number, `default` when absent.
-fn number(query: &HashMap<String, String>, key: &str, default: u64) -> Result<u64, Failure> {
+fn number(query: &HashMap<String, String>, key: &str, default: u64) -> Result<u64, HttpError> {
     match query.get(key) {
         None => Ok(default),
         Some(v) => v.parse::<u64>().map_err(|_| {
@@ -143,7 +143,7 @@ fn number(query: &HashMap<String, String>, key: &str, default: u64) -> Result<u6
     }
 }
 
-fn parse_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Failure> {
+fn parse_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, HttpError> {
     serde_json::from_slice(body).map_err(|e| {
         (
             StatusCode::BAD_REQUEST,

@@ -370,7 +370,7 @@ fn address_error(e: AddressError, id: Option<AddressId>) -> async_graphql::Error
             "graphql-input",
             format!("Invalid value of \"{code}\" provided for the countryId field."),
         ),
-        AddressError::Storage(e) => internal(e),
+        AddressError::Failure(f) => internal(f),
     }
 }
 

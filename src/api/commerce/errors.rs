@@ -8,8 +8,7 @@ pub use crate::api::kit::messages::{
     LAC_NOT_ALLOWED,
 };
 use crate::auth::one_time::{OtcError, ResetError};
-use crate::auth::{AccountError, SignInError};
-use crate::store::StoreError;
+use crate::auth::{AccountError, Failure, SignInError};
 use async_graphql::ErrorExtensions;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -105,26 +104,30 @@ pub fn error(category: &'static str, message: impl Into<String>) -> async_graphq
     async_graphql::Error::new(message.into()).extend_with(|_, e| e.set("category", category))
 }
 
-/// Any failure the caller cannot mend: `graphql-internal`. A `StoreError` that is unavailable
-/// (the one place each adapter decides it) also asks for HTTP 503 with `Retry-After`.
-pub(super) fn internal<E: std::fmt::Display + 'static>(e: E) -> async_graphql::Error {
-    if StoreError::unavailable_in(&e) {
-        tracing::warn!("storage unavailable: {e}");
-        return with_status(
-            error("graphql-internal", INTERNAL),
-            Status::StorageUnavailable,
-        );
+/// What no client can mend (`auth::Failure`), mapped once: a full hash queue is
+/// `graphql-busy` with HTTP 503; an unavailable store `graphql-internal` with HTTP 503 (both with
+/// `Retry-After`); anything else `graphql-internal`.
+pub(super) fn internal(f: impl Into<Failure>) -> async_graphql::Error {
+    match f.into() {
+        Failure::Busy => busy(),
+        f if f.is_retryable() => {
+            tracing::warn!("storage unavailable: {f}");
+            with_status(
+                error("graphql-internal", INTERNAL),
+                Status::StorageUnavailable,
+            )
+        }
+        f => {
+            tracing::error!("internal error: {f}");
+            error("graphql-internal", INTERNAL)
+        }
     }
-    tracing::error!("internal error: {e}");
-    error("graphql-internal", INTERNAL)
 }
 
 pub(super) fn sign_in_error(e: SignInError) -> async_graphql::Error {
     match e {
         SignInError::NotConfirmed => unauthenticated(NOT_CONFIRMED),
-        SignInError::Busy => busy(),
-        SignInError::Storage(m) => internal(m),
-        SignInError::Internal(m) => internal(m),
+        SignInError::Failure(f) => internal(f),
         _ => unauthenticated(GENERIC_SIGN_IN),
     }
 }
@@ -139,9 +142,7 @@ pub(super) fn account_error(e: AccountError, email: &str) -> async_graphql::Erro
         AccountError::WrongPassword => unauthenticated(WRONG_CURRENT_PASSWORD),
         AccountError::Locked => unauthenticated(LOCKED),
         AccountError::NotFound => error("graphql-authorization", NOT_AUTHORIZED),
-        AccountError::Busy => busy(),
-        AccountError::Storage(m) => internal(m),
-        AccountError::Internal(m) => internal(m),
+        AccountError::Failure(f) => internal(f),
     }
 }
 
@@ -151,9 +152,7 @@ pub(super) fn reset_error(e: ResetError) -> async_graphql::Error {
         // Every failure after the argument checks, as Magento's `ResetPassword` resolver
         // answers (SPEC §5.3): which one it was is not the caller's to learn.
         ResetError::Mismatch | ResetError::Expired | ResetError::Policy(_) => RESET_FAILED,
-        ResetError::Busy => return busy(),
-        ResetError::Storage(m) => return internal(m),
-        ResetError::Internal(m) => return internal(m),
+        ResetError::Failure(f) => return internal(f),
     };
     error("graphql-input", message)
 }
@@ -163,8 +162,8 @@ pub(super) fn otc_error(e: OtcError) -> async_graphql::Error {
         OtcError::Disabled => error("graphql-authorization", LAC_DISABLED),
         OtcError::AssistanceNotAllowed => error("graphql-authorization", LAC_NOT_ALLOWED),
         OtcError::NotFound => error("graphql-input", LAC_NO_CUSTOMER),
-        OtcError::Storage(m) if m.is_unavailable() => internal(m),
-        OtcError::Storage(m) => {
+        OtcError::Failure(f) if f.is_retryable() => internal(f),
+        OtcError::Failure(m) => {
             tracing::error!("token as admin not issued: {m}");
             error("graphql-input", LAC_FAILED)
         }

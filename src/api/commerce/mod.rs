@@ -709,7 +709,7 @@ impl Mutation {
                 "graphql-input",
                 "The confirmation token is invalid. Verify the token and try again.",
             )),
-            Err(ConfirmError::Storage(m)) => Err(internal(m)),
+            Err(ConfirmError::Failure(f)) => Err(internal(f)),
         }
     }
 

@@ -10,7 +10,7 @@ use crate::api::kit::messages::{
 use crate::auth::admin_users::{AdminSignInError, SetupError};
 use crate::auth::one_time::OtcError;
 use crate::auth::storefront_tokens::StorefrontTokenError;
-use crate::auth::AccountError;
+use crate::auth::{AccountError, Failure};
 use warp::http::StatusCode;
 
 /// Adobe Commerce's admin sign-in refusal, for every reason alike.
@@ -23,9 +23,8 @@ pub(super) fn sign_in_refusal(
     e: AdminSignInError,
 ) -> Result<(&'static str, StatusCode), Box<HttpResponse>> {
     match e {
-        AdminSignInError::Busy => Ok((BUSY, StatusCode::SERVICE_UNAVAILABLE)),
-        AdminSignInError::Storage(e) => Err(Box::new(internal(e))),
-        AdminSignInError::Internal(e) => Err(Box::new(internal(e))),
+        AdminSignInError::Failure(Failure::Busy) => Ok((BUSY, StatusCode::SERVICE_UNAVAILABLE)),
+        AdminSignInError::Failure(f) => Err(Box::new(internal(f))),
         _ => Ok((SIGN_IN_REFUSED, StatusCode::UNAUTHORIZED)),
     }
 }
@@ -36,9 +35,8 @@ pub(super) fn setup_refusal(e: SetupError) -> Result<String, Box<HttpResponse>> 
         SetupError::InvalidCode => Err(Box::new(setup_invalid())),
         SetupError::Password(p) => Ok(p.to_string()),
         SetupError::WrongTotp => Ok(TOTP_WRONG.into()),
-        SetupError::Busy => Ok(BUSY.into()),
-        SetupError::Storage(e) => Err(Box::new(internal(e))),
-        SetupError::Internal(e) => Err(Box::new(internal(e))),
+        SetupError::Failure(Failure::Busy) => Ok(BUSY.into()),
+        SetupError::Failure(f) => Err(Box::new(internal(f))),
     }
 }
 
@@ -54,8 +52,11 @@ pub(super) fn account_refusal(e: AccountError, email: &str) -> Result<String, Bo
         AccountError::EmailTaken => Ok(EMAIL_TAKEN.to_string()),
         AccountError::TooLong(field) => Ok(field_too_long(field)),
         AccountError::NotFound => Err(Box::new(not_found())),
-        AccountError::Busy => Ok(BUSY.to_string()),
-        other => Err(Box::new(internal(format!("{other:?}")))),
+        AccountError::Failure(Failure::Busy) => Ok(BUSY.to_string()),
+        AccountError::Failure(f) => Err(Box::new(internal(f))),
+        other => Err(Box::new(internal(format!(
+            "a console edit was refused as {other:?}"
+        )))),
     }
 }
 
@@ -63,7 +64,8 @@ pub(super) fn account_refusal(e: AccountError, email: &str) -> Result<String, Bo
 pub(super) fn account_failure(e: AccountError) -> HttpResponse {
     match e {
         AccountError::NotFound => not_found(),
-        e => internal(format!("{e:?}")),
+        AccountError::Failure(f) => internal(f),
+        e => internal(format!("a console action was refused as {e:?}")),
     }
 }
 
@@ -73,7 +75,7 @@ pub(super) fn otc_refusal(e: OtcError) -> Result<&'static str, Box<HttpResponse>
         OtcError::NotFound => Err(Box::new(not_found())),
         OtcError::AssistanceNotAllowed => Ok(LAC_NOT_ALLOWED),
         OtcError::Disabled => Ok(LAC_DISABLED),
-        OtcError::Storage(e) => Err(Box::new(internal(e))),
+        OtcError::Failure(f) => Err(Box::new(internal(f))),
     }
 }
 
@@ -82,30 +84,58 @@ pub(super) fn token_refusal(e: StorefrontTokenError) -> Result<String, Box<HttpR
     match e {
         StorefrontTokenError::EmptyTitle => Ok(TITLE_REQUIRED.into()),
         StorefrontTokenError::UnknownScope(s) => Ok(unknown_scope(&s)),
-        StorefrontTokenError::Storage(e) => Err(Box::new(internal(e))),
+        StorefrontTokenError::Failure(f) => Err(Box::new(internal(f))),
     }
 }
 
-/// Any failure the operator cannot mend from the page: 500, or 503 with `Retry-After` for a
-/// `StoreError` that is unavailable.
-pub(super) fn internal<E: std::fmt::Display + 'static>(e: E) -> HttpResponse {
-    if crate::store::StoreError::unavailable_in(&e) {
-        tracing::warn!("admin console: storage unavailable: {e}");
-        let mut resp = message_page(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Database unavailable",
-            "The database cannot be reached; try again in a moment.",
-        );
+/// What the operator cannot mend from the page (`auth::Failure`), mapped once: 503 with
+/// `Retry-After` for a full hash queue or an unavailable store, else 500.
+pub(super) fn internal(f: impl Into<Failure>) -> HttpResponse {
+    let f = f.into();
+    if f.is_retryable() {
+        let (title, text) = match &f {
+            Failure::Busy => ("Busy", BUSY),
+            _ => {
+                tracing::warn!("admin console: storage unavailable: {f}");
+                (
+                    "Database unavailable",
+                    "The database cannot be reached; try again in a moment.",
+                )
+            }
+        };
+        let mut resp = message_page(StatusCode::SERVICE_UNAVAILABLE, title, text);
         resp.headers_mut().insert(
             warp::http::header::RETRY_AFTER,
             warp::http::HeaderValue::from_static(crate::api::RETRY_AFTER_SECONDS),
         );
         return resp;
     }
-    tracing::error!("admin console internal error: {e}");
+    tracing::error!("admin console internal error: {f}");
     message_page(
         StatusCode::INTERNAL_SERVER_ERROR,
         "Internal error",
         "Something went wrong; the server log has the details.",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::StoreError;
+
+    #[test]
+    fn a_console_action_on_an_unavailable_store_is_503_with_retry_after() {
+        // It was 500: the error went through its Debug text, which no longer said "store".
+        let down = AccountError::Failure(Failure::Storage(StoreError::Unavailable("x".into())));
+        let resp = account_failure(down);
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(resp.headers().contains_key(warp::http::header::RETRY_AFTER));
+        let corrupt = AccountError::Failure(Failure::Storage(StoreError::Corrupt("x".into())));
+        assert_eq!(
+            account_failure(corrupt).status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+        let busy = account_failure(AccountError::Failure(Failure::Busy));
+        assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
 }

@@ -44,7 +44,7 @@ impl Frame {
 pub(super) fn render(status: StatusCode, page: &impl Template) -> HttpResponse {
     match page.render() {
         Ok(body) => html(status, body),
-        Err(e) => internal(e),
+        Err(e) => internal(format!("page template: {e}")),
     }
 }
 

@@ -72,6 +72,6 @@ pub fn add_admin_message(e: &AddAdminError, name: &str) -> String {
         AddAdminError::NameTaken => {
             format!("An admin user named \"{}\" already exists.", name.trim())
         }
-        AddAdminError::Storage(e) => e.to_string(),
+        AddAdminError::Failure(f) => f.to_string(),
     }
 }

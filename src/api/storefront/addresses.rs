@@ -508,7 +508,7 @@ fn address_user_error(
         AddressError::DefaultBilling | AddressError::DefaultShipping => {
             return Err(internal("a Storefront delete kept a default"))
         }
-        AddressError::Storage(e) => return Err(internal(e)),
+        AddressError::Failure(f) => return Err(internal(f)),
     };
     Ok(vec![error])
 }

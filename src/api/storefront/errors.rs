@@ -8,9 +8,8 @@ use crate::api::kit::graphql::{Dialect, Unexecuted};
 use crate::auth::activation::ActivationError;
 use crate::auth::one_time::ResetError;
 use crate::auth::password::PolicyError;
-use crate::auth::{AccountError, ProfileField};
+use crate::auth::{AccountError, Failure, ProfileField};
 use crate::model::MAX_FIELD_CHARS;
-use crate::store::StoreError;
 use async_graphql::ErrorExtensions;
 use serde_json::{json, Value};
 use warp::http::StatusCode;
@@ -95,19 +94,25 @@ pub(super) fn token_denied(mutation: &str) -> async_graphql::Error {
     coded("ACCESS_DENIED", format!("{mutation} access denied"))
 }
 
-/// Any failure the caller cannot mend: Shopify's `INTERNAL_SERVER_ERROR`. A `StoreError` that is
-/// unavailable (the one place this adapter decides it) also asks for HTTP 503 with
-/// `Retry-After`, the status Shopify's clients retry.
-pub(super) fn internal<E: std::fmt::Display + 'static>(e: E) -> async_graphql::Error {
-    if StoreError::unavailable_in(&e) {
-        tracing::warn!("storage unavailable: {e}");
-        return async_graphql::Error {
-            source: Some(std::sync::Arc::new(Busy)),
-            ..coded("INTERNAL_SERVER_ERROR", INTERNAL)
-        };
+/// What no client can mend (`auth::Failure`), mapped once: a full hash queue is `THROTTLED`
+/// and an unavailable store `INTERNAL_SERVER_ERROR`, both (through the typed source) with HTTP
+/// 503 and `Retry-After`, the status Shopify's clients retry; anything else
+/// `INTERNAL_SERVER_ERROR`.
+pub(super) fn internal(f: impl Into<Failure>) -> async_graphql::Error {
+    match f.into() {
+        Failure::Busy => busy(),
+        f if f.is_retryable() => {
+            tracing::warn!("storage unavailable: {f}");
+            async_graphql::Error {
+                source: Some(std::sync::Arc::new(Busy)),
+                ..coded("INTERNAL_SERVER_ERROR", INTERNAL)
+            }
+        }
+        f => {
+            tracing::error!("internal error: {f}");
+            coded("INTERNAL_SERVER_ERROR", INTERNAL)
+        }
     }
-    tracing::error!("internal error: {e}");
-    coded("INTERNAL_SERVER_ERROR", INTERNAL)
 }
 
 /// The hash pool was full: code `THROTTLED`, and (through the typed source) HTTP 503.
@@ -186,9 +191,7 @@ pub(super) fn account_user_error(
         AccountError::WrongPassword | AccountError::NotFound => {
             CustomerUserError::new(C::UnidentifiedCustomer, None, UNIDENTIFIED_CUSTOMER)
         }
-        AccountError::Busy => return Err(busy()),
-        AccountError::Storage(m) => return Err(internal(m)),
-        AccountError::Internal(m) => return Err(internal(m)),
+        AccountError::Failure(f) => return Err(internal(f)),
     })
 }
 
@@ -210,9 +213,7 @@ pub(super) fn reset_user_error(
             CustomerUserError::new(C::TokenInvalid, Some(token_field), RESET_TOKEN_EXPIRED)
         }
         ResetError::Policy(p) => policy_user_error(&p, password_field),
-        ResetError::Busy => return Err(busy()),
-        ResetError::Storage(m) => return Err(internal(m)),
-        ResetError::Internal(m) => return Err(internal(m)),
+        ResetError::Failure(f) => return Err(internal(f)),
     })
 }
 
@@ -232,8 +233,6 @@ pub(super) fn activation_user_error(
             CustomerUserError::new(C::TokenInvalid, Some(token_field), ACTIVATION_TOKEN_EXPIRED)
         }
         ActivationError::Policy(p) => policy_user_error(&p, password_field),
-        ActivationError::Busy => return Err(busy()),
-        ActivationError::Storage(m) => return Err(internal(m)),
-        ActivationError::Internal(m) => return Err(internal(m)),
+        ActivationError::Failure(f) => return Err(internal(f)),
     })
 }

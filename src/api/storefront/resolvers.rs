@@ -140,7 +140,7 @@ impl Mutation {
                 refused(C::InvalidMultipassRequest, INVALID_MULTIPASS)
             }
             Err(MultipassSignInError::Taken) => refused(C::Taken, MULTIPASS_TAKEN),
-            Err(MultipassSignInError::Storage(m)) => return Err(internal(m)),
+            Err(MultipassSignInError::Failure(f)) => return Err(internal(f)),
         }))
     }
 
@@ -188,9 +188,7 @@ impl Mutation {
                     NOT_CONFIRMED,
                 )],
             ),
-            Err(SignInError::Busy) => return Err(busy()),
-            Err(SignInError::Storage(m)) => return Err(internal(m)),
-            Err(SignInError::Internal(m)) => return Err(internal(m)),
+            Err(SignInError::Failure(f)) => return Err(internal(f)),
             Err(_) => payload(None, vec![unidentified()]),
         }))
     }
