@@ -324,90 +324,41 @@ impl Auth {
             self.metrics.login("admin_console", "failure");
             return Err(AdminSignInError::Refused);
         };
-        let (max, minutes) = (
-            self.policy.lockout_max_failures,
-            self.policy.lockout_minutes,
-        );
         let token = secret::key_from(self.random.as_ref(), "ska_");
-        let session = (
-            token.digest(),
-            AdminSession {
-                admin: user.name.clone(),
-                created_at: now,
-                last_seen: now,
-            },
-        );
-        let code = code.to_string();
-        let actor = user.name.clone();
+        let attempt = AdminAttempt {
+            password_ok,
+            hash,
+            code: code.to_string(),
+            session: (
+                token.digest(),
+                AdminSession {
+                    admin: user.name.clone(),
+                    created_at: now,
+                    last_seen: now,
+                },
+            ),
+            max: self.policy.lockout_max_failures,
+            minutes: self.policy.lockout_minutes,
+        };
         let outcome = self
             .store
             .update_admin_user(
                 user.name.clone(),
                 self.admin_policy.session_seconds,
-                move |u| {
-                    if is_locked(&u.lockout, now) {
-                        return AdminEdit::refuse(Err(AdminSignInError::Locked));
-                    }
-                    let step = match (password_ok, u.password_hash.as_deref() == Some(&hash)) {
-                        (true, true) => u.totp_secret.and_then(|s| {
-                            TotpSecret::from_bytes(s).verify(&code, now, u.totp_last_step)
-                        }),
-                        _ => None,
-                    };
-                    match step {
-                        Some(step) => {
-                            u.totp_last_step = Some(step);
-                            u.lockout = Lockout::default();
-                            AdminEdit {
-                                outcome: Ok(()),
-                                save: true,
-                                session: Some(session),
-                                audit: None,
-                            }
-                        }
-                        None => {
-                            let locked = max > 0
-                                && minutes > 0
-                                && count_failure(&mut u.lockout, now, max, minutes)
-                                    == Strike::Locked;
-                            AdminEdit {
-                                outcome: Err(if locked {
-                                    AdminSignInError::Locked
-                                } else {
-                                    AdminSignInError::Refused
-                                }),
-                                save: max > 0 && minutes > 0,
-                                session: None,
-                                audit: locked.then(|| {
-                                    audit_entry(now, actor, "admin_user_locked", None, None)
-                                }),
-                            }
-                        }
-                    }
-                },
+                move |u| decide_admin_sign_in(u, attempt, now),
             )
-            .await?;
-        match outcome {
-            Some(Ok(())) => {
-                self.metrics.login("admin_console", "success");
-                Ok(AdminSignedIn {
-                    token,
-                    admin: user.name,
-                })
-            }
-            Some(Err(e)) => {
-                self.metrics.login(
-                    "admin_console",
-                    if e == AdminSignInError::Locked {
-                        "locked"
-                    } else {
-                        "failure"
-                    },
-                );
-                Err(e)
-            }
-            None => Err(AdminSignInError::Refused),
-        }
+            .await?
+            .unwrap_or(Err(AdminSignInError::Refused));
+        let label = match &outcome {
+            Ok(()) => "success",
+            Err(AdminSignInError::Locked) => "locked",
+            Err(_) => "failure",
+        };
+        self.metrics.login("admin_console", label);
+        outcome.map(|()| AdminSignedIn {
+            token,
+            admin: user.name,
+        })
     }
 
     /// The session a console cookie carries, unless it has been idle `admin.session_minutes`
@@ -467,6 +418,61 @@ impl Auth {
             self.store.append_audit(entry).await?;
         }
         Ok(sent)
+    }
+}
+
+/// An admin sign-in as checked before its commit: whether the password verified against
+/// `hash`, the authenticator code, the session to open, and the lockout rule.
+struct AdminAttempt {
+    password_ok: bool,
+    hash: String,
+    code: String,
+    session: (Digest, AdminSession),
+    max: u32,
+    minutes: u32,
+}
+
+/// The commit of an admin sign-in, decided on the stored admin: refused while locked; with the
+/// password still the one verified and an unused authenticator code, the code's step is
+/// recorded, the lockout cleared and the session opened; anything else counts a failure (when
+/// lockout is on), and the failure that engages the lock is audited.
+fn decide_admin_sign_in(
+    u: &mut AdminUser,
+    attempt: AdminAttempt,
+    now: Timestamp,
+) -> AdminEdit<Result<(), AdminSignInError>> {
+    if is_locked(&u.lockout, now) {
+        return AdminEdit::refuse(Err(AdminSignInError::Locked));
+    }
+    let password_current = u.password_hash.as_deref() == Some(attempt.hash.as_str());
+    let step = match (attempt.password_ok, password_current) {
+        (true, true) => u
+            .totp_secret
+            .and_then(|s| TotpSecret::from_bytes(s).verify(&attempt.code, now, u.totp_last_step)),
+        _ => None,
+    };
+    if let Some(step) = step {
+        u.totp_last_step = Some(step);
+        u.lockout = Lockout::default();
+        return AdminEdit {
+            outcome: Ok(()),
+            save: true,
+            session: Some(attempt.session),
+            audit: None,
+        };
+    }
+    let counting = attempt.max > 0 && attempt.minutes > 0;
+    let locked = counting
+        && count_failure(&mut u.lockout, now, attempt.max, attempt.minutes) == Strike::Locked;
+    AdminEdit {
+        outcome: Err(if locked {
+            AdminSignInError::Locked
+        } else {
+            AdminSignInError::Refused
+        }),
+        save: counting,
+        session: None,
+        audit: locked.then(|| audit_entry(now, u.name.clone(), "admin_user_locked", None, None)),
     }
 }
 

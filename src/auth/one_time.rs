@@ -12,7 +12,7 @@ use super::Failure;
 use super::{audit_entry, live_matches, valid_email, AccountUpdate, Auth, IssuedToken, Method};
 use crate::mail::Mail;
 use crate::model::{email_key, AccessToken, Account, Credentials, Customer, OneTimeSecret};
-use crate::store::Backend as _;
+use crate::store::{Backend as _, Digest, Timestamp};
 use crate::store::{
     Change, CustomerId, Effects, MailLimit, NewToken, Store, StoreError, TokenKind, Updated, Who,
 };
@@ -345,34 +345,7 @@ impl Auth {
         let outcome = self
             .store
             .update_customer(Who::Id(id), move |a| {
-                let slot = (spend.slot)(&a.credentials);
-                if !live_matches(slot, &digest, now) {
-                    return Change::Refuse(());
-                }
-                let detail = match (spend.activates, slot) {
-                    (true, Some(s)) => s.issued_by.as_ref().map(|by| format!("invited by {by}")),
-                    _ => None,
-                };
-                a.credentials.set_password(hash.clone());
-                if spend.activates {
-                    a.customer.confirmed = true;
-                    a.customer.disabled = false;
-                }
-                a.customer.updated_at = now;
-                Change::Save(
-                    (),
-                    Effects {
-                        revoke_tokens: true,
-                        token: new_token.clone(),
-                        audit: vec![audit_entry(
-                            now,
-                            "customer",
-                            spend.audit_action,
-                            Some(id),
-                            detail,
-                        )],
-                    },
-                )
+                spend_on_record(a, &spend, &digest, &hash, new_token.clone(), now)
             })
             .await
             .map_err(SpendError::Storage)?;
@@ -671,6 +644,49 @@ fn greeting_name(c: &Customer) -> String {
         Some(n) if !n.is_empty() => format!(" {n}"),
         _ => String::new(),
     }
+}
+
+/// The commit of `spend_for_password` on the stored record: refused unless the secret still
+/// matches and is live; else the password is set (voiding the secret, ending any lockout), an
+/// invite's account is confirmed and enabled, every token revoked, `new_token` minted and the
+/// use audited (an invite's with who invited).
+fn spend_on_record(
+    a: &mut Account,
+    spend: &PasswordSpend,
+    digest: &Digest,
+    hash: &str,
+    new_token: Option<NewToken>,
+    now: Timestamp,
+) -> Change<()> {
+    let slot = (spend.slot)(&a.credentials);
+    if !live_matches(slot, digest, now) {
+        return Change::Refuse(());
+    }
+    let detail = match (spend.activates, slot) {
+        (true, Some(s)) => s.issued_by.as_ref().map(|by| format!("invited by {by}")),
+        _ => None,
+    };
+    a.credentials.set_password(hash.to_owned());
+    if spend.activates {
+        a.customer.confirmed = true;
+        a.customer.disabled = false;
+    }
+    a.customer.updated_at = now;
+    let audit = audit_entry(
+        now,
+        "customer",
+        spend.audit_action,
+        Some(a.customer.id),
+        detail,
+    );
+    Change::Save(
+        (),
+        Effects {
+            revoke_tokens: true,
+            token: new_token,
+            audit: vec![audit],
+        },
+    )
 }
 
 #[cfg(test)]
