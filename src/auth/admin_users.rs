@@ -126,6 +126,14 @@ fn valid_admin_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"._-@".contains(&b))
 }
 
+/// The admin service's own state.
+pub struct Admins {
+    /// Admin keys as (name, SHA-256): from `[admin] keys`, plus `STOREKEY_ADMIN_KEY` as "env".
+    pub(super) keys: Vec<(String, Digest)>,
+    /// The admin console's rules and throttle.
+    pub policy: AdminPolicy,
+}
+
 impl Auth {
     /// Creates an admin user that still has to set a password and enrol TOTP; returns the
     /// one-time setup code (shown once: only its digest is kept). `actor` is recorded, and so
@@ -183,7 +191,7 @@ impl Auth {
         self.store
             .update_admin_user(
                 name.to_string(),
-                self.admin_policy.session_seconds,
+                self.admin.policy.session_seconds,
                 move |u| {
                     if u.assistance_consent == allowed {
                         return AdminEdit::refuse(());
@@ -252,7 +260,7 @@ impl Auth {
         check_admin_password(
             password.expose(),
             confirmation.expose(),
-            self.admin_policy.password_min_length,
+            self.admin.policy.password_min_length,
         )
         .map_err(SetupError::Password)?;
         let now = self.now();
@@ -273,7 +281,7 @@ impl Auth {
         let actor = name.clone();
         let outcome = self
             .store
-            .update_admin_user(name.clone(), self.admin_policy.session_seconds, move |u| {
+            .update_admin_user(name.clone(), self.admin.policy.session_seconds, move |u| {
                 if !live_matches(&u.setup, &digest, now) {
                     return AdminEdit::refuse(false);
                 }
@@ -308,7 +316,7 @@ impl Auth {
     ) -> Result<AdminSignedIn, AdminSignInError> {
         let now = self.now();
         if let Some(ip) = ip {
-            if !self.admin_policy.throttle.allow(&limits::ip_key(ip), now) {
+            if !self.admin.policy.throttle.allow(&limits::ip_key(ip), now) {
                 self.metrics.login("admin_console", "throttled");
                 return Err(AdminSignInError::Throttled);
             }
@@ -344,7 +352,7 @@ impl Auth {
             .store
             .update_admin_user(
                 user.name.clone(),
-                self.admin_policy.session_seconds,
+                self.admin.policy.session_seconds,
                 move |u| decide_admin_sign_in(u, attempt, now),
             )
             .await?
@@ -369,7 +377,7 @@ impl Auth {
             return Ok(None);
         };
         let now = self.now();
-        let idle = self.admin_policy.session_seconds;
+        let idle = self.admin.policy.session_seconds;
         if session.last_seen + idle <= now || now - session.last_seen >= TOUCH_EVERY_SECONDS {
             return self.store.touch_admin_session(digest, now, idle).await;
         }

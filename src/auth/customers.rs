@@ -6,6 +6,12 @@ use super::sign_in::{apply_rehash, Rehash};
 use super::*;
 use crate::store::Backend as _;
 
+/// The accounts service's own state.
+pub(super) struct Accounts {
+    /// Self-registrations per client, created or "already exists" alike.
+    pub(super) registrations: RateLimiter<IpAddr>,
+}
+
 impl Auth {
     pub async fn create_customer(&self, new: NewCustomer) -> Result<Customer, AccountError> {
         let email = normalize_email(&new.email);
@@ -25,7 +31,7 @@ impl Auth {
         // "already exists" both count, and a refusal is the same answer, with no lookup behind
         // it, for every email. Admin creation (no `requested_from`) is exempt.
         if let Some(ip) = new.requested_from {
-            if !self.registrations.allow(&limits::ip_key(ip), now) {
+            if !self.accounts.registrations.allow(&limits::ip_key(ip), now) {
                 return Err(AccountError::Throttled);
             }
         }
@@ -300,7 +306,8 @@ impl Auth {
         current: &Secret,
     ) -> Result<(Account, Verified, turns::Turn<'_>), AccountError> {
         let turn = self
-            .sign_in_turns
+            .sign_ins
+            .turns
             .take(&crate::model::email_key(&customer.email))
             .await;
         // Re-read under the turn: the lockout may have moved since the session was loaded.

@@ -246,6 +246,7 @@ pub struct AccountUpdate {
 
 /// The sign-in core. One per server, shared by all requests.
 pub struct Auth {
+    // The shared context every service uses.
     /// The rules the core applies, built once from the configuration.
     pub policy: Policy,
     store: Store,
@@ -253,39 +254,19 @@ pub struct Auth {
     pub clock: Arc<dyn Clock>,
     /// Where tokens, codes and keys come from (the OS; a seeded source in tests).
     random: Arc<dyn secret::RandomSource>,
-    pub metrics: Arc<Metrics>,
-    login_throttle: RateLimiter<IpAddr>,
-    /// Self-registrations per client, created or "already exists" alike.
-    registrations: RateLimiter<IpAddr>,
-    /// Failed sign-ins of the last `lockout.repeat_window_seconds`, as keyed tags: an identical
-    /// retry counts once toward lockout and the throttle.
-    recent_failures: RecentFailures,
-    /// Moving average of one argon2 verify, in microseconds: failures that skip the hash
-    /// (locked, throttled, disabled) are padded to it so timing reveals nothing.
-    verify_micros: AtomicU64,
-    /// The least time any refusal takes: as long as the slowest verify a stored hash costs.
-    refusal_floor: refusal_floor::RefusalFloor,
-    /// Costly verifies (imported slow hashes) run a few at a time: one client's guesses at
-    /// such accounts cannot take every hash worker (see `verify_stored`).
-    legacy_lane: tokio::sync::Semaphore,
-    /// Admin keys as (name, SHA-256): from `[admin] keys`, plus `STOREKEY_ADMIN_KEY` as "env".
-    admin_keys: Vec<(String, Digest)>,
-    /// Reset mails and confirmation mails, each limited per email and per IP.
-    reset_mail: one_time::MailLimits,
-    confirmation_mail: one_time::MailLimits,
     pub mailer: Arc<dyn crate::mail::MailTransport>,
-    /// Storefront tokens by digest; `None` until first use and after any change here.
-    storefront_cache: std::sync::RwLock<Option<storefront_tokens::Cache>>,
-    storefront_generation: AtomicU64,
-    /// Storefront tokens lately found unknown (`storefront_tokens::Unknown`).
-    storefront_unknown: std::sync::Mutex<storefront_tokens::Unknown>,
-    /// One confirmation of the storefront token cache at a time (`storefront_token`), with
-    /// when the last one began if it failed, and how.
-    storefront_check: tokio::sync::Mutex<Option<(std::time::Instant, StoreError)>>,
-    /// One credential check at a time per email (see `turns`).
-    sign_in_turns: turns::Turns,
-    /// The admin console's rules and throttle (`admin_users`).
-    pub admin_policy: admin_users::AdminPolicy,
+    pub metrics: Arc<Metrics>,
+    // Each service's own state, in its own file.
+    /// Sign-in (`sign_in.rs`): throttle, recent failures, turns, the refusal floor.
+    sign_ins: sign_in::SignIns,
+    /// Accounts (`customers.rs`): the self-registration limit.
+    accounts: customers::Accounts,
+    /// One-time secrets (`one_time.rs`): the reset and confirmation mail limits.
+    mail_limits: one_time::MailLimitPair,
+    /// Admin users and keys (`admin_users.rs`, `tokens.rs`).
+    pub admin: admin_users::Admins,
+    /// Storefront keys (`storefront_tokens.rs`): the cache and what it knows to be unknown.
+    storefront: storefront_tokens::StorefrontKeys,
 }
 
 impl Auth {
@@ -334,38 +315,51 @@ impl Auth {
         }
         let per_hour = config.reset.max_requests_per_hour;
         Ok(Auth {
-            reset_mail: one_time::MailLimits::new(
-                "reset",
-                per_hour,
-                config.reset.min_minutes_between,
-            ),
-            confirmation_mail: one_time::MailLimits::new(
-                "confirmation",
-                per_hour,
-                config.reset.min_minutes_between,
-            ),
-            mailer,
-            storefront_cache: std::sync::RwLock::new(None),
-            storefront_generation: AtomicU64::new(0),
-            storefront_unknown: std::sync::Mutex::new(storefront_tokens::Unknown::new(
-                config.server.unknown_storefront_tokens,
-            )),
-            storefront_check: tokio::sync::Mutex::new(None),
-            sign_in_turns: turns::Turns::default(),
-            admin_policy: admin_users::AdminPolicy::from_config(&config),
-            admin_keys,
-            login_throttle: RateLimiter::new(config.throttle.login_per_ip_per_minute, 60),
-            registrations: RateLimiter::new(config.throttle.create_account_per_ip_per_hour, 3600),
-            recent_failures: RecentFailures::new(config.lockout.repeat_window_seconds)?,
+            sign_ins: sign_in::SignIns {
+                login_throttle: RateLimiter::new(config.throttle.login_per_ip_per_minute, 60),
+                recent_failures: RecentFailures::new(config.lockout.repeat_window_seconds)?,
+                verify_micros: AtomicU64::new(0),
+                refusal_floor: refusal_floor::RefusalFloor::default(),
+                legacy_lane: tokio::sync::Semaphore::new((config.hash_workers() / 2).max(1)),
+                turns: turns::Turns::default(),
+            },
+            accounts: customers::Accounts {
+                registrations: RateLimiter::new(
+                    config.throttle.create_account_per_ip_per_hour,
+                    3600,
+                ),
+            },
+            mail_limits: one_time::MailLimitPair {
+                reset: one_time::MailLimits::new(
+                    "reset",
+                    per_hour,
+                    config.reset.min_minutes_between,
+                ),
+                confirmation: one_time::MailLimits::new(
+                    "confirmation",
+                    per_hour,
+                    config.reset.min_minutes_between,
+                ),
+            },
+            admin: admin_users::Admins {
+                keys: admin_keys,
+                policy: admin_users::AdminPolicy::from_config(&config),
+            },
+            storefront: storefront_tokens::StorefrontKeys {
+                cache: std::sync::RwLock::new(None),
+                generation: AtomicU64::new(0),
+                unknown: std::sync::Mutex::new(storefront_tokens::Unknown::new(
+                    config.server.unknown_storefront_tokens,
+                )),
+                check: tokio::sync::Mutex::new(None),
+            },
             policy: Policy::from_config(&config),
             store,
             passwords,
             clock,
             random,
+            mailer,
             metrics,
-            verify_micros: AtomicU64::new(0),
-            refusal_floor: refusal_floor::RefusalFloor::default(),
-            legacy_lane: tokio::sync::Semaphore::new((config.hash_workers() / 2).max(1)),
         })
     }
 

@@ -149,6 +149,13 @@ impl MailLimits {
     }
 }
 
+/// The one-time secrets service's own state: reset mails and confirmation mails, each
+/// limited per email and per IP.
+pub(super) struct MailLimitPair {
+    pub(super) reset: MailLimits,
+    pub(super) confirmation: MailLimits,
+}
+
 impl Auth {
     /// Starts a password reset. `false` means rate-limited (for every email alike: the
     /// per-address limit is counted in the store, shared by every instance, whether or not the
@@ -170,7 +177,11 @@ impl Auth {
         // same for a known and an unknown email. A known email's lookup, write and mail run
         // after it, beside this answer.
         tokio::spawn(async move {
-            let allowed = auth.reset_mail.allow(&auth.store, &key, ip, now).await;
+            let allowed = auth
+                .mail_limits
+                .reset
+                .allow(&auth.store, &key, ip, now)
+                .await;
             if let Err(e) = &allowed {
                 tracing::error!("password reset limit not checked: {e}");
             }
@@ -480,7 +491,8 @@ impl Auth {
         let now = self.now();
         let email_key = email_key(&customer.email);
         if !self
-            .confirmation_mail
+            .mail_limits
+            .confirmation
             .allow(&self.store, &email_key, ip, now)
             .await?
         {

@@ -160,7 +160,7 @@ impl super::Auth {
     /// Marks the floor unknown until `take_census` sets it: the server calls this before it
     /// serves, so no refusal is answered on a floor that does not yet cover the store.
     pub fn expect_census(&self) {
-        self.refusal_floor.expect();
+        self.sign_ins.refusal_floor.expect();
     }
 
     /// Scans the store (setting the legacy-hash gauge), times one dummy verify and one verify
@@ -170,7 +170,9 @@ impl super::Auth {
         let (left, census) = match self.scan_password_hashes().await {
             Ok(found) => found,
             Err(e) => {
-                self.refusal_floor.set(Floor::calibrated(&[UNTIMED]));
+                self.sign_ins
+                    .refusal_floor
+                    .set(Floor::calibrated(&[UNTIMED]));
                 return Err(e);
             }
         };
@@ -191,7 +193,7 @@ impl super::Auth {
                 times.push(took);
             }
             // The dummy's time also seeds the average refusals without a costly hash wait for.
-            let _ = self.verify_micros.compare_exchange(
+            let _ = self.sign_ins.verify_micros.compare_exchange(
                 0,
                 dummy.as_micros() as u64,
                 std::sync::atomic::Ordering::Relaxed,
@@ -203,7 +205,7 @@ impl super::Auth {
             refusal_floor_ms = floor.wait.as_millis() as u64,
             "sign-in refusals wait at least this long"
         );
-        self.refusal_floor.set(floor);
+        self.sign_ins.refusal_floor.set(floor);
         Ok(left)
     }
 }

@@ -9,6 +9,24 @@ use super::password::Verified;
 use super::*;
 use crate::store::Backend as _;
 
+/// The sign-in service's own state.
+pub(super) struct SignIns {
+    pub(super) login_throttle: RateLimiter<IpAddr>,
+    /// Failed sign-ins of the last `lockout.repeat_window_seconds`, as keyed tags: an identical
+    /// retry counts once toward lockout and the throttle.
+    pub(super) recent_failures: RecentFailures,
+    /// Moving average of one argon2 verify, in microseconds: failures that skip the hash
+    /// (locked, throttled, disabled) are padded to it so timing reveals nothing.
+    pub(super) verify_micros: AtomicU64,
+    /// The least time any refusal takes: as long as the slowest verify a stored hash costs.
+    pub(super) refusal_floor: refusal_floor::RefusalFloor,
+    /// Costly verifies (imported slow hashes) run a few at a time: one client's guesses at
+    /// such accounts cannot take every hash worker (see `verify_stored`).
+    pub(super) legacy_lane: tokio::sync::Semaphore,
+    /// One credential check at a time per email (see `turns`).
+    pub(super) turns: turns::Turns,
+}
+
 impl Auth {
     /// Signs a customer in with a password, reset token or admin code, in that order.
     pub async fn sign_in(&self, req: SignInRequest) -> Result<IssuedToken, SignInError> {
@@ -89,13 +107,13 @@ impl Auth {
         // An address that has spent its limit is refused before anything else; it is counted
         // below, once the attempt is known not to repeat one already counted.
         if let Some(ip) = ip {
-            if self.login_throttle.over(&ip, now) {
+            if self.sign_ins.login_throttle.over(&ip, now) {
                 return Err(SignInError::Throttled);
             }
         }
         // One check at a time per email, known or not: each sees the lockout the last left.
         let email_key = crate::model::email_key(&req.email);
-        let turn = self.sign_in_turns.take(&email_key).await;
+        let turn = self.sign_ins.turns.take(&email_key).await;
         let account = self.account_by_email(&req.email).await?;
         let refusal = match &account {
             None => Some(SignInError::UnknownEmail),
@@ -104,7 +122,7 @@ impl Auth {
             Some(_) => None,
         };
         let attempt = self.attempt_tag(req, &email_key, ip, account.as_ref(), now);
-        if self.recent_failures.seen(&attempt, now) {
+        if self.sign_ins.recent_failures.seen(&attempt, now) {
             // A retry of a refusal counted moments ago: the same answer at the same cost (a
             // wait for the floor, one decoy write), counted toward nothing. No verify: a
             // retry is not counted by the throttle, so it must not buy argon2 work either.
@@ -112,7 +130,7 @@ impl Auth {
             return Err(refusal.unwrap_or(SignInError::WrongSecret));
         }
         if let Some(ip) = ip {
-            if !self.login_throttle.allow(&ip, now) {
+            if !self.sign_ins.login_throttle.allow(&ip, now) {
                 return Err(SignInError::Throttled);
             }
         }
@@ -123,7 +141,7 @@ impl Auth {
                 self.timed_verify(None, &req.secret).await?;
             }
             self.decoy_write().await?;
-            self.recent_failures.remember(attempt, now);
+            self.sign_ins.recent_failures.remember(attempt, now);
             return Err(refusal.unwrap_or(SignInError::UnknownEmail));
         };
         Ok(Admitted {
@@ -165,7 +183,7 @@ impl Auth {
             Accept::Any => b"any",
             Accept::OneTimeOnly => b"one-time",
         };
-        self.recent_failures.tag(&[
+        self.sign_ins.recent_failures.tag(&[
             email_key.as_bytes(),
             req.secret.expose().as_bytes(),
             &ip_bytes,
@@ -194,7 +212,7 @@ impl Auth {
         match self.record_failure(id).await {
             Ok(Strike::WhileLocked) => SignInError::Locked,
             Ok(_) => {
-                self.recent_failures.remember(attempt, now);
+                self.sign_ins.recent_failures.remember(attempt, now);
                 SignInError::WrongSecret
             }
             Err(e) => e,
@@ -287,13 +305,13 @@ impl Auth {
             return Ok(verified);
         }
         let micros = started.elapsed().as_micros() as u64;
-        let old = self.verify_micros.load(Ordering::Relaxed);
+        let old = self.sign_ins.verify_micros.load(Ordering::Relaxed);
         let avg = if old == 0 {
             micros
         } else {
             (old * 7 + micros) / 8
         };
-        self.verify_micros.store(avg, Ordering::Relaxed);
+        self.sign_ins.verify_micros.store(avg, Ordering::Relaxed);
         Ok(verified)
     }
 
@@ -316,15 +334,16 @@ impl Auth {
         if !costly {
             return self.timed_verify(stored, secret).await.map(Some);
         }
-        let floor = self.refusal_floor.get().await;
-        let Ok(Ok(_place)) = tokio::time::timeout(floor.slack(), self.legacy_lane.acquire()).await
+        let floor = self.sign_ins.refusal_floor.get().await;
+        let Ok(Ok(_place)) =
+            tokio::time::timeout(floor.slack(), self.sign_ins.legacy_lane.acquire()).await
         else {
             tracing::debug!("costly password verify skipped: the legacy lane is full");
             return Ok(None);
         };
         let started = Instant::now();
         let verified = self.timed_verify(stored, secret).await?;
-        self.refusal_floor.observe(started.elapsed());
+        self.sign_ins.refusal_floor.observe(started.elapsed());
         Ok(Some(verified))
     }
 
@@ -359,8 +378,8 @@ impl Auth {
     /// (the refusal floor, waiting for it at start-up) and as long as an argon2 verify at the
     /// configured cost takes of late, whichever is longer.
     async fn pad_failure(&self, started: Instant) {
-        let floor = self.refusal_floor.get().await.wait;
-        let average = Duration::from_micros(self.verify_micros.load(Ordering::Relaxed));
+        let floor = self.sign_ins.refusal_floor.get().await.wait;
+        let average = Duration::from_micros(self.sign_ins.verify_micros.load(Ordering::Relaxed));
         let target = floor.max(average);
         if let Some(rest) = target.checked_sub(started.elapsed()) {
             tokio::time::sleep(rest).await;

@@ -115,6 +115,18 @@ pub enum StorefrontTokenError {
 
 failure_variant!(StorefrontTokenError);
 
+/// The storefront keys service's own state.
+pub(super) struct StorefrontKeys {
+    /// Storefront tokens by digest; `None` until first use and after any change here.
+    pub(super) cache: std::sync::RwLock<Option<Cache>>,
+    pub(super) generation: std::sync::atomic::AtomicU64,
+    /// Storefront tokens lately found unknown (`Unknown`).
+    pub(super) unknown: std::sync::Mutex<Unknown>,
+    /// One confirmation of the cache at a time (`storefront_token`), with when the last one
+    /// began if it failed, and how.
+    pub(super) check: tokio::sync::Mutex<Option<(std::time::Instant, StoreError)>>,
+}
+
 impl Auth {
     /// Creates a storefront token for `admin`, audited in the same commit; returns its record
     /// and the token itself (shown only now).
@@ -180,13 +192,14 @@ impl Auth {
             return Ok(answer);
         }
         if self
-            .storefront_unknown
+            .storefront
+            .unknown
             .lock()
             .is_ok_and(|u| u.contains(&digest))
         {
             return Ok(None);
         }
-        let mut turn = self.storefront_check.lock().await;
+        let mut turn = self.storefront.check.lock().await;
         // A read that began while this request waited for its turn may have answered it, or
         // failed: then it fails alike rather than queue for a read of its own (a database that
         // is down must not make each waiting request wait for its own timeout in turn).
@@ -213,7 +226,7 @@ impl Auth {
         };
         drop(turn);
         if found.is_none() {
-            if let Ok(mut unknown) = self.storefront_unknown.lock() {
+            if let Ok(mut unknown) = self.storefront.unknown.lock() {
                 unknown.insert(digest);
             }
         }
@@ -226,7 +239,7 @@ impl Auth {
         digest: &Digest,
         arrived: Instant,
     ) -> Option<Option<StorefrontToken>> {
-        let cache = self.storefront_cache.read().ok()?;
+        let cache = self.storefront.cache.read().ok()?;
         cache.as_ref()?.answer(digest, arrived)
     }
 
@@ -239,10 +252,10 @@ impl Auth {
         // A change committed while this snapshot loads must not be cached over: remember the
         // generations first (the local one and the store's), and keep the map only if no local
         // change bumped it meanwhile; a change elsewhere after the read shows at the next check.
-        let generation = self.storefront_generation.load(Ordering::SeqCst);
+        let generation = self.storefront.generation.load(Ordering::SeqCst);
         let checked = Instant::now();
         let shared = self.store.storefront_generation().await?;
-        if let (Some(now_shared), Ok(mut cache)) = (shared, self.storefront_cache.write()) {
+        if let (Some(now_shared), Ok(mut cache)) = (shared, self.storefront.cache.write()) {
             if let Some(c) = cache.as_mut().filter(|c| c.shared == Some(now_shared)) {
                 c.checked = c.checked.max(checked);
                 return Ok(c.tokens.get(digest).cloned());
@@ -251,15 +264,15 @@ impl Auth {
         let tokens: HashMap<Digest, StorefrontToken> =
             self.store.storefront_tokens().await?.into_iter().collect();
         let found = tokens.get(digest).cloned();
-        if let Ok(mut cache) = self.storefront_cache.write() {
-            if self.storefront_generation.load(Ordering::SeqCst) == generation {
+        if let Ok(mut cache) = self.storefront.cache.write() {
+            if self.storefront.generation.load(Ordering::SeqCst) == generation {
                 *cache = Some(Cache {
                     tokens,
                     shared,
                     checked,
                 });
                 // The set changed: what was unknown may not be now.
-                if let Ok(mut unknown) = self.storefront_unknown.lock() {
+                if let Ok(mut unknown) = self.storefront.unknown.lock() {
                     unknown.clear();
                 }
             }
@@ -268,11 +281,11 @@ impl Auth {
     }
 
     fn forget_storefront_tokens(&self) {
-        if let Ok(mut cache) = self.storefront_cache.write() {
-            self.storefront_generation.fetch_add(1, Ordering::SeqCst);
+        if let Ok(mut cache) = self.storefront.cache.write() {
+            self.storefront.generation.fetch_add(1, Ordering::SeqCst);
             *cache = None;
         }
-        if let Ok(mut unknown) = self.storefront_unknown.lock() {
+        if let Ok(mut unknown) = self.storefront.unknown.lock() {
             unknown.clear();
         }
     }

@@ -68,7 +68,7 @@ impl Auth {
     pub fn admin_key_name(&self, presented: &str) -> Option<String> {
         let d = secret::digest(presented);
         let mut found = None;
-        for (name, key) in &self.admin_keys {
+        for (name, key) in &self.admin.keys {
             if digests_equal(key, &d) && found.is_none() {
                 found = Some(name.clone());
             }

@@ -37,7 +37,7 @@ pub(super) async fn issue(
     };
     match state.auth.issue_otc(id, &s.admin, reason).await {
         Ok(code) => {
-            let template = &state.auth.admin_policy.storefront_login_url;
+            let template = &state.auth.admin.policy.storefront_login_url;
             let storefront_url = (!template.is_empty()).then(|| {
                 template
                     .replace("{email}", &url_encode(&customer.email))

@@ -94,7 +94,7 @@ fn setup_form(
         code: code.to_string(),
         secret: secret.to_base32(),
         qr_svg,
-        min_length: state.auth.admin_policy.password_min_length,
+        min_length: state.auth.admin.policy.password_min_length,
     };
     render(status, &page)
 }
