@@ -17,11 +17,14 @@ impl Clock for SystemClock {
     }
 }
 
-/// The system clock shifted by an adjustable offset: tests and benchmarks move time forward
-/// while the server runs.
+/// The system clock shifted by an adjustable offset, or set to stand still at a given second:
+/// tests and benchmarks move time while the server runs, and a test that sets it knows every
+/// time the server writes (token lifetimes asserted to the second).
 #[derive(Clone, Default)]
 pub struct ShiftedClock {
     offset: Arc<AtomicI64>,
+    /// The second the clock stands at; 0 while it follows the system clock.
+    stopped_at: Arc<AtomicI64>,
 }
 
 impl ShiftedClock {
@@ -32,11 +35,21 @@ impl ShiftedClock {
     pub fn advance(&self, seconds: i64) {
         self.offset.fetch_add(seconds, Ordering::SeqCst);
     }
+
+    /// Stops the clock at `now` (seconds since the Unix epoch, not 0); `advance` still moves it.
+    pub fn set(&self, now: i64) {
+        self.offset.store(0, Ordering::SeqCst);
+        self.stopped_at.store(now, Ordering::SeqCst);
+    }
 }
 
 impl Clock for ShiftedClock {
     fn now(&self) -> i64 {
-        SystemClock.now() + self.offset.load(Ordering::SeqCst)
+        let base = match self.stopped_at.load(Ordering::SeqCst) {
+            0 => SystemClock.now(),
+            at => at,
+        };
+        base + self.offset.load(Ordering::SeqCst)
     }
 }
 
