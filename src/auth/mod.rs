@@ -27,6 +27,7 @@ pub mod addresses;
 pub mod admin_users;
 mod audit;
 pub mod clock;
+pub mod console_queries;
 mod customers;
 pub mod legacy_hash;
 pub mod limits;
