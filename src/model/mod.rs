@@ -536,3 +536,33 @@ mod tests {
         assert_eq!(email_key("JOSE\u{301}@x.io"), "jos\u{e9}@x.io");
     }
 }
+
+#[cfg(test)]
+mod lac_tests {
+    use super::*;
+
+    #[test]
+    fn a_legacy_code_entry_reads_its_fields_from_its_text() {
+        let used = OtcIssue::from_legacy(
+            "otc_used",
+            "customer",
+            Some("issued by ops; reason: call; reason: twice"),
+        );
+        assert_eq!(
+            used,
+            Some(OtcIssue {
+                issued_by: "ops".into(),
+                reason: "call; reason: twice".into()
+            })
+        );
+        let issued = OtcIssue::from_legacy("otc_issued", "sam", Some("ticket 7"));
+        assert_eq!(
+            issued,
+            Some(OtcIssue {
+                issued_by: "sam".into(),
+                reason: "ticket 7".into()
+            })
+        );
+        assert_eq!(OtcIssue::from_legacy("customer_updated", "ops", None), None);
+    }
+}
