@@ -17,6 +17,7 @@ pub(crate) fn audit_entry(
         action: action.to_string(),
         subject,
         detail,
+        otc: None,
     }
 }
 

@@ -15,6 +15,7 @@ pub mod addresses;
 pub mod admin_users;
 mod audit;
 pub mod clock;
+pub mod console_queries;
 mod customers;
 mod failure;
 pub mod legacy_hash;

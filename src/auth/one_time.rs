@@ -11,7 +11,9 @@ use super::secret::{self, Secret};
 use super::Failure;
 use super::{audit_entry, live_matches, valid_email, AccountUpdate, Auth, IssuedToken, Method};
 use crate::mail::Mail;
-use crate::model::{email_key, AccessToken, Account, Credentials, Customer, OneTimeSecret};
+use crate::model::{
+    email_key, AccessToken, Account, Credentials, Customer, OneTimeSecret, OtcIssue,
+};
 use crate::store::{Backend as _, Digest, Timestamp};
 use crate::store::{
     Change, CustomerId, Effects, MailLimit, NewToken, Store, StoreError, TokenKind, Updated, Who,
@@ -408,7 +410,12 @@ impl Auth {
                     return Change::Refuse(());
                 }
                 c.credentials.otc = Some(slot.clone());
-                let entry = audit_entry(now, &admin, "otc_issued", Some(id), Some(reason.clone()));
+                let mut entry =
+                    audit_entry(now, &admin, "otc_issued", Some(id), Some(reason.clone()));
+                entry.otc = Some(OtcIssue {
+                    issued_by: admin.clone(),
+                    reason: reason.clone(),
+                });
                 Change::Save(
                     (),
                     Effects {

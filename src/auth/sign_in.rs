@@ -7,6 +7,7 @@
 use super::legacy_hash;
 use super::password::Verified;
 use super::*;
+use crate::model::OtcIssue;
 use crate::store::Backend as _;
 
 /// The sign-in service's own state.
@@ -547,18 +548,14 @@ fn commit_sign_in(
                 .take()
                 .map(|o| (o.issued_by, o.reason))
                 .unwrap_or_default();
-            let detail = format!(
-                "issued by {}; reason: {}",
-                by.unwrap_or_default(),
-                reason.unwrap_or_default()
-            );
-            audit = Some(audit_entry(
-                now,
-                "customer",
-                "otc_used",
-                Some(c.id),
-                Some(detail),
-            ));
+            let otc = OtcIssue {
+                issued_by: by.unwrap_or_default(),
+                reason: reason.unwrap_or_default(),
+            };
+            let detail = format!("issued by {}; reason: {}", otc.issued_by, otc.reason);
+            let mut entry = audit_entry(now, "customer", "otc_used", Some(c.id), Some(detail));
+            entry.otc = Some(otc);
+            audit = Some(entry);
         }
         Method::Multipass | Method::Admin | Method::Activation => {}
     }
@@ -614,6 +611,13 @@ mod tests {
             ("otc_used", Some(CustomerId(7)))
         );
         assert_eq!(audit.detail.as_deref(), Some("issued by ops; reason: call"));
+        assert_eq!(
+            audit.otc,
+            Some(OtcIssue {
+                issued_by: "ops".into(),
+                reason: "call".into()
+            })
+        );
         // The second use of the same code lost the race.
         assert_eq!(
             commit_sign_in(&mut c, Method::Otc, &[1; 32], 0, true, 10, None),

@@ -81,6 +81,113 @@ pub struct AuditEntry {
     pub action: String,
     pub subject: Option<CustomerId>,
     pub detail: Option<String>,
+    /// On the issue and the use of an admin one-time code (Login as Customer): who issued it
+    /// and why, as fields (the Login as Customer log reads these, never `detail`).
+    pub otc: Option<OtcIssue>,
+}
+
+/// Who issued an admin one-time code, and the reason they gave.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OtcIssue {
+    pub issued_by: String,
+    pub reason: String,
+}
+
+impl OtcIssue {
+    /// The fields of an entry written before they were recorded as such, read once from its
+    /// text: an issue's actor and detail, or a use's "issued by NAME; reason: TEXT".
+    pub fn from_legacy(action: &str, actor: &str, detail: Option<&str>) -> Option<OtcIssue> {
+        let detail = detail.unwrap_or_default();
+        match LacAction::from_audit(action)? {
+            LacAction::Issued => Some(OtcIssue {
+                issued_by: actor.to_string(),
+                reason: detail.to_string(),
+            }),
+            LacAction::Used => {
+                let rest = detail.strip_prefix("issued by ").unwrap_or(detail);
+                let (by, reason) = rest.split_once("; reason: ").unwrap_or((rest, ""));
+                Some(OtcIssue {
+                    issued_by: by.to_string(),
+                    reason: reason.to_string(),
+                })
+            }
+        }
+    }
+}
+
+/// What a line of the Login as Customer log records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LacAction {
+    /// An admin issued a one-time code (`otc_issued`).
+    Issued,
+    /// The customer's session was opened with it (`otc_used`).
+    Used,
+}
+
+impl LacAction {
+    /// The audit action this is.
+    pub fn audit_action(self) -> &'static str {
+        match self {
+            LacAction::Issued => "otc_issued",
+            LacAction::Used => "otc_used",
+        }
+    }
+
+    pub fn from_audit(action: &str) -> Option<LacAction> {
+        match action {
+            "otc_issued" => Some(LacAction::Issued),
+            "otc_used" => Some(LacAction::Used),
+            _ => None,
+        }
+    }
+}
+
+/// One line of the Login as Customer log, with the customer's email as it is now (`None`
+/// once the customer is deleted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LacEntry {
+    /// The audit entry's sequence number: the log's key, newest highest.
+    pub seq: u64,
+    pub at: Timestamp,
+    pub action: LacAction,
+    pub customer: CustomerId,
+    pub customer_email: Option<String>,
+    pub issued_by: String,
+    pub reason: String,
+}
+
+/// Which lines of the Login as Customer log to read; `None` takes every value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LacFilter {
+    pub customer: Option<CustomerId>,
+    pub issued_by: Option<String>,
+    pub action: Option<LacAction>,
+    /// From this time on (inclusive).
+    pub from: Option<Timestamp>,
+    /// Before this time (exclusive).
+    pub until: Option<Timestamp>,
+}
+
+impl LacFilter {
+    /// Whether a line passes: the one definition both backends' results are tested against.
+    pub fn admits(&self, e: &LacEntry) -> bool {
+        self.customer.is_none_or(|c| c == e.customer)
+            && self.issued_by.as_ref().is_none_or(|b| *b == e.issued_by)
+            && self.action.is_none_or(|a| a == e.action)
+            && self.from.is_none_or(|t| e.at >= t)
+            && self.until.is_none_or(|t| e.at < t)
+    }
+}
+
+/// Whether a customer matches a console search for `term` (already lowercased): its email or
+/// its "first last" name contains it, compared in lower case. The empty term matches all.
+pub fn customer_matches(c: &Customer, term: &str) -> bool {
+    let name = format!(
+        "{} {}",
+        c.profile.firstname.as_deref().unwrap_or(""),
+        c.profile.lastname.as_deref().unwrap_or("")
+    );
+    term.is_empty() || c.email.to_lowercase().contains(term) || name.to_lowercase().contains(term)
 }
 
 /// A partial profile update: `None` leaves a field as it is.
@@ -427,5 +534,35 @@ mod tests {
         }
         assert_eq!(email_key(" Bob@Example.COM\t"), "bob@example.com");
         assert_eq!(email_key("JOSE\u{301}@x.io"), "jos\u{e9}@x.io");
+    }
+}
+
+#[cfg(test)]
+mod lac_tests {
+    use super::*;
+
+    #[test]
+    fn a_legacy_code_entry_reads_its_fields_from_its_text() {
+        let used = OtcIssue::from_legacy(
+            "otc_used",
+            "customer",
+            Some("issued by ops; reason: call; reason: twice"),
+        );
+        assert_eq!(
+            used,
+            Some(OtcIssue {
+                issued_by: "ops".into(),
+                reason: "call; reason: twice".into()
+            })
+        );
+        let issued = OtcIssue::from_legacy("otc_issued", "sam", Some("ticket 7"));
+        assert_eq!(
+            issued,
+            Some(OtcIssue {
+                issued_by: "sam".into(),
+                reason: "ticket 7".into()
+            })
+        );
+        assert_eq!(OtcIssue::from_legacy("customer_updated", "ops", None), None);
     }
 }

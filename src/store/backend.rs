@@ -25,10 +25,12 @@ use super::copy::{Counts, Key, Row, Table};
 use super::import::{Imported, OnConflict};
 use super::{
     AccessTokenRecord, AddressEdit, AddressOutcome, AdminEdit, Change, Created, CustomerId, Digest,
-    Inner, MailLimit, MultipassOutcome, NewToken, RedbStore, Store, StoreError, SweepReport,
-    Timestamp, Updated, Upsert, Who,
+    Inner, MailLimit, MultipassOutcome, NewToken, RedbStore, Scanned, Store, StoreError,
+    SweepReport, Timestamp, Updated, Upsert, Who,
 };
-use crate::model::{Account, AdminSession, AdminUser, AuditEntry, StorefrontToken};
+use crate::model::{
+    Account, AdminSession, AdminUser, AuditEntry, LacEntry, LacFilter, StorefrontToken,
+};
 use crate::store::pg::Postgres;
 use std::future::Future;
 use std::time::Duration;
@@ -144,6 +146,35 @@ operations! {
 
         /// Up to `limit` customers with ids above `after`, in id order.
         fn customers(&self, after: CustomerId, limit: usize) -> Vec<Account>;
+
+        /// The console's customer search: customers with ids above `after`, in id order, whose
+        /// email or "first last" name contains `term` compared in lower case (`model::
+        /// customer_matches`; the empty term matches all). Bounded by construction: it looks
+        /// at no more than `examine` customers and stops at `limit` matches; `resume` is the
+        /// id to search on after (the last match of a full page, else the last customer looked
+        /// at when it looked at `examine`), `None` when it reached the last customer. On SQL,
+        /// a window of `examine` rows in primary-key order with the match in SQL (`strpos` on
+        /// `lower()`, so `%`, `_` and `\` are plain characters); no trigram index.
+        fn search_customers(
+            &self,
+            term: &str,
+            after: CustomerId,
+            limit: usize,
+            examine: usize,
+        ) -> Scanned<Account, CustomerId>;
+
+        /// The Login as Customer log, newest first: the audit entries with `otc` fields below
+        /// sequence number `before` (`None`: from the newest) that `filter` admits, each with
+        /// its customer's current email. Bounded by construction like `search_customers`: it
+        /// looks at no more than `examine` audit entries (of any action) and stops at `limit`
+        /// lines; `resume` is the sequence number to read on before.
+        fn lac_log(
+            &self,
+            filter: &LacFilter,
+            before: Option<u64>,
+            limit: usize,
+            examine: usize,
+        ) -> Scanned<LacEntry, u64>;
 
         fn access_token(&self, digest: &Digest) -> Option<AccessTokenRecord>;
 

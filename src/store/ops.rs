@@ -451,3 +451,35 @@ mod tests {
         assert_eq!(long_gap.decide(None, 100).unwrap().expires_at, 7300);
     }
 }
+
+/// What a bounded scan found: at most the asked number of matches, and where it stopped.
+/// `resume` is the key to continue after (the next scan starts past it); `None` when the scan
+/// reached the end of what it walks, so there is nothing more to find.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scanned<T, K> {
+    pub found: Vec<T>,
+    pub resume: Option<K>,
+}
+
+impl<T, K> Scanned<T, K> {
+    /// The answer of a scan that looked at `examined` records of at most `examine`, ending at
+    /// `edge` (the last record looked at), having found `found` of at most `limit`: a full
+    /// page resumes after its last match, a full window after its edge.
+    pub fn of(
+        found: Vec<T>,
+        limit: usize,
+        examined: usize,
+        examine: usize,
+        edge: Option<K>,
+        key: impl Fn(&T) -> K,
+    ) -> Scanned<T, K> {
+        let resume = if found.len() >= limit && limit > 0 {
+            found.last().map(key)
+        } else if examined >= examine {
+            edge
+        } else {
+            None
+        };
+        Scanned { found, resume }
+    }
+}

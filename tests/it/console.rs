@@ -993,3 +993,123 @@ async fn a_cross_site_sign_in_is_refused() {
         .unwrap();
     assert_eq!(resp.status(), 303);
 }
+
+#[tokio::test]
+async fn the_log_page_is_fifty_lines_newest_first_with_a_link_to_older_ones() {
+    use storekey::model::{AuditEntry, CustomerId, OtcIssue};
+    use storekey::store::Backend as _;
+    let s = TestServer::start().await;
+    let id = s.admin_customer(BOB, BOB_PASSWORD, true).await;
+    let (mut b, _) = set_up(&s, "alice").await;
+    let now = s.auth().now();
+    for n in 0..60 {
+        let reason = format!("ticket {n}");
+        s.store()
+            .append_audit(AuditEntry {
+                at: now + n,
+                actor: "alice".into(),
+                action: "otc_issued".into(),
+                subject: Some(CustomerId(id)),
+                detail: Some(reason.clone()),
+                otc: Some(OtcIssue {
+                    issued_by: "alice".into(),
+                    reason,
+                }),
+            })
+            .await
+            .unwrap();
+    }
+    let reasons = |body: &str| -> Vec<String> {
+        body.split("<td>Code issued</td><td>")
+            .skip(1)
+            .map(|r| r.split("</td>").next().unwrap().to_string())
+            .collect()
+    };
+    let first = b.get(&s, "/admin/log?admin=alice").await;
+    assert_eq!(first.status, 200);
+    let expected: Vec<String> = (10..60).rev().map(|n| format!("ticket {n}")).collect();
+    assert_eq!(reasons(&first.body), expected);
+    let entries = s.auth().audit_page(0, 1000).await.unwrap();
+    let tenth = entries
+        .iter()
+        .find(|(_, e)| e.detail.as_deref() == Some("ticket 10"))
+        .map(|(seq, _)| *seq)
+        .unwrap();
+    let older = format!("/admin/log?admin=alice&customer=&from=&to=&before={tenth}");
+    assert!(
+        first.body.contains(&format!(
+            "<a href=\"{}\" rel=\"next\">Older entries</a>",
+            older.replace('&', "&#38;")
+        )),
+        "{}",
+        first.body
+    );
+    let second = b.get(&s, &older).await;
+    let expected: Vec<String> = (0..10).rev().map(|n| format!("ticket {n}")).collect();
+    assert_eq!(reasons(&second.body), expected);
+    assert!(!second.body.contains("Older entries"));
+    // The CSV is still the whole filtered log.
+    let csv = b.get(&s, "/admin/log.csv?admin=alice").await;
+    assert_eq!(csv.body.lines().count(), 61, "{}", csv.body);
+}
+
+#[tokio::test]
+async fn a_search_page_looks_at_a_bounded_stretch_of_customers_and_links_on() {
+    use storekey::auth::console_queries::SEARCH_EXAMINE;
+    use storekey::model::Account;
+    use storekey::store::import::OnConflict;
+    use storekey::store::Backend as _;
+    let s = TestServer::start().await;
+    let (mut b, _) = set_up(&s, "alice").await;
+    let now = s.auth().now();
+    let total = SEARCH_EXAMINE + 2;
+    let rows: Vec<Account> = (1..=total)
+        .map(|n| {
+            let mut a = Account::default();
+            a.customer.email = if n == total {
+                "needle@example.com".into()
+            } else {
+                format!("hay{n}@example.com")
+            };
+            a.customer.created_at = now;
+            a.customer.updated_at = now;
+            a
+        })
+        .collect();
+    for batch in rows.chunks(1000) {
+        s.store()
+            .import_batch(batch.to_vec(), OnConflict::Skip, now)
+            .await
+            .unwrap();
+    }
+    // The first page looks at SEARCH_EXAMINE customers, finds none and links on from there.
+    let first = b.get(&s, "/admin/customers?q=Needle").await;
+    assert_eq!(first.status, 200);
+    assert!(first
+        .body
+        .contains("No matches among these customers; the search goes on at the next page."));
+    let next = format!("/admin/customers?q=needle&#38;after={SEARCH_EXAMINE}");
+    assert!(
+        first
+            .body
+            .contains(&format!("<a href=\"{next}\" rel=\"next\">Next page</a>")),
+        "{}",
+        first.body
+    );
+    let second = b
+        .get(
+            &s,
+            &format!("/admin/customers?q=needle&after={SEARCH_EXAMINE}"),
+        )
+        .await;
+    assert!(second.body.contains(&format!(
+        "<a href=\"/admin/customers/{total}\">needle@example.com</a>"
+    )));
+    assert!(!second.body.contains("Next page"));
+    // Where matches are dense the page is the same as ever: 25 and a link after the 25th.
+    let all = b.get(&s, "/admin/customers?q=hay").await;
+    assert_eq!(all.body.matches("<tr><td>").count(), 25);
+    assert!(all
+        .body
+        .contains("<a href=\"/admin/customers?q=hay&#38;after=25\" rel=\"next\">Next page</a>"));
+}

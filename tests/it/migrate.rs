@@ -159,6 +159,7 @@ async fn source_store(path: &Path) -> (String, String, String) {
                 action: format!("test.entry{n}"),
                 subject: Some(CustomerId(1)),
                 detail: Some("moved".into()),
+                otc: None,
             })
             .await
             .unwrap();
@@ -319,6 +320,7 @@ async fn a_non_empty_target_is_refused_without_force() {
                 action: action.into(),
                 subject: None,
                 detail: None,
+                otc: None,
             })
             .await
             .unwrap();

@@ -58,7 +58,9 @@ async fn migrations_apply_on_an_empty_database_and_record_their_versions() {
             (3, "admin".into()),
             (4, "mail_limits".into()),
             (5, "activation".into()),
-            (6, "addresses".into())
+            (6, "addresses".into()),
+            (7, "lac_fields".into()),
+            (8, "lac_backfill".into())
         ]
     );
     assert_eq!(
@@ -171,7 +173,7 @@ async fn a_schema_migrated_by_a_newer_build_is_refused() {
     let e = pg.migrate().await.unwrap_err();
     assert_eq!(
         e.to_string(),
-        "the database has schema migration 0099, which this build does not know (it knows up to 0006): run a storekey at least as new as the one that migrated it"
+        "the database has schema migration 0099, which this build does not know (it knows up to 0008): run a storekey at least as new as the one that migrated it"
     );
 }
 
@@ -705,5 +707,43 @@ fn commands_on_an_unreachable_postgres_say_so_without_the_password() {
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
         "storekey: storage.url: required when storage.backend = \"postgres\" (env STOREKEY_STORAGE_URL)\n"
+    );
+}
+
+#[tokio::test]
+async fn migration_0008_reads_the_fields_of_legacy_login_as_customer_entries_from_their_text() {
+    let Some(db) = database(Schema::Migrated).await else {
+        return;
+    };
+    let pg = db.connect().await;
+    let client = pg.client().await.unwrap();
+    client
+        .batch_execute(
+            "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES
+             (1, 'ops', 'otc_issued', 7, 'call; reason: twice'),
+             (2, 'customer', 'otc_used', 7, 'issued by ops; reason: call; reason: twice'),
+             (3, 'customer', 'otc_used', 7, 'issued by sam'),
+             (4, 'ops', 'customer_updated', 7, 'issued by x; reason: y')",
+        )
+        .await
+        .unwrap();
+    let backfill = MIGRATIONS.iter().find(|m| m.version == 8).unwrap();
+    client.batch_execute(backfill.sql).await.unwrap();
+    let rows: Vec<(Option<String>, Option<String>)> = client
+        .query("SELECT issued_by, reason FROM audit_log ORDER BY seq", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let some = |by: &str, reason: &str| (Some(by.to_string()), Some(reason.to_string()));
+    assert_eq!(
+        rows,
+        [
+            some("ops", "call; reason: twice"),
+            some("ops", "call; reason: twice"),
+            some("sam", ""),
+            (None, None)
+        ]
     );
 }

@@ -13,8 +13,8 @@ use crate::postgres::{database, Schema};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use storekey::model::{
-    Account, Address, AddressBook, AddressChanges, AddressId, AuditEntry, Lockout, OneTimeSecret,
-    StorefrontToken, StorefrontTokenKind,
+    Account, Address, AddressBook, AddressChanges, AddressId, AuditEntry, LacAction, LacEntry,
+    LacFilter, Lockout, OneTimeSecret, OtcIssue, StorefrontToken, StorefrontTokenKind,
 };
 use storekey::store::import::{self, OnConflict, RowOutcome};
 use storekey::store::pg::Postgres;
@@ -134,6 +134,8 @@ contract!(
     thirty_two_concurrent_address_creates_stop_at_the_limit,
     a_deleted_customer_takes_its_addresses_with_it,
     imported_and_edited_customers_keep_their_addresses,
+    a_customer_search_matches_email_or_name_in_any_case_within_its_bound,
+    the_login_as_customer_log_reads_typed_fields_newest_first_within_its_bound,
 );
 
 const NOW: Timestamp = 1_800_000_000;
@@ -175,6 +177,7 @@ fn entry(action: &str, subject: Option<CustomerId>) -> AuditEntry {
         action: action.into(),
         subject,
         detail: Some(format!("{action} detail")),
+        otc: None,
     }
 }
 
@@ -612,6 +615,7 @@ async fn audit_entries_read_back_in_order_after_a_cursor<B: Backend>(s: B) {
             action: "one".into(),
             subject: Some(ann.customer.id),
             detail: Some("one detail".into()),
+            otc: None,
         }
     );
     assert_eq!(log[1].1.subject, None);
@@ -1619,4 +1623,208 @@ async fn imported_and_edited_customers_keep_their_addresses<B: Backend>(s: B) {
             .unwrap(),
     );
     assert!(next.0 > ids[1].0);
+}
+
+async fn a_customer_search_matches_email_or_name_in_any_case_within_its_bound<B: Backend>(s: B) {
+    let named = |email: &str, first: Option<&str>, last: Option<&str>| {
+        let mut a = account(email);
+        a.customer.profile.firstname = first.map(Into::into);
+        a.customer.profile.lastname = last.map(Into::into);
+        a
+    };
+    let mut ids = Vec::new();
+    for a in [
+        named("ann@example.com", Some("Ann"), Some("Lee")),
+        named("bob@example.com", Some("Bob"), Some("100%_Sure\\x")),
+        named("carol@shop.test", None, None),
+        named("ANNA@EXAMPLE.COM", None, None),
+        named("dave@example.com", Some("Jo"), Some("Ann")),
+        named("a_b@x.test", None, None),
+        named("axb@x.test", None, Some("Lee")),
+    ] {
+        ids.push(create(&s, a).await.customer.id);
+    }
+    let search = |term: &'static str, after: CustomerId, limit: usize, examine: usize| {
+        let s = s.clone();
+        async move {
+            let page = s
+                .search_customers(term, after, limit, examine)
+                .await
+                .unwrap();
+            let found: Vec<CustomerId> = page.found.iter().map(|a| a.customer.id).collect();
+            (found, page.resume)
+        }
+    };
+    let all = 100;
+    let start = CustomerId(0);
+    // Email or first, last or "first last" name, in any case, in id order.
+    assert_eq!(
+        search("ann", start, 10, all).await,
+        (vec![ids[0], ids[3], ids[4]], None)
+    );
+    assert_eq!(
+        search("ANN", start, 10, all).await,
+        (vec![ids[0], ids[3], ids[4]], None)
+    );
+    assert_eq!(
+        search("lee", start, 10, all).await,
+        (vec![ids[0], ids[6]], None)
+    );
+    assert_eq!(
+        search("ann lee", start, 10, all).await,
+        (vec![ids[0]], None)
+    );
+    assert_eq!(search("jo ann", start, 10, all).await, (vec![ids[4]], None));
+    // `%`, `_` and `\` are characters, not patterns.
+    assert_eq!(search("a_b", start, 10, all).await, (vec![ids[5]], None));
+    assert_eq!(search("%", start, 10, all).await, (vec![ids[1]], None));
+    assert_eq!(
+        search("0%_sure\\", start, 10, all).await,
+        (vec![ids[1]], None)
+    );
+    assert_eq!(search("\\", start, 10, all).await, (vec![ids[1]], None));
+    assert_eq!(search("nobody", start, 10, all).await, (vec![], None));
+    // The empty term matches everyone; a full page resumes after its last match.
+    assert_eq!(
+        search("", start, 2, all).await,
+        (vec![ids[0], ids[1]], Some(ids[1]))
+    );
+    assert_eq!(search("", ids[5], 2, all).await, (vec![ids[6]], None));
+    // At most `examine` customers per call: a window that ends resumes after its last one.
+    assert_eq!(
+        search("ann", start, 10, 2).await,
+        (vec![ids[0]], Some(ids[1]))
+    );
+    assert_eq!(
+        search("ann", ids[1], 10, 2).await,
+        (vec![ids[3]], Some(ids[3]))
+    );
+    assert_eq!(
+        search("ann", ids[3], 10, 2).await,
+        (vec![ids[4]], Some(ids[5]))
+    );
+    assert_eq!(search("ann", ids[5], 10, 2).await, (vec![], None));
+    assert_eq!(search("nobody", start, 10, 3).await, (vec![], Some(ids[2])));
+}
+
+async fn the_login_as_customer_log_reads_typed_fields_newest_first_within_its_bound<B: Backend>(
+    s: B,
+) {
+    let ann = create(&s, account("ann@example.com")).await.customer.id;
+    let bob = create(&s, account("bob@example.com")).await.customer.id;
+    let otc = |by: &str, reason: &str| {
+        Some(OtcIssue {
+            issued_by: by.into(),
+            reason: reason.into(),
+        })
+    };
+    // A reason may hold anything, "; reason: " too: it is a field, never parsed.
+    let tricky = "call; reason: twice";
+    let entries = [
+        (NOW, "ops", "otc_issued", ann, otc("ops", tricky)),
+        (NOW + 1, "ops", "customer_updated", ann, None),
+        (NOW + 2, "customer", "otc_used", ann, otc("ops", tricky)),
+        (NOW + 3, "sam", "otc_issued", bob, otc("sam", "ticket 7")),
+    ];
+    for (at, actor, action, subject, otc) in entries.clone() {
+        s.append_audit(AuditEntry {
+            at,
+            actor: actor.into(),
+            action: action.into(),
+            subject: Some(subject),
+            detail: Some("free text".into()),
+            otc,
+        })
+        .await
+        .unwrap();
+    }
+    let seqs: Vec<u64> = s.audit(0, 10).await.unwrap().iter().map(|e| e.0).collect();
+    let line =
+        |i: usize, action: LacAction, customer: CustomerId, by: &str, reason: &str| LacEntry {
+            seq: seqs[i],
+            at: entries[i].0,
+            action,
+            customer,
+            customer_email: Some(
+                if customer == ann {
+                    "ann@example.com"
+                } else {
+                    "bob@example.com"
+                }
+                .into(),
+            ),
+            issued_by: by.into(),
+            reason: reason.into(),
+        };
+    let e0 = line(0, LacAction::Issued, ann, "ops", tricky);
+    let e2 = line(2, LacAction::Used, ann, "ops", tricky);
+    let e3 = line(3, LacAction::Issued, bob, "sam", "ticket 7");
+    let log = |filter: LacFilter, before: Option<u64>, limit: usize, examine: usize| {
+        let s = s.clone();
+        async move {
+            let page = s.lac_log(&filter, before, limit, examine).await.unwrap();
+            (page.found, page.resume)
+        }
+    };
+    let every = LacFilter::default;
+    assert_eq!(
+        log(every(), None, 10, 100).await,
+        (vec![e3.clone(), e2.clone(), e0.clone()], None)
+    );
+    let by_ops = LacFilter {
+        issued_by: Some("ops".into()),
+        ..every()
+    };
+    assert_eq!(
+        log(by_ops, None, 10, 100).await,
+        (vec![e2.clone(), e0.clone()], None)
+    );
+    let of_bob = LacFilter {
+        customer: Some(bob),
+        ..every()
+    };
+    assert_eq!(log(of_bob, None, 10, 100).await, (vec![e3.clone()], None));
+    let used = LacFilter {
+        action: Some(LacAction::Used),
+        ..every()
+    };
+    assert_eq!(log(used, None, 10, 100).await, (vec![e2.clone()], None));
+    let from = LacFilter {
+        from: Some(NOW + 2),
+        ..every()
+    };
+    assert_eq!(
+        log(from, None, 10, 100).await,
+        (vec![e3.clone(), e2.clone()], None)
+    );
+    let until = LacFilter {
+        until: Some(NOW + 2),
+        ..every()
+    };
+    assert_eq!(log(until, None, 10, 100).await, (vec![e0.clone()], None));
+    // A full page resumes before its last line; a window of `examine` entries before its
+    // oldest (the entry of another action counts as looked at).
+    assert_eq!(
+        log(every(), None, 1, 100).await,
+        (vec![e3.clone()], Some(seqs[3]))
+    );
+    assert_eq!(
+        log(every(), None, 10, 2).await,
+        (vec![e3.clone(), e2.clone()], Some(seqs[2]))
+    );
+    assert_eq!(
+        log(every(), Some(seqs[2]), 10, 2).await,
+        (vec![e0.clone()], Some(seqs[0]))
+    );
+    assert_eq!(log(every(), Some(seqs[0]), 10, 2).await, (vec![], None));
+    // A deleted customer's lines stay, without an email.
+    assert!(s.delete_customer(bob, None).await.unwrap());
+    let gone = LacEntry {
+        customer_email: None,
+        ..e3
+    };
+    assert_eq!(
+        log(every(), None, 1, 100).await,
+        (vec![gone], Some(seqs[3]))
+    );
 }

@@ -117,44 +117,26 @@ pub(super) async fn list(
         .get("q")
         .map(|t| t.trim().to_lowercase())
         .unwrap_or_default();
-    let mut after = CustomerId(q.get("after").and_then(|a| a.parse().ok()).unwrap_or(0));
-    let matches = |c: &Customer| {
-        term.is_empty()
-            || c.email.to_lowercase().contains(&term)
-            || [&c.profile.firstname, &c.profile.lastname]
-                .iter()
-                .filter_map(|n| n.as_deref())
-                .any(|n| n.to_lowercase().contains(&term))
-            || format!(
-                "{} {}",
-                c.profile.firstname.as_deref().unwrap_or(""),
-                c.profile.lastname.as_deref().unwrap_or("")
-            )
-            .to_lowercase()
-            .contains(&term)
+    let after = CustomerId(q.get("after").and_then(|a| a.parse().ok()).unwrap_or(0));
+    // One bounded read: a page of matches and one more (which tells whether there is a next
+    // page), or fewer when the search stopped at its bound, then the next page goes on from
+    // where it stopped.
+    let page = match state
+        .auth
+        .search_customers(&term, after, PAGE_SIZE + 1)
+        .await
+    {
+        Ok(p) => p,
+        Err(e) => return internal(e),
     };
-    // Keyset paging in id order: read on past the last id until a page of matches (one more
-    // tells whether there is a next page) or the end.
-    let mut found: Vec<Customer> = Vec::new();
-    loop {
-        let batch = match state.auth.customers_page(after, 500).await {
-            Ok(b) => b,
-            Err(e) => return internal(e),
-        };
-        let Some(last) = batch.last().map(|c| c.id) else {
-            break;
-        };
-        found.extend(batch.into_iter().filter(|c| matches(c)));
-        if found.len() > PAGE_SIZE {
-            break;
-        }
-        after = last;
-    }
-    let next = (found.len() > PAGE_SIZE).then(|| {
+    let mut found = page.found;
+    let resume = if found.len() > PAGE_SIZE {
         found.truncate(PAGE_SIZE);
-        let last = found.last().map_or(0, |c| c.id.0);
-        format!("/admin/customers?q={}&after={last}", url_encode(&term))
-    });
+        found.last().map(|c| c.id)
+    } else {
+        page.resume
+    };
+    let next = resume.map(|last| format!("/admin/customers?q={}&after={last}", url_encode(&term)));
     let page = CustomersPage {
         frame: Frame::new("Customers", Some(s)),
         q: q.get("q").map(|t| t.trim().to_string()).unwrap_or_default(),

@@ -1,12 +1,12 @@
-//! The Login as Customer log: code issues and uses from the audit log, filtered, as a page and
-//! as CSV.
+//! The Login as Customer log: code issues and uses, filtered, a bounded page at a time (the
+//! core's `lac_log`, typed fields, newest first) and as CSV.
 
 use super::errors::internal;
 use super::frame::{render, Frame};
 use super::html;
 use super::{AppState, HttpResponse, Signed};
 use crate::auth::one_time::url_encode;
-use crate::model::CustomerId;
+use crate::model::{CustomerId, LacAction, LacEntry, LacFilter};
 use askama::Template;
 use std::collections::HashMap;
 use warp::http::{header, HeaderValue, StatusCode};
@@ -30,7 +30,11 @@ struct LogPage {
     f_to: String,
     csv: String,
     rows: Vec<LogRow>,
+    next: Option<String>,
 }
+
+/// Lines per read while writing the CSV.
+const CSV_PAGE: usize = 1000;
 
 fn day_start(text: &str) -> Option<i64> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
@@ -39,82 +43,86 @@ fn day_start(text: &str) -> Option<i64> {
         .map(|d| d.midnight().assume_utc().unix_timestamp())
 }
 
-/// The code issues and uses, newest first, filtered as asked.
-async fn log_rows(state: &AppState, q: &HashMap<String, String>) -> Result<Vec<LogRow>, String> {
+/// Lines of the log page.
+const PAGE_SIZE: usize = 50;
+
+/// The filter as asked: `None` when it names a customer email no account has (no lines).
+async fn filter(
+    state: &AppState,
+    q: &HashMap<String, String>,
+) -> Result<Option<LacFilter>, String> {
     let get = |k: &str| q.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
     let (f_admin, f_customer) = (get("admin"), get("customer"));
-    let from = day_start(&get("from"));
-    let to = day_start(&get("to")).map(|t| t + 86_400);
-    let customer_filter: Option<u64> = if f_customer.is_empty() {
+    let customer = if f_customer.is_empty() {
         None
     } else if let Ok(id) = f_customer.parse::<u64>() {
-        Some(id)
+        Some(CustomerId(id))
     } else {
         match state.auth.customer_by_email(&f_customer).await {
-            Ok(c) => Some(c.map_or(0, |c| c.id.0)),
+            Ok(Some(c)) => Some(c.id),
+            Ok(None) => return Ok(None),
             Err(e) => return Err(e.to_string()),
         }
     };
-    let mut rows = Vec::new();
-    let mut emails: HashMap<u64, String> = HashMap::new();
-    let mut after = 0;
-    loop {
-        let page = state
-            .auth
-            .audit_page(after, 1000)
-            .await
-            .map_err(|e| e.to_string())?;
-        let Some(last) = page.last().map(|(seq, _)| *seq) else {
-            break;
-        };
-        after = last;
-        for (_, e) in page {
-            let (action, admin, reason) = match e.action.as_str() {
-                "otc_issued" => ("Code issued", e.actor.clone(), e.detail.unwrap_or_default()),
-                "otc_used" => {
-                    // "issued by NAME; reason: TEXT" (sign_in.rs writes it).
-                    let detail = e.detail.unwrap_or_default();
-                    let rest = detail.strip_prefix("issued by ").unwrap_or(&detail);
-                    let (by, reason) = rest.split_once("; reason: ").unwrap_or((rest, ""));
-                    ("Code used", by.to_string(), reason.to_string())
-                }
-                _ => continue,
-            };
-            let id = e.subject.map_or(0, |c| c.0);
-            if (!f_admin.is_empty() && admin != f_admin)
-                || customer_filter.is_some_and(|c| c != id)
-                || from.is_some_and(|t| e.at < t)
-                || to.is_some_and(|t| e.at >= t)
-            {
-                continue;
-            }
-            let email = match emails.get(&id) {
-                Some(m) => m.clone(),
-                None => {
-                    let m = state
-                        .auth
-                        .customer(CustomerId(id))
-                        .await
-                        .ok()
-                        .flatten()
-                        .map(|c| c.email)
-                        .unwrap_or_default();
-                    emails.insert(id, m.clone());
-                    m
-                }
-            };
-            rows.push(LogRow {
-                time: crate::model::rfc3339(e.at),
-                admin,
-                customer_id: id,
-                email,
-                action,
-                reason,
-            });
-        }
+    Ok(Some(LacFilter {
+        customer,
+        issued_by: Some(f_admin).filter(|a| !a.is_empty()),
+        action: None,
+        from: day_start(&get("from")),
+        until: day_start(&get("to")).map(|t| t + 86_400),
+    }))
+}
+
+fn row(e: LacEntry) -> LogRow {
+    LogRow {
+        time: crate::model::rfc3339(e.at),
+        admin: e.issued_by,
+        customer_id: e.customer.0,
+        email: e.customer_email.unwrap_or_default(),
+        action: match e.action {
+            LacAction::Issued => "Code issued",
+            LacAction::Used => "Code used",
+        },
+        reason: e.reason,
     }
-    rows.reverse();
-    Ok(rows)
+}
+
+/// One page of code issues and uses below `before`, newest first, filtered as asked: one
+/// bounded read. With it, where the next (older) page starts.
+async fn log_page(
+    state: &AppState,
+    q: &HashMap<String, String>,
+    before: Option<u64>,
+    limit: usize,
+) -> Result<(Vec<LogRow>, Option<u64>), String> {
+    let Some(filter) = filter(state, q).await? else {
+        return Ok((Vec::new(), None));
+    };
+    let page = state
+        .auth
+        .lac_log(&filter, before, limit + 1)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut found = page.found;
+    let resume = if found.len() > limit {
+        found.truncate(limit);
+        found.last().map(|e| e.seq)
+    } else {
+        page.resume
+    };
+    Ok((found.into_iter().map(row).collect(), resume))
+}
+
+/// The filters as a query string, for the CSV link and the next page.
+fn filter_query(q: &HashMap<String, String>) -> String {
+    let get = |k: &str| q.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
+    format!(
+        "admin={}&customer={}&from={}&to={}",
+        url_encode(&get("admin")),
+        url_encode(&get("customer")),
+        url_encode(&get("from")),
+        url_encode(&get("to"))
+    )
 }
 
 /// `GET /admin/log`.
@@ -123,26 +131,21 @@ pub(super) async fn page(
     s: &Signed,
     q: &HashMap<String, String>,
 ) -> HttpResponse {
-    let rows = match log_rows(state, q).await {
+    let before = q.get("before").and_then(|b| b.trim().parse::<u64>().ok());
+    let (rows, resume) = match log_page(state, q, before, PAGE_SIZE).await {
         Ok(r) => r,
         Err(e) => return internal(e),
     };
     let get = |k: &str| q.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
-    let csv = format!(
-        "/admin/log.csv?admin={}&customer={}&from={}&to={}",
-        url_encode(&get("admin")),
-        url_encode(&get("customer")),
-        url_encode(&get("from")),
-        url_encode(&get("to"))
-    );
     let page = LogPage {
         frame: Frame::new("Login as Customer log", Some(s)),
         f_admin: get("admin"),
         f_customer: get("customer"),
         f_from: get("from"),
         f_to: get("to"),
-        csv,
+        csv: format!("/admin/log.csv?{}", filter_query(q)),
         rows,
+        next: resume.map(|b| format!("/admin/log?{}&before={b}", filter_query(q))),
     };
     render(StatusCode::OK, &page)
 }
@@ -160,10 +163,21 @@ fn csv_field(s: &str) -> String {
 
 /// `GET /admin/log.csv`: the same rows, for a spreadsheet.
 pub(super) async fn csv(state: &AppState, q: &HashMap<String, String>) -> HttpResponse {
-    let rows = match log_rows(state, q).await {
-        Ok(r) => r,
-        Err(e) => return internal(e),
-    };
+    // The whole filtered log, as before: an export, read a bounded page at a time.
+    let mut rows = Vec::new();
+    let mut before = None;
+    loop {
+        match log_page(state, q, before, CSV_PAGE).await {
+            Ok((page, resume)) => {
+                rows.extend(page);
+                match resume {
+                    Some(b) => before = Some(b),
+                    None => break,
+                }
+            }
+            Err(e) => return internal(e),
+        }
+    }
     let mut out = String::from("time,admin,customer_id,customer_email,action,reason\r\n");
     for r in rows {
         out.push_str(&format!(

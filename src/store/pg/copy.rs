@@ -25,6 +25,17 @@ fn unsigned(row: &tokio_postgres::Row, i: usize, what: &str) -> Result<u64, Stor
     u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("{what} out of range: {v}")))
 }
 
+/// An audit row's Login as Customer columns as the entry's `otc` (both set, or neither).
+pub(super) fn otc_fields(
+    issued_by: Option<String>,
+    reason: Option<String>,
+) -> Option<crate::model::OtcIssue> {
+    issued_by.map(|issued_by| crate::model::OtcIssue {
+        issued_by,
+        reason: reason.unwrap_or_default(),
+    })
+}
+
 fn big(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
@@ -65,7 +76,7 @@ impl Postgres {
                 [&number, &limit],
             ),
             Table::Audit => (
-                "SELECT seq, at, actor, action, subject, detail FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
+                "SELECT seq, at, actor, action, subject, detail, issued_by, reason FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
                 [&number, &limit],
             ),
             Table::AccessTokens => (
@@ -111,6 +122,7 @@ impl Postgres {
                                 .filter(|s| *s != 0)
                                 .map(CustomerId),
                             detail: get(r, 5)?,
+                            otc: otc_fields(get(r, 6)?, get(r, 7)?),
                         },
                     )
                 }
@@ -287,13 +299,23 @@ async fn load_row(tx: &deadpool_postgres::Transaction<'_>, row: &Row) -> Result<
             let subject = e.subject.map(|id| big(id.0)).filter(|id| *id != 0);
             let statement = tx
                 .prepare_cached(
-                    "INSERT INTO audit_log (seq, at, actor, action, subject, detail)
-                     OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6)",
+                    "INSERT INTO audit_log (seq, at, actor, action, subject, detail, issued_by, reason)
+                     OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 )
                 .await?;
+            let otc = e.otc.as_ref();
             tx.execute(
                 &statement,
-                &[&big(*seq), &e.at, &e.actor, &e.action, &subject, &e.detail],
+                &[
+                    &big(*seq),
+                    &e.at,
+                    &e.actor,
+                    &e.action,
+                    &subject,
+                    &e.detail,
+                    &otc.map(|o| o.issued_by.as_str()),
+                    &otc.map(|o| o.reason.as_str()),
+                ],
             )
             .await?;
             Ok(())

@@ -48,6 +48,16 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "addresses",
         sql: include_str!("migrations/0006_addresses.sql"),
     },
+    Migration {
+        version: 7,
+        name: "lac_fields",
+        sql: include_str!("migrations/0007_lac_fields.sql"),
+    },
+    Migration {
+        version: 8,
+        name: "lac_backfill",
+        sql: include_str!("migrations/0008_lac_backfill.sql"),
+    },
 ];
 
 const CREATE_SCHEMA_MIGRATIONS: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -378,9 +378,11 @@ pub(super) async fn append(tx: &Transaction<'_>, entry: &AuditEntry) -> Result<(
         .filter(|id| *id != 0);
     let statement = tx
         .prepare_cached(
-            "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO audit_log (at, actor, action, subject, detail, issued_by, reason)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .await?;
+    let otc = entry.otc.as_ref();
     tx.execute(
         &statement,
         &[
@@ -389,6 +391,8 @@ pub(super) async fn append(tx: &Transaction<'_>, entry: &AuditEntry) -> Result<(
             &entry.action,
             &subject,
             &entry.detail,
+            &otc.map(|o| o.issued_by.as_str()),
+            &otc.map(|o| o.reason.as_str()),
         ],
     )
     .await?;

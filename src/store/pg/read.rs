@@ -7,9 +7,12 @@
 use super::Postgres;
 use crate::model::{
     email_key, Account, Address, AddressBook, AddressId, AuditEntry, Credentials, Customer,
-    Lockout, OneTimeSecret, Profile, StorefrontToken, StorefrontTokenKind,
+    LacAction, LacEntry, LacFilter, Lockout, OneTimeSecret, Profile, StorefrontToken,
+    StorefrontTokenKind,
 };
-use crate::store::{AccessTokenRecord, CustomerId, Digest, StoreError, Timestamp, TokenKind};
+use crate::store::{
+    AccessTokenRecord, CustomerId, Digest, Scanned, StoreError, Timestamp, TokenKind,
+};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
@@ -349,6 +352,137 @@ impl Postgres {
         rows.iter().map(account).collect()
     }
 
+    /// `Backend::search_customers`: the window is the first `examine` ids above `after`
+    /// (a range of the primary key), the match `strpos` on `lower()` inside it.
+    pub async fn search_customers(
+        &self,
+        term: &str,
+        after: CustomerId,
+        limit: usize,
+        examine: usize,
+    ) -> Result<Scanned<Account, CustomerId>, StoreError> {
+        let term = term.to_lowercase();
+        let (after, examine_param) = (id_param(after)?, limit_param(examine));
+        let rows = self
+            .query_all(
+                account_sql!(
+                    "",
+                    "customers c",
+                    "WHERE c.id > $1 AND c.id <= (SELECT max(w.id) FROM \
+                     (SELECT id FROM customers WHERE id > $1 ORDER BY id LIMIT $2) w) \
+                     AND (strpos(lower(c.email), $3) > 0 OR strpos(lower(COALESCE(c.firstname, '') \
+                     || ' ' || COALESCE(c.lastname, '')), $3) > 0) ORDER BY c.id LIMIT $4"
+                ),
+                &[&after, &examine_param, &term, &limit_param(limit)],
+            )
+            .await?;
+        let found = rows.iter().map(account).collect::<Result<Vec<_>, _>>()?;
+        if found.len() >= limit {
+            return Ok(Scanned::of(found, limit, 0, examine, None, |a| {
+                a.customer.id
+            }));
+        }
+        let (examined, edge) = self
+            .window(
+                "SELECT count(*), max(id) FROM \
+                 (SELECT id FROM customers WHERE id > $1 ORDER BY id LIMIT $2) w",
+                after,
+                examine_param,
+            )
+            .await?;
+        Ok(Scanned::of(
+            found,
+            limit,
+            examined,
+            examine,
+            edge.map(CustomerId),
+            |a| a.customer.id,
+        ))
+    }
+
+    /// How many rows a scan's window holds and its last key.
+    async fn window(
+        &self,
+        sql: &str,
+        from: i64,
+        examine: i64,
+    ) -> Result<(usize, Option<u64>), StoreError> {
+        let Some(row) = self.query_opt(sql, &[&from, &examine]).await? else {
+            return Ok((0, None));
+        };
+        let examined: usize = unsigned(&row, 0, "count")?;
+        let edge: Option<i64> = get(&row, 1)?;
+        Ok((examined, edge.and_then(|e| u64::try_from(e).ok())))
+    }
+
+    /// `Backend::lac_log`: the window is the `examine` audit entries below `before` (a range
+    /// of the primary key, newest first), the filter in SQL inside it.
+    pub async fn lac_log(
+        &self,
+        filter: &LacFilter,
+        before: Option<u64>,
+        limit: usize,
+        examine: usize,
+    ) -> Result<Scanned<LacEntry, u64>, StoreError> {
+        let before = before.map_or(i64::MAX, |b| i64::try_from(b).unwrap_or(i64::MAX));
+        let examine_param = limit_param(examine);
+        let customer = filter.customer.map(id_param).transpose()?;
+        let action = filter.action.map(LacAction::audit_action);
+        let rows = self
+            .query_all(
+                "SELECT a.seq, a.at, a.action, a.subject, a.issued_by, a.reason, c.email \
+                 FROM audit_log a LEFT JOIN customers c ON c.id = a.subject \
+                 WHERE a.seq < $1 AND a.seq >= (SELECT min(w.seq) FROM \
+                 (SELECT seq FROM audit_log WHERE seq < $1 ORDER BY seq DESC LIMIT $2) w) \
+                 AND a.issued_by IS NOT NULL AND a.action IN ('otc_issued', 'otc_used') \
+                 AND ($3::INT8 IS NULL OR COALESCE(a.subject, 0) = $3) \
+                 AND ($4::TEXT IS NULL OR a.issued_by = $4) \
+                 AND ($5::TEXT IS NULL OR a.action = $5) \
+                 AND ($6::INT8 IS NULL OR a.at >= $6) AND ($7::INT8 IS NULL OR a.at < $7) \
+                 ORDER BY a.seq DESC LIMIT $8",
+                &[
+                    &before,
+                    &examine_param,
+                    &customer,
+                    &filter.issued_by,
+                    &action,
+                    &filter.from,
+                    &filter.until,
+                    &limit_param(limit),
+                ],
+            )
+            .await?;
+        let mut found = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let action: String = get(row, 2)?;
+            let subject: Option<i64> = get(row, 3)?;
+            found.push(LacEntry {
+                seq: unsigned(row, 0, "audit seq")?,
+                at: get(row, 1)?,
+                action: LacAction::from_audit(&action)
+                    .ok_or_else(|| corrupt("audit action", &action))?,
+                customer: CustomerId(subject.and_then(|s| u64::try_from(s).ok()).unwrap_or(0)),
+                customer_email: get(row, 6)?,
+                issued_by: get(row, 4)?,
+                reason: get::<Option<String>>(row, 5)?.unwrap_or_default(),
+            });
+        }
+        if found.len() >= limit {
+            return Ok(Scanned::of(found, limit, 0, examine, None, |e| e.seq));
+        }
+        let (examined, edge) = self
+            .window(
+                "SELECT count(*), min(seq) FROM \
+                 (SELECT seq FROM audit_log WHERE seq < $1 ORDER BY seq DESC LIMIT $2) w",
+                before,
+                examine_param,
+            )
+            .await?;
+        Ok(Scanned::of(found, limit, examined, examine, edge, |e| {
+            e.seq
+        }))
+    }
+
     pub async fn customer_count(&self) -> Result<u64, StoreError> {
         self.count("SELECT count(*) FROM customers").await
     }
@@ -420,7 +554,7 @@ impl Postgres {
         let after = i64::try_from(after).unwrap_or(i64::MAX);
         let rows = self
             .query_all(
-                "SELECT seq, at, actor, action, subject, detail FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
+                "SELECT seq, at, actor, action, subject, detail, issued_by, reason FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
                 &[&after, &limit_param(limit)],
             )
             .await?;
@@ -438,6 +572,7 @@ impl Postgres {
                             .filter(|s| *s != 0)
                             .map(CustomerId),
                         detail: get(row, 5)?,
+                        otc: super::copy::otc_fields(get(row, 6)?, get(row, 7)?),
                     },
                 ))
             })

@@ -37,7 +37,7 @@ use recover::{SharedMemory, Slot};
 pub use tx::Tx;
 use writer::{run_writer, Job};
 
-use super::{Expiring, StoreError, SweepReport};
+use super::{Expiring, Scanned, StoreError, SweepReport};
 use crate::model::{
     email_key, Account, AddressId, AuditEntry, Credentials, Lockout, StorefrontToken,
 };

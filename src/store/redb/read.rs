@@ -78,3 +78,71 @@ pub fn audit(
     }
     Ok(out)
 }
+
+/// `Backend::search_customers` over a snapshot: walks at most `examine` customers.
+pub fn search_customers(
+    t: &impl ReadableTable<u64, &'static [u8]>,
+    term: &str,
+    after: CustomerId,
+    limit: usize,
+    examine: usize,
+) -> Result<Scanned<Account, CustomerId>, StoreError> {
+    let term = term.to_lowercase();
+    let (mut found, mut examined, mut edge) = (Vec::new(), 0, None);
+    for entry in t.range((after.0.saturating_add(1))..)? {
+        if examined >= examine || found.len() >= limit {
+            break;
+        }
+        let (k, v) = entry?;
+        examined += 1;
+        edge = Some(CustomerId(k.value()));
+        let account = decode_customer(v.value())?;
+        if crate::model::customer_matches(&account.customer, &term) {
+            found.push(account);
+        }
+    }
+    Ok(Scanned::of(found, limit, examined, examine, edge, |a| {
+        a.customer.id
+    }))
+}
+
+/// `Backend::lac_log` over a snapshot: walks at most `examine` audit entries, newest first.
+pub fn lac_log(
+    audit: &impl ReadableTable<u64, &'static [u8]>,
+    customers: &impl ReadableTable<u64, &'static [u8]>,
+    filter: &crate::model::LacFilter,
+    before: Option<u64>,
+    limit: usize,
+    examine: usize,
+) -> Result<Scanned<crate::model::LacEntry, u64>, StoreError> {
+    let (mut found, mut examined, mut edge) = (Vec::new(), 0, None);
+    for entry in audit.range(..before.unwrap_or(u64::MAX))?.rev() {
+        if examined >= examine || found.len() >= limit {
+            break;
+        }
+        let (k, v) = entry?;
+        examined += 1;
+        edge = Some(k.value());
+        let e = super::records::decode_audit(v.value())?;
+        let (Some(action), Some(otc)) = (crate::model::LacAction::from_audit(&e.action), e.otc)
+        else {
+            continue;
+        };
+        let mut line = crate::model::LacEntry {
+            seq: k.value(),
+            at: e.at,
+            action,
+            customer: e.subject.unwrap_or(CustomerId(0)),
+            customer_email: None,
+            issued_by: otc.issued_by,
+            reason: otc.reason,
+        };
+        if filter.admits(&line) {
+            line.customer_email = customer(customers, line.customer)?.map(|a| a.customer.email);
+            found.push(line);
+        }
+    }
+    Ok(Scanned::of(found, limit, examined, examine, edge, |e| {
+        e.seq
+    }))
+}

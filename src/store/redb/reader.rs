@@ -60,6 +60,39 @@ impl Reader {
         read::customers(&self.txn.open_table(CUSTOMERS)?, after, limit)
     }
 
+    pub fn search_customers(
+        &self,
+        term: &str,
+        after: CustomerId,
+        limit: usize,
+        examine: usize,
+    ) -> Result<Scanned<Account, CustomerId>, StoreError> {
+        read::search_customers(
+            &self.txn.open_table(CUSTOMERS)?,
+            term,
+            after,
+            limit,
+            examine,
+        )
+    }
+
+    pub fn lac_log(
+        &self,
+        filter: &crate::model::LacFilter,
+        before: Option<u64>,
+        limit: usize,
+        examine: usize,
+    ) -> Result<Scanned<crate::model::LacEntry, u64>, StoreError> {
+        read::lac_log(
+            &self.txn.open_table(AUDIT)?,
+            &self.txn.open_table(CUSTOMERS)?,
+            filter,
+            before,
+            limit,
+            examine,
+        )
+    }
+
     pub fn customer_count(&self) -> Result<u64, StoreError> {
         Ok(self.txn.open_table(CUSTOMERS)?.len()?)
     }

@@ -322,6 +322,12 @@ struct StoredAudit {
     action: String,
     customer_id: u64,
     detail: Option<String>,
+    /// Login as Customer entries: who issued the code and why (absent in entries written
+    /// before these were fields; `decode_audit` reads those from `detail`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    issued_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
 }
 
 pub(super) fn encode_audit(entry: &AuditEntry) -> Vec<u8> {
@@ -331,6 +337,8 @@ pub(super) fn encode_audit(entry: &AuditEntry) -> Vec<u8> {
         action: entry.action.clone(),
         customer_id: entry.subject.map_or(0, |id| id.0),
         detail: entry.detail.clone(),
+        issued_by: entry.otc.as_ref().map(|o| o.issued_by.clone()),
+        reason: entry.otc.as_ref().map(|o| o.reason.clone()),
     };
     serde_json::to_vec(&stored).unwrap_or_default()
 }
@@ -341,12 +349,20 @@ pub(super) fn decode_audit(bytes: &[u8]) -> Result<AuditEntry, super::StoreError
     let at = time::OffsetDateTime::parse(&s.at, &time::format_description::well_known::Rfc3339)
         .map(|t| t.unix_timestamp())
         .unwrap_or(0);
+    let otc = match (s.issued_by, s.reason) {
+        (Some(issued_by), reason) => Some(crate::model::OtcIssue {
+            issued_by,
+            reason: reason.unwrap_or_default(),
+        }),
+        (None, _) => crate::model::OtcIssue::from_legacy(&s.action, &s.actor, s.detail.as_deref()),
+    };
     Ok(AuditEntry {
         at,
         actor: s.actor,
         action: s.action,
         subject: (s.customer_id != 0).then_some(CustomerId(s.customer_id)),
         detail: s.detail,
+        otc,
     })
 }
 
