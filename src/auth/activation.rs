@@ -7,12 +7,12 @@
 //! (exactly one racing request wins), swept when expired, and its issue and use audited.
 
 use super::failure::failure_variant;
+use super::notify::Notice;
 use super::one_time::{url_encode, PasswordSpend, SpendError};
 use super::password::PolicyError;
 use super::secret::{self, Secret};
 use super::Failure;
 use super::{audit_entry, AccountUpdate, Auth, Method};
-use crate::mail::Mail;
 use crate::model::{Account, Customer, OneTimeSecret};
 use crate::store::Backend as _;
 use crate::store::{Change, CustomerId, Effects, TokenKind, Updated, Who};
@@ -107,14 +107,10 @@ impl Auth {
             Updated::NotFound | Updated::EmailTaken => return Err(InviteError::NotFound),
         };
         let link = activation_link(&self.policy.activation_url_template, &customer, &token);
-        let body = format!(
-            "Hello{},\n\nYou have been invited to create a customer account. Set your password here to activate it:\n\n{link}\n\nThe link works once and expires in {ttl_days} day(s).\nIf you did not expect this invitation, you can ignore this email.\n",
-            greeting_name(&customer),
-        );
-        self.send_mail(Mail {
-            to: customer.email.clone(),
-            subject: "Activate your customer account".into(),
-            body,
+        self.notify(Notice::Invite {
+            customer: &customer,
+            link: &link,
+            ttl_days,
         });
         Ok(())
     }
@@ -193,13 +189,6 @@ pub fn activation_link(template: &str, customer: &Customer, token: &Secret) -> S
 async fn wait_for_floor(started: Instant) {
     if let Some(rest) = super::one_time::REFUSAL_FLOOR.checked_sub(started.elapsed()) {
         tokio::time::sleep(rest).await;
-    }
-}
-
-fn greeting_name(c: &Customer) -> String {
-    match &c.profile.firstname {
-        Some(n) if !n.is_empty() => format!(" {n}"),
-        _ => String::new(),
     }
 }
 

@@ -23,6 +23,7 @@ pub mod limits;
 mod lockout;
 pub mod multipass;
 pub mod multipass_sign_in;
+mod notify;
 pub mod one_time;
 pub mod password;
 mod policy;

@@ -6,11 +6,11 @@
 
 use super::failure::failure_variant;
 use super::limits::RateLimiter;
+use super::notify::Notice;
 use super::password::{check_policy, HashError, PolicyError};
 use super::secret::{self, Secret};
 use super::Failure;
 use super::{audit_entry, live_matches, valid_email, AccountUpdate, Auth, IssuedToken, Method};
-use crate::mail::Mail;
 use crate::model::{
     email_key, AccessToken, Account, Credentials, Customer, OneTimeSecret, OtcIssue,
 };
@@ -238,15 +238,10 @@ impl Auth {
                 .replace("{email}", &url_encode(&customer.email))
                 .replace("{token}", &url_encode(token.expose()))
                 .replace("{id}", &customer.id.to_string());
-            let body = format!(
-                "Hello{},\n\nThere was recently a request to change the password for your account.\n\nIf you requested this change, set a new password here:\n\n{link}\n\nThe link works once and expires in {} hour(s).\nIf you did not make this request, you can ignore this email and your password will stay the same.\n",
-                greeting_name(&customer),
-                self.policy.reset_ttl_hours
-            );
-            self.send_mail(Mail {
-                to: customer.email.clone(),
-                subject: "Reset your password".into(),
-                body,
+            self.notify(Notice::Reset {
+                customer: &customer,
+                link: &link,
+                ttl_hours: self.policy.reset_ttl_hours,
             });
         }
         Ok(())
@@ -529,16 +524,9 @@ impl Auth {
             .await?;
         if let Updated::Saved(account, ()) = stored {
             let customer = account.customer;
-            let body = format!(
-                "Hello{},\n\nPlease confirm your email address to start signing in.\n\nEmail: {}\nConfirmation key: {}\n\nThe key works once and expires in 7 days.\n",
-                greeting_name(&customer),
-                customer.email,
-                key.expose()
-            );
-            self.send_mail(Mail {
-                to: customer.email.clone(),
-                subject: "Please confirm your account".into(),
-                body,
+            self.notify(Notice::Confirmation {
+                customer: &customer,
+                key: &key,
             });
         }
         Ok(())
@@ -608,29 +596,6 @@ impl Auth {
             _ => Err(ConfirmError::InvalidKey),
         }
     }
-
-    /// Hands a message to the transport on a blocking thread and returns at once: the caller's
-    /// answer (and its timing) never depends on delivery. Failures are logged without the body.
-    pub fn send_mail(&self, mail: Mail) {
-        let transport = self.mailer.clone();
-        let to_domain = mail.to.rsplit('@').next().unwrap_or("").to_string();
-        let subject = mail.subject.clone();
-        let sent = self.metrics.clone();
-        let task = tokio::task::spawn_blocking(move || transport.send(&mail));
-        tokio::spawn(async move {
-            match task.await {
-                Ok(Ok(())) => {
-                    sent.mail("sent");
-                    tracing::debug!(%subject, "mail sent");
-                }
-                Ok(Err(e)) => {
-                    sent.mail("failed");
-                    tracing::warn!(%subject, recipient_domain = %to_domain, "mail delivery failed: {e}");
-                }
-                Err(_) => sent.mail("failed"),
-            }
-        });
-    }
 }
 
 /// How long a refusal of `confirmEmail` or `resetPassword` takes at least: it costs a read for
@@ -656,13 +621,6 @@ async fn pad_refusal<T, E>(result: Result<T, E>, started: Instant) -> Result<T, 
         wait_for(started, REFUSAL_FLOOR).await;
     }
     result
-}
-
-fn greeting_name(c: &Customer) -> String {
-    match &c.profile.firstname {
-        Some(n) if !n.is_empty() => format!(" {n}"),
-        _ => String::new(),
-    }
 }
 
 /// The commit of `spend_for_password` on the stored record: refused unless the secret still
