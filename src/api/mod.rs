@@ -30,6 +30,9 @@ pub struct AppState {
     /// The HTTP layer's own settings (limits, explorer, cookie, backups directory).
     pub config: Arc<crate::config::Config>,
     pub commerce: commerce::CommerceSchema,
+    /// The Commerce schema with graphql-php's validation wording, for requests that failed
+    /// validation on `commerce` (see `commerce::build_wording_schema`).
+    pub commerce_wording: commerce::CommerceSchema,
     pub storefront: storefront::StorefrontSchema,
     pub commerce_gate: Arc<gate::Gate>,
     pub storefront_gate: Arc<gate::Gate>,
@@ -41,6 +44,7 @@ impl AppState {
     pub fn new(auth: Arc<Auth>, config: Arc<crate::config::Config>) -> Arc<AppState> {
         let server = &config.server;
         let commerce = commerce::build_schema(&auth, server);
+        let commerce_wording = commerce::build_wording_schema(&auth, server);
         let storefront = storefront::build_schema(&auth, server);
         let commerce_gate = Arc::new(gate::Gate::new(server, &commerce.sdl()));
         let storefront_gate = Arc::new(gate::Gate::new(server, &storefront.sdl()));
@@ -48,6 +52,7 @@ impl AppState {
             auth,
             config,
             commerce,
+            commerce_wording,
             storefront,
             commerce_gate,
             storefront_gate,

@@ -49,14 +49,39 @@ pub struct Caller {
     pub cookie: Option<super::SessionCookie>,
 }
 
+/// The serving schema: no extension, so a request that validates pays for none.
 pub fn build_schema(auth: &Arc<Auth>, server: &crate::config::ServerConfig) -> CommerceSchema {
+    schema_builder(auth, server).finish()
+}
+
+/// The same schema with validation errors in graphql-php's words, as Magento answers
+/// (wording.rs). Only a request that failed before anything executed is run on it again
+/// (`respond`), so the extension's cost falls on those alone.
+pub fn build_wording_schema(
+    auth: &Arc<Auth>,
+    server: &crate::config::ServerConfig,
+) -> CommerceSchema {
+    schema_builder(auth, server)
+        .extension(wording::GraphqlPhpWording)
+        .finish()
+}
+
+fn schema_builder(
+    auth: &Arc<Auth>,
+    server: &crate::config::ServerConfig,
+) -> async_graphql::SchemaBuilder<Query, Mutation, EmptySubscription> {
     Schema::build(Query, Mutation, EmptySubscription)
         .data(auth.clone())
         .limit_depth(server.max_query_depth)
         .limit_complexity(server.max_query_complexity)
-        // Validation errors in graphql-php's words, as Magento answers (wording.rs).
-        .extension(wording::GraphqlPhpWording)
-        .finish()
+}
+
+/// Whether `resp` failed before any resolver ran (validation, an unknown operation): no data,
+/// and no error with a path.
+fn failed_before_execution(resp: &async_graphql::Response) -> bool {
+    resp.data == async_graphql::Value::Null
+        && !resp.errors.is_empty()
+        && resp.errors.iter().all(|e| e.path.is_empty())
 }
 
 const MUTATION_OVER_GET: &str =
@@ -108,10 +133,23 @@ async fn respond(
             mutation_over_get.store(refuse, std::sync::atomic::Ordering::Relaxed);
             async move {
                 if refuse {
-                    async_graphql::Response::default()
-                } else {
-                    state.commerce.execute(r.data(caller)).await
+                    return async_graphql::Response::default();
                 }
+                // Kept for the rare rerun (a query's text and variables: no parse, no copy of
+                // the document).
+                let again =
+                    async_graphql::Request::new(r.query.clone()).variables(r.variables.clone());
+                let again = match &r.operation_name {
+                    Some(name) => again.operation_name(name.clone()),
+                    None => again,
+                };
+                let resp = state.commerce.execute(r.data(caller)).await;
+                if failed_before_execution(&resp) {
+                    // Nothing ran: the same request on the wording schema fails the same
+                    // way, in graphql-php's words.
+                    return state.commerce_wording.execute(again).await;
+                }
+                resp
             }
         })
         .await;
