@@ -76,6 +76,8 @@ pub struct Metrics {
     pub request_seconds: Family<DialectLabels, Histogram>,
     pub store_commits: Gauge,
     pub store_writes: Gauge,
+    /// redb: times the writer reopened the database after a write the disk could not take.
+    pub store_reopens: Gauge,
     /// PostgreSQL: connections in use and idle, requests waiting for one, retried transactions.
     pub store_pool_in_use: Gauge,
     pub store_pool_idle: Gauge,
@@ -111,6 +113,7 @@ impl Metrics {
         });
         let store_commits = Gauge::default();
         let store_writes = Gauge::default();
+        let store_reopens = Gauge::default();
         let store_pool_in_use = Gauge::default();
         let store_pool_idle = Gauge::default();
         let store_pool_waiting = Gauge::default();
@@ -198,6 +201,11 @@ impl Metrics {
             "Write operations committed (several share one commit under load)",
             store_writes.clone(),
         );
+        registry.register(
+            "store_reopens",
+            "Times the redb writer reopened the database after a failed write (a full disk)",
+            store_reopens.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -209,6 +217,7 @@ impl Metrics {
             request_seconds,
             store_commits,
             store_writes,
+            store_reopens,
             store_pool_in_use,
             store_pool_idle,
             store_pool_waiting,

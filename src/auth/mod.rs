@@ -393,6 +393,8 @@ impl Auth {
                 .set(stats.commits.load(Ordering::Relaxed) as i64);
             m.store_writes
                 .set(stats.writes.load(Ordering::Relaxed) as i64);
+            m.store_reopens
+                .set(stats.reopens.load(Ordering::Relaxed) as i64);
         }
         if let Some(pool) = self.store.pool_status() {
             let gauge = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);

@@ -569,6 +569,16 @@ async fn a_full_file_system_answers_503_in_each_dialect_reads_go_on_and_writes_r
         "{body}"
     );
     assert_holds_exactly(s.store(), &stored, &refused).await;
+    // The operator sees the reopens in /metrics.
+    let metrics = s.metrics().await;
+    let reopens = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("storekey_store_reopens "))
+        .and_then(|n| n.trim().parse::<u64>().ok());
+    assert!(
+        reopens.is_some_and(|n| n >= 1),
+        "{reopens:?} in:\n{metrics}"
+    );
 
     // The file opens cleanly after the server stops, with the same contents and tokens.
     // A fresh client: with this one's pooled keep-alive connections, shutdown waited its full
