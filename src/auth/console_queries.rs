@@ -15,33 +15,37 @@ pub const LOG_EXAMINE: usize = 5_000;
 impl Auth {
     /// Up to `limit` customers with ids above `after` whose email or name contains `term` (in
     /// any case; every customer for an empty term), in id order, looking at no more than
-    /// [`SEARCH_EXAMINE`] of them; `resume` is where the next page starts.
+    /// [`SEARCH_EXAMINE`] of them; `resume` is where the next page starts (`None`: no more).
     pub async fn search_customers(
         &self,
         term: &str,
         after: CustomerId,
         limit: usize,
     ) -> Result<Scanned<Customer, CustomerId>, StoreError> {
-        let term = term.trim().to_lowercase();
-        let page = self
+        let scan = self
             .store
-            .search_customers(&term, after, limit, SEARCH_EXAMINE)
+            .search_customers(term.trim(), after, limit + 1, SEARCH_EXAMINE)
             .await?;
+        let Scanned { found, resume } = scan.page(limit, |a| a.customer.id);
         Ok(Scanned {
-            found: page.found.into_iter().map(|a| a.customer).collect(),
-            resume: page.resume,
+            found: found.into_iter().map(|a| a.customer).collect(),
+            resume,
         })
     }
 
     /// Up to `limit` lines of the Login as Customer log below sequence number `before`, newest
     /// first, that `filter` admits, looking at no more than [`LOG_EXAMINE`] audit entries;
-    /// `resume` is where the next (older) page starts.
+    /// `resume` is where the next (older) page starts (`None`: no more).
     pub async fn lac_log(
         &self,
         filter: &LacFilter,
         before: Option<u64>,
         limit: usize,
     ) -> Result<Scanned<LacEntry, u64>, StoreError> {
-        self.store.lac_log(filter, before, limit, LOG_EXAMINE).await
+        let scan = self
+            .store
+            .lac_log(filter, before, limit + 1, LOG_EXAMINE)
+            .await?;
+        Ok(scan.page(limit, |e| e.seq))
     }
 }

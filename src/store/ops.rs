@@ -395,6 +395,47 @@ impl<T> AdminEdit<T> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_page_from_one_match_too_many_resumes_after_its_last_and_else_keeps_the_scans() {
+        let over = Scanned {
+            found: vec![1, 2, 3],
+            resume: Some(3),
+        }
+        .page(2, |n| *n);
+        assert_eq!(
+            over,
+            Scanned {
+                found: vec![1, 2],
+                resume: Some(2)
+            }
+        );
+        // A scan that stopped at its window keeps where it stopped; one that ended, None.
+        let window = Scanned {
+            found: vec![1],
+            resume: Some(9),
+        }
+        .page(2, |n| *n);
+        assert_eq!(
+            window,
+            Scanned {
+                found: vec![1],
+                resume: Some(9)
+            }
+        );
+        let ended = Scanned {
+            found: vec![1, 2],
+            resume: None::<i32>,
+        }
+        .page(2, |n| *n);
+        assert_eq!(
+            ended,
+            Scanned {
+                found: vec![1, 2],
+                resume: None
+            }
+        );
+    }
+
     /// Runs `decide` over requests at `times`, keeping the state, and says which were allowed.
     fn run(limit: MailLimit, times: &[Timestamp]) -> Vec<bool> {
         let mut state = None;
@@ -481,5 +522,16 @@ impl<T, K> Scanned<T, K> {
             None
         };
         Scanned { found, resume }
+    }
+
+    /// A page of at most `limit` from a scan that was asked for `limit + 1` matches: the extra
+    /// match tells that more follow, so the page resumes after its last match; a shorter scan
+    /// keeps its own `resume`. No next page is offered that would be empty for want of a match.
+    pub fn page(mut self, limit: usize, key: impl Fn(&T) -> K) -> Scanned<T, K> {
+        if self.found.len() > limit {
+            self.found.truncate(limit);
+            self.resume = self.found.last().map(key);
+        }
+        self
     }
 }

@@ -113,34 +113,23 @@ pub(super) async fn list(
     s: &Signed,
     q: &HashMap<String, String>,
 ) -> HttpResponse {
-    let term = q
-        .get("q")
-        .map(|t| t.trim().to_lowercase())
-        .unwrap_or_default();
+    let term = q.get("q").map(|t| t.trim()).unwrap_or_default();
     let after = CustomerId(q.get("after").and_then(|a| a.parse().ok()).unwrap_or(0));
-    // One bounded read: a page of matches and one more (which tells whether there is a next
-    // page), or fewer when the search stopped at its bound, then the next page goes on from
-    // where it stopped.
-    let page = match state
-        .auth
-        .search_customers(&term, after, PAGE_SIZE + 1)
-        .await
-    {
+    // One bounded read: a page of matches, or fewer when the search stopped at its bound; the
+    // next page goes on from where it stopped.
+    let page = match state.auth.search_customers(term, after, PAGE_SIZE).await {
         Ok(p) => p,
         Err(e) => return internal(e),
     };
-    let mut found = page.found;
-    let resume = if found.len() > PAGE_SIZE {
-        found.truncate(PAGE_SIZE);
-        found.last().map(|c| c.id)
-    } else {
-        page.resume
-    };
-    let next = resume.map(|last| format!("/admin/customers?q={}&after={last}", url_encode(&term)));
+    let next = page.resume.map(|last| {
+        // The link carries the term as the search compares it: in lower case.
+        let term = url_encode(&term.to_lowercase());
+        format!("/admin/customers?q={term}&after={last}")
+    });
     let page = CustomersPage {
         frame: Frame::new("Customers", Some(s)),
-        q: q.get("q").map(|t| t.trim().to_string()).unwrap_or_default(),
-        rows: found.iter().map(CustomerView::from).collect(),
+        q: term.to_string(),
+        rows: page.found.iter().map(CustomerView::from).collect(),
         next,
     };
     render(StatusCode::OK, &page)

@@ -6,6 +6,7 @@ use super::frame::{render, Frame};
 use super::html;
 use super::{AppState, HttpResponse, Signed};
 use crate::auth::one_time::url_encode;
+use crate::auth::Failure;
 use crate::model::{CustomerId, LacAction, LacEntry, LacFilter};
 use askama::Template;
 use std::collections::HashMap;
@@ -46,22 +47,26 @@ fn day_start(text: &str) -> Option<i64> {
 /// Lines of the log page.
 const PAGE_SIZE: usize = 50;
 
+/// A query parameter, trimmed ("" when absent).
+fn param(q: &HashMap<String, String>, k: &str) -> String {
+    q.get(k).map(|v| v.trim().to_string()).unwrap_or_default()
+}
+
 /// The filter as asked: `None` when it names a customer email no account has (no lines).
 async fn filter(
     state: &AppState,
     q: &HashMap<String, String>,
-) -> Result<Option<LacFilter>, String> {
-    let get = |k: &str| q.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
+) -> Result<Option<LacFilter>, Failure> {
+    let get = |k: &str| param(q, k);
     let (f_admin, f_customer) = (get("admin"), get("customer"));
     let customer = if f_customer.is_empty() {
         None
     } else if let Ok(id) = f_customer.parse::<u64>() {
         Some(CustomerId(id))
     } else {
-        match state.auth.customer_by_email(&f_customer).await {
-            Ok(Some(c)) => Some(c.id),
-            Ok(None) => return Ok(None),
-            Err(e) => return Err(e.to_string()),
+        match state.auth.customer_by_email(&f_customer).await? {
+            Some(c) => Some(c.id),
+            None => return Ok(None),
         }
     };
     Ok(Some(LacFilter {
@@ -87,35 +92,24 @@ fn row(e: LacEntry) -> LogRow {
     }
 }
 
-/// One page of code issues and uses below `before`, newest first, filtered as asked: one
-/// bounded read. With it, where the next (older) page starts.
+/// One page of code issues and uses below `before`, newest first, that `filter` admits (none
+/// for `None`): one bounded read. With it, where the next (older) page starts.
 async fn log_page(
     state: &AppState,
-    q: &HashMap<String, String>,
+    filter: Option<&LacFilter>,
     before: Option<u64>,
     limit: usize,
-) -> Result<(Vec<LogRow>, Option<u64>), String> {
-    let Some(filter) = filter(state, q).await? else {
+) -> Result<(Vec<LogRow>, Option<u64>), Failure> {
+    let Some(filter) = filter else {
         return Ok((Vec::new(), None));
     };
-    let page = state
-        .auth
-        .lac_log(&filter, before, limit + 1)
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut found = page.found;
-    let resume = if found.len() > limit {
-        found.truncate(limit);
-        found.last().map(|e| e.seq)
-    } else {
-        page.resume
-    };
-    Ok((found.into_iter().map(row).collect(), resume))
+    let page = state.auth.lac_log(filter, before, limit).await?;
+    Ok((page.found.into_iter().map(row).collect(), page.resume))
 }
 
 /// The filters as a query string, for the CSV link and the next page.
 fn filter_query(q: &HashMap<String, String>) -> String {
-    let get = |k: &str| q.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
+    let get = |k: &str| param(q, k);
     format!(
         "admin={}&customer={}&from={}&to={}",
         url_encode(&get("admin")),
@@ -132,11 +126,15 @@ pub(super) async fn page(
     q: &HashMap<String, String>,
 ) -> HttpResponse {
     let before = q.get("before").and_then(|b| b.trim().parse::<u64>().ok());
-    let (rows, resume) = match log_page(state, q, before, PAGE_SIZE).await {
+    let page = match filter(state, q).await {
+        Ok(f) => log_page(state, f.as_ref(), before, PAGE_SIZE).await,
+        Err(e) => Err(e),
+    };
+    let (rows, resume) = match page {
         Ok(r) => r,
         Err(e) => return internal(e),
     };
-    let get = |k: &str| q.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
+    let get = |k: &str| param(q, k);
     let page = LogPage {
         frame: Frame::new("Login as Customer log", Some(s)),
         f_admin: get("admin"),
@@ -164,10 +162,15 @@ fn csv_field(s: &str) -> String {
 /// `GET /admin/log.csv`: the same rows, for a spreadsheet.
 pub(super) async fn csv(state: &AppState, q: &HashMap<String, String>) -> HttpResponse {
     // The whole filtered log, as before: an export, read a bounded page at a time.
+    // The filter is read once (a customer named by email is one lookup, not one per page).
+    let filter = match filter(state, q).await {
+        Ok(f) => f,
+        Err(e) => return internal(e),
+    };
     let mut rows = Vec::new();
     let mut before = None;
     loop {
-        match log_page(state, q, before, CSV_PAGE).await {
+        match log_page(state, filter.as_ref(), before, CSV_PAGE).await {
             Ok((page, resume)) => {
                 rows.extend(page);
                 match resume {
