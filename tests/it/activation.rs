@@ -7,7 +7,7 @@ use crate::postgres::{database, Schema, TestDatabase};
 use crate::smtp_sink::SmtpSink;
 use crate::support::*;
 use serde_json::{json, Value};
-use storekey::auth::storefront_tokens::{StorefrontTokenKind, READ_CUSTOMERS, WRITE_CUSTOMERS};
+use storekey::auth::storefront_tokens::{READ_CUSTOMERS, WRITE_CUSTOMERS};
 use storekey::config::{MailTransport, SmtpTls};
 use storekey::model::CustomerId;
 
@@ -19,17 +19,7 @@ const ACTIVATE_BY_URL: &str = "mutation($u:URL!,$p:String!){ customerActivateByU
 const CUSTOMER: &str = "query($t:String!){ customer(customerAccessToken:$t) { id email } }";
 
 async fn storefront_token(s: &TestServer) -> String {
-    let (_, token) = s
-        .auth()
-        .create_storefront_token(
-            "test",
-            "invites",
-            vec![WRITE_CUSTOMERS.into(), READ_CUSTOMERS.into()],
-            StorefrontTokenKind::Public,
-        )
-        .await
-        .unwrap();
-    token.expose().to_string()
+    s.storefront_token(&[WRITE_CUSTOMERS, READ_CUSTOMERS]).await
 }
 
 /// A customer an admin created without a password (as an import or a shop admin does).

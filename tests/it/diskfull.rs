@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use storekey::auth::storefront_tokens::{StorefrontTokenKind, WRITE_CUSTOMERS};
+use storekey::auth::storefront_tokens::WRITE_CUSTOMERS;
 use storekey::model::Account;
 use storekey::store::Backend as _;
 use storekey::store::{Created, RedbStore, Store, StoreError};
@@ -450,17 +450,7 @@ async fn a_full_file_system_answers_503_in_each_dialect_reads_go_on_and_writes_r
         TestServer::start_with(|c| c.storage.path = db.to_string_lossy().into_owned()).await;
     s.create_customer(BOB, BOB_PASSWORD).await;
     let token = s.token(BOB, BOB_PASSWORD).await;
-    let (_, sf_token) = s
-        .auth()
-        .create_storefront_token(
-            "test",
-            "diskfull",
-            vec![WRITE_CUSTOMERS.to_string()],
-            StorefrontTokenKind::Public,
-        )
-        .await
-        .unwrap();
-    let sf_token = sf_token.expose().to_string();
+    let sf_token = s.storefront_token(&[WRITE_CUSTOMERS]).await;
     let sf_header = || Some(("X-Shopify-Storefront-Access-Token", sf_token.clone()));
     let bearer = || Some(("Authorization", format!("Bearer {token}")));
     let credentials = json!({"e": BOB, "p": BOB_PASSWORD});

@@ -447,16 +447,7 @@ async fn one_multipass_token_signs_in_once_across_three_instances() {
     let Some((_db, s)) = three_instances().await else {
         return;
     };
-    let (_, sf) = s[0]
-        .auth()
-        .create_storefront_token(
-            "test",
-            "shop",
-            vec![WRITE_CUSTOMERS.into()],
-            StorefrontTokenKind::Public,
-        )
-        .await
-        .unwrap();
+    let sf = s[0].storefront_token(&[WRITE_CUSTOMERS]).await;
     let created_at = time::OffsetDateTime::from_unix_timestamp(s[0].auth().now())
         .unwrap()
         .format(&time::format_description::well_known::Rfc3339)
@@ -468,7 +459,7 @@ async fn one_multipass_token_signs_in_once_across_three_instances() {
     let answers = race(
         &s,
         "/api/2026-04/graphql.json",
-        Some(("X-Shopify-Storefront-Access-Token", sf.expose())),
+        Some(("X-Shopify-Storefront-Access-Token", sf.as_str())),
         q,
         json!({ "t": token }),
     )

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use storekey::auth::multipass::MultipassKey;
-use storekey::auth::storefront_tokens::{StorefrontTokenKind, WRITE_CUSTOMERS};
+use storekey::auth::storefront_tokens::WRITE_CUSTOMERS;
 use storekey::store::Backend as _;
 
 const RONI: &str = "roni_cost@example.com"; // magento:…:0 (MD5), password "password"
@@ -385,16 +385,7 @@ async fn shopify_customers_come_without_passwords_and_sign_in_by_multipass() {
         .unwrap()
         .id;
     assert!(stored_hash(&s, "karine.ruby@example.com").await.is_empty());
-    let (_, sf_token) = s
-        .auth()
-        .create_storefront_token(
-            "test",
-            "test storefront",
-            vec![WRITE_CUSTOMERS.to_string()],
-            StorefrontTokenKind::Public,
-        )
-        .await
-        .unwrap();
+    let sf_token = s.storefront_token(&[WRITE_CUSTOMERS]).await;
     let now = time::OffsetDateTime::from_unix_timestamp(s.auth().now()).unwrap();
     let claims = json!({
         "email": "karine.ruby@example.com",
@@ -406,7 +397,7 @@ async fn shopify_customers_come_without_passwords_and_sign_in_by_multipass() {
     let resp = s
         .http
         .post(s.url("/api/2026-04/graphql.json"))
-        .header("X-Shopify-Storefront-Access-Token", sf_token.expose())
+        .header("X-Shopify-Storefront-Access-Token", &sf_token)
         .json(&json!({
             "query": "mutation($t:String!){ customerAccessTokenCreateWithMultipass(multipassToken:$t) { customerAccessToken { accessToken } customerUserErrors { code } } }",
             "variables": {"t": token},

@@ -6,7 +6,7 @@ use crate::postgres::OwnCluster;
 use crate::support::*;
 use serde_json::{json, Value};
 use std::time::Duration;
-use storekey::auth::storefront_tokens::{StorefrontTokenKind, WRITE_CUSTOMERS};
+use storekey::auth::storefront_tokens::WRITE_CUSTOMERS;
 
 pub(crate) const SF_PATH: &str = "/api/2026-04/graphql.json";
 pub(crate) const SF_CUSTOMER: &str =
@@ -78,17 +78,7 @@ async fn postgresql_down_is_a_503_with_retry_after_in_each_dialect_and_tokens_wo
     let s = TestServer::start_with(|c| c.storage = cluster.storage()).await;
     s.create_customer(BOB, BOB_PASSWORD).await;
     let token = s.token(BOB, BOB_PASSWORD).await;
-    let (_, sf_token) = s
-        .auth()
-        .create_storefront_token(
-            "test",
-            "outage",
-            vec![WRITE_CUSTOMERS.to_string()],
-            StorefrontTokenKind::Public,
-        )
-        .await
-        .unwrap();
-    let sf_token = sf_token.expose().to_string();
+    let sf_token = s.storefront_token(&[WRITE_CUSTOMERS]).await;
     let sf_header = || Some(("X-Shopify-Storefront-Access-Token", sf_token.clone()));
     let bearer = || Some(("Authorization", format!("Bearer {token}")));
     let sf_customer = || json!({"t": token});

@@ -28,17 +28,7 @@ async fn commerce_create(s: &TestServer, email: &str) -> Value {
 }
 
 async fn storefront_token(s: &TestServer) -> String {
-    let (_, token) = s
-        .auth()
-        .create_storefront_token(
-            "test",
-            "test storefront",
-            vec![WRITE_CUSTOMERS.to_string()],
-            Default::default(),
-        )
-        .await
-        .unwrap();
-    token.expose().to_string()
+    s.storefront_token(&[WRITE_CUSTOMERS]).await
 }
 
 /// POST to the Storefront endpoint; asserts HTTP 200 and returns the body as text, so two

@@ -142,6 +142,22 @@ impl TestServer {
     }
 
     /// generateCustomerToken; returns (status, body).
+    /// A public storefront token with `scopes`, created through the core: the token itself,
+    /// for `X-Shopify-Storefront-Access-Token`.
+    pub async fn storefront_token(&self, scopes: &[&str]) -> String {
+        let (_, token) = self
+            .auth()
+            .create_storefront_token(
+                "test",
+                "test storefront",
+                scopes.iter().map(|s| s.to_string()).collect(),
+                storekey::model::StorefrontTokenKind::Public,
+            )
+            .await
+            .unwrap();
+        token.expose().to_string()
+    }
+
     pub async fn sign_in(&self, email: &str, password: &str) -> (u16, Value) {
         self.gql(
             "mutation($e:String!,$p:String!){ generateCustomerToken(email:$e, password:$p) { token } }",
