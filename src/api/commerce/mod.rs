@@ -76,14 +76,6 @@ fn schema_builder(
         .limit_complexity(server.max_query_complexity)
 }
 
-/// Whether `resp` failed before any resolver ran (validation, an unknown operation): no data,
-/// and no error with a path.
-fn failed_before_execution(resp: &async_graphql::Response) -> bool {
-    resp.data == async_graphql::Value::Null
-        && !resp.errors.is_empty()
-        && resp.errors.iter().all(|e| e.path.is_empty())
-}
-
 const MUTATION_OVER_GET: &str =
     "Mutations cannot be sent over GET: send them with POST (GraphQL over HTTP).";
 const CSRF: &str = "This request carries the storekey_session cookie but neither a Content-Type of application/json nor an X-Requested-With or apollo-require-preflight header: refused as a possible cross-site request forgery.";
@@ -144,7 +136,7 @@ async fn respond(
                     None => again,
                 };
                 let resp = state.commerce.execute(r.data(caller)).await;
-                if failed_before_execution(&resp) {
+                if gate::failed_before_execution(&resp) {
                     // Nothing ran: the same request on the wording schema fails the same
                     // way, in graphql-php's words.
                     return state.commerce_wording.execute(again).await;

@@ -169,6 +169,14 @@ impl DocumentCache {
     }
 }
 
+/// Whether `resp` failed before any resolver ran (validation, an unknown operation): no data,
+/// and no error with a path.
+pub fn failed_before_execution(resp: &async_graphql::Response) -> bool {
+    resp.data == async_graphql::Value::Null
+        && !resp.errors.is_empty()
+        && resp.errors.iter().all(|e| e.path.is_empty())
+}
+
 /// Above this many bytes of query text the scan and the parse move to the blocking pool.
 /// Measured (one run, this machine): a 60 KB document of 1,718 selections (the default body
 /// limit, under the default expansion limit) scans in 35 µs and parses in 6.7 ms in a release
@@ -222,10 +230,7 @@ impl Gate {
                     // Boxed: async-graphql's execution is by far the largest state in the
                     // request's future; kept on the heap, the futures around it stay small.
                     let mut response = Box::pin(execute(admitted.request)).await;
-                    let invalid = !response.errors.is_empty()
-                        && response.errors.iter().all(|e| e.path.is_empty())
-                        && response.data == async_graphql::Value::Null;
-                    if admitted.selects_orders && invalid {
+                    if admitted.selects_orders && failed_before_execution(&response) {
                         response = async_graphql::Response::from_errors(vec![
                             async_graphql::ServerError::new(NO_ORDERS, None),
                         ]);
