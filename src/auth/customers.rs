@@ -338,24 +338,6 @@ impl Auth {
         Ok((account, verified, turn))
     }
 
-    /// Sets a new password (policy checked) and revokes every token the customer had, plus any
-    /// live reset token. Returns the updated record.
-    pub async fn set_password(
-        &self,
-        id: CustomerId,
-        new_password: &Secret,
-    ) -> Result<Customer, AccountError> {
-        let update = self
-            .update_account(
-                id,
-                CustomerChanges::default(),
-                Some(new_password.clone()),
-                None,
-            )
-            .await?;
-        Ok(update.customer)
-    }
-
     /// Deletes a customer with its tokens and codes; `audit_by` names the admin, whose audit
     /// entry is written in the same commit. False when there was no such customer.
     pub async fn delete_customer(
