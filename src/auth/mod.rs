@@ -24,6 +24,7 @@ mod lockout;
 pub mod multipass;
 pub mod multipass_sign_in;
 mod notify;
+pub mod oidc;
 pub mod one_time;
 pub mod password;
 mod policy;

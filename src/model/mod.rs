@@ -4,7 +4,20 @@
 
 /// A customer's number, as the store assigns it (1, 2, 3, …; 0 names nobody). Both dialects and
 /// the admin API show it as a number (Commerce's `uid` is its base64).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct CustomerId(pub u64);
 
 impl std::fmt::Display for CustomerId {
@@ -494,6 +507,7 @@ pub struct AdminSession {
 
 mod address;
 pub mod import;
+pub mod oidc;
 pub use address::*;
 
 #[cfg(test)]

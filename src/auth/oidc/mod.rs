@@ -1,0 +1,4 @@
+//! The OpenID Connect provider's use cases (SPEC §10): authorize, redeem a code, refresh,
+//! userinfo, logout, and the signing keys behind the ID tokens.
+
+pub mod keys;
