@@ -68,6 +68,8 @@ pub struct BrowserSession {
     pub amr: Vec<String>,
     pub created_at: Timestamp,
     pub last_seen: Timestamp,
+    /// The earlier of the idle and the absolute expiry, moved on by each use.
+    pub expires_at: Timestamp,
 }
 
 /// What an authorization code stands for until the token endpoint redeems it (once).

@@ -25,9 +25,10 @@ use super::copy::{Counts, Key, Row, Table};
 use super::import::{Imported, OnConflict};
 use super::{
     AccessTokenRecord, AddressEdit, AddressOutcome, AdminEdit, Change, Created, CustomerId, Digest,
-    Inner, MailLimit, MultipassOutcome, NewToken, RedbStore, Scanned, Store, StoreError,
-    SweepReport, Timestamp, Updated, Upsert, Who,
+    Granted, Inner, Issue, MailLimit, MultipassOutcome, NewToken, RedbStore, Scanned, Store,
+    StoreError, SweepReport, Timestamp, Updated, Upsert, Who,
 };
+use crate::model::oidc::{AuthorizationCode, BrowserSession, Grant, OidcClient, SigningKey};
 use crate::model::{
     Account, AdminSession, AdminUser, AuditEntry, LacEntry, LacFilter, StorefrontToken,
 };
@@ -207,6 +208,21 @@ operations! {
         fn admin_users(&self) -> Vec<AdminUser>;
 
         fn admin_session(&self, digest: &Digest) -> Option<AdminSession>;
+
+        /// Every ID-token signing key still kept, oldest first.
+        fn oidc_keys(&self) -> Vec<SigningKey>;
+
+        fn oidc_client(&self, client_id: &str) -> Option<OidcClient>;
+
+        /// Every OpenID Connect client, by id.
+        fn oidc_clients(&self) -> Vec<OidcClient>;
+
+        /// A hosted-pages session by its cookie's digest (expired or not: the caller checks).
+        fn browser_session(&self, digest: &Digest) -> Option<BrowserSession>;
+
+        /// An access token minted by a grant, with the grant and its customer, from one
+        /// snapshot; `None` when any of them is gone (userinfo).
+        fn oidc_access(&self, digest: &Digest) -> Option<(AccessTokenRecord, Grant, Account)>;
     }
     writes {
         /// Edits one customer: `edit` decides on a copy (and may refuse; it may run more than
@@ -339,5 +355,64 @@ operations! {
 
         /// Deletes an admin session; false when there was none.
         fn delete_admin_session(&self, digest: Digest) -> bool;
+
+        /// Stores a signing key. With `retire_others_at` (a rotation) every key still signing
+        /// gets `published_until` = that time and `key` is added; without it (the first
+        /// start) `key` is added only when the store holds no key at all, so instances
+        /// starting together agree on one. Every key after the write, oldest first.
+        fn add_oidc_key(
+            &self,
+            key: SigningKey,
+            retire_others_at: Option<Timestamp>,
+            audit: Option<AuditEntry>,
+        ) -> Vec<SigningKey>;
+
+        /// Stores a new client; false (nothing written) when the id is taken.
+        fn create_oidc_client(&self, client: OidcClient, audit: AuditEntry) -> bool;
+
+        /// Deletes a client and ends its grants (refresh and access tokens); false when there
+        /// was no such client.
+        fn delete_oidc_client(&self, client_id: String, audit: AuditEntry) -> bool;
+
+        fn create_browser_session(
+            &self,
+            digest: Digest,
+            session: BrowserSession,
+            audit: Option<AuditEntry>,
+        ) -> ();
+
+        /// Moves a live session's `last_seen` and `expires_at` on; false when it is gone.
+        fn touch_browser_session(
+            &self,
+            digest: Digest,
+            last_seen: Timestamp,
+            expires_at: Timestamp,
+        ) -> bool;
+
+        /// Ends a session (sign-out, RP-initiated logout). With `end_grants_of`, also ends
+        /// that client's grants made in this session. The session as it was, or `None`.
+        fn end_browser_session(
+            &self,
+            digest: Digest,
+            end_grants_of: Option<String>,
+            audit: Option<AuditEntry>,
+        ) -> Option<BrowserSession>;
+
+        fn save_oidc_code(&self, digest: Digest, code: AuthorizationCode) -> ();
+
+        /// Redeems a code, once: the first redemption lets `decide` check it and its customer
+        /// and issue a new grant; any later one ends the grant the first made. One commit.
+        fn redeem_oidc_code[
+            R: Send + 'static,
+            D: Fn(&AuthorizationCode, Option<&Account>) -> Result<Issue, R> + Send + 'static
+        ](&self, digest: Digest, now: Timestamp, decide: D) -> Granted<R>;
+
+        /// Uses a refresh token, once: `decide` checks its grant and customer and issues the
+        /// next access and refresh token; the presented one is rotated. Presented again within
+        /// `grace_seconds` of its rotation it is refused (`Raced`), later it ends the grant.
+        fn refresh_oidc[
+            R: Send + 'static,
+            D: Fn(&Grant, Option<&Account>) -> Result<Issue, R> + Send + 'static
+        ](&self, digest: Digest, now: Timestamp, grace_seconds: i64, decide: D) -> Granted<R>;
     }
 }

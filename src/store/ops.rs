@@ -25,6 +25,38 @@ pub struct NewToken {
     pub record: AccessToken,
 }
 
+/// What a grant issues in the commit that decides it (a code's redemption or a refresh):
+/// an access token, the next refresh token when the grant has them, the audit entry.
+#[derive(Debug)]
+pub struct Issue {
+    pub access: NewToken,
+    /// The new refresh token's digest (it lives as long as its grant).
+    pub refresh: Option<Digest>,
+    /// When a redemption creates the grant: until when its refresh tokens work.
+    pub grant_expires_at: Timestamp,
+    pub audit: Option<AuditEntry>,
+}
+
+/// The result of `redeem_oidc_code` and `refresh_oidc`.
+#[derive(Debug)]
+pub enum Granted<R> {
+    /// No such code or refresh token, or it expired, or its grant ended: nothing written.
+    Unknown,
+    /// A refresh token rotated moments ago (within the grace) came again: refused, nothing
+    /// ended (two tabs refreshing at once).
+    Raced,
+    /// A redeemed code or a rotated refresh token came again: its grant was ended (refresh
+    /// tokens and access tokens), in this commit.
+    Replayed { grant: u64 },
+    /// The decision refused: nothing written.
+    Refused(R),
+    /// Issued: the grant (new or renewed) and its customer.
+    Issued {
+        grant: crate::model::oidc::Grant,
+        account: Box<Account>,
+    },
+}
+
 /// What a customer edit decided.
 pub enum Change<T> {
     /// Write nothing; hand `T` back.
@@ -142,6 +174,9 @@ pub struct SweepReport {
     pub multipass_replays: u64,
     pub lockouts: u64,
     pub mail_limits: u64,
+    pub oidc_codes: u64,
+    pub browser_sessions: u64,
+    pub oidc_grants: u64,
     /// More was due than one batch allows.
     pub more: bool,
 }
@@ -157,10 +192,13 @@ impl SweepReport {
             Expiring::Lockout => self.lockouts += 1,
             Expiring::MailLimit => self.mail_limits += 1,
             Expiring::Activation => self.activations += 1,
+            Expiring::OidcCode => self.oidc_codes += 1,
+            Expiring::BrowserSession => self.browser_sessions += 1,
+            Expiring::OidcGrant => self.oidc_grants += 1,
         }
     }
 
-    pub fn by_kind(&self) -> [(Expiring, u64); 8] {
+    pub fn by_kind(&self) -> [(Expiring, u64); 11] {
         [
             (Expiring::AccessToken, self.access_tokens),
             (Expiring::ResetToken, self.reset_tokens),
@@ -170,6 +208,9 @@ impl SweepReport {
             (Expiring::Lockout, self.lockouts),
             (Expiring::MailLimit, self.mail_limits),
             (Expiring::Activation, self.activations),
+            (Expiring::OidcCode, self.oidc_codes),
+            (Expiring::BrowserSession, self.browser_sessions),
+            (Expiring::OidcGrant, self.oidc_grants),
         ]
     }
 }
@@ -187,6 +228,12 @@ pub enum Expiring {
     /// A per-address mail count (`count_mail_request`) past its window and gap.
     MailLimit = 7,
     Activation = 8,
+    /// An authorization code past its lifetime (redeemed or not).
+    OidcCode = 9,
+    /// A hosted-pages browser session past its idle or absolute expiry.
+    BrowserSession = 10,
+    /// A grant past its refresh lifetime, with its refresh tokens.
+    OidcGrant = 11,
 }
 
 impl Expiring {
@@ -200,6 +247,9 @@ impl Expiring {
             Expiring::Lockout => "lockout",
             Expiring::MailLimit => "mail_limit",
             Expiring::Activation => "activation",
+            Expiring::OidcCode => "oidc_code",
+            Expiring::BrowserSession => "browser_session",
+            Expiring::OidcGrant => "oidc_grant",
         }
     }
 }

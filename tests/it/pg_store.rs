@@ -906,6 +906,7 @@ async fn the_sweep_purges_what_expired_and_reports_it<B: Backend>(s: B) {
             lockouts: 1,
             mail_limits: 0,
             more: false,
+            ..SweepReport::default()
         }
     );
     let ann_after = s.customer(a).await.unwrap().unwrap();

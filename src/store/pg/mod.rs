@@ -15,6 +15,7 @@ mod import;
 mod lease;
 mod mail_limits;
 mod migrate;
+mod oidc;
 mod ops;
 mod pool;
 mod read;

@@ -49,6 +49,9 @@ impl Tx<'_> {
                 Ok(expired)
             }
             Expiring::MailLimit => self.purge_mail_count(subject, now),
+            Expiring::OidcCode | Expiring::BrowserSession | Expiring::OidcGrant => {
+                self.purge_oidc(kind, subject, now)
+            }
             Expiring::ResetToken
             | Expiring::Otc
             | Expiring::Confirmation

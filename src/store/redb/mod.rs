@@ -19,6 +19,7 @@ mod copy;
 mod expiry;
 mod import;
 mod mail_limits;
+mod oidc;
 mod ops;
 mod read;
 mod reader;
@@ -31,6 +32,10 @@ use admin::{ADMIN_SESSIONS, ADMIN_USERS};
 use backup::FileId;
 pub use backup::{private_dir, private_mode};
 use mail_limits::MAIL_LIMITS;
+use oidc::{
+    BROWSER_SESSIONS, OIDC_ACCESS, OIDC_CLIENTS, OIDC_CODES, OIDC_GRANTS, OIDC_INDEX, OIDC_KEYS,
+    REFRESH_TOKENS,
+};
 pub use reader::Reader;
 pub use records::*;
 use recover::{SharedMemory, Slot};
@@ -88,7 +93,15 @@ macro_rules! plain_tables {
             ADMIN_USERS,
             ADMIN_SESSIONS,
             MAIL_LIMITS,
-            ADDRESS_OWNERS
+            ADDRESS_OWNERS,
+            OIDC_KEYS,
+            OIDC_CLIENTS,
+            BROWSER_SESSIONS,
+            OIDC_CODES,
+            OIDC_GRANTS,
+            REFRESH_TOKENS,
+            OIDC_ACCESS,
+            OIDC_INDEX
         )
     };
 }

@@ -411,6 +411,9 @@ impl Expiring {
             6 => Expiring::Lockout,
             7 => Expiring::MailLimit,
             8 => Expiring::Activation,
+            9 => Expiring::OidcCode,
+            10 => Expiring::BrowserSession,
+            11 => Expiring::OidcGrant,
             _ => return None,
         })
     }

@@ -49,6 +49,14 @@ tx_tables! {
     admin_sessions: Table<'a, &'static [u8], &'static [u8]> = open_table(ADMIN_SESSIONS),
     mail_limits: Table<'a, &'static [u8], mail_limits::Row> = open_table(MAIL_LIMITS),
     address_owners: Table<'a, u64, u64> = open_table(ADDRESS_OWNERS),
+    oidc_keys: Table<'a, &'static str, &'static [u8]> = open_table(OIDC_KEYS),
+    oidc_clients: Table<'a, &'static str, &'static [u8]> = open_table(OIDC_CLIENTS),
+    browser_sessions: Table<'a, &'static [u8], &'static [u8]> = open_table(BROWSER_SESSIONS),
+    oidc_codes: Table<'a, &'static [u8], &'static [u8]> = open_table(OIDC_CODES),
+    oidc_grants: Table<'a, u64, &'static [u8]> = open_table(OIDC_GRANTS),
+    refresh_tokens: Table<'a, &'static [u8], &'static [u8]> = open_table(REFRESH_TOKENS),
+    oidc_access: Table<'a, &'static [u8], u64> = open_table(OIDC_ACCESS),
+    oidc_index: Table<'a, &'static [u8], ()> = open_table(OIDC_INDEX),
 }
 
 impl Tx<'_> {
@@ -264,6 +272,7 @@ impl Tx<'_> {
         for d in &digests {
             self.tokens()?.remove(d.as_slice())?;
         }
+        self.end_customer_oidc(id)?;
         Ok(digests.len() as u64)
     }
 
