@@ -36,6 +36,7 @@ pub struct Config {
     pub sweeper: SweeperConfig,
     pub admin: AdminConfig,
     pub log: LogConfig,
+    pub oidc: OidcConfig,
 }
 
 /// The most `server.max_value_depth` may be.
@@ -486,6 +487,81 @@ impl std::fmt::Debug for MultipassConfig {
     }
 }
 
+/// `[oidc]`: the OpenID Connect provider (SPEC §10).
+#[derive(Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OidcConfig {
+    pub enabled: bool,
+    /// The exact `iss`; empty = the server's own base URL (`http://<bound address>`).
+    pub issuer: String,
+    pub code_seconds: u32,
+    pub access_token_minutes: u32,
+    pub refresh_token_days: u32,
+    pub id_token_minutes: u32,
+    pub session_idle_days: u32,
+    pub session_max_days: u32,
+    pub login_code_minutes: u32,
+    /// 32 bytes (64 hex characters or base64) sealing the signing keys in the store; empty =
+    /// the key in `key_file`, created on first start.
+    pub key_encryption_key: String,
+    pub key_file: String,
+    /// How long after a refresh token's rotation a second use of it is taken for a
+    /// concurrent refresh (refused, nothing ended) rather than a replay (the grant ended).
+    pub refresh_grace_seconds: u32,
+    /// Whether RP-initiated logout also ends the client's grants made in that session
+    /// (their refresh tokens stop working).
+    pub logout_ends_grants: bool,
+    /// How long a rotated-out signing key stays published beyond the ID-token lifetime, and how
+    /// long `storekey oidc rotate-key`'s new key is published before it signs (relying parties
+    /// cache the JWKS).
+    pub key_publish_minutes: u32,
+}
+impl Default for OidcConfig {
+    fn default() -> Self {
+        OidcConfig {
+            enabled: true,
+            issuer: String::new(),
+            code_seconds: 60,
+            access_token_minutes: 60,
+            refresh_token_days: 30,
+            id_token_minutes: 60,
+            session_idle_days: 7,
+            session_max_days: 30,
+            login_code_minutes: 10,
+            key_encryption_key: String::new(),
+            key_file: "data/oidc.kek".into(),
+            refresh_grace_seconds: 10,
+            logout_ends_grants: true,
+            key_publish_minutes: 10,
+        }
+    }
+}
+impl std::fmt::Debug for OidcConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = if self.key_encryption_key.is_empty() {
+            ""
+        } else {
+            "<hidden>"
+        };
+        f.debug_struct("OidcConfig")
+            .field("enabled", &self.enabled)
+            .field("issuer", &self.issuer)
+            .field("code_seconds", &self.code_seconds)
+            .field("access_token_minutes", &self.access_token_minutes)
+            .field("refresh_token_days", &self.refresh_token_days)
+            .field("id_token_minutes", &self.id_token_minutes)
+            .field("session_idle_days", &self.session_idle_days)
+            .field("session_max_days", &self.session_max_days)
+            .field("login_code_minutes", &self.login_code_minutes)
+            .field("key_encryption_key", &hidden)
+            .field("key_file", &self.key_file)
+            .field("refresh_grace_seconds", &self.refresh_grace_seconds)
+            .field("logout_ends_grants", &self.logout_ends_grants)
+            .field("key_publish_minutes", &self.key_publish_minutes)
+            .finish()
+    }
+}
+
 #[derive(Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MailConfig {
@@ -717,6 +793,45 @@ config_enum!(
     }
 );
 
+impl OidcConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, why: &str| Err(ConfigError(format!("oidc.{key}: {why}")));
+        if !self.issuer.is_empty() {
+            let plain = self.issuer.starts_with("https://") || self.issuer.starts_with("http://");
+            let host = self.issuer.split_once("://").map_or("", |(_, rest)| rest);
+            if !plain
+                || host.is_empty()
+                || self.issuer.ends_with('/')
+                || self.issuer.contains(['?', '#', ' '])
+            {
+                return bad(
+                    "issuer",
+                    "expected an http(s) URL without a trailing slash, query or fragment, for example https://id.example.com",
+                );
+            }
+        }
+        if !(1..=600).contains(&self.code_seconds) {
+            return bad("code_seconds", "must be between 1 and 600");
+        }
+        for (key, value) in [
+            ("access_token_minutes", self.access_token_minutes),
+            ("refresh_token_days", self.refresh_token_days),
+            ("id_token_minutes", self.id_token_minutes),
+            ("session_idle_days", self.session_idle_days),
+            ("session_max_days", self.session_max_days),
+            ("login_code_minutes", self.login_code_minutes),
+        ] {
+            if value == 0 {
+                return bad(key, "must be at least 1");
+            }
+        }
+        if self.key_encryption_key.is_empty() && self.key_file.is_empty() {
+            return bad("key_file", "must not be empty when oidc.key_encryption_key is");
+        }
+        Ok(())
+    }
+}
+
 /// Where the file part of the configuration comes from.
 pub enum ConfigSource<'a> {
     /// `./config.toml` when present, else built-in defaults.
@@ -871,6 +986,7 @@ impl Config {
         if self.otc.ttl_seconds == 0 {
             return bad("otc.ttl_seconds", "must be at least 1");
         }
+        self.oidc.validate()?;
         if self.mail.transport == MailTransport::Smtp
             && self.mail.smtp_host.as_deref().unwrap_or("").is_empty()
         {
