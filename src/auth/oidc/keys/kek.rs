@@ -298,6 +298,20 @@ mod tests {
         assert_eq!(Kek::load_or_create(&path).unwrap(), created);
     }
 
+    #[test]
+    fn processes_starting_together_get_one_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("oidc.kek");
+        let keys: Vec<Kek> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| Kek::load_or_create(&path).unwrap()))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(keys.iter().all(|k| *k == keys[0]));
+        assert_eq!(Kek::load_or_create(&path).unwrap(), keys[0]);
+    }
+
     #[cfg(unix)]
     #[test]
     fn load_or_create_refuses_a_file_others_can_read() {
