@@ -826,7 +826,10 @@ impl OidcConfig {
             }
         }
         if self.key_encryption_key.is_empty() && self.key_file.is_empty() {
-            return bad("key_file", "must not be empty when oidc.key_encryption_key is");
+            return bad(
+                "key_file",
+                "must not be empty when oidc.key_encryption_key is",
+            );
         }
         Ok(())
     }

@@ -661,6 +661,7 @@ fn apply_account_edit(
             revoke_tokens: revoke,
             token,
             audit,
+            ..Effects::default()
         },
     )
 }

@@ -159,7 +159,16 @@ pub struct SignInRequest {
     pub secret: Secret,
     pub ip: Option<IpAddr>,
     pub accept: Accept,
-    pub kind: TokenKind,
+    pub mint: Mint,
+}
+
+/// What a successful sign-in mints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mint {
+    /// An access token of this dialect.
+    Token(TokenKind),
+    /// A browser session of the hosted pages (`IssuedToken::token` is its cookie).
+    BrowserSession,
 }
 
 /// A minted access token and whom it signs in.

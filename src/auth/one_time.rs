@@ -662,6 +662,7 @@ fn spend_on_record(
             revoke_tokens: true,
             token: new_token,
             audit: vec![audit],
+            ..Effects::default()
         },
     )
 }

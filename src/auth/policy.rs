@@ -33,6 +33,9 @@ pub struct Policy {
     /// The sweeper: how often it runs and how many entries one write purges.
     pub sweep_interval: std::time::Duration,
     pub sweep_batch: usize,
+    /// The hosted pages' browser session: idle and absolute lifetime, in seconds.
+    pub browser_session_idle: i64,
+    pub browser_session_max: i64,
 }
 
 impl Policy {
@@ -48,6 +51,8 @@ impl Policy {
             otc_enabled: c.otc.enabled,
             otc_ttl: i64::from(c.otc.ttl_seconds),
             reset_ttl_hours: c.reset.ttl_hours,
+            browser_session_idle: i64::from(c.oidc.session_idle_days) * 86_400,
+            browser_session_max: i64::from(c.oidc.session_max_days) * 86_400,
             reset_url_template: c.reset.url_template.clone(),
             activation_ttl_days: c.account.activation_ttl_days,
             activation_url_template: c.account.activation_url_template.clone(),

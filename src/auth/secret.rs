@@ -213,6 +213,19 @@ pub fn hex_code_from(random: &dyn RandomSource) -> Secret {
     Secret(hex::encode(random_bytes::<16>(random)))
 }
 
+/// 32 random bytes as base64url (43 characters, 256 bits): browser-session cookies,
+/// authorization codes, refresh tokens, client secrets.
+pub fn url_token(random: &dyn RandomSource) -> Secret {
+    use base64::Engine as _;
+    Secret(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<32>(random)))
+}
+
+/// 12 random bytes as base64url (16 characters): public names (client ids, session ids).
+pub fn url_id(random: &dyn RandomSource) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<12>(random))
+}
+
 /// A longer random secret for admin and storefront keys.
 pub fn new_key(prefix: &str) -> Secret {
     key_from(&OsRandom, prefix)

@@ -245,8 +245,22 @@ impl Auth {
         };
         let rehashed_from = rehash.as_ref().map(|r| r.from_scheme);
         let otc_enabled = self.policy.otc_enabled;
-        let (token, new_token) = self.mint(account.customer.id, req.kind, now);
-        let expires_at = new_token.record.expires_at;
+        let (token, new_token, browser_session) = match req.mint {
+            Mint::Token(kind) => {
+                let (token, new_token) = self.mint(account.customer.id, kind, now);
+                (token, Some(new_token), None)
+            }
+            Mint::BrowserSession => {
+                let (cookie, digest, session) =
+                    self.mint_browser_session(account.customer.id, method, now);
+                (cookie, None, Some((digest, session)))
+            }
+        };
+        let expires_at = match (&new_token, &browser_session) {
+            (Some(t), _) => t.record.expires_at,
+            (None, Some((_, s))) => s.expires_at,
+            (None, None) => now,
+        };
         let outcome = self
             .store
             .update_customer(Who::Id(account.customer.id), move |c| {
@@ -264,7 +278,8 @@ impl Auth {
                     Ok((audit, rehashed)) => Change::Save(
                         Ok(rehashed),
                         Effects {
-                            token: Some(new_token.clone()),
+                            token: new_token.clone(),
+                            browser_session: browser_session.clone(),
                             audit: audit.into_iter().collect(),
                             ..Effects::default()
                         },

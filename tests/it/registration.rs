@@ -274,7 +274,7 @@ async fn storefront_profile_fields_are_at_most_255_characters() {
             secret: storekey::auth::secret::Secret::new(PASSWORD),
             ip: None,
             accept: storekey::auth::Accept::Any,
-            kind: storekey::model::TokenKind::Storefront,
+            mint: storekey::auth::Mint::Token(storekey::model::TokenKind::Storefront),
         })
         .await
         .unwrap();

@@ -912,7 +912,7 @@ async fn sign_in(
             secret: Secret::new(secret),
             ip: caller.ip,
             accept,
-            kind: TokenKind::Commerce,
+            mint: crate::auth::Mint::Token(TokenKind::Commerce),
         })
         .await
         .map_err(sign_in_error)?;

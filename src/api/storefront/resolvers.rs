@@ -175,7 +175,7 @@ impl Mutation {
                 secret: Secret::new(input.password),
                 ip: caller.ip,
                 accept: Accept::Any,
-                kind: TokenKind::Storefront,
+                mint: crate::auth::Mint::Token(TokenKind::Storefront),
             })
             .await;
         Ok(Some(match result {

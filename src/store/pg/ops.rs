@@ -737,6 +737,11 @@ async fn apply(tx: &Transaction<'_>, id: CustomerId, effects: &Effects) -> Resul
     if let Some(token) = &effects.token {
         insert_token(tx, token).await?;
     }
+    if effects.browser_session.is_some() {
+        return Err(PgError::Corrupt(
+            "the OpenID Connect provider's records are not stored on PostgreSQL yet".into(),
+        ));
+    }
     for entry in &effects.audit {
         append(tx, entry).await?;
     }

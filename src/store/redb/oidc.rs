@@ -183,6 +183,16 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Stores a new browser session, findable by its customer.
+    pub(super) fn start_browser_session(
+        &mut self,
+        digest: &Digest,
+        session: &BrowserSession,
+    ) -> Result<(), StoreError> {
+        self.put_browser_session(digest, session)?;
+        self.link(Link::CustomerSession(session.customer, digest))
+    }
+
     fn delete_browser_session(
         &mut self,
         digest: &Digest,
@@ -390,8 +400,7 @@ impl RedbStore {
         audit: Option<AuditEntry>,
     ) -> Result<(), StoreError> {
         self.write(move |tx| {
-            tx.put_browser_session(&digest, &session)?;
-            tx.link(Link::CustomerSession(session.customer, &digest))?;
+            tx.start_browser_session(&digest, &session)?;
             if let Some(entry) = &audit {
                 ops::append(tx, entry)?;
             }

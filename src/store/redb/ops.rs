@@ -292,6 +292,9 @@ fn apply(tx: &mut Tx<'_>, id: CustomerId, effects: Effects) -> Result<(), StoreE
     if let Some(token) = &effects.token {
         tx.insert_access_token(&token.digest, &token.record)?;
     }
+    if let Some((digest, session)) = &effects.browser_session {
+        tx.start_browser_session(digest, session)?;
+    }
     for entry in &effects.audit {
         append(tx, entry)?;
     }
