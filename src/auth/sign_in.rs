@@ -253,12 +253,12 @@ impl Auth {
             Mint::BrowserSession => {
                 let (cookie, digest, session) =
                     self.mint_browser_session(account.customer.id, method, now);
-                (cookie, None, Some((digest, session)))
+                (cookie, None, Some(Box::new((digest, session))))
             }
         };
         let expires_at = match (&new_token, &browser_session) {
             (Some(t), _) => t.record.expires_at,
-            (None, Some((_, s))) => s.expires_at,
+            (None, Some(started)) => started.1.expires_at,
             (None, None) => now,
         };
         let outcome = self

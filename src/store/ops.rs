@@ -71,7 +71,7 @@ pub struct Effects {
     pub revoke_tokens: bool,
     pub token: Option<NewToken>,
     /// A hosted-pages browser session to start (a sign-in there), by its cookie's digest.
-    pub browser_session: Option<(Digest, crate::model::oidc::BrowserSession)>,
+    pub browser_session: Option<Box<(Digest, crate::model::oidc::BrowserSession)>>,
     /// Audit entries, in order (a customer edit that also changes a consent has two).
     pub audit: Vec<AuditEntry>,
 }

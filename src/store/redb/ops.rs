@@ -292,8 +292,8 @@ fn apply(tx: &mut Tx<'_>, id: CustomerId, effects: Effects) -> Result<(), StoreE
     if let Some(token) = &effects.token {
         tx.insert_access_token(&token.digest, &token.record)?;
     }
-    if let Some((digest, session)) = &effects.browser_session {
-        tx.start_browser_session(digest, session)?;
+    if let Some(started) = &effects.browser_session {
+        tx.start_browser_session(&started.0, &started.1)?;
     }
     for entry in &effects.audit {
         append(tx, entry)?;
