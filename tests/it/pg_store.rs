@@ -486,6 +486,7 @@ async fn tokens_are_issued_renewed_deleted_and_revoked<B: Backend>(s: B) {
                     revoke_tokens: true,
                     token: Some(edit.clone()),
                     audit: Vec::new(),
+                    ..Effects::default()
                 },
             )
         })
