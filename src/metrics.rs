@@ -41,6 +41,12 @@ pub struct LoginLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OidcLabels {
+    pub endpoint: &'static str,
+    pub outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct KindLabels {
     pub kind: &'static str,
 }
@@ -69,6 +75,8 @@ pub struct Metrics {
     registry: Registry,
     pub requests: Family<RequestLabels, Counter>,
     pub logins: Family<LoginLabels, Counter>,
+    /// The OpenID Connect provider's grants, refusals and logouts, by endpoint and outcome.
+    pub oidc: Family<OidcLabels, Counter>,
     pub lockouts: Counter,
     pub sweeper_purged: Family<KindLabels, Counter>,
     pub sweeper_runs: Counter,
@@ -105,6 +113,12 @@ impl Metrics {
         let requests = Family::<RequestLabels, Counter>::default();
         let logins = Family::<LoginLabels, Counter>::default();
         let lockouts = Counter::default();
+        let oidc = Family::<OidcLabels, Counter>::default();
+        registry.register(
+            "oidc",
+            "OpenID Connect requests by endpoint (authorize, token, userinfo, logout) and outcome",
+            oidc.clone(),
+        );
         let sweeper_purged = Family::<KindLabels, Counter>::default();
         let sweeper_runs = Counter::default();
         let hash_queue_depth = Gauge::default();
@@ -210,6 +224,7 @@ impl Metrics {
             registry,
             requests,
             logins,
+            oidc,
             lockouts,
             sweeper_purged,
             sweeper_runs,
@@ -255,6 +270,13 @@ impl Metrics {
                 })
                 .set(i64::try_from(n).unwrap_or(i64::MAX));
         }
+    }
+
+    /// One OpenID Connect request's outcome (`storekey_oidc_total`).
+    pub fn oidc(&self, endpoint: &'static str, outcome: &'static str) {
+        self.oidc
+            .get_or_create(&OidcLabels { endpoint, outcome })
+            .inc();
     }
 
     pub fn login(&self, method: &'static str, outcome: &'static str) {

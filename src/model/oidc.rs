@@ -101,6 +101,9 @@ pub struct Grant {
     pub sid: String,
     pub auth_time: Timestamp,
     pub amr: Vec<String>,
+    /// The authorization request's nonce: in the ID token of the code's redemption only.
+    #[serde(default)]
+    pub nonce: Option<String>,
     pub created_at: Timestamp,
     /// No refresh token of this family works past this (the client's refresh lifetime, from
     /// the code's redemption); also when the store may purge it.

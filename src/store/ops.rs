@@ -27,7 +27,7 @@ pub struct NewToken {
 
 /// What a grant issues in the commit that decides it (a code's redemption or a refresh):
 /// an access token, the next refresh token when the grant has them, the audit entry.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Issue {
     pub access: NewToken,
     /// The new refresh token's digest (it lives as long as its grant).

@@ -514,6 +514,7 @@ impl RedbStore {
                 sid: code.sid.clone(),
                 auth_time: code.auth_time,
                 amr: code.amr.clone(),
+                nonce: code.nonce.clone(),
                 created_at: now,
                 expires_at: issue.grant_expires_at,
             };
