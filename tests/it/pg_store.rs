@@ -12,6 +12,7 @@
 use crate::postgres::{database, Schema};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
+use storekey::model::oidc::{AuthorizationCode, BrowserSession, Grant, OidcClient, SigningKey};
 use storekey::model::{
     Account, Address, AddressBook, AddressChanges, AddressId, AuditEntry, LacAction, LacEntry,
     LacFilter, Lockout, OneTimeSecret, OtcIssue, StorefrontToken, StorefrontTokenKind,
@@ -20,8 +21,8 @@ use storekey::store::import::{self, OnConflict, RowOutcome};
 use storekey::store::pg::Postgres;
 use storekey::store::{
     AccessTokenRecord, AddressEdit, AddressOutcome, Backend, Change, Created, CustomerId, Effects,
-    MailLimit, MultipassOutcome, NewToken, RedbStore, SweepReport, Timestamp, TokenKind, Updated,
-    Upsert, Who,
+    Granted, Issue, MailLimit, MultipassOutcome, NewToken, RedbStore, SweepReport, Timestamp,
+    TokenKind, Updated, Upsert, Who,
 };
 
 /// What must outlive every clone of a store (its temp dir, its test database): held, not read.
@@ -136,6 +137,17 @@ contract!(
     imported_and_edited_customers_keep_their_addresses,
     a_customer_search_matches_email_or_name_in_any_case_within_its_bound,
     the_login_as_customer_log_reads_typed_fields_newest_first_within_its_bound,
+    oidc_the_first_key_wins_and_a_rotation_retires_the_old_one,
+    oidc_clients_are_created_once_listed_and_deleted_with_their_grants,
+    oidc_browser_sessions_are_created_read_touched_and_ended,
+    oidc_a_code_is_redeemed_once_and_a_replay_ends_its_grant,
+    oidc_an_expired_or_unknown_code_is_unknown,
+    oidc_a_refused_redemption_writes_nothing_and_the_code_stays_redeemable,
+    oidc_a_refresh_rotates_its_token_and_a_late_replay_ends_the_grant,
+    oidc_revoking_a_customers_tokens_ends_its_sessions_and_grants,
+    oidc_the_sweep_purges_expired_codes_sessions_and_grants,
+    oidc_eight_concurrent_redemptions_of_one_code_issue_one_grant,
+    oidc_eight_concurrent_refreshes_of_one_token_rotate_it_once,
 );
 
 const NOW: Timestamp = 1_800_000_000;
@@ -1829,4 +1841,773 @@ async fn the_login_as_customer_log_reads_typed_fields_newest_first_within_its_bo
         log(every(), None, 1, 100).await,
         (vec![gone], Some(seqs[3]))
     );
+}
+
+// The OpenID Connect provider's records.
+
+fn signing_key(kid: &str, created_at: Timestamp) -> SigningKey {
+    SigningKey {
+        kid: kid.into(),
+        alg: "RS256".into(),
+        created_at,
+        signs_from: created_at,
+        published_until: None,
+        public_jwk: serde_json::json!({"kty": "RSA", "kid": kid, "n": "AQAB", "e": "AQAB"}),
+        sealed_private: kid.as_bytes().to_vec(),
+    }
+}
+
+fn oidc_client(client_id: &str) -> OidcClient {
+    OidcClient {
+        client_id: client_id.into(),
+        name: format!("{client_id} app"),
+        secret_sha256: Some("ab".repeat(32)),
+        first_party: false,
+        redirect_uris: vec![format!("https://{client_id}.example/cb")],
+        post_logout_redirect_uris: vec![],
+        scopes: vec!["openid".into(), "email".into()],
+        access_token_minutes: None,
+        refresh_token_days: Some(30),
+        created_at: NOW,
+    }
+}
+
+fn browser_session(customer: CustomerId, sid: &str, expires_at: Timestamp) -> BrowserSession {
+    BrowserSession {
+        sid: sid.into(),
+        customer,
+        auth_time: NOW,
+        amr: vec!["pwd".into()],
+        created_at: NOW,
+        last_seen: NOW,
+        expires_at,
+    }
+}
+
+fn code(customer: CustomerId, client: &str, sid: &str, expires_at: Timestamp) -> AuthorizationCode {
+    AuthorizationCode {
+        client_id: client.into(),
+        customer,
+        redirect_uri: format!("https://{client}.example/cb"),
+        scope: "openid email".into(),
+        nonce: Some("n-0S6_WzA2Mj".into()),
+        code_challenge: None,
+        sid: sid.into(),
+        auth_time: NOW - 5,
+        amr: vec!["pwd".into()],
+        expires_at,
+        redeemed: None,
+    }
+}
+
+/// What a grant issues: access token `[access; 32]` until `access_until` (its customer is the
+/// grant's, filled in by the store), refresh token `[refresh; 32]`, the grant until
+/// `grant_until`, audited as `oidc_tokens_issued`.
+fn grant_issue(access: u8, refresh: u8, access_until: Timestamp, grant_until: Timestamp) -> Issue {
+    Issue {
+        access: token(access, CustomerId(0), access_until),
+        refresh: Some([refresh; 32]),
+        grant_expires_at: grant_until,
+        audit: Some(entry("oidc_tokens_issued", None)),
+    }
+}
+
+/// A redemption's decision: issues `grant_issue(access, refresh, …)` to a customer who exists.
+fn accept_code(
+    access: u8,
+    refresh: u8,
+    grant_until: Timestamp,
+) -> impl Fn(&AuthorizationCode, Option<&Account>) -> Result<Issue, &'static str> + Send + 'static {
+    move |_, account| match account {
+        Some(_) => Ok(grant_issue(access, refresh, NOW + 3600, grant_until)),
+        None => Err("no customer"),
+    }
+}
+
+/// A refresh's decision, as `accept_code`.
+fn accept_refresh(
+    access: u8,
+    refresh: u8,
+) -> impl Fn(&Grant, Option<&Account>) -> Result<Issue, &'static str> + Send + 'static {
+    move |grant, account| match account {
+        Some(_) => Ok(grant_issue(access, refresh, NOW + 3600, grant.expires_at)),
+        None => Err("no customer"),
+    }
+}
+
+/// Saves a code `[code_byte; 32]` for `customer`'s session `sid` at `client` and redeems it,
+/// issuing access `[access; 32]` and refresh `[refresh; 32]`; the grant.
+async fn granted<B: Backend>(
+    s: &B,
+    customer: CustomerId,
+    client: &str,
+    sid: &str,
+    (code_byte, access, refresh): (u8, u8, u8),
+    grant_until: Timestamp,
+) -> Grant {
+    s.save_oidc_code([code_byte; 32], code(customer, client, sid, NOW + 60))
+        .await
+        .unwrap();
+    match s
+        .redeem_oidc_code(
+            [code_byte; 32],
+            NOW,
+            accept_code(access, refresh, grant_until),
+        )
+        .await
+        .unwrap()
+    {
+        Granted::Issued { grant, .. } => grant,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Whether access token `[byte; 32]` still works, through both of its reads.
+async fn access_lives<B: Backend>(s: &B, byte: u8) -> bool {
+    let plain = s.access_token(&[byte; 32]).await.unwrap().is_some();
+    let oidc = s.oidc_access(&[byte; 32]).await.unwrap().is_some();
+    assert_eq!(plain, oidc, "access token {byte}: its two reads disagree");
+    plain
+}
+
+/// `n` reads at once, so that a pool has `n` connections open before a race.
+async fn warm_up<B: Backend>(s: &B, n: usize) {
+    let reads: Vec<_> = (0..n)
+        .map(|_| {
+            let s = s.clone();
+            tokio::spawn(async move { s.oidc_keys().await.unwrap() })
+        })
+        .collect();
+    for read in reads {
+        read.await.unwrap();
+    }
+}
+
+async fn oidc_the_first_key_wins_and_a_rotation_retires_the_old_one<B: Backend>(s: B) {
+    assert!(s.oidc_keys().await.unwrap().is_empty());
+    // Eight instances starting at once on an empty store: one key between them. (Eight
+    // reads first, so that on PostgreSQL each racer finds a connection ready and none is
+    // held back by a connect.)
+    warm_up(&s, 8).await;
+    let start = Arc::new(tokio::sync::Barrier::new(8));
+    let racers: Vec<_> = (0..8)
+        .map(|i| {
+            let (s, start) = (s.clone(), start.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                s.add_oidc_key(signing_key(&format!("k{i}"), NOW), None, None)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for racer in racers {
+        answers.push(racer.await.unwrap());
+    }
+    let kept = s.oidc_keys().await.unwrap();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(
+        answers.iter().all(|a| *a == kept),
+        "each was told the kept key: {answers:?}"
+    );
+    let first = kept[0].clone();
+    // A later start finds it and adds nothing.
+    assert_eq!(
+        s.add_oidc_key(signing_key("k8", NOW + 1), None, None)
+            .await
+            .unwrap(),
+        kept
+    );
+
+    let rotated = s
+        .add_oidc_key(
+            signing_key("k4", NOW + 10),
+            Some(NOW + 100),
+            Some(entry("oidc_key_rotated", None)),
+        )
+        .await
+        .unwrap();
+    let retired = SigningKey {
+        published_until: Some(NOW + 100),
+        ..first
+    };
+    assert_eq!(rotated, [retired.clone(), signing_key("k4", NOW + 10)]);
+    assert_eq!(s.oidc_keys().await.unwrap(), rotated);
+    // The next rotation retires only the key still signing.
+    let again = s
+        .add_oidc_key(signing_key("k5", NOW + 20), Some(NOW + 200), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        [
+            retired,
+            SigningKey {
+                published_until: Some(NOW + 200),
+                ..signing_key("k4", NOW + 10)
+            },
+            signing_key("k5", NOW + 20),
+        ]
+    );
+    assert_eq!(
+        actions(&s.audit(0, 10).await.unwrap()),
+        ["oidc_key_rotated"]
+    );
+}
+
+async fn oidc_clients_are_created_once_listed_and_deleted_with_their_grants<B: Backend>(s: B) {
+    let created = entry("oidc_client_created", None);
+    assert!(s
+        .create_oidc_client(oidc_client("shop"), created.clone())
+        .await
+        .unwrap());
+    let mut taken = oidc_client("shop");
+    taken.name = "another".into();
+    assert!(!s.create_oidc_client(taken, created.clone()).await.unwrap());
+    assert_eq!(
+        s.oidc_client("shop").await.unwrap(),
+        Some(oidc_client("shop")),
+        "the first create stays"
+    );
+    assert!(s
+        .create_oidc_client(oidc_client("app"), created)
+        .await
+        .unwrap());
+    assert_eq!(
+        s.oidc_clients().await.unwrap(),
+        [oidc_client("app"), oidc_client("shop")],
+        "by id"
+    );
+    assert_eq!(s.oidc_client("nobody").await.unwrap(), None);
+
+    let ann = create(&s, account("ann@example.com")).await.customer.id;
+    let shop = granted(&s, ann, "shop", "s1", (1, 10, 20), NOW + 1000).await;
+    granted(&s, ann, "shop", "s1", (2, 11, 21), NOW + 1000).await;
+    let app = granted(&s, ann, "app", "s1", (3, 12, 22), NOW + 1000).await;
+    let (record, grant, account) = s.oidc_access(&[10; 32]).await.unwrap().unwrap();
+    assert_eq!(record.customer_id, ann);
+    assert_eq!((grant, account.customer.id), (shop, ann));
+
+    let deleted = entry("oidc_client_deleted", None);
+    assert!(s
+        .delete_oidc_client("shop".into(), deleted.clone())
+        .await
+        .unwrap());
+    assert!(!s.delete_oidc_client("shop".into(), deleted).await.unwrap());
+    assert_eq!(s.oidc_client("shop").await.unwrap(), None);
+    assert!(!access_lives(&s, 10).await, "the client's grants ended");
+    assert!(!access_lives(&s, 11).await);
+    let refresh = s
+        .refresh_oidc([20; 32], NOW + 1, 30, accept_refresh(13, 23))
+        .await
+        .unwrap();
+    assert!(matches!(refresh, Granted::Unknown), "{refresh:?}");
+    assert!(access_lives(&s, 12).await, "the other client's grant stays");
+    assert_eq!(s.oidc_access(&[12; 32]).await.unwrap().unwrap().1, app);
+    assert_eq!(s.access_token_count().await.unwrap(), 1);
+    let log = s.audit(0, 20).await.unwrap();
+    let client_actions: Vec<&str> = actions(&log)
+        .into_iter()
+        .filter(|a| a.starts_with("oidc_client"))
+        .collect();
+    assert_eq!(
+        client_actions,
+        [
+            "oidc_client_created",
+            "oidc_client_created",
+            "oidc_client_deleted"
+        ],
+        "a refused create or delete is not audited"
+    );
+}
+
+async fn oidc_browser_sessions_are_created_read_touched_and_ended<B: Backend>(s: B) {
+    let ann = create(&s, account("ann@example.com")).await.customer.id;
+    let session = browser_session(ann, "s1", NOW + 600);
+    s.create_browser_session(
+        [1; 32],
+        session.clone(),
+        Some(entry("signed_in", Some(ann))),
+    )
+    .await
+    .unwrap();
+    s.create_browser_session([2; 32], browser_session(ann, "s2", NOW + 600), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.browser_session(&[1; 32]).await.unwrap(),
+        Some(session.clone())
+    );
+    assert_eq!(s.browser_session(&[9; 32]).await.unwrap(), None);
+
+    assert!(s
+        .touch_browser_session([1; 32], NOW + 30, NOW + 630)
+        .await
+        .unwrap());
+    assert!(!s
+        .touch_browser_session([9; 32], NOW + 30, NOW + 630)
+        .await
+        .unwrap());
+    let touched = BrowserSession {
+        last_seen: NOW + 30,
+        expires_at: NOW + 630,
+        ..session
+    };
+    assert_eq!(
+        s.browser_session(&[1; 32]).await.unwrap(),
+        Some(touched.clone())
+    );
+
+    // Grants: shop in s1, app in s1, shop in s2.
+    granted(&s, ann, "shop", "s1", (1, 10, 20), NOW + 1000).await;
+    granted(&s, ann, "app", "s1", (2, 11, 21), NOW + 1000).await;
+    granted(&s, ann, "shop", "s2", (3, 12, 22), NOW + 1000).await;
+    let ended = s
+        .end_browser_session(
+            [1; 32],
+            Some("shop".into()),
+            Some(entry("signed_out", Some(ann))),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ended, Some(touched), "the session as it was");
+    assert_eq!(s.browser_session(&[1; 32]).await.unwrap(), None);
+    assert!(!access_lives(&s, 10).await, "shop's grant in s1 ended");
+    assert!(access_lives(&s, 11).await, "app's grant in s1 stays");
+    assert!(access_lives(&s, 12).await, "shop's grant in s2 stays");
+    assert!(s.browser_session(&[2; 32]).await.unwrap().is_some());
+
+    assert_eq!(
+        s.end_browser_session([1; 32], None, Some(entry("signed_out", Some(ann))))
+            .await
+            .unwrap(),
+        None
+    );
+    // Without a client, only the session ends.
+    assert!(s
+        .end_browser_session([2; 32], None, None)
+        .await
+        .unwrap()
+        .is_some());
+    assert!(access_lives(&s, 12).await);
+    let log = s.audit(0, 20).await.unwrap();
+    let session_actions: Vec<&str> = actions(&log)
+        .into_iter()
+        .filter(|a| a.starts_with("signed"))
+        .collect();
+    assert_eq!(session_actions, ["signed_in", "signed_out"]);
+}
+
+async fn oidc_a_code_is_redeemed_once_and_a_replay_ends_its_grant<B: Backend>(s: B) {
+    let ann = create(&s, account("ann@example.com")).await;
+    let id = ann.customer.id;
+    let saved = code(id, "shop", "s1", NOW + 60);
+    s.save_oidc_code([1; 32], saved.clone()).await.unwrap();
+    let first = s
+        .redeem_oidc_code([1; 32], NOW, accept_code(10, 20, NOW + 1000))
+        .await
+        .unwrap();
+    let Granted::Issued { grant, account } = first else {
+        panic!("{first:?}");
+    };
+    assert_eq!(
+        grant,
+        Grant {
+            id: grant.id,
+            client_id: "shop".into(),
+            customer: id,
+            scope: saved.scope.clone(),
+            sid: "s1".into(),
+            auth_time: saved.auth_time,
+            amr: saved.amr.clone(),
+            created_at: NOW,
+            expires_at: NOW + 1000,
+        }
+    );
+    assert_eq!(*account, ann);
+    let mut expected_token = token(10, id, NOW + 3600).record;
+    expected_token.customer_id = id;
+    assert_eq!(
+        s.oidc_access(&[10; 32]).await.unwrap(),
+        Some((expected_token, grant.clone(), ann.clone()))
+    );
+    assert_eq!(
+        s.session(&[10; 32]).await.unwrap(),
+        Some((expected_token, ann.clone())),
+        "the access token is the grant's customer's"
+    );
+    assert_eq!(
+        actions(&s.audit(0, 10).await.unwrap()),
+        ["oidc_tokens_issued"]
+    );
+
+    for _ in 0..2 {
+        let again = s
+            .redeem_oidc_code([1; 32], NOW + 1, accept_code(11, 21, NOW + 1000))
+            .await
+            .unwrap();
+        assert!(
+            matches!(again, Granted::Replayed { grant: g } if g == grant.id),
+            "{again:?}"
+        );
+    }
+    assert!(!access_lives(&s, 10).await, "the replay ended the grant");
+    assert!(!access_lives(&s, 11).await, "and issued nothing");
+    let refresh = s
+        .refresh_oidc([20; 32], NOW + 2, 30, accept_refresh(12, 22))
+        .await
+        .unwrap();
+    assert!(matches!(refresh, Granted::Unknown), "{refresh:?}");
+    assert_eq!(s.access_token_count().await.unwrap(), 0);
+    assert_eq!(
+        actions(&s.audit(0, 10).await.unwrap()),
+        ["oidc_tokens_issued"]
+    );
+}
+
+async fn oidc_an_expired_or_unknown_code_is_unknown<B: Backend>(s: B) {
+    let id = create(&s, account("ann@example.com")).await.customer.id;
+    s.save_oidc_code([1; 32], code(id, "shop", "s1", NOW + 60))
+        .await
+        .unwrap();
+    let late = s
+        .redeem_oidc_code([1; 32], NOW + 60, accept_code(10, 20, NOW + 1000))
+        .await
+        .unwrap();
+    assert!(matches!(late, Granted::Unknown), "{late:?}");
+    let unknown = s
+        .redeem_oidc_code([2; 32], NOW, accept_code(11, 21, NOW + 1000))
+        .await
+        .unwrap();
+    assert!(matches!(unknown, Granted::Unknown), "{unknown:?}");
+    assert_eq!(s.access_token_count().await.unwrap(), 0);
+    assert!(s.audit(0, 10).await.unwrap().is_empty());
+    // Before its expiry the same code is still good: the late try spent nothing.
+    let in_time = s
+        .redeem_oidc_code([1; 32], NOW + 59, accept_code(12, 22, NOW + 1000))
+        .await
+        .unwrap();
+    assert!(matches!(in_time, Granted::Issued { .. }), "{in_time:?}");
+}
+
+async fn oidc_a_refused_redemption_writes_nothing_and_the_code_stays_redeemable<B: Backend>(s: B) {
+    let id = create(&s, account("ann@example.com")).await.customer.id;
+    s.save_oidc_code([1; 32], code(id, "shop", "s1", NOW + 60))
+        .await
+        .unwrap();
+    let refused = s
+        .redeem_oidc_code(
+            [1; 32],
+            NOW,
+            |c: &AuthorizationCode, _: Option<&Account>| {
+                Err::<Issue, _>(format!("wrong redirect_uri for {}", c.client_id))
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(&refused, Granted::Refused(why) if why == "wrong redirect_uri for shop"),
+        "{refused:?}"
+    );
+    assert_eq!(s.access_token_count().await.unwrap(), 0);
+    assert!(s.audit(0, 10).await.unwrap().is_empty());
+    let issued = s
+        .redeem_oidc_code([1; 32], NOW, accept_code(10, 20, NOW + 1000))
+        .await
+        .unwrap();
+    assert!(matches!(issued, Granted::Issued { .. }), "{issued:?}");
+    assert!(access_lives(&s, 10).await);
+
+    // A code whose customer is gone: the decision sees no customer.
+    let bob = create(&s, account("bob@example.com")).await.customer.id;
+    s.save_oidc_code([2; 32], code(bob, "shop", "s2", NOW + 60))
+        .await
+        .unwrap();
+    assert!(s.delete_customer(bob, None).await.unwrap());
+    let gone = s
+        .redeem_oidc_code([2; 32], NOW, accept_code(11, 21, NOW + 1000))
+        .await
+        .unwrap();
+    assert!(matches!(gone, Granted::Refused("no customer")), "{gone:?}");
+}
+
+async fn oidc_a_refresh_rotates_its_token_and_a_late_replay_ends_the_grant<B: Backend>(s: B) {
+    let ann = create(&s, account("ann@example.com")).await;
+    let id = ann.customer.id;
+    let grant = granted(&s, id, "shop", "s1", (1, 10, 20), NOW + 1000).await;
+
+    let refused = s
+        .refresh_oidc([20; 32], NOW + 1, 30, |_: &Grant, _: Option<&Account>| {
+            Err::<Issue, _>("consent withdrawn")
+        })
+        .await
+        .unwrap();
+    assert!(
+        matches!(refused, Granted::Refused("consent withdrawn")),
+        "{refused:?}"
+    );
+    let expired = s
+        .refresh_oidc([20; 32], NOW + 1000, 30, accept_refresh(19, 29))
+        .await
+        .unwrap();
+    assert!(matches!(expired, Granted::Unknown), "{expired:?}");
+    let unknown = s
+        .refresh_oidc([99; 32], NOW + 1, 30, accept_refresh(19, 29))
+        .await
+        .unwrap();
+    assert!(matches!(unknown, Granted::Unknown), "{unknown:?}");
+    assert!(!access_lives(&s, 19).await, "none of those issued anything");
+
+    let rotated_at = NOW + 100;
+    let renewed = s
+        .refresh_oidc([20; 32], rotated_at, 30, accept_refresh(11, 21))
+        .await
+        .unwrap();
+    let Granted::Issued {
+        grant: same,
+        account,
+    } = renewed
+    else {
+        panic!("{renewed:?}");
+    };
+    assert_eq!((same, *account), (grant.clone(), ann));
+    assert!(
+        access_lives(&s, 10).await,
+        "the first access token lives on"
+    );
+    assert!(access_lives(&s, 11).await);
+
+    let raced = s
+        .refresh_oidc([20; 32], rotated_at + 29, 30, accept_refresh(12, 22))
+        .await
+        .unwrap();
+    assert!(matches!(raced, Granted::Raced), "{raced:?}");
+    assert!(!access_lives(&s, 12).await, "a race issues nothing");
+    assert!(access_lives(&s, 11).await, "and ends nothing");
+
+    let replayed = s
+        .refresh_oidc([20; 32], rotated_at + 30, 30, accept_refresh(13, 23))
+        .await
+        .unwrap();
+    assert!(
+        matches!(replayed, Granted::Replayed { grant: g } if g == grant.id),
+        "{replayed:?}"
+    );
+    assert!(!access_lives(&s, 10).await, "the replay ended the grant");
+    assert!(!access_lives(&s, 11).await);
+    assert!(!access_lives(&s, 13).await);
+    let next = s
+        .refresh_oidc([21; 32], rotated_at + 31, 30, accept_refresh(14, 24))
+        .await
+        .unwrap();
+    assert!(
+        matches!(next, Granted::Unknown),
+        "the rotated-to token went with its grant: {next:?}"
+    );
+    assert_eq!(s.access_token_count().await.unwrap(), 0);
+}
+
+async fn oidc_revoking_a_customers_tokens_ends_its_sessions_and_grants<B: Backend>(s: B) {
+    let ann = create(&s, account("ann@example.com")).await.customer.id;
+    let bob = create(&s, account("bob@example.com")).await.customer.id;
+    s.create_browser_session([1; 32], browser_session(ann, "s1", NOW + 600), None)
+        .await
+        .unwrap();
+    s.create_browser_session([2; 32], browser_session(bob, "s2", NOW + 600), None)
+        .await
+        .unwrap();
+    granted(&s, ann, "shop", "s1", (1, 10, 20), NOW + 1000).await;
+    granted(&s, bob, "shop", "s2", (2, 11, 21), NOW + 1000).await;
+    issue(&s, ann, token(30, ann, NOW + 600)).await;
+
+    assert_eq!(
+        s.revoke_customer_tokens(ann).await.unwrap(),
+        2,
+        "her plain token and her grant's access token"
+    );
+    assert_eq!(s.browser_session(&[1; 32]).await.unwrap(), None);
+    assert!(!access_lives(&s, 10).await);
+    let refresh = s
+        .refresh_oidc([20; 32], NOW + 1, 30, accept_refresh(12, 22))
+        .await
+        .unwrap();
+    assert!(matches!(refresh, Granted::Unknown), "{refresh:?}");
+    assert!(
+        s.browser_session(&[2; 32]).await.unwrap().is_some(),
+        "bob's stay"
+    );
+    assert!(access_lives(&s, 11).await);
+
+    // A password change (an edit that revokes) and a delete end them too.
+    s.create_browser_session([3; 32], browser_session(ann, "s3", NOW + 600), None)
+        .await
+        .unwrap();
+    granted(&s, ann, "shop", "s3", (3, 13, 23), NOW + 1000).await;
+    let updated = s
+        .update_customer(Who::Id(ann), |c| {
+            c.credentials.set_password("$argon2id$new".into());
+            Change::Save(
+                (),
+                Effects {
+                    revoke_tokens: true,
+                    ..Effects::default()
+                },
+            )
+        })
+        .await
+        .unwrap();
+    assert!(matches!(updated, Updated::Saved(..)), "{updated:?}");
+    assert_eq!(s.browser_session(&[3; 32]).await.unwrap(), None);
+    assert!(!access_lives(&s, 13).await);
+    assert!(s.delete_customer(bob, None).await.unwrap());
+    assert_eq!(s.browser_session(&[2; 32]).await.unwrap(), None);
+    assert!(!access_lives(&s, 11).await);
+    let refresh = s
+        .refresh_oidc([21; 32], NOW + 1, 30, accept_refresh(14, 24))
+        .await
+        .unwrap();
+    assert!(matches!(refresh, Granted::Unknown), "{refresh:?}");
+    assert_eq!(s.access_token_count().await.unwrap(), 0);
+}
+
+async fn oidc_the_sweep_purges_expired_codes_sessions_and_grants<B: Backend>(s: B) {
+    let now = NOW + 100;
+    let ann = create(&s, account("ann@example.com")).await.customer.id;
+    // Codes 1 and 2 (redeemed) expire at NOW + 60, code 3 (not) at NOW + 500.
+    let ending = granted(&s, ann, "shop", "s1", (1, 10, 20), now).await;
+    let lasting = granted(&s, ann, "shop", "s1", (2, 11, 21), now + 1).await;
+    s.save_oidc_code([3; 32], code(ann, "shop", "s1", NOW + 500))
+        .await
+        .unwrap();
+    s.create_browser_session([1; 32], browser_session(ann, "s1", now), None)
+        .await
+        .unwrap();
+    s.create_browser_session([2; 32], browser_session(ann, "s2", now + 1), None)
+        .await
+        .unwrap();
+
+    let report = s.sweep(now, 100).await.unwrap();
+    assert_eq!(
+        report,
+        SweepReport {
+            oidc_codes: 2,
+            browser_sessions: 1,
+            oidc_grants: 1,
+            ..SweepReport::default()
+        }
+    );
+    assert_eq!(s.browser_session(&[1; 32]).await.unwrap(), None);
+    assert!(s.browser_session(&[2; 32]).await.unwrap().is_some());
+    assert!(
+        !access_lives(&s, 10).await,
+        "an ended grant's access token goes with it ({ending:?})"
+    );
+    assert!(access_lives(&s, 11).await, "{lasting:?}");
+    let refresh = s
+        .refresh_oidc([20; 32], NOW, 30, accept_refresh(12, 22))
+        .await
+        .unwrap();
+    assert!(matches!(refresh, Granted::Unknown), "{refresh:?}");
+    let replay = s
+        .redeem_oidc_code([1; 32], NOW, accept_code(13, 23, now))
+        .await
+        .unwrap();
+    assert!(
+        matches!(replay, Granted::Unknown),
+        "the purged code is gone: {replay:?}"
+    );
+    let live = s
+        .redeem_oidc_code([3; 32], now, accept_code(14, 24, now + 1000))
+        .await
+        .unwrap();
+    assert!(matches!(live, Granted::Issued { .. }), "{live:?}");
+    assert_eq!(s.sweep(now, 100).await.unwrap(), SweepReport::default());
+
+    // A small batch stops and says there is more.
+    let first = s.sweep(now + 1000, 1).await.unwrap();
+    assert!(first.more, "{first:?}");
+}
+
+async fn oidc_eight_concurrent_redemptions_of_one_code_issue_one_grant<B: Backend>(s: B) {
+    let id = create(&s, account("ann@example.com")).await.customer.id;
+    s.save_oidc_code([1; 32], code(id, "shop", "s1", NOW + 60))
+        .await
+        .unwrap();
+    warm_up(&s, 8).await;
+    let start = Arc::new(tokio::sync::Barrier::new(8));
+    let racers: Vec<_> = (0..8u8)
+        .map(|i| {
+            let (s, start) = (s.clone(), start.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                s.redeem_oidc_code([1; 32], NOW, accept_code(100 + i, 200 + i, NOW + 1000))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let (mut issued, mut replayed) = (Vec::new(), Vec::new());
+    for racer in racers {
+        match racer.await.unwrap() {
+            Granted::Issued { grant, .. } => issued.push(grant.id),
+            Granted::Replayed { grant } => replayed.push(grant),
+            other => panic!("{other:?}"),
+        }
+    }
+    // The first redemption issues; each of the seven after it finds the code redeemed and
+    // ends (or finds ended) that one grant.
+    assert_eq!(issued.len(), 1, "{issued:?} {replayed:?}");
+    assert_eq!(replayed, vec![issued[0]; 7]);
+    assert_eq!(
+        s.access_token_count().await.unwrap(),
+        0,
+        "the replays ended the grant"
+    );
+    for i in 0..8u8 {
+        assert!(!access_lives(&s, 100 + i).await);
+    }
+}
+
+async fn oidc_eight_concurrent_refreshes_of_one_token_rotate_it_once<B: Backend>(s: B) {
+    let id = create(&s, account("ann@example.com")).await.customer.id;
+    let grant = granted(&s, id, "shop", "s1", (1, 10, 20), NOW + 1000).await;
+    warm_up(&s, 8).await;
+    let start = Arc::new(tokio::sync::Barrier::new(8));
+    let racers: Vec<_> = (0..8u8)
+        .map(|i| {
+            let (s, start) = (s.clone(), start.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                let outcome = s
+                    .refresh_oidc([20; 32], NOW + 1, 60, accept_refresh(100 + i, 200 + i))
+                    .await
+                    .unwrap();
+                (i, outcome)
+            })
+        })
+        .collect();
+    let (mut issued, mut raced) = (Vec::new(), 0);
+    for racer in racers {
+        match racer.await.unwrap() {
+            (i, Granted::Issued { grant: g, .. }) => {
+                assert_eq!(g, grant);
+                issued.push(i);
+            }
+            (_, Granted::Raced) => raced += 1,
+            (_, other) => panic!("{other:?}"),
+        }
+    }
+    // One rotates; the seven after it find the token rotated within the grace: refused, and
+    // nothing ended.
+    assert_eq!((issued.len(), raced), (1, 7), "{issued:?}");
+    let winner = issued[0];
+    assert_eq!(s.access_token_count().await.unwrap(), 2);
+    assert!(access_lives(&s, 10).await);
+    assert!(access_lives(&s, 100 + winner).await);
+    let next = s
+        .refresh_oidc([200 + winner; 32], NOW + 2, 60, accept_refresh(9, 19))
+        .await
+        .unwrap();
+    assert!(matches!(next, Granted::Issued { .. }), "{next:?}");
 }

@@ -58,6 +58,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "lac_backfill",
         sql: include_str!("migrations/0008_lac_backfill.sql"),
     },
+    Migration {
+        version: 9,
+        name: "oidc",
+        sql: include_str!("migrations/0009_oidc.sql"),
+    },
 ];
 
 const CREATE_SCHEMA_MIGRATIONS: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

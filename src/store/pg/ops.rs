@@ -363,11 +363,16 @@ async fn insert_token(tx: &Transaction<'_>, token: &NewToken) -> Result<(), PgEr
     Ok(())
 }
 
+/// Deletes every access token of a customer and ends its browser sessions and OpenID Connect
+/// grants (what every revocation does: password change, sign out everywhere, disable, delete),
+/// as redb's `Tx::revoke_customer_tokens`. How many access tokens.
 pub(super) async fn revoke_tokens(tx: &Transaction<'_>, id: i64) -> Result<u64, PgError> {
     let statement = tx
         .prepare_cached("DELETE FROM access_tokens WHERE customer_id = $1")
         .await?;
-    Ok(tx.execute(&statement, &[&id]).await?)
+    let n = tx.execute(&statement, &[&id]).await?;
+    super::oidc::end_customer_oidc(tx, id).await?;
+    Ok(n)
 }
 
 pub(super) async fn append(tx: &Transaction<'_>, entry: &AuditEntry) -> Result<(), PgError> {

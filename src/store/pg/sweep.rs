@@ -3,12 +3,15 @@
 //! `expires_at` index standing in for redb's expiry index. Each statement commits on its own;
 //! the outer WHERE repeats the expiry test, so a token renewed or a lock re-set while the sweep
 //! waited for its row stays. Correctness never depends on the sweep: every use checks expiry.
+//! Expired grants are the exception to one statement: one transaction locks them and ends them
+//! with their access tokens (`oidc::purge_grants`), as every other end of a grant does.
 //!
 //! One instance sweeps at a time: the caller takes `try_lease("sweeper", holder, ttl)` before
 //! each pass and skips the pass when another instance holds it.
 
+use super::oidc::purge_grants;
 use super::read::{ACTIVATION, CONFIRMATION, OTC, RESET_TOKEN};
-use super::Postgres;
+use super::{Postgres, Retry};
 use crate::store::{StoreError, SweepReport, Timestamp};
 
 /// Runs one bounded purge (`$1` = now, `$2` = at most this many rows) while budget is left,
@@ -30,23 +33,60 @@ async fn purge(
 
 impl Postgres {
     /// Purges up to `batch` expired rows in all (access tokens, one-time secrets, Multipass
-    /// replay records, ended lockouts, then spent mail limits) and says how many of each;
+    /// replay records, ended lockouts, spent mail limits, authorization codes, browser
+    /// sessions, then grants with their refresh and access tokens) and says how many of each;
     /// `more` when rows were still due after the batch ran out.
     pub async fn sweep(&self, now: Timestamp, batch: usize) -> Result<SweepReport, StoreError> {
-        let client = self.client().await?;
         let mut report = SweepReport::default();
         let mut budget = i64::try_from(batch).unwrap_or(i64::MAX);
+        self.purge_statements(now, &mut budget, &mut report).await?;
+        if budget > 0 {
+            let limit = budget;
+            report.oidc_grants = self
+                .transaction(Retry::CONFLICTS, move |tx| {
+                    Box::pin(async move { purge_grants(tx, now, limit).await })
+                })
+                .await?;
+            budget -= i64::try_from(report.oidc_grants).unwrap_or(budget);
+        }
+        if budget <= 0 {
+            let client = self.client().await?;
+            let statement = client
+                .prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM access_tokens WHERE expires_at <= $1)
+                         OR EXISTS (SELECT 1 FROM customer_secrets WHERE expires_at <= $1)
+                         OR EXISTS (SELECT 1 FROM multipass_replay WHERE expires_at <= $1)
+                         OR EXISTS (SELECT 1 FROM customers WHERE lock_expires <= $1)
+                         OR EXISTS (SELECT 1 FROM rate_limits WHERE expires_at <= $1)
+                         OR EXISTS (SELECT 1 FROM oidc_codes WHERE expires_at <= $1)
+                         OR EXISTS (SELECT 1 FROM browser_sessions WHERE expires_at <= $1)
+                         OR EXISTS (SELECT 1 FROM oidc_grants WHERE expires_at <= $1)",
+                )
+                .await?;
+            report.more = client.query_one(&statement, &[&now]).await?.try_get(0)?;
+        }
+        Ok(report)
+    }
 
+    /// The purges that are one statement each, on one connection (given back before the
+    /// grants' transaction takes one of its own).
+    async fn purge_statements(
+        &self,
+        now: Timestamp,
+        budget: &mut i64,
+        report: &mut SweepReport,
+    ) -> Result<(), StoreError> {
+        let client = self.client().await?;
         report.access_tokens = purge(
             &client,
             "DELETE FROM access_tokens WHERE expires_at <= $1 AND digest IN (
                        SELECT digest FROM access_tokens WHERE expires_at <= $1
                        ORDER BY expires_at LIMIT $2)",
             now,
-            &mut budget,
+            budget,
         )
         .await?;
-        if budget > 0 {
+        if *budget > 0 {
             let statement = client
                 .prepare_cached(
                     "DELETE FROM customer_secrets WHERE expires_at <= $1
@@ -56,7 +96,7 @@ impl Postgres {
                      RETURNING kind",
                 )
                 .await?;
-            let rows = client.query(&statement, &[&now, &budget]).await?;
+            let rows = client.query(&statement, &[&now, &*budget]).await?;
             for row in &rows {
                 match row.try_get::<_, i16>(0)? {
                     RESET_TOKEN => report.reset_tokens += 1,
@@ -66,7 +106,7 @@ impl Postgres {
                     _ => {}
                 }
             }
-            budget -= i64::try_from(rows.len()).unwrap_or(budget);
+            *budget -= i64::try_from(rows.len()).unwrap_or(*budget);
         }
         report.multipass_replays = purge(
             &client,
@@ -74,7 +114,7 @@ impl Postgres {
                        SELECT digest FROM multipass_replay WHERE expires_at <= $1
                        ORDER BY expires_at LIMIT $2)",
             now,
-            &mut budget,
+            budget,
         )
         .await?;
         report.lockouts = purge(
@@ -84,7 +124,7 @@ impl Postgres {
                        SELECT id FROM customers WHERE lock_expires <= $1
                        ORDER BY lock_expires LIMIT $2)",
             now,
-            &mut budget,
+            budget,
         )
         .await?;
         report.mail_limits = purge(
@@ -93,21 +133,27 @@ impl Postgres {
                        SELECT key FROM rate_limits WHERE expires_at <= $1
                        ORDER BY expires_at LIMIT $2)",
             now,
-            &mut budget,
+            budget,
         )
         .await?;
-        if budget <= 0 {
-            let statement = client
-                .prepare_cached(
-                    "SELECT EXISTS (SELECT 1 FROM access_tokens WHERE expires_at <= $1)
-                         OR EXISTS (SELECT 1 FROM customer_secrets WHERE expires_at <= $1)
-                         OR EXISTS (SELECT 1 FROM multipass_replay WHERE expires_at <= $1)
-                         OR EXISTS (SELECT 1 FROM customers WHERE lock_expires <= $1)
-                         OR EXISTS (SELECT 1 FROM rate_limits WHERE expires_at <= $1)",
-                )
-                .await?;
-            report.more = client.query_one(&statement, &[&now]).await?.try_get(0)?;
-        }
-        Ok(report)
+        report.oidc_codes = purge(
+            &client,
+            "DELETE FROM oidc_codes WHERE expires_at <= $1 AND digest IN (
+                       SELECT digest FROM oidc_codes WHERE expires_at <= $1
+                       ORDER BY expires_at LIMIT $2)",
+            now,
+            budget,
+        )
+        .await?;
+        report.browser_sessions = purge(
+            &client,
+            "DELETE FROM browser_sessions WHERE expires_at <= $1 AND digest IN (
+                       SELECT digest FROM browser_sessions WHERE expires_at <= $1
+                       ORDER BY expires_at LIMIT $2)",
+            now,
+            budget,
+        )
+        .await?;
+        Ok(())
     }
 }
