@@ -60,7 +60,8 @@ async fn migrations_apply_on_an_empty_database_and_record_their_versions() {
             (5, "activation".into()),
             (6, "addresses".into()),
             (7, "lac_fields".into()),
-            (8, "lac_backfill".into())
+            (8, "lac_backfill".into()),
+            (9, "oidc".into())
         ]
     );
     assert_eq!(
@@ -70,12 +71,19 @@ async fn migrations_apply_on_an_empty_database_and_record_their_versions() {
             "admin_sessions",
             "admin_users",
             "audit_log",
+            "browser_sessions",
             "customer_addresses",
             "customer_secrets",
             "customers",
             "leases",
             "meta",
             "multipass_replay",
+            "oidc_access",
+            "oidc_clients",
+            "oidc_codes",
+            "oidc_grants",
+            "oidc_keys",
+            "oidc_refresh_tokens",
             "rate_limits",
             "schema_migrations",
             "storefront_tokens",
@@ -173,7 +181,7 @@ async fn a_schema_migrated_by_a_newer_build_is_refused() {
     let e = pg.migrate().await.unwrap_err();
     assert_eq!(
         e.to_string(),
-        "the database has schema migration 0099, which this build does not know (it knows up to 0008): run a storekey at least as new as the one that migrated it"
+        "the database has schema migration 0099, which this build does not know (it knows up to 0009): run a storekey at least as new as the one that migrated it"
     );
 }
 

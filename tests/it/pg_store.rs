@@ -2221,6 +2221,7 @@ async fn oidc_a_code_is_redeemed_once_and_a_replay_ends_its_grant<B: Backend>(s:
             sid: "s1".into(),
             auth_time: saved.auth_time,
             amr: saved.amr.clone(),
+            nonce: saved.nonce.clone(),
             created_at: NOW,
             expires_at: NOW + 1000,
         }

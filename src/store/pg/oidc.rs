@@ -166,6 +166,37 @@ pub(super) async fn purge_grants(
 
 /// Issues what `issue` holds for `grant`: the access token (for the grant's customer, linked to
 /// the grant), the next refresh token, the audit entry.
+/// Stores a browser session (replacing one under the same digest), unless its customer is
+/// gone: a sign-in's commit (`Effects::browser_session`) and `create_browser_session`.
+pub(super) async fn start_browser_session(
+    tx: &Transaction<'_>,
+    digest: &Digest,
+    session: &BrowserSession,
+) -> Result<(), PgError> {
+    let customer = customer_param(session.customer)?;
+    let statement = tx
+        .prepare_cached(
+            "INSERT INTO browser_sessions (digest, customer_id, sid, expires_at, record)
+             SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM customers WHERE id = $2)
+             ON CONFLICT (digest) DO UPDATE SET customer_id = EXCLUDED.customer_id,
+               sid = EXCLUDED.sid, expires_at = EXCLUDED.expires_at,
+               record = EXCLUDED.record",
+        )
+        .await?;
+    tx.execute(
+        &statement,
+        &[
+            &digest.as_slice(),
+            &customer,
+            &session.sid,
+            &session.expires_at,
+            &encode(session),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
 async fn issue(tx: &Transaction<'_>, grant: &Grant, issue: &Issue) -> Result<(), PgError> {
     let id = grant_param(grant.id)?;
     let access = &issue.access;
@@ -439,31 +470,11 @@ impl Postgres {
         session: BrowserSession,
         audit: Option<AuditEntry>,
     ) -> Result<(), StoreError> {
-        let customer = customer_param(session.customer)?;
         Ok(self
             .transaction(Retry::CONFLICTS, move |tx| {
                 let (session, audit) = (session.clone(), audit.clone());
                 Box::pin(async move {
-                    let statement = tx
-                        .prepare_cached(
-                            "INSERT INTO browser_sessions (digest, customer_id, sid, expires_at, record)
-                             SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM customers WHERE id = $2)
-                             ON CONFLICT (digest) DO UPDATE SET customer_id = EXCLUDED.customer_id,
-                               sid = EXCLUDED.sid, expires_at = EXCLUDED.expires_at,
-                               record = EXCLUDED.record",
-                        )
-                        .await?;
-                    tx.execute(
-                        &statement,
-                        &[
-                            &digest.as_slice(),
-                            &customer,
-                            &session.sid,
-                            &session.expires_at,
-                            &encode(&session),
-                        ],
-                    )
-                    .await?;
+                    start_browser_session(tx, &digest, &session).await?;
                     if let Some(entry) = &audit {
                         append(tx, entry).await?;
                     }
@@ -642,6 +653,7 @@ impl Postgres {
                         sid: code.sid.clone(),
                         auth_time: code.auth_time,
                         amr: code.amr.clone(),
+                        nonce: code.nonce.clone(),
                         created_at: now,
                         expires_at: issued.grant_expires_at,
                     };

@@ -742,10 +742,8 @@ async fn apply(tx: &Transaction<'_>, id: CustomerId, effects: &Effects) -> Resul
     if let Some(token) = &effects.token {
         insert_token(tx, token).await?;
     }
-    if effects.browser_session.is_some() {
-        return Err(PgError::Corrupt(
-            "the OpenID Connect provider's records are not stored on PostgreSQL yet".into(),
-        ));
+    if let Some(started) = &effects.browser_session {
+        super::oidc::start_browser_session(tx, &started.0, &started.1).await?;
     }
     for entry in &effects.audit {
         append(tx, entry).await?;
