@@ -100,7 +100,6 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<RunningServe
         clock,
         metrics,
     )?);
-    let state = AppState::new(auth.clone(), config.clone());
     let listen: SocketAddr = config
         .server
         .listen
@@ -116,6 +115,17 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<RunningServe
         .map_err(|e| format!("server.listen {listen}: {e}"))?;
     incoming.set_nodelay(true);
     let addr = incoming.local_addr();
+    let oidc = if config.oidc.enabled {
+        let issuer = if config.oidc.issuer.is_empty() {
+            format!("http://{addr}")
+        } else {
+            config.oidc.issuer.clone()
+        };
+        Some(crate::auth::oidc::Provider::start(auth.clone(), &config.oidc, issuer).await?)
+    } else {
+        None
+    };
+    let state = AppState::with_oidc(auth.clone(), config.clone(), oidc.clone());
     let header_timeout = Duration::from_secs(config.server.request_timeout_seconds);
     let incoming = BoundedIncoming::new(
         incoming,
@@ -138,6 +148,9 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<RunningServe
         )
     };
     let mut tasks = vec![tokio::spawn(serving)];
+    if let Some(provider) = oidc {
+        tasks.push(tokio::spawn(reload_keys(provider, stopped.clone())));
+    }
     tasks.push(tokio::spawn(crate::sweeper::run(auth.clone(), stopped)));
     // One scan of the customers (time linear in customers, memory one page), beside serving
     // so start-up does not wait for it: it sets storekey_legacy_password_hashes (rehashes count
@@ -162,6 +175,23 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<RunningServe
         stop,
         tasks,
     })
+}
+
+/// Reads the signing keys again every minute: a rotation by another process or instance is
+/// published (and signs) here too, and a retired key leaves the JWKS.
+async fn reload_keys(
+    provider: Arc<crate::auth::oidc::Provider>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+            _ = stopped.wait_for(|s| *s) => return,
+        }
+        if let Err(e) = provider.reload_keys().await {
+            tracing::warn!("signing keys not reloaded: {e}");
+        }
+    }
 }
 
 /// Serves `service` with hyper's builder rather than `warp::serve`, which cannot set a header

@@ -2,12 +2,14 @@
 //! dialect modules turn GraphQL fields into calls on the sign-in core; this module only moves
 //! bytes and enforces the transport rules of SPEC §4 (POST only, body limit, no batches).
 
+pub mod account;
 pub mod admin;
 pub mod commerce;
 pub mod console;
 pub mod explorer;
 pub mod gate;
 pub mod kit;
+pub mod oidc;
 pub mod storefront;
 
 use crate::auth::Auth;
@@ -36,12 +38,24 @@ pub struct AppState {
     pub storefront: storefront::StorefrontSchema,
     pub commerce_gate: Arc<gate::Gate>,
     pub storefront_gate: Arc<gate::Gate>,
+    /// The OpenID Connect provider; `None` when `oidc.enabled` is off (its paths answer 404).
+    pub oidc: Option<Arc<crate::auth::oidc::Provider>>,
 }
 
 impl AppState {
     /// The HTTP layer reads its own settings from `config`; the core keeps its rules as
     /// `auth.policy`.
     pub fn new(auth: Arc<Auth>, config: Arc<crate::config::Config>) -> Arc<AppState> {
+        Self::with_oidc(auth, config, None)
+    }
+
+    /// The state with the OpenID Connect provider (`server::start` opens it once the listener
+    /// is bound: its issuer defaults to the bound address).
+    pub fn with_oidc(
+        auth: Arc<Auth>,
+        config: Arc<crate::config::Config>,
+        oidc: Option<Arc<crate::auth::oidc::Provider>>,
+    ) -> Arc<AppState> {
         let server = &config.server;
         let commerce = commerce::build_schema(&auth, server);
         let commerce_wording = commerce::build_wording_schema(&auth, server);
@@ -56,6 +70,7 @@ impl AppState {
             storefront,
             commerce_gate,
             storefront_gate,
+            oidc,
         })
     }
 }
@@ -198,6 +213,8 @@ where
         .unify()
         .or(console_route(state.clone()))
         .unify()
+        .or(oidc_route(state.clone()))
+        .unify()
         .or(healthz(state.clone()))
         .unify()
         .or(metrics(state))
@@ -295,6 +312,60 @@ fn console_route(
                 })
             },
         )
+}
+
+/// The OpenID Connect provider (`/.well-known/…`, `/oauth/…`) and the hosted pages
+/// (`/account/…`).
+fn oidc_route(
+    state: Arc<AppState>,
+) -> impl Filter<Extract = (HttpResponse,), Error = warp::Rejection> + Clone {
+    let limit = BodyLimits::of(&state.config.server);
+    warp::path::full()
+        .and_then(|path: warp::path::FullPath| async move {
+            if oidc::serves(path.as_str()) {
+                Ok(path)
+            } else {
+                Err(warp::reject::not_found())
+            }
+        })
+        .and(warp::method())
+        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
+        .and(warp::header::headers_cloned())
+        .and(remote())
+        .and(with_state(state))
+        .and(warp::body::stream())
+        .then(
+            move |path: warp::path::FullPath,
+                  method: warp::http::Method,
+                  query: String,
+                  headers: HeaderMap,
+                  remote: Option<SocketAddr>,
+                  state: Arc<AppState>,
+                  body| {
+                boxed(async move {
+                    match read_body(body, limit).await {
+                        Ok(bytes) => {
+                            oidc::handle(
+                                &state,
+                                method,
+                                path.as_str(),
+                                &query,
+                                &headers,
+                                remote,
+                                bytes,
+                            )
+                            .await
+                        }
+                        Err(e) => e.rest(),
+                    }
+                })
+            },
+        )
+}
+
+/// 404 in the shape of every other unknown path.
+pub fn rest_not_found() -> HttpResponse {
+    json_response(StatusCode::NOT_FOUND, &json!({ "message": "Not found." }))
 }
 
 /// `GET /healthz`: 200 while the store answers, else 503.

@@ -27,6 +27,14 @@ pub fn test_config(db: &Path) -> Config {
         .to_string_lossy()
         .into_owned();
     c.admin.env_key = Some("test-admin-key".into());
+    // The provider generates an RSA key at start: only the suites that test it turn it on.
+    c.oidc.enabled = false;
+    c.oidc.key_file = db
+        .parent()
+        .unwrap()
+        .join("oidc.kek")
+        .to_string_lossy()
+        .into_owned();
     c
 }
 

@@ -1,0 +1,518 @@
+//! The hosted customer pages under `/account/` (SPEC §10): sign in (the one sign-in core,
+//! minting a browser session), the signed-in page, sign out, and the pages the OpenID Connect
+//! endpoints show (consent, refusals). Server-rendered with askama (`templates/account/`),
+//! one embedded stylesheet, no script, a strict Content-Security-Policy, and a CSRF token on
+//! every form (double-submit: the `storekey_csrf` cookie and the form field must match).
+
+pub mod texts;
+
+use super::{client_ip, cookie_is_secure, AppState, HttpResponse};
+use crate::auth::oidc::authorize::Params;
+use crate::auth::oidc::session::COOKIE;
+use crate::auth::secret::{self, Secret};
+use crate::auth::{Accept, Failure, Mint, SignInError, SignInRequest};
+use crate::model::oidc::BrowserSession;
+use crate::model::Digest;
+use askama::Template;
+use bytes::Bytes;
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+use texts::Texts;
+use warp::http::{header, HeaderMap, HeaderValue, Method, Response, StatusCode};
+use warp::hyper::Body;
+
+/// The double-submit CSRF cookie of the hosted pages.
+pub const CSRF_COOKIE: &str = "storekey_csrf";
+
+/// No script at all, styles only from here, forms post only here, never framed.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; \
+     img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+const CSS: &[u8] = include_bytes!("../../../assets/account/account.css");
+
+fn css_tag() -> &'static str {
+    static TAG: OnceLock<String> = OnceLock::new();
+    TAG.get_or_init(|| {
+        let digest = ring::digest::digest(&ring::digest::SHA256, CSS);
+        hex::encode(&digest.as_ref()[..6])
+    })
+}
+
+fn css_path() -> String {
+    format!("/account/assets/{}/account.css", css_tag())
+}
+
+// ---------------------------------------------------------------- page parts
+
+/// What every page carries besides its own content.
+pub struct Page {
+    pub t: &'static Texts,
+    pub title: String,
+    pub csrf: String,
+    pub css: String,
+    pub notice: Option<String>,
+    pub error: Option<String>,
+}
+
+impl Page {
+    pub fn new(t: &'static Texts, title: &str, csrf: &Csrf) -> Page {
+        Page {
+            t,
+            title: title.to_string(),
+            csrf: csrf.value.clone(),
+            css: css_path(),
+            notice: None,
+            error: None,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "account/sign_in.html")]
+struct SignInPage<'a> {
+    t: &'static Texts,
+    title: String,
+    csrf: String,
+    css: String,
+    notice: Option<String>,
+    error: Option<String>,
+    app: Option<&'a str>,
+    email: &'a str,
+    return_to: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "account/message.html")]
+struct MessagePage {
+    t: &'static Texts,
+    title: String,
+    csrf: String,
+    css: String,
+    notice: Option<String>,
+    error: Option<String>,
+    text: String,
+}
+
+#[derive(Template)]
+#[template(path = "account/account.html")]
+struct AccountPage<'a> {
+    t: &'static Texts,
+    title: String,
+    csrf: String,
+    css: String,
+    notice: Option<String>,
+    error: Option<String>,
+    email: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "account/consent.html")]
+struct ConsentPage<'a> {
+    t: &'static Texts,
+    title: String,
+    csrf: String,
+    css: String,
+    notice: Option<String>,
+    error: Option<String>,
+    app: &'a str,
+    scopes: Vec<&'static str>,
+    email: &'a str,
+    request: &'a str,
+}
+
+/// The CSRF token of this request: the cookie's, or a new one (then set with the page).
+pub struct Csrf {
+    pub value: String,
+    fresh: bool,
+}
+
+impl Csrf {
+    pub fn of(headers: &HeaderMap) -> Csrf {
+        match super::kit::cookie(headers, CSRF_COOKIE).filter(|c| c.len() == 43) {
+            Some(value) => Csrf {
+                value,
+                fresh: false,
+            },
+            None => Csrf {
+                value: secret::url_token(&secret::OsRandom).expose().to_string(),
+                fresh: true,
+            },
+        }
+    }
+
+    /// Whether a posted form carries this request's token (and the cookie existed).
+    pub fn accepts(&self, presented: Option<&str>) -> bool {
+        !self.fresh
+            && presented.is_some_and(|p| {
+                subtle::ConstantTimeEq::ct_eq(p.as_bytes(), self.value.as_bytes()).into()
+            })
+    }
+}
+
+/// The answer's headers on every page: the policy, no caching, never framed, and the CSRF
+/// cookie when it is new.
+fn page_response(status: StatusCode, body: String, csrf: &Csrf, secure: bool) -> HttpResponse {
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    super::kit::security_headers(h, CONTENT_SECURITY_POLICY, "no-store");
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    if csrf.fresh {
+        set_cookie(h, &csrf_cookie(&csrf.value, secure));
+    }
+    resp
+}
+
+fn render(status: StatusCode, page: &impl Template, csrf: &Csrf, secure: bool) -> HttpResponse {
+    match page.render() {
+        Ok(body) => page_response(status, body, csrf, secure),
+        Err(e) => {
+            tracing::error!("account page template: {e}");
+            page_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal server error".into(),
+                csrf,
+                secure,
+            )
+        }
+    }
+}
+
+pub fn set_cookie(h: &mut HeaderMap, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        h.append(header::SET_COOKIE, v);
+    }
+}
+
+fn csrf_cookie(value: &str, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{CSRF_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax{secure}")
+}
+
+/// The browser session's cookie (SPEC §10: `HttpOnly`, `SameSite=Lax`, `Secure` unless on
+/// loopback), kept as long as the session may live.
+pub fn session_cookie(token: &str, max_age: i64, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{COOKIE}={token}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}")
+}
+
+pub fn clear_session_cookie(secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{secure}")
+}
+
+/// A message page (signed out, refused, not found, unavailable).
+pub fn message(
+    state: &AppState,
+    headers: &HeaderMap,
+    status: StatusCode,
+    title: &str,
+    text: &str,
+) -> HttpResponse {
+    let t = texts::for_locales(None);
+    let csrf = Csrf::of(headers);
+    let p = Page::new(t, title, &csrf);
+    let page = MessagePage {
+        t,
+        title: p.title,
+        csrf: p.csrf,
+        css: p.css,
+        notice: None,
+        error: None,
+        text: text.to_string(),
+    };
+    render(status, &page, &csrf, secure(state))
+}
+
+/// 503 (with `Retry-After`) or 500 for what no customer can mend.
+pub fn failure_page(state: &AppState, headers: &HeaderMap, e: &Failure) -> HttpResponse {
+    let t = texts::for_locales(None);
+    if e.is_retryable() {
+        let text = if matches!(e, Failure::Busy) {
+            t.busy
+        } else {
+            t.unavailable
+        };
+        return super::kit::retry_later(message(
+            state,
+            headers,
+            StatusCode::SERVICE_UNAVAILABLE,
+            t.sign_in_title,
+            text,
+        ));
+    }
+    tracing::error!("hosted page: {e}");
+    message(
+        state,
+        headers,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        t.sign_in_title,
+        super::kit::messages::INTERNAL,
+    )
+}
+
+/// 303 See Other to a path here (or the client's URL, for the OpenID Connect endpoints).
+pub fn see_other(location: &str, status: StatusCode) -> HttpResponse {
+    let mut resp = Response::new(Body::empty());
+    *resp.status_mut() = status;
+    super::kit::security_headers(resp.headers_mut(), CONTENT_SECURITY_POLICY, "no-store");
+    if let Ok(v) = HeaderValue::from_str(location) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    resp
+}
+
+pub fn secure(state: &AppState) -> bool {
+    cookie_is_secure(&state.config.server.listen)
+}
+
+/// The live browser session the request's cookie names.
+pub async fn current_session(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<(Digest, BrowserSession)>, Failure> {
+    match super::kit::cookie(headers, COOKIE) {
+        Some(cookie) if cookie.len() <= 64 => state.auth.browser_session(&cookie).await,
+        _ => Ok(None),
+    }
+}
+
+/// Where a sign-in may send the browser next: the authorization endpoint, or the account page.
+fn safe_return(to: &str) -> &str {
+    let plain = !to.contains(['\\', '\r', '\n']) && !to.starts_with("//");
+    if plain && to.starts_with("/oauth/authorize?") {
+        to
+    } else {
+        "/account"
+    }
+}
+
+// ---------------------------------------------------------------- routes
+
+/// `/account/...`: `tail` is the path after `/account/`.
+pub async fn handle(
+    state: &AppState,
+    method: Method,
+    tail: &str,
+    query: &str,
+    headers: &HeaderMap,
+    remote: Option<SocketAddr>,
+    body: Bytes,
+) -> HttpResponse {
+    let t = texts::for_locales(None);
+    let segments: Vec<&str> = tail.split('/').filter(|s| !s.is_empty()).collect();
+    match (&method, segments.as_slice()) {
+        (&Method::GET, []) => account_page(state, headers).await,
+        (&Method::GET, ["sign-in"]) => {
+            let params = Params::parse(query);
+            let return_to = safe_return(params.get("return_to").unwrap_or("/account"));
+            let email = params.get("login_hint").unwrap_or("");
+            sign_in_page(state, headers, StatusCode::OK, email, return_to, None).await
+        }
+        (&Method::POST, ["sign-in"]) => sign_in(state, headers, remote, &body).await,
+        (&Method::POST, ["sign-out"]) => sign_out(state, headers, &body).await,
+        (&Method::GET, ["assets", tag, "account.css"]) if *tag == css_tag() => {
+            super::explorer::embedded_file("text/css; charset=utf-8", CSS)
+        }
+        _ => message(
+            state,
+            headers,
+            StatusCode::NOT_FOUND,
+            t.not_found_title,
+            t.not_found,
+        ),
+    }
+}
+
+/// The name of the app a pending authorization is for (shown above the form).
+async fn app_name(state: &AppState, return_to: &str) -> Option<String> {
+    let query = return_to.strip_prefix("/oauth/authorize?")?;
+    let params = Params::parse(query);
+    let client = state
+        .auth
+        .oidc_client(params.get("client_id")?)
+        .await
+        .ok()??;
+    Some(client.name)
+}
+
+async fn sign_in_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    status: StatusCode,
+    email: &str,
+    return_to: &str,
+    error: Option<String>,
+) -> HttpResponse {
+    let t = texts::for_locales(None);
+    let csrf = Csrf::of(headers);
+    let app = app_name(state, return_to).await;
+    let p = Page::new(t, t.sign_in_title, &csrf);
+    let page = SignInPage {
+        t,
+        title: p.title,
+        csrf: p.csrf,
+        css: p.css,
+        notice: None,
+        error,
+        app: app.as_deref(),
+        email,
+        return_to,
+    };
+    render(status, &page, &csrf, secure(state))
+}
+
+async fn sign_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    remote: Option<SocketAddr>,
+    body: &[u8],
+) -> HttpResponse {
+    let t = texts::for_locales(None);
+    let fields = Params::parse(&String::from_utf8_lossy(body));
+    let email = fields.get("email").unwrap_or("").trim().to_string();
+    let return_to = safe_return(fields.get("return_to").unwrap_or("/account")).to_string();
+    if !Csrf::of(headers).accepts(fields.get("csrf")) {
+        let e = Some(t.form_expired.to_string());
+        return sign_in_page(state, headers, StatusCode::FORBIDDEN, &email, &return_to, e).await;
+    }
+    let result = state
+        .auth
+        .sign_in(SignInRequest {
+            email: email.clone(),
+            secret: Secret::new(fields.get("password").unwrap_or("")),
+            ip: client_ip(remote),
+            accept: Accept::Any,
+            mint: Mint::BrowserSession,
+        })
+        .await;
+    match result {
+        Ok(issued) => {
+            let max_age = issued.expires_at - state.auth.now();
+            let mut resp = see_other(&return_to, StatusCode::SEE_OTHER);
+            set_cookie(
+                resp.headers_mut(),
+                &session_cookie(issued.token.expose(), max_age.max(0), secure(state)),
+            );
+            resp
+        }
+        Err(SignInError::Failure(f)) => failure_page(state, headers, &f),
+        Err(SignInError::NotConfirmed) => {
+            let e = Some(t.not_confirmed.to_string());
+            sign_in_page(
+                state,
+                headers,
+                StatusCode::UNAUTHORIZED,
+                &email,
+                &return_to,
+                e,
+            )
+            .await
+        }
+        Err(_) => {
+            let e = Some(t.sign_in_refused.to_string());
+            sign_in_page(
+                state,
+                headers,
+                StatusCode::UNAUTHORIZED,
+                &email,
+                &return_to,
+                e,
+            )
+            .await
+        }
+    }
+}
+
+async fn account_page(state: &AppState, headers: &HeaderMap) -> HttpResponse {
+    let t = texts::for_locales(None);
+    let session = match current_session(state, headers).await {
+        Ok(s) => s,
+        Err(e) => return failure_page(state, headers, &e),
+    };
+    let account = match session {
+        Some((_, s)) => match state.auth.customer(s.customer).await {
+            Ok(c) => c,
+            Err(e) => return failure_page(state, headers, &e.into()),
+        },
+        None => None,
+    };
+    let Some(customer) = account else {
+        return see_other("/account/sign-in", StatusCode::SEE_OTHER);
+    };
+    let csrf = Csrf::of(headers);
+    let p = Page::new(t, t.account_title, &csrf);
+    let page = AccountPage {
+        t,
+        title: p.title,
+        csrf: p.csrf,
+        css: p.css,
+        notice: None,
+        error: None,
+        email: &customer.email,
+    };
+    render(StatusCode::OK, &page, &csrf, secure(state))
+}
+
+async fn sign_out(state: &AppState, headers: &HeaderMap, body: &[u8]) -> HttpResponse {
+    let t = texts::for_locales(None);
+    let fields = Params::parse(&String::from_utf8_lossy(body));
+    if !Csrf::of(headers).accepts(fields.get("csrf")) {
+        return message(
+            state,
+            headers,
+            StatusCode::FORBIDDEN,
+            t.signed_out_title,
+            t.form_expired,
+        );
+    }
+    if let Some(cookie) = super::kit::cookie(headers, COOKIE) {
+        if let Err(e) = state
+            .auth
+            .end_browser_session(secret::digest(&cookie), None)
+            .await
+        {
+            return failure_page(state, headers, &e);
+        }
+    }
+    let mut resp = message(
+        state,
+        headers,
+        StatusCode::OK,
+        t.signed_out_title,
+        t.signed_out,
+    );
+    set_cookie(resp.headers_mut(), &clear_session_cookie(secure(state)));
+    resp
+}
+
+/// The consent page for a third-party client's request (`query`: the request's parameters).
+pub fn consent_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    app: &str,
+    scope: &str,
+    email: &str,
+    query: &str,
+) -> HttpResponse {
+    let t = texts::for_locales(None);
+    let csrf = Csrf::of(headers);
+    let p = Page::new(t, t.consent_title, &csrf);
+    let page = ConsentPage {
+        t,
+        title: p.title,
+        csrf: p.csrf,
+        css: p.css,
+        notice: None,
+        error: None,
+        app,
+        scopes: scope.split(' ').map(|s| t.scope(s)).collect(),
+        email,
+        request: query,
+    };
+    render(StatusCode::OK, &page, &csrf, secure(state))
+}
