@@ -26,6 +26,7 @@ mod lockout;
 mod magento;
 mod migrate;
 mod migration;
+mod oidc_clients;
 mod one_time;
 mod outage;
 mod pg;

@@ -1,0 +1,271 @@
+//! OpenID Connect clients (SPEC §2, §10): registered, listed and removed through the CLI, the
+//! admin REST API and the console; a confidential client's secret is shown once and stored only
+//! as its digest.
+
+use crate::support::*;
+use serde_json::{json, Value};
+use storekey::auth::oidc::clients::secret_matches;
+
+const SHOP_CALLBACK: &str = "https://shop.example/account/callback";
+const HTTP_REFUSED: &str = "redirect_uris: \"http://shop.example/cb\" must use https (http only to localhost, 127.0.0.1 or [::1])";
+
+/// What every answer shows of a client: these keys, no secret and no digest.
+const CLIENT_KEYS: [&str; 10] = [
+    "access_token_minutes",
+    "client_id",
+    "created_at",
+    "first_party",
+    "name",
+    "post_logout_redirect_uris",
+    "public",
+    "redirect_uris",
+    "refresh_token_days",
+    "scopes",
+];
+
+fn keys(v: &Value) -> Vec<String> {
+    let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+    k.sort();
+    k
+}
+
+/// The audit log's client entries, oldest first: `[actor, action, detail]`.
+async fn client_audit(s: &TestServer) -> Vec<Value> {
+    let (status, audit) = s.admin("GET", "/rest/V1/audit", None).await;
+    assert_eq!(status, 200);
+    audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"].as_str().unwrap().starts_with("oidc_client_"))
+        .map(|e| json!([e["actor"], e["action"], e["detail"]]))
+        .collect()
+}
+
+fn all_scopes() -> Value {
+    json!([
+        "openid",
+        "email",
+        "profile",
+        "address",
+        "phone",
+        "offline_access"
+    ])
+}
+
+// ---------------------------------------------------------------- admin REST
+
+#[tokio::test]
+async fn rest_creates_a_confidential_client_with_its_secret_shown_once() {
+    let s = TestServer::start().await;
+    let (status, body) = s
+        .admin(
+            "POST",
+            "/rest/V1/oidc/clients",
+            Some(json!({
+                "name": "  Hydrogen shop ",
+                "redirect_uris": [SHOP_CALLBACK, "http://localhost:3000/callback"],
+                "post_logout_redirect_uris": ["https://shop.example/"],
+                "first_party": true,
+                "access_token_minutes": 15,
+            })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let mut expected_keys: Vec<String> = CLIENT_KEYS.iter().map(|k| k.to_string()).collect();
+    expected_keys.push("client_secret".into());
+    expected_keys.sort();
+    assert_eq!(keys(&body), expected_keys);
+    let id = body["client_id"].as_str().unwrap().to_string();
+    let secret = body["client_secret"].as_str().unwrap().to_string();
+    assert_eq!(id.len(), 16, "{id}");
+    assert_eq!(secret.len(), 43, "{secret}");
+    let created_at = body["created_at"].as_str().unwrap().to_string();
+    assert_eq!(
+        body,
+        json!({
+            "client_id": id,
+            "client_secret": secret,
+            "name": "Hydrogen shop",
+            "public": false,
+            "first_party": true,
+            "redirect_uris": [SHOP_CALLBACK, "http://localhost:3000/callback"],
+            "post_logout_redirect_uris": ["https://shop.example/"],
+            "scopes": all_scopes(),
+            "access_token_minutes": 15,
+            "refresh_token_days": null,
+            "created_at": created_at,
+        })
+    );
+
+    // The list shows the same client without the secret.
+    let (status, list) = s.admin("GET", "/rest/V1/oidc/clients", None).await;
+    assert_eq!(status, 200);
+    let mut shown = body.clone();
+    shown.as_object_mut().unwrap().remove("client_secret");
+    assert_eq!(list, json!([shown]));
+    assert!(!list.to_string().contains(&secret));
+
+    // Stored: the digest of the secret, never the secret.
+    let stored = s.auth().oidc_clients().await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert!(secret_matches(&stored[0], &secret));
+    assert!(!secret_matches(&stored[0], "not the secret"));
+    assert_ne!(stored[0].secret_sha256.as_deref(), Some(secret.as_str()));
+    assert_eq!(stored[0].client_id, id);
+
+    // Audited under the admin key's name, without the secret.
+    assert_eq!(
+        client_audit(&s).await,
+        vec![json!([
+            "env",
+            "oidc_client_added",
+            format!("{id} (Hydrogen shop)")
+        ])]
+    );
+    let (_, audit) = s.admin("GET", "/rest/V1/audit", None).await;
+    assert!(!audit.to_string().contains(&secret));
+}
+
+#[tokio::test]
+async fn rest_creates_a_public_client_without_a_secret() {
+    let s = TestServer::start().await;
+    let (status, body) = s
+        .admin(
+            "POST",
+            "/rest/V1/oidc/clients",
+            Some(json!({
+                "name": "App",
+                "redirect_uris": ["com.example.app:/oauth2redirect"],
+                "public": true,
+                "scopes": ["openid", "email", "openid"],
+            })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let expected: Vec<String> = CLIENT_KEYS.iter().map(|k| k.to_string()).collect();
+    assert_eq!(keys(&body), expected);
+    assert_eq!(body["public"], json!(true));
+    assert_eq!(body["first_party"], json!(false));
+    assert_eq!(body["scopes"], json!(["openid", "email"]));
+    assert_eq!(body["post_logout_redirect_uris"], json!([]));
+    let stored = s.auth().oidc_clients().await.unwrap();
+    assert_eq!(stored[0].secret_sha256, None);
+}
+
+#[tokio::test]
+async fn rest_refuses_an_invalid_client_with_400_and_stores_nothing() {
+    let s = TestServer::start().await;
+    let cases = [
+        (
+            json!({"name": "Shop", "redirect_uris": ["http://shop.example/cb"]}),
+            HTTP_REFUSED.to_string(),
+        ),
+        (
+            json!({"name": "Shop"}),
+            "redirect_uris: at least one is required".to_string(),
+        ),
+        (
+            json!({"name": "   ", "redirect_uris": [SHOP_CALLBACK]}),
+            "name: must be 1 to 200 characters".to_string(),
+        ),
+        (
+            json!({"name": "Shop", "redirect_uris": [SHOP_CALLBACK], "scopes": ["email"]}),
+            "scopes: must include openid".to_string(),
+        ),
+        (
+            json!({"name": "Shop", "redirect_uris": [SHOP_CALLBACK], "scopes": ["admin"]}),
+            "scopes: \"admin\" is not one of openid, email, profile, address, phone, offline_access"
+                .to_string(),
+        ),
+        (
+            json!({"name": "Shop", "redirect_uris": [SHOP_CALLBACK], "refresh_token_days": 0}),
+            "refresh_token_days: must be at least 1".to_string(),
+        ),
+        (
+            json!({"name": "Shop", "redirect_uris": [SHOP_CALLBACK], "post_logout_redirect_uris": ["https://shop.example/#x"]}),
+            "post_logout_redirect_uris: \"https://shop.example/#x\" must have no fragment and no whitespace".to_string(),
+        ),
+    ];
+    for (body, message) in cases {
+        let (status, answer) = s
+            .admin("POST", "/rest/V1/oidc/clients", Some(body.clone()))
+            .await;
+        assert_eq!(
+            (status, answer),
+            (400, json!({ "message": message })),
+            "{body}"
+        );
+    }
+    // A misspelt field is refused, not ignored.
+    let (status, answer) = s
+        .admin(
+            "POST",
+            "/rest/V1/oidc/clients",
+            Some(json!({"name": "Shop", "redirect_uri": [SHOP_CALLBACK]})),
+        )
+        .await;
+    assert_eq!(status, 400);
+    let message = answer["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("The request body is not valid: unknown field `redirect_uri`"),
+        "{message}"
+    );
+    assert!(s.auth().oidc_clients().await.unwrap().is_empty());
+    let (_, list) = s.admin("GET", "/rest/V1/oidc/clients", None).await;
+    assert_eq!(list, json!([]));
+}
+
+#[tokio::test]
+async fn rest_client_calls_need_the_admin_key() {
+    let s = TestServer::start().await;
+    let body = json!({"name": "Shop", "redirect_uris": [SHOP_CALLBACK]});
+    let unauthorized = json!({"message": "The consumer isn't authorized to access %resources."});
+    for key in [None, Some("wrong-key")] {
+        for (method, path, b) in [
+            ("POST", "/rest/V1/oidc/clients", Some(body.clone())),
+            ("GET", "/rest/V1/oidc/clients", None),
+            ("DELETE", "/rest/V1/oidc/clients/abc", None),
+        ] {
+            let answer = s.rest(method, path, b, key).await;
+            assert_eq!(answer, (401, unauthorized.clone()), "{method} {path}");
+        }
+    }
+    assert!(s.auth().oidc_clients().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn rest_removes_a_client_once() {
+    let s = TestServer::start().await;
+    let (_, a) = s
+        .admin(
+            "POST",
+            "/rest/V1/oidc/clients",
+            Some(json!({"name": "A", "redirect_uris": [SHOP_CALLBACK]})),
+        )
+        .await;
+    let (_, b) = s
+        .admin(
+            "POST",
+            "/rest/V1/oidc/clients",
+            Some(json!({"name": "B", "redirect_uris": [SHOP_CALLBACK], "public": true})),
+        )
+        .await;
+    let id = a["client_id"].as_str().unwrap();
+    let path = format!("/rest/V1/oidc/clients/{id}");
+    assert_eq!(s.admin("DELETE", &path, None).await, (200, json!(true)));
+    assert_eq!(
+        s.admin("DELETE", &path, None).await,
+        (
+            404,
+            json!({"message": format!("No OpenID Connect client with client_id = {id}")})
+        )
+    );
+    let (_, list) = s.admin("GET", "/rest/V1/oidc/clients", None).await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["client_id"], b["client_id"]);
+    assert_eq!(
+        client_audit(&s).await[2..],
+        [json!(["env", "oidc_client_removed", id])]
+    );
+}
