@@ -269,3 +269,271 @@ async fn rest_removes_a_client_once() {
         [json!(["env", "oidc_client_removed", id])]
     );
 }
+
+// ---------------------------------------------------------------- CLI
+
+/// Runs the real binary on the store in `dir`: (exit code, stdout, stderr).
+fn storekey(dir: &std::path::Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let mut cmd = bin();
+    bin_env(&mut cmd, dir);
+    let out = cmd.args(args).output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// The value of `key: value` on the line `line` of `out`.
+fn value_of(out: &str, line: usize, key: &str) -> String {
+    let text = out.lines().nth(line).unwrap_or_default();
+    text.strip_prefix(&format!("{key}: "))
+        .unwrap_or_else(|| panic!("line {line} is not {key}: {out:?}"))
+        .to_string()
+}
+
+#[test]
+fn client_add_prints_the_id_and_the_secret_once_list_shows_it_and_remove_removes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = storekey(
+        dir.path(),
+        &[
+            "client",
+            "add",
+            "--name",
+            "Hydrogen shop",
+            "--redirect-uri",
+            SHOP_CALLBACK,
+            "--redirect-uri",
+            "http://localhost:3000/callback",
+            "--post-logout-uri",
+            "https://shop.example/",
+            "--first-party",
+        ],
+    );
+    assert_eq!((code, err.as_str()), (Some(0), ""));
+    assert_eq!(out.lines().count(), 2, "{out:?}");
+    let id = value_of(&out, 0, "client_id");
+    let secret = value_of(&out, 1, "client_secret");
+    assert_eq!(out, format!("client_id: {id}\nclient_secret: {secret}\n"));
+    assert_eq!((id.len(), secret.len()), (16, 43));
+
+    // A public client: the id alone.
+    let (code, out, _) = storekey(
+        dir.path(),
+        &[
+            "client",
+            "add",
+            "--name",
+            "App",
+            "--redirect-uri",
+            "com.example.app:/cb",
+            "--public",
+            "--scope",
+            "openid",
+            "--scope",
+            "email",
+        ],
+    );
+    assert_eq!(code, Some(0));
+    let app = value_of(&out, 0, "client_id");
+    assert_eq!(out, format!("client_id: {app}\n"));
+
+    let (code, list, _) = storekey(dir.path(), &["client", "list"]);
+    assert_eq!(code, Some(0));
+    assert!(!list.contains(&secret), "{list}");
+    let lines: Vec<&str> = list.lines().collect();
+    assert_eq!(lines.len(), 3, "{list}");
+    let header: Vec<&str> = lines[0].split_whitespace().collect();
+    assert_eq!(
+        header,
+        ["CLIENT_ID", "TYPE", "FIRST_PARTY", "NAME", "REDIRECT_URIS"]
+    );
+    let row = |id: &str| {
+        *lines
+            .iter()
+            .find(|l| l.starts_with(id))
+            .unwrap_or_else(|| panic!("{id} not in {list}"))
+    };
+    let shop: Vec<&str> = row(&id).split_whitespace().collect();
+    assert_eq!(
+        shop,
+        [
+            id.as_str(),
+            "confidential",
+            "yes",
+            "Hydrogen",
+            "shop",
+            &format!("{SHOP_CALLBACK},"),
+            "http://localhost:3000/callback"
+        ]
+    );
+    let public: Vec<&str> = row(&app).split_whitespace().collect();
+    assert_eq!(
+        public,
+        [app.as_str(), "public", "no", "App", "com.example.app:/cb"]
+    );
+    // The columns line up: every row's TYPE starts where the header's does.
+    let at = lines[0].find("TYPE").unwrap();
+    for line in &lines[1..] {
+        assert!(line[at..].starts_with("confidential") || line[at..].starts_with("public"));
+    }
+
+    let (code, out, err) = storekey(dir.path(), &["client", "remove", &id]);
+    assert_eq!((code, err.as_str()), (Some(0), ""));
+    assert_eq!(
+        out,
+        format!("client {id} (Hydrogen shop) removed; its sign-ins have ended\n")
+    );
+    let (_, list, _) = storekey(dir.path(), &["client", "list"]);
+    assert!(!list.contains(&id), "{list}");
+    assert!(list.contains(&app), "{list}");
+
+    // Removing it again: nothing to remove.
+    let (code, out, err) = storekey(dir.path(), &["client", "remove", &id]);
+    assert_eq!(
+        (code, out.as_str(), err.as_str()),
+        (
+            Some(2),
+            "",
+            format!("storekey: no client with client_id {id}\n").as_str()
+        )
+    );
+
+    let (_, after, _) = storekey(dir.path(), &["client", "remove", &app]);
+    assert!(after.starts_with(&format!("client {app} (App) removed")));
+    let (_, list, _) = storekey(dir.path(), &["client", "list"]);
+    assert_eq!(list, "no clients (storekey client add registers one)\n");
+
+    // Every change is in the audit log, by "cli".
+    if !on_postgres() {
+        let store = storekey::store::RedbStore::open(&dir.path().join("storekey.redb")).unwrap();
+        let audit: Vec<(String, String, String)> = store
+            .read()
+            .unwrap()
+            .audit(0, 100)
+            .unwrap()
+            .into_iter()
+            .map(|(_, e)| (e.actor, e.action, e.detail.unwrap_or_default()))
+            .collect();
+        let cli = |action: &str, detail: String| ("cli".to_string(), action.to_string(), detail);
+        assert_eq!(
+            audit,
+            [
+                cli("oidc_client_added", format!("{id} (Hydrogen shop)")),
+                cli("oidc_client_added", format!("{app} (App)")),
+                cli("oidc_client_removed", id.clone()),
+                cli("oidc_client_removed", app.clone()),
+            ]
+        );
+    }
+}
+
+#[test]
+fn client_add_refuses_an_http_redirect_uri_to_another_host_with_status_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = storekey(
+        dir.path(),
+        &[
+            "client",
+            "add",
+            "--name",
+            "Shop",
+            "--redirect-uri",
+            "http://shop.example/cb",
+        ],
+    );
+    assert_eq!(
+        (code, out.as_str(), err),
+        (Some(2), "", format!("storekey: {HTTP_REFUSED}\n"))
+    );
+    // Without any redirect URI: clap's one line.
+    let (code, _, err) = storekey(dir.path(), &["client", "add", "--name", "Shop"]);
+    assert_eq!(code, Some(2));
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("--redirect-uri"), "{err}");
+    let (code, _, err) = storekey(
+        dir.path(),
+        &[
+            "client",
+            "add",
+            "--name",
+            "Shop",
+            "--redirect-uri",
+            SHOP_CALLBACK,
+            "--scope",
+            "email",
+        ],
+    );
+    assert_eq!(
+        (code, err.as_str()),
+        (Some(2), "storekey: scopes: must include openid\n")
+    );
+    let (_, list, _) = storekey(dir.path(), &["client", "list"]);
+    assert_eq!(list, "no clients (storekey client add registers one)\n");
+}
+
+#[test]
+fn client_commands_while_a_server_holds_the_file_name_the_admin_api() {
+    if redb_only("a PostgreSQL store has no file to hold") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let _server = BinServer::spawn(dir.path(), &[]);
+    for args in [
+        &["client", "list"][..],
+        &[
+            "client",
+            "add",
+            "--name",
+            "S",
+            "--redirect-uri",
+            SHOP_CALLBACK,
+        ][..],
+        &["oidc", "rotate-key"][..],
+    ] {
+        let (code, out, err) = storekey(dir.path(), args);
+        assert_eq!(code, Some(2), "{args:?}");
+        assert_eq!(out, "");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains("in use by a running storekey server") && err.contains("/rest/V1/"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn oidc_rotate_key_prints_the_new_kid_and_when_it_signs() {
+    let dir = tempfile::tempdir().unwrap();
+    // A served store has its first key.
+    let mut server = BinServer::spawn(dir.path(), &[]);
+    assert!(server.terminate().success());
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let (code, out, err) = storekey(dir.path(), &["oidc", "rotate-key"]);
+    assert_eq!((code, err.as_str()), (Some(0), ""), "{out}");
+    assert_eq!(out.lines().count(), 2, "{out}");
+    let kid = value_of(&out, 0, "kid");
+    assert!(!kid.is_empty());
+    let signs_from = value_of(&out, 1, "signs_from");
+    let signs_from = signs_from
+        .strip_suffix(" UTC")
+        .unwrap_or_else(|| panic!("{signs_from}"));
+    let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    let at = time::PrimitiveDateTime::parse(signs_from, &fmt)
+        .unwrap()
+        .assume_utc()
+        .unix_timestamp();
+    // oidc.key_publish_minutes (10) from now.
+    assert!(
+        (before + 600..=before + 605).contains(&at),
+        "{at} vs {before}"
+    );
+    // A second rotation is another key.
+    let (code, again, _) = storekey(dir.path(), &["oidc", "rotate-key"]);
+    assert_eq!(code, Some(0));
+    assert_ne!(value_of(&again, 0, "kid"), kid);
+}
