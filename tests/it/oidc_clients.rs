@@ -537,3 +537,320 @@ fn oidc_rotate_key_prints_the_new_kid_and_when_it_signs() {
     assert_eq!(code, Some(0));
     assert_ne!(value_of(&again, 0, "kid"), kid);
 }
+
+// ---------------------------------------------------------------- console
+
+/// A browser without redirects followed, carrying the console cookie by hand.
+struct Browser {
+    http: reqwest::Client,
+    cookie: Option<String>,
+}
+
+struct Page {
+    status: u16,
+    location: String,
+    body: String,
+}
+
+impl Browser {
+    fn new() -> Browser {
+        Browser {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookie: None,
+        }
+    }
+
+    async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
+        let req = match &self.cookie {
+            Some(c) => req.header("Cookie", format!("storekey_admin={c}")),
+            None => req,
+        };
+        let resp = req.send().await.unwrap();
+        let h = |name: &str| {
+            resp.headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_string())
+                .unwrap_or_default()
+        };
+        let (location, set_cookie) = (h("location"), h("set-cookie"));
+        if let Some(rest) = set_cookie.strip_prefix("storekey_admin=") {
+            let value = rest.split(';').next().unwrap_or("");
+            self.cookie = (!value.is_empty()).then(|| value.to_string());
+        }
+        Page {
+            status: resp.status().as_u16(),
+            location,
+            body: resp.text().await.unwrap(),
+        }
+    }
+
+    async fn get(&mut self, s: &TestServer, path: &str) -> Page {
+        let req = self.http.get(s.url(path));
+        self.send(req).await
+    }
+
+    async fn post(&mut self, s: &TestServer, path: &str, form: &[(&str, &str)]) -> Page {
+        let req = self.http.post(s.url(path)).form(form);
+        self.send(req).await
+    }
+}
+
+/// The value of the first `name="NAME" value="…"` field of a page.
+fn field(body: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = body
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no field {name} in {body}"))
+        + marker.len();
+    body[start..].split('"').next().unwrap().to_string()
+}
+
+/// The text of the element `<code id="ID">` of a page.
+fn code(body: &str, id: &str) -> Option<String> {
+    let marker = format!("<code id=\"{id}\">");
+    let start = body.find(&marker)? + marker.len();
+    Some(body[start..].split('<').next()?.to_string())
+}
+
+/// An admin user `name`, set up and signed in: the browser and its CSRF token.
+async fn signed_in(s: &TestServer, name: &str) -> (Browser, String) {
+    let (status, body) = s
+        .admin("POST", "/rest/V1/admin-users", Some(json!({"name": name})))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let mut b = Browser::new();
+    let page = b.get(s, body["setup_path"].as_str().unwrap()).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let secret = field(&page.body, "secret");
+    let bytes = data_encoding::BASE32_NOPAD
+        .decode(secret.as_bytes())
+        .unwrap();
+    let totp = storekey::auth::totp::TotpSecret::from_bytes(bytes.try_into().unwrap());
+    let setup_code = field(&page.body, "code");
+    let password = "correct horse 42";
+    let done = b
+        .post(
+            s,
+            "/admin/setup",
+            &[
+                ("code", &setup_code),
+                ("secret", &secret),
+                ("password", password),
+                ("confirmation", password),
+                ("totp", &totp.code_at(s.auth().now())),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    let page = b.get(s, "/admin/clients").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let csrf = field(&page.body, "csrf");
+    (b, csrf)
+}
+
+#[tokio::test]
+async fn the_console_lists_a_client_registered_through_rest_and_removes_it_after_confirming() {
+    let s = TestServer::start().await;
+    let (_, created) = s
+        .admin(
+            "POST",
+            "/rest/V1/oidc/clients",
+            Some(json!({"name": "Hydrogen <shop>", "redirect_uris": [SHOP_CALLBACK, "http://localhost:3000/cb"], "first_party": true})),
+        )
+        .await;
+    let id = created["client_id"].as_str().unwrap().to_string();
+    let secret = created["client_secret"].as_str().unwrap().to_string();
+    let (mut b, csrf) = signed_in(&s, "alice").await;
+
+    let page = b.get(&s, "/admin/customers").await;
+    assert!(
+        page.body
+            .contains("<a href=\"/admin/clients\">Sign-in apps</a>"),
+        "the nav links the page"
+    );
+    let page = b.get(&s, "/admin/clients").await;
+    assert_eq!(page.status, 200);
+    assert!(page
+        .body
+        .contains("<title>Sign-in apps · storekey admin</title>"));
+    let row = format!(
+        "<tr><td><code>{id}</code></td><td>Hydrogen &#60;shop&#62;</td><td>confidential</td><td>yes</td><td>{SHOP_CALLBACK}<br>http://localhost:3000/cb</td>"
+    );
+    assert!(page.body.contains(&row), "{}", page.body);
+    assert!(!page.body.contains(&secret));
+    assert_eq!(code(&page.body, "client-secret"), None);
+
+    // The link asks first; the question names the app.
+    let remove = format!("/admin/clients/{id}/remove");
+    assert!(page.body.contains(&format!("href=\"{remove}\"")));
+    let confirm = b.get(&s, &remove).await;
+    assert_eq!(confirm.status, 200);
+    assert!(
+        confirm.body.contains(&format!(
+            "Remove Hydrogen &#60;shop&#62; (client ID {id})? It will sign nobody in"
+        )),
+        "{}",
+        confirm.body
+    );
+    assert!(confirm
+        .body
+        .contains(&format!("<form method=\"post\" action=\"{remove}\"")));
+
+    // Without the session's CSRF token nothing is removed.
+    let refused = b.post(&s, &remove, &[("csrf", "0")]).await;
+    assert_eq!(refused.status, 403);
+    assert_eq!(s.auth().oidc_clients().await.unwrap().len(), 1);
+
+    let done = b.post(&s, &remove, &[("csrf", &csrf)]).await;
+    assert_eq!(
+        (done.status, done.location.as_str()),
+        (303, "/admin/clients?notice=removed")
+    );
+    assert!(s.auth().oidc_clients().await.unwrap().is_empty());
+    let page = b.get(&s, "/admin/clients?notice=removed").await;
+    assert!(page.body.contains(
+        "<p class=\"notice\" role=\"status\">The app is removed: it signs nobody in, and its sign-ins have ended.</p>"
+    ));
+    assert!(!page.body.contains(&id));
+    assert_eq!(
+        client_audit(&s).await[1],
+        json!(["alice", "oidc_client_removed", id])
+    );
+    // Gone: its pages are not found.
+    assert_eq!(b.get(&s, &remove).await.status, 404);
+    assert_eq!(b.post(&s, &remove, &[("csrf", &csrf)]).await.status, 404);
+}
+
+#[tokio::test]
+async fn a_client_added_in_the_console_shows_its_secret_once() {
+    let s = TestServer::start().await;
+    let (mut b, csrf) = signed_in(&s, "alice").await;
+    let page = b
+        .post(
+            &s,
+            "/admin/clients",
+            &[
+                ("csrf", &csrf),
+                ("name", "Hydrogen shop"),
+                (
+                    "redirect_uris",
+                    &format!(" {SHOP_CALLBACK}\r\n\r\nhttp://localhost:3000/cb\r\n"),
+                ),
+                ("post_logout_uris", "https://shop.example/"),
+                ("first_party", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let id = code(&page.body, "client-id").unwrap();
+    let secret = code(&page.body, "client-secret").unwrap();
+    assert!(page.body.contains("it is shown this once"));
+    let stored = s.auth().oidc_clients().await.unwrap();
+    assert_eq!(stored.len(), 1);
+    let client = &stored[0];
+    assert_eq!(client.client_id, id);
+    assert!(secret_matches(client, &secret));
+    assert_eq!(client.name, "Hydrogen shop");
+    assert_eq!(
+        client.redirect_uris,
+        [SHOP_CALLBACK, "http://localhost:3000/cb"]
+    );
+    assert_eq!(client.post_logout_redirect_uris, ["https://shop.example/"]);
+    assert!(client.first_party && !client.is_public());
+    assert_eq!(
+        client_audit(&s).await,
+        [json!([
+            "alice",
+            "oidc_client_added",
+            format!("{id} (Hydrogen shop)")
+        ])]
+    );
+    // The answer's page only: the list shows the client, never the secret again.
+    let page = b.get(&s, "/admin/clients").await;
+    assert!(page.body.contains(&id));
+    assert!(!page.body.contains(&secret));
+    assert_eq!(code(&page.body, "client-id"), None);
+
+    // A public app gets no secret.
+    let page = b
+        .post(
+            &s,
+            "/admin/clients",
+            &[
+                ("csrf", &csrf),
+                ("name", "App"),
+                ("redirect_uris", "com.example.app:/cb"),
+                ("public", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(code(&page.body, "client-id").is_some());
+    assert_eq!(code(&page.body, "client-secret"), None);
+    assert!(page
+        .body
+        .contains("A public app has no secret: it signs in with PKCE."));
+}
+
+#[tokio::test]
+async fn a_refused_console_client_shows_why_keeps_the_form_and_stores_nothing() {
+    let s = TestServer::start().await;
+    let (mut b, csrf) = signed_in(&s, "alice").await;
+    let page = b
+        .post(
+            &s,
+            "/admin/clients",
+            &[
+                ("csrf", &csrf),
+                ("name", "Shop"),
+                ("redirect_uris", "http://shop.example/cb"),
+                ("first_party", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 400);
+    let shown = HTTP_REFUSED.replace('"', "&#34;");
+    assert!(
+        page.body
+            .contains(&format!("<p class=\"error\" role=\"alert\">{shown}</p>")),
+        "{}",
+        page.body
+    );
+    assert_eq!(field(&page.body, "name"), "Shop");
+    assert!(page.body.contains(">http://shop.example/cb</textarea>"));
+    assert!(page
+        .body
+        .contains("name=\"first_party\" type=\"checkbox\" value=\"1\" checked>"));
+    assert!(s.auth().oidc_clients().await.unwrap().is_empty());
+
+    // Without the CSRF token the form is refused before anything is read.
+    let page = b
+        .post(
+            &s,
+            "/admin/clients",
+            &[("name", "Shop"), ("redirect_uris", SHOP_CALLBACK)],
+        )
+        .await;
+    assert_eq!(page.status, 403);
+    assert!(s.auth().oidc_clients().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn the_sign_in_apps_pages_need_a_console_session() {
+    let s = TestServer::start().await;
+    let mut b = Browser::new();
+    for page in [
+        b.get(&s, "/admin/clients").await,
+        b.get(&s, "/admin/clients/abc/remove").await,
+        b.post(&s, "/admin/clients", &[("name", "x")]).await,
+        b.post(&s, "/admin/clients/abc/remove", &[]).await,
+    ] {
+        assert_eq!(
+            (page.status, page.location.as_str()),
+            (303, "/admin/sign-in")
+        );
+    }
+}
