@@ -124,6 +124,8 @@ enum Command {
     },
 }
 
+const NO_KEY_YET: &str = "no signing key to rotate yet: `storekey serve` makes the first one when it starts, signing at once";
+
 fn parse_format(s: &str) -> Result<Format, String> {
     s.parse()
 }
@@ -409,7 +411,24 @@ fn run(cli: Cli) -> Result<(), String> {
             let config = load_config(&cli, None)?;
             let oidc = config.oidc.clone();
             runtime()?.block_on(async {
-                let auth = offline_auth(config).await?;
+                use storekey::store::Backend as _;
+                let store = storekey::server::open_store(&config).await?;
+                // A first key made here would sign only from key_publish_minutes on, and a
+                // server finding a key would make none of its own: no ID token until then.
+                if store
+                    .oidc_keys()
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .is_empty()
+                {
+                    return Err(NO_KEY_YET.to_string());
+                }
+                let auth = Auth::from_config(
+                    Arc::new(config),
+                    store,
+                    Arc::new(SystemClock),
+                    Arc::new(Metrics::new()),
+                )?;
                 let key = storekey::auth::oidc::rotate_key(&auth, &oidc, "cli").await?;
                 println!("kid: {}", key.kid);
                 println!(

@@ -5,6 +5,7 @@
 use crate::support::*;
 use serde_json::{json, Value};
 use storekey::auth::oidc::clients::secret_matches;
+use storekey::store::Backend as _;
 
 const SHOP_CALLBACK: &str = "https://shop.example/account/callback";
 const HTTP_REFUSED: &str = "redirect_uris: \"http://shop.example/cb\" must use https (http only to localhost, 127.0.0.1 or [::1])";
@@ -506,9 +507,7 @@ fn client_commands_while_a_server_holds_the_file_name_the_admin_api() {
 #[test]
 fn oidc_rotate_key_prints_the_new_kid_and_when_it_signs() {
     let dir = tempfile::tempdir().unwrap();
-    // A served store has its first key.
-    let mut server = BinServer::spawn(dir.path(), &[]);
-    assert!(server.terminate().success());
+    first_key(dir.path());
     let before = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -532,10 +531,17 @@ fn oidc_rotate_key_prints_the_new_kid_and_when_it_signs() {
         (before + 600..=before + 605).contains(&at),
         "{at} vs {before}"
     );
-    // A second rotation is another key.
+    // A second rotation is another key; both are stored as printed, beside the first.
     let (code, again, _) = storekey(dir.path(), &["oidc", "rotate-key"]);
     assert_eq!(code, Some(0));
-    assert_ne!(value_of(&again, 0, "kid"), kid);
+    let second = value_of(&again, 0, "kid");
+    assert_ne!(second, kid);
+    let keys = stored_keys(dir.path());
+    let stored: Vec<&str> = keys.iter().map(|k| k.kid.as_str()).collect();
+    assert_eq!(stored.len(), 3, "{stored:?}");
+    assert!(stored.contains(&kid.as_str()) && stored.contains(&second.as_str()));
+    let rotated = keys.iter().find(|k| k.kid == kid).unwrap();
+    assert_eq!(rotated.signs_from, at);
 }
 
 // ---------------------------------------------------------------- console
@@ -853,4 +859,58 @@ async fn the_sign_in_apps_pages_need_a_console_session() {
             (303, "/admin/sign-in")
         );
     }
+}
+
+#[test]
+fn oidc_rotate_key_before_any_key_exists_refuses_and_stores_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = storekey(dir.path(), &["oidc", "rotate-key"]);
+    assert_eq!(
+        (code, out.as_str(), err.as_str()),
+        (
+            Some(2),
+            "",
+            "storekey: no signing key to rotate yet: `storekey serve` makes the first one when it starts, signing at once\n"
+        )
+    );
+    // Once the provider has made its first key (which signs at once), rotation works.
+    first_key(dir.path());
+    let (code, _, err) = storekey(dir.path(), &["oidc", "rotate-key"]);
+    assert_eq!((code, err.as_str()), (Some(0), ""));
+}
+
+/// The signing keys stored in `dir`'s database, oldest first.
+fn stored_keys(dir: &std::path::Path) -> Vec<storekey::model::oidc::SigningKey> {
+    let config = test_config(&dir.join("storekey.redb"));
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = storekey::server::open_store(&config).await.unwrap();
+        store.oidc_keys().await.unwrap()
+    })
+}
+
+/// What the provider does when it starts on a store without keys: its first signing key, under
+/// the key-encryption key the binary run in `dir` uses (`data/oidc.kek` there).
+fn first_key(dir: &std::path::Path) {
+    let mut config = test_config(&dir.join("storekey.redb"));
+    config.oidc.key_file = dir.join("data/oidc.kek").to_string_lossy().into_owned();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = storekey::server::open_store(&config).await.unwrap();
+        assert_eq!(store.oidc_keys().await.unwrap(), [], "a store without keys");
+        let auth = storekey::auth::Auth::from_config(
+            std::sync::Arc::new(config.clone()),
+            store,
+            std::sync::Arc::new(storekey::auth::clock::SystemClock),
+            std::sync::Arc::new(storekey::metrics::Metrics::new()),
+        )
+        .unwrap();
+        storekey::auth::oidc::Provider::start(
+            std::sync::Arc::new(auth),
+            &config.oidc,
+            "http://127.0.0.1".into(),
+        )
+        .await
+        .unwrap();
+    });
 }
