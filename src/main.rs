@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use storekey::api::kit::messages::{LAC_DISABLED, LAC_NOT_ALLOWED};
 use storekey::auth::clock::SystemClock;
+use storekey::auth::oidc::clients::{ClientError, NewClient};
 use storekey::auth::one_time::OtcError;
 use storekey::auth::secret::{self, Secret};
 use storekey::auth::{Auth, CustomerChanges, NewCustomer};
@@ -14,6 +15,7 @@ use storekey::config::{Config, ConfigSource, LogFormat, StorageBackend};
 use storekey::import::run::ImportOptions;
 use storekey::import::Format;
 use storekey::metrics::Metrics;
+use storekey::model::oidc::OidcClient;
 use storekey::model::Customer;
 use storekey::store::import::OnConflict;
 use storekey::store::{BackupError, RedbStore, Store, StoreError};
@@ -58,6 +60,13 @@ enum Command {
     /// Admin users of the console (/admin).
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// OpenID Connect clients (relying parties) of the provider (offline: while a server holds
+    /// a redb file, use /rest/V1/oidc/clients instead).
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// The OpenID Connect provider's signing keys.
+    #[command(subcommand)]
+    Oidc(OidcCommand),
     /// Write a consistent copy of the database to PATH (never over the database itself). While
     /// a server holds the file, asks it through the admin API (needs STOREKEY_ADMIN_KEY), which
     /// writes only into storage.backup_dir, so PATH must then be a file in that directory.
@@ -115,6 +124,8 @@ enum Command {
     },
 }
 
+const NO_KEY_YET: &str = "no signing key to rotate yet: `storekey serve` makes the first one when it starts, signing at once";
+
 fn parse_format(s: &str) -> Result<Format, String> {
     s.parse()
 }
@@ -140,6 +151,52 @@ enum AdminCommand {
         #[arg(long)]
         assistance_consent: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum ClientCommand {
+    /// Register a client; prints its client_id and, for a confidential client, its secret
+    /// (shown this once: only its digest is stored).
+    Add {
+        #[arg(long)]
+        name: String,
+        /// Where sign-ins may return (exact match); give it once per URI.
+        #[arg(long = "redirect-uri", value_name = "URI", required = true)]
+        redirect_uris: Vec<String>,
+        /// Where sign-outs may return; give it once per URI.
+        #[arg(long = "post-logout-uri", value_name = "URI")]
+        post_logout_uris: Vec<String>,
+        /// No secret: the client proves itself with PKCE (a mobile or single-page app).
+        #[arg(long)]
+        public: bool,
+        /// The merchant's own app: customers are not asked for consent.
+        #[arg(long)]
+        first_party: bool,
+        /// A scope the client may be granted; give it once per scope (default: all).
+        #[arg(long = "scope", value_name = "S")]
+        scopes: Vec<String>,
+        /// Access-token lifetime for this client (default oidc.access_token_minutes).
+        #[arg(long, value_name = "N")]
+        access_token_minutes: Option<u32>,
+        /// Refresh-token lifetime for this client (default oidc.refresh_token_days).
+        #[arg(long, value_name = "N")]
+        refresh_token_days: Option<u32>,
+    },
+    /// List the clients, one per line (never a secret).
+    List,
+    /// Remove a client; the sign-ins it holds end.
+    Remove {
+        /// A client id may begin with '-'.
+        #[arg(allow_hyphen_values = true)]
+        client_id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum OidcCommand {
+    /// Publish the next ID-token signing key; it signs from oidc.key_publish_minutes on, and
+    /// the keys before it stay published until the tokens they signed have expired.
+    RotateKey,
 }
 
 #[derive(Subcommand)]
@@ -192,9 +249,7 @@ fn main() -> ExitCode {
                 let _ = e.print();
                 return ExitCode::SUCCESS;
             }
-            let text = e.to_string();
-            let line = text.lines().next().unwrap_or("invalid arguments");
-            eprintln!("storekey: {}", line.trim_start_matches("error: "));
+            eprintln!("storekey: {}", usage_error_line(&e.to_string()));
             return ExitCode::from(2);
         }
     };
@@ -205,6 +260,25 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// clap's error as one line: its first, and the indented lines right under it, which name
+/// what is missing ("the following required arguments were not provided: --name <NAME>").
+fn usage_error_line(text: &str) -> String {
+    let mut lines = text.lines();
+    let mut line = lines
+        .next()
+        .unwrap_or("invalid arguments")
+        .trim_start_matches("error: ")
+        .to_string();
+    let named: Vec<&str> = lines
+        .take_while(|l| l.starts_with(' ') && !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    if !named.is_empty() {
+        line = format!("{} {}", line.trim_end(), named.join(", "));
+    }
+    line
 }
 
 fn load_config(cli: &Cli, listen: Option<&String>) -> Result<Config, String> {
@@ -326,6 +400,41 @@ fn run(cli: Cli) -> Result<(), String> {
                     name.trim()
                 );
                 println!("{base}{}", storekey::api::console::setup_path(code.expose()));
+                Ok(())
+            })
+        }
+        Command::Client(cmd) => {
+            let config = load_config(&cli, None)?;
+            runtime()?.block_on(client_command(config, cmd))
+        }
+        Command::Oidc(OidcCommand::RotateKey) => {
+            let config = load_config(&cli, None)?;
+            let oidc = config.oidc.clone();
+            runtime()?.block_on(async {
+                use storekey::store::Backend as _;
+                let store = storekey::server::open_store(&config).await?;
+                // A first key made here would sign only from key_publish_minutes on, and a
+                // server finding a key would make none of its own: no ID token until then.
+                if store
+                    .oidc_keys()
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .is_empty()
+                {
+                    return Err(NO_KEY_YET.to_string());
+                }
+                let auth = Auth::from_config(
+                    Arc::new(config),
+                    store,
+                    Arc::new(SystemClock),
+                    Arc::new(Metrics::new()),
+                )?;
+                let key = storekey::auth::oidc::rotate_key(&auth, &oidc, "cli").await?;
+                println!("kid: {}", key.kid);
+                println!(
+                    "signs_from: {} UTC",
+                    storekey::api::kit::timestamp(key.signs_from)
+                );
                 Ok(())
             })
         }
@@ -640,6 +749,119 @@ async fn customer_command(config: Config, cmd: &CustomerCommand) -> Result<(), S
         }
     }
     Ok(())
+}
+
+async fn client_command(config: Config, cmd: &ClientCommand) -> Result<(), String> {
+    let auth = offline_auth(config).await?;
+    match cmd {
+        ClientCommand::Add {
+            name,
+            redirect_uris,
+            post_logout_uris,
+            public,
+            first_party,
+            scopes,
+            access_token_minutes,
+            refresh_token_days,
+        } => {
+            let created = auth
+                .add_oidc_client(
+                    NewClient {
+                        name: name.clone(),
+                        redirect_uris: redirect_uris.clone(),
+                        post_logout_redirect_uris: post_logout_uris.clone(),
+                        public: *public,
+                        first_party: *first_party,
+                        scopes: scopes.clone(),
+                        access_token_minutes: *access_token_minutes,
+                        refresh_token_days: *refresh_token_days,
+                    },
+                    "cli",
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("client_id: {}", created.client.client_id);
+            if let Some(secret) = &created.secret {
+                println!("client_secret: {}", secret.expose());
+            }
+        }
+        ClientCommand::List => {
+            let clients = auth.oidc_clients().await.map_err(|e| e.to_string())?;
+            if clients.is_empty() {
+                println!("no clients (storekey client add registers one)");
+            }
+            for line in client_table(&clients) {
+                println!("{line}");
+            }
+        }
+        ClientCommand::Remove { client_id } => {
+            let name = auth
+                .oidc_client(client_id)
+                .await
+                .map_err(|e| e.to_string())?
+                .map(|c| c.name);
+            auth.remove_oidc_client(client_id, "cli")
+                .await
+                .map_err(|e| match e {
+                    ClientError::NotFound => format!("no client with client_id {client_id}"),
+                    e => e.to_string(),
+                })?;
+            println!(
+                "client {client_id} ({}) removed; its sign-ins have ended",
+                printable(&name.unwrap_or_default())
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `client list`: a header and a line per client, columns padded to line up; the redirect
+/// URIs last, comma-separated, so a long one only widens its own line.
+fn client_table(clients: &[OidcClient]) -> Vec<String> {
+    if clients.is_empty() {
+        return Vec::new();
+    }
+    let mut rows = vec![[
+        "CLIENT_ID".to_string(),
+        "TYPE".to_string(),
+        "FIRST_PARTY".to_string(),
+        "NAME".to_string(),
+        "REDIRECT_URIS".to_string(),
+    ]];
+    for c in clients {
+        rows.push([
+            c.client_id.clone(),
+            if c.is_public() {
+                "public"
+            } else {
+                "confidential"
+            }
+            .to_string(),
+            if c.first_party { "yes" } else { "no" }.to_string(),
+            printable(&c.name),
+            c.redirect_uris.join(", "),
+        ]);
+    }
+    let width = |i: usize| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0);
+    let widths = [width(0), width(1), width(2), width(3)];
+    rows.iter()
+        .map(|r| {
+            let mut line = String::new();
+            for (cell, w) in r.iter().zip(widths) {
+                line.push_str(&format!("{cell:<w$}  "));
+            }
+            line.push_str(&r[4]);
+            line
+        })
+        .collect()
+}
+
+/// A name as the terminal should show it: control characters (which a name registered through
+/// the admin API may hold) become U+FFFD rather than reaching the terminal.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect()
 }
 
 fn describe_account_error(e: &storekey::auth::AccountError, email: &str) -> String {

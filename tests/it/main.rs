@@ -27,6 +27,7 @@ mod magento;
 mod migrate;
 mod migration;
 mod oidc;
+mod oidc_clients;
 mod one_time;
 mod outage;
 mod pg;

@@ -8,6 +8,7 @@ use crate::api::kit::messages::{
 };
 use crate::auth::activation::InviteError;
 use crate::auth::admin_users::AddAdminError;
+use crate::auth::oidc::clients::ClientError;
 use crate::auth::one_time::OtcError;
 use crate::auth::storefront_tokens::StorefrontTokenError;
 use crate::auth::{AccountError, BackupError, Failure};
@@ -82,6 +83,18 @@ pub(super) fn storefront_token_error(e: StorefrontTokenError) -> HttpError {
             failure(StatusCode::BAD_REQUEST, unknown_scope(&s))
         }
         StorefrontTokenError::Failure(f) => internal(f),
+    }
+}
+
+/// `client_id` is the one the path named (removal).
+pub(super) fn client_error(e: ClientError, client_id: &str) -> HttpError {
+    match e {
+        ClientError::Invalid(why) => failure(StatusCode::BAD_REQUEST, why),
+        ClientError::NotFound => failure(
+            StatusCode::NOT_FOUND,
+            format!("No OpenID Connect client with client_id = {client_id}"),
+        ),
+        ClientError::Failure(f) => internal(f),
     }
 }
 

@@ -1,14 +1,16 @@
-//! The admin REST API under `/rest/V1/` (SPEC §7): customers, account invites, Login-as-Customer
-//! codes, admin users, storefront tokens, the audit log and online backups. Every call needs an
-//! admin key as a Bearer token. Requests are routed by hand from the path segments: the table is
-//! short, and one `match` (`route`) shows all of it; each resource's calls are in its own file,
-//! and `errors.rs` maps the core's errors to statuses and messages.
+//! The admin REST API under `/rest/V1/` (SPEC §7, §10): customers, account invites,
+//! Login-as-Customer codes, admin users, storefront tokens, OpenID Connect clients, the audit
+//! log and online backups. Every call needs an admin key as a Bearer token. Requests are routed
+//! by hand from the path segments: the table is short, and one `match` (`route`) shows all of
+//! it; each resource's calls are in its own file, and `errors.rs` maps the core's errors to
+//! statuses and messages.
 
 mod admin_users;
 mod audit;
 mod backup;
 mod customers;
 mod errors;
+mod oidc_clients;
 mod storefront_tokens;
 
 use super::kit::{bearer, retry_later};
@@ -109,6 +111,9 @@ async fn route(call: &Call<'_>, method: &Method, segments: &[&str]) -> Reply {
         ("DELETE", ["storefront-tokens", id]) => {
             storefront_tokens::delete(call, parse_id(id)?).await
         }
+        ("POST", ["oidc", "clients"]) => oidc_clients::add(call).await,
+        ("GET", ["oidc", "clients"]) => oidc_clients::list(call).await,
+        ("DELETE", ["oidc", "clients", id]) => oidc_clients::remove(call, id).await,
         ("GET", ["audit"]) => audit::page(call).await,
         ("POST", ["backup"]) => backup::write(call).await,
         _ => fail(StatusCode::NOT_FOUND, "Request does not match any route."),

@@ -8,6 +8,7 @@ use crate::api::kit::messages::{
     TITLE_REQUIRED,
 };
 use crate::auth::admin_users::{AdminSignInError, SetupError};
+use crate::auth::oidc::clients::ClientError;
 use crate::auth::one_time::OtcError;
 use crate::auth::storefront_tokens::StorefrontTokenError;
 use crate::auth::{AccountError, Failure};
@@ -85,6 +86,16 @@ pub(super) fn token_refusal(e: StorefrontTokenError) -> Result<String, Box<HttpR
         StorefrontTokenError::EmptyTitle => Ok(TITLE_REQUIRED.into()),
         StorefrontTokenError::UnknownScope(s) => Ok(unknown_scope(&s)),
         StorefrontTokenError::Failure(f) => Err(Box::new(internal(f))),
+    }
+}
+
+/// Why no client was registered, in the core's words (the REST API's too).
+pub(super) fn client_refusal(e: ClientError) -> Result<String, Box<HttpResponse>> {
+    match e {
+        ClientError::Invalid(why) => Ok(why),
+        ClientError::NotFound => Err(Box::new(not_found())),
+        ClientError::Failure(Failure::Busy) => Ok(BUSY.into()),
+        ClientError::Failure(f) => Err(Box::new(internal(f))),
     }
 }
 

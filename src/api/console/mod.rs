@@ -4,8 +4,10 @@
 //! CSRF token derived from the session, checked on every POST. The pages call the sign-in core
 //! (`auth`), never the store. Routing is by hand over the path segments, as in the REST API: one
 //! `match` (`route`) over the pages, each area (sign-in, customers, Login as Customer, its log,
-//! storefront tokens, the overview) in its own file; `errors.rs` words the core's refusals.
+//! storefront tokens, sign-in apps, the overview) in its own file; `errors.rs` words the core's
+//! refusals.
 
+mod clients;
 mod customers;
 mod errors;
 mod frame;
@@ -280,6 +282,10 @@ async fn route(
         ("GET", ["tokens"]) => tokens::page(state, s, q).await,
         ("POST", ["tokens"]) => tokens::create(state, s, f).await,
         ("POST", ["tokens", id, "delete"]) => tokens::delete(state, s, id).await,
+        ("GET", ["clients"]) => clients::page(state, s, q).await,
+        ("POST", ["clients"]) => clients::create(state, s, f).await,
+        ("GET", ["clients", id, "remove"]) => clients::confirm_remove(state, s, id).await,
+        ("POST", ["clients", id, "remove"]) => clients::remove(state, s, id).await,
         ("GET", ["overview"]) => overview::page(state, s).await,
         _ => not_found(),
     }
