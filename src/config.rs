@@ -1039,23 +1039,6 @@ impl Config {
     }
 }
 
-const SECTIONS: &[&str] = &[
-    "server",
-    "storage",
-    "password",
-    "lockout",
-    "throttle",
-    "tokens",
-    "account",
-    "reset",
-    "otc",
-    "multipass",
-    "mail",
-    "sweeper",
-    "admin",
-    "log",
-];
-
 /// Applies `STOREKEY_<SECTION>_<KEY>` variables onto the file's table. Each value is read with
 /// the type the key has in the defaults, so `STOREKEY_SMTP_PASSWORD=1234` stays a string.
 fn apply_env(
@@ -1084,8 +1067,11 @@ fn apply_env(
             continue;
         }
         let lower = rest.to_ascii_lowercase();
-        let Some(section) = SECTIONS
+        // The sections are those of the defaults, so a new one takes variables at once.
+        let Some(section) = defaults
             .iter()
+            .filter(|(_, v)| v.is_table())
+            .map(|(s, _)| s.as_str())
             .find(|s| lower.starts_with(&format!("{s}_")))
         else {
             return Err(ConfigError(format!(
@@ -1094,7 +1080,7 @@ fn apply_env(
         };
         let key = &lower[section.len() + 1..];
         let default = defaults
-            .get(*section)
+            .get(section)
             .and_then(|s| s.as_table())
             .and_then(|t| t.get(key));
         let parsed = match default {
@@ -1168,9 +1154,20 @@ mod tests {
                 ("STOREKEY_LOCKOUT_MAX_FAILURES", "5"),
                 ("STOREKEY_MAIL_SMTP_PASSWORD", "1234"),
                 ("STOREKEY_ADMIN_KEY", "dev-key"),
+                ("STOREKEY_OIDC_CODE_SECONDS", "3"),
+                (
+                    "STOREKEY_OIDC_KEY_ENCRYPTION_KEY",
+                    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+                ),
             ],
         )
         .unwrap();
+        assert_eq!(c.oidc.code_seconds, 3);
+        assert_eq!(c.oidc.key_encryption_key.len(), 64);
+        assert!(
+            !format!("{c:?}").contains("00112233"),
+            "the key-encryption key is hidden"
+        );
         assert_eq!(c.server.listen, "127.0.0.1:0");
         assert_eq!(c.lockout.max_failures, 5);
         assert_eq!(c.mail.smtp_password.as_deref(), Some("1234"));
