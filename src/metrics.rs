@@ -26,6 +26,7 @@ pub fn admin_resource(segment: &str) -> &'static str {
         "storefront-tokens",
         "audit",
         "backup",
+        "oidc",
     ];
     KNOWN
         .iter()

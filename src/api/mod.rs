@@ -257,6 +257,7 @@ fn admin_route(
                             admin::handle(
                                 &state.auth,
                                 &state.config.storage.backup_dir,
+                                state.oidc.as_deref(),
                                 method,
                                 tail.as_str(),
                                 &query,

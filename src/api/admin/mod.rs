@@ -51,6 +51,8 @@ struct Call<'a> {
     /// The name of the admin key presented.
     admin: &'a str,
     backup_dir: &'a str,
+    /// The OpenID Connect provider, when it is on (key rotation).
+    oidc: Option<&'a crate::auth::oidc::Provider>,
     query: HashMap<String, String>,
     body: &'a [u8],
 }
@@ -58,6 +60,7 @@ struct Call<'a> {
 pub async fn handle(
     auth: &Auth,
     backup_dir: &str,
+    oidc: Option<&crate::auth::oidc::Provider>,
     method: Method,
     path: &str,
     query: &str,
@@ -73,6 +76,7 @@ pub async fn handle(
         auth,
         admin: &admin,
         backup_dir,
+        oidc,
         query: query_pairs(query),
         body,
     };
@@ -114,6 +118,7 @@ async fn route(call: &Call<'_>, method: &Method, segments: &[&str]) -> Reply {
         ("POST", ["oidc", "clients"]) => oidc_clients::add(call).await,
         ("GET", ["oidc", "clients"]) => oidc_clients::list(call).await,
         ("DELETE", ["oidc", "clients", id]) => oidc_clients::remove(call, id).await,
+        ("POST", ["oidc", "keys", "rotate"]) => oidc_clients::rotate_key(call).await,
         ("GET", ["audit"]) => audit::page(call).await,
         ("POST", ["backup"]) => backup::write(call).await,
         _ => fail(StatusCode::NOT_FOUND, "Request does not match any route."),

@@ -1,5 +1,6 @@
 //! `/rest/V1/oidc/clients`: the OpenID Connect provider's relying parties, registered (a
-//! confidential client's secret is shown once, in that answer), listed and removed.
+//! confidential client's secret is shown once, in that answer), listed and removed; and
+//! `/rest/V1/oidc/keys/rotate`, the signing key's rotation while serving.
 
 use super::errors::client_error;
 use super::{ok, parse_body, Call, Reply};
@@ -87,4 +88,25 @@ pub(super) async fn remove(call: &Call<'_>, client_id: &str) -> Reply {
         .await
         .map_err(|e| client_error(e, client_id))?;
     ok(json!(true))
+}
+
+/// `POST /oidc/keys/rotate`: `storekey oidc rotate-key` for a running server (a redb file it
+/// holds cannot be opened by the command): `{"kid", "signs_from"}`.
+pub(super) async fn rotate_key(call: &Call<'_>) -> Reply {
+    let Some(provider) = call.oidc else {
+        return super::fail(
+            warp::http::StatusCode::NOT_FOUND,
+            "The OpenID Connect provider is off (oidc.enabled).",
+        );
+    };
+    match provider.rotate_key(call.admin).await {
+        Ok(key) => ok(json!({ "kid": key.kid, "signs_from": timestamp(key.signs_from) })),
+        Err(e) => {
+            tracing::error!("signing key rotation: {e}");
+            super::fail(
+                warp::http::StatusCode::INTERNAL_SERVER_ERROR,
+                crate::api::kit::messages::INTERNAL,
+            )
+        }
+    }
 }

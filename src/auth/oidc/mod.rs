@@ -118,6 +118,14 @@ impl Provider {
         Ok(())
     }
 
+    /// Rotates the signing key (see [`rotate_key`]) and loads the keys again at once, so this
+    /// instance publishes the new key now (others within a minute).
+    pub async fn rotate_key(&self, actor: &str) -> Result<SigningKey, String> {
+        let key = rotate_key(&self.auth, &self.config, actor).await?;
+        self.reload_keys().await?;
+        Ok(key)
+    }
+
     pub fn issuer(&self) -> &str {
         &self.issuer
     }
