@@ -254,17 +254,8 @@ fn admin_route(
                 boxed(async move {
                     match read_body(body, limit).await {
                         Ok(bytes) => {
-                            admin::handle(
-                                &state.auth,
-                                &state.config.storage.backup_dir,
-                                state.oidc.as_deref(),
-                                method,
-                                tail.as_str(),
-                                &query,
-                                &headers,
-                                &bytes,
-                            )
-                            .await
+                            admin::handle(&state, method, tail.as_str(), &query, &headers, &bytes)
+                                .await
                         }
                         Err(e) => e.rest(),
                     }

@@ -2020,9 +2020,10 @@ async fn oidc_the_first_key_wins_and_a_rotation_retires_the_old_one<B: Backend>(
         kept
     );
 
+    // Rotated keys are named apart from the racers' (k0…k7), whichever of them won.
     let rotated = s
         .add_oidc_key(
-            signing_key("k4", NOW + 10),
+            signing_key("r1", NOW + 10),
             Some(NOW + 100),
             Some(entry("oidc_key_rotated", None)),
         )
@@ -2032,11 +2033,11 @@ async fn oidc_the_first_key_wins_and_a_rotation_retires_the_old_one<B: Backend>(
         published_until: Some(NOW + 100),
         ..first
     };
-    assert_eq!(rotated, [retired.clone(), signing_key("k4", NOW + 10)]);
+    assert_eq!(rotated, [retired.clone(), signing_key("r1", NOW + 10)]);
     assert_eq!(s.oidc_keys().await.unwrap(), rotated);
     // The next rotation retires only the key still signing.
     let again = s
-        .add_oidc_key(signing_key("k5", NOW + 20), Some(NOW + 200), None)
+        .add_oidc_key(signing_key("r2", NOW + 20), Some(NOW + 200), None)
         .await
         .unwrap();
     assert_eq!(
@@ -2045,9 +2046,9 @@ async fn oidc_the_first_key_wins_and_a_rotation_retires_the_old_one<B: Backend>(
             retired,
             SigningKey {
                 published_until: Some(NOW + 200),
-                ..signing_key("k4", NOW + 10)
+                ..signing_key("r1", NOW + 10)
             },
-            signing_key("k5", NOW + 20),
+            signing_key("r2", NOW + 20),
         ]
     );
     assert_eq!(

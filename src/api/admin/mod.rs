@@ -58,15 +58,14 @@ struct Call<'a> {
 }
 
 pub async fn handle(
-    auth: &Auth,
-    backup_dir: &str,
-    oidc: Option<&crate::auth::oidc::Provider>,
+    state: &super::AppState,
     method: Method,
     path: &str,
     query: &str,
     headers: &HeaderMap,
     body: &[u8],
 ) -> HttpResponse {
+    let auth: &Auth = &state.auth;
     let Some(admin) = bearer(headers).and_then(|k| auth.admin_key_name(&k)) else {
         auth.metrics.request("admin", "", "unauthorized");
         return unauthorized();
@@ -75,8 +74,8 @@ pub async fn handle(
     let call = Call {
         auth,
         admin: &admin,
-        backup_dir,
-        oidc,
+        backup_dir: &state.config.storage.backup_dir,
+        oidc: state.oidc.as_deref(),
         query: query_pairs(query),
         body,
     };
