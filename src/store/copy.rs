@@ -3,6 +3,9 @@
 //! written one page per transaction into the target (`load_page`), each backend keeping its
 //! own encodings. `finish_load` then moves the target's id sequences past what was copied.
 
+use crate::model::oidc::{
+    AuthorizationCode, BrowserSession, Grant, OidcClient, RefreshToken, SigningKey,
+};
 use crate::model::{
     AccessToken, Account, AdminSession, AdminUser, AuditEntry, Digest, StorefrontToken, Timestamp,
 };
@@ -18,10 +21,20 @@ pub enum Table {
     Audit,
     AdminUsers,
     AdminSessions,
+    /// The OpenID Connect provider's: signing keys and clients by name, browser sessions,
+    /// codes and refresh tokens by digest, grants by number (before the refresh tokens and
+    /// access links that name them), access links by digest (after the access tokens).
+    OidcKeys,
+    OidcClients,
+    BrowserSessions,
+    OidcCodes,
+    OidcGrants,
+    OidcRefreshTokens,
+    OidcAccess,
 }
 
 impl Table {
-    pub const ALL: [Table; 7] = [
+    pub const ALL: [Table; 14] = [
         Table::Customers,
         Table::AccessTokens,
         Table::StorefrontTokens,
@@ -29,6 +42,13 @@ impl Table {
         Table::Audit,
         Table::AdminUsers,
         Table::AdminSessions,
+        Table::OidcKeys,
+        Table::OidcClients,
+        Table::BrowserSessions,
+        Table::OidcCodes,
+        Table::OidcGrants,
+        Table::OidcRefreshTokens,
+        Table::OidcAccess,
     ];
 
     pub fn name(self) -> &'static str {
@@ -40,6 +60,13 @@ impl Table {
             Table::Audit => "audit entries",
             Table::AdminUsers => "admin users",
             Table::AdminSessions => "admin sessions",
+            Table::OidcKeys => "signing keys",
+            Table::OidcClients => "OpenID Connect clients",
+            Table::BrowserSessions => "browser sessions",
+            Table::OidcCodes => "authorization codes",
+            Table::OidcGrants => "grants",
+            Table::OidcRefreshTokens => "refresh tokens",
+            Table::OidcAccess => "grant access links",
         }
     }
 }
@@ -69,6 +96,14 @@ pub enum Row {
     Audit(u64, AuditEntry),
     AdminUser(AdminUser),
     AdminSession(Digest, AdminSession),
+    OidcKey(SigningKey),
+    OidcClient(OidcClient),
+    BrowserSession(Digest, BrowserSession),
+    OidcCode(Digest, AuthorizationCode),
+    OidcGrant(Grant),
+    OidcRefreshToken(Digest, RefreshToken),
+    /// An access token minted by a grant, and the grant.
+    OidcAccess(Digest, u64),
 }
 
 impl Row {
@@ -77,11 +112,18 @@ impl Row {
         match self {
             Row::Customer(a) => Key::Number(a.customer.id.0),
             Row::Audit(seq, _) => Key::Number(*seq),
+            Row::OidcGrant(g) => Key::Number(g.id),
             Row::AccessToken(d, _)
             | Row::StorefrontToken(d, _)
             | Row::Replay(d, _)
-            | Row::AdminSession(d, _) => Key::Digest(*d),
+            | Row::AdminSession(d, _)
+            | Row::BrowserSession(d, _)
+            | Row::OidcCode(d, _)
+            | Row::OidcRefreshToken(d, _)
+            | Row::OidcAccess(d, _) => Key::Digest(*d),
             Row::AdminUser(u) => Key::Name(u.name.clone()),
+            Row::OidcKey(k) => Key::Name(k.kid.clone()),
+            Row::OidcClient(c) => Key::Name(c.client_id.clone()),
         }
     }
 }
@@ -96,6 +138,13 @@ pub struct Counts {
     pub audit: u64,
     pub admin_users: u64,
     pub admin_sessions: u64,
+    pub oidc_keys: u64,
+    pub oidc_clients: u64,
+    pub browser_sessions: u64,
+    pub oidc_codes: u64,
+    pub oidc_grants: u64,
+    pub oidc_refresh_tokens: u64,
+    pub oidc_access: u64,
 }
 
 impl Counts {
@@ -108,6 +157,13 @@ impl Counts {
             Table::Audit => self.audit,
             Table::AdminUsers => self.admin_users,
             Table::AdminSessions => self.admin_sessions,
+            Table::OidcKeys => self.oidc_keys,
+            Table::OidcClients => self.oidc_clients,
+            Table::BrowserSessions => self.browser_sessions,
+            Table::OidcCodes => self.oidc_codes,
+            Table::OidcGrants => self.oidc_grants,
+            Table::OidcRefreshTokens => self.oidc_refresh_tokens,
+            Table::OidcAccess => self.oidc_access,
         }
     }
 
@@ -119,5 +175,6 @@ impl Counts {
             && self.storefront_tokens == 0
             && self.replay == 0
             && self.audit == 0
+            && self.oidc_clients == 0
     }
 }

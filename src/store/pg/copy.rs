@@ -41,11 +41,12 @@ fn big(n: u64) -> i64 {
 }
 
 /// What each identity sequence must pass: the table, its column.
-const SEQUENCES: [(&str, &str); 4] = [
+const SEQUENCES: [(&str, &str); 5] = [
     ("customers", "id"),
     ("customer_addresses", "id"),
     ("storefront_tokens", "id"),
     ("audit_log", "seq"),
+    ("oidc_grants", "id"),
 ];
 
 impl Postgres {
@@ -58,6 +59,9 @@ impl Postgres {
     ) -> Result<Vec<Row>, StoreError> {
         let client = self.client().await?;
         let limit = big(limit as u64);
+        if let Some(sql) = super::oidc::dump_sql(table) {
+            return self.dump_oidc_page(table, sql, after, limit).await;
+        }
         let number = match after {
             Key::Number(n) => big(*n),
             _ => 0,
@@ -99,6 +103,7 @@ impl Postgres {
                 "SELECT name, record FROM admin_users WHERE name COLLATE \"C\" > $1 ORDER BY name COLLATE \"C\" LIMIT $2",
                 [&name, &limit],
             ),
+            _ => return Ok(Vec::new()),
         };
         let statement = client.prepare_cached(sql).await.map_err(PgError::from)?;
         let rows = client
@@ -161,8 +166,51 @@ impl Postgres {
                     decode_session(&get::<Vec<u8>>(r, 1)?)?,
                 ),
                 Table::AdminUsers => Row::AdminUser(decode_admin(&get::<Vec<u8>>(r, 1)?)?),
+                _ => continue,
             };
             out.push(row);
+        }
+        Ok(out)
+    }
+
+    /// A page of one of the provider's tables (`oidc::dump_sql`), keyed by name, digest or
+    /// number as `after` is.
+    async fn dump_oidc_page(
+        &self,
+        table: Table,
+        sql: &str,
+        after: &Key,
+        limit: i64,
+    ) -> Result<Vec<Row>, StoreError> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(sql).await.map_err(PgError::from)?;
+        let rows = match (table, after) {
+            (Table::OidcKeys | Table::OidcClients, key) => {
+                let name = match key {
+                    Key::Name(n) => n.as_str(),
+                    _ => "",
+                };
+                client.query(&statement, &[&name, &limit]).await
+            }
+            (Table::OidcGrants, key) => {
+                let number = match key {
+                    Key::Number(n) => big(*n),
+                    _ => 0,
+                };
+                client.query(&statement, &[&number, &limit]).await
+            }
+            (_, key) => {
+                let bytes: &[u8] = match key {
+                    Key::Digest(d) => d.as_slice(),
+                    _ => &[],
+                };
+                client.query(&statement, &[&bytes, &limit]).await
+            }
+        }
+        .map_err(PgError::from)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            out.push(super::oidc::dump_row(table, r)?);
         }
         Ok(out)
     }
@@ -175,7 +223,10 @@ impl Postgres {
                 "SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM access_tokens),
                         (SELECT count(*) FROM storefront_tokens), (SELECT count(*) FROM multipass_replay),
                         (SELECT count(*) FROM audit_log), (SELECT count(*) FROM admin_users),
-                        (SELECT count(*) FROM admin_sessions)",
+                        (SELECT count(*) FROM admin_sessions), (SELECT count(*) FROM oidc_keys),
+                        (SELECT count(*) FROM oidc_clients), (SELECT count(*) FROM browser_sessions),
+                        (SELECT count(*) FROM oidc_codes), (SELECT count(*) FROM oidc_grants),
+                        (SELECT count(*) FROM oidc_refresh_tokens), (SELECT count(*) FROM oidc_access)",
             )
             .await
             .map_err(PgError::from)?;
@@ -191,6 +242,13 @@ impl Postgres {
             audit: unsigned(&r, 4, "count")?,
             admin_users: unsigned(&r, 5, "count")?,
             admin_sessions: unsigned(&r, 6, "count")?,
+            oidc_keys: unsigned(&r, 7, "count")?,
+            oidc_clients: unsigned(&r, 8, "count")?,
+            browser_sessions: unsigned(&r, 9, "count")?,
+            oidc_codes: unsigned(&r, 10, "count")?,
+            oidc_grants: unsigned(&r, 11, "count")?,
+            oidc_refresh_tokens: unsigned(&r, 12, "count")?,
+            oidc_access: unsigned(&r, 13, "count")?,
         })
     }
 
@@ -345,6 +403,7 @@ async fn load_row(tx: &deadpool_postgres::Transaction<'_>, row: &Row) -> Result<
             .await?;
             Ok(())
         }
+        _ => super::oidc::load_row(tx, row).await,
     }
 }
 

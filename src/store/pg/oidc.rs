@@ -787,3 +787,156 @@ impl Postgres {
             .await?)
     }
 }
+
+// ---------------------------------------------------------------- storekey migrate
+
+/// `storekey migrate`'s page of one of the provider's tables: the SQL, and whether its key is
+/// a name, a digest or a number (see `copy.rs`).
+pub(super) fn dump_sql(table: crate::store::copy::Table) -> Option<&'static str> {
+    use crate::store::copy::Table;
+    Some(match table {
+        Table::OidcKeys => "SELECT kid, record FROM oidc_keys WHERE kid COLLATE \"C\" > $1 ORDER BY kid COLLATE \"C\" LIMIT $2",
+        Table::OidcClients => "SELECT client_id, record FROM oidc_clients WHERE client_id COLLATE \"C\" > $1 ORDER BY client_id COLLATE \"C\" LIMIT $2",
+        Table::BrowserSessions => "SELECT digest, record FROM browser_sessions WHERE digest > $1 ORDER BY digest LIMIT $2",
+        Table::OidcCodes => "SELECT digest, record FROM oidc_codes WHERE digest > $1 ORDER BY digest LIMIT $2",
+        Table::OidcGrants => "SELECT id, record FROM oidc_grants WHERE id > $1 ORDER BY id LIMIT $2",
+        Table::OidcRefreshTokens => "SELECT digest, record FROM oidc_refresh_tokens WHERE digest > $1 ORDER BY digest LIMIT $2",
+        Table::OidcAccess => "SELECT digest, grant_id FROM oidc_access WHERE digest > $1 ORDER BY digest LIMIT $2",
+        _ => return None,
+    })
+}
+
+/// One row of `dump_sql`'s answer.
+pub(super) fn dump_row(
+    table: crate::store::copy::Table,
+    r: &tokio_postgres::Row,
+) -> Result<crate::store::copy::Row, PgError> {
+    use crate::store::copy::{Row, Table};
+    let digest = |r: &tokio_postgres::Row| -> Result<Digest, PgError> {
+        let bytes: Vec<u8> = r.try_get(0)?;
+        Digest::try_from(bytes.as_slice())
+            .map_err(|_| PgError::Corrupt("a key is not a 32-byte digest".into()))
+    };
+    Ok(match table {
+        Table::OidcKeys => Row::OidcKey(record("signing key", r, 1)?),
+        Table::OidcClients => Row::OidcClient(record("client", r, 1)?),
+        Table::BrowserSessions => Row::BrowserSession(digest(r)?, record("browser session", r, 1)?),
+        Table::OidcCodes => Row::OidcCode(digest(r)?, record("code", r, 1)?),
+        Table::OidcGrants => Row::OidcGrant(record("grant", r, 1)?),
+        Table::OidcRefreshTokens => {
+            Row::OidcRefreshToken(digest(r)?, record("refresh token", r, 1)?)
+        }
+        Table::OidcAccess => {
+            let grant: i64 = r.try_get(1)?;
+            Row::OidcAccess(
+                digest(r)?,
+                u64::try_from(grant).map_err(|_| PgError::Corrupt(format!("grant id {grant}")))?,
+            )
+        }
+        _ => return Err(PgError::Corrupt("not a table of the provider".into())),
+    })
+}
+
+/// Writes one of the provider's copied rows under its own key.
+pub(super) async fn load_row(
+    tx: &Transaction<'_>,
+    row: &crate::store::copy::Row,
+) -> Result<(), PgError> {
+    use crate::store::copy::Row;
+    match row {
+        Row::OidcKey(k) => {
+            let statement = tx
+                .prepare_cached(
+                    "INSERT INTO oidc_keys (kid, created_at, record) VALUES ($1, $2, $3)
+                     ON CONFLICT (kid) DO UPDATE SET created_at = EXCLUDED.created_at,
+                       record = EXCLUDED.record",
+                )
+                .await?;
+            tx.execute(&statement, &[&k.kid, &k.created_at, &encode(k)])
+                .await?;
+        }
+        Row::OidcClient(c) => {
+            let statement = tx
+                .prepare_cached(
+                    "INSERT INTO oidc_clients (client_id, record) VALUES ($1, $2)
+                     ON CONFLICT (client_id) DO UPDATE SET record = EXCLUDED.record",
+                )
+                .await?;
+            tx.execute(&statement, &[&c.client_id, &encode(c)]).await?;
+        }
+        Row::BrowserSession(d, s) => start_browser_session(tx, d, s).await?,
+        Row::OidcCode(d, c) => {
+            let statement = tx
+                .prepare_cached(
+                    "INSERT INTO oidc_codes (digest, expires_at, redeemed_grant, record)
+                     VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (digest) DO UPDATE SET expires_at = EXCLUDED.expires_at,
+                       redeemed_grant = EXCLUDED.redeemed_grant, record = EXCLUDED.record",
+                )
+                .await?;
+            let redeemed = c.redeemed.map(grant_param).transpose()?;
+            tx.execute(
+                &statement,
+                &[&d.as_slice(), &c.expires_at, &redeemed, &encode(c)],
+            )
+            .await?;
+        }
+        Row::OidcGrant(g) => {
+            let statement = tx
+                .prepare_cached(
+                    "INSERT INTO oidc_grants (id, client_id, customer_id, sid, expires_at, record)
+                     VALUES ($1, $2, $3, $4, $5, $6)
+                     ON CONFLICT (id) DO UPDATE SET client_id = EXCLUDED.client_id,
+                       customer_id = EXCLUDED.customer_id, sid = EXCLUDED.sid,
+                       expires_at = EXCLUDED.expires_at, record = EXCLUDED.record",
+                )
+                .await?;
+            tx.execute(
+                &statement,
+                &[
+                    &grant_param(g.id)?,
+                    &g.client_id,
+                    &customer_param(g.customer)?,
+                    &g.sid,
+                    &g.expires_at,
+                    &encode(g),
+                ],
+            )
+            .await?;
+        }
+        Row::OidcRefreshToken(d, t) => {
+            let statement = tx
+                .prepare_cached(
+                    "INSERT INTO oidc_refresh_tokens (digest, grant_id, expires_at, rotated_at, record)
+                     VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (digest) DO UPDATE SET grant_id = EXCLUDED.grant_id,
+                       expires_at = EXCLUDED.expires_at, rotated_at = EXCLUDED.rotated_at,
+                       record = EXCLUDED.record",
+                )
+                .await?;
+            tx.execute(
+                &statement,
+                &[
+                    &d.as_slice(),
+                    &grant_param(t.grant)?,
+                    &t.expires_at,
+                    &t.rotated_at,
+                    &encode(t),
+                ],
+            )
+            .await?;
+        }
+        Row::OidcAccess(d, grant) => {
+            let statement = tx
+                .prepare_cached(
+                    "INSERT INTO oidc_access (digest, grant_id) VALUES ($1, $2)
+                     ON CONFLICT (digest) DO UPDATE SET grant_id = EXCLUDED.grant_id",
+                )
+                .await?;
+            tx.execute(&statement, &[&d.as_slice(), &grant_param(*grant)?])
+                .await?;
+        }
+        _ => {}
+    }
+    Ok(())
+}

@@ -10,7 +10,7 @@ use crate::store::copy::{Counts, Key, Row, Table};
 use std::ops::Bound;
 
 /// The rows of a digest-keyed table after `after`, at most `limit`, decoded by `decode`.
-fn digest_page<T>(
+pub(super) fn digest_page<T>(
     t: &impl ReadableTable<&'static [u8], T>,
     after: &Key,
     limit: usize,
@@ -99,6 +99,13 @@ impl Reader {
                 }
                 Ok(out)
             }
+            Table::OidcKeys
+            | Table::OidcClients
+            | Table::BrowserSessions
+            | Table::OidcCodes
+            | Table::OidcGrants
+            | Table::OidcRefreshTokens
+            | Table::OidcAccess => self.dump_oidc_page(table, after, limit),
         }
     }
 
@@ -113,6 +120,13 @@ impl Reader {
             audit: t.open_table(AUDIT)?.len()?,
             admin_users: t.open_table(ADMIN_USERS)?.len()?,
             admin_sessions: t.open_table(ADMIN_SESSIONS)?.len()?,
+            oidc_keys: t.open_table(OIDC_KEYS)?.len()?,
+            oidc_clients: t.open_table(OIDC_CLIENTS)?.len()?,
+            browser_sessions: t.open_table(BROWSER_SESSIONS)?.len()?,
+            oidc_codes: t.open_table(OIDC_CODES)?.len()?,
+            oidc_grants: t.open_table(OIDC_GRANTS)?.len()?,
+            oidc_refresh_tokens: t.open_table(REFRESH_TOKENS)?.len()?,
+            oidc_access: t.open_table(OIDC_ACCESS)?.len()?,
         })
     }
 }
@@ -153,6 +167,7 @@ impl Tx<'_> {
                     .insert(digest.as_slice(), encode_session(session).as_slice())?;
                 Ok(())
             }
+            _ => self.load_oidc_row(row),
         }
     }
 
@@ -199,7 +214,9 @@ impl RedbStore {
                 .map(|(_, t)| t.id)
                 .max()
                 .unwrap_or(0);
-            tx.raise_counter("next_storefront_token_id", last_token + 1)
+            tx.raise_counter("next_storefront_token_id", last_token + 1)?;
+            let last_grant = tx.oidc_grants()?.last()?.map_or(0, |(k, _)| k.value());
+            tx.raise_counter("next_oidc_grant", last_grant + 1)
         })
         .await
     }

@@ -648,3 +648,113 @@ impl Reader {
         Ok(self.customer(token.customer_id)?.map(|a| (token, grant, a)))
     }
 }
+
+// ---------------------------------------------------------------- storekey migrate
+
+impl Reader {
+    /// `storekey migrate`'s pages of the provider's tables (see `copy.rs`).
+    pub(super) fn dump_oidc_page(
+        &self,
+        table: crate::store::copy::Table,
+        after: &crate::store::copy::Key,
+        limit: usize,
+    ) -> Result<Vec<crate::store::copy::Row>, StoreError> {
+        use crate::store::copy::{Key, Row, Table};
+        use std::ops::Bound;
+        let by_name = |def: TableDefinition<&str, &[u8]>,
+                       row: &dyn Fn(&[u8]) -> Result<Row, StoreError>|
+         -> Result<Vec<Row>, StoreError> {
+            let t = self.txn.open_table(def)?;
+            let start = match after {
+                Key::Name(n) => Bound::Excluded(n.as_str()),
+                _ => Bound::Unbounded,
+            };
+            let mut out = Vec::new();
+            for entry in t.range::<&str>((start, Bound::Unbounded))?.take(limit) {
+                out.push(row(entry?.1.value())?);
+            }
+            Ok(out)
+        };
+        let by_digest = |def: TableDefinition<&[u8], &[u8]>,
+                         row: &dyn Fn(Digest, &[u8]) -> Result<Row, StoreError>| {
+            super::copy::digest_page(&self.txn.open_table(def)?, after, limit, |d, v| {
+                row(d, v).map(Some)
+            })
+        };
+        match table {
+            Table::OidcKeys => by_name(OIDC_KEYS, &|v| Ok(Row::OidcKey(decode("signing key", v)?))),
+            Table::OidcClients => {
+                by_name(OIDC_CLIENTS, &|v| Ok(Row::OidcClient(decode("client", v)?)))
+            }
+            Table::BrowserSessions => by_digest(BROWSER_SESSIONS, &|d, v| {
+                Ok(Row::BrowserSession(d, decode("browser session", v)?))
+            }),
+            Table::OidcCodes => {
+                by_digest(OIDC_CODES, &|d, v| Ok(Row::OidcCode(d, decode("code", v)?)))
+            }
+            Table::OidcRefreshTokens => by_digest(REFRESH_TOKENS, &|d, v| {
+                Ok(Row::OidcRefreshToken(d, decode("refresh token", v)?))
+            }),
+            Table::OidcAccess => {
+                super::copy::digest_page(&self.txn.open_table(OIDC_ACCESS)?, after, limit, |d, g| {
+                    Ok(Some(Row::OidcAccess(d, g)))
+                })
+            }
+            Table::OidcGrants => {
+                let start = match after {
+                    Key::Number(n) => Bound::Excluded(*n),
+                    _ => Bound::Unbounded,
+                };
+                let t = self.txn.open_table(OIDC_GRANTS)?;
+                let mut out = Vec::new();
+                for entry in t.range::<u64>((start, Bound::Unbounded))?.take(limit) {
+                    out.push(Row::OidcGrant(decode("grant", entry?.1.value())?));
+                }
+                Ok(out)
+            }
+            _ => Ok(Vec::new()),
+        }
+    }
+}
+
+impl Tx<'_> {
+    /// Writes one of the provider's copied rows under its own key, with its indexes.
+    pub(super) fn load_oidc_row(&mut self, row: &crate::store::copy::Row) -> Result<(), StoreError> {
+        use crate::store::copy::Row;
+        match row {
+            Row::OidcKey(k) => {
+                self.oidc_keys()?
+                    .insert(k.kid.as_str(), encode(k).as_slice())?;
+            }
+            Row::OidcClient(c) => {
+                self.oidc_clients()?
+                    .insert(c.client_id.as_str(), encode(c).as_slice())?;
+            }
+            Row::BrowserSession(d, s) => self.start_browser_session(d, s)?,
+            Row::OidcCode(d, c) => {
+                self.put_oidc_code(d, c)?;
+                self.expiry()?
+                    .insert(expiry_key(c.expires_at, Expiring::OidcCode, d).as_slice(), ())?;
+            }
+            Row::OidcGrant(g) => {
+                self.oidc_grants()?.insert(g.id, encode(g).as_slice())?;
+                self.link(Link::CustomerGrant(g.customer, g.id))?;
+                self.link(Link::ClientGrant(&g.client_id, g.id))?;
+                self.expiry()?.insert(
+                    expiry_key(g.expires_at, Expiring::OidcGrant, &grant_subject(g.id)).as_slice(),
+                    (),
+                )?;
+            }
+            Row::OidcRefreshToken(d, t) => {
+                self.put_refresh_token(d, t)?;
+                self.link(Link::GrantRefresh(t.grant, d))?;
+            }
+            Row::OidcAccess(d, grant) => {
+                self.oidc_access()?.insert(d.as_slice(), *grant)?;
+                self.link(Link::GrantAccess(*grant, d))?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
