@@ -78,6 +78,23 @@ async fn oidcc_user_info_get_post_header_post_body_and_invalid_tokens() {
         );
     }
 
+    // Two methods at once (RFC 6750 §2: a client MUST NOT): invalid_request, 400.
+    let (status, headers, body) = send(
+        http.post(&url)
+            .bearer_auth(access)
+            .form(&[("access_token", access)]),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_request")),
+        "{body}"
+    );
+    assert_eq!(
+        headers["www-authenticate"],
+        "Bearer error=\"invalid_request\""
+    );
+
     // Expired with the access token's lifetime.
     s.clock
         .advance(i64::from(s.config.oidc.access_token_minutes) * 60 + 1);
