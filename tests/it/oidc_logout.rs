@@ -69,6 +69,12 @@ async fn oidcc_rp_initiated_logout_pages_refusals_and_redirects() {
     parts[1] = &forged_payload;
     let forged = parts.join(".");
     let cut = &hint[..hint.len() - 4];
+    // The same claims, unsigned (`alg: none`).
+    let unsigned = format!(
+        "{}.{}.",
+        storekey::auth::oidc::keys::b64url(r#"{"alg":"none"}"#),
+        hint.split('.').nth(1).unwrap()
+    );
     let after = escape(AFTER_LOGOUT);
     for (query, why) in [
         (
@@ -77,6 +83,10 @@ async fn oidcc_rp_initiated_logout_pages_refusals_and_redirects() {
         ),
         (
             format!("id_token_hint={cut}"),
+            "The id_token_hint was not issued by this provider.",
+        ),
+        (
+            format!("id_token_hint={unsigned}"),
             "The id_token_hint was not issued by this provider.",
         ),
         (

@@ -45,7 +45,16 @@ async fn races_have_one_winner(servers: &[&TestServer]) {
         ("code", code.as_str()),
         ("redirect_uri", CALLBACK),
     ];
-    one_winner(race(servers, &client, &form).await);
+    let won = one_winner(race(servers, &client, &form).await);
+    // Every loser after the winner's commit is a reuse (RFC 6749 §4.1.2): what the code issued
+    // is revoked, so a client that sends its code several times ends up with nothing.
+    let access = won["access_token"].as_str().unwrap();
+    assert_eq!(userinfo(s, access).await.0, 401);
+    let (status, body) = refresh(s, &client, won["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
 
     let tokens = tokens_for(s, &mut b, &client).await;
     let refresh_token = tokens["refresh_token"].as_str().unwrap();

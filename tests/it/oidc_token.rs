@@ -509,3 +509,37 @@ async fn id_token_claims_are_exact_and_sub_survives_an_email_change() {
     assert_eq!(id["sub"], sub);
     assert_eq!(id["email"], "robert@example.com");
 }
+
+#[tokio::test]
+#[ignore = "reported, not fixed here: email_verified is `confirmed`, which an email change \
+            keeps (src/auth/customers.rs change_email), so a new, never verified address is \
+            asserted verified to relying parties that match accounts by email"]
+async fn an_email_change_is_not_verified_until_the_new_address_is() {
+    let s = oidc_server().await;
+    s.create_customer(BOB, BOB_PASSWORD).await;
+    let client = add_client(&s, true).await;
+    let mut b = signed_in_browser(&s).await;
+    let tokens = tokens_for(&s, &mut b, &client).await;
+    assert_eq!(
+        claims_of(tokens["id_token"].as_str().unwrap())["email_verified"],
+        true
+    );
+    let token = s.token(BOB, BOB_PASSWORD).await;
+    let (status, body) = s
+        .gql(
+            "mutation($e:String!,$p:String!){ updateCustomerEmail(email:$e, password:$p) { customer { email } } }",
+            json!({"e": "someone-else@example.com", "p": BOB_PASSWORD}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let mut fresh = Browser::new();
+    browser_sign_in(&s, &mut fresh, "someone-else@example.com", BOB_PASSWORD).await;
+    let tokens = tokens_for(&s, &mut fresh, &client).await;
+    let id = claims_of(tokens["id_token"].as_str().unwrap());
+    assert_eq!(id["email"], "someone-else@example.com");
+    assert_eq!(
+        id["email_verified"], false,
+        "nobody has shown they read that mailbox"
+    );
+}
