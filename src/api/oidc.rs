@@ -247,7 +247,9 @@ async fn userinfo(provider: &Provider, headers: &HeaderMap, body: Option<&[u8]>)
         .and_then(|p| p.get("access_token").map(str::to_string));
     let token = match (kit::bearer(headers), from_body) {
         (Some(t), None) | (None, Some(t)) => Some(t),
-        _ => None,
+        // RFC 6750 §2: a client MUST NOT use more than one method; §3.1: invalid_request.
+        (Some(_), Some(_)) => return userinfo_invalid_request(),
+        (None, None) => None,
     };
     let result = match token {
         Some(t) => provider.userinfo(&t).await,
@@ -277,6 +279,20 @@ async fn userinfo(provider: &Provider, headers: &HeaderMap, body: Option<&[u8]>)
             }
         }
     }
+}
+
+/// 400 `invalid_request` (RFC 6750 §3.1): the token was presented more than one way.
+fn userinfo_invalid_request() -> HttpResponse {
+    let body = serde_json::json!({
+        "error": "invalid_request",
+        "error_description": "present the access token one way: the Authorization header or the form body",
+    });
+    let mut resp = json(StatusCode::BAD_REQUEST, &body);
+    resp.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer error=\"invalid_request\""),
+    );
+    resp
 }
 
 async fn logout(

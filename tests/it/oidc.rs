@@ -55,6 +55,18 @@ impl Browser {
         }
     }
 
+    /// Another browser with this one's cookies (the same person on a second tab).
+    pub fn clone_cookies(&self) -> Browser {
+        Browser {
+            http: self.http.clone(),
+            cookies: self.cookies.clone(),
+        }
+    }
+
+    pub fn set_cookie(&mut self, name: &str, value: &str) {
+        self.cookies.insert(name.into(), value.into());
+    }
+
     pub fn cookie(&self, name: &str) -> Option<&String> {
         self.cookies.get(name)
     }
@@ -304,4 +316,168 @@ async fn a_customer_signs_in_and_the_client_gets_tokens_userinfo_refresh_and_log
     assert_eq!(resp.status(), 302);
     assert_eq!(location(&resp), format!("{AFTER_LOGOUT}?state=bye"));
     assert_eq!(b.cookie("storekey_account"), None);
+}
+
+// ---------------------------------------------------------------- helpers for the oidc_* suites
+
+/// A client registered with `new` (its redirect URIs default to `CALLBACK`, its logout URIs to
+/// `AFTER_LOGOUT`): (client_id, secret or "" for a public client).
+pub async fn add_client_with(s: &TestServer, mut new: NewClient) -> (String, String) {
+    if new.name.is_empty() {
+        new.name = "Shop".into();
+    }
+    if new.redirect_uris.is_empty() {
+        new.redirect_uris = vec![CALLBACK.into()];
+    }
+    if new.post_logout_redirect_uris.is_empty() {
+        new.post_logout_redirect_uris = vec![AFTER_LOGOUT.into()];
+    }
+    let created = s.auth().add_oidc_client(new, "test").await.unwrap();
+    (
+        created.client.client_id,
+        created
+            .secret
+            .map(|s| s.expose().to_string())
+            .unwrap_or_default(),
+    )
+}
+
+/// Signs the browser in on the sign-in page itself (no pending authorization): the answer.
+pub async fn browser_sign_in(
+    s: &TestServer,
+    b: &mut Browser,
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
+    let page = b.get(&s.url("/account/sign-in")).await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    b.post(
+        &s.url("/account/sign-in"),
+        &[
+            ("csrf", &csrf_of(&html)),
+            ("return_to", "/account"),
+            ("email", email),
+            ("password", password),
+        ],
+    )
+    .await
+}
+
+/// A browser signed in as Bob.
+pub async fn signed_in_browser(s: &TestServer) -> Browser {
+    let mut b = Browser::new();
+    let resp = browser_sign_in(s, &mut b, BOB, BOB_PASSWORD).await;
+    assert_eq!(resp.status(), 303);
+    assert!(b.cookie("storekey_account").is_some());
+    b
+}
+
+/// The code an authorization request gives a signed-in browser at once.
+pub async fn code_for(b: &mut Browser, authorize: &str) -> String {
+    let resp = b.get(authorize).await;
+    assert_eq!(resp.status(), 302, "{:?}", resp.text().await);
+    let to = location(&resp);
+    assert!(to.starts_with(CALLBACK), "{to}");
+    query_param(&to, "code").unwrap_or_else(|| panic!("no code in {to}"))
+}
+
+/// POST /oauth/token with optional Basic credentials: (status, headers, body).
+pub async fn post_token(
+    s: &TestServer,
+    basic: Option<(&str, &str)>,
+    form: &[(&str, &str)],
+) -> (u16, reqwest::header::HeaderMap, Value) {
+    let mut req = reqwest::Client::new()
+        .post(s.url("/oauth/token"))
+        .form(form);
+    if let Some((id, secret)) = basic {
+        req = req.basic_auth(id, Some(secret));
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    (status, headers, resp.json().await.unwrap())
+}
+
+/// Redeems `code` with Basic credentials: (status, body).
+pub async fn redeem(s: &TestServer, client: &(String, String), code: &str) -> (u16, Value) {
+    exchange(
+        s,
+        client,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", CALLBACK),
+        ],
+    )
+    .await
+}
+
+/// Refreshes with Basic credentials: (status, body).
+pub async fn refresh(s: &TestServer, client: &(String, String), token: &str) -> (u16, Value) {
+    exchange(
+        s,
+        client,
+        &[("grant_type", "refresh_token"), ("refresh_token", token)],
+    )
+    .await
+}
+
+/// A signed-in browser's tokens for `client` (scope `openid email profile`).
+pub async fn tokens_for(s: &TestServer, b: &mut Browser, client: &(String, String)) -> Value {
+    let code = code_for(b, &authorize_url(s, &client.0, "")).await;
+    let (status, tokens) = redeem(s, client, &code).await;
+    assert_eq!(status, 200, "{tokens}");
+    tokens
+}
+
+/// GET /oauth/userinfo with a bearer token: (status, body).
+pub async fn userinfo(s: &TestServer, token: &str) -> (u16, Value) {
+    let resp = reqwest::Client::new()
+        .get(s.url("/oauth/userinfo"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
+pub async fn get_json(url: &str) -> Value {
+    let resp = reqwest::get(url).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    resp.json().await.unwrap()
+}
+
+/// The claims of `jwt` when its RS256 signature verifies under the key of the JWKS its `kid`
+/// names (checked with ring from the JWK's `n` and `e`, as a relying party would).
+pub fn verify_with_jwks(jwks: &Value, jwt: &str) -> Option<Value> {
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let (signed, signature) = jwt.rsplit_once('.')?;
+    let header: Value = serde_json::from_slice(&b64.decode(jwt.split('.').next()?).ok()?).ok()?;
+    if header["alg"] != "RS256" {
+        return None;
+    }
+    let key = jwks["keys"]
+        .as_array()?
+        .iter()
+        .find(|k| k["kid"] == header["kid"])?;
+    let n = b64.decode(key["n"].as_str()?).ok()?;
+    let e = b64.decode(key["e"].as_str()?).ok()?;
+    ring::signature::RsaPublicKeyComponents { n: &n, e: &e }
+        .verify(
+            &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+            signed.as_bytes(),
+            &b64.decode(signature).ok()?,
+        )
+        .ok()?;
+    Some(claims_of(jwt))
+}
+
+/// The `kid` in a JWT's header.
+pub fn kid_of(jwt: &str) -> String {
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let header: Value =
+        serde_json::from_slice(&b64.decode(jwt.split('.').next().unwrap()).unwrap()).unwrap();
+    header["kid"].as_str().unwrap().to_string()
 }
