@@ -515,3 +515,112 @@ async fn a_password_with_reserved_characters_never_shows() {
         }
     }
 }
+
+/// The OpenID Connect provider's state moves too: on the PostgreSQL copy and back on redb, the
+/// client still authenticates, the signing key is the same (same `kid`), and a refresh token
+/// issued on the original rotates on the copy.
+#[tokio::test]
+async fn the_openid_connect_state_moves_both_ways() {
+    use crate::oidc::{add_client, authorize_url, exchange, sign_in_for_code, Browser, CALLBACK};
+    let Some(db) = database(Schema::Empty).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (src, back) = (dir.path().join("src.redb"), dir.path().join("back.redb"));
+    let kek = dir.path().join("oidc.kek");
+    let with_oidc = |c: &mut storekey::config::Config| {
+        c.oidc.enabled = true;
+        c.oidc.key_file = kek.to_string_lossy().into_owned();
+    };
+    let mut s = TestServer::start_with(|c| {
+        on_redb(c, &src);
+        with_oidc(c);
+    })
+    .await;
+    s.create_customer(crate::support::BOB, crate::support::BOB_PASSWORD)
+        .await;
+    let client = add_client(&s, true).await;
+    let code = sign_in_for_code(&s, &mut Browser::new(), &authorize_url(&s, &client.0, "")).await;
+    let (status, tokens) = exchange(
+        &s,
+        &client,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", CALLBACK),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{tokens}");
+    let kid = crate::oidc::kid_of(tokens["id_token"].as_str().unwrap());
+    s.stop().await;
+
+    let (code, out, err) = migrate(
+        dir.path(),
+        &["--from", src.to_str().unwrap(), "--to", &db.url],
+    );
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    for table in [
+        "signing keys",
+        "OpenID Connect clients",
+        "grants",
+        "refresh tokens",
+    ] {
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with(table) && l.ends_with("ok")),
+            "{table}: {out}"
+        );
+    }
+    let on_pg = TestServer::start_with(|c| {
+        c.storage = db.storage();
+        with_oidc(c);
+    })
+    .await;
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let (status, renewed) = exchange(
+        &on_pg,
+        &client,
+        &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+    )
+    .await;
+    assert_eq!(status, 200, "{renewed}");
+    assert_eq!(
+        crate::oidc::kid_of(renewed["id_token"].as_str().unwrap()),
+        kid
+    );
+    let mut on_pg = on_pg;
+    on_pg.stop().await;
+
+    let (code, out, err) = migrate(
+        dir.path(),
+        &["--from", &db.url, "--to", back.to_str().unwrap()],
+    );
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    let returned = TestServer::start_with(|c| {
+        on_redb(c, &back);
+        with_oidc(c);
+    })
+    .await;
+    let (status, again) = exchange(
+        &returned,
+        &client,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", renewed["refresh_token"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{again}");
+    // The refresh token the PostgreSQL copy rotated is rotated here too: refused.
+    let (status, replay) = exchange(
+        &returned,
+        &client,
+        &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+    )
+    .await;
+    assert_eq!(
+        (status, replay["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+}

@@ -675,12 +675,13 @@ impl Reader {
             }
             Ok(out)
         };
-        let by_digest = |def: TableDefinition<&[u8], &[u8]>,
-                         row: &dyn Fn(Digest, &[u8]) -> Result<Row, StoreError>| {
-            super::copy::digest_page(&self.txn.open_table(def)?, after, limit, |d, v| {
-                row(d, v).map(Some)
-            })
-        };
+        let by_digest =
+            |def: TableDefinition<&[u8], &[u8]>,
+             row: &dyn Fn(Digest, &[u8]) -> Result<Row, StoreError>| {
+                super::copy::digest_page(&self.txn.open_table(def)?, after, limit, |d, v| {
+                    row(d, v).map(Some)
+                })
+            };
         match table {
             Table::OidcKeys => by_name(OIDC_KEYS, &|v| Ok(Row::OidcKey(decode("signing key", v)?))),
             Table::OidcClients => {
@@ -695,11 +696,12 @@ impl Reader {
             Table::OidcRefreshTokens => by_digest(REFRESH_TOKENS, &|d, v| {
                 Ok(Row::OidcRefreshToken(d, decode("refresh token", v)?))
             }),
-            Table::OidcAccess => {
-                super::copy::digest_page(&self.txn.open_table(OIDC_ACCESS)?, after, limit, |d, g| {
-                    Ok(Some(Row::OidcAccess(d, g)))
-                })
-            }
+            Table::OidcAccess => super::copy::digest_page(
+                &self.txn.open_table(OIDC_ACCESS)?,
+                after,
+                limit,
+                |d, g| Ok(Some(Row::OidcAccess(d, g))),
+            ),
             Table::OidcGrants => {
                 let start = match after {
                     Key::Number(n) => Bound::Excluded(*n),
@@ -719,7 +721,10 @@ impl Reader {
 
 impl Tx<'_> {
     /// Writes one of the provider's copied rows under its own key, with its indexes.
-    pub(super) fn load_oidc_row(&mut self, row: &crate::store::copy::Row) -> Result<(), StoreError> {
+    pub(super) fn load_oidc_row(
+        &mut self,
+        row: &crate::store::copy::Row,
+    ) -> Result<(), StoreError> {
         use crate::store::copy::Row;
         match row {
             Row::OidcKey(k) => {
@@ -733,8 +738,10 @@ impl Tx<'_> {
             Row::BrowserSession(d, s) => self.start_browser_session(d, s)?,
             Row::OidcCode(d, c) => {
                 self.put_oidc_code(d, c)?;
-                self.expiry()?
-                    .insert(expiry_key(c.expires_at, Expiring::OidcCode, d).as_slice(), ())?;
+                self.expiry()?.insert(
+                    expiry_key(c.expires_at, Expiring::OidcCode, d).as_slice(),
+                    (),
+                )?;
             }
             Row::OidcGrant(g) => {
                 self.oidc_grants()?.insert(g.id, encode(g).as_slice())?;
