@@ -92,7 +92,7 @@ pub enum MigrateError {
     /// `--from` and `--to` name one store.
     SameStore(String),
     /// The target holds rows and `--force` was not given.
-    NotEmpty(String, Counts),
+    NotEmpty(String, Box<Counts>),
     Store(StoreError),
 }
 
@@ -104,8 +104,8 @@ impl std::fmt::Display for MigrateError {
             }
             MigrateError::NotEmpty(s, c) => write!(
                 f,
-                "the target {s} is not empty ({} customers, {} access tokens, {} storefront tokens, {} replay records, {} audit entries); pass --force to copy into it anyway",
-                c.customers, c.access_tokens, c.storefront_tokens, c.replay, c.audit
+                "the target {s} is not empty ({} customers, {} access tokens, {} storefront tokens, {} replay records, {} audit entries, {} OpenID Connect clients); pass --force to copy into it anyway",
+                c.customers, c.access_tokens, c.storefront_tokens, c.replay, c.audit, c.oidc_clients
             ),
             MigrateError::Store(e) => e.fmt(f),
         }
@@ -182,7 +182,7 @@ pub async fn copy(
     if !force && !target_before.is_empty() {
         return Err(MigrateError::NotEmpty(
             target_name.to_string(),
-            target_before,
+            Box::new(target_before),
         ));
     }
     let source_counts = source.counts().await?;

@@ -336,7 +336,7 @@ async fn a_non_empty_target_is_refused_without_force() {
     assert_eq!(
         err.trim_end(),
         format!(
-            "storekey: the target {} is not empty (1 customers, 0 access tokens, 0 storefront tokens, 0 replay records, 1 audit entries); pass --force to copy into it anyway",
+            "storekey: the target {} is not empty (1 customers, 0 access tokens, 0 storefront tokens, 0 replay records, 1 audit entries, 0 OpenID Connect clients); pass --force to copy into it anyway",
             dst.display()
         )
     );
