@@ -651,6 +651,9 @@ impl Reader {
 
 // ---------------------------------------------------------------- storekey migrate
 
+/// How a digest-keyed record becomes a copied row.
+type DigestRow = dyn Fn(Digest, &[u8]) -> Result<crate::store::copy::Row, StoreError>;
+
 impl Reader {
     /// `storekey migrate`'s pages of the provider's tables (see `copy.rs`).
     pub(super) fn dump_oidc_page(
@@ -677,7 +680,7 @@ impl Reader {
         };
         let by_digest =
             |def: TableDefinition<&[u8], &[u8]>,
-             row: &dyn Fn(Digest, &[u8]) -> Result<Row, StoreError>| {
+             row: &DigestRow| {
                 super::copy::digest_page(&self.txn.open_table(def)?, after, limit, |d, v| {
                     row(d, v).map(Some)
                 })
