@@ -138,6 +138,8 @@ pub enum Method {
     Admin,
     /// An account invite's activation token (`customerActivate`).
     Activation,
+    /// A six-digit code mailed to the address (the hosted pages, `oidc/login_code.rs`).
+    LoginCode,
 }
 
 impl Method {
@@ -149,6 +151,7 @@ impl Method {
             Method::Multipass => "multipass",
             Method::Admin => "admin",
             Method::Activation => "activation",
+            Method::LoginCode => "login_code",
         }
     }
 }
@@ -349,6 +352,11 @@ impl Auth {
                 ),
                 confirmation: one_time::MailLimits::new(
                     "confirmation",
+                    per_hour,
+                    config.reset.min_minutes_between,
+                ),
+                login_code: one_time::MailLimits::new(
+                    "login_code",
                     per_hour,
                     config.reset.min_minutes_between,
                 ),

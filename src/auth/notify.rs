@@ -25,17 +25,37 @@ pub(super) enum Notice<'a> {
         link: &'a str,
         ttl_days: u32,
     },
+    /// A six-digit sign-in code (the hosted pages' "email me a code").
+    LoginCode {
+        customer: &'a Customer,
+        code: &'a Secret,
+        minutes: u32,
+    },
+    /// The code that verifies a new account's address (the hosted pages' "create account"):
+    /// there is no customer yet, only the address.
+    RegistrationCode {
+        to: &'a str,
+        code: &'a Secret,
+        minutes: u32,
+    },
+    /// A "create account" for an address that has one: where to sign in or reset instead (the
+    /// page said the same as for a new address).
+    AlreadyRegistered {
+        customer: &'a Customer,
+        sign_in: &'a str,
+        forgot: &'a str,
+    },
 }
 
 impl Notice<'_> {
     fn mail(&self) -> Mail {
-        let (customer, subject, body) = match self {
+        let (to, subject, body) = match self {
             Notice::Reset {
                 customer,
                 link,
                 ttl_hours,
             } => (
-                customer,
+                customer.email.as_str(),
                 "Reset your password",
                 format!(
                     "Hello{},\n\nThere was recently a request to change the password for your account.\n\nIf you requested this change, set a new password here:\n\n{link}\n\nThe link works once and expires in {ttl_hours} hour(s).\nIf you did not make this request, you can ignore this email and your password will stay the same.\n",
@@ -43,7 +63,7 @@ impl Notice<'_> {
                 ),
             ),
             Notice::Confirmation { customer, key } => (
-                customer,
+                customer.email.as_str(),
                 "Please confirm your account",
                 format!(
                     "Hello{},\n\nPlease confirm your email address to start signing in.\n\nEmail: {}\nConfirmation key: {}\n\nThe key works once and expires in 7 days.\n",
@@ -57,16 +77,49 @@ impl Notice<'_> {
                 link,
                 ttl_days,
             } => (
-                customer,
+                customer.email.as_str(),
                 "Activate your customer account",
                 format!(
                     "Hello{},\n\nYou have been invited to create a customer account. Set your password here to activate it:\n\n{link}\n\nThe link works once and expires in {ttl_days} day(s).\nIf you did not expect this invitation, you can ignore this email.\n",
                     greeting_name(customer),
                 ),
             ),
+            Notice::LoginCode {
+                customer,
+                code,
+                minutes,
+            } => (
+                customer.email.as_str(),
+                "Your sign-in code",
+                format!(
+                    "Hello{},\n\nYour sign-in code is:\n\n{}\n\nThe code works once and expires in {minutes} minute(s).\nIf you did not ask for it, you can ignore this email: nobody can sign in without it.\n",
+                    greeting_name(customer),
+                    code.expose()
+                ),
+            ),
+            Notice::RegistrationCode { to, code, minutes } => (
+                *to,
+                "Verify your email address",
+                format!(
+                    "Hello,\n\nYour code to create your account is:\n\n{}\n\nThe code expires in {minutes} minute(s).\nIf you did not ask to create an account, you can ignore this email.\n",
+                    code.expose()
+                ),
+            ),
+            Notice::AlreadyRegistered {
+                customer,
+                sign_in,
+                forgot,
+            } => (
+                customer.email.as_str(),
+                "You already have an account",
+                format!(
+                    "Hello{},\n\nSomeone asked to create an account with this email address, and you already have one.\n\nSign in here:\n\n{sign_in}\n\nForgot your password? Set a new one here:\n\n{forgot}\n\nIf this was not you, you can ignore this email.\n",
+                    greeting_name(customer),
+                ),
+            ),
         };
         Mail {
-            to: customer.email.clone(),
+            to: to.to_string(),
             subject: subject.into(),
             body,
         }

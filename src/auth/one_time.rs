@@ -156,6 +156,8 @@ impl MailLimits {
 pub(super) struct MailLimitPair {
     pub(super) reset: MailLimits,
     pub(super) confirmation: MailLimits,
+    /// The hosted pages' sign-in codes (`oidc/login_code.rs`).
+    pub(super) login_code: MailLimits,
 }
 
 impl Auth {
@@ -168,6 +170,17 @@ impl Auth {
         self: &Arc<Self>,
         email: &str,
         ip: Option<IpAddr>,
+    ) -> Result<bool, StoreError> {
+        self.request_password_reset_to(email, ip, None).await
+    }
+
+    /// The same with the mailed link made from `link_template` (`{email}`, `{token}`, `{id}`
+    /// filled in) instead of `reset.url_template`: the hosted pages link to their own page.
+    pub async fn request_password_reset_to(
+        self: &Arc<Self>,
+        email: &str,
+        ip: Option<IpAddr>,
+        link_template: Option<String>,
     ) -> Result<bool, StoreError> {
         let started = Instant::now();
         let now = self.now();
@@ -190,7 +203,10 @@ impl Auth {
             let go = matches!(allowed, Ok(true));
             let _ = decided.send(allowed);
             if go {
-                if let Err(e) = auth.store_reset_token(&email, now).await {
+                if let Err(e) = auth
+                    .store_reset_token(&email, now, link_template.as_deref())
+                    .await
+                {
                     tracing::error!("password reset request not completed: {e}");
                 }
             }
@@ -210,7 +226,12 @@ impl Auth {
     }
 
     /// The work of a reset request: a fresh token for an enabled account, and its mail.
-    async fn store_reset_token(&self, email: &str, now: i64) -> Result<(), StoreError> {
+    async fn store_reset_token(
+        &self,
+        email: &str,
+        now: i64,
+        link_template: Option<&str>,
+    ) -> Result<(), StoreError> {
         let customer = self.customer_by_email(email).await?.filter(|c| !c.disabled);
         let Some(customer) = customer else {
             return Ok(());
@@ -232,9 +253,8 @@ impl Auth {
             .await?;
         if let Updated::Saved(account, ()) = stored {
             let customer = account.customer;
-            let link = self
-                .policy
-                .reset_url_template
+            let link = link_template
+                .unwrap_or(&self.policy.reset_url_template)
                 .replace("{email}", &url_encode(&customer.email))
                 .replace("{token}", &url_encode(token.expose()))
                 .replace("{id}", &customer.id.to_string());

@@ -36,6 +36,8 @@ pub struct Policy {
     /// The hosted pages' browser session: idle and absolute lifetime, in seconds.
     pub browser_session_idle: i64,
     pub browser_session_max: i64,
+    /// How long a mailed sign-in code lives, in seconds (`oidc.login_code_minutes`).
+    pub login_code_ttl: i64,
 }
 
 impl Policy {
@@ -53,6 +55,7 @@ impl Policy {
             reset_ttl_hours: c.reset.ttl_hours,
             browser_session_idle: i64::from(c.oidc.session_idle_days) * 86_400,
             browser_session_max: i64::from(c.oidc.session_max_days) * 86_400,
+            login_code_ttl: i64::from(c.oidc.login_code_minutes) * 60,
             reset_url_template: c.reset.url_template.clone(),
             activation_ttl_days: c.account.activation_ttl_days,
             activation_url_template: c.account.activation_url_template.clone(),

@@ -393,7 +393,7 @@ impl Auth {
     /// Waits until a refusal has taken as long as the slowest verify a stored hash could cost
     /// (the refusal floor, waiting for it at start-up) and as long as an argon2 verify at the
     /// configured cost takes of late, whichever is longer.
-    async fn pad_failure(&self, started: Instant) {
+    pub(super) async fn pad_failure(&self, started: Instant) {
         let floor = self.sign_ins.refusal_floor.get().await.wait;
         let average = Duration::from_micros(self.sign_ins.verify_micros.load(Ordering::Relaxed));
         let target = floor.max(average);
@@ -572,7 +572,7 @@ fn commit_sign_in(
             entry.otc = Some(otc);
             audit = Some(entry);
         }
-        Method::Multipass | Method::Admin | Method::Activation => {}
+        Method::Multipass | Method::Admin | Method::Activation | Method::LoginCode => {}
     }
     if c.disabled {
         return Err(SignInError::Disabled);

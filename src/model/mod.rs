@@ -341,6 +341,16 @@ pub struct Credentials {
     /// An account invite's activation token (Shopify's `customerActivate`): an admin issued it,
     /// the customer sets their first password with it.
     pub activation: Option<OneTimeSecret>,
+    /// A sign-in code mailed to the address (the hosted pages' "email me a code").
+    pub login_code: Option<LoginCode>,
+}
+
+/// A six-digit sign-in code mailed to the customer, and the wrong guesses at it so far (a few
+/// void it: six digits cannot stand many).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginCode {
+    pub secret: OneTimeSecret,
+    pub attempts: u32,
 }
 
 impl Credentials {

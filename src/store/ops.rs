@@ -179,6 +179,7 @@ pub struct SweepReport {
     pub oidc_codes: u64,
     pub browser_sessions: u64,
     pub oidc_grants: u64,
+    pub login_codes: u64,
     /// More was due than one batch allows.
     pub more: bool,
 }
@@ -197,10 +198,11 @@ impl SweepReport {
             Expiring::OidcCode => self.oidc_codes += 1,
             Expiring::BrowserSession => self.browser_sessions += 1,
             Expiring::OidcGrant => self.oidc_grants += 1,
+            Expiring::LoginCode => self.login_codes += 1,
         }
     }
 
-    pub fn by_kind(&self) -> [(Expiring, u64); 11] {
+    pub fn by_kind(&self) -> [(Expiring, u64); 12] {
         [
             (Expiring::AccessToken, self.access_tokens),
             (Expiring::ResetToken, self.reset_tokens),
@@ -213,6 +215,7 @@ impl SweepReport {
             (Expiring::OidcCode, self.oidc_codes),
             (Expiring::BrowserSession, self.browser_sessions),
             (Expiring::OidcGrant, self.oidc_grants),
+            (Expiring::LoginCode, self.login_codes),
         ]
     }
 }
@@ -236,6 +239,8 @@ pub enum Expiring {
     BrowserSession = 10,
     /// A grant past its refresh lifetime, with its refresh tokens.
     OidcGrant = 11,
+    /// A mailed sign-in code (the hosted pages) past its lifetime.
+    LoginCode = 12,
 }
 
 impl Expiring {
@@ -252,6 +257,7 @@ impl Expiring {
             Expiring::OidcCode => "oidc_code",
             Expiring::BrowserSession => "browser_session",
             Expiring::OidcGrant => "oidc_grant",
+            Expiring::LoginCode => "login_code",
         }
     }
 }

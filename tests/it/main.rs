@@ -8,6 +8,9 @@ mod smtp_sink;
 mod support;
 
 mod abuse;
+mod account_code;
+mod account_register;
+mod account_reset;
 mod activation;
 mod addresses;
 mod admin;

@@ -61,7 +61,8 @@ async fn migrations_apply_on_an_empty_database_and_record_their_versions() {
             (6, "addresses".into()),
             (7, "lac_fields".into()),
             (8, "lac_backfill".into()),
-            (9, "oidc".into())
+            (9, "oidc".into()),
+            (10, "login_codes".into())
         ]
     );
     assert_eq!(
@@ -181,7 +182,7 @@ async fn a_schema_migrated_by_a_newer_build_is_refused() {
     let e = pg.migrate().await.unwrap_err();
     assert_eq!(
         e.to_string(),
-        "the database has schema migration 0099, which this build does not know (it knows up to 0009): run a storekey at least as new as the one that migrated it"
+        "the database has schema migration 0099, which this build does not know (it knows up to 0010): run a storekey at least as new as the one that migrated it"
     );
 }
 

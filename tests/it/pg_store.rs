@@ -15,7 +15,7 @@ use std::sync::Arc;
 use storekey::model::oidc::{AuthorizationCode, BrowserSession, Grant, OidcClient, SigningKey};
 use storekey::model::{
     Account, Address, AddressBook, AddressChanges, AddressId, AuditEntry, LacAction, LacEntry,
-    LacFilter, Lockout, OneTimeSecret, OtcIssue, StorefrontToken, StorefrontTokenKind,
+    LacFilter, Lockout, LoginCode, OneTimeSecret, OtcIssue, StorefrontToken, StorefrontTokenKind,
 };
 use storekey::store::import::{self, OnConflict, RowOutcome};
 use storekey::store::pg::Postgres;
@@ -148,6 +148,7 @@ contract!(
     oidc_the_sweep_purges_expired_codes_sessions_and_grants,
     oidc_eight_concurrent_redemptions_of_one_code_issue_one_grant,
     oidc_eight_concurrent_refreshes_of_one_token_rotate_it_once,
+    a_login_code_keeps_its_attempts_beside_the_other_secrets_and_is_swept,
 );
 
 const NOW: Timestamp = 1_800_000_000;
@@ -959,6 +960,54 @@ async fn a_sweep_stops_at_its_batch_and_says_there_is_more<B: Backend>(s: B) {
         "{second:?}"
     );
     assert_eq!(s.access_token_count().await.unwrap(), 0);
+}
+
+async fn a_login_code_keeps_its_attempts_beside_the_other_secrets_and_is_swept<B: Backend>(s: B) {
+    let ann = create(&s, full_account("ann@example.com", "ident-a")).await;
+    let id = ann.customer.id;
+    assert_eq!(ann.credentials.login_code, None);
+    let code = LoginCode {
+        secret: secret(7, NOW + 600),
+        attempts: 0,
+    };
+    let stored = code.clone();
+    s.update_customer(Who::Id(id), move |c| {
+        c.credentials.login_code = Some(stored.clone());
+        Change::Save((), Effects::default())
+    })
+    .await
+    .unwrap();
+    let read = s.customer(id).await.unwrap().unwrap();
+    assert_eq!(read.credentials.login_code, Some(code.clone()));
+    assert_eq!(read.credentials.reset_token, ann.credentials.reset_token);
+    // Two wrong guesses, each its own write: the count is what was committed.
+    for _ in 0..2 {
+        s.update_customer(Who::Id(id), |c| {
+            if let Some(code) = c.credentials.login_code.as_mut() {
+                code.attempts += 1;
+            }
+            Change::Save((), Effects::default())
+        })
+        .await
+        .unwrap();
+    }
+    let read = s
+        .customer_by_email("ann@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut counted = code.clone();
+    counted.attempts = 2;
+    assert_eq!(read.credentials.login_code, Some(counted));
+    assert_eq!(read.credentials.activation, ann.credentials.activation);
+    // A live code stays; an expired one is swept and reported as such.
+    let live = s.sweep(NOW + 1, 100).await.unwrap();
+    assert_eq!(live.login_codes, 0, "{live:?}");
+    let report = s.sweep(NOW + 600, 100).await.unwrap();
+    assert_eq!(report.login_codes, 1, "{report:?}");
+    let after = s.customer(id).await.unwrap().unwrap();
+    assert_eq!(after.credentials.login_code, None);
+    assert_eq!(after.credentials.reset_token, ann.credentials.reset_token);
 }
 
 // PostgreSQL only: the retry path.

@@ -4,6 +4,7 @@
 //! one embedded stylesheet, no script, a strict Content-Security-Policy, and a CSRF token on
 //! every form (double-submit: the `storekey_csrf` cookie and the form field must match).
 
+mod flows;
 pub mod texts;
 
 use super::{client_ip, cookie_is_secure, AppState, HttpResponse};
@@ -79,6 +80,7 @@ struct SignInPage<'a> {
     app: Option<&'a str>,
     email: &'a str,
     return_to: &'a str,
+    links: Vec<flows::Link>,
 }
 
 #[derive(Template)]
@@ -315,6 +317,9 @@ pub async fn handle(
         }
         (&Method::POST, ["sign-in"]) => sign_in(state, headers, remote, &body).await,
         (&Method::POST, ["sign-out"]) => sign_out(state, headers, &body).await,
+        (_, ["code" | "register" | "forgot" | "reset", ..]) => {
+            flows::handle(state, &method, &segments, query, headers, remote, &body).await
+        }
         (&Method::GET, ["assets", tag, "account.css"]) if *tag == css_tag() => {
             super::explorer::embedded_file("text/css; charset=utf-8", CSS)
         }
@@ -362,6 +367,11 @@ async fn sign_in_page(
         app: app.as_deref(),
         email,
         return_to,
+        links: flows::links(
+            t,
+            return_to,
+            &[flows::To::Code, flows::To::Forgot, flows::To::Register],
+        ),
     };
     render(status, &page, &csrf, secure(state))
 }

@@ -30,6 +30,47 @@ pub struct Texts {
     pub refused_title: &'static str,
     pub not_found_title: &'static str,
     pub not_found: &'static str,
+    // Sign-in with a mailed code.
+    pub code_title: &'static str,
+    pub code_intro: &'static str,
+    pub send_code: &'static str,
+    /// The one answer to "email me a code", whether or not the address has an account.
+    pub code_sent: &'static str,
+    pub code: &'static str,
+    pub code_hint: &'static str,
+    /// The one refusal of every failed code (wrong, spent, expired, voided, no account).
+    pub code_refused: &'static str,
+    pub send_another_code: &'static str,
+    pub use_code_instead: &'static str,
+    pub use_password_instead: &'static str,
+    // Create account.
+    pub register_title: &'static str,
+    pub register_intro: &'static str,
+    pub create_account: &'static str,
+    pub continue_button: &'static str,
+    /// The one answer to "create account", whether or not the address has an account.
+    pub register_code_sent: &'static str,
+    pub register_code_refused: &'static str,
+    pub register_throttled: &'static str,
+    pub new_password: &'static str,
+    pub firstname: &'static str,
+    pub lastname: &'static str,
+    pub optional: &'static str,
+    pub field_too_long: &'static str,
+    pub invalid_email: &'static str,
+    pub have_account: &'static str,
+    // Forgot password.
+    pub forgot_title: &'static str,
+    pub forgot_intro: &'static str,
+    pub forgot_link: &'static str,
+    pub send_link: &'static str,
+    /// The one answer to a reset request, whether or not the address has an account.
+    pub reset_sent: &'static str,
+    pub reset_title: &'static str,
+    pub set_password: &'static str,
+    pub reset_refused: &'static str,
+    pub reset_done: &'static str,
+    pub back_to_sign_in: &'static str,
     /// What each scope lets an app read (the consent page).
     pub scope_openid: &'static str,
     pub scope_email: &'static str,
@@ -64,6 +105,40 @@ pub const EN: Texts = Texts {
     refused_title: "This sign-in link is not valid",
     not_found_title: "Not found",
     not_found: "There is no such page.",
+    code_title: "Sign in with a code",
+    code_intro: "We will email you a 6-digit code to sign in.",
+    send_code: "Email me a code",
+    code_sent: "If an account exists for that address, we sent a code to it.",
+    code: "Code",
+    code_hint: "6 digits, from the email",
+    code_refused: "That code is not valid. Check the email, or ask for a new code.",
+    send_another_code: "Send another code",
+    use_code_instead: "Email me a sign-in code instead",
+    use_password_instead: "Sign in with a password",
+    register_title: "Create account",
+    register_intro: "We will email you a code to verify your address.",
+    create_account: "Create account",
+    continue_button: "Continue",
+    register_code_sent: "We sent an email to that address. Enter the code from it to create your account.",
+    register_code_refused: "That code is not valid. Check the email, or start again for a new code.",
+    register_throttled: "Too many accounts were created from here. Please try again later.",
+    new_password: "New password",
+    firstname: "First name",
+    lastname: "Last name",
+    optional: "optional",
+    field_too_long: "A name is too long.",
+    invalid_email: "Please enter a valid email address.",
+    have_account: "Already have an account? Sign in",
+    forgot_title: "Forgot password",
+    forgot_intro: "We will email you a link to set a new password.",
+    forgot_link: "Forgot password?",
+    send_link: "Email me a link",
+    reset_sent: "If an account exists for that address, we sent a link to set a new password.",
+    reset_title: "Set a new password",
+    set_password: "Set password",
+    reset_refused: "This link is not valid or has expired. Please ask for a new one.",
+    reset_done: "Your password is set. Please sign in.",
+    back_to_sign_in: "Back to sign in",
     scope_openid: "that it is you",
     scope_email: "your email address",
     scope_profile: "your name",
@@ -78,6 +153,12 @@ pub fn for_locales(_locales: Option<&str>) -> &'static Texts {
 }
 
 impl Texts {
+    /// A password the policy refuses, in this language (English: the words of the core's
+    /// policy, Adobe Commerce's).
+    pub fn policy(&self, e: &crate::auth::password::PolicyError) -> String {
+        e.to_string()
+    }
+
     pub fn scope(&self, scope: &str) -> &'static str {
         match scope {
             "email" => self.scope_email,

@@ -15,7 +15,10 @@ pub mod claims;
 pub mod clients;
 pub mod grants;
 pub mod keys;
+pub mod login_code;
 pub mod logout;
+pub mod registration;
+pub mod reset;
 pub mod session;
 
 use crate::auth::Auth;

@@ -63,6 +63,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "oidc",
         sql: include_str!("migrations/0009_oidc.sql"),
     },
+    Migration {
+        version: 10,
+        name: "login_codes",
+        sql: include_str!("migrations/0010_login_codes.sql"),
+    },
 ];
 
 const CREATE_SCHEMA_MIGRATIONS: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -7,7 +7,7 @@
 //! 16 lockout failures) run one after another on fresh data; `multipass_sign_in` lets
 //! `INSERT … ON CONFLICT DO NOTHING` on the replay digest decide the winner.
 
-use super::read::{account_sql, id_param, ACTIVATION, CONFIRMATION, OTC, RESET_TOKEN};
+use super::read::{account_sql, id_param, ACTIVATION, CONFIRMATION, LOGIN_CODE, OTC, RESET_TOKEN};
 use super::{PgError, Postgres, Retry};
 use crate::model::{email_key, Account, AuditEntry, OneTimeSecret, StorefrontToken};
 use crate::store::{
@@ -224,17 +224,24 @@ pub(super) async fn write_secrets(
             continue;
         }
         match now {
-            Some(secret) => put_secret(tx, id, kind, secret).await?,
-            None => {
-                let statement = tx
-                    .prepare_cached(
-                        "DELETE FROM customer_secrets WHERE customer_id = $1 AND kind = $2",
-                    )
-                    .await?;
-                tx.execute(&statement, &[&id, &kind]).await?;
-            }
+            Some(secret) => put_secret(tx, id, kind, secret, 0).await?,
+            None => delete_secret(tx, id, kind).await?,
         }
     }
+    if b.login_code != a.login_code {
+        match &a.login_code {
+            Some(code) => put_secret(tx, id, LOGIN_CODE, &code.secret, code.attempts).await?,
+            None => delete_secret(tx, id, LOGIN_CODE).await?,
+        }
+    }
+    Ok(())
+}
+
+async fn delete_secret(tx: &Transaction<'_>, id: i64, kind: i16) -> Result<(), PgError> {
+    let statement = tx
+        .prepare_cached("DELETE FROM customer_secrets WHERE customer_id = $1 AND kind = $2")
+        .await?;
+    tx.execute(&statement, &[&id, &kind]).await?;
     Ok(())
 }
 
@@ -243,14 +250,17 @@ async fn put_secret(
     id: i64,
     kind: i16,
     secret: &OneTimeSecret,
+    attempts: u32,
 ) -> Result<(), PgError> {
+    let attempts = i32::try_from(attempts).unwrap_or(i32::MAX);
     let statement = tx
         .prepare_cached(
-            "INSERT INTO customer_secrets (customer_id, kind, digest, created_at, expires_at, issued_by, reason)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
+            "INSERT INTO customer_secrets (customer_id, kind, digest, created_at, expires_at, issued_by, reason, attempts)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
              ON CONFLICT (customer_id, kind) DO UPDATE SET digest = EXCLUDED.digest,
                created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at,
-               issued_by = EXCLUDED.issued_by, reason = EXCLUDED.reason",
+               issued_by = EXCLUDED.issued_by, reason = EXCLUDED.reason,
+               attempts = EXCLUDED.attempts",
         )
         .await?;
     tx.execute(
@@ -263,6 +273,7 @@ async fn put_secret(
             &secret.expires_at,
             &secret.issued_by,
             &secret.reason,
+            &attempts,
         ],
     )
     .await?;

@@ -7,7 +7,7 @@
 use super::Postgres;
 use crate::model::{
     email_key, Account, Address, AddressBook, AddressId, AuditEntry, Credentials, Customer,
-    LacAction, LacEntry, LacFilter, Lockout, OneTimeSecret, Profile, StorefrontToken,
+    LacAction, LacEntry, LacFilter, Lockout, LoginCode, OneTimeSecret, Profile, StorefrontToken,
     StorefrontTokenKind,
 };
 use crate::store::{
@@ -22,6 +22,8 @@ pub(super) const OTC: i16 = 2;
 pub(super) const CONFIRMATION: i16 = 3;
 /// Account-invite activation tokens (migration 0005).
 pub(super) const ACTIVATION: i16 = 4;
+/// The hosted pages' mailed sign-in codes, with their wrong guesses (migration 0010).
+pub(super) const LOGIN_CODE: i16 = 5;
 
 /// `SELECT <account columns> [extra columns] FROM <from> <the secrets' joins> <tail>`: a
 /// literal, so each statement is prepared once per connection. The account's columns come
@@ -55,7 +57,8 @@ macro_rules! account_sql {
              r.digest, r.created_at, r.expires_at, r.issued_by, r.reason, \
              o.digest, o.created_at, o.expires_at, o.issued_by, o.reason, \
              f.digest, f.created_at, f.expires_at, f.issued_by, f.reason, \
-             v.digest, v.created_at, v.expires_at, v.issued_by, v.reason",
+             v.digest, v.created_at, v.expires_at, v.issued_by, v.reason, \
+             lc.digest, lc.created_at, lc.expires_at, lc.attempts",
             $addresses,
             $extra,
             " FROM ",
@@ -63,7 +66,8 @@ macro_rules! account_sql {
             " LEFT JOIN customer_secrets r ON r.customer_id = c.id AND r.kind = 1",
             " LEFT JOIN customer_secrets o ON o.customer_id = c.id AND o.kind = 2",
             " LEFT JOIN customer_secrets f ON f.customer_id = c.id AND f.kind = 3",
-            " LEFT JOIN customer_secrets v ON v.customer_id = c.id AND v.kind = 4 ",
+            " LEFT JOIN customer_secrets v ON v.customer_id = c.id AND v.kind = 4",
+            " LEFT JOIN customer_secrets lc ON lc.customer_id = c.id AND lc.kind = 5 ",
             $tail
         )
     };
@@ -71,7 +75,7 @@ macro_rules! account_sql {
 pub(super) use account_sql;
 
 /// How many columns `account_sql!` puts before the extra ones.
-pub(super) const ACCOUNT_COLUMNS: usize = 45;
+pub(super) const ACCOUNT_COLUMNS: usize = 49;
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {e}"))
@@ -101,6 +105,25 @@ fn secret(row: &Row, at: usize) -> Result<Option<OneTimeSecret>, StoreError> {
         expires_at: get(row, at + 2)?,
         issued_by: get(row, at + 3)?,
         reason: get(row, at + 4)?,
+    }))
+}
+
+/// A sign-in code's four columns (digest, created_at, expires_at, attempts) from `at`.
+fn login_code(row: &Row, at: usize) -> Result<Option<LoginCode>, StoreError> {
+    let Some(bytes) = get::<Option<Vec<u8>>>(row, at)? else {
+        return Ok(None);
+    };
+    let attempts: i32 = get(row, at + 3)?;
+    Ok(Some(LoginCode {
+        secret: OneTimeSecret {
+            digest: digest(&bytes)?,
+            created_at: get(row, at + 1)?,
+            expires_at: get(row, at + 2)?,
+            issued_by: None,
+            reason: None,
+        },
+        attempts: u32::try_from(attempts)
+            .map_err(|_| StoreError::Corrupt(format!("attempts out of range: {attempts}")))?,
     }))
 }
 
@@ -142,8 +165,9 @@ pub(super) fn account(row: &Row) -> Result<Account, StoreError> {
             otc: secret(row, 29)?,
             confirmation: secret(row, 34)?,
             activation: secret(row, 39)?,
+            login_code: login_code(row, 44)?,
         },
-        addresses: address_book(get(row, 44)?)?,
+        addresses: address_book(get(row, 48)?)?,
     })
 }
 

@@ -10,7 +10,7 @@
 //! each pass and skips the pass when another instance holds it.
 
 use super::oidc::purge_grants;
-use super::read::{ACTIVATION, CONFIRMATION, OTC, RESET_TOKEN};
+use super::read::{ACTIVATION, CONFIRMATION, LOGIN_CODE, OTC, RESET_TOKEN};
 use super::{Postgres, Retry};
 use crate::store::{StoreError, SweepReport, Timestamp};
 
@@ -103,6 +103,7 @@ impl Postgres {
                     OTC => report.otcs += 1,
                     CONFIRMATION => report.confirmations += 1,
                     ACTIVATION => report.activations += 1,
+                    LOGIN_CODE => report.login_codes += 1,
                     _ => {}
                 }
             }

@@ -56,6 +56,7 @@ impl Tx<'_> {
             | Expiring::Otc
             | Expiring::Confirmation
             | Expiring::Activation
+            | Expiring::LoginCode
             | Expiring::Lockout => {
                 let id = subject_customer(subject);
                 let Some(mut record) = self.customer(id)? else {
@@ -69,6 +70,14 @@ impl Tx<'_> {
                     _ => None,
                 };
                 let purged = match slot {
+                    None if kind == Expiring::LoginCode => {
+                        let code = &mut record.credentials.login_code;
+                        let expired = code.as_ref().is_some_and(|c| c.secret.expires_at <= now);
+                        if expired {
+                            *code = None;
+                        }
+                        expired
+                    }
                     Some(slot) => match slot {
                         Some(s) if s.expires_at <= now => {
                             *slot = None;

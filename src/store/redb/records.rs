@@ -9,7 +9,7 @@ pub use crate::model::{
 };
 use crate::model::{
     Account, Address, AddressBook, AddressId, AuditEntry, Credentials, Customer, Lockout,
-    OneTimeSecret, Profile, StorefrontToken, StorefrontTokenKind,
+    LoginCode, OneTimeSecret, Profile, StorefrontToken, StorefrontTokenKind,
 };
 use crate::store::Expiring;
 
@@ -47,6 +47,9 @@ struct StoredCustomer<A = Vec<StoredAddress>> {
     /// Absent in records written before account invites (read as none).
     #[serde(skip_serializing_if = "Option::is_none")]
     activation: Option<StoredSecret>,
+    /// A mailed sign-in code (absent in records written before the hosted pages had them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    login_code: Option<StoredSecret>,
     /// Records written before addresses existed have none.
     #[serde(skip_serializing_if = "Addresses::is_none")]
     addresses: A,
@@ -156,6 +159,31 @@ struct StoredSecret {
     issued_by: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
+    /// A sign-in code's wrong guesses so far (absent: none, and on every other secret).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    attempts: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl From<&LoginCode> for StoredSecret {
+    fn from(c: &LoginCode) -> Self {
+        StoredSecret {
+            attempts: c.attempts,
+            ..StoredSecret::from(&c.secret)
+        }
+    }
+}
+
+impl From<StoredSecret> for LoginCode {
+    fn from(s: StoredSecret) -> Self {
+        LoginCode {
+            attempts: s.attempts,
+            secret: OneTimeSecret::from(s),
+        }
+    }
 }
 
 impl From<&OneTimeSecret> for StoredSecret {
@@ -166,6 +194,7 @@ impl From<&OneTimeSecret> for StoredSecret {
             expires_at: s.expires_at,
             issued_by: s.issued_by.clone(),
             reason: s.reason.clone(),
+            attempts: 0,
         }
     }
 }
@@ -216,6 +245,7 @@ pub(super) fn encode_customer(a: &Account) -> Vec<u8> {
         confirmation: k.confirmation.as_ref().map(StoredSecret::from),
         password_version: k.password_version,
         activation: k.activation.as_ref().map(StoredSecret::from),
+        login_code: k.login_code.as_ref().map(StoredSecret::from),
         addresses: a
             .addresses
             .addresses
@@ -308,6 +338,7 @@ fn decode<A: Addresses>(bytes: &[u8]) -> Result<Account, super::StoreError> {
             otc: s.otc.map(OneTimeSecret::from),
             confirmation: s.confirmation.map(OneTimeSecret::from),
             activation: s.activation.map(OneTimeSecret::from),
+            login_code: s.login_code.map(LoginCode::from),
         },
         addresses: s.addresses.into_book(s.default_billing, s.default_shipping),
     })
@@ -414,6 +445,7 @@ impl Expiring {
             9 => Expiring::OidcCode,
             10 => Expiring::BrowserSession,
             11 => Expiring::OidcGrant,
+            12 => Expiring::LoginCode,
             _ => return None,
         })
     }

@@ -192,6 +192,11 @@ impl Tx<'_> {
                 Expiring::Activation,
             ),
             (
+                record.login_code.as_ref().map(|c| c.secret.expires_at),
+                before(|p| p.login_code.as_ref().map(|c| c.secret.expires_at)),
+                Expiring::LoginCode,
+            ),
+            (
                 record.lockout.lock_expires,
                 before(|p| p.lockout.lock_expires),
                 Expiring::Lockout,

@@ -31,6 +31,14 @@ impl std::fmt::Debug for Kek {
 }
 
 impl Kek {
+    /// A key for `purpose` derived from this one (HMAC-SHA256 of the purpose under it): a
+    /// secret every instance that shares the key-encryption key agrees on, stored nowhere.
+    pub fn derive(&self, purpose: &str) -> ring::hmac::Key {
+        let root = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &self.0);
+        let derived = ring::hmac::sign(&root, purpose.as_bytes());
+        ring::hmac::Key::new(ring::hmac::HMAC_SHA256, derived.as_ref())
+    }
+
     /// A new random key (the system's random source).
     pub fn generate() -> Result<Kek, KeyError> {
         let mut bytes = [0u8; 32];
