@@ -58,9 +58,32 @@ pub async fn handle(
         (&Method::POST, "/oauth/token") => token(&provider, headers, &body).await,
         (&Method::GET, "/oauth/userinfo") => userinfo(&provider, headers, None).await,
         (&Method::POST, "/oauth/userinfo") => userinfo(&provider, headers, Some(&body)).await,
-        (&Method::GET, "/oauth/logout") => logout(state, &provider, headers, query).await,
+        (&Method::GET, "/oauth/logout") => logout(state, &provider, headers, query, false).await,
         (&Method::POST, "/oauth/logout") => {
-            logout(state, &provider, headers, &String::from_utf8_lossy(&body)).await
+            let form = Params::parse(&String::from_utf8_lossy(&body));
+            if form.get("confirm") != Some("yes") {
+                return logout(
+                    state,
+                    &provider,
+                    headers,
+                    &String::from_utf8_lossy(&body),
+                    false,
+                )
+                .await;
+            }
+            // The customer's answer to the question: it carries the request and the CSRF token.
+            if !account::Csrf::of(headers).accepts(form.get("csrf")) {
+                let t = account::texts::for_locales(None);
+                return account::message(
+                    state,
+                    headers,
+                    StatusCode::FORBIDDEN,
+                    t.signed_out_title,
+                    t.form_expired,
+                );
+            }
+            let request = form.get("request").unwrap_or("").to_string();
+            logout(state, &provider, headers, &request, true).await
         }
         (&Method::OPTIONS, _) => preflight(),
         _ => super::rest_not_found(),
@@ -300,6 +323,7 @@ async fn logout(
     provider: &Provider,
     headers: &HeaderMap,
     query: &str,
+    confirmed: bool,
 ) -> HttpResponse {
     let t = account::texts::for_locales(None);
     let params = Params::parse(query);
@@ -308,7 +332,10 @@ async fn logout(
         Err(e) => return account::failure_page(state, headers, &e),
     };
     let secure = account::secure(state);
-    let mut resp = match provider.logout(&params, session).await {
+    let mut resp = match provider.logout(&params, session, confirmed).await {
+        Ok(Logout::Confirm) => {
+            return account::confirm_sign_out_page(state, headers, &params.query_without(&[]))
+        }
         Ok(Logout::Redirect(url)) => see_other(&url, StatusCode::FOUND),
         Ok(Logout::SignedOut) => account::message(
             state,

@@ -44,11 +44,38 @@ async fn oidcc_rp_initiated_logout_pages_refusals_and_redirects() {
     )
     .await;
 
-    // No parameters: the signed-out page, the cookie cleared, the session ended.
+    // No parameters: nothing names this session, so the customer is asked first (RP-Initiated
+    // Logout §2); nothing has ended yet. The answer needs the page's CSRF token.
     let mut b = signed_in_browser(&s).await;
     let cookie = b.cookie("storekey_account").unwrap().clone();
     assert!(signed_in(&s, &cookie, &client.0).await);
     let resp = b.get(&s.url("/oauth/logout")).await;
+    assert_eq!(resp.status(), 200);
+    assert!(!clears_session(&resp));
+    let page = resp.text().await.unwrap();
+    assert!(
+        page.contains("Sign out of your store account on this device?"),
+        "{page}"
+    );
+    assert!(signed_in(&s, &cookie, &client.0).await, "asked, not ended");
+    let resp = b
+        .post(
+            &s.url("/oauth/logout"),
+            &[("confirm", "yes"), ("request", ""), ("csrf", "wrong")],
+        )
+        .await;
+    assert_eq!(resp.status(), 403);
+    assert!(signed_in(&s, &cookie, &client.0).await);
+    let resp = b
+        .post(
+            &s.url("/oauth/logout"),
+            &[
+                ("confirm", "yes"),
+                ("request", ""),
+                ("csrf", &csrf_of(&page)),
+            ],
+        )
+        .await;
     assert_eq!(resp.status(), 200);
     assert!(clears_session(&resp));
     assert!(resp.text().await.unwrap().contains("You are signed out."));
@@ -142,7 +169,8 @@ async fn oidcc_rp_initiated_logout_pages_refusals_and_redirects() {
     assert!(clears_session(&resp));
     assert!(!signed_in(&s, &cookie, &client.0).await);
 
-    // client_id instead of a hint, a registered URI with a query: the state joins with &.
+    // client_id instead of a hint (asked first: no hint names the session), a registered URI
+    // with a query: the state joins with &.
     let mut b = signed_in_browser(&s).await;
     let resp = b
         .post(
@@ -151,6 +179,24 @@ async fn oidcc_rp_initiated_logout_pages_refusals_and_redirects() {
                 ("client_id", other.0.as_str()),
                 ("post_logout_redirect_uri", WITH_QUERY),
                 ("state", "s1"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let page = resp.text().await.unwrap();
+    let request = {
+        let at = page.find("name=\"request\" value=\"").unwrap() + 22;
+        let end = page[at..].find('"').unwrap();
+        // As a browser reads the attribute: askama writes `&` as `&#38;`.
+        page[at..at + end].replace("&#38;", "&")
+    };
+    let resp = b
+        .post(
+            &s.url("/oauth/logout"),
+            &[
+                ("confirm", "yes"),
+                ("request", &request),
+                ("csrf", &csrf_of(&page)),
             ],
         )
         .await;

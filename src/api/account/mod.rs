@@ -108,6 +108,38 @@ struct AccountPage<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "account/confirm_sign_out.html")]
+struct ConfirmSignOutPage<'a> {
+    t: &'static Texts,
+    title: String,
+    csrf: String,
+    css: String,
+    notice: Option<String>,
+    error: Option<String>,
+    question: &'a str,
+    request: &'a str,
+}
+
+/// RP-initiated logout's question when the request does not name this browser's session
+/// (`query`: the logout request's parameters, posted back with the answer).
+pub fn confirm_sign_out_page(state: &AppState, headers: &HeaderMap, query: &str) -> HttpResponse {
+    let t = texts::for_locales(None);
+    let csrf = Csrf::of(headers);
+    let p = Page::new(t, t.signed_out_title, &csrf);
+    let page = ConfirmSignOutPage {
+        t,
+        title: t.sign_out.to_string(),
+        csrf: p.csrf,
+        css: p.css,
+        notice: None,
+        error: None,
+        question: t.sign_out_question,
+        request: query,
+    };
+    render(StatusCode::OK, &page, &csrf, secure(state))
+}
+
+#[derive(Template)]
 #[template(path = "account/consent.html")]
 struct ConsentPage<'a> {
     t: &'static Texts,

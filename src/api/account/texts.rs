@@ -23,6 +23,8 @@ pub struct Texts {
     pub sign_out: &'static str,
     pub signed_out_title: &'static str,
     pub signed_out: &'static str,
+    /// RP-initiated logout that does not name this browser's session asks first.
+    pub sign_out_question: &'static str,
     pub consent_title: &'static str,
     pub consent_intro: &'static str,
     pub allow: &'static str,
@@ -98,6 +100,7 @@ pub const EN: Texts = Texts {
     sign_out: "Sign out",
     signed_out_title: "Signed out",
     signed_out: "You are signed out.",
+    sign_out_question: "Sign out of your store account on this device?",
     consent_title: "Allow access?",
     consent_intro: "Share the following with",
     allow: "Allow",

@@ -15,6 +15,10 @@ pub enum Logout {
     Redirect(String),
     /// Signed out; show that.
     SignedOut,
+    /// Nothing ended yet: the request does not name this browser's session (no
+    /// `id_token_hint`, or one of another session), so the customer is asked first
+    /// (RP-Initiated Logout §2), then the same request comes back `confirmed`.
+    Confirm,
     /// The request is refused (shown, never redirected): why.
     Refuse(String),
 }
@@ -24,6 +28,7 @@ impl Provider {
         &self,
         params: &Params,
         session: Option<(Digest, BrowserSession)>,
+        confirmed: bool,
     ) -> Result<Logout, Failure> {
         let now = self.auth.now();
         let refuse = |why: &str| {
@@ -75,6 +80,15 @@ impl Provider {
                 }
             },
         };
+        let names_this_session = match (&hinted, &session) {
+            (Some(claims), Some((_, current))) => {
+                claims.get("sid").and_then(|s| s.as_str()) == Some(current.sid.as_str())
+            }
+            _ => false,
+        };
+        if session.is_some() && !confirmed && !names_this_session {
+            return Ok(Logout::Confirm);
+        }
         if let Some((digest, current)) = session {
             let end_grants = match &client {
                 Some(c) if self.config.logout_ends_grants => Some(c.client_id.clone()),
