@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Real-browser tests: builds storekey, creates an admin user and a customer offline, serves it on
-# an ephemeral port from a temp dir, creates a storefront token through the admin REST API, then
-# runs explorer.test.mjs and console.test.mjs (Debian's chromium through puppeteer-core) against it. Screenshots go to target/browser/. Exits non-zero on any
-# failure, and when any test is skipped or todo or none ran.
+# Real-browser tests: builds storekey, creates an admin user and customers offline, serves it on
+# an ephemeral port from a temp dir, creates a storefront token and two OpenID Connect clients
+# (first-party and third-party) through the admin REST API, then runs explorer.test.mjs,
+# console.test.mjs and account.test.mjs (the hosted /account/ pages) in Debian's chromium through
+# puppeteer-core against it. Screenshots go to target/browser/. Exits non-zero on any failure,
+# and when any test is skipped or todo or fewer ran than expected.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -53,10 +55,19 @@ if [[ -z "$setup_path" ]]; then
 fi
 offline customer add --email "$customer_email" --password "$customer_password" \
     --firstname Ann --lastname Lee --confirmed --allow-remote-assistance >/dev/null
+# The hosted pages' customers: one signs in (password, code, sessions), one resets her password.
+account_email="cy.park@example.com"
+account_password="Cy-Park-2026!"
+reset_email="dee.moss@example.com"
+offline customer add --email "$account_email" --password "$account_password" \
+    --firstname Cy --lastname Park --confirmed >/dev/null
+offline customer add --email "$reset_email" --password "Dee-Moss-2026!" \
+    --firstname Dee --lastname Moss --confirmed >/dev/null
 
 echo "== browser: start storekey"
 # Run from the temp dir so the repository's config.toml is not picked up; keep argon2 cheap;
-# no registration limit (the tests register accounts from 127.0.0.1 one after another).
+# no registration limit (the tests register accounts from 127.0.0.1 one after another). The
+# OpenID Connect provider is on (its default); its key-encryption key lives in the temp dir.
 (
     cd "$work"
     exec env \
@@ -65,6 +76,8 @@ echo "== browser: start storekey"
         STOREKEY_PASSWORD_ARGON2_ITERATIONS=1 \
         STOREKEY_STORAGE_PATH="$work/storekey.redb" \
         STOREKEY_MAIL_OUTBOX_DIR="$work/outbox" \
+        STOREKEY_OIDC_ENABLED=true \
+        STOREKEY_OIDC_KEY_FILE="$work/oidc.kek" \
         STOREKEY_THROTTLE_CREATE_ACCOUNT_PER_IP_PER_HOUR=0 \
         "$root/target/debug/storekey" serve --listen 127.0.0.1:0
 ) >"$work/stdout" 2>"$work/stderr" &
@@ -109,6 +122,43 @@ storefront_token="$(
     '
 )"
 
+# The relying party: a port on 127.0.0.1 nobody listens on now; account.test.mjs serves its
+# callback and signed-out pages there (another origin than storekey's, as a real app is).
+rp_port="$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')"
+rp_origin="http://127.0.0.1:$rp_port"
+echo "== browser: two OpenID Connect clients (first-party, third-party) at $rp_origin"
+oidc_client() {
+    STOREKEY_URL="$url" ADMIN_KEY="$admin_key" RP_ORIGIN="$rp_origin" node --input-type=module -e '
+        const [name, firstParty] = process.argv.slice(1);
+        const rp = process.env.RP_ORIGIN;
+        const res = await fetch(`${process.env.STOREKEY_URL}/rest/V1/oidc/clients`, {
+            method: "POST",
+            headers: {
+                Authorization: `Bearer ${process.env.ADMIN_KEY}`,
+                "Content-Type": "application/json",
+            },
+            body: JSON.stringify({
+                name,
+                redirect_uris: [`${rp}/callback`],
+                post_logout_redirect_uris: [`${rp}/signed-out`],
+                first_party: firstParty === "true",
+            }),
+        });
+        const body = await res.json();
+        if (res.status !== 200 || typeof body.client_id !== "string") {
+            console.error(`POST /rest/V1/oidc/clients answered ${res.status}: ${JSON.stringify(body)}`);
+            process.exit(1);
+        }
+        console.log(`${body.client_id} ${body.client_secret}`);
+    ' "$@"
+}
+read -r client_id client_secret < <(oidc_client "Example Shop" true)
+read -r third_party_client_id _ < <(oidc_client "Gift Card Wallet" false)
+if [[ -z "$client_id" || -z "$client_secret" || -z "$third_party_client_id" ]]; then
+    echo "browser: the OpenID Connect clients were not created" >&2
+    exit 1
+fi
+
 echo "== browser: npm ci"
 (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
 
@@ -121,11 +171,14 @@ status=0
     STOREKEY_URL="$url" STOREFRONT_TOKEN="$storefront_token" SCREENSHOT_DIR="$shots" \
         ADMIN_SETUP_PATH="$setup_path" CUSTOMER_EMAIL="$customer_email" \
         CUSTOMER_PASSWORD="$customer_password" \
+        ACCOUNT_EMAIL="$account_email" ACCOUNT_PASSWORD="$account_password" \
+        RESET_EMAIL="$reset_email" OUTBOX_DIR="$work/outbox" RP_ORIGIN="$rp_origin" \
+        CLIENT_ID="$client_id" CLIENT_SECRET="$client_secret" THIRD_PARTY_CLIENT_ID="$third_party_client_id" \
         CHROMIUM="$chromium" \
         node --test --test-concurrency=1 \
         --test-reporter=spec --test-reporter-destination=stdout \
         --test-reporter=tap --test-reporter-destination="$work/tap" \
-        explorer.test.mjs console.test.mjs
+        explorer.test.mjs console.test.mjs account.test.mjs
 ) || status=$?
 # A skipped or todo test passes silently, and so does a file with no test: insist they all ran.
 for kind in skipped todo; do
@@ -136,12 +189,15 @@ for kind in skipped todo; do
     fi
 done
 passed="$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$work/tap" | tail -n 1)"
-if [[ "${passed:-0}" -lt 3 ]]; then
-    echo "browser: ${passed:-no} test(s) passed, expected 3" >&2
+if [[ "${passed:-0}" -lt 12 ]]; then
+    echo "browser: ${passed:-no} test(s) passed, expected 12" >&2
     status=1
 fi
 for shot in explorer-commerce.png explorer-commerce-docs.png explorer-storefront.png \
-    console-setup.png console-customer.png console-code.png console-log.png; do
+    console-setup.png console-customer.png console-code.png console-log.png \
+    account-sign-in.png account-sign-in-phone.png account-sign-in-refused.png account-page.png \
+    account-signed-out.png account-code-email.png account-code.png account-register.png \
+    account-forgot.png account-reset.png account-consent.png; do
     if [[ $status -eq 0 && ! -s "$shots/$shot" ]]; then
         echo "browser: screenshot $shot missing" >&2
         status=1
