@@ -580,9 +580,16 @@ test("the app's logout (RP-initiated) signs out and returns to the app; the next
   await page.goto(authorize(clientId, 'before-logout'), { waitUntil: 'load' });
   landedWithCode(page, 'before-logout');
 
-  // The app's "Sign out" link.
+  // The app's "Sign out" link, without an id_token_hint: storekey asks first (nothing names
+  // this browser's session), and the customer's answer goes on to the app.
   const q = new URLSearchParams({ client_id: clientId, post_logout_redirect_uri: SIGNED_OUT, state: 'bye' });
   await page.goto(`${base}/oauth/logout?${q}`, { waitUntil: 'load' });
+  assert.equal(pathOf(page), '/oauth/logout');
+  assert.match(await page.$eval('main', (m) => m.textContent), /Sign out of your store account on this device\?/);
+  await Promise.all([
+    page.waitForNavigation({ waitUntil: 'load' }),
+    page.click('button[name="confirm"]'),
+  ]);
   const url = new URL(page.url());
   assert.equal(`${url.origin}${url.pathname}`, SIGNED_OUT, page.url());
   assert.equal(url.searchParams.get('state'), 'bye');

@@ -204,7 +204,13 @@ impl Request<'_> {
             return_to: &self.return_to,
             links: links(t, &self.return_to, &to),
         };
-        render(said.status, &page, &csrf, secure(self.state))
+        render(
+            said.status,
+            &page,
+            &csrf,
+            secure(self.state),
+            Some(&self.return_to),
+        )
     }
 
     fn code_form(&self, email: &str, said: Said) -> HttpResponse {
@@ -229,7 +235,13 @@ impl Request<'_> {
             return_to: &self.return_to,
             links: to,
         };
-        render(said.status, &page, &csrf, secure(self.state))
+        render(
+            said.status,
+            &page,
+            &csrf,
+            secure(self.state),
+            Some(&self.return_to),
+        )
     }
 
     fn register_form(
@@ -256,7 +268,13 @@ impl Request<'_> {
             return_to: &self.return_to,
             links: links(t, &self.return_to, &[To::Register, To::SignIn]),
         };
-        render(said.status, &page, &csrf, secure(self.state))
+        render(
+            said.status,
+            &page,
+            &csrf,
+            secure(self.state),
+            Some(&self.return_to),
+        )
     }
 
     fn reset_form(&self, email: &str, token: &str, said: Said) -> HttpResponse {
@@ -275,7 +293,13 @@ impl Request<'_> {
             return_to: &self.return_to,
             links: links(t, &self.return_to, &[To::Forgot, To::SignIn]),
         };
-        render(said.status, &page, &csrf, secure(self.state))
+        render(
+            said.status,
+            &page,
+            &csrf,
+            secure(self.state),
+            Some(&self.return_to),
+        )
     }
 
     /// Signed in: the session's cookie, and on to `return_to`.

@@ -136,7 +136,10 @@ pub fn confirm_sign_out_page(state: &AppState, headers: &HeaderMap, query: &str)
         question: t.sign_out_question,
         request: query,
     };
-    render(StatusCode::OK, &page, &csrf, secure(state))
+    let next = Params::parse(query)
+        .get("post_logout_redirect_uri")
+        .map(str::to_string);
+    render(StatusCode::OK, &page, &csrf, secure(state), next.as_deref())
 }
 
 #[derive(Template)]
@@ -183,13 +186,61 @@ impl Csrf {
     }
 }
 
-/// The answer's headers on every page: the policy, no caching, never framed, and the CSRF
-/// cookie when it is new.
-fn page_response(status: StatusCode, body: String, csrf: &Csrf, secure: bool) -> HttpResponse {
+/// The origin an app's redirect URI names, as a CSP source: `https://host[:port]`,
+/// `http://…`, or `scheme:` for an app's own scheme. `None` for anything else, and for any
+/// character a CSP source cannot hold (so nothing a request carries can add a directive).
+fn csp_source(uri: &str) -> Option<String> {
+    let (scheme, rest) = uri.split_once(':')?;
+    let scheme = scheme.to_ascii_lowercase();
+    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+');
+    if scheme.is_empty() || !scheme.chars().all(plain) {
+        return None;
+    }
+    if scheme != "https" && scheme != "http" {
+        return Some(format!("{scheme}:"));
+    }
+    let authority = rest.strip_prefix("//")?.split(['/', '?', '#']).next()?;
+    let host_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']');
+    if authority.is_empty() || !authority.chars().all(host_char) {
+        return None;
+    }
+    Some(format!("{scheme}://{authority}"))
+}
+
+/// Where the redirects after a page's form may end: the app's origin, when the form leads on
+/// to an authorization (`/oauth/authorize?…` with its `redirect_uri`) or straight to an app's
+/// URI. Chromium applies `form-action` to every redirect after a form post, so without it the
+/// last hop to the app (another origin) is cancelled. The authorization endpoint still
+/// decides where the browser goes (a registered redirect URI only); this only lets it.
+fn app_source(next: Option<&str>) -> Option<String> {
+    let next = next?;
+    match next.strip_prefix("/oauth/authorize?") {
+        Some(query) => csp_source(Params::parse(query).get("redirect_uri")?),
+        None => csp_source(next),
+    }
+}
+
+/// The answer's headers on every page: the policy (its `form-action` widened to the app a
+/// form leads to, see `app_source`), no caching, never framed, and the CSRF cookie when it
+/// is new.
+fn page_response(
+    status: StatusCode,
+    body: String,
+    csrf: &Csrf,
+    secure: bool,
+    next: Option<&str>,
+) -> HttpResponse {
     let mut resp = Response::new(Body::from(body));
     *resp.status_mut() = status;
     let h = resp.headers_mut();
     super::kit::security_headers(h, CONTENT_SECURITY_POLICY, "no-store");
+    if let Some(app) = app_source(next) {
+        let policy = CONTENT_SECURITY_POLICY
+            .replace("form-action 'self'", &format!("form-action 'self' {app}"));
+        if let Ok(v) = HeaderValue::from_str(&policy) {
+            h.insert(header::CONTENT_SECURITY_POLICY, v);
+        }
+    }
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::CONTENT_TYPE,
@@ -201,9 +252,16 @@ fn page_response(status: StatusCode, body: String, csrf: &Csrf, secure: bool) ->
     resp
 }
 
-fn render(status: StatusCode, page: &impl Template, csrf: &Csrf, secure: bool) -> HttpResponse {
+/// A page; `next` is where its form leads (see `app_source`), if anywhere beyond this server.
+fn render(
+    status: StatusCode,
+    page: &impl Template,
+    csrf: &Csrf,
+    secure: bool,
+    next: Option<&str>,
+) -> HttpResponse {
     match page.render() {
-        Ok(body) => page_response(status, body, csrf, secure),
+        Ok(body) => page_response(status, body, csrf, secure, next),
         Err(e) => {
             tracing::error!("account page template: {e}");
             page_response(
@@ -211,6 +269,7 @@ fn render(status: StatusCode, page: &impl Template, csrf: &Csrf, secure: bool) -
                 "Internal server error".into(),
                 csrf,
                 secure,
+                None,
             )
         }
     }
@@ -259,7 +318,7 @@ pub fn message(
         error: None,
         text: text.to_string(),
     };
-    render(status, &page, &csrf, secure(state))
+    render(status, &page, &csrf, secure(state), None)
 }
 
 /// 503 (with `Retry-After`) or 500 for what no customer can mend.
@@ -405,7 +464,7 @@ async fn sign_in_page(
             &[flows::To::Code, flows::To::Forgot, flows::To::Register],
         ),
     };
-    render(status, &page, &csrf, secure(state))
+    render(status, &page, &csrf, secure(state), Some(return_to))
 }
 
 async fn sign_in(
@@ -497,7 +556,7 @@ async fn account_page(state: &AppState, headers: &HeaderMap) -> HttpResponse {
         error: None,
         email: &customer.email,
     };
-    render(StatusCode::OK, &page, &csrf, secure(state))
+    render(StatusCode::OK, &page, &csrf, secure(state), None)
 }
 
 async fn sign_out(state: &AppState, headers: &HeaderMap, body: &[u8]) -> HttpResponse {
@@ -556,5 +615,43 @@ pub fn consent_page(
         email,
         request: query,
     };
-    render(StatusCode::OK, &page, &csrf, secure(state))
+    let next = format!("/oauth/authorize?{query}");
+    render(StatusCode::OK, &page, &csrf, secure(state), Some(&next))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_form_action_source_is_the_apps_origin_and_nothing_more() {
+        for (uri, source) in [
+            (
+                "https://shop.example/account/callback?x=1",
+                Some("https://shop.example"),
+            ),
+            ("http://127.0.0.1:4000/cb", Some("http://127.0.0.1:4000")),
+            ("http://[::1]:8080/cb", Some("http://[::1]:8080")),
+            ("com.example.app:/oauth2redirect", Some("com.example.app:")),
+            ("https://a.example; script-src *", None),
+            (
+                "https://a.example/'unsafe-inline'",
+                Some("https://a.example"),
+            ),
+            ("https://a.ex ample/", None),
+            ("https://\"x\"/", None),
+            ("https:///nohost", None),
+            ("java script:alert(1)", None),
+            ("", None),
+        ] {
+            assert_eq!(csp_source(uri).as_deref(), source, "{uri}");
+        }
+        let next = "/oauth/authorize?client_id=c&redirect_uri=https%3A%2F%2Fshop.example%2Fcb";
+        assert_eq!(
+            app_source(Some(next)).as_deref(),
+            Some("https://shop.example")
+        );
+        assert_eq!(app_source(Some("/account")), None);
+        assert_eq!(app_source(None), None);
+    }
 }
