@@ -62,7 +62,9 @@ async fn migrations_apply_on_an_empty_database_and_record_their_versions() {
             (7, "lac_fields".into()),
             (8, "lac_backfill".into()),
             (9, "oidc".into()),
-            (10, "login_codes".into())
+            (10, "login_codes".into()),
+            (11, "email_verified".into()),
+            (12, "email_verified_backfill".into())
         ]
     );
     assert_eq!(

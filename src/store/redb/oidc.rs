@@ -678,13 +678,11 @@ impl Reader {
             }
             Ok(out)
         };
-        let by_digest =
-            |def: TableDefinition<&[u8], &[u8]>,
-             row: &DigestRow| {
-                super::copy::digest_page(&self.txn.open_table(def)?, after, limit, |d, v| {
-                    row(d, v).map(Some)
-                })
-            };
+        let by_digest = |def: TableDefinition<&[u8], &[u8]>, row: &DigestRow| {
+            super::copy::digest_page(&self.txn.open_table(def)?, after, limit, |d, v| {
+                row(d, v).map(Some)
+            })
+        };
         match table {
             Table::OidcKeys => by_name(OIDC_KEYS, &|v| Ok(Row::OidcKey(decode("signing key", v)?))),
             Table::OidcClients => {
