@@ -252,3 +252,47 @@ async fn an_admin_created_confirmed_customer_is_verified() {
         true
     );
 }
+
+#[tokio::test]
+async fn an_invite_activated_with_its_mailed_token_verifies_the_address() {
+    let s = TestServer::start().await;
+    let (status, body) = s
+        .admin(
+            "POST",
+            "/rest/V1/customers",
+            Some(json!({"customer": {"email": BOB, "firstname": "Bob", "lastname": "Loblaw", "confirmed": false}})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let id = body["id"].as_u64().unwrap();
+    assert!(
+        !stored_verified(&s, BOB).await,
+        "not confirmed: not vouched for"
+    );
+    let (status, _) = s
+        .admin("POST", &format!("/rest/V1/customers/{id}/invite"), None)
+        .await;
+    assert_eq!(status, 200);
+    let mails = wait_for_mail(&s.outbox_dir(), 1).await;
+    let link = mails[0]
+        .lines()
+        .find(|l| l.contains("/account/activate/"))
+        .expect("an activation link")
+        .trim()
+        .to_string();
+    let token = link.rsplit('/').next().unwrap();
+    let sf_token = s.storefront_token(&[WRITE_CUSTOMERS]).await;
+    let body = sf(
+        &s,
+        &sf_token,
+        "mutation($id:ID!,$t:String!,$p:String!){ customerActivate(id:$id, input:{activationToken:$t, password:$p}) { customerUserErrors { code } } }",
+        json!({"id": format!("gid://shopify/Customer/{id}"), "t": token, "p": NEW_PASSWORD}),
+    )
+    .await;
+    assert_eq!(
+        body["data"]["customerActivate"]["customerUserErrors"],
+        json!([]),
+        "{body}"
+    );
+    assert!(stored_verified(&s, BOB).await);
+}
