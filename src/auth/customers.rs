@@ -40,6 +40,8 @@ impl Auth {
             None => None,
         };
         let confirmed = new.confirmed.unwrap_or(!self.policy.require_confirmation);
+        let email_verified =
+            new.email_verified || (new.requested_from.is_none() && new.confirmed == Some(true));
         let account = Account {
             customer: Customer {
                 email,
@@ -47,6 +49,7 @@ impl Auth {
                 created_at: now,
                 updated_at: now,
                 confirmed,
+                email_verified,
                 disabled: new.disabled,
                 allow_remote_shopping_assistance: new.allow_remote_shopping_assistance,
                 ..Customer::default()
@@ -618,8 +621,15 @@ fn apply_account_edit(
         return Change::Refuse(Err(AccountError::WrongPassword));
     }
     let (before_disabled, before_consent) = (c.disabled, c.allow_remote_shopping_assistance);
-    if let Some(email) = &edit.new_email {
+    if let Some(email) = edit.new_email.as_ref().filter(|e| **e != c.email) {
+        // Nothing proves the new address yet, and a secret mailed to the old one must not
+        // prove it: `email_verified` is cleared and those secrets voided, in this write.
         c.email = email.clone();
+        c.email_verified = false;
+        k.reset_token = None;
+        k.confirmation = None;
+        k.activation = None;
+        k.login_code = None;
     }
     edit.changes.apply(c);
     let mut revoke = c.disabled && !before_disabled;

@@ -210,6 +210,10 @@ pub struct NewCustomer {
     /// Admin-created customers may be marked confirmed; self-registered ones are confirmed
     /// unless `account.require_confirmation` is on.
     pub confirmed: Option<bool>,
+    /// The address is proven (the hosted registration's mailed code). An admin or CLI
+    /// creation (no `requested_from`) marked confirmed is the merchant's word and verified
+    /// too; any other creation is not, until a mailed secret is used.
+    pub email_verified: bool,
     pub disabled: bool,
     /// The admin creating the customer: the audit entry goes into the same commit.
     pub audit_by: Option<String>,

@@ -207,6 +207,7 @@ fn upsert_decision(
             updated_at: now,
             // The shop's own sign-in vouched for the address.
             confirmed: true,
+            email_verified: true,
             ..Customer::default()
         };
         customer.profile.firstname = non_empty(claims.first_name.as_deref());
@@ -234,6 +235,7 @@ fn upsert_decision(
     }
     after.disabled = false;
     after.confirmed = true;
+    after.email_verified = true;
     if *after != before.customer {
         after.updated_at = now;
     }
@@ -288,8 +290,13 @@ mod tests {
             panic!("expected a create, got {decision:?}");
         };
         assert_eq!(
-            (c.email.as_str(), c.confirmed, c.created_at),
-            ("a@x.io", true, 9)
+            (
+                c.email.as_str(),
+                c.confirmed,
+                c.email_verified,
+                c.created_at
+            ),
+            ("a@x.io", true, true, 9)
         );
         assert_eq!(c.multipass_identifier.as_deref(), Some("i1"));
     }

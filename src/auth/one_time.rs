@@ -581,7 +581,8 @@ impl Auth {
         Ok(())
     }
 
-    /// `confirmEmail`: marks the account confirmed and consumes the key.
+    /// `confirmEmail`: marks the account confirmed, its address verified (the key was mailed
+    /// to it), and consumes the key.
     pub async fn confirm_email(&self, email: &str, key: &Secret) -> Result<Customer, ConfirmError> {
         let started = Instant::now();
         let result = self.confirm_email_now(email, key).await;
@@ -606,6 +607,7 @@ impl Auth {
                     return Change::Refuse(());
                 }
                 c.customer.confirmed = true;
+                c.customer.email_verified = true;
                 c.credentials.confirmation = None;
                 c.customer.updated_at = now;
                 Change::Save((), Effects::default())
@@ -644,8 +646,9 @@ async fn pad_refusal<T, E>(result: Result<T, E>, started: Instant) -> Result<T, 
 }
 
 /// The commit of `spend_for_password` on the stored record: refused unless the secret still
-/// matches and is live; else the password is set (voiding the secret, ending any lockout), an
-/// invite's account is confirmed and enabled, every token revoked, `new_token` minted and the
+/// matches and is live; else the password is set (voiding the secret, ending any lockout), the
+/// address verified (the secret was mailed to it, and an email change voids it), an invite's
+/// account is confirmed and enabled, every token revoked, `new_token` minted and the
 /// use audited (an invite's with who invited).
 fn spend_on_record(
     a: &mut Account,
@@ -664,6 +667,7 @@ fn spend_on_record(
         _ => None,
     };
     a.credentials.set_password(hash.to_owned());
+    a.customer.email_verified = true;
     if spend.activates {
         a.customer.confirmed = true;
         a.customer.disabled = false;

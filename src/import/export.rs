@@ -30,6 +30,7 @@ pub fn line(account: &Account) -> Value {
         "phone": p.phone,
         "is_subscribed": p.is_subscribed,
         "confirmed": c.confirmed,
+        "email_verified": c.email_verified,
         "disabled": c.disabled,
         "allow_remote_shopping_assistance": c.allow_remote_shopping_assistance,
         "tags": c.tags,

@@ -138,6 +138,7 @@ fn row(bytes: &[u8], line: u64, limits: &Limits) -> Result<ImportRow, RowError> 
     };
     row.profile.is_subscribed = input.flag("is_subscribed")?.unwrap_or(false);
     row.confirmed = input.flag("confirmed")?.unwrap_or(true);
+    row.email_verified = input.flag("email_verified")?;
     row.disabled = input.flag("disabled")?.unwrap_or(false);
     row.allow_remote_shopping_assistance = input
         .flag("allow_remote_shopping_assistance")?

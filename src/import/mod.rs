@@ -127,6 +127,9 @@ pub struct ImportRow {
     pub email: String,
     pub profile: Profile,
     pub confirmed: bool,
+    /// A JSON Lines export's `email_verified`; a file without it (every other format) vouches
+    /// for the address as far as it is confirmed (the merchant's data).
+    pub email_verified: Option<bool>,
     pub disabled: bool,
     pub allow_remote_shopping_assistance: bool,
     pub tags: Vec<String>,
@@ -151,6 +154,7 @@ impl ImportRow {
             email,
             profile: Profile::default(),
             confirmed: true,
+            email_verified: None,
             disabled: false,
             allow_remote_shopping_assistance: false,
             tags: Vec::new(),

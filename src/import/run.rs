@@ -290,6 +290,7 @@ async fn to_account(
             created_at: row.created_at.unwrap_or(now),
             updated_at: now,
             confirmed: row.confirmed,
+            email_verified: row.email_verified.unwrap_or(row.confirmed),
             disabled: row.disabled,
             allow_remote_shopping_assistance: row.allow_remote_shopping_assistance,
             multipass_identifier: row.multipass_identifier,

@@ -513,3 +513,28 @@ fn exported_addresses_read_back_with_their_defaults_and_bad_ones_are_refused() {
     let text = format!("{{\"email\":\"a@example.com\",\"addresses\":[{{\"city\":\"{long}\"}}]}}\n");
     assert!(read(text).is_err());
 }
+
+#[test]
+fn email_verified_is_exported_and_read_back_and_a_file_without_it_means_confirmed() {
+    use crate::model::Account;
+    let mut account = Account::default();
+    account.customer.email = "ann@example.com".into();
+    account.customer.confirmed = true;
+    let line = export::line(&account).to_string();
+    assert!(line.contains(r#""email_verified":false"#), "{line}");
+    let read = |text: &str| {
+        open(
+            format!("{text}\n").as_bytes(),
+            None,
+            &ReadOptions::default(),
+        )
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+    };
+    let row = read(&line);
+    assert_eq!((row.confirmed, row.email_verified), (true, Some(false)));
+    let row = read(r#"{"email":"bo@example.com","confirmed":false}"#);
+    assert_eq!((row.confirmed, row.email_verified), (false, None));
+}

@@ -73,6 +73,7 @@ fn merged(existing: &Account, row: &Account, now: Timestamp) -> Account {
     take(&mut p.phone, &rp.phone);
     p.is_subscribed = rp.is_subscribed;
     c.confirmed = r.confirmed;
+    c.email_verified = r.email_verified;
     c.disabled = r.disabled;
     c.allow_remote_shopping_assistance = r.allow_remote_shopping_assistance;
     if !r.tags.is_empty() {

@@ -60,6 +60,11 @@ pub struct Customer {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub confirmed: bool,
+    /// Whether the address is proven to be the customer's (a mailed key, code or reset token
+    /// was used with it) or vouched for by the merchant (admin, import, Multipass): what an
+    /// ID token's `email_verified` says. Not `confirmed`, which an email change keeps; a
+    /// change of address clears this in the same write.
+    pub email_verified: bool,
     pub disabled: bool,
     pub allow_remote_shopping_assistance: bool,
     pub multipass_identifier: Option<String>,

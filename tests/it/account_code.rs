@@ -54,7 +54,7 @@ async fn ask_code(s: &TestServer, b: &mut Browser, email: &str, return_to: &str)
     (resp.status().as_u16(), resp.text().await.unwrap())
 }
 
-async fn enter_code(
+pub async fn enter_code(
     s: &TestServer,
     b: &mut Browser,
     email: &str,
@@ -74,7 +74,7 @@ async fn enter_code(
     .await
 }
 
-async fn mailed_code(s: &TestServer, b: &mut Browser, return_to: &str) -> String {
+pub async fn mailed_code(s: &TestServer, b: &mut Browser, return_to: &str) -> String {
     let (status, page) = ask_code(s, b, BOB, return_to).await;
     assert_eq!(status, 200);
     assert!(page.contains(CODE_SENT), "{page}");

@@ -18,6 +18,7 @@ mod cli;
 mod commerce;
 mod console;
 mod diskfull;
+mod email_verified;
 mod explorer;
 mod files;
 mod fuzz;

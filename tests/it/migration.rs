@@ -311,6 +311,17 @@ async fn export_then_import_into_a_fresh_file_keeps_customers_and_passwords() {
         "r.json",
     );
     import_ok(from.path(), &fixture("customers.jsonl"), &[], "j.json");
+    // Confirmed, its address not verified (a sign-up that changed its email): kept apart.
+    let unverified = from.path().join("unverified.jsonl");
+    std::fs::write(
+        &unverified,
+        format!(
+            "{}\n",
+            json!({"email": "vic@example.com", "confirmed": true, "email_verified": false})
+        ),
+    )
+    .unwrap();
+    import_ok(from.path(), &unverified, &[], "v.json");
     let exported = from.path().join("customers-export.jsonl");
     let out = run(
         from.path(),
@@ -319,13 +330,13 @@ async fn export_then_import_into_a_fresh_file_keeps_customers_and_passwords() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(
         text(&out.stdout),
-        format!("exported 6 customers to {}\n", exported.display())
+        format!("exported 7 customers to {}\n", exported.display())
     );
     let to = tempfile::tempdir().unwrap();
     let report = import_ok(to.path(), &exported, &[], "back.json");
     assert_eq!(
         (&report["created"], &report["invalid"]),
-        (&json!(6), &json!(0))
+        (&json!(7), &json!(0))
     );
 
     let all = |dir: &Path| {
@@ -341,6 +352,18 @@ async fn export_then_import_into_a_fresh_file_keeps_customers_and_passwords() {
         accounts
     };
     assert_eq!(all(from.path()), all(to.path()));
+    let verified: Vec<(String, bool, bool)> = all(to.path())
+        .into_iter()
+        .map(|a| {
+            (
+                a.customer.email,
+                a.customer.confirmed,
+                a.customer.email_verified,
+            )
+        })
+        .filter(|(_, confirmed, verified)| confirmed != verified)
+        .collect();
+    assert_eq!(verified, [("vic@example.com".to_string(), true, false)]);
 
     let s = server_on(to.path(), |_| {}).await;
     s.token(RONI, "password").await;

@@ -215,7 +215,7 @@ pub async fn exchange(
 #[tokio::test]
 async fn a_customer_signs_in_and_the_client_gets_tokens_userinfo_refresh_and_logout() {
     let s = oidc_server().await;
-    s.create_customer(BOB, BOB_PASSWORD).await;
+    s.create_verified_customer(BOB, BOB_PASSWORD).await;
     let client = add_client(&s, true).await;
 
     let discovery: Value = reqwest::get(s.url("/.well-known/openid-configuration"))

@@ -15,7 +15,7 @@ async fn send(req: reqwest::RequestBuilder) -> (u16, reqwest::header::HeaderMap,
 #[tokio::test]
 async fn oidcc_user_info_get_post_header_post_body_and_invalid_tokens() {
     let s = oidc_server().await;
-    s.create_customer(BOB, BOB_PASSWORD).await;
+    s.create_verified_customer(BOB, BOB_PASSWORD).await;
     let client = add_client(&s, true).await;
     let mut b = signed_in_browser(&s).await;
     let tokens = tokens_for(&s, &mut b, &client).await;
@@ -104,7 +104,7 @@ async fn oidcc_user_info_get_post_header_post_body_and_invalid_tokens() {
 #[tokio::test]
 async fn oidcc_scope_profile_email_address_phone_all() {
     let s = oidc_server().await;
-    s.create_customer(BOB, BOB_PASSWORD).await;
+    s.create_verified_customer(BOB, BOB_PASSWORD).await;
     let token = s.token(BOB, BOB_PASSWORD).await;
     let (status, body) = s
         .gql(

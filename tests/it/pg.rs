@@ -62,7 +62,9 @@ async fn migrations_apply_on_an_empty_database_and_record_their_versions() {
             (7, "lac_fields".into()),
             (8, "lac_backfill".into()),
             (9, "oidc".into()),
-            (10, "login_codes".into())
+            (10, "login_codes".into()),
+            (11, "email_verified".into()),
+            (12, "email_verified_backfill".into())
         ]
     );
     assert_eq!(
@@ -182,7 +184,7 @@ async fn a_schema_migrated_by_a_newer_build_is_refused() {
     let e = pg.migrate().await.unwrap_err();
     assert_eq!(
         e.to_string(),
-        "the database has schema migration 0099, which this build does not know (it knows up to 0010): run a storekey at least as new as the one that migrated it"
+        "the database has schema migration 0099, which this build does not know (it knows up to 0012): run a storekey at least as new as the one that migrated it"
     );
 }
 
@@ -717,6 +719,59 @@ fn commands_on_an_unreachable_postgres_say_so_without_the_password() {
         String::from_utf8_lossy(&out.stderr),
         "storekey: storage.url: required when storage.backend = \"postgres\" (env STOREKEY_STORAGE_URL)\n"
     );
+}
+
+#[tokio::test]
+async fn migration_0012_reads_email_verified_as_confirmed_for_customers_written_before_0011() {
+    let Some(db) = database(Schema::Migrated).await else {
+        return;
+    };
+    let pg = db.connect().await;
+    let client = pg.client().await.unwrap();
+    // Rows as an older build wrote them: no email_verified given (0011's default, false).
+    client
+        .batch_execute(
+            "INSERT INTO customers (email, email_key, confirmed, disabled, created_at, updated_at)
+             VALUES ('ann@example.com', 'ann@example.com', true, false, 1, 1),
+                    ('bo@example.com', 'bo@example.com', false, false, 1, 1)",
+        )
+        .await
+        .unwrap();
+    let backfill = MIGRATIONS.iter().find(|m| m.version == 12).unwrap();
+    client.batch_execute(backfill.sql).await.unwrap();
+    let rows: Vec<(String, bool, bool)> = client
+        .query(
+            "SELECT email, confirmed, email_verified FROM customers ORDER BY email",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("ann@example.com".into(), true, true),
+            ("bo@example.com".into(), false, false)
+        ]
+    );
+    // The store reads it, and a customer written now keeps its own (confirmed, not verified).
+    let ann = pg
+        .customer_by_email("ann@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(ann.customer.email_verified);
+    let mut cy = storekey::model::Account::default();
+    cy.customer.email = "cy@example.com".into();
+    cy.customer.confirmed = true;
+    let created = match pg.create_customer(cy, None).await.unwrap() {
+        storekey::store::Created::Created(a) => a,
+        storekey::store::Created::EmailTaken => panic!("email taken"),
+    };
+    let read = pg.customer(created.customer.id).await.unwrap().unwrap();
+    assert!(read.customer.confirmed && !read.customer.email_verified);
 }
 
 #[tokio::test]

@@ -149,6 +149,26 @@ impl TestServer {
         body
     }
 
+    /// Bob Loblaw as `storekey customer add --confirmed` creates him: the merchant vouches for
+    /// the address, so ID tokens say `email_verified: true` (a `createCustomerV2` sign-up's
+    /// address is not verified until a mailed secret is used with it).
+    pub async fn create_verified_customer(&self, email: &str, password: &str) {
+        self.auth()
+            .create_customer(storekey::auth::NewCustomer {
+                email: email.into(),
+                password: Some(storekey::auth::secret::Secret::new(password.to_string())),
+                profile: storekey::auth::Profile {
+                    firstname: Some("Bob".into()),
+                    lastname: Some("Loblaw".into()),
+                    ..Default::default()
+                },
+                confirmed: Some(true),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+
     /// generateCustomerToken; returns (status, body).
     /// A public storefront token with `scopes`, created through the core: the token itself,
     /// for `X-Shopify-Storefront-Access-Token`.

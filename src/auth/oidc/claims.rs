@@ -45,7 +45,9 @@ pub fn customer_claims(account: &Account, scope: &str) -> Map<String, Value> {
     out.insert("sub".into(), json!(subject(account)));
     if has(scope, "email") {
         out.insert("email".into(), json!(c.email));
-        out.insert("email_verified".into(), json!(c.confirmed));
+        // Its own fact, not `confirmed` (which every self-registration gets by default and an
+        // email change keeps): a relying party matches accounts by a verified email.
+        out.insert("email_verified".into(), json!(c.email_verified));
     }
     if has(scope, "profile") {
         let p = &c.profile;
@@ -139,6 +141,7 @@ mod tests {
         a.customer.id = CustomerId(7);
         a.customer.email = "ann@example.com".into();
         a.customer.confirmed = true;
+        a.customer.email_verified = true;
         a.customer.profile.firstname = Some("Ann".into());
         a.customer.profile.lastname = Some("Lee".into());
         a.addresses.addresses.push(Address {
@@ -182,6 +185,22 @@ mod tests {
                     "country": "US",
                 },
             })
+        );
+    }
+
+    #[test]
+    fn email_verified_is_its_own_fact_not_confirmed() {
+        let mut a = ann();
+        a.customer.email_verified = false;
+        assert_eq!(
+            customer_claims(&a, "openid email").get("email_verified"),
+            Some(&json!(false))
+        );
+        a.customer.confirmed = false;
+        a.customer.email_verified = true;
+        assert_eq!(
+            customer_claims(&a, "openid email").get("email_verified"),
+            Some(&json!(true))
         );
     }
 }

@@ -8,7 +8,8 @@
 //! the million digests fits every account), it lives minutes, and each wrong guess is counted
 //! in the same atomic write that judges it (`MAX_ATTEMPTS` void it), on every backend and
 //! across instances. A code proves the customer reads the address, so a successful sign-in
-//! also confirms an unconfirmed account. A password lockout does not stop it: the code is a
+//! also confirms an unconfirmed account and marks the address verified (what an ID token's
+//! `email_verified` says). A password lockout does not stop it: the code is a
 //! factor of its own with its own limit (as a reset link is).
 
 use crate::auth::limits;
@@ -192,7 +193,7 @@ impl Auth {
 
 /// The decision on the stored record: an expired code is cleared, a wrong guess counted (the
 /// `MAX_ATTEMPTS`th voids the code), the right one consumed with the session started in the
-/// same commit (and the account confirmed: the code proves the address).
+/// same commit (and the account confirmed, its address verified: the code proves it).
 fn spend_code(
     a: &mut Account,
     digest: &Digest,
@@ -217,8 +218,9 @@ fn spend_code(
         return Change::Refuse(Err(SignInError::Disabled));
     }
     a.credentials.login_code = None;
-    if !a.customer.confirmed {
+    if !(a.customer.confirmed && a.customer.email_verified) {
         a.customer.confirmed = true;
+        a.customer.email_verified = true;
         a.customer.updated_at = now;
     }
     Change::Save(
@@ -284,7 +286,7 @@ mod tests {
     }
 
     #[test]
-    fn the_right_code_is_spent_once_and_starts_the_session_and_confirms() {
+    fn the_right_code_is_spent_once_and_starts_the_session_and_confirms_and_verifies() {
         let mut a = with_code("123456", 50);
         let digest = code_digest(CustomerId(4), "123456");
         assert_eq!(
@@ -292,7 +294,7 @@ mod tests {
             (Ok(()), true)
         );
         assert_eq!(a.credentials.login_code, None);
-        assert!(a.customer.confirmed);
+        assert!(a.customer.confirmed && a.customer.email_verified);
         assert_eq!(
             outcome(spend_code(&mut a, &digest, 10, &session())),
             (Err(SignInError::Raced), false)

@@ -205,6 +205,7 @@ impl Provider {
                 password: Some(password.clone()),
                 profile,
                 confirmed: Some(true),
+                email_verified: true,
                 requested_from: ip,
                 ..NewCustomer::default()
             })

@@ -68,6 +68,16 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "login_codes",
         sql: include_str!("migrations/0010_login_codes.sql"),
     },
+    Migration {
+        version: 11,
+        name: "email_verified",
+        sql: include_str!("migrations/0011_email_verified.sql"),
+    },
+    Migration {
+        version: 12,
+        name: "email_verified_backfill",
+        sql: include_str!("migrations/0012_email_verified_backfill.sql"),
+    },
 ];
 
 const CREATE_SCHEMA_MIGRATIONS: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

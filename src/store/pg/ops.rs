@@ -99,8 +99,8 @@ impl<'a> CustomerRow<'a> {
         }
     }
 
-    /// `$1`…`$24`.
-    pub(super) fn params(&self) -> [&(dyn ToSql + Sync); 24] {
+    /// `$1`…`$25`.
+    pub(super) fn params(&self) -> [&(dyn ToSql + Sync); 25] {
         let (c, p, k) = (
             &self.account.customer,
             &self.account.customer.profile,
@@ -131,11 +131,12 @@ impl<'a> CustomerRow<'a> {
             &k.lockout.lock_expires,
             &c.created_at,
             &c.updated_at,
+            &c.email_verified,
         ]
     }
 }
 
-/// `INSERT INTO customers (every column but id) VALUES ($1 … $24)` and `$tail`, a literal.
+/// `INSERT INTO customers (every column but id) VALUES ($1 … $25)` and `$tail`, a literal.
 macro_rules! insert_customer_sql {
     ($tail:literal) => {
         concat!(
@@ -143,8 +144,8 @@ macro_rules! insert_customer_sql {
              middlename, prefix, suffix, date_of_birth, gender, taxvat, phone, is_subscribed, \
              password_hash, password_version, confirmed, disabled, \
              allow_remote_shopping_assistance, tags, failures, first_failure, lock_expires, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
-             $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)",
+             created_at, updated_at, email_verified) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+             $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)",
             $tail
         )
     };
@@ -155,7 +156,8 @@ const UPDATE_CUSTOMER: &str = "UPDATE customers SET email = $1, email_key = $2, 
     suffix = $8, date_of_birth = $9, gender = $10, taxvat = $11, phone = $12, \
     is_subscribed = $13, password_hash = $14, password_version = $15, confirmed = $16, \
     disabled = $17, allow_remote_shopping_assistance = $18, tags = $19, failures = $20, \
-    first_failure = $21, lock_expires = $22, created_at = $23, updated_at = $24 WHERE id = $25";
+    first_failure = $21, lock_expires = $22, created_at = $23, updated_at = $24, \
+    email_verified = $25 WHERE id = $26";
 
 /// Inserts a new customer row (id from the sequence) with its secrets. With
 /// `skip_taken_email`, a taken email skips the insert (None); without, it is a unique

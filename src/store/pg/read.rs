@@ -60,6 +60,7 @@ macro_rules! account_sql {
              v.digest, v.created_at, v.expires_at, v.issued_by, v.reason, \
              lc.digest, lc.created_at, lc.expires_at, lc.attempts",
             $addresses,
+            ", c.email_verified",
             $extra,
             " FROM ",
             $from,
@@ -75,7 +76,7 @@ macro_rules! account_sql {
 pub(super) use account_sql;
 
 /// How many columns `account_sql!` puts before the extra ones.
-pub(super) const ACCOUNT_COLUMNS: usize = 49;
+pub(super) const ACCOUNT_COLUMNS: usize = 50;
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {e}"))
@@ -147,6 +148,7 @@ pub(super) fn account(row: &Row) -> Result<Account, StoreError> {
                 is_subscribed: get(row, 12)?,
             },
             confirmed: get(row, 15)?,
+            email_verified: get(row, 49)?,
             disabled: get(row, 16)?,
             allow_remote_shopping_assistance: get(row, 17)?,
             tags: get(row, 18)?,

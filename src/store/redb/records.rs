@@ -35,6 +35,9 @@ struct StoredCustomer<A = Vec<StoredAddress>> {
     created_at: Timestamp,
     updated_at: Timestamp,
     confirmed: bool,
+    /// Absent in records written before it was its own fact: read as `confirmed`, what the
+    /// ID token asserted for them until then.
+    email_verified: Option<bool>,
     disabled: bool,
     allow_remote_shopping_assistance: bool,
     multipass_identifier: Option<String>,
@@ -231,6 +234,7 @@ pub(super) fn encode_customer(a: &Account) -> Vec<u8> {
         created_at: c.created_at,
         updated_at: c.updated_at,
         confirmed: c.confirmed,
+        email_verified: Some(c.email_verified),
         disabled: c.disabled,
         allow_remote_shopping_assistance: c.allow_remote_shopping_assistance,
         multipass_identifier: c.multipass_identifier.clone(),
@@ -321,6 +325,7 @@ fn decode<A: Addresses>(bytes: &[u8]) -> Result<Account, super::StoreError> {
             created_at: s.created_at,
             updated_at: s.updated_at,
             confirmed: s.confirmed,
+            email_verified: s.email_verified.unwrap_or(s.confirmed),
             disabled: s.disabled,
             allow_remote_shopping_assistance: s.allow_remote_shopping_assistance,
             multipass_identifier: s.multipass_identifier,
@@ -589,6 +594,26 @@ mod tests {
             (session.customer, session.credentials),
             (with.customer.clone(), with.credentials.clone())
         );
+    }
+
+    #[test]
+    fn a_customer_record_without_email_verified_reads_it_as_confirmed() {
+        let confirmed = br#"{"id":3,"email":"ann@example.com","confirmed":true}"#;
+        assert!(decode_customer(confirmed).unwrap().customer.email_verified);
+        let unconfirmed = br#"{"id":4,"email":"bo@example.com","confirmed":false}"#;
+        assert!(
+            !decode_customer(unconfirmed)
+                .unwrap()
+                .customer
+                .email_verified
+        );
+        // Once written with the field, it is its own fact: confirmed but not verified stays so.
+        let mut account = decode_customer(confirmed).unwrap();
+        account.customer.email_verified = false;
+        let bytes = encode_customer(&account);
+        assert!(String::from_utf8_lossy(&bytes).contains(r#""email_verified":false"#));
+        let back = decode_customer_for_session(&bytes).unwrap().customer;
+        assert!(back.confirmed && !back.email_verified);
     }
 
     #[test]
