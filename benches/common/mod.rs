@@ -52,6 +52,17 @@ impl Server {
         Server::from_child(child, "bare reference listening on http://")
     }
 
+    /// Any server process (`cmd`, its stdout piped here) whose first line is `prefix` and then
+    /// its address: the oidc bench's oidc-provider under node.
+    #[allow(dead_code)] // the oidc bench starts one, the others do not
+    pub fn start_command(mut cmd: Command, prefix: &str) -> Server {
+        let child = cmd
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {cmd:?}: {e}"));
+        Server::from_child(child, prefix)
+    }
+
     fn from_child(mut child: Child, prefix: &str) -> Server {
         let mut line = String::new();
         std::io::BufReader::new(child.stdout.take().unwrap())
