@@ -155,6 +155,34 @@ pub fn thread_ticks(pid: u32, prefix: &str) -> u64 {
         .sum()
 }
 
+/// utime + stime of the threads of process `pid` alive now, summed by thread name (digits at
+/// the end of a name dropped, so a pool's workers count as one), in clock ticks.
+#[allow(dead_code)]
+pub fn ticks_by_thread_name(pid: u32) -> std::collections::BTreeMap<String, u64> {
+    let mut out = std::collections::BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return out;
+    };
+    for t in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(t.path().join("stat")) else {
+            continue;
+        };
+        let Some((name, rest)) = stat.split_once(" (").and_then(|(_, r)| r.rsplit_once(") "))
+        else {
+            continue;
+        };
+        let ticks: u64 = rest
+            .split_whitespace()
+            .skip(11)
+            .take(2)
+            .filter_map(|v| v.parse::<u64>().ok())
+            .sum();
+        let name = name.trim_end_matches(|c: char| c.is_ascii_digit() || c == '-');
+        *out.entry(name.to_string()).or_insert(0) += ticks;
+    }
+    out
+}
+
 /// Bytes a process has caused to be sent to storage (`write_bytes` of `/proc/<pid>/io`).
 #[allow(dead_code)]
 pub fn io_write_bytes(pid: u32) -> u64 {

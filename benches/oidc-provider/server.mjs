@@ -16,9 +16,9 @@
 // POST /__bench/mint?n=N mints N authorization codes in this process, each with a grant of its
 // own, as the authorization endpoint would after a sign-in (the benchmark's stand-in for the
 // browser step; storekey's codes come through its real /oauth/authorize). The answer is a JSON
-// array of the codes.
+// array of the codes. GET /__bench/sign?n=N answers the CPU of one RS256 signature here.
 import { createServer } from 'node:http';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, sign } from 'node:crypto';
 import Provider from 'oidc-provider';
 import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js';
 import LRU from 'oidc-provider/lib/helpers/lru.js';
@@ -125,6 +125,18 @@ server.listen(0, '127.0.0.1', () => {
     const provider = new Provider(issuer, configuration);
     const callback = provider.callback();
     server.on('request', (req, res) => {
+        if (req.url.startsWith('/__bench/sign')) {
+            // One RS256 signature's CPU in this process (node's OpenSSL), µs: the floor under
+            // every token response, which carries a signed ID token.
+            const n = Number(new URL(req.url, issuer).searchParams.get('n') ?? '200');
+            const input = Buffer.alloc(600, 'x');
+            const before = process.cpuUsage();
+            for (let i = 0; i < n; i += 1) sign('sha256', input, privateKey);
+            const used = process.cpuUsage(before);
+            res.setHeader('content-type', 'application/json');
+            res.end(JSON.stringify({ us_per_sign: (used.user + used.system) / n }));
+            return;
+        }
         if (req.url.startsWith('/__bench/mint')) {
             const n = Number(new URL(req.url, issuer).searchParams.get('n') ?? '0');
             mint(provider, n).then(
