@@ -52,6 +52,17 @@ impl Server {
         Server::from_child(child, "bare reference listening on http://")
     }
 
+    /// Any server process (`cmd`, its stdout piped here) whose first line is `prefix` and then
+    /// its address: the oidc bench's oidc-provider under node.
+    #[allow(dead_code)] // the oidc bench starts one, the others do not
+    pub fn start_command(mut cmd: Command, prefix: &str) -> Server {
+        let child = cmd
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {cmd:?}: {e}"));
+        Server::from_child(child, prefix)
+    }
+
     fn from_child(mut child: Child, prefix: &str) -> Server {
         let mut line = String::new();
         std::io::BufReader::new(child.stdout.take().unwrap())
@@ -142,6 +153,34 @@ pub fn thread_ticks(pid: u32, prefix: &str) -> u64 {
             Some(f.iter().sum::<u64>())
         })
         .sum()
+}
+
+/// utime + stime of the threads of process `pid` alive now, summed by thread name (digits at
+/// the end of a name dropped, so a pool's workers count as one), in clock ticks.
+#[allow(dead_code)]
+pub fn ticks_by_thread_name(pid: u32) -> std::collections::BTreeMap<String, u64> {
+    let mut out = std::collections::BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return out;
+    };
+    for t in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(t.path().join("stat")) else {
+            continue;
+        };
+        let Some((name, rest)) = stat.split_once(" (").and_then(|(_, r)| r.rsplit_once(") "))
+        else {
+            continue;
+        };
+        let ticks: u64 = rest
+            .split_whitespace()
+            .skip(11)
+            .take(2)
+            .filter_map(|v| v.parse::<u64>().ok())
+            .sum();
+        let name = name.trim_end_matches(|c: char| c.is_ascii_digit() || c == '-');
+        *out.entry(name.to_string()).or_insert(0) += ticks;
+    }
+    out
 }
 
 /// Bytes a process has caused to be sent to storage (`write_bytes` of `/proc/<pid>/io`).
