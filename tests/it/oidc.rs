@@ -243,6 +243,8 @@ async fn a_customer_signs_in_and_the_client_gets_tokens_userinfo_refresh_and_log
     assert_eq!(tokens["token_type"], "Bearer");
     assert_eq!(tokens["scope"], "openid email profile");
     let id = claims_of(tokens["id_token"].as_str().unwrap());
+    // The ID token of this browser's session: the logout hint below.
+    let hint = tokens["id_token"].as_str().unwrap().to_string();
     assert_eq!(id["iss"], json!(s.url("")));
     assert_eq!(id["aud"], json!(client.0));
     assert_eq!(id["nonce"], "n-1");
@@ -306,7 +308,6 @@ async fn a_customer_signs_in_and_the_client_gets_tokens_userinfo_refresh_and_log
     assert_ne!(renewed["refresh_token"], json!(refresh));
 
     // Logout with the ID token as hint goes back to the registered URI with the state.
-    let hint = tokens["id_token"].as_str().unwrap();
     let resp = b
         .get(&s.url(&format!(
             "/oauth/logout?id_token_hint={hint}&post_logout_redirect_uri={}&state=bye",

@@ -412,9 +412,13 @@ async fn third_party_clients_ask_for_consent() {
 
     let resp = b.get(&authorize_url(&s, &client.0, "")).await;
     assert_eq!(resp.status(), 200);
+    // The consent form leads on to the app: form-action reaches its origin too.
     assert_eq!(
         resp.headers()["content-security-policy"],
-        storekey::api::account::CONTENT_SECURITY_POLICY
+        storekey::api::account::CONTENT_SECURITY_POLICY.replace(
+            "form-action 'self'",
+            "form-action 'self' https://shop.example"
+        )
     );
     let page = resp.text().await.unwrap();
     assert!(page.contains("<strong>Shop</strong>"), "{page}");

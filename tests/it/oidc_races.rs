@@ -145,7 +145,11 @@ async fn the_provider_counts_its_outcomes_in_metrics() {
     Browser::new()
         .get(&authorize_url(&s, "unknown-client", ""))
         .await;
-    b.get(&s.url("/oauth/logout")).await;
+    b.get(&s.url(&format!(
+        "/oauth/logout?id_token_hint={}",
+        tokens["id_token"].as_str().unwrap()
+    )))
+    .await;
     let text = s.metrics().await;
     for line in [
         r#"storekey_oidc_total{endpoint="authorize",outcome="code"} 1"#,

@@ -87,6 +87,7 @@ impl Provider {
             _ => false,
         };
         if session.is_some() && !confirmed && !names_this_session {
+            self.auth.metrics.oidc("logout", "asked");
             return Ok(Logout::Confirm);
         }
         if let Some((digest, current)) = session {
