@@ -67,9 +67,11 @@ impl Kek {
     }
 
     /// The key in `path`, or, when there is no such file, a new random key written there (hex and
-    /// a newline, mode 0600, parent directories created). The file is created with `create_new`:
-    /// of two processes starting at once, one writes and the other reads what it wrote. A file
-    /// that other users may read is refused (on unix), not silently tightened.
+    /// a newline, mode 0600, parent directories created). The new key is written whole to a
+    /// private temporary file beside it, synced, then hard-linked to `path`, which fails when
+    /// `path` exists: `path` only ever appears complete, so of processes starting at once one
+    /// key wins and every other reads that one. A file that other users may read is refused (on
+    /// unix), not silently tightened.
     pub fn load_or_create(path: &Path) -> Result<Kek, String> {
         match std::fs::File::open(path) {
             Ok(file) => return read_key_file(path, file),
@@ -80,19 +82,25 @@ impl Kek {
             std::fs::create_dir_all(parent)
                 .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
         }
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        match options.open(path) {
-            Ok(mut file) => {
-                let kek = Kek::generate().map_err(|e| e.to_string())?;
-                file.write_all(format!("{}\n", hex::encode(kek.0)).as_bytes())
-                    .and_then(|()| file.sync_all())
-                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-                Ok(kek)
+        let kek = Kek::generate().map_err(|e| e.to_string())?;
+        let mut tag = [0u8; 8];
+        SystemRandom::new()
+            .fill(&mut tag)
+            .map_err(|_| KeyError::Random.to_string())?;
+        let name = path
+            .file_name()
+            .map_or_else(|| "oidc.kek".into(), |n| n.to_string_lossy().into_owned());
+        let temporary = path.with_file_name(format!(".{name}.{}.partial", hex::encode(tag)));
+        let written = write_private(&temporary, format!("{}\n", hex::encode(kek.0)).as_bytes())
+            .and_then(|()| std::fs::hard_link(&temporary, path));
+        let _ = std::fs::remove_file(&temporary);
+        match written {
+            Ok(()) => Ok(kek),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                let file = std::fs::File::open(path)
+                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                read_key_file(path, file)
             }
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => read_racing_writer(path),
             Err(e) => Err(format!("cannot create {}: {e}", path.display())),
         }
     }
@@ -144,20 +152,15 @@ impl Kek {
 
 /// Reads a key file whose creator may still be writing it: `create_new` lost the race, so the
 /// file exists but may be empty for a moment. Waits a bounded time for its line.
-fn read_racing_writer(path: &Path) -> Result<Kek, String> {
-    for _ in 0..50 {
-        let file = std::fs::File::open(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let empty = file.metadata().map(|m| m.len() == 0).unwrap_or(false);
-        if !empty {
-            return read_key_file(path, file);
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    Err(format!(
-        "{} is empty: delete it to have a new key-encryption key created",
-        path.display()
-    ))
+/// Creates `path` (it must not exist) with mode 0600 holding `bytes`, synced.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
 }
 
 fn read_key_file(path: &Path, file: std::fs::File) -> Result<Kek, String> {
