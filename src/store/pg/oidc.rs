@@ -166,6 +166,35 @@ pub(super) async fn purge_grants(
 
 /// Issues what `issue` holds for `grant`: the access token (for the grant's customer, linked to
 /// the grant), the next refresh token, the audit entry.
+/// Stores a code (replacing one under the same digest): `save_oidc_code` and the migrate load.
+async fn put_code(
+    client: &impl deadpool_postgres::GenericClient,
+    digest: &Digest,
+    code: &AuthorizationCode,
+) -> Result<(), PgError> {
+    let redeemed = code.redeemed.map(grant_param).transpose()?;
+    let statement = client
+        .prepare_cached(
+            "INSERT INTO oidc_codes (digest, expires_at, redeemed_grant, record)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (digest) DO UPDATE SET expires_at = EXCLUDED.expires_at,
+               redeemed_grant = EXCLUDED.redeemed_grant, record = EXCLUDED.record",
+        )
+        .await?;
+    client
+        .execute(
+            &statement,
+            &[
+                &digest.as_slice(),
+                &code.expires_at,
+                &redeemed,
+                &encode(code),
+            ],
+        )
+        .await?;
+    Ok(())
+}
+
 /// Stores a browser session (replacing one under the same digest), unless its customer is
 /// gone: a sign-in's commit (`Effects::browser_session`) and `create_browser_session`.
 pub(super) async fn start_browser_session(
@@ -569,27 +598,8 @@ impl Postgres {
         digest: Digest,
         code: AuthorizationCode,
     ) -> Result<(), StoreError> {
-        let redeemed = code.redeemed.map(grant_param).transpose()?;
         let client = self.client().await?;
-        let statement = client
-            .prepare_cached(
-                "INSERT INTO oidc_codes (digest, expires_at, redeemed_grant, record)
-                 VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (digest) DO UPDATE SET expires_at = EXCLUDED.expires_at,
-                   redeemed_grant = EXCLUDED.redeemed_grant, record = EXCLUDED.record",
-            )
-            .await?;
-        client
-            .execute(
-                &statement,
-                &[
-                    &digest.as_slice(),
-                    &code.expires_at,
-                    &redeemed,
-                    &encode(&code),
-                ],
-            )
-            .await?;
+        put_code(&client, &digest, &code).await?;
         Ok(())
     }
 
@@ -865,22 +875,7 @@ pub(super) async fn load_row(
             tx.execute(&statement, &[&c.client_id, &encode(c)]).await?;
         }
         Row::BrowserSession(d, s) => start_browser_session(tx, d, s).await?,
-        Row::OidcCode(d, c) => {
-            let statement = tx
-                .prepare_cached(
-                    "INSERT INTO oidc_codes (digest, expires_at, redeemed_grant, record)
-                     VALUES ($1, $2, $3, $4)
-                     ON CONFLICT (digest) DO UPDATE SET expires_at = EXCLUDED.expires_at,
-                       redeemed_grant = EXCLUDED.redeemed_grant, record = EXCLUDED.record",
-                )
-                .await?;
-            let redeemed = c.redeemed.map(grant_param).transpose()?;
-            tx.execute(
-                &statement,
-                &[&d.as_slice(), &c.expires_at, &redeemed, &encode(c)],
-            )
-            .await?;
-        }
+        Row::OidcCode(d, c) => put_code(tx, d, c).await?,
         Row::OidcGrant(g) => {
             let statement = tx
                 .prepare_cached(

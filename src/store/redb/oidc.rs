@@ -142,6 +142,39 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Stores a new code, due for the sweep at its expiry.
+    fn start_oidc_code(
+        &mut self,
+        digest: &Digest,
+        code: &AuthorizationCode,
+    ) -> Result<(), StoreError> {
+        self.put_oidc_code(digest, code)?;
+        self.expiry()?.insert(
+            expiry_key(code.expires_at, Expiring::OidcCode, digest).as_slice(),
+            (),
+        )?;
+        Ok(())
+    }
+
+    /// Stores a new grant, findable by its customer and its client, due for the sweep at its
+    /// expiry.
+    fn start_grant(&mut self, grant: &Grant) -> Result<(), StoreError> {
+        self.oidc_grants()?
+            .insert(grant.id, encode(grant).as_slice())?;
+        self.link(Link::CustomerGrant(grant.customer, grant.id))?;
+        self.link(Link::ClientGrant(&grant.client_id, grant.id))?;
+        self.expiry()?.insert(
+            expiry_key(
+                grant.expires_at,
+                Expiring::OidcGrant,
+                &grant_subject(grant.id),
+            )
+            .as_slice(),
+            (),
+        )?;
+        Ok(())
+    }
+
     fn refresh_token(
         &mut self,
         digest: &Digest,
@@ -466,15 +499,8 @@ impl RedbStore {
         digest: Digest,
         code: AuthorizationCode,
     ) -> Result<(), StoreError> {
-        self.write(move |tx| {
-            tx.put_oidc_code(&digest, &code)?;
-            tx.expiry()?.insert(
-                expiry_key(code.expires_at, Expiring::OidcCode, &digest).as_slice(),
-                (),
-            )?;
-            Ok(())
-        })
-        .await
+        self.write(move |tx| tx.start_oidc_code(&digest, &code))
+            .await
     }
 
     pub async fn redeem_oidc_code<R, D>(
@@ -518,19 +544,7 @@ impl RedbStore {
                 created_at: now,
                 expires_at: issue.grant_expires_at,
             };
-            tx.oidc_grants()?
-                .insert(grant.id, encode(&grant).as_slice())?;
-            tx.link(Link::CustomerGrant(grant.customer, grant.id))?;
-            tx.link(Link::ClientGrant(&grant.client_id, grant.id))?;
-            tx.expiry()?.insert(
-                expiry_key(
-                    grant.expires_at,
-                    Expiring::OidcGrant,
-                    &grant_subject(grant.id),
-                )
-                .as_slice(),
-                (),
-            )?;
+            tx.start_grant(&grant)?;
             tx.issue(&grant, &issue)?;
             code.redeemed = Some(grant.id);
             tx.put_oidc_code(&digest, &code)?;
@@ -737,22 +751,8 @@ impl Tx<'_> {
                     .insert(c.client_id.as_str(), encode(c).as_slice())?;
             }
             Row::BrowserSession(d, s) => self.start_browser_session(d, s)?,
-            Row::OidcCode(d, c) => {
-                self.put_oidc_code(d, c)?;
-                self.expiry()?.insert(
-                    expiry_key(c.expires_at, Expiring::OidcCode, d).as_slice(),
-                    (),
-                )?;
-            }
-            Row::OidcGrant(g) => {
-                self.oidc_grants()?.insert(g.id, encode(g).as_slice())?;
-                self.link(Link::CustomerGrant(g.customer, g.id))?;
-                self.link(Link::ClientGrant(&g.client_id, g.id))?;
-                self.expiry()?.insert(
-                    expiry_key(g.expires_at, Expiring::OidcGrant, &grant_subject(g.id)).as_slice(),
-                    (),
-                )?;
-            }
+            Row::OidcCode(d, c) => self.start_oidc_code(d, c)?,
+            Row::OidcGrant(g) => self.start_grant(g)?,
             Row::OidcRefreshToken(d, t) => {
                 self.put_refresh_token(d, t)?;
                 self.link(Link::GrantRefresh(t.grant, d))?;
