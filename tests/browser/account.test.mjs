@@ -396,6 +396,11 @@ test('the session: signed in once, an authorization comes straight back with a c
 test('the keyboard alone: Tab reaches the email field first, Tab to the password, Enter signs in', async () => {
   const { page, done } = await guardedPage();
   await toSignIn(page, clientId, 'keys');
+  // `autofocus` is applied after load, on the browser's next rendering step: wait (briefly)
+  // for it rather than reading the focus at the instant the load event fired.
+  await page
+    .waitForFunction(() => document.activeElement?.id === 'email', { timeout: 2000 })
+    .catch(() => {});
   assert.equal(await page.evaluate(() => document.activeElement?.id), 'email', 'the email field has the focus on load');
   // From the top of the page (a click on the heading), the first Tab stop is the email field.
   await page.click('h1');
