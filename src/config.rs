@@ -37,6 +37,7 @@ pub struct Config {
     pub admin: AdminConfig,
     pub log: LogConfig,
     pub oidc: OidcConfig,
+    pub webauthn: WebauthnConfig,
 }
 
 /// The most `server.max_value_depth` may be.
@@ -634,6 +635,9 @@ pub struct AdminConfig {
     /// Where "Open the storefront" goes after Login as Customer: `{email}` and `{otc}` are
     /// filled in (URL-encoded). Empty: no such button.
     pub storefront_login_url: String,
+    /// Console sign-in with a passkey alone (no password, no TOTP). Off: a passkey is a second
+    /// factor beside TOTP.
+    pub passkey_only: bool,
     /// From `STOREKEY_ADMIN_KEY` only (plain text, for development and tests); never read from
     /// the file and never written back.
     #[serde(skip)]
@@ -647,6 +651,7 @@ impl Default for AdminConfig {
             password_min_length: 12,
             session_minutes: 15,
             storefront_login_url: String::new(),
+            passkey_only: false,
             env_key: None,
         }
     }
@@ -659,6 +664,7 @@ impl std::fmt::Debug for AdminConfig {
             .field("password_min_length", &self.password_min_length)
             .field("session_minutes", &self.session_minutes)
             .field("storefront_login_url", &self.storefront_login_url)
+            .field("passkey_only", &self.passkey_only)
             .field("env_key", &self.env_key.as_ref().map(|_| "<redacted>"))
             .finish()
     }
@@ -835,6 +841,91 @@ impl OidcConfig {
     }
 }
 
+/// `[webauthn]`: passkeys on the hosted pages and the console (SPEC §11).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebauthnConfig {
+    /// The relying party id: the domain passkeys are bound to (`shop.example.com`, or a parent
+    /// domain of every origin). Empty = passkeys off.
+    pub rp_id: String,
+    /// The name authenticators show beside the account ("Example Shop").
+    pub rp_name: String,
+    /// The exact origins (`https://id.example.com`) the pages are served from; a ceremony from
+    /// any other origin is refused. `http://` only for `localhost` or a loopback address.
+    pub origins: Vec<String>,
+    /// How long a ceremony's challenge may be answered.
+    pub challenge_seconds: u32,
+}
+
+impl Default for WebauthnConfig {
+    fn default() -> Self {
+        WebauthnConfig {
+            rp_id: String::new(),
+            rp_name: "storekey".into(),
+            origins: Vec::new(),
+            challenge_seconds: 300,
+        }
+    }
+}
+
+impl WebauthnConfig {
+    pub fn enabled(&self) -> bool {
+        !self.rp_id.is_empty()
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, why: String| Err(ConfigError(format!("webauthn.{key}: {why}")));
+        if !(10..=3600).contains(&self.challenge_seconds) {
+            return bad("challenge_seconds", "must be between 10 and 3600".into());
+        }
+        if !self.enabled() {
+            return Ok(());
+        }
+        let rp = self.rp_id.as_str();
+        if rp.contains(['/', ':', ' ']) || rp.ends_with('.') || rp != rp.to_ascii_lowercase() {
+            return bad(
+                "rp_id",
+                format!("\"{rp}\" is not a lower-case domain name (no scheme, port or path)"),
+            );
+        }
+        if self.origins.is_empty() {
+            return bad(
+                "origins",
+                "must name at least one origin when webauthn.rp_id is set, for example [\"https://id.example.com\"]".into(),
+            );
+        }
+        for origin in &self.origins {
+            let (scheme, host) = origin.split_once("://").unwrap_or(("", ""));
+            let host_only = host.rsplit_once(':').map_or(host, |(h, port)| {
+                if port.bytes().all(|b| b.is_ascii_digit()) {
+                    h
+                } else {
+                    host
+                }
+            });
+            let loopback = host_only == "localhost"
+                || host_only
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback());
+            let scheme_ok = scheme == "https" || (scheme == "http" && loopback);
+            let within = host_only == rp || host_only.ends_with(&format!(".{rp}"));
+            if !scheme_ok || host.is_empty() || host.contains(['/', '?', '#']) {
+                return bad(
+                    "origins",
+                    format!("\"{origin}\" is not an https origin (scheme and host, no path; http only for localhost)"),
+                );
+            }
+            if !within {
+                return bad(
+                    "origins",
+                    format!("\"{origin}\" is not on {rp} or a subdomain of it (webauthn.rp_id)"),
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Where the file part of the configuration comes from.
 pub enum ConfigSource<'a> {
     /// `./config.toml` when present, else built-in defaults.
@@ -990,6 +1081,13 @@ impl Config {
             return bad("otc.ttl_seconds", "must be at least 1");
         }
         self.oidc.validate()?;
+        self.webauthn.validate()?;
+        if self.admin.passkey_only && !self.webauthn.enabled() {
+            return bad(
+                "admin.passkey_only",
+                "needs passkeys on: set webauthn.rp_id and webauthn.origins",
+            );
+        }
         if self.mail.transport == MailTransport::Smtp
             && self.mail.smtp_host.as_deref().unwrap_or("").is_empty()
         {

@@ -348,6 +348,10 @@ pub struct Credentials {
     pub activation: Option<OneTimeSecret>,
     /// A sign-in code mailed to the address (the hosted pages' "email me a code").
     pub login_code: Option<LoginCode>,
+    /// The customer's WebAuthn user handle, given with their first passkey.
+    pub passkey_handle: Option<passkey::UserHandle>,
+    /// Registered passkeys, oldest first (at most `passkey::MAX_PASSKEYS`).
+    pub passkeys: Vec<passkey::Passkey>,
 }
 
 /// A six-digit sign-in code mailed to the customer, and the wrong guesses at it so far (a few
@@ -493,6 +497,11 @@ pub struct AdminUser {
     /// Login as Customer): its own permission, off unless given, so an admin cannot grant
     /// consent a customer did not and then sign in as them.
     pub assistance_consent: bool,
+    /// The admin's WebAuthn user handle, given with their first passkey.
+    pub passkey_handle: Option<passkey::UserHandle>,
+    /// Registered passkeys (a second factor beside TOTP, or the whole sign-in with
+    /// `admin.passkey_only`), oldest first.
+    pub passkeys: Vec<passkey::Passkey>,
 }
 
 impl AdminUser {
@@ -523,6 +532,7 @@ pub struct AdminSession {
 mod address;
 pub mod import;
 pub mod oidc;
+pub mod passkey;
 pub use address::*;
 
 #[cfg(test)]

@@ -29,6 +29,7 @@ use super::{
     StoreError, SweepReport, Timestamp, Updated, Upsert, Who,
 };
 use crate::model::oidc::{AuthorizationCode, BrowserSession, Grant, OidcClient, SigningKey};
+use crate::model::passkey::{PasskeyChallenge, UserHandle};
 use crate::model::{
     Account, AdminSession, AdminUser, AuditEntry, LacEntry, LacFilter, StorefrontToken,
 };
@@ -223,6 +224,9 @@ operations! {
         /// An access token minted by a grant, with the grant and its customer, from one
         /// snapshot; `None` when any of them is gone (userinfo).
         fn oidc_access(&self, digest: &Digest) -> Option<(AccessTokenRecord, Grant, Account)>;
+
+        /// The customer whose passkeys carry the WebAuthn user handle `handle`.
+        fn customer_id_by_passkey_handle(&self, handle: &UserHandle) -> Option<CustomerId>;
     }
     writes {
         /// Edits one customer: `edit` decides on a copy (and may refuse; it may run more than
@@ -414,5 +418,15 @@ operations! {
             R: Send + 'static,
             D: Fn(&Grant, Option<&Account>) -> Result<Issue, R> + Send + 'static
         ](&self, digest: Digest, now: Timestamp, grace_seconds: i64, decide: D) -> Granted<R>;
+
+        /// Keeps a started passkey ceremony under the digest of its challenge until
+        /// `take_passkey_challenge` or its expiry.
+        fn save_passkey_challenge(&self, digest: Digest, challenge: PasskeyChallenge) -> ();
+
+        /// Takes a ceremony, once: it is deleted in the same atomic write that returns it, so
+        /// of N racing answers to one challenge (on any instance) exactly one gets it. `None`
+        /// when it is unknown, taken already or expired at `now`.
+        fn take_passkey_challenge(&self, digest: Digest, now: Timestamp)
+            -> Option<PasskeyChallenge>;
     }
 }

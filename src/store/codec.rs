@@ -3,6 +3,7 @@
 //! in a `BYTEA` column, so `storekey migrate` copies them unchanged.
 
 use super::StoreError;
+use crate::model::passkey::{Passkey, UserHandle};
 use crate::model::{AdminSession, AdminUser, Lockout, OneTimeSecret, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -24,6 +25,18 @@ struct StoredAdmin {
     created_at: Timestamp,
     /// Absent in records written before the permission existed: not given.
     assistance_consent: bool,
+    /// Hex; absent until the first passkey.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    passkey_handle: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    passkeys: Vec<Passkey>,
+}
+
+/// A user handle from its hex form.
+pub(crate) fn decode_handle(hex_text: &str) -> Option<UserHandle> {
+    let mut handle = [0u8; 16];
+    hex::decode_to_slice(hex_text, &mut handle).ok()?;
+    Some(handle)
 }
 
 pub(super) fn encode_admin(a: &AdminUser) -> Vec<u8> {
@@ -40,6 +53,8 @@ pub(super) fn encode_admin(a: &AdminUser) -> Vec<u8> {
         setup_expires_at: a.setup.as_ref().map_or(0, |s| s.expires_at),
         created_at: a.created_at,
         assistance_consent: a.assistance_consent,
+        passkey_handle: a.passkey_handle.map(hex::encode),
+        passkeys: a.passkeys.clone(),
     };
     // Strings, numbers and options always serialize.
     serde_json::to_vec(&stored).unwrap_or_default()
@@ -83,6 +98,11 @@ pub(super) fn decode_admin(bytes: &[u8]) -> Result<AdminUser, StoreError> {
         setup,
         created_at: s.created_at,
         assistance_consent: s.assistance_consent,
+        passkey_handle: match &s.passkey_handle {
+            None => None,
+            Some(h) => Some(decode_handle(h).ok_or_else(|| corrupt("passkey handle"))?),
+        },
+        passkeys: s.passkeys,
     })
 }
 
@@ -137,6 +157,18 @@ mod tests {
             }),
             created_at: 5,
             assistance_consent: true,
+            passkey_handle: Some([4; 16]),
+            passkeys: vec![Passkey {
+                id: vec![1, 2, 3],
+                name: "Phone".into(),
+                created_at: 6,
+                last_used_at: Some(8),
+                counter: 4,
+                backup_eligible: true,
+                backup_state: false,
+                transports: vec!["internal".into()],
+                credential: "{}".into(),
+            }],
         };
         assert_eq!(decode_admin(&encode_admin(&user)).ok(), Some(user));
     }

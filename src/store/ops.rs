@@ -180,6 +180,7 @@ pub struct SweepReport {
     pub browser_sessions: u64,
     pub oidc_grants: u64,
     pub login_codes: u64,
+    pub passkey_challenges: u64,
     /// More was due than one batch allows.
     pub more: bool,
 }
@@ -199,10 +200,11 @@ impl SweepReport {
             Expiring::BrowserSession => self.browser_sessions += 1,
             Expiring::OidcGrant => self.oidc_grants += 1,
             Expiring::LoginCode => self.login_codes += 1,
+            Expiring::PasskeyChallenge => self.passkey_challenges += 1,
         }
     }
 
-    pub fn by_kind(&self) -> [(Expiring, u64); 12] {
+    pub fn by_kind(&self) -> [(Expiring, u64); 13] {
         [
             (Expiring::AccessToken, self.access_tokens),
             (Expiring::ResetToken, self.reset_tokens),
@@ -216,6 +218,7 @@ impl SweepReport {
             (Expiring::BrowserSession, self.browser_sessions),
             (Expiring::OidcGrant, self.oidc_grants),
             (Expiring::LoginCode, self.login_codes),
+            (Expiring::PasskeyChallenge, self.passkey_challenges),
         ]
     }
 }
@@ -241,6 +244,8 @@ pub enum Expiring {
     OidcGrant = 11,
     /// A mailed sign-in code (the hosted pages) past its lifetime.
     LoginCode = 12,
+    /// A passkey ceremony's challenge (`save_passkey_challenge`) never answered.
+    PasskeyChallenge = 13,
 }
 
 impl Expiring {
@@ -258,6 +263,7 @@ impl Expiring {
             Expiring::BrowserSession => "browser_session",
             Expiring::OidcGrant => "oidc_grant",
             Expiring::LoginCode => "login_code",
+            Expiring::PasskeyChallenge => "passkey_challenge",
         }
     }
 }

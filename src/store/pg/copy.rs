@@ -427,9 +427,9 @@ async fn load_customer(
              middlename, prefix, suffix, date_of_birth, gender, taxvat, phone, is_subscribed, \
              password_hash, password_version, confirmed, disabled, \
              allow_remote_shopping_assistance, tags, failures, first_failure, lock_expires, \
-             created_at, updated_at, email_verified, id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
-             $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, \
-             $26)",
+             created_at, updated_at, email_verified, passkey_handle, passkeys, id) VALUES ($1, $2, \
+             $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
+             $21, $22, $23, $24, $25, $26, $27, $28)",
         )
         .await?;
     tx.execute(&statement, &params).await?;

@@ -78,6 +78,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "email_verified_backfill",
         sql: include_str!("migrations/0012_email_verified_backfill.sql"),
     },
+    Migration {
+        version: 13,
+        name: "passkeys",
+        sql: include_str!("migrations/0013_passkeys.sql"),
+    },
 ];
 
 const CREATE_SCHEMA_MIGRATIONS: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -17,6 +17,7 @@ mod mail_limits;
 mod migrate;
 mod oidc;
 mod ops;
+mod passkeys;
 mod pool;
 mod read;
 mod retry;

@@ -87,6 +87,9 @@ pub(super) struct CustomerRow<'a> {
     email_key: String,
     password_version: i64,
     failures: i64,
+    passkey_handle: Option<Vec<u8>>,
+    /// The passkeys as a JSON array; NULL when there are none.
+    passkeys: Option<Vec<u8>>,
 }
 
 impl<'a> CustomerRow<'a> {
@@ -96,11 +99,15 @@ impl<'a> CustomerRow<'a> {
             email_key: email_key(&account.customer.email),
             password_version: i64::from(account.credentials.password_version),
             failures: i64::from(account.credentials.lockout.failures),
+            passkey_handle: account.credentials.passkey_handle.map(|h| h.to_vec()),
+            passkeys: (!account.credentials.passkeys.is_empty())
+                // Plain data: serialising cannot fail.
+                .then(|| serde_json::to_vec(&account.credentials.passkeys).unwrap_or_default()),
         }
     }
 
-    /// `$1`…`$25`.
-    pub(super) fn params(&self) -> [&(dyn ToSql + Sync); 25] {
+    /// `$1`…`$27`.
+    pub(super) fn params(&self) -> [&(dyn ToSql + Sync); 27] {
         let (c, p, k) = (
             &self.account.customer,
             &self.account.customer.profile,
@@ -132,6 +139,8 @@ impl<'a> CustomerRow<'a> {
             &c.created_at,
             &c.updated_at,
             &c.email_verified,
+            &self.passkey_handle,
+            &self.passkeys,
         ]
     }
 }
@@ -144,8 +153,9 @@ macro_rules! insert_customer_sql {
              middlename, prefix, suffix, date_of_birth, gender, taxvat, phone, is_subscribed, \
              password_hash, password_version, confirmed, disabled, \
              allow_remote_shopping_assistance, tags, failures, first_failure, lock_expires, \
-             created_at, updated_at, email_verified) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-             $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)",
+             created_at, updated_at, email_verified, passkey_handle, passkeys) VALUES ($1, $2, $3, \
+             $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, \
+             $22, $23, $24, $25, $26, $27)",
             $tail
         )
     };
@@ -157,7 +167,7 @@ const UPDATE_CUSTOMER: &str = "UPDATE customers SET email = $1, email_key = $2, 
     is_subscribed = $13, password_hash = $14, password_version = $15, confirmed = $16, \
     disabled = $17, allow_remote_shopping_assistance = $18, tags = $19, failures = $20, \
     first_failure = $21, lock_expires = $22, created_at = $23, updated_at = $24, \
-    email_verified = $25 WHERE id = $26";
+    email_verified = $25, passkey_handle = $26, passkeys = $27 WHERE id = $28";
 
 /// Inserts a new customer row (id from the sequence) with its secrets. With
 /// `skip_taken_email`, a taken email skips the insert (None); without, it is a unique
@@ -198,7 +208,9 @@ pub(super) async fn write_changes(
     let row_changed = before.customer != after.customer
         || before.credentials.password_hash != after.credentials.password_hash
         || before.credentials.password_version != after.credentials.password_version
-        || before.credentials.lockout != after.credentials.lockout;
+        || before.credentials.lockout != after.credentials.lockout
+        || before.credentials.passkey_handle != after.credentials.passkey_handle
+        || before.credentials.passkeys != after.credentials.passkeys;
     if row_changed {
         let row = CustomerRow::new(after);
         let mut params: Vec<&(dyn ToSql + Sync)> = row.params().to_vec();

@@ -60,7 +60,7 @@ macro_rules! account_sql {
              v.digest, v.created_at, v.expires_at, v.issued_by, v.reason, \
              lc.digest, lc.created_at, lc.expires_at, lc.attempts",
             $addresses,
-            ", c.email_verified",
+            ", c.email_verified, c.passkey_handle, c.passkeys",
             $extra,
             " FROM ",
             $from,
@@ -76,7 +76,7 @@ macro_rules! account_sql {
 pub(super) use account_sql;
 
 /// How many columns `account_sql!` puts before the extra ones.
-pub(super) const ACCOUNT_COLUMNS: usize = 50;
+pub(super) const ACCOUNT_COLUMNS: usize = 52;
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {e}"))
@@ -168,9 +168,31 @@ pub(super) fn account(row: &Row) -> Result<Account, StoreError> {
             confirmation: secret(row, 34)?,
             activation: secret(row, 39)?,
             login_code: login_code(row, 44)?,
+            passkey_handle: passkey_handle(get(row, 50)?)?,
+            passkeys: passkeys(get(row, 51)?)?,
         },
         addresses: address_book(get(row, 48)?)?,
     })
+}
+
+fn passkey_handle(
+    bytes: Option<Vec<u8>>,
+) -> Result<Option<crate::model::passkey::UserHandle>, StoreError> {
+    bytes
+        .map(|b| {
+            b.try_into()
+                .map_err(|_| StoreError::Corrupt("a passkey handle is not 16 bytes".into()))
+        })
+        .transpose()
+}
+
+/// The passkeys from their JSON array (NULL: none).
+fn passkeys(bytes: Option<Vec<u8>>) -> Result<Vec<crate::model::passkey::Passkey>, StoreError> {
+    match bytes {
+        None => Ok(Vec::new()),
+        Some(b) => serde_json::from_slice(&b)
+            .map_err(|e| StoreError::Corrupt(format!("customer passkeys: {e}"))),
+    }
 }
 
 /// One address as `account_sql!` aggregates it.

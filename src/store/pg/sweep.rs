@@ -60,7 +60,8 @@ impl Postgres {
                          OR EXISTS (SELECT 1 FROM rate_limits WHERE expires_at <= $1)
                          OR EXISTS (SELECT 1 FROM oidc_codes WHERE expires_at <= $1)
                          OR EXISTS (SELECT 1 FROM browser_sessions WHERE expires_at <= $1)
-                         OR EXISTS (SELECT 1 FROM oidc_grants WHERE expires_at <= $1)",
+                         OR EXISTS (SELECT 1 FROM oidc_grants WHERE expires_at <= $1)
+                         OR EXISTS (SELECT 1 FROM passkey_challenges WHERE expires_at <= $1)",
                 )
                 .await?;
             report.more = client.query_one(&statement, &[&now]).await?.try_get(0)?;
@@ -150,6 +151,15 @@ impl Postgres {
             &client,
             "DELETE FROM browser_sessions WHERE expires_at <= $1 AND digest IN (
                        SELECT digest FROM browser_sessions WHERE expires_at <= $1
+                       ORDER BY expires_at LIMIT $2)",
+            now,
+            budget,
+        )
+        .await?;
+        report.passkey_challenges = purge(
+            &client,
+            "DELETE FROM passkey_challenges WHERE expires_at <= $1 AND digest IN (
+                       SELECT digest FROM passkey_challenges WHERE expires_at <= $1
                        ORDER BY expires_at LIMIT $2)",
             now,
             budget,

@@ -49,6 +49,7 @@ impl Tx<'_> {
                 Ok(expired)
             }
             Expiring::MailLimit => self.purge_mail_count(subject, now),
+            Expiring::PasskeyChallenge => self.purge_passkey_challenge(subject, now),
             Expiring::OidcCode | Expiring::BrowserSession | Expiring::OidcGrant => {
                 self.purge_oidc(kind, subject, now)
             }

@@ -21,6 +21,7 @@ mod import;
 mod mail_limits;
 mod oidc;
 mod ops;
+mod passkeys;
 mod read;
 mod reader;
 mod records;
@@ -36,6 +37,7 @@ use oidc::{
     BROWSER_SESSIONS, OIDC_ACCESS, OIDC_CLIENTS, OIDC_CODES, OIDC_GRANTS, OIDC_INDEX, OIDC_KEYS,
     REFRESH_TOKENS,
 };
+use passkeys::{PASSKEY_CHALLENGES, PASSKEY_HANDLES};
 pub use reader::Reader;
 pub use records::*;
 use recover::{SharedMemory, Slot};
@@ -101,7 +103,9 @@ macro_rules! plain_tables {
             OIDC_GRANTS,
             REFRESH_TOKENS,
             OIDC_ACCESS,
-            OIDC_INDEX
+            OIDC_INDEX,
+            PASSKEY_CHALLENGES,
+            PASSKEY_HANDLES
         )
     };
 }

@@ -53,6 +53,11 @@ struct StoredCustomer<A = Vec<StoredAddress>> {
     /// A mailed sign-in code (absent in records written before the hosted pages had them).
     #[serde(skip_serializing_if = "Option::is_none")]
     login_code: Option<StoredSecret>,
+    /// Hex; absent until the first passkey (and in records written before passkeys).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    passkey_handle: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    passkeys: Vec<crate::model::passkey::Passkey>,
     /// Records written before addresses existed have none.
     #[serde(skip_serializing_if = "Addresses::is_none")]
     addresses: A,
@@ -250,6 +255,8 @@ pub(super) fn encode_customer(a: &Account) -> Vec<u8> {
         password_version: k.password_version,
         activation: k.activation.as_ref().map(StoredSecret::from),
         login_code: k.login_code.as_ref().map(StoredSecret::from),
+        passkey_handle: k.passkey_handle.map(hex::encode),
+        passkeys: k.passkeys.clone(),
         addresses: a
             .addresses
             .addresses
@@ -344,6 +351,13 @@ fn decode<A: Addresses>(bytes: &[u8]) -> Result<Account, super::StoreError> {
             confirmation: s.confirmation.map(OneTimeSecret::from),
             activation: s.activation.map(OneTimeSecret::from),
             login_code: s.login_code.map(LoginCode::from),
+            passkey_handle: match &s.passkey_handle {
+                None => None,
+                Some(h) => Some(crate::store::codec::decode_handle(h).ok_or_else(|| {
+                    super::StoreError::Corrupt(format!("customer {}: passkey handle", s.id))
+                })?),
+            },
+            passkeys: s.passkeys,
         },
         addresses: s.addresses.into_book(s.default_billing, s.default_shipping),
     })
@@ -451,6 +465,7 @@ impl Expiring {
             10 => Expiring::BrowserSession,
             11 => Expiring::OidcGrant,
             12 => Expiring::LoginCode,
+            13 => Expiring::PasskeyChallenge,
             _ => return None,
         })
     }

@@ -57,6 +57,8 @@ tx_tables! {
     refresh_tokens: Table<'a, &'static [u8], &'static [u8]> = open_table(REFRESH_TOKENS),
     oidc_access: Table<'a, &'static [u8], u64> = open_table(OIDC_ACCESS),
     oidc_index: Table<'a, &'static [u8], ()> = open_table(OIDC_INDEX),
+    passkey_challenges: Table<'a, &'static [u8], &'static [u8]> = open_table(PASSKEY_CHALLENGES),
+    passkey_handles: Table<'a, &'static [u8], u64> = open_table(PASSKEY_HANDLES),
 }
 
 impl Tx<'_> {
@@ -149,6 +151,18 @@ impl Tx<'_> {
                 self.identifiers()?.insert(ident.as_str(), record.id.0)?;
             }
         }
+        let (handle, old_handle) = (
+            account.credentials.passkey_handle,
+            previous.and_then(|p| p.credentials.passkey_handle),
+        );
+        if handle != old_handle {
+            if let Some(old) = old_handle {
+                self.passkey_handles()?.remove(old.as_slice())?;
+            }
+            if let Some(h) = handle {
+                self.passkey_handles()?.insert(h.as_slice(), record.id.0)?;
+            }
+        }
         self.customers()?
             .insert(record.id.0, encode_customer(account).as_slice())?;
         let before = previous.map(|p| &p.addresses);
@@ -217,6 +231,7 @@ impl Tx<'_> {
         let Some(Account {
             customer: record,
             addresses,
+            credentials,
             ..
         }) = self.customer(id)?
         else {
@@ -229,6 +244,9 @@ impl Tx<'_> {
         self.emails()?.remove(email_key(&record.email).as_str())?;
         if let Some(ident) = &record.multipass_identifier {
             self.identifiers()?.remove(ident.as_str())?;
+        }
+        if let Some(handle) = credentials.passkey_handle {
+            self.passkey_handles()?.remove(handle.as_slice())?;
         }
         self.customers()?.remove(id.0)?;
         Ok(true)
