@@ -48,6 +48,12 @@ pub struct OidcLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PasskeyLabels {
+    pub ceremony: &'static str,
+    pub outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct KindLabels {
     pub kind: &'static str,
 }
@@ -78,6 +84,9 @@ pub struct Metrics {
     pub logins: Family<LoginLabels, Counter>,
     /// The OpenID Connect provider's grants, refusals and logouts, by endpoint and outcome.
     pub oidc: Family<OidcLabels, Counter>,
+    /// Passkey ceremonies (options, registrations, removals, admin sign-ins) by outcome;
+    /// customers' passkey sign-ins are `logins` with method `passkey`.
+    pub passkeys: Family<PasskeyLabels, Counter>,
     pub lockouts: Counter,
     pub sweeper_purged: Family<KindLabels, Counter>,
     pub sweeper_runs: Counter,
@@ -119,6 +128,12 @@ impl Metrics {
             "oidc",
             "OpenID Connect requests by endpoint (authorize, token, userinfo, logout) and outcome",
             oidc.clone(),
+        );
+        let passkeys = Family::<PasskeyLabels, Counter>::default();
+        registry.register(
+            "passkey",
+            "Passkey ceremonies by ceremony (register_options, register, remove, sign_in_options, admin_sign_in, …) and outcome",
+            passkeys.clone(),
         );
         let sweeper_purged = Family::<KindLabels, Counter>::default();
         let sweeper_runs = Counter::default();
@@ -226,6 +241,7 @@ impl Metrics {
             requests,
             logins,
             oidc,
+            passkeys,
             lockouts,
             sweeper_purged,
             sweeper_runs,
@@ -277,6 +293,13 @@ impl Metrics {
     pub fn oidc(&self, endpoint: &'static str, outcome: &'static str) {
         self.oidc
             .get_or_create(&OidcLabels { endpoint, outcome })
+            .inc();
+    }
+
+    /// One passkey ceremony's outcome (`storekey_passkey_total`).
+    pub fn passkey(&self, ceremony: &'static str, outcome: &'static str) {
+        self.passkeys
+            .get_or_create(&PasskeyLabels { ceremony, outcome })
             .inc();
     }
 

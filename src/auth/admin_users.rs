@@ -21,6 +21,8 @@ pub struct AdminPolicy {
     pub password_min_length: usize,
     pub session_seconds: i64,
     pub storefront_login_url: String,
+    /// `admin.passkey_only`: the console's sign-in is a passkey alone.
+    pub passkey_only: bool,
     throttle: RateLimiter<IpAddr>,
 }
 
@@ -30,6 +32,7 @@ impl AdminPolicy {
             password_min_length: c.admin.password_min_length,
             session_seconds: i64::from(c.admin.session_minutes) * 60,
             storefront_login_url: c.admin.storefront_login_url.clone(),
+            passkey_only: c.admin.passkey_only,
             throttle: RateLimiter::new(c.throttle.login_per_ip_per_minute, 60),
         }
     }

@@ -26,6 +26,7 @@ pub mod multipass_sign_in;
 mod notify;
 pub mod oidc;
 pub mod one_time;
+pub mod passkeys;
 pub mod password;
 mod policy;
 pub mod refusal_floor;
@@ -140,6 +141,8 @@ pub enum Method {
     Activation,
     /// A six-digit code mailed to the address (the hosted pages, `oidc/login_code.rs`).
     LoginCode,
+    /// A passkey (the hosted pages, `passkeys/`).
+    Passkey,
 }
 
 impl Method {
@@ -152,6 +155,7 @@ impl Method {
             Method::Admin => "admin",
             Method::Activation => "activation",
             Method::LoginCode => "login_code",
+            Method::Passkey => "passkey",
         }
     }
 }
@@ -286,6 +290,8 @@ pub struct Auth {
     pub admin: admin_users::Admins,
     /// Storefront keys (`storefront_tokens.rs`): the cache and what it knows to be unknown.
     storefront: storefront_tokens::StorefrontKeys,
+    /// Passkeys (`passkeys/`): the relying party, `None` when `webauthn.rp_id` is empty.
+    passkeys: Option<passkeys::RelyingParty>,
 }
 
 impl Auth {
@@ -333,7 +339,9 @@ impl Auth {
             admin_keys.push(("env".to_string(), secret::digest(key)));
         }
         let per_hour = config.reset.max_requests_per_hour;
+        let passkeys = passkeys::RelyingParty::from_config(&config.webauthn)?;
         Ok(Auth {
+            passkeys,
             sign_ins: sign_in::SignIns {
                 login_throttle: RateLimiter::new(config.throttle.login_per_ip_per_minute, 60),
                 recent_failures: RecentFailures::new(config.lockout.repeat_window_seconds)?,

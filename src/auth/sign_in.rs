@@ -572,7 +572,11 @@ fn commit_sign_in(
             entry.otc = Some(otc);
             audit = Some(entry);
         }
-        Method::Multipass | Method::Admin | Method::Activation | Method::LoginCode => {}
+        Method::Multipass
+        | Method::Admin
+        | Method::Activation
+        | Method::LoginCode
+        | Method::Passkey => {}
     }
     if c.disabled {
         return Err(SignInError::Disabled);

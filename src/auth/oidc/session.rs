@@ -18,6 +18,8 @@ const TOUCH_EVERY: i64 = 300;
 pub fn amr(method: Method) -> &'static str {
     match method {
         Method::Password => "pwd",
+        // RFC 8176: proof of possession of a key in a device.
+        Method::Passkey => "hwk",
         _ => "otp",
     }
 }
