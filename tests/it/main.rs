@@ -48,6 +48,7 @@ mod repeats;
 mod schema;
 mod shutdown;
 mod smtp;
+mod soft_passkey;
 mod storefront;
 mod storefront_tokens;
 mod timing;

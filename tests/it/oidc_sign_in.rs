@@ -6,8 +6,8 @@ use crate::oidc::*;
 use crate::support::*;
 use serde_json::json;
 
-const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; \
-                   form-action 'self'; frame-ancestors 'none'";
+const CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; \
+                   img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// Posts the sign-in form with the browser's CSRF token.
 async fn post_sign_in(
@@ -89,6 +89,7 @@ async fn sign_in_page_needs_its_csrf_token_and_sets_strict_cookies() {
         csrf_cookie,
         format!("storekey_csrf={token}; Path=/; HttpOnly; SameSite=Lax")
     );
+    // Passkeys are off here: no script at all (with them, only /account/assets/…/passkeys.js).
     assert!(!page.contains("<script"), "no script on the page");
 
     // Missing, wrong, or without its cookie: 403 and no session.

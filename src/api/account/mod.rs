@@ -1,10 +1,12 @@
 //! The hosted customer pages under `/account/` (SPEC §10): sign in (the one sign-in core,
 //! minting a browser session), the signed-in page, sign out, and the pages the OpenID Connect
 //! endpoints show (consent, refusals). Server-rendered with askama (`templates/account/`),
-//! one embedded stylesheet, no script, a strict Content-Security-Policy, and a CSRF token on
-//! every form (double-submit: the `storekey_csrf` cookie and the form field must match).
+//! one embedded stylesheet, a strict Content-Security-Policy, and a CSRF token on every form
+//! (double-submit: the `storekey_csrf` cookie and the form field must match). The one script,
+//! `assets/passkeys.js`, is loaded only where passkeys are offered (`passkeys.rs`).
 
 mod flows;
+mod passkeys;
 pub mod texts;
 
 use super::{client_ip, cookie_is_secure, AppState, HttpResponse};
@@ -25,22 +27,45 @@ use warp::hyper::Body;
 /// The double-submit CSRF cookie of the hosted pages.
 pub const CSRF_COOKIE: &str = "storekey_csrf";
 
-/// No script at all, styles only from here, forms post only here, never framed.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; \
-     img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/// Scripts, styles and calls only from here (the one script is the passkeys'), forms post
+/// only here, never framed.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
+     connect-src 'self'; style-src 'self'; img-src 'self' data:; base-uri 'none'; \
+     form-action 'self'; frame-ancestors 'none'";
 
 const CSS: &[u8] = include_bytes!("../../../assets/account/account.css");
+/// The passkey ceremonies' script, shared with the console.
+pub const PASSKEYS_JS: &[u8] = include_bytes!("../../../assets/passkeys.js");
 
-fn css_tag() -> &'static str {
-    static TAG: OnceLock<String> = OnceLock::new();
-    TAG.get_or_init(|| {
-        let digest = ring::digest::digest(&ring::digest::SHA256, CSS);
+/// A short digest of an embedded file, in its path: a new build's file is a new URL, so it
+/// may be cached for good.
+pub fn asset_tag(bytes: &'static [u8], cell: &'static OnceLock<String>) -> &'static str {
+    cell.get_or_init(|| {
+        let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
         hex::encode(&digest.as_ref()[..6])
     })
 }
 
+fn css_tag() -> &'static str {
+    static TAG: OnceLock<String> = OnceLock::new();
+    asset_tag(CSS, &TAG)
+}
+
+fn js_tag() -> &'static str {
+    static TAG: OnceLock<String> = OnceLock::new();
+    asset_tag(PASSKEYS_JS, &TAG)
+}
+
 fn css_path() -> String {
     format!("/account/assets/{}/account.css", css_tag())
+}
+
+/// The passkeys' script, where passkeys are on.
+fn js_path(state: &AppState) -> Option<String> {
+    state
+        .auth
+        .passkeys_enabled()
+        .then(|| format!("/account/assets/{}/passkeys.js", js_tag()))
 }
 
 // ---------------------------------------------------------------- page parts
@@ -81,6 +106,7 @@ struct SignInPage<'a> {
     email: &'a str,
     return_to: &'a str,
     links: Vec<flows::Link>,
+    js: Option<String>,
 }
 
 #[derive(Template)]
@@ -105,6 +131,18 @@ struct AccountPage<'a> {
     notice: Option<String>,
     error: Option<String>,
     email: &'a str,
+    /// `None` when passkeys are off.
+    passkeys: Option<Vec<PasskeyLine>>,
+    js: Option<String>,
+}
+
+/// One passkey as the account page lists it.
+struct PasskeyLine {
+    /// base64url, the removal form's `id`.
+    id: String,
+    name: String,
+    added: String,
+    last_used: Option<String>,
 }
 
 #[derive(Template)]
@@ -399,7 +437,20 @@ pub async fn handle(
     let t = texts::for_locales(None);
     let segments: Vec<&str> = tail.split('/').filter(|s| !s.is_empty()).collect();
     match (&method, segments.as_slice()) {
-        (&Method::GET, []) => account_page(state, headers).await,
+        (&Method::GET, []) => {
+            let notice = match Params::parse(query).get("passkey") {
+                Some("added") => Some(t.passkey_added),
+                Some("removed") => Some(t.passkey_removed),
+                _ => None,
+            };
+            account_page(state, headers, notice, None).await
+        }
+        (&Method::POST, ["passkeys", rest @ ..]) => {
+            passkeys::handle(state, rest, query, headers, remote, &body).await
+        }
+        (&Method::GET, ["assets", tag, "passkeys.js"]) if *tag == js_tag() => {
+            super::explorer::embedded_file("text/javascript; charset=utf-8", PASSKEYS_JS)
+        }
         (&Method::GET, ["sign-in"]) => {
             let params = Params::parse(query);
             let return_to = safe_return(params.get("return_to").unwrap_or("/account"));
@@ -463,6 +514,7 @@ async fn sign_in_page(
             return_to,
             &[flows::To::Code, flows::To::Forgot, flows::To::Register],
         ),
+        js: js_path(state),
     };
     render(status, &page, &csrf, secure(state), Some(return_to))
 }
@@ -529,7 +581,12 @@ async fn sign_in(
     }
 }
 
-async fn account_page(state: &AppState, headers: &HeaderMap) -> HttpResponse {
+async fn account_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    notice: Option<&str>,
+    error: Option<&str>,
+) -> HttpResponse {
     let t = texts::for_locales(None);
     let session = match current_session(state, headers).await {
         Ok(s) => s,
@@ -545,6 +602,26 @@ async fn account_page(state: &AppState, headers: &HeaderMap) -> HttpResponse {
     let Some(customer) = account else {
         return see_other("/account/sign-in", StatusCode::SEE_OTHER);
     };
+    let passkeys = if state.auth.passkeys_enabled() {
+        match state.auth.customer_passkeys(customer.id).await {
+            Ok(list) => Some(
+                list.into_iter()
+                    .map(|p| PasskeyLine {
+                        id: base64::Engine::encode(
+                            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                            &p.id,
+                        ),
+                        name: p.name,
+                        added: super::kit::timestamp(p.created_at),
+                        last_used: p.last_used_at.map(super::kit::timestamp),
+                    })
+                    .collect(),
+            ),
+            Err(e) => return failure_page(state, headers, &e),
+        }
+    } else {
+        None
+    };
     let csrf = Csrf::of(headers);
     let p = Page::new(t, t.account_title, &csrf);
     let page = AccountPage {
@@ -552,9 +629,11 @@ async fn account_page(state: &AppState, headers: &HeaderMap) -> HttpResponse {
         title: p.title,
         csrf: p.csrf,
         css: p.css,
-        notice: None,
-        error: None,
+        notice: notice.map(str::to_string),
+        error: error.map(str::to_string),
         email: &customer.email,
+        passkeys,
+        js: js_path(state),
     };
     render(StatusCode::OK, &page, &csrf, secure(state), None)
 }
