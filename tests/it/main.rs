@@ -41,6 +41,7 @@ mod oidc_token;
 mod oidc_userinfo;
 mod one_time;
 mod outage;
+mod passkeys;
 mod pg;
 mod pg_store;
 mod registration;

@@ -83,6 +83,21 @@ impl Browser {
         resp
     }
 
+    /// A JSON call of a page's script: the body, and the page's CSRF token in `X-CSRF-Token`.
+    pub async fn post_json(&mut self, url: &str, csrf: &str, body: &Value) -> reqwest::Response {
+        let resp = self
+            .http
+            .post(url)
+            .header("cookie", self.cookie_header())
+            .header("x-csrf-token", csrf)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        self.keep(&resp);
+        resp
+    }
+
     pub async fn post(&mut self, url: &str, form: &[(&str, &str)]) -> reqwest::Response {
         let resp = self
             .http

@@ -1,0 +1,515 @@
+//! Customers' passkeys on the hosted pages (SPEC §11), driven by a software authenticator
+//! (`soft_passkey.rs`) against the real server: add one on the account page, sign in with it
+//! through an OpenID Connect flow, and every way a response is refused (another origin or RP
+//! id, a replayed challenge, a cloned key, a removed passkey); a passwordless customer on the
+//! legacy dialect. On redb, and on PostgreSQL in its suite.
+
+use crate::account_code::{code_in, csrf, enter_code, mails_with};
+use crate::oidc::{
+    add_client, authorize_url, claims_of, exchange, location, query_param, Browser, CALLBACK,
+};
+use crate::soft_passkey::{SoftAuthenticator, ORIGIN, RP_ID};
+use crate::support::{TestServer, BOB, BOB_PASSWORD, GENERIC};
+use serde_json::{json, Value};
+use storekey::store::Backend as _;
+
+const REFUSED: &str = "That passkey was not accepted. Please try again, or sign in another way.";
+
+async fn passkey_server() -> TestServer {
+    TestServer::start_with(|c| {
+        c.oidc.enabled = true;
+        c.webauthn.rp_id = RP_ID.into();
+        c.webauthn.origins = vec![ORIGIN.into()];
+    })
+    .await
+}
+
+/// Signs `b` in with BOB's password on the hosted pages.
+async fn signed_in(s: &TestServer, b: &mut Browser) {
+    let token = csrf(s, b, "/account/sign-in").await;
+    let resp = b
+        .post(
+            &s.url("/account/sign-in"),
+            &[
+                ("csrf", &token),
+                ("return_to", "/account"),
+                ("email", BOB),
+                ("password", BOB_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+}
+
+/// The page's CSRF token (what the script reads from `<meta name="csrf-token">`).
+async fn page_csrf(s: &TestServer, b: &mut Browser, path: &str) -> String {
+    let page = b.get(&s.url(path)).await.text().await.unwrap();
+    let at = page
+        .find("<meta name=\"csrf-token\" content=\"")
+        .expect("the csrf meta tag")
+        + 33;
+    page[at..at + 43].to_string()
+}
+
+async fn call(s: &TestServer, b: &mut Browser, path: &str, body: &Value) -> (u16, Value) {
+    let token = page_csrf(s, b, "/account/sign-in").await;
+    let resp = b.post_json(&s.url(path), &token, body).await;
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// Adds a passkey named `name` with `key` to the browser's signed-in customer.
+async fn add_passkey(s: &TestServer, b: &mut Browser, key: &mut SoftAuthenticator, name: &str) {
+    let (status, options) = call(s, b, "/account/passkeys/register/options", &json!({})).await;
+    assert_eq!(status, 200, "{options}");
+    let credential = key.register(&options);
+    let (status, done) = call(
+        s,
+        b,
+        "/account/passkeys/register",
+        &json!({ "name": name, "credential": credential }),
+    )
+    .await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done, json!({ "location": "/account?passkey=added" }));
+}
+
+async fn sign_in_options(s: &TestServer, b: &mut Browser) -> Value {
+    let (status, options) = call(s, b, "/account/passkeys/sign-in/options", &json!({})).await;
+    assert_eq!(status, 200, "{options}");
+    options
+}
+
+/// Posts an assertion; the status and answer.
+async fn finish(
+    s: &TestServer,
+    b: &mut Browser,
+    assertion: &Value,
+    return_to: &str,
+) -> (u16, Value) {
+    let path = format!(
+        "/account/passkeys/sign-in?return_to={}",
+        storekey::auth::oidc::authorize::escape(return_to)
+    );
+    call(s, b, &path, assertion).await
+}
+
+async fn audit_actions(s: &TestServer) -> Vec<String> {
+    s.store()
+        .audit(0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, e)| e.action)
+        .collect()
+}
+
+#[tokio::test]
+async fn options_ask_for_a_discoverable_verified_key_under_an_opaque_handle() {
+    let s = passkey_server().await;
+    s.create_customer(BOB, BOB_PASSWORD).await;
+    let mut b = Browser::new();
+    signed_in(&s, &mut b).await;
+    let (status, o) = call(&s, &mut b, "/account/passkeys/register/options", &json!({})).await;
+    assert_eq!(status, 200);
+    assert_eq!(o["rp"]["id"], json!(RP_ID));
+    assert_eq!(o["user"]["name"], json!(BOB));
+    let handle = o["user"]["id"].as_str().unwrap();
+    assert!(!handle.contains("bob"), "{handle}");
+    assert_eq!(handle.len(), 22, "16 bytes, base64url: {handle}");
+    let algs: Vec<i64> = o["pubKeyCredParams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["alg"].as_i64().unwrap())
+        .collect();
+    assert!(algs.contains(&-7) && algs.contains(&-257), "{algs:?}");
+    assert_eq!(
+        o["authenticatorSelection"]["residentKey"],
+        json!("required")
+    );
+    assert_eq!(
+        o["authenticatorSelection"]["userVerification"],
+        json!("required")
+    );
+
+    // Sign-in options: anonymous, a fresh challenge each time, no credentials listed.
+    let mut anon = Browser::new();
+    let first = sign_in_options(&s, &mut anon).await;
+    let second = sign_in_options(&s, &mut anon).await;
+    assert_ne!(first["challenge"], second["challenge"]);
+    assert!(first["allowCredentials"]
+        .as_array()
+        .is_none_or(|a| a.is_empty()));
+    assert_eq!(first["userVerification"], json!("required"));
+    assert_eq!(first["rpId"], json!(RP_ID));
+}
+
+#[tokio::test]
+async fn a_customer_adds_a_passkey_and_signs_in_with_it_through_openid_connect() {
+    let s = passkey_server().await;
+    s.create_verified_customer(BOB, BOB_PASSWORD).await;
+    let client = add_client(&s, true).await;
+    let mut key = SoftAuthenticator::new();
+
+    let mut b = Browser::new();
+    signed_in(&s, &mut b).await;
+    add_passkey(&s, &mut b, &mut key, "Work laptop").await;
+    let page = b
+        .get(&s.url("/account?passkey=added"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Your passkey is added."), "{page}");
+    assert!(page.contains("<strong>Work laptop</strong>"), "{page}");
+    assert!(page.contains("not used yet"), "{page}");
+    assert!(page.contains("/passkeys.js\" defer></script>"), "{page}");
+
+    // A new browser: the authorization request leads to the sign-in page, which offers the
+    // passkey; the passkey's answer starts the session and goes back to the request.
+    let mut b = Browser::new();
+    let resp = b.get(&authorize_url(&s, &client.0, "")).await;
+    assert_eq!(resp.status(), 302);
+    let to_sign_in = location(&resp);
+    let page = b.get(&s.url(&to_sign_in)).await.text().await.unwrap();
+    assert!(page.contains("data-passkey-sign-in"), "{page}");
+    assert!(
+        page.contains("autocomplete=\"username webauthn\""),
+        "{page}"
+    );
+    let return_to = query_param(&to_sign_in, "return_to").unwrap();
+    let options = sign_in_options(&s, &mut b).await;
+    let assertion = key.sign_in(&options);
+    let (status, done) = finish(&s, &mut b, &assertion, &return_to).await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["location"], json!(return_to));
+    assert!(b.cookie("storekey_account").is_some());
+
+    let resp = b.get(&s.url(done["location"].as_str().unwrap())).await;
+    assert_eq!(resp.status(), 302);
+    let to_client = location(&resp);
+    assert!(to_client.starts_with(CALLBACK), "{to_client}");
+    let code = query_param(&to_client, "code").unwrap();
+    let (status, tokens) = exchange(
+        &s,
+        &client,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", CALLBACK),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{tokens}");
+    let claims = claims_of(tokens["id_token"].as_str().unwrap());
+    assert_eq!(claims["email"], json!(BOB));
+    assert_eq!(claims["amr"], json!(["hwk"]));
+
+    // Stored: the counter moved, the use is recorded and audited.
+    let account = s.store().customer_by_email(BOB).await.unwrap().unwrap();
+    let stored = &account.credentials.passkeys;
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].name, "Work laptop");
+    assert!(stored[0].counter >= 1);
+    assert!(stored[0].last_used_at.is_some());
+    let actions = audit_actions(&s).await;
+    assert!(
+        actions.contains(&"passkey_added".to_string()),
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&"passkey_sign_in".to_string()),
+        "{actions:?}"
+    );
+    let metrics = s.metrics().await;
+    assert!(
+        metrics.contains(r#"storekey_logins_total{method="passkey",outcome="success"} 1"#),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn a_response_from_another_origin_or_for_another_rp_id_is_refused() {
+    let s = passkey_server().await;
+    s.create_customer(BOB, BOB_PASSWORD).await;
+    let mut key = SoftAuthenticator::new();
+    let mut b = Browser::new();
+    signed_in(&s, &mut b).await;
+
+    // Registration from an origin not listed (a subdomain of the RP id, which a browser lets
+    // ask for it: only the server's exact list stops it).
+    let (_, options) = call(&s, &mut b, "/account/passkeys/register/options", &json!({})).await;
+    key.origin = "https://promo.id.shop.example".parse().unwrap();
+    let credential = key.register(&options);
+    let (status, body) = call(
+        &s,
+        &mut b,
+        "/account/passkeys/register",
+        &json!({ "name": "Phone", "credential": credential }),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["error"],
+        json!("The passkey was not added. Please try again.")
+    );
+    key.origin = ORIGIN.parse().unwrap();
+    add_passkey(&s, &mut b, &mut key, "Phone").await;
+
+    // Sign-in from another origin (same port rules: exact).
+    let mut anon = Browser::new();
+    let options = sign_in_options(&s, &mut anon).await;
+    key.origin = "https://id.shop.example:8443".parse().unwrap();
+    let assertion = key.sign_in(&options);
+    let (status, body) = finish(&s, &mut anon, &assertion, "/account").await;
+    assert_eq!((status, &body["error"]), (401, &json!(REFUSED)));
+    key.origin = ORIGIN.parse().unwrap();
+
+    // Signed for another RP id (the authenticator hashes the rpId it is given).
+    let mut options = sign_in_options(&s, &mut anon).await;
+    options["rpId"] = json!("shop.example");
+    let assertion = key.sign_in(&options);
+    let (status, body) = finish(&s, &mut anon, &assertion, "/account").await;
+    assert_eq!((status, &body["error"]), (401, &json!(REFUSED)));
+    assert_eq!(anon.cookie("storekey_account"), None);
+
+    // The right origin and RP id still work.
+    let options = sign_in_options(&s, &mut anon).await;
+    let assertion = key.sign_in(&options);
+    assert_eq!(finish(&s, &mut anon, &assertion, "/account").await.0, 200);
+}
+
+#[tokio::test]
+async fn an_answer_is_taken_once_even_by_racing_requests() {
+    let s = passkey_server().await;
+    s.create_customer(BOB, BOB_PASSWORD).await;
+    let mut key = SoftAuthenticator::new();
+    let mut b = Browser::new();
+    signed_in(&s, &mut b).await;
+    add_passkey(&s, &mut b, &mut key, "Phone").await;
+
+    let mut anon = Browser::new();
+    let options = sign_in_options(&s, &mut anon).await;
+    let assertion = key.sign_in(&options);
+    let token = page_csrf(&s, &mut anon, "/account/sign-in").await;
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let mut racer = anon.clone_cookies();
+        let (url, token, assertion) = (
+            s.url("/account/passkeys/sign-in"),
+            token.clone(),
+            assertion.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            racer
+                .post_json(&url, &token, &assertion)
+                .await
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    statuses.sort();
+    assert_eq!(statuses, vec![200, 401, 401, 401, 401, 401]);
+    // And later, replayed again.
+    let (status, _) = finish(&s, &mut anon, &assertion, "/account").await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn a_counter_that_goes_backwards_is_a_cloned_key_refused_and_audited() {
+    let s = passkey_server().await;
+    s.create_customer(BOB, BOB_PASSWORD).await;
+    let mut key = SoftAuthenticator::new();
+    let mut b = Browser::new();
+    signed_in(&s, &mut b).await;
+    add_passkey(&s, &mut b, &mut key, "Phone").await;
+
+    // Two answers signed in turn (counters n and n+1); the later one is used first, so the
+    // earlier one arrives with a counter the server has already seen: what a copy of the key
+    // on another device looks like.
+    let mut anon = Browser::new();
+    let first = key.sign_in(&sign_in_options(&s, &mut anon).await);
+    let second = key.sign_in(&sign_in_options(&s, &mut anon).await);
+    assert_eq!(finish(&s, &mut anon, &second, "/account").await.0, 200);
+    let mut other = Browser::new();
+    let (status, body) = finish(&s, &mut other, &first, "/account").await;
+    assert_eq!((status, &body["error"]), (401, &json!(REFUSED)));
+    assert_eq!(other.cookie("storekey_account"), None);
+    let actions = audit_actions(&s).await;
+    assert!(
+        actions.contains(&"passkey_clone_refused".to_string()),
+        "{actions:?}"
+    );
+    let metrics = s.metrics().await;
+    assert!(
+        metrics.contains(r#"storekey_logins_total{method="passkey",outcome="cloned"} 1"#),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn a_removed_passkey_no_longer_signs_in() {
+    let s = passkey_server().await;
+    s.create_customer(BOB, BOB_PASSWORD).await;
+    let mut key = SoftAuthenticator::new();
+    let mut b = Browser::new();
+    signed_in(&s, &mut b).await;
+    add_passkey(&s, &mut b, &mut key, "Phone").await;
+    let id = s
+        .store()
+        .customer_by_email(BOB)
+        .await
+        .unwrap()
+        .unwrap()
+        .credentials
+        .passkeys[0]
+        .id
+        .clone();
+    let encoded = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &id);
+
+    // The removal form needs its CSRF token.
+    let resp = b
+        .post(&s.url("/account/passkeys/remove"), &[("id", &encoded)])
+        .await;
+    assert_eq!(resp.status(), 200);
+    assert!(resp
+        .text()
+        .await
+        .unwrap()
+        .contains("This form has expired."));
+    let token = csrf(&s, &mut b, "/account").await;
+    let resp = b
+        .post(
+            &s.url("/account/passkeys/remove"),
+            &[("csrf", &token), ("id", &encoded)],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(location(&resp), "/account?passkey=removed");
+    let account = s.store().customer_by_email(BOB).await.unwrap().unwrap();
+    assert!(account.credentials.passkeys.is_empty());
+
+    let mut anon = Browser::new();
+    let assertion = key.sign_in(&sign_in_options(&s, &mut anon).await);
+    let (status, body) = finish(&s, &mut anon, &assertion, "/account").await;
+    assert_eq!((status, &body["error"]), (401, &json!(REFUSED)));
+    assert!(audit_actions(&s)
+        .await
+        .contains(&"passkey_removed".to_string()));
+}
+
+#[tokio::test]
+async fn calls_need_the_pages_csrf_token_and_adding_needs_a_session() {
+    let s = passkey_server().await;
+    s.create_customer(BOB, BOB_PASSWORD).await;
+    let mut b = Browser::new();
+    let resp = b
+        .post_json(
+            &s.url("/account/passkeys/sign-in/options"),
+            "not-the-token",
+            &json!({}),
+        )
+        .await;
+    assert_eq!(resp.status(), 403);
+    assert_eq!(
+        resp.json::<Value>().await.unwrap(),
+        json!({ "error": "This form has expired. Please try again." })
+    );
+    let (status, body) = call(&s, &mut b, "/account/passkeys/register/options", &json!({})).await;
+    assert_eq!(status, 401);
+    assert_eq!(
+        body,
+        json!({ "error": "Your session has ended. Please sign in again." })
+    );
+    // Not JSON, or not WebAuthn's: the one refusal, nothing stored.
+    for junk in [json!("x"), json!({ "response": {} }), json!([1, 2])] {
+        let (status, body) = finish(&s, &mut b, &junk, "/account").await;
+        assert_eq!((status, &body["error"]), (401, &json!(REFUSED)), "{junk}");
+    }
+}
+
+#[tokio::test]
+async fn passkeys_off_means_no_script_and_no_calls() {
+    let s = crate::oidc::oidc_server().await;
+    let mut b = Browser::new();
+    let page = b
+        .get(&s.url("/account/sign-in"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("<script"), "{page}");
+    let (status, body) = call(&s, &mut b, "/account/passkeys/sign-in/options", &json!({})).await;
+    assert_eq!(status, 404);
+    assert_eq!(body["error"], json!("Passkeys are not available here."));
+}
+
+#[tokio::test]
+async fn a_passwordless_customer_keeps_their_last_passkey_and_the_legacy_dialect_refuses_them_as_any_wrong_password(
+) {
+    let s = passkey_server().await;
+    // An account without a password (created by an admin), signed in with a mailed code.
+    let (status, body) = s
+        .admin(
+            "POST",
+            "/rest/V1/customers",
+            Some(json!({ "customer": { "email": BOB, "firstname": "Bob", "lastname": "Loblaw" } })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let mut b = Browser::new();
+    let token = csrf(&s, &mut b, "/account/code").await;
+    b.post(
+        &s.url("/account/code"),
+        &[("csrf", &token), ("return_to", "/account"), ("email", BOB)],
+    )
+    .await;
+    let code = code_in(&mails_with(&s, 1, "Your sign-in code").await[0]);
+    let resp = enter_code(&s, &mut b, BOB, &code, "/account").await;
+    assert_eq!(resp.status(), 303);
+    let mut key = SoftAuthenticator::new();
+    add_passkey(&s, &mut b, &mut key, "Phone").await;
+
+    // generateCustomerToken: exactly a wrong password's answer (another customer's), for any
+    // password.
+    s.create_customer("alice@example.com", BOB_PASSWORD).await;
+    let (wrong_status, wrong) = s.sign_in("alice@example.com", "anything").await;
+    assert_eq!(wrong["errors"][0]["message"], json!(GENERIC), "{wrong}");
+    for password in ["anything", BOB_PASSWORD] {
+        let (status, body) = s.sign_in(BOB, password).await;
+        assert_eq!((status, &body), (wrong_status, &wrong));
+    }
+
+    // The last passkey of a passwordless account stays.
+    let id = s
+        .store()
+        .customer_by_email(BOB)
+        .await
+        .unwrap()
+        .unwrap()
+        .credentials
+        .passkeys[0]
+        .id
+        .clone();
+    let encoded = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &id);
+    let token = csrf(&s, &mut b, "/account").await;
+    let resp = b
+        .post(
+            &s.url("/account/passkeys/remove"),
+            &[("csrf", &token), ("id", &encoded)],
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let page = resp.text().await.unwrap();
+    assert!(
+        page.contains("This is your only passkey and your account has no password."),
+        "{page}"
+    );
+    let account = s.store().customer_by_email(BOB).await.unwrap().unwrap();
+    assert_eq!(account.credentials.passkeys.len(), 1);
+}
