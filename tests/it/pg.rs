@@ -64,7 +64,8 @@ async fn migrations_apply_on_an_empty_database_and_record_their_versions() {
             (9, "oidc".into()),
             (10, "login_codes".into()),
             (11, "email_verified".into()),
-            (12, "email_verified_backfill".into())
+            (12, "email_verified_backfill".into()),
+            (13, "passkeys".into())
         ]
     );
     assert_eq!(
@@ -87,6 +88,7 @@ async fn migrations_apply_on_an_empty_database_and_record_their_versions() {
             "oidc_grants",
             "oidc_keys",
             "oidc_refresh_tokens",
+            "passkey_challenges",
             "rate_limits",
             "schema_migrations",
             "storefront_tokens",
@@ -184,7 +186,7 @@ async fn a_schema_migrated_by_a_newer_build_is_refused() {
     let e = pg.migrate().await.unwrap_err();
     assert_eq!(
         e.to_string(),
-        "the database has schema migration 0099, which this build does not know (it knows up to 0012): run a storekey at least as new as the one that migrated it"
+        "the database has schema migration 0099, which this build does not know (it knows up to 0013): run a storekey at least as new as the one that migrated it"
     );
 }
 

@@ -13,6 +13,7 @@ use crate::postgres::{database, Schema};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use storekey::model::oidc::{AuthorizationCode, BrowserSession, Grant, OidcClient, SigningKey};
+use storekey::model::passkey::{Ceremony, Passkey, PasskeyChallenge, PasskeyOwner};
 use storekey::model::{
     Account, Address, AddressBook, AddressChanges, AddressId, AuditEntry, LacAction, LacEntry,
     LacFilter, Lockout, LoginCode, OneTimeSecret, OtcIssue, StorefrontToken, StorefrontTokenKind,
@@ -149,6 +150,9 @@ contract!(
     oidc_eight_concurrent_redemptions_of_one_code_issue_one_grant,
     oidc_eight_concurrent_refreshes_of_one_token_rotate_it_once,
     a_login_code_keeps_its_attempts_beside_the_other_secrets_and_is_swept,
+    passkeys_read_back_with_their_customer_who_is_found_by_handle,
+    a_passkey_challenge_is_taken_once_among_32_racers_and_not_after_expiry,
+    expired_passkey_challenges_are_swept,
 );
 
 const NOW: Timestamp = 1_800_000_000;
@@ -2661,4 +2665,131 @@ async fn oidc_eight_concurrent_refreshes_of_one_token_rotate_it_once<B: Backend>
         .await
         .unwrap();
     assert!(matches!(next, Granted::Issued { .. }), "{next:?}");
+}
+
+// ---------------------------------------------------------------- passkeys
+
+fn passkey(id: u8, name: &str) -> Passkey {
+    Passkey {
+        id: vec![id; 20],
+        name: name.into(),
+        created_at: NOW,
+        last_used_at: None,
+        counter: 3,
+        backup_eligible: true,
+        backup_state: false,
+        transports: vec!["internal".into(), "hybrid".into()],
+        credential: r#"{"cred_id":"x"}"#.into(),
+    }
+}
+
+fn challenge(ceremony: Ceremony, expires_at: Timestamp) -> PasskeyChallenge {
+    PasskeyChallenge {
+        ceremony,
+        state: r#"{"ast":{}}"#.into(),
+        expires_at,
+    }
+}
+
+async fn passkeys_read_back_with_their_customer_who_is_found_by_handle<B: Backend>(s: B) {
+    let mut record = account("ann@example.com");
+    record.credentials.passkey_handle = Some([7; 16]);
+    record.credentials.passkeys = vec![passkey(1, "Phone")];
+    let id = create(&s, record).await.customer.id;
+    let other = create(&s, account("bob@example.com")).await.customer.id;
+    assert_eq!(
+        s.customer_id_by_passkey_handle(&[7; 16]).await.unwrap(),
+        Some(id)
+    );
+    assert_eq!(
+        s.customer_id_by_passkey_handle(&[8; 16]).await.unwrap(),
+        None
+    );
+
+    // A second passkey, and a handle given to a customer by an edit.
+    s.update_customer(Who::Id(id), |a| {
+        let mut used = passkey(2, "Laptop");
+        used.last_used_at = Some(NOW + 5);
+        used.counter = 9;
+        a.credentials.passkeys.push(used);
+        Change::Save((), Effects::default())
+    })
+    .await
+    .unwrap();
+    s.update_customer(Who::Id(other), |a| {
+        a.credentials.passkey_handle = Some([8; 16]);
+        a.credentials.passkeys = vec![passkey(3, "Key")];
+        Change::Save((), Effects::default())
+    })
+    .await
+    .unwrap();
+    let read = s.customer(id).await.unwrap().unwrap();
+    assert_eq!(read.credentials.passkey_handle, Some([7; 16]));
+    assert_eq!(read.credentials.passkeys.len(), 2);
+    assert_eq!(read.credentials.passkeys[0], passkey(1, "Phone"));
+    assert_eq!(read.credentials.passkeys[1].counter, 9);
+    assert_eq!(read.credentials.passkeys[1].last_used_at, Some(NOW + 5));
+    assert_eq!(
+        s.customer_id_by_passkey_handle(&[8; 16]).await.unwrap(),
+        Some(other)
+    );
+
+    // Deleting the customer takes the handle with it.
+    assert!(s.delete_customer(id, None).await.unwrap());
+    assert_eq!(
+        s.customer_id_by_passkey_handle(&[7; 16]).await.unwrap(),
+        None
+    );
+}
+
+async fn a_passkey_challenge_is_taken_once_among_32_racers_and_not_after_expiry<B: Backend>(s: B) {
+    let started = challenge(
+        Ceremony::Register {
+            owner: PasskeyOwner::Customer(CustomerId(4)),
+            handle: [1; 16],
+        },
+        NOW + 300,
+    );
+    s.save_passkey_challenge([5; 32], started.clone())
+        .await
+        .unwrap();
+    let mut racers = Vec::new();
+    for _ in 0..32 {
+        let s = s.clone();
+        racers.push(tokio::spawn(async move {
+            s.take_passkey_challenge([5; 32], NOW).await.unwrap()
+        }));
+    }
+    let mut taken = Vec::new();
+    for racer in racers {
+        taken.extend(racer.await.unwrap());
+    }
+    assert_eq!(taken, vec![started]);
+
+    // An expired challenge is not given, and is gone after the attempt.
+    let admin = challenge(Ceremony::AdminSignIn { admin: None }, NOW + 10);
+    s.save_passkey_challenge([6; 32], admin).await.unwrap();
+    assert_eq!(
+        s.take_passkey_challenge([6; 32], NOW + 10).await.unwrap(),
+        None
+    );
+    assert_eq!(s.take_passkey_challenge([6; 32], NOW).await.unwrap(), None);
+    assert_eq!(s.take_passkey_challenge([9; 32], NOW).await.unwrap(), None);
+}
+
+async fn expired_passkey_challenges_are_swept<B: Backend>(s: B) {
+    s.save_passkey_challenge([1; 32], challenge(Ceremony::CustomerSignIn, NOW - 1))
+        .await
+        .unwrap();
+    let live = challenge(Ceremony::CustomerSignIn, NOW + 300);
+    s.save_passkey_challenge([2; 32], live.clone())
+        .await
+        .unwrap();
+    let report = s.sweep(NOW, 100).await.unwrap();
+    assert_eq!(report.passkey_challenges, 1);
+    assert!(!report.more);
+    assert_eq!(
+        s.take_passkey_challenge([2; 32], NOW).await.unwrap(),
+        Some(live)
+    );
 }
