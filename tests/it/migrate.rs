@@ -64,7 +64,28 @@ fn bulk_account(n: u64) -> Account {
         a.credentials.lockout.failures = 2;
         a.credentials.lockout.first_failure = Some(1_700_000_000);
     }
+    if n.is_multiple_of(19) {
+        a.credentials.passkey_handle = Some(passkey_handle(n));
+        a.credentials.passkeys = vec![storekey::model::passkey::Passkey {
+            id: n.to_be_bytes().to_vec(),
+            name: format!("Phone {n}"),
+            created_at: 1_700_000_000,
+            last_used_at: Some(1_700_000_050),
+            counter: 7,
+            backup_eligible: true,
+            backup_state: true,
+            transports: vec!["internal".into()],
+            credential: format!(r#"{{"cred_id":"{n}"}}"#),
+        }];
+    }
     a
+}
+
+/// The WebAuthn user handle of bulk customer `n` (every 19th has a passkey).
+fn passkey_handle(n: u64) -> [u8; 16] {
+    let mut handle = [0x5a; 16];
+    handle[..8].copy_from_slice(&n.to_be_bytes());
+    handle
 }
 
 /// A redb store at `path` with two signed-up customers (one token each way to check later),
@@ -242,6 +263,21 @@ async fn a_redb_store_moves_to_postgresql_and_back_with_everything_equal() {
     assert_eq!(book.default_shipping, Some(book.addresses[1].id));
     assert_eq!(all_customers(&on_pg).await, customers);
     assert_eq!(all_customers(&returned).await, customers);
+    // Passkeys travel with their customer, who is found by handle on each store.
+    let with_passkey = customers
+        .iter()
+        .find(|a| a.customer.email == "bulk19@example.com")
+        .unwrap();
+    assert_eq!(with_passkey.credentials.passkeys.len(), 1);
+    for store in [&original, &on_pg, &returned] {
+        assert_eq!(
+            store
+                .customer_id_by_passkey_handle(&passkey_handle(19))
+                .await
+                .unwrap(),
+            Some(with_passkey.customer.id)
+        );
+    }
     let audit = all_audit(&original).await;
     assert!(audit.len() >= 6, "{audit:?}");
     assert_eq!(all_audit(&on_pg).await, audit);
