@@ -512,4 +512,46 @@ async fn a_passwordless_customer_keeps_their_last_passkey_and_the_legacy_dialect
     );
     let account = s.store().customer_by_email(BOB).await.unwrap().unwrap();
     assert_eq!(account.credentials.passkeys.len(), 1);
+
+    // An admin sends a reset mail (the console's button); its link sets a password, and then
+    // the passkey may go.
+    assert!(s
+        .auth()
+        .send_reset_as_admin(&account.customer, "ops")
+        .await
+        .unwrap());
+    let mails = mails_with(&s, 2, "Reset your password").await;
+    let link = mails[0]
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("http"))
+        .unwrap()
+        .to_string();
+    // The link is the storefront's (the admin's mail); its token works on the hosted page too.
+    let reset_token = query_param(&link, "token").unwrap_or_else(|| panic!("{link}"));
+    let token = csrf(&s, &mut b, "/account/forgot").await;
+    let resp = b
+        .post(
+            &s.url("/account/reset"),
+            &[
+                ("csrf", &token),
+                ("return_to", "/account"),
+                ("email", BOB),
+                ("token", &reset_token),
+                ("password", "N3w-passw0rd"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 303, "{:?}", resp.text().await);
+    assert_eq!(s.sign_in(BOB, "N3w-passw0rd").await.0, 200);
+    let token = csrf(&s, &mut b, "/account").await;
+    let resp = b
+        .post(
+            &s.url("/account/passkeys/remove"),
+            &[("csrf", &token), ("id", &encoded)],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    let account = s.store().customer_by_email(BOB).await.unwrap().unwrap();
+    assert!(account.credentials.passkeys.is_empty());
 }
