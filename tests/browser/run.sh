@@ -3,7 +3,8 @@
 # an ephemeral port from a temp dir, creates a storefront token and two OpenID Connect clients
 # (first-party and third-party) through the admin REST API, then runs explorer.test.mjs,
 # console.test.mjs and account.test.mjs (the hosted /account/ pages) in Debian's chromium through
-# puppeteer-core against it. Screenshots go to target/browser/. Exits non-zero on any failure,
+# puppeteer-core against it; passkeys.test.mjs starts its own storekey on http://localhost (the
+# WebAuthn relying party; a virtual authenticator) and drives openid-client. Screenshots go to target/browser/. Exits non-zero on any failure,
 # and when any test is skipped or todo or fewer ran than expected.
 set -euo pipefail
 
@@ -174,11 +175,11 @@ status=0
         ACCOUNT_EMAIL="$account_email" ACCOUNT_PASSWORD="$account_password" \
         RESET_EMAIL="$reset_email" OUTBOX_DIR="$work/outbox" RP_ORIGIN="$rp_origin" \
         CLIENT_ID="$client_id" CLIENT_SECRET="$client_secret" THIRD_PARTY_CLIENT_ID="$third_party_client_id" \
-        CHROMIUM="$chromium" \
+        CHROMIUM="$chromium" STOREKEY_BIN="$root/target/debug/storekey" \
         node --test --test-concurrency=1 \
         --test-reporter=spec --test-reporter-destination=stdout \
         --test-reporter=tap --test-reporter-destination="$work/tap" \
-        explorer.test.mjs console.test.mjs account.test.mjs
+        explorer.test.mjs console.test.mjs account.test.mjs passkeys.test.mjs
 ) || status=$?
 # A skipped or todo test passes silently, and so does a file with no test: insist they all ran.
 for kind in skipped todo; do
@@ -189,15 +190,16 @@ for kind in skipped todo; do
     fi
 done
 passed="$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$work/tap" | tail -n 1)"
-if [[ "${passed:-0}" -lt 12 ]]; then
-    echo "browser: ${passed:-no} test(s) passed, expected 12" >&2
+if [[ "${passed:-0}" -lt 14 ]]; then
+    echo "browser: ${passed:-no} test(s) passed, expected 14" >&2
     status=1
 fi
 for shot in explorer-commerce.png explorer-commerce-docs.png explorer-storefront.png \
     console-setup.png console-customer.png console-code.png console-log.png \
     account-sign-in.png account-sign-in-phone.png account-sign-in-refused.png account-page.png \
     account-signed-out.png account-code-email.png account-code.png account-register.png \
-    account-forgot.png account-reset.png account-consent.png; do
+    account-forgot.png account-reset.png account-consent.png \
+    account-passkeys.png account-sign-in-passkey.png account-sign-in-passkey-refused.png; do
     if [[ $status -eq 0 && ! -s "$shots/$shot" ]]; then
         echo "browser: screenshot $shot missing" >&2
         status=1
