@@ -15,7 +15,7 @@ const ANN: &str = "ann.new@example.com";
 const ANN_PASSWORD: &str = "Ann-s3cret-pass";
 
 /// Asks to register `email`: status, page, and the form's `issued` value.
-async fn ask(
+pub async fn ask(
     s: &TestServer,
     b: &mut Browser,
     email: &str,
@@ -38,7 +38,11 @@ async fn ask(
     (status, page, issued)
 }
 
-async fn complete(s: &TestServer, b: &mut Browser, fields: &[(&str, &str)]) -> reqwest::Response {
+pub async fn complete(
+    s: &TestServer,
+    b: &mut Browser,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
     let token = csrf(s, b, "/account/register").await;
     let mut form = vec![("csrf", token.as_str())];
     form.extend_from_slice(fields);

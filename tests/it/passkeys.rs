@@ -555,3 +555,71 @@ async fn a_passwordless_customer_keeps_their_last_passkey_and_the_legacy_dialect
     let account = s.store().customer_by_email(BOB).await.unwrap().unwrap();
     assert!(account.credentials.passkeys.is_empty());
 }
+
+#[tokio::test]
+async fn an_account_created_with_a_passkey_has_no_password_and_goes_on_to_the_app() {
+    let s = passkey_server().await;
+    let client = add_client(&s, true).await;
+    let mut b = Browser::new();
+    let return_to = crate::account_code::return_to_of(&s, &mut b, &client.0).await;
+    let (status, page, issued) = crate::account_register::ask(&s, &mut b, BOB, &return_to).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("Create account with a passkey instead"),
+        "{page}"
+    );
+    let code = code_in(&mails_with(&s, 1, "Verify your email address").await[0]);
+    let resp = crate::account_register::complete(
+        &s,
+        &mut b,
+        &[
+            ("return_to", &return_to),
+            ("email", BOB),
+            ("issued", &issued),
+            ("code", &code),
+            ("password", ""),
+            ("use", "passkey"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), 303, "{:?}", resp.text().await);
+    let next = location(&resp);
+    assert!(
+        next.starts_with("/account?passkey=create&return_to="),
+        "{next}"
+    );
+    let account = s.store().customer_by_email(BOB).await.unwrap().unwrap();
+    assert_eq!(account.credentials.password_hash, None);
+    assert!(account.customer.email_verified);
+
+    // The account page asks for the passkey, and offers to go on without one.
+    let page = b.get(&s.url(&next)).await.text().await.unwrap();
+    assert!(
+        page.contains("Your account is created. Add a passkey now"),
+        "{page}"
+    );
+    assert!(page.contains("Continue without a passkey"), "{page}");
+    let finish = format!(
+        "/account/passkeys/register?return_to={}",
+        storekey::auth::oidc::authorize::escape(&return_to)
+    );
+    assert!(
+        page.contains(&format!("data-finish=\"{}\"", finish.replace('&', "&amp;"))),
+        "{page}"
+    );
+    let mut key = SoftAuthenticator::new();
+    let (_, options) = call(&s, &mut b, "/account/passkeys/register/options", &json!({})).await;
+    let credential = key.register(&options);
+    let (status, done) = call(
+        &s,
+        &mut b,
+        &finish,
+        &json!({ "name": "Phone", "credential": credential }),
+    )
+    .await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["location"], json!(return_to));
+    let resp = b.get(&s.url(&return_to)).await;
+    assert_eq!(resp.status(), 302);
+    assert!(location(&resp).starts_with(CALLBACK));
+}

@@ -100,6 +100,8 @@ struct RegisterForm<'a> {
     lastname: &'a str,
     return_to: &'a str,
     links: Vec<Link>,
+    /// Passkeys are on: the form may create the account without a password.
+    passkeys: bool,
 }
 
 #[derive(Template)]
@@ -267,6 +269,7 @@ impl Request<'_> {
             lastname: profile.lastname.as_deref().unwrap_or(""),
             return_to: &self.return_to,
             links: links(t, &self.return_to, &[To::Register, To::SignIn]),
+            passkeys: self.state.auth.passkeys_enabled(),
         };
         render(
             said.status,
@@ -304,8 +307,13 @@ impl Request<'_> {
 
     /// Signed in: the session's cookie, and on to `return_to`.
     fn signed_in(&self, issued: &IssuedToken) -> HttpResponse {
+        self.signed_in_to(issued, &self.return_to)
+    }
+
+    /// Signed in: the session's cookie, and on to `next` (a path here).
+    fn signed_in_to(&self, issued: &IssuedToken, next: &str) -> HttpResponse {
         let max_age = issued.expires_at - self.state.auth.now();
-        let mut resp = see_other(&self.return_to, StatusCode::SEE_OTHER);
+        let mut resp = see_other(next, StatusCode::SEE_OTHER);
         set_cookie(
             resp.headers_mut(),
             &session_cookie(issued.token.expose(), max_age.max(0), secure(self.state)),
@@ -400,6 +408,10 @@ pub(super) async fn handle(
         },
         (&Method::POST, ["register", "complete"]) => {
             let issued_at = field("issued").parse::<i64>().unwrap_or(0);
+            // "Create account with a passkey": no password; the account page asks for the
+            // passkey next (passkeys on only).
+            let with_passkey = field("use") == "passkey" && state.auth.passkeys_enabled();
+            let password = Secret::new(form.get("password").unwrap_or(""));
             let profile = Profile {
                 firstname: Some(field("firstname")).filter(|s| !s.is_empty()),
                 lastname: Some(field("lastname")).filter(|s| !s.is_empty()),
@@ -410,7 +422,7 @@ pub(super) async fn handle(
                     &email,
                     Pending { issued_at },
                     &Secret::new(field("code")),
-                    &Secret::new(form.get("password").unwrap_or("")),
+                    (!with_passkey).then_some(&password),
                     profile.clone(),
                     ip,
                 )
@@ -419,6 +431,13 @@ pub(super) async fn handle(
                 req.register_form(&email, issued_at, &profile, Said::error(status, text))
             };
             match result {
+                Ok(issued) if with_passkey => {
+                    let next = format!(
+                        "/account?passkey=create&return_to={}",
+                        crate::auth::oidc::authorize::escape(&req.return_to)
+                    );
+                    req.signed_in_to(&issued, &next)
+                }
                 Ok(issued) => req.signed_in(&issued),
                 Err(RegistrationError::Failure(f)) => req.failure(&f),
                 Err(RegistrationError::Policy(p)) => {

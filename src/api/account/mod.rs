@@ -134,6 +134,10 @@ struct AccountPage<'a> {
     /// `None` when passkeys are off.
     passkeys: Option<Vec<PasskeyLine>>,
     js: Option<String>,
+    /// Where the add form's call sends the browser once the passkey is added.
+    add_finish: String,
+    /// After "Create account with a passkey": where "Continue without a passkey" goes.
+    continue_to: Option<&'a str>,
 }
 
 /// One passkey as the account page lists it.
@@ -438,12 +442,21 @@ pub async fn handle(
     let segments: Vec<&str> = tail.split('/').filter(|s| !s.is_empty()).collect();
     match (&method, segments.as_slice()) {
         (&Method::GET, []) => {
-            let notice = match Params::parse(query).get("passkey") {
-                Some("added") => Some(t.passkey_added),
-                Some("removed") => Some(t.passkey_removed),
-                _ => None,
+            let params = Params::parse(query);
+            let (notice, next) = match params.get("passkey") {
+                Some("added") => (Some(t.passkey_added), None),
+                Some("removed") => (Some(t.passkey_removed), None),
+                // Right after "Create account with a passkey": add it, then on to the app.
+                Some("create") => (
+                    Some(t.passkey_create_now),
+                    params.get("return_to").map(safe_return),
+                ),
+                _ => (None, None),
             };
-            account_page(state, headers, notice, None).await
+            AccountView::new(notice, None)
+                .continuing_to(next)
+                .render(state, headers)
+                .await
         }
         (&Method::POST, ["passkeys", rest @ ..]) => {
             passkeys::handle(state, rest, query, headers, remote, &body).await
@@ -581,11 +594,36 @@ async fn sign_in(
     }
 }
 
+/// What the account page shows besides the customer's own.
+struct AccountView<'a> {
+    notice: Option<&'a str>,
+    error: Option<&'a str>,
+    continue_to: Option<&'a str>,
+}
+
+impl<'a> AccountView<'a> {
+    fn new(notice: Option<&'a str>, error: Option<&'a str>) -> Self {
+        AccountView {
+            notice,
+            error,
+            continue_to: None,
+        }
+    }
+
+    fn continuing_to(mut self, next: Option<&'a str>) -> Self {
+        self.continue_to = next;
+        self
+    }
+
+    async fn render(self, state: &AppState, headers: &HeaderMap) -> HttpResponse {
+        account_page(state, headers, self).await
+    }
+}
+
 async fn account_page(
     state: &AppState,
     headers: &HeaderMap,
-    notice: Option<&str>,
-    error: Option<&str>,
+    view: AccountView<'_>,
 ) -> HttpResponse {
     let t = texts::for_locales(None);
     let session = match current_session(state, headers).await {
@@ -629,11 +667,19 @@ async fn account_page(
         title: p.title,
         csrf: p.csrf,
         css: p.css,
-        notice: notice.map(str::to_string),
-        error: error.map(str::to_string),
+        notice: view.notice.map(str::to_string),
+        error: view.error.map(str::to_string),
         email: &customer.email,
         passkeys,
         js: js_path(state),
+        add_finish: match view.continue_to {
+            Some(next) => format!(
+                "/account/passkeys/register?return_to={}",
+                crate::auth::oidc::authorize::escape(next)
+            ),
+            None => "/account/passkeys/register".into(),
+        },
+        continue_to: view.continue_to,
     };
     render(StatusCode::OK, &page, &csrf, secure(state), None)
 }

@@ -3,7 +3,8 @@
 //! plain form. The ceremonies themselves are the core's (`auth::passkeys`).
 
 use super::{
-    current_session, safe_return, secure, see_other, session_cookie, set_cookie, texts, Csrf,
+    current_session, safe_return, secure, see_other, session_cookie, set_cookie, texts,
+    AccountView, Csrf,
 };
 use crate::api::{client_ip, AppState, HttpResponse};
 use crate::auth::oidc::authorize::Params;
@@ -115,15 +116,17 @@ pub async fn handle(
             };
             let name = request["name"].as_str().unwrap_or("");
             let credential = request["credential"].to_string();
+            // From the page after "Create account with a passkey": on to the app.
+            let next = match Params::parse(query).get("return_to").map(safe_return) {
+                Some(to) if to != "/account" => to.to_string(),
+                _ => "/account?passkey=added".to_string(),
+            };
             match state
                 .auth
                 .register_passkey(customer, name, &credential)
                 .await
             {
-                Ok(_) => json_response(
-                    StatusCode::OK,
-                    &json!({ "location": "/account?passkey=added" }),
-                ),
+                Ok(_) => json_response(StatusCode::OK, &json!({ "location": next })),
                 Err(e) => refusal(&e, t.passkey_not_added),
             }
         }
@@ -168,7 +171,9 @@ async fn remove(state: &AppState, headers: &HeaderMap, body: &[u8]) -> HttpRespo
     let t = texts::for_locales(None);
     let fields = Params::parse(&String::from_utf8_lossy(body));
     if !Csrf::of(headers).accepts(fields.get("csrf")) {
-        return super::account_page(state, headers, None, Some(t.form_expired)).await;
+        return AccountView::new(None, Some(t.form_expired))
+            .render(state, headers)
+            .await;
     }
     let customer = match current_session(state, headers).await {
         Ok(Some((_, s))) => s.customer,
@@ -183,8 +188,14 @@ async fn remove(state: &AppState, headers: &HeaderMap, body: &[u8]) -> HttpRespo
         Ok(()) => see_other("/account?passkey=removed", StatusCode::SEE_OTHER),
         Err(PasskeyError::Failure(f)) => super::failure_page(state, headers, &f),
         Err(PasskeyError::LastWayIn) => {
-            super::account_page(state, headers, None, Some(t.passkey_last_way_in)).await
+            AccountView::new(None, Some(t.passkey_last_way_in))
+                .render(state, headers)
+                .await
         }
-        Err(_) => super::account_page(state, headers, None, Some(t.passkey_refused)).await,
+        Err(_) => {
+            AccountView::new(None, Some(t.passkey_refused))
+                .render(state, headers)
+                .await
+        }
     }
 }

@@ -102,6 +102,11 @@ pub struct Texts {
     pub passkey_throttled: &'static str,
     pub passkeys_off: &'static str,
     pub signed_out_json: &'static str,
+    pub create_with_passkey: &'static str,
+    pub create_with_passkey_hint: &'static str,
+    /// The account page right after "Create account with a passkey".
+    pub passkey_create_now: &'static str,
+    pub continue_without_passkey: &'static str,
 }
 
 pub const EN: Texts = Texts {
@@ -190,6 +195,10 @@ pub const EN: Texts = Texts {
     passkey_throttled: "Too many attempts. Please wait a minute and try again.",
     passkeys_off: "Passkeys are not available here.",
     signed_out_json: "Your session has ended. Please sign in again.",
+    create_with_passkey: "Create account with a passkey instead",
+    create_with_passkey_hint: "No password: you sign in with your device's screen lock, or with a code we email you.",
+    passkey_create_now: "Your account is created. Add a passkey now: give it a name and follow your device's prompt.",
+    continue_without_passkey: "Continue without a passkey",
 };
 
 /// The texts for an `ui_locales` / `Accept-Language` list (the first language known wins).

@@ -133,13 +133,15 @@ impl Provider {
 
     /// Creates the account with the mailed code: confirmed, with `password` and `profile`,
     /// signed in to a new browser session. The password policy is checked before the code
-    /// (a policy refusal spends no guess); every refusal of the code is one answer.
+    /// (a policy refusal spends no guess); every refusal of the code is one answer. Without a
+    /// password (the customer adds a passkey next), the account signs in with passkeys and
+    /// mailed codes until a password is set.
     pub async fn complete_registration(
         &self,
         email: &str,
         pending: Pending,
         code: &Secret,
-        password: &Secret,
+        password: Option<&Secret>,
         profile: Profile,
         ip: Option<IpAddr>,
     ) -> Result<IssuedToken, RegistrationError> {
@@ -158,7 +160,7 @@ impl Provider {
         email: &str,
         pending: Pending,
         code: &Secret,
-        password: &Secret,
+        password: Option<&Secret>,
         profile: Profile,
         ip: Option<IpAddr>,
     ) -> Result<IssuedToken, RegistrationError> {
@@ -170,8 +172,10 @@ impl Provider {
         if let Some(field) = profile.too_long() {
             return Err(RegistrationError::TooLong(field));
         }
-        check_policy(&auth.policy.password, password.expose(), &email)
-            .map_err(RegistrationError::Policy)?;
+        if let Some(password) = password {
+            check_policy(&auth.policy.password, password.expose(), &email)
+                .map_err(RegistrationError::Policy)?;
+        }
         let now = auth.now();
         let ttl = self.code_ttl();
         let issued_at = pending.issued_at;
@@ -202,7 +206,7 @@ impl Provider {
         let created = auth
             .create_customer(NewCustomer {
                 email: email.clone(),
-                password: Some(password.clone()),
+                password: password.cloned(),
                 profile,
                 confirmed: Some(true),
                 email_verified: true,
@@ -222,8 +226,12 @@ impl Provider {
                 AccountError::WrongPassword | AccountError::Locked => RegistrationError::Code,
             })?;
         auth.metrics.login("registration", "success");
-        let (cookie, digest, session) =
-            auth.mint_browser_session(created.id, Method::Password, now);
+        // Without a password (a passkey comes next), the mailed code is what proved it.
+        let method = match password {
+            Some(_) => Method::Password,
+            None => Method::LoginCode,
+        };
+        let (cookie, digest, session) = auth.mint_browser_session(created.id, method, now);
         let expires_at = session.expires_at;
         let started = Box::new((digest, session));
         let outcome = auth
@@ -245,7 +253,7 @@ impl Provider {
             customer: account.customer,
             token: cookie,
             expires_at,
-            method: Method::Password,
+            method,
         })
     }
 }
