@@ -221,7 +221,7 @@ async fn signing_keys_are_sealed_at_rest_and_another_kek_cannot_start_the_server
             .any(|w| pkcs8.windows(32).any(|p| p == w)),
         "not even a 32-byte run of it"
     );
-    let pair = ring::signature::RsaKeyPair::from_pkcs8(&pkcs8).unwrap();
+    let pair = aws_lc_rs::signature::RsaKeyPair::from_pkcs8(&pkcs8).unwrap();
     assert_eq!(rsa_public_jwk(&pair, &key.kid), key.public_jwk);
     let jwks = get_json(&s.url("/.well-known/jwks.json")).await;
     assert_eq!(jwks, json!({"keys": [key.public_jwk]}));

@@ -2,11 +2,11 @@
 //! JWK (the JWKS), `at_hash` (OIDC Core §3.1.3.6) and the PKCE S256 check (RFC 7636 §4.6).
 
 use super::KeyError;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{KeyPair as _, RsaKeyPair, RsaPublicKeyComponents, RSA_PKCS1_SHA256};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use ring::digest::{digest, SHA256};
-use ring::rand::SystemRandom;
-use ring::signature::{RsaKeyPair, RsaPublicKeyComponents, RSA_PKCS1_SHA256};
 use serde_json::{json, Value};
 use std::fmt::Write;
 use subtle::ConstantTimeEq;
@@ -51,7 +51,7 @@ pub fn sign_rs256(key: &RsaKeyPair, kid: &str, claims: &Value) -> Result<String,
         b64url(to_ascii_json(&header)),
         b64url(to_ascii_json(claims))
     );
-    let mut signature = vec![0u8; key.public().modulus_len()];
+    let mut signature = vec![0u8; key.public_modulus_len()];
     key.sign(
         &RSA_PKCS1_SHA256,
         &SystemRandom::new(),
@@ -89,7 +89,7 @@ pub fn pkce_s256_matches(verifier: &str, challenge: &str) -> bool {
 /// `kty`, `use`, `alg`, `kid`, and `n`, `e` in base64url of their big-endian bytes without
 /// leading zeros.
 pub fn rsa_public_jwk(key: &RsaKeyPair, kid: &str) -> Value {
-    let components: RsaPublicKeyComponents<Vec<u8>> = key.public().into();
+    let components: RsaPublicKeyComponents<Vec<u8>> = key.public_key().into();
     json!({
         "kty": "RSA",
         "use": "sig",
@@ -109,7 +109,10 @@ fn without_leading_zeros(bytes: &[u8]) -> &[u8] {
 mod tests {
     use super::super::test_key::{test_key, test_pkcs8};
     use super::*;
-    use ring::signature::{UnparsedPublicKey, RSA_PKCS1_2048_8192_SHA256};
+    // Verified with another implementation than the one that signs: ring.
+    use ring::signature::{
+        RsaPublicKeyComponents as RingComponents, UnparsedPublicKey, RSA_PKCS1_2048_8192_SHA256,
+    };
 
     fn decode(part: &str) -> Vec<u8> {
         URL_SAFE_NO_PAD.decode(part).unwrap()
@@ -165,7 +168,7 @@ mod tests {
         let jwk = rsa_public_jwk(key, "kid-1");
         let signing_input = format!("{}.{}", parts[0], parts[1]);
         let signature = decode(parts[2]);
-        let public = RsaPublicKeyComponents {
+        let public = RingComponents {
             n: jwk_component(&jwk, "n"),
             e: jwk_component(&jwk, "e"),
         };
@@ -176,9 +179,23 @@ mod tests {
                 &signature,
             )
             .unwrap();
-        UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, key.public().as_ref())
+        UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, key.public_key().as_ref())
             .verify(signing_input.as_bytes(), &signature)
             .unwrap();
+
+        // PKCS#1 v1.5 is deterministic: ring signs the same input with the same key to the
+        // same bytes.
+        let ring_pair = ring::signature::RsaKeyPair::from_pkcs8(test_pkcs8()).unwrap();
+        let mut by_ring = vec![0u8; ring_pair.public().modulus_len()];
+        ring_pair
+            .sign(
+                &ring::signature::RSA_PKCS1_SHA256,
+                &ring::rand::SystemRandom::new(),
+                signing_input.as_bytes(),
+                &mut by_ring,
+            )
+            .unwrap();
+        assert_eq!(by_ring, signature);
 
         // One changed payload byte and the signature no longer verifies.
         let mut changed = signing_input.into_bytes();

@@ -5,8 +5,8 @@ use super::jose::{b64url, rsa_public_jwk};
 use super::{Kek, KeyError};
 use crate::model::oidc::SigningKey;
 use crate::model::Timestamp;
+use aws_lc_rs::signature::RsaKeyPair;
 use ring::rand::{SecureRandom, SystemRandom};
-use ring::signature::RsaKeyPair;
 use rsa::pkcs8::EncodePrivateKey;
 
 /// RSA modulus size of new keys: what RS256 relying parties universally accept.
@@ -78,7 +78,7 @@ mod tests {
         );
         let pkcs8 = kek.open(&key.sealed_private, b"kid-new").unwrap();
         let pair = RsaKeyPair::from_pkcs8(&pkcs8).unwrap();
-        assert_eq!(pair.public().modulus_len() * 8, RSA_BITS);
+        assert_eq!(pair.public_modulus_len() * 8, RSA_BITS);
         assert_eq!(key.public_jwk, rsa_public_jwk(&pair, "kid-new"));
         assert_eq!(
             kek.open(&key.sealed_private, b"kid-other"),

@@ -11,7 +11,7 @@ pub use keygen::{generate_rs256, new_kid, signing_key_from_pkcs8, RSA_BITS};
 
 use crate::model::oidc::SigningKey;
 use crate::model::Timestamp;
-use ring::signature::RsaKeyPair;
+use aws_lc_rs::signature::RsaKeyPair;
 use serde_json::Value;
 
 /// What can go wrong with signing keys. None of them carries key material.
@@ -172,7 +172,7 @@ impl Keyring {
             .find(|k| k.kid == kid && k.published_at(now))?;
         let public = ring::signature::UnparsedPublicKey::new(
             &ring::signature::RSA_PKCS1_2048_8192_SHA256,
-            key.pair.public().as_ref(),
+            aws_lc_rs::signature::KeyPair::public_key(&key.pair).as_ref(),
         );
         let signed = &jws[..header_len(jws)?];
         public
@@ -196,7 +196,7 @@ fn header_len(jws: &str) -> Option<usize> {
 /// One RSA key per test binary: generating one in a debug build is slow.
 #[cfg(test)]
 pub(crate) mod test_key {
-    use ring::signature::RsaKeyPair;
+    use aws_lc_rs::signature::RsaKeyPair;
     use rsa::pkcs8::EncodePrivateKey;
     use std::sync::OnceLock;
 
@@ -216,7 +216,7 @@ pub(crate) mod test_key {
         &key().0
     }
 
-    /// The shared key, parsed by ring.
+    /// The shared key, parsed by AWS-LC.
     pub fn test_key() -> &'static RsaKeyPair {
         &key().1
     }
