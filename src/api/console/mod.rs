@@ -4,8 +4,8 @@
 //! CSRF token derived from the session, checked on every POST. The pages call the sign-in core
 //! (`auth`), never the store. Routing is by hand over the path segments, as in the REST API: one
 //! `match` (`route`) over the pages, each area (sign-in, customers, Login as Customer, its log,
-//! storefront tokens, sign-in apps, the overview) in its own file; `errors.rs` words the core's
-//! refusals.
+//! storefront tokens, sign-in apps, the overview, the admin's passkeys) in its own file;
+//! `errors.rs` words the core's refusals.
 
 mod clients;
 mod customers;
