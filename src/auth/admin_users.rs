@@ -3,6 +3,7 @@
 //! code under their own lockout and a per-IP throttle, and kept signed in by sessions that end
 //! after `admin.session_minutes` idle. Scripts keep using admin keys (`tokens.rs`).
 
+use super::passkeys::PasskeyError;
 use super::totp::TotpSecret;
 use super::*;
 use crate::model::{AdminSession, AdminUser};
@@ -318,11 +319,14 @@ impl Auth {
         ip: Option<IpAddr>,
     ) -> Result<AdminSignedIn, AdminSignInError> {
         let now = self.now();
-        if let Some(ip) = ip {
-            if !self.admin.policy.throttle.allow(&limits::ip_key(ip), now) {
-                self.metrics.login("admin_console", "throttled");
-                return Err(AdminSignInError::Throttled);
-            }
+        if !self.admin_throttle_allows(ip) {
+            self.metrics.login("admin_console", "throttled");
+            return Err(AdminSignInError::Throttled);
+        }
+        // With `admin.passkey_only` a password and code open nothing.
+        if self.admin.policy.passkey_only {
+            self.metrics.login("admin_console", "failure");
+            return Err(AdminSignInError::Refused);
         }
         let user = self.store.admin_user(name.trim()).await?;
         let hash = user
@@ -370,6 +374,142 @@ impl Auth {
             token,
             admin: user.name,
         })
+    }
+
+    /// Whether the client may try an admin sign-in now (`throttle.login_per_ip_per_minute`,
+    /// the console's own budget); each call spends one.
+    fn admin_throttle_allows(&self, ip: Option<IpAddr>) -> bool {
+        ip.is_none_or(|ip| {
+            self.admin
+                .policy
+                .throttle
+                .allow(&limits::ip_key(ip), self.now())
+        })
+    }
+
+    /// The password step of a sign-in whose second factor is a passkey: name + password under
+    /// the same throttle and lockout as `admin_sign_in` (a wrong password counts a failure; a
+    /// locked admin is refused), with one answer for every refusal. Success opens nothing and
+    /// clears no lockout: it only allows the passkey options that name this admin
+    /// (`admin_passkey_sign_in_options(Some(name))`), returned with the admin's name as stored.
+    pub async fn admin_password_step(
+        &self,
+        name: &str,
+        password: &Secret,
+        ip: Option<IpAddr>,
+    ) -> Result<(String, serde_json::Value), AdminSignInError> {
+        let now = self.now();
+        if !self.admin_throttle_allows(ip) {
+            self.metrics.login("admin_console", "throttled");
+            return Err(AdminSignInError::Throttled);
+        }
+        if self.admin.policy.passkey_only {
+            self.metrics.login("admin_console", "failure");
+            return Err(AdminSignInError::Refused);
+        }
+        let user = self.store.admin_user(name.trim()).await?;
+        let hash = user
+            .as_ref()
+            .filter(|u| u.is_set_up())
+            .and_then(|u| u.password_hash.clone());
+        let password_ok = self.passwords.verify(hash.as_deref(), password).await?.ok;
+        let (Some(user), Some(hash)) = (user, hash) else {
+            self.metrics.login("admin_console", "failure");
+            return Err(AdminSignInError::Refused);
+        };
+        let (max, minutes) = (
+            self.policy.lockout_max_failures,
+            self.policy.lockout_minutes,
+        );
+        let outcome = self
+            .store
+            .update_admin_user(user.name.clone(), i64::MAX, move |u| {
+                if is_locked(&u.lockout, now) {
+                    return AdminEdit::refuse(Err(AdminSignInError::Locked));
+                }
+                if password_ok && u.password_hash.as_deref() == Some(hash.as_str()) {
+                    return AdminEdit::refuse(Ok(()));
+                }
+                refuse_counting(u, max, minutes, now)
+            })
+            .await?
+            .unwrap_or(Err(AdminSignInError::Refused));
+        if let Err(e) = outcome {
+            let label = match e {
+                AdminSignInError::Locked => "locked",
+                _ => "failure",
+            };
+            self.metrics.login("admin_console", label);
+            return Err(e);
+        }
+        // An admin without a passkey is refused as a wrong password is.
+        match self.admin_passkey_sign_in_options(Some(&user.name)).await {
+            Ok(options) => Ok((user.name, options)),
+            Err(PasskeyError::Failure(f)) => Err(AdminSignInError::Failure(f)),
+            Err(_) => {
+                self.metrics.login("admin_console", "failure");
+                Err(AdminSignInError::Refused)
+            }
+        }
+    }
+
+    /// Options for a passkey-only sign-in (`admin.passkey_only`: any admin's passkey), under
+    /// the console's throttle.
+    pub async fn admin_discoverable_options(
+        &self,
+        ip: Option<IpAddr>,
+    ) -> Result<serde_json::Value, PasskeyError> {
+        if !self.admin_throttle_allows(ip) {
+            self.metrics.passkey("admin_sign_in_options", "throttled");
+            return Err(PasskeyError::Throttled);
+        }
+        self.admin_passkey_sign_in_options(None).await
+    }
+
+    /// A console session from a passkey: the second factor of `expected` (whose password step
+    /// minted the options the answer signs), or with `None` the whole sign-in under
+    /// `admin.passkey_only`; under the console's throttle.
+    pub async fn admin_sign_in_by_passkey(
+        &self,
+        expected: Option<&str>,
+        response: &str,
+        ip: Option<IpAddr>,
+    ) -> Result<AdminSignedIn, PasskeyError> {
+        if !self.admin_throttle_allows(ip) {
+            self.metrics.passkey("admin_sign_in", "throttled");
+            return Err(PasskeyError::Throttled);
+        }
+        // A second factor under `admin.passkey_only` (or a passkey-only answer without it)
+        // is not a way in.
+        if expected.is_some() == self.admin.policy.passkey_only {
+            return Err(PasskeyError::Refused);
+        }
+        let now = self.now();
+        let token = secret::key_from(self.random.as_ref(), "ska_");
+        let session = (
+            token.digest(),
+            AdminSession {
+                admin: String::new(),
+                created_at: now,
+                last_seen: now,
+            },
+        );
+        let admin = self
+            .admin_sign_in_with_passkey(
+                expected,
+                response,
+                crate::auth::passkeys::AdminPasskeySignIn {
+                    session,
+                    idle_seconds: self.admin.policy.session_seconds,
+                },
+            )
+            .await?;
+        Ok(AdminSignedIn { token, admin })
+    }
+
+    /// An admin user's record (the console's passkeys page).
+    pub async fn admin_user(&self, name: &str) -> Result<Option<AdminUser>, StoreError> {
+        self.store.admin_user(name).await
     }
 
     /// The session a console cookie carries, unless it has been idle `admin.session_minutes`
@@ -472,9 +612,19 @@ fn decide_admin_sign_in(
             audit: None,
         };
     }
-    let counting = attempt.max > 0 && attempt.minutes > 0;
-    let locked = counting
-        && count_failure(&mut u.lockout, now, attempt.max, attempt.minutes) == Strike::Locked;
+    refuse_counting(u, attempt.max, attempt.minutes, now)
+}
+
+/// A refused admin sign-in's commit: the failure counts toward the lockout (when lockout is
+/// on), and the failure that engages the lock is audited.
+fn refuse_counting(
+    u: &mut AdminUser,
+    max: u32,
+    minutes: u32,
+    now: Timestamp,
+) -> AdminEdit<Result<(), AdminSignInError>> {
+    let counting = max > 0 && minutes > 0;
+    let locked = counting && count_failure(&mut u.lockout, now, max, minutes) == Strike::Locked;
     AdminEdit {
         outcome: Err(if locked {
             AdminSignInError::Locked

@@ -17,6 +17,7 @@ mod admin;
 mod cli;
 mod commerce;
 mod console;
+mod console_passkeys;
 mod diskfull;
 mod email_verified;
 mod explorer;

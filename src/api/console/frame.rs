@@ -15,6 +15,11 @@ pub struct Frame {
     pub js: String,
     pub notice: Option<String>,
     pub error: Option<String>,
+    /// Whether the navigation links the Passkeys page (passkeys are on).
+    pub nav_passkeys: bool,
+    /// The passkey script, on the pages that use it (with the CSRF token in a meta tag, where
+    /// the script reads it).
+    pub passkeys_js: Option<String>,
 }
 
 impl Frame {
@@ -27,6 +32,8 @@ impl Frame {
             js: asset_path("console.js"),
             notice: None,
             error: None,
+            nav_passkeys: signed.is_some_and(|s| s.passkeys),
+            passkeys_js: None,
         }
     }
 

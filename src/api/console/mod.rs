@@ -4,8 +4,8 @@
 //! CSRF token derived from the session, checked on every POST. The pages call the sign-in core
 //! (`auth`), never the store. Routing is by hand over the path segments, as in the REST API: one
 //! `match` (`route`) over the pages, each area (sign-in, customers, Login as Customer, its log,
-//! storefront tokens, sign-in apps, the overview) in its own file; `errors.rs` words the core's
-//! refusals.
+//! storefront tokens, sign-in apps, the overview, the admin's passkeys) in its own file;
+//! `errors.rs` words the core's refusals.
 
 mod clients;
 mod customers;
@@ -14,6 +14,7 @@ mod frame;
 mod log;
 mod login_as;
 mod overview;
+mod passkeys;
 mod sign_in;
 mod tokens;
 
@@ -46,7 +47,7 @@ struct Asset {
     bytes: &'static [u8],
 }
 
-const ASSETS: [Asset; 2] = [
+const ASSETS: [Asset; 3] = [
     Asset {
         name: "console.css",
         content_type: "text/css; charset=utf-8",
@@ -56,6 +57,12 @@ const ASSETS: [Asset; 2] = [
         name: "console.js",
         content_type: "text/javascript; charset=utf-8",
         bytes: include_bytes!("../../../assets/console/console.js"),
+    },
+    // The hosted pages' passkey script, served here too so the console loads only from /admin.
+    Asset {
+        name: "passkeys.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: crate::api::account::PASSKEYS_JS,
     },
 ];
 
@@ -151,11 +158,13 @@ pub(crate) fn csrf_token(session_token: &str) -> String {
     hex::encode(ctx.finish())
 }
 
-/// A signed-in request: who, and the CSRF token its forms carry.
+/// A signed-in request: who, the CSRF token its forms carry, and whether passkeys are on (the
+/// navigation links the Passkeys page).
 pub(crate) struct Signed {
     pub admin: String,
     pub csrf: String,
     pub token: String,
+    pub passkeys: bool,
 }
 
 /// `application/x-www-form-urlencoded` (and query strings): `+` is a space here. A name given
@@ -202,7 +211,7 @@ pub async fn handle(
     let cross_site = headers
         .get("sec-fetch-site")
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"));
-    if m == "POST" && cross_site && matches!(segments.as_slice(), ["sign-in"] | ["setup"]) {
+    if m == "POST" && cross_site && matches!(segments.as_slice(), ["sign-in", ..] | ["setup"]) {
         return frame::message_page(
             StatusCode::FORBIDDEN,
             "Invalid form key",
@@ -212,9 +221,24 @@ pub async fn handle(
     // Pages for people without a session.
     match (m, segments.as_slice()) {
         ("GET", ["assets", tag, name]) => return asset(tag, name),
-        ("GET", ["sign-in"]) => return sign_in::sign_in_page(None, StatusCode::OK),
+        ("GET", ["sign-in"]) => return sign_in::sign_in_page(state, None, StatusCode::OK),
         ("POST", ["sign-in"]) => {
-            return sign_in::sign_in(state, &form(&body), ip, secure).await;
+            let f = form(&body);
+            if f.get("factor").is_some_and(|v| v == "passkey") {
+                return passkeys::password_step(state, &f, ip, secure).await;
+            }
+            return sign_in::sign_in(state, &f, ip, secure).await;
+        }
+        // The passkey sign-in's JSON calls: only as JSON (a cross-origin page cannot send that
+        // without asking first).
+        ("POST", ["sign-in", "passkey", ..]) if !passkeys::is_json(headers) => {
+            return passkeys::refused_call();
+        }
+        ("POST", ["sign-in", "passkey", "options"]) => {
+            return passkeys::sign_in_options(state, headers, ip).await;
+        }
+        ("POST", ["sign-in", "passkey"]) => {
+            return passkeys::sign_in(state, headers, &query, &body, ip, secure).await;
         }
         ("GET", ["setup"]) => return sign_in::setup_page(state, &query).await,
         ("POST", ["setup"]) => return sign_in::setup(state, &form(&body), secure).await,
@@ -229,16 +253,25 @@ pub async fn handle(
         None => None,
     };
     let (Some(token), Some(session)) = (token, session) else {
+        if m == "POST" && segments.starts_with(&["passkeys", "register"]) {
+            return passkeys::signed_out();
+        }
         return redirect("/admin/sign-in");
     };
     let signed = Signed {
         admin: session.admin.clone(),
         csrf: csrf_token(&token),
         token,
+        passkeys: state.auth.passkeys_enabled(),
     };
     let fields = form(&body);
     if m == "POST" {
-        let presented = fields.get("csrf").map(String::as_str).unwrap_or("");
+        // A form carries the token in `csrf`; the passkey script's JSON calls in `X-CSRF-Token`.
+        let presented = fields
+            .get("csrf")
+            .map(String::as_str)
+            .or_else(|| headers.get("x-csrf-token").and_then(|v| v.to_str().ok()))
+            .unwrap_or("");
         let same: bool =
             subtle::ConstantTimeEq::ct_eq(presented.as_bytes(), signed.csrf.as_bytes()).into();
         if !same {
@@ -248,6 +281,19 @@ pub async fn handle(
                 "Invalid security or form key. Please refresh the page.",
             );
         }
+    }
+    // With `admin.passkey_only`, an admin without a passkey (just set up) has the Passkeys
+    // page and sign-out only, until they add one.
+    let enrolling = matches!(segments.as_slice(), ["passkeys", ..] | ["sign-out"]);
+    if !enrolling {
+        match passkeys::must_enrol(state, &signed.admin).await {
+            Ok(false) => {}
+            Ok(true) => return redirect("/admin/passkeys"),
+            Err(resp) => return resp,
+        }
+    }
+    if segments.as_slice() == ["passkeys", "register"] && m == "POST" {
+        return passkeys::register(state, &signed, &body).await;
     }
     route(state, &signed, m, &segments, &query, &fields, secure).await
 }
@@ -287,6 +333,9 @@ async fn route(
         ("GET", ["clients", id, "remove"]) => clients::confirm_remove(state, s, id).await,
         ("POST", ["clients", id, "remove"]) => clients::remove(state, s, id).await,
         ("GET", ["overview"]) => overview::page(state, s).await,
+        ("GET", ["passkeys"]) => passkeys::page(state, s, q).await,
+        ("POST", ["passkeys", "register", "options"]) => passkeys::register_options(state, s).await,
+        ("POST", ["passkeys", id, "remove"]) => passkeys::remove(state, s, id).await,
         _ => not_found(),
     }
 }

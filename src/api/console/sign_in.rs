@@ -16,11 +16,26 @@ use warp::http::{header, HeaderValue, StatusCode};
 #[template(path = "console/sign_in.html")]
 struct SignInPage {
     frame: Frame,
+    /// Passkeys are on: the form offers one instead of the authenticator code.
+    passkeys: bool,
+    /// `admin.passkey_only`: a passkey button and no form.
+    passkey_only: bool,
 }
 
-pub(super) fn sign_in_page(error: Option<&str>, status: StatusCode) -> HttpResponse {
+pub(super) fn sign_in_page(
+    state: &AppState,
+    error: Option<&str>,
+    status: StatusCode,
+) -> HttpResponse {
+    let passkeys = state.auth.passkeys_enabled();
+    let mut frame = Frame::new("Sign in", None).error(error.map(str::to_string));
+    if passkeys {
+        frame.passkeys_js = Some(super::asset_path("passkeys.js"));
+    }
     let page = SignInPage {
-        frame: Frame::new("Sign in", None).error(error.map(str::to_string)),
+        frame,
+        passkeys,
+        passkey_only: state.auth.admin.policy.passkey_only,
     };
     render(status, &page)
 }
@@ -48,7 +63,7 @@ pub(super) async fn sign_in(
     {
         Ok(s) => signed_in(&s.token, secure, "/admin/customers"),
         Err(e) => match sign_in_refusal(e) {
-            Ok((message, status)) => sign_in_page(Some(message), status),
+            Ok((message, status)) => sign_in_page(state, Some(message), status),
             Err(resp) => *resp,
         },
     }

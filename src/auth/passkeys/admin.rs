@@ -17,6 +17,7 @@ use webauthn_rs::prelude::{
 /// What an admin's passkey sign-in asks of the store: for whom (the second factor of a named
 /// admin, or whoever's passkey answers), and the session it opens.
 pub struct AdminPasskeySignIn {
+    /// The session to open; its `admin` is set to whoever's passkey answered.
     pub session: (Digest, AdminSession),
     /// Sessions idle this long are dropped when one opens (`update_admin_user`).
     pub idle_seconds: i64,
@@ -308,10 +309,14 @@ impl Auth {
                         audit: Some(admin_clone_entry(&u.name, &key_name, now)),
                     };
                 }
+                // The session is whoever's passkey answered (with `None` the caller could
+                // not name them).
+                let (digest, mut session) = sign_in.session;
+                session.admin = u.name.clone();
                 AdminEdit {
                     outcome: Ok(()),
                     save: true,
-                    session: Some(sign_in.session),
+                    session: Some((digest, session)),
                     audit: Some(audit_entry(
                         now,
                         u.name.clone(),
