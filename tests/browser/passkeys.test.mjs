@@ -2,8 +2,8 @@
 // WebAuthn virtual authenticator (WebAuthn.addVirtualAuthenticator: CTAP2, internal transport,
 // resident keys, user verification), as SPEC §11 and issue 26 describe: a customer adds a
 // passkey on the account page, signs out, and signs in with it through an OpenID Connect flow
-// started by openid-client, which redeems the code; an admin signs in to the console with a
-// passkey.
+// started by openid-client, which redeems the code; an admin adds a passkey on the console and
+// signs in with it after the password, instead of the authenticator code.
 //
 // WebAuthn needs a secure context whose host is the relying party id: http://localhost is one,
 // an IP address never is. So this file starts its own storekey (STOREKEY_BIN) on a free port
@@ -14,6 +14,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -44,6 +45,9 @@ let rp;
 let browser;
 let profile;
 let registered;
+let setupPath;
+const ADMIN = 'owner';
+const ADMIN_PASSWORD = 'Owner-pass-2026!';
 
 async function freePort() {
   return new Promise((resolve) => {
@@ -82,6 +86,7 @@ before(async () => {
     execFileSync(bin, args, { cwd: work, env: serverEnv(port), encoding: 'utf8' });
   offline('customer', 'add', '--email', EMAIL, '--password', PASSWORD,
     '--firstname', 'Eve', '--lastname', 'Rowe', '--confirmed');
+  setupPath = offline('admin', 'add', '--name', ADMIN).match(/\/admin\/setup\?code=[0-9a-f]+/)[0];
 
   server = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`], {
     cwd: work,
@@ -277,6 +282,67 @@ test('a passkey the server no longer knows is refused on the sign-in page with t
     assert.equal(said, 'That passkey was not accepted. Please try again, or sign in another way.');
     assert.equal(new URL(page.url()).pathname, '/account/sign-in');
     await shot(page, 'account-sign-in-passkey-refused.png');
+  } finally {
+    await context.close();
+  }
+});
+
+/// RFC 6238 as authenticator apps compute it: HMAC-SHA1 over the 30-second step, 6 digits.
+function totp(base32, step) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of base32.replace(/=+$/, '')) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(step));
+  const mac = createHmac('sha1', key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0x0f;
+  const word = mac.readUInt32BE(offset) & 0x7fffffff;
+  return String(word % 1_000_000).padStart(6, '0');
+}
+
+test('an admin adds a passkey on the console and signs in with it instead of the code', async () => {
+  const { context, page } = await pageWithAuthenticator();
+  try {
+    // Setup: password and the authenticator app, as every admin starts.
+    await page.goto(`${base}${setupPath}`);
+    const secret = await page.$eval('#totp-secret', (el) => el.textContent.trim());
+    await page.type('#password', ADMIN_PASSWORD);
+    await page.type('#confirmation', ADMIN_PASSWORD);
+    await page.type('#totp', totp(secret, Math.floor(Date.now() / 30000)));
+    await Promise.all([page.waitForNavigation(), page.click('main form button[type=submit]')]);
+    assert.equal(new URL(page.url()).pathname, '/admin/customers');
+
+    // The Passkeys page: add one.
+    await Promise.all([page.waitForNavigation(), page.click('a[href="/admin/passkeys"]')]);
+    await page.waitForSelector('form[data-passkey-add]:not([hidden])');
+    await page.type('#passkey-name', 'Support laptop');
+    await Promise.all([
+      page.waitForNavigation(),
+      page.click('form[data-passkey-add] button[type="submit"]'),
+    ]);
+    const rows = await page.$$eval('tbody tr', (trs) => trs.map((tr) => tr.textContent));
+    assert.equal(rows.length, 1);
+    assert.match(rows[0], /Support laptop/);
+    await shot(page, 'console-passkeys.png');
+
+    // Sign out; sign in with the password, then the passkey instead of the code.
+    await Promise.all([page.waitForNavigation(), page.click('form.signout button')]);
+    assert.equal(new URL(page.url()).pathname, '/admin/sign-in');
+    await page.type('#name', ADMIN);
+    await page.type('#password', ADMIN_PASSWORD);
+    await Promise.all([page.waitForNavigation(), page.click('button[name="factor"][value="passkey"]')]);
+    await page.waitForSelector('button[data-passkey-sign-in]:not([hidden])');
+    assert.match(await page.content(), /Password accepted for <strong>owner<\/strong>/);
+    await shot(page, 'console-sign-in-passkey.png');
+    await Promise.all([page.waitForNavigation(), page.click('button[data-passkey-sign-in]')]);
+    assert.equal(new URL(page.url()).pathname, '/admin/customers');
+    assert.match(await page.content(), /owner/);
+
+    // The passkey's use is on its row.
+    await page.goto(`${base}/admin/passkeys`);
+    const used = await page.$$eval('tbody tr td', (tds) => tds.map((td) => td.textContent.trim()));
+    assert.notEqual(used[2], '', JSON.stringify(used));
   } finally {
     await context.close();
   }

@@ -190,8 +190,8 @@ for kind in skipped todo; do
     fi
 done
 passed="$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$work/tap" | tail -n 1)"
-if [[ "${passed:-0}" -lt 14 ]]; then
-    echo "browser: ${passed:-no} test(s) passed, expected 14" >&2
+if [[ "${passed:-0}" -lt 15 ]]; then
+    echo "browser: ${passed:-no} test(s) passed, expected 15" >&2
     status=1
 fi
 for shot in explorer-commerce.png explorer-commerce-docs.png explorer-storefront.png \
@@ -199,7 +199,8 @@ for shot in explorer-commerce.png explorer-commerce-docs.png explorer-storefront
     account-sign-in.png account-sign-in-phone.png account-sign-in-refused.png account-page.png \
     account-signed-out.png account-code-email.png account-code.png account-register.png \
     account-forgot.png account-reset.png account-consent.png \
-    account-passkeys.png account-sign-in-passkey.png account-sign-in-passkey-refused.png; do
+    account-passkeys.png account-sign-in-passkey.png account-sign-in-passkey-refused.png \
+    console-passkeys.png console-sign-in-passkey.png; do
     if [[ $status -eq 0 && ! -s "$shots/$shot" ]]; then
         echo "browser: screenshot $shot missing" >&2
         status=1
