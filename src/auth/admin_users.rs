@@ -319,26 +319,7 @@ impl Auth {
         ip: Option<IpAddr>,
     ) -> Result<AdminSignedIn, AdminSignInError> {
         let now = self.now();
-        if !self.admin_throttle_allows(ip) {
-            self.metrics.login("admin_console", "throttled");
-            return Err(AdminSignInError::Throttled);
-        }
-        // With `admin.passkey_only` a password and code open nothing.
-        if self.admin.policy.passkey_only {
-            self.metrics.login("admin_console", "failure");
-            return Err(AdminSignInError::Refused);
-        }
-        let user = self.store.admin_user(name.trim()).await?;
-        let hash = user
-            .as_ref()
-            .filter(|u| u.is_set_up())
-            .and_then(|u| u.password_hash.clone());
-        // Verified (against a dummy hash when there is no user) so timing does not tell.
-        let password_ok = self.passwords.verify(hash.as_deref(), password).await?.ok;
-        let (Some(user), Some(hash)) = (user, hash) else {
-            self.metrics.login("admin_console", "failure");
-            return Err(AdminSignInError::Refused);
-        };
+        let (user, hash, password_ok) = self.admin_password(name, password, ip).await?;
         let token = secret::key_from(self.random.as_ref(), "ska_");
         let attempt = AdminAttempt {
             password_ok,
@@ -376,6 +357,38 @@ impl Auth {
         })
     }
 
+    /// The first part of both password sign-ins: the client's budget, `admin.passkey_only`
+    /// (a password then opens nothing), and the password verified against the set-up user's
+    /// hash (against a dummy hash when there is none, so timing does not tell). The user, the
+    /// hash verified against (the commit checks it is still the stored one) and the verdict;
+    /// an unknown or unfinished user is `Refused`.
+    async fn admin_password(
+        &self,
+        name: &str,
+        password: &Secret,
+        ip: Option<IpAddr>,
+    ) -> Result<(AdminUser, String, bool), AdminSignInError> {
+        if !self.admin_throttle_allows(ip) {
+            self.metrics.login("admin_console", "throttled");
+            return Err(AdminSignInError::Throttled);
+        }
+        if self.admin.policy.passkey_only {
+            self.metrics.login("admin_console", "failure");
+            return Err(AdminSignInError::Refused);
+        }
+        let user = self.store.admin_user(name.trim()).await?;
+        let hash = user
+            .as_ref()
+            .filter(|u| u.is_set_up())
+            .and_then(|u| u.password_hash.clone());
+        let password_ok = self.passwords.verify(hash.as_deref(), password).await?.ok;
+        let (Some(user), Some(hash)) = (user, hash) else {
+            self.metrics.login("admin_console", "failure");
+            return Err(AdminSignInError::Refused);
+        };
+        Ok((user, hash, password_ok))
+    }
+
     /// Whether the client may try an admin sign-in now (`throttle.login_per_ip_per_minute`,
     /// the console's own budget); each call spends one.
     fn admin_throttle_allows(&self, ip: Option<IpAddr>) -> bool {
@@ -399,24 +412,7 @@ impl Auth {
         ip: Option<IpAddr>,
     ) -> Result<(String, serde_json::Value), AdminSignInError> {
         let now = self.now();
-        if !self.admin_throttle_allows(ip) {
-            self.metrics.login("admin_console", "throttled");
-            return Err(AdminSignInError::Throttled);
-        }
-        if self.admin.policy.passkey_only {
-            self.metrics.login("admin_console", "failure");
-            return Err(AdminSignInError::Refused);
-        }
-        let user = self.store.admin_user(name.trim()).await?;
-        let hash = user
-            .as_ref()
-            .filter(|u| u.is_set_up())
-            .and_then(|u| u.password_hash.clone());
-        let password_ok = self.passwords.verify(hash.as_deref(), password).await?.ok;
-        let (Some(user), Some(hash)) = (user, hash) else {
-            self.metrics.login("admin_console", "failure");
-            return Err(AdminSignInError::Refused);
-        };
+        let (user, hash, password_ok) = self.admin_password(name, password, ip).await?;
         let (max, minutes) = (
             self.policy.lockout_max_failures,
             self.policy.lockout_minutes,

@@ -444,6 +444,16 @@ pub struct AdminEdit<T> {
 }
 
 impl<T> AdminEdit<T> {
+    /// Save the edited record, open `session` if given, append `audit`.
+    pub fn save(outcome: T, session: Option<(Digest, AdminSession)>, audit: AuditEntry) -> Self {
+        AdminEdit {
+            outcome,
+            save: true,
+            session,
+            audit: Some(audit),
+        }
+    }
+
     /// Write nothing.
     pub fn refuse(outcome: T) -> Self {
         AdminEdit {

@@ -61,11 +61,7 @@ impl Auth {
         response: &str,
     ) -> Result<Passkey, PasskeyError> {
         let result = self.admin_register_passkey_now(admin, name, response).await;
-        self.metrics.passkey(
-            "admin_register",
-            result.as_ref().map_or_else(|e| e.label(), |_| "success"),
-        );
-        result
+        self.counted("admin_register", result)
     }
 
     async fn admin_register_passkey_now(
@@ -104,18 +100,11 @@ impl Auth {
                 let detail = format!("{}: {}", u.name, added.name);
                 match add_to(&mut u.passkey_handle, &mut u.passkeys, handle, added) {
                     Err(e) => AdminEdit::refuse(Err(e)),
-                    Ok(()) => AdminEdit {
-                        outcome: Ok(()),
-                        save: true,
-                        session: None,
-                        audit: Some(audit_entry(
-                            now,
-                            actor,
-                            "admin_passkey_added",
-                            None,
-                            Some(detail),
-                        )),
-                    },
+                    Ok(()) => AdminEdit::save(
+                        Ok(()),
+                        None,
+                        audit_entry(now, actor, "admin_passkey_added", None, Some(detail)),
+                    ),
                 }
             })
             .await?;
@@ -143,26 +132,15 @@ impl Auth {
                 }
                 let gone = u.passkeys.remove(at);
                 let detail = format!("{}: {}", u.name, gone.name);
-                AdminEdit {
-                    outcome: Ok(()),
-                    save: true,
-                    session: None,
-                    audit: Some(audit_entry(
-                        now,
-                        actor,
-                        "admin_passkey_removed",
-                        None,
-                        Some(detail),
-                    )),
-                }
+                AdminEdit::save(
+                    Ok(()),
+                    None,
+                    audit_entry(now, actor, "admin_passkey_removed", None, Some(detail)),
+                )
             })
             .await?;
         let result = outcome.unwrap_or(Err(PasskeyError::NotFound));
-        self.metrics.passkey(
-            "admin_remove",
-            result.as_ref().map_or_else(|e| e.label(), |_| "success"),
-        );
-        result
+        self.counted("admin_remove", result)
     }
 
     /// Options for an admin's passkey sign-in: the second factor of `admin` (its passkeys in
@@ -223,11 +201,7 @@ impl Auth {
         let result = self
             .admin_sign_in_with_passkey_now(expected, response, sign_in)
             .await;
-        self.metrics.passkey(
-            "admin_sign_in",
-            result.as_ref().map_or_else(|e| e.label(), |_| "success"),
-        );
-        result
+        self.counted("admin_sign_in", result)
     }
 
     async fn admin_sign_in_with_passkey_now(
@@ -313,18 +287,17 @@ impl Auth {
                 // not name them).
                 let (digest, mut session) = sign_in.session;
                 session.admin = u.name.clone();
-                AdminEdit {
-                    outcome: Ok(()),
-                    save: true,
-                    session: Some((digest, session)),
-                    audit: Some(audit_entry(
+                AdminEdit::save(
+                    Ok(()),
+                    Some((digest, session)),
+                    audit_entry(
                         now,
                         u.name.clone(),
                         "admin_passkey_sign_in",
                         None,
                         Some(key_name),
-                    )),
-                }
+                    ),
+                )
             })
             .await?;
         match outcome {

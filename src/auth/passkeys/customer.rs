@@ -187,11 +187,7 @@ impl Auth {
         response: &str,
     ) -> Result<Passkey, PasskeyError> {
         let result = self.register_passkey_now(customer, name, response).await;
-        self.metrics.passkey(
-            "register",
-            result.as_ref().map_or_else(|e| e.label(), |_| "success"),
-        );
-        result
+        self.counted("register", result)
     }
 
     async fn register_passkey_now(
@@ -474,11 +470,7 @@ impl Auth {
             Updated::Saved(_, r) | Updated::Refused(r) => r,
             Updated::NotFound | Updated::EmailTaken => Err(PasskeyError::NotFound),
         };
-        self.metrics.passkey(
-            "remove",
-            result.as_ref().map_or_else(|e| e.label(), |_| "success"),
-        );
-        result
+        self.counted("remove", result)
     }
 }
 

@@ -180,6 +180,17 @@ impl Auth {
         self.passkeys.as_ref().ok_or(PasskeyError::Off)
     }
 
+    /// `result`, counted in `storekey_passkey_total` under `ceremony`.
+    fn counted<T>(
+        &self,
+        ceremony: &'static str,
+        result: Result<T, PasskeyError>,
+    ) -> Result<T, PasskeyError> {
+        let outcome = result.as_ref().map_or_else(|e| e.label(), |_| "success");
+        self.metrics.passkey(ceremony, outcome);
+        result
+    }
+
     /// Whether passkeys are on.
     pub fn passkeys_enabled(&self) -> bool {
         self.passkeys.is_some()
