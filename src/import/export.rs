@@ -1,18 +1,21 @@
 //! `storekey export`: every customer as one JSON object per line, in the field names the JSON
-//! Lines reader takes, with the password hash in its stored form, so an export imported into
-//! another store keeps every password. Read in keyset pages from one snapshot.
+//! Lines reader takes, with the password hash in its stored form and the passkeys with their
+//! WebAuthn credentials, so an export imported into another store keeps every password and
+//! passkey. Read in keyset pages from one snapshot.
 
 use crate::model::{rfc3339, Account, CustomerId};
 use crate::store::Backend as _;
 use crate::store::{Store, StoreError};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use serde_json::{json, Value};
 use std::io::Write;
 
 /// Customers read per page.
 const PAGE: usize = 1000;
 
-/// One customer's line (without the newline). `addresses` only when there are some, so the
-/// lines of customers without any read as they did before addresses existed.
+/// One customer's line (without the newline). `addresses` only when there are some, and
+/// `passkey_handle` with `passkeys` only when there are passkeys, so the lines of customers
+/// without any read as they did before addresses and passkeys existed.
 pub fn line(account: &Account) -> Value {
     let c = &account.customer;
     let p = &c.profile;
@@ -67,6 +70,29 @@ pub fn line(account: &Account) -> Value {
             })
             .collect();
         fields.insert("addresses".into(), Value::Array(addresses));
+    }
+    let k = &account.credentials;
+    if let (false, Value::Object(fields)) = (k.passkeys.is_empty(), &mut line) {
+        let handle = k.passkey_handle.map(|h| URL_SAFE_NO_PAD.encode(h));
+        let passkeys = k
+            .passkeys
+            .iter()
+            .map(|p| {
+                json!({
+                    "id": URL_SAFE_NO_PAD.encode(&p.id),
+                    "name": p.name,
+                    "created_at": rfc3339(p.created_at),
+                    "last_used_at": p.last_used_at.map(rfc3339),
+                    "counter": p.counter,
+                    "backup_eligible": p.backup_eligible,
+                    "backup_state": p.backup_state,
+                    "transports": p.transports,
+                    "credential": p.credential,
+                })
+            })
+            .collect();
+        fields.insert("passkey_handle".into(), json!(handle));
+        fields.insert("passkeys".into(), Value::Array(passkeys));
     }
     line
 }

@@ -4,9 +4,12 @@
 
 use super::{checked_email, fields, ImportRow, RowError, RowProblem, MAX_LINE};
 use crate::auth::legacy_hash::Limits;
+use crate::model::passkey::{Passkey, UserHandle, MAX_NAME_CHARS, MAX_PASSKEYS};
 use crate::model::{
-    self, Address, AddressBook, AddressId, MAX_ADDRESSES, MAX_FIELD_CHARS, MAX_STREET_LINES,
+    self, Address, AddressBook, AddressId, Timestamp, MAX_ADDRESSES, MAX_FIELD_CHARS,
+    MAX_STREET_LINES,
 };
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use serde_json::{Map, Value};
 use std::io::{BufRead, Read};
 
@@ -177,6 +180,7 @@ fn row(bytes: &[u8], line: u64, limits: &Limits) -> Result<ImportRow, RowError> 
         Some(_) => return Err(input.wrong("created_at", "whole seconds or a date string")),
     };
     row.addresses = addresses(&input)?;
+    (row.passkey_handle, row.passkeys) = passkeys(&input)?;
     let hash = input.string("password_hash")?;
     row.set_password(hash.as_deref(), None, limits);
     Ok(row)
@@ -264,6 +268,146 @@ fn addresses(input: &Fields<'_>) -> Result<AddressBook, RowError> {
         });
     }
     Ok(book)
+}
+
+/// `passkey_handle` and `passkeys` as `storekey export` writes them: the handle and each id
+/// unpadded base64url, each passkey's `credential` the WebAuthn library's credential (JSON, in a
+/// string) for that same id, so a passkey that reads here signs in on the new store. Held to
+/// the limits the hosted pages keep (`MAX_PASSKEYS`, names of `MAX_NAME_CHARS`). A handle
+/// without passkeys is checked and dropped (nothing would sign in with it).
+fn passkeys(input: &Fields<'_>) -> Result<(Option<UserHandle>, Vec<Passkey>), RowError> {
+    const HANDLE: &str = "a user handle of 16 bytes in unpadded base64url";
+    let handle = match input.obj.get("passkey_handle") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(
+            URL_SAFE_NO_PAD
+                .decode(s.as_bytes())
+                .ok()
+                .and_then(|b| UserHandle::try_from(b).ok())
+                .ok_or_else(|| input.wrong("passkey_handle", HANDLE))?,
+        ),
+        Some(_) => return Err(input.wrong("passkey_handle", HANDLE)),
+    };
+    let items = match input.obj.get("passkeys") {
+        None | Some(Value::Null) => return Ok((None, Vec::new())),
+        Some(Value::Array(items)) if items.len() <= MAX_PASSKEYS => items,
+        Some(_) => return Err(input.wrong("passkeys", "an array of at most 10 passkey objects")),
+    };
+    if items.is_empty() {
+        return Ok((None, Vec::new()));
+    }
+    let Some(handle) = handle else {
+        return Err(input.wrong(
+            "passkey_handle",
+            "given with passkeys: a user handle of 16 bytes in unpadded base64url",
+        ));
+    };
+    let mut list: Vec<Passkey> = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let field = |name: &str| format!("passkeys[{i}].{name}");
+        let Value::Object(obj) = item else {
+            return Err(input.wrong(&format!("passkeys[{i}]"), "a passkey object"));
+        };
+        let wrong = |name: &str, expected: &'static str| input.wrong(&field(name), expected);
+        const ID: &str = "a credential id in unpadded base64url, once per customer";
+        let id = match obj.get("id") {
+            Some(Value::String(s)) => URL_SAFE_NO_PAD
+                .decode(s.as_bytes())
+                .ok()
+                .filter(|id| !id.is_empty() && !list.iter().any(|p| p.id == *id))
+                .ok_or_else(|| wrong("id", ID))?,
+            _ => return Err(wrong("id", ID)),
+        };
+        const NAME: &str = "a name of 1 to 64 characters, no control characters";
+        let name = match obj.get("name") {
+            Some(Value::String(s)) => {
+                let s = s.trim();
+                if s.is_empty()
+                    || s.chars().count() > MAX_NAME_CHARS
+                    || s.chars().any(char::is_control)
+                {
+                    return Err(wrong("name", NAME));
+                }
+                s.to_owned()
+            }
+            _ => return Err(wrong("name", NAME)),
+        };
+        const AT: &str = "whole seconds or a date string";
+        let created_at = match obj.get("created_at") {
+            Some(v) => moment(v).ok_or_else(|| wrong("created_at", AT))?,
+            None => return Err(wrong("created_at", AT)),
+        };
+        let last_used_at = match obj.get("last_used_at") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(
+                moment(v)
+                    .ok_or_else(|| wrong("last_used_at", "whole seconds, a date string or null"))?,
+            ),
+        };
+        let counter = match obj.get("counter") {
+            None | Some(Value::Null) => 0,
+            Some(Value::Number(n)) => n
+                .as_u64()
+                .and_then(|c| u32::try_from(c).ok())
+                .ok_or_else(|| wrong("counter", "an integer from 0 to 4294967295"))?,
+            Some(_) => return Err(wrong("counter", "an integer from 0 to 4294967295")),
+        };
+        let fields = Fields {
+            obj,
+            line: input.line,
+        };
+        let flag = |name: &str| -> Result<bool, RowError> {
+            fields
+                .flag(name)
+                .map(|f| f.unwrap_or(false))
+                .map_err(|_| wrong(name, "true or false"))
+        };
+        let transports = match obj.get("transports") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(ts)) => ts
+                .iter()
+                .map(|t| match t {
+                    Value::String(s) => Ok(s.clone()),
+                    _ => Err(wrong("transports", "an array of strings")),
+                })
+                .collect::<Result<_, _>>()?,
+            Some(_) => return Err(wrong("transports", "an array of strings")),
+        };
+        const CREDENTIAL: &str =
+            "the WebAuthn credential of this id as a JSON string (what storekey export writes)";
+        let credential = match obj.get("credential") {
+            Some(Value::String(s)) if credential_of(s, &id) => s.clone(),
+            _ => return Err(wrong("credential", CREDENTIAL)),
+        };
+        list.push(Passkey {
+            id,
+            name,
+            created_at,
+            last_used_at,
+            counter,
+            backup_eligible: flag("backup_eligible")?,
+            backup_state: flag("backup_state")?,
+            transports,
+            credential,
+        });
+    }
+    Ok((Some(handle), list))
+}
+
+/// A passkey's time: whole seconds, or a date string in a form `fields::timestamp` takes.
+fn moment(value: &Value) -> Option<Timestamp> {
+    match value {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => fields::timestamp(s).ok(),
+        _ => None,
+    }
+}
+
+/// Whether `text` is the WebAuthn library's stored credential (as the sign-in reads it back)
+/// and is the credential `id` names: anything else would fail every sign-in on the new store.
+fn credential_of(text: &str, id: &[u8]) -> bool {
+    serde_json::from_str::<webauthn_rs::prelude::Credential>(text)
+        .is_ok_and(|c| c.cred_id.as_slice() == id)
 }
 
 /// Where the JSON broke, by column; serde_json's own text is not used (a data error can quote

@@ -145,6 +145,10 @@ pub struct ImportRow {
     /// The addresses of a JSON Lines export (`addresses`, `default_billing`,
     /// `default_shipping`); their ids are the source's and a store assigns its own.
     pub addresses: crate::model::AddressBook,
+    /// A JSON Lines export's passkeys and the WebAuthn user handle they were registered under
+    /// (`passkey_handle`, `passkeys`): both or neither (a handle without passkeys is dropped).
+    pub passkey_handle: Option<crate::model::passkey::UserHandle>,
+    pub passkeys: Vec<crate::model::passkey::Passkey>,
 }
 
 impl ImportRow {
@@ -165,6 +169,8 @@ impl ImportRow {
             source_id: None,
             warnings: Vec::new(),
             addresses: crate::model::AddressBook::default(),
+            passkey_handle: None,
+            passkeys: Vec::new(),
         }
     }
 

@@ -5,6 +5,7 @@
 use super::{Format, ImportRow, ImportedPassword, ReadOptions, RowProblem};
 use crate::auth::secret::Secret;
 use crate::auth::Auth;
+use crate::model::passkey::UserHandle;
 use crate::model::{email_key, Account, Credentials, Customer, CustomerId, Timestamp};
 use crate::store::import::{Imported, OnConflict, RowOutcome};
 use crate::store::Backend as _;
@@ -149,6 +150,7 @@ pub async fn import(
     // First line of each email in the file (16 bytes of its key's SHA-256): a later row with
     // the same email is skipped in a dry run and a real one alike, so both count the same.
     let mut seen: HashMap<[u8; 16], u64> = HashMap::new();
+    let mut handles: HashMap<UserHandle, u64> = HashMap::new();
     let mut batch: Vec<Pending> = Vec::with_capacity(opts.batch);
     let mut created: Vec<CustomerId> = Vec::new();
     let mut failure = None;
@@ -174,6 +176,17 @@ pub async fn import(
             let reason = format!("email already on line {first} of the file");
             report.note(|r| &mut r.skipped_rows, row.line, reason);
             continue;
+        }
+        // A user handle finds one customer: a second row with the same handle is refused here,
+        // in a dry run and a real one alike (the store refuses one another customer holds).
+        if let Some(handle) = row.passkey_handle {
+            if let Some(first) = handles.get(&handle) {
+                report.invalid += 1;
+                let reason = format!("passkey_handle already on line {first} of the file");
+                report.note(|r| &mut r.invalid_rows, row.line, reason);
+                continue;
+            }
+            handles.insert(handle, row.line);
         }
         seen.insert(key, row.line);
         *report.hashes.entry(row.password.label()).or_insert(0) += 1;
@@ -242,6 +255,13 @@ async fn flush(
                 let reason = "email already in the store".to_string();
                 report.note(|r| &mut r.skipped_rows, *line, reason);
             }
+            RowOutcome::PasskeyHandleTaken => {
+                report.invalid += 1;
+                let reason =
+                    "passkey_handle belongs to another customer in the store; row not imported"
+                        .to_string();
+                report.note(|r| &mut r.invalid_rows, *line, reason);
+            }
             RowOutcome::Conflict(_) => {
                 report.conflicts += 1;
                 report.stopped_at_line = Some(*line);
@@ -298,6 +318,8 @@ async fn to_account(
         },
         credentials: Credentials {
             password_hash,
+            passkey_handle: row.passkey_handle,
+            passkeys: row.passkeys,
             ..Credentials::default()
         },
         addresses: row.addresses,

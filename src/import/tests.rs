@@ -538,3 +538,238 @@ fn email_verified_is_exported_and_read_back_and_a_file_without_it_means_confirme
     let row = read(r#"{"email":"bo@example.com","confirmed":false}"#);
     assert_eq!((row.confirmed, row.email_verified), (false, None));
 }
+
+/// A credential as webauthn-rs stores it (the shape `auth::passkeys` reads back), for `id`.
+fn webauthn_credential(id: &[u8]) -> String {
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+    let x: Vec<u8> = (1..=32).collect();
+    let y: Vec<u8> = (33..=64).collect();
+    serde_json::json!({
+        "cred_id": URL_SAFE_NO_PAD.encode(id),
+        "cred": {"type_": "ES256", "key": {"EC_EC2": {"curve": "SECP256R1", "x": x, "y": y}}},
+        "counter": 0,
+        "transports": null,
+        "user_verified": true,
+        "backup_eligible": false,
+        "backup_state": false,
+        "registration_policy": "required",
+        "extensions": {"cred_protect": "NotRequested", "hmac_create_secret": "NotRequested"},
+        "attestation": {"data": "None", "metadata": "None"},
+        "attestation_format": "None",
+    })
+    .to_string()
+}
+
+fn passkey(id: &[u8], name: &str) -> crate::model::passkey::Passkey {
+    crate::model::passkey::Passkey {
+        id: id.to_vec(),
+        name: name.into(),
+        created_at: 1_725_194_940,
+        last_used_at: None,
+        counter: 0,
+        backup_eligible: false,
+        backup_state: false,
+        transports: Vec::new(),
+        credential: webauthn_credential(id),
+    }
+}
+
+fn read_line(text: &str) -> Result<ImportRow, RowError> {
+    open(
+        format!("{text}\n").as_bytes(),
+        None,
+        &ReadOptions::default(),
+    )
+    .unwrap()
+    .next()
+    .unwrap()
+}
+
+#[test]
+fn exported_passkeys_read_back_with_their_handle() {
+    use crate::model::Account;
+    let mut account = Account::default();
+    account.customer.email = "ann@example.com".into();
+    let phone = crate::model::passkey::Passkey {
+        last_used_at: Some(1_725_200_000),
+        counter: 41,
+        backup_eligible: true,
+        backup_state: true,
+        transports: vec!["internal".into(), "hybrid".into()],
+        ..passkey(&[0xfb; 20], "Phone")
+    };
+    let key = passkey(&[7; 16], "Security key");
+    account.credentials.passkey_handle = Some([0xff; 16]);
+    account.credentials.passkeys = vec![phone.clone(), key.clone()];
+    let line = export::line(&account);
+    assert_eq!(line["passkey_handle"], "_____________________w");
+    assert_eq!(
+        line["passkeys"][0],
+        serde_json::json!({
+            "id": "-_v7-_v7-_v7-_v7-_v7-_v7-_s",
+            "name": "Phone",
+            "created_at": "2024-09-01T12:49:00Z",
+            "last_used_at": "2024-09-01T14:13:20Z",
+            "counter": 41,
+            "backup_eligible": true,
+            "backup_state": true,
+            "transports": ["internal", "hybrid"],
+            "credential": phone.credential,
+        })
+    );
+    assert_eq!(line["passkeys"][1]["last_used_at"], serde_json::Value::Null);
+    let row = read_line(&line.to_string()).unwrap();
+    assert_eq!(row.passkey_handle, Some([0xff; 16]));
+    assert_eq!(row.passkeys, [phone, key]);
+
+    // A customer without passkeys exports neither key, even with a handle left from a removed
+    // passkey; a handle without passkeys is dropped on the way in.
+    account.credentials.passkeys.clear();
+    let bare = export::line(&account).to_string();
+    assert!(!bare.contains("passkey"), "{bare}");
+    let row = read_line(
+        r#"{"email":"a@example.com","passkey_handle":"_____________________w","passkeys":[]}"#,
+    )
+    .unwrap();
+    assert_eq!((row.passkey_handle, row.passkeys.len()), (None, 0));
+}
+
+#[test]
+fn each_bad_passkey_field_is_a_row_error_naming_it() {
+    use crate::model::passkey::{MAX_NAME_CHARS, MAX_PASSKEYS};
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+    // The messages name the limits as numbers.
+    assert_eq!((MAX_PASSKEYS, MAX_NAME_CHARS), (10, 64));
+    let good = |id: &[u8]| {
+        serde_json::json!({
+            "id": URL_SAFE_NO_PAD.encode(id),
+            "name": "Phone",
+            "created_at": "2024-09-01T12:49:00Z",
+            "credential": webauthn_credential(id),
+        })
+    };
+    let handle = serde_json::json!("_____________________w");
+    let line = |handle: &serde_json::Value, passkeys: serde_json::Value| {
+        serde_json::json!({"email": "a@example.com", "passkey_handle": handle, "passkeys": passkeys})
+            .to_string()
+    };
+    let with = |field: &str, value: serde_json::Value| {
+        let mut p = good(&[1; 16]);
+        p[field] = value;
+        line(&handle, serde_json::json!([p]))
+    };
+    // The good one reads, and whole seconds do for the times.
+    let row = read_line(&with("last_used_at", serde_json::json!(1_700_000_000))).unwrap();
+    assert_eq!(row.passkeys[0].last_used_at, Some(1_700_000_000));
+
+    let other_id = webauthn_credential(&[2; 16]);
+    let cases = [
+        (
+            line(&serde_json::json!("AAAA"), serde_json::json!([good(&[1; 16])])),
+            "passkey_handle must be a user handle of 16 bytes in unpadded base64url",
+        ),
+        (
+            line(&serde_json::json!(7), serde_json::json!([])),
+            "passkey_handle must be a user handle of 16 bytes in unpadded base64url",
+        ),
+        (
+            line(&serde_json::json!("_____________________w=="), serde_json::json!([])),
+            "passkey_handle must be a user handle of 16 bytes in unpadded base64url",
+        ),
+        (
+            line(&serde_json::Value::Null, serde_json::json!([good(&[1; 16])])),
+            "passkey_handle must be given with passkeys: a user handle of 16 bytes in unpadded base64url",
+        ),
+        (
+            line(&handle, serde_json::json!({"id": "AQ"})),
+            "passkeys must be an array of at most 10 passkey objects",
+        ),
+        (
+            line(
+                &handle,
+                serde_json::Value::Array((0..11u8).map(|i| good(&[i; 16])).collect()),
+            ),
+            "passkeys must be an array of at most 10 passkey objects",
+        ),
+        (
+            line(&handle, serde_json::json!(["AQ"])),
+            "passkeys[0] must be a passkey object",
+        ),
+        (
+            with("id", serde_json::json!("not base64!")),
+            "passkeys[0].id must be a credential id in unpadded base64url, once per customer",
+        ),
+        (
+            with("id", serde_json::json!(null)),
+            "passkeys[0].id must be a credential id in unpadded base64url, once per customer",
+        ),
+        (
+            line(&handle, serde_json::json!([good(&[1; 16]), good(&[1; 16])])),
+            "passkeys[1].id must be a credential id in unpadded base64url, once per customer",
+        ),
+        (
+            with("name", serde_json::json!("x".repeat(65))),
+            "passkeys[0].name must be a name of 1 to 64 characters, no control characters",
+        ),
+        (
+            with("name", serde_json::json!(" ")),
+            "passkeys[0].name must be a name of 1 to 64 characters, no control characters",
+        ),
+        (
+            with("name", serde_json::json!("a\u{7}b")),
+            "passkeys[0].name must be a name of 1 to 64 characters, no control characters",
+        ),
+        (
+            with("created_at", serde_json::json!("yesterday")),
+            "passkeys[0].created_at must be whole seconds or a date string",
+        ),
+        (
+            with("created_at", serde_json::json!(null)),
+            "passkeys[0].created_at must be whole seconds or a date string",
+        ),
+        (
+            with("last_used_at", serde_json::json!(true)),
+            "passkeys[0].last_used_at must be whole seconds, a date string or null",
+        ),
+        (
+            with("counter", serde_json::json!(4_294_967_296u64)),
+            "passkeys[0].counter must be an integer from 0 to 4294967295",
+        ),
+        (
+            with("counter", serde_json::json!(-1)),
+            "passkeys[0].counter must be an integer from 0 to 4294967295",
+        ),
+        (
+            with("backup_state", serde_json::json!("yes")),
+            "passkeys[0].backup_state must be true or false",
+        ),
+        (
+            with("backup_eligible", serde_json::json!(1)),
+            "passkeys[0].backup_eligible must be true or false",
+        ),
+        (
+            with("transports", serde_json::json!(["usb", 3])),
+            "passkeys[0].transports must be an array of strings",
+        ),
+        (
+            with("credential", serde_json::json!("{not json")),
+            "passkeys[0].credential must be the WebAuthn credential of this id as a JSON string (what storekey export writes)",
+        ),
+        (
+            with("credential", serde_json::json!("{}")),
+            "passkeys[0].credential must be the WebAuthn credential of this id as a JSON string (what storekey export writes)",
+        ),
+        (
+            with("credential", serde_json::json!(other_id)),
+            "passkeys[0].credential must be the WebAuthn credential of this id as a JSON string (what storekey export writes)",
+        ),
+        (
+            with("credential", serde_json::from_str(&webauthn_credential(&[1; 16])).unwrap()),
+            "passkeys[0].credential must be the WebAuthn credential of this id as a JSON string (what storekey export writes)",
+        ),
+    ];
+    for (text, message) in cases {
+        let err = read_line(&text).err().map(|e| e.to_string());
+        assert_eq!(err, Some(format!("line 1: {message}")), "{text}");
+    }
+}

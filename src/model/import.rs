@@ -10,7 +10,8 @@ pub enum OnConflict {
     /// Leave the stored customer as it is.
     Skip,
     /// Overwrite the profile and flags with the row's; the password hash only when the stored
-    /// one is absent or legacy (an argon2 hash is the customer's own by now).
+    /// one is absent or legacy (an argon2 hash is the customer's own by now); the row's passkeys
+    /// (and their handle) only when the customer has none.
     Update,
     /// Stop the import at this row (rows before it stay written).
     Fail,
@@ -52,7 +53,8 @@ pub fn decide(
 /// `existing` with what `row` brings: given profile fields, the flags, tags when the row has
 /// some, its identifier when it has one, and its hash where the stored one is absent or not
 /// argon2 (a hash change bumps the password version, so an in-flight sign-in on the old hash
-/// loses its commit). Creation time, email spelling and lockout stay.
+/// loses its commit), and its passkeys with their handle when the customer has no passkey.
+/// Creation time, email spelling, lockout and any passkey the customer has stay.
 fn merged(existing: &Account, row: &Account, now: Timestamp) -> Account {
     let mut after = existing.clone();
     let (c, r) = (&mut after.customer, &row.customer);
@@ -87,6 +89,12 @@ fn merged(existing: &Account, row: &Account, now: Timestamp) -> Account {
             k.password_hash = Some(new.clone());
             k.password_version = k.password_version.wrapping_add(1);
         }
+    }
+    // Passkeys are added only to a customer who has none, with the handle they were registered
+    // under; a customer's own passkeys are never removed or replaced by an import.
+    if k.passkeys.is_empty() && !row.credentials.passkeys.is_empty() {
+        k.passkey_handle = row.credentials.passkey_handle;
+        k.passkeys.clone_from(&row.credentials.passkeys);
     }
     if after != *existing {
         after.customer.updated_at = now;

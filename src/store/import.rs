@@ -4,7 +4,26 @@
 
 use super::{Backend, CustomerId, StoreError, Timestamp};
 pub use crate::model::import::{decide, Decision, OnConflict};
+use crate::model::passkey::UserHandle;
 use crate::model::Account;
+
+/// The passkey handle a decided row would give its customer anew (one they do not hold yet).
+/// Both backends refuse the row when another customer holds it, looked up in the same write
+/// before anything is written: redb's handle index would otherwise be overwritten (the handle
+/// silently moved to this customer) and PostgreSQL's unique constraint would fail the batch.
+pub fn claimed_handle(
+    decision: &Decision,
+    row: &Account,
+    existing: Option<&Account>,
+) -> Option<UserHandle> {
+    let held = existing.and_then(|e| e.credentials.passkey_handle);
+    let wanted = match decision {
+        Decision::Create => row.credentials.passkey_handle,
+        Decision::Update(after) => after.credentials.passkey_handle,
+        Decision::Unchanged | Decision::Conflict => None,
+    };
+    wanted.filter(|h| Some(*h) != held)
+}
 
 /// What one row did (in a dry run: would do).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +35,9 @@ pub enum RowOutcome {
     Skipped(CustomerId),
     /// `fail`: the email is in the store. The batch ends here.
     Conflict(CustomerId),
+    /// Refused, nothing written: the row's passkeys come with a user handle another customer
+    /// holds (a handle finds one customer in a passkey sign-in, so it is never moved).
+    PasskeyHandleTaken,
 }
 
 /// A row's outcome, and whether its Multipass identifier was dropped because another customer
@@ -44,7 +66,21 @@ pub async fn dry_run<B: Backend>(
             None => None,
         };
         let identifier_taken = owner.is_some_and(|o| o != id);
-        let outcome = match decide(existing.as_ref(), row, on_conflict, now) {
+        let decision = decide(existing.as_ref(), row, on_conflict, now);
+        if let Some(handle) = claimed_handle(&decision, row, existing.as_ref()) {
+            if store
+                .customer_id_by_passkey_handle(&handle)
+                .await?
+                .is_some()
+            {
+                out.push(Imported {
+                    outcome: RowOutcome::PasskeyHandleTaken,
+                    identifier_taken: false,
+                });
+                continue;
+            }
+        }
+        let outcome = match decision {
             Decision::Create => RowOutcome::Created(CustomerId(0)),
             Decision::Update(_) => RowOutcome::Updated(id),
             Decision::Unchanged => RowOutcome::Skipped(id),
@@ -129,5 +165,53 @@ mod tests {
             Decision::Conflict
         );
         assert_eq!(decide(None, &row, OnConflict::Fail, 99), Decision::Create);
+    }
+
+    fn with_passkey(mut a: Account, handle: u8, id: u8) -> Account {
+        a.credentials.passkey_handle = Some([handle; 16]);
+        a.credentials.passkeys = vec![crate::model::passkey::Passkey {
+            id: vec![id; 16],
+            name: format!("Key {id}"),
+            created_at: 1,
+            last_used_at: None,
+            counter: 0,
+            backup_eligible: false,
+            backup_state: false,
+            transports: Vec::new(),
+            credential: "{}".into(),
+        }];
+        a
+    }
+
+    #[test]
+    fn an_update_adds_passkeys_only_to_a_customer_without_any_and_never_replaces_theirs() {
+        let row = with_passkey(account("a@example.com", Some(MD5)), 1, 1);
+        // Theirs stay, the row's are not added: nothing new, nothing claimed.
+        let mut stored = with_passkey(account("a@example.com", Some(MD5)), 2, 2);
+        stored.customer.id = CustomerId(4);
+        let decision = decide(Some(&stored), &row, OnConflict::Update, 99);
+        assert_eq!(decision, Decision::Unchanged);
+        assert_eq!(claimed_handle(&decision, &row, Some(&stored)), None);
+
+        // None yet (a handle left from a removed passkey): the row's come, with their handle.
+        stored.credentials.passkeys.clear();
+        let decision = decide(Some(&stored), &row, OnConflict::Update, 99);
+        let Decision::Update(after) = &decision else {
+            panic!("expected an update");
+        };
+        assert_eq!(after.credentials.passkey_handle, Some([1; 16]));
+        assert_eq!(after.credentials.passkeys, row.credentials.passkeys);
+        assert_eq!(
+            claimed_handle(&decision, &row, Some(&stored)),
+            Some([1; 16])
+        );
+
+        // The same handle again is no claim; a new customer claims theirs; skip claims nothing.
+        stored.credentials.passkey_handle = Some([1; 16]);
+        let decision = decide(Some(&stored), &row, OnConflict::Update, 99);
+        assert_eq!(claimed_handle(&decision, &row, Some(&stored)), None);
+        assert_eq!(claimed_handle(&Decision::Create, &row, None), Some([1; 16]));
+        let decision = decide(Some(&stored), &row, OnConflict::Skip, 99);
+        assert_eq!(claimed_handle(&decision, &row, Some(&stored)), None);
     }
 }

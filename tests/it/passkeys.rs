@@ -623,3 +623,177 @@ async fn an_account_created_with_a_passkey_has_no_password_and_goes_on_to_the_ap
     assert_eq!(resp.status(), 302);
     assert!(location(&resp).starts_with(CALLBACK));
 }
+
+/// `storekey import` of `file` into `s`'s store, as the CLI runs it; the report.
+async fn import_into(
+    s: &TestServer,
+    file: &std::path::Path,
+    on_conflict: storekey::store::import::OnConflict,
+    dry_run: bool,
+) -> storekey::import::run::Report {
+    let options = storekey::import::run::ImportOptions {
+        path: file.to_path_buf(),
+        format: None,
+        on_conflict,
+        dry_run,
+        batch: 100,
+        send_reset: false,
+        progress: false,
+    };
+    let finished = storekey::import::run::import(s.auth(), s.store(), &options)
+        .await
+        .unwrap();
+    assert_eq!(finished.failure, None);
+    finished.report
+}
+
+/// The report's invalid rows by line (a row refused as it is read is listed before one the
+/// store refuses when its batch is written).
+fn invalid_rows(report: &storekey::import::run::Report) -> Vec<(u64, &str)> {
+    let mut rows: Vec<_> = report
+        .invalid_rows
+        .iter()
+        .map(|n| (n.line, n.reason.as_str()))
+        .collect();
+    rows.sort();
+    rows
+}
+
+#[tokio::test]
+async fn an_export_imported_into_a_fresh_store_keeps_passkeys_that_sign_in_there_and_no_handle_is_taken(
+) {
+    use storekey::store::import::OnConflict;
+    let from = passkey_server().await;
+    from.create_customer(BOB, BOB_PASSWORD).await;
+    from.create_customer("alice@example.com", BOB_PASSWORD)
+        .await;
+    let mut key = SoftAuthenticator::new();
+    let mut b = Browser::new();
+    signed_in(&from, &mut b).await;
+    add_passkey(&from, &mut b, &mut key, "Work laptop").await;
+    let source = from.store().customer_by_email(BOB).await.unwrap().unwrap();
+    let handle = source.credentials.passkey_handle.unwrap();
+
+    let mut out = Vec::new();
+    let written = storekey::import::export::export(from.store(), &mut out, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(written, 2);
+    let text = String::from_utf8(out).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let bob_line = lines.iter().find(|l| l["email"] == json!(BOB)).unwrap();
+    assert_eq!(bob_line["passkeys"][0]["name"], json!("Work laptop"));
+    assert!(lines
+        .iter()
+        .all(|l| l["email"] == json!(BOB) || l.get("passkeys").is_none()));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("export.jsonl");
+    std::fs::write(&file, &text).unwrap();
+
+    // A fresh store: the passkey, its handle and the handle's lookup arrive, and it signs in.
+    let to = passkey_server().await;
+    let report = import_into(&to, &file, OnConflict::Skip, false).await;
+    assert_eq!((report.created, report.invalid), (2, 0), "{report:?}");
+    let copied = to.store().customer_by_email(BOB).await.unwrap().unwrap();
+    assert_eq!(copied.credentials.passkey_handle, Some(handle));
+    assert_eq!(copied.credentials.passkeys, source.credentials.passkeys);
+    assert_eq!(
+        to.store()
+            .customer_id_by_passkey_handle(&handle)
+            .await
+            .unwrap(),
+        Some(copied.customer.id)
+    );
+    let mut anon = Browser::new();
+    let assertion = key.sign_in(&sign_in_options(&to, &mut anon).await);
+    let (status, body) = finish(&to, &mut anon, &assertion, "/account").await;
+    assert_eq!((status, &body["location"]), (200, &json!("/account")));
+
+    // Imported again with update, with another passkey for bob: he keeps his own.
+    let mut other = bob_line.clone();
+    other["passkey_handle"] = json!("AAAAAAAAAAAAAAAAAAAAAA");
+    other["passkeys"][0]["name"] = json!("Not mine");
+    let again = dir.path().join("again.jsonl");
+    std::fs::write(&again, format!("{other}\n")).unwrap();
+    let report = import_into(&to, &again, OnConflict::Update, false).await;
+    assert_eq!((report.updated, report.skipped), (0, 1), "{report:?}");
+    let kept = to.store().customer_by_email(BOB).await.unwrap().unwrap();
+    assert_eq!(kept.credentials.passkey_handle, Some(handle));
+    assert_eq!(kept.credentials.passkeys[0].name, "Work laptop");
+    assert_eq!(kept.credentials.passkeys.len(), 1);
+
+    // Alice, who has none, gets bob's through an update: the handle is his, the row refused
+    // and nothing of it written, in a dry run and a real one alike.
+    let mut stolen = bob_line.clone();
+    stolen["email"] = json!("alice@example.com");
+    stolen["firstname"] = json!("Mallory");
+    let steal = dir.path().join("steal.jsonl");
+    std::fs::write(&steal, format!("{stolen}\n")).unwrap();
+    for dry_run in [true, false] {
+        let report = import_into(&to, &steal, OnConflict::Update, dry_run).await;
+        assert_eq!(
+            (report.updated, report.invalid),
+            (0, 1),
+            "dry run {dry_run}: {report:?}"
+        );
+        assert_eq!(
+            invalid_rows(&report),
+            [(
+                1,
+                "passkey_handle belongs to another customer in the store; row not imported"
+            )]
+        );
+    }
+    let alice = to
+        .store()
+        .customer_by_email("alice@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(alice.credentials.passkeys.is_empty());
+    assert_eq!(alice.credentials.passkey_handle, None);
+    assert_ne!(alice.customer.profile.firstname.as_deref(), Some("Mallory"));
+    assert_eq!(
+        to.store()
+            .customer_id_by_passkey_handle(&handle)
+            .await
+            .unwrap(),
+        Some(copied.customer.id)
+    );
+
+    // The same refusal for a new customer, and for a second line of one file with the handle.
+    let mut carol = bob_line.clone();
+    carol["email"] = json!("carol@example.com");
+    let mut dave = bob_line.clone();
+    dave["email"] = json!("dave@example.com");
+    let both = dir.path().join("both.jsonl");
+    std::fs::write(&both, format!("{carol}\n{dave}\n")).unwrap();
+    let report = import_into(&to, &both, OnConflict::Skip, false).await;
+    assert_eq!((report.created, report.invalid), (0, 2), "{report:?}");
+    assert_eq!(
+        invalid_rows(&report),
+        [
+            (
+                1,
+                "passkey_handle belongs to another customer in the store; row not imported"
+            ),
+            (2, "passkey_handle already on line 1 of the file")
+        ]
+    );
+    assert!(to
+        .store()
+        .customer_by_email("carol@example.com")
+        .await
+        .unwrap()
+        .is_none());
+    let fresh = passkey_server().await;
+    let report = import_into(&fresh, &both, OnConflict::Skip, false).await;
+    assert_eq!((report.created, report.invalid), (1, 1), "{report:?}");
+    assert_eq!(
+        invalid_rows(&report),
+        [(2, "passkey_handle already on line 1 of the file")]
+    );
+}

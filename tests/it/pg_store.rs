@@ -153,6 +153,7 @@ contract!(
     passkeys_read_back_with_their_customer_who_is_found_by_handle,
     a_passkey_challenge_is_taken_once_among_32_racers_and_not_after_expiry,
     expired_passkey_challenges_are_swept,
+    an_import_batch_refuses_a_passkey_handle_another_customer_holds,
 );
 
 const NOW: Timestamp = 1_800_000_000;
@@ -2791,5 +2792,102 @@ async fn expired_passkey_challenges_are_swept<B: Backend>(s: B) {
     assert_eq!(
         s.take_passkey_challenge([2; 32], NOW).await.unwrap(),
         Some(live)
+    );
+}
+
+fn with_passkey(email: &str, handle: u8, id: u8) -> Account {
+    let mut a = account(email);
+    a.credentials.passkey_handle = Some([handle; 16]);
+    a.credentials.passkeys = vec![passkey(id, "Phone")];
+    a
+}
+
+async fn an_import_batch_refuses_a_passkey_handle_another_customer_holds<B: Backend>(s: B) {
+    let ann = create(&s, with_passkey("ann@example.com", 7, 1))
+        .await
+        .customer
+        .id;
+    let dan = create(&s, account("dan@example.com")).await;
+    // Ann's handle on a new customer and on one without passkeys (whom an update would give
+    // them), and one new handle twice in one batch: refused, decided the same in a dry run.
+    let rows = vec![
+        with_passkey("bob@example.com", 7, 2),
+        with_passkey("dan@example.com", 7, 3),
+        with_passkey("cy@example.com", 8, 4),
+        with_passkey("eve@example.com", 8, 5),
+    ];
+    let dry = import::dry_run(&s, &rows, OnConflict::Update, NOW)
+        .await
+        .unwrap();
+    let outcomes: Vec<RowOutcome> = dry.iter().map(|i| i.outcome).collect();
+    assert_eq!(
+        outcomes[..2],
+        [
+            RowOutcome::PasskeyHandleTaken,
+            RowOutcome::PasskeyHandleTaken
+        ]
+    );
+    let done = s.import_batch(rows, OnConflict::Update, NOW).await.unwrap();
+    let RowOutcome::Created(cy) = done[2].outcome else {
+        panic!("{done:?}");
+    };
+    let outcomes: Vec<RowOutcome> = done.iter().map(|i| i.outcome).collect();
+    assert_eq!(
+        outcomes,
+        [
+            RowOutcome::PasskeyHandleTaken,
+            RowOutcome::PasskeyHandleTaken,
+            RowOutcome::Created(cy),
+            RowOutcome::PasskeyHandleTaken,
+        ]
+    );
+    // Nothing of a refused row is written, and each handle still finds its holder.
+    for email in ["bob@example.com", "eve@example.com"] {
+        assert!(
+            s.customer_by_email(email).await.unwrap().is_none(),
+            "{email}"
+        );
+    }
+    assert_eq!(
+        s.customer_by_email("dan@example.com")
+            .await
+            .unwrap()
+            .as_ref(),
+        Some(&dan)
+    );
+    assert_eq!(
+        s.customer_id_by_passkey_handle(&[7; 16]).await.unwrap(),
+        Some(ann)
+    );
+    assert_eq!(
+        s.customer_id_by_passkey_handle(&[8; 16]).await.unwrap(),
+        Some(cy)
+    );
+    // Dan with a handle of his own gets his passkey; ann keeps hers whatever a row brings.
+    let done = s
+        .import_batch(
+            vec![
+                with_passkey("dan@example.com", 9, 6),
+                with_passkey("ann@example.com", 10, 7),
+            ],
+            OnConflict::Update,
+            NOW,
+        )
+        .await
+        .unwrap();
+    assert_eq!(done[0].outcome, RowOutcome::Updated(dan.customer.id));
+    assert_eq!(done[1].outcome, RowOutcome::Skipped(ann));
+    assert_eq!(
+        s.customer_id_by_passkey_handle(&[9; 16]).await.unwrap(),
+        Some(dan.customer.id)
+    );
+    assert_eq!(
+        s.customer_id_by_passkey_handle(&[10; 16]).await.unwrap(),
+        None
+    );
+    let kept = s.customer(ann).await.unwrap().unwrap().credentials;
+    assert_eq!(
+        (kept.passkey_handle, kept.passkeys[0].id.clone()),
+        (Some([7; 16]), vec![1; 20])
     );
 }

@@ -5,8 +5,9 @@
 
 use super::ops::{insert_customer, lock_customer, write_changes};
 use super::{PgError, Postgres, Retry};
+use crate::model::passkey::UserHandle;
 use crate::model::Account;
-use crate::store::import::{decide, Decision, Imported, OnConflict, RowOutcome};
+use crate::store::import::{claimed_handle, decide, Decision, Imported, OnConflict, RowOutcome};
 use crate::store::{CustomerId, StoreError, Timestamp, Who};
 use deadpool_postgres::Transaction;
 
@@ -28,6 +29,15 @@ impl Postgres {
                         let existing =
                             lock_customer(tx, &Who::Email(row.customer.email.clone())).await?;
                         let decision = decide(existing.as_ref(), &row, on_conflict, now);
+                        if let Some(handle) = claimed_handle(&decision, &row, existing.as_ref()) {
+                            if handle_owner(tx, &handle).await?.is_some() {
+                                out.push(Imported {
+                                    outcome: RowOutcome::PasskeyHandleTaken,
+                                    identifier_taken: false,
+                                });
+                                continue;
+                            }
+                        }
                         let imported = match (decision, existing) {
                             (Decision::Create, _) => {
                                 let taken = identifier_owner(tx, &row).await?.is_some();
@@ -93,6 +103,23 @@ async fn identifier_owner(
         .prepare_cached("SELECT id FROM customers WHERE multipass_identifier = $1")
         .await?;
     let Some(row) = tx.query_opt(&statement, &[ident]).await? else {
+        return Ok(None);
+    };
+    let id: i64 = row.try_get(0)?;
+    Ok(u64::try_from(id).ok().map(CustomerId))
+}
+
+/// The customer that holds the passkey user handle, if any. A concurrent write giving the
+/// handle to someone after this read makes the insert a unique violation, and the batch runs
+/// again whole (then finds it here).
+async fn handle_owner(
+    tx: &Transaction<'_>,
+    handle: &UserHandle,
+) -> Result<Option<CustomerId>, PgError> {
+    let statement = tx
+        .prepare_cached("SELECT id FROM customers WHERE passkey_handle = $1")
+        .await?;
+    let Some(row) = tx.query_opt(&statement, &[&handle.as_slice()]).await? else {
         return Ok(None);
     };
     let id: i64 = row.try_get(0)?;

@@ -5,8 +5,9 @@
 
 use super::{RedbStore, Tx};
 use crate::model::Account;
-use crate::store::import::{decide, Decision, Imported, OnConflict, RowOutcome};
+use crate::store::import::{claimed_handle, decide, Decision, Imported, OnConflict, RowOutcome};
 use crate::store::{CustomerId, StoreError, Timestamp};
+use redb::ReadableTable as _;
 
 impl RedbStore {
     /// Writes one batch of imported rows in one transaction and says what each did. With
@@ -25,6 +26,15 @@ impl RedbStore {
                     None => None,
                 };
                 let decision = decide(existing.as_ref(), &row, on_conflict, now);
+                if let Some(handle) = claimed_handle(&decision, &row, existing.as_ref()) {
+                    if tx.passkey_handles()?.get(handle.as_slice())?.is_some() {
+                        out.push(Imported {
+                            outcome: RowOutcome::PasskeyHandleTaken,
+                            identifier_taken: false,
+                        });
+                        continue;
+                    }
+                }
                 let (outcome, identifier_taken) = match (decision, existing) {
                     (Decision::Create, _) => {
                         let taken = identifier_taken(tx, &row, None)?;
