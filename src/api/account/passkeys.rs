@@ -14,20 +14,10 @@ use crate::model::CustomerId;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
-use warp::http::{header, HeaderMap, HeaderValue, Response, StatusCode};
-use warp::hyper::Body;
+use warp::http::{HeaderMap, StatusCode};
 
-/// A JSON answer, never cached.
 fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
-    let mut resp = Response::new(Body::from(body.to_string()));
-    *resp.status_mut() = status;
-    let h = resp.headers_mut();
-    crate::api::kit::security_headers(h, super::CONTENT_SECURITY_POLICY, "no-store");
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    resp
+    crate::api::kit::json_answer(status, body, super::CONTENT_SECURITY_POLICY)
 }
 
 fn error(status: StatusCode, message: &str) -> HttpResponse {

@@ -25,8 +25,7 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::net::IpAddr;
-use warp::http::{header, HeaderMap, HeaderValue, Response, StatusCode};
-use warp::hyper::Body;
+use warp::http::{header, HeaderMap, HeaderValue, StatusCode};
 
 /// The cookie that carries the password step's outcome to the passkey calls.
 pub(super) const PENDING_COOKIE: &str = "storekey_admin_passkey";
@@ -42,17 +41,8 @@ const ENROL_FIRST: &str =
 
 // ---------------------------------------------------------------- JSON answers
 
-/// A JSON answer with the console's headers, never cached.
 fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
-    let mut resp = Response::new(Body::from(body.to_string()));
-    *resp.status_mut() = status;
-    let h = resp.headers_mut();
-    crate::api::kit::security_headers(h, CONTENT_SECURITY_POLICY, "no-store");
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    resp
+    crate::api::kit::json_answer(status, body, CONTENT_SECURITY_POLICY)
 }
 
 fn json_error(status: StatusCode, message: &str) -> HttpResponse {

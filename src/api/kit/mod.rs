@@ -7,7 +7,7 @@ pub mod graphql;
 pub mod messages;
 
 use super::{HttpResponse, RETRY_AFTER_SECONDS};
-use warp::http::{header, HeaderMap, HeaderValue};
+use warp::http::{header, HeaderMap, HeaderValue, StatusCode};
 
 /// `Authorization: Bearer <token>`, scheme case-insensitive.
 pub fn bearer(headers: &HeaderMap) -> Option<String> {
@@ -53,6 +53,24 @@ pub fn security_headers(h: &mut HeaderMap, csp: &'static str, cache_control: &'s
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
+}
+
+/// A JSON answer to a page's script (the passkey calls of the hosted pages and the console):
+/// the page's policy `csp`, never cached.
+pub fn json_answer(
+    status: StatusCode,
+    body: &serde_json::Value,
+    csp: &'static str,
+) -> HttpResponse {
+    let mut resp = warp::http::Response::new(warp::hyper::Body::from(body.to_string()));
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    security_headers(h, csp, "no-store");
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
 }
 
 /// `resp` with `Retry-After`: every 503 carries it (a full hash pool, a gate timeout, the store
