@@ -98,6 +98,27 @@ impl Browser {
         resp
     }
 
+    /// A JSON call whose body is sent as given (it may not be JSON at all).
+    pub async fn http_post_raw(
+        &mut self,
+        url: &str,
+        csrf: &str,
+        body: String,
+    ) -> reqwest::Response {
+        let resp = self
+            .http
+            .post(url)
+            .header("cookie", self.cookie_header())
+            .header("x-csrf-token", csrf)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        self.keep(&resp);
+        resp
+    }
+
     pub async fn post(&mut self, url: &str, form: &[(&str, &str)]) -> reqwest::Response {
         let resp = self
             .http

@@ -11,6 +11,7 @@ use crate::oidc::{
 use crate::soft_passkey::{SoftAuthenticator, ORIGIN, RP_ID};
 use crate::support::{TestServer, BOB, BOB_PASSWORD, GENERIC};
 use serde_json::{json, Value};
+use storekey::auth::secret::SeededRandom;
 use storekey::store::Backend as _;
 
 const REFUSED: &str = "That passkey was not accepted. Please try again, or sign in another way.";
@@ -796,4 +797,302 @@ async fn an_export_imported_into_a_fresh_store_keeps_passkeys_that_sign_in_there
         invalid_rows(&report),
         [(2, "passkey_handle already on line 1 of the file")]
     );
+}
+
+// ---------------------------------------------------------------- generated hostile answers
+
+/// The parts of an assertion a mutation may touch: the bytes the verdict rests on.
+const SIGNED_PARTS: &[&[&str]] = &[
+    &["rawId"],
+    &["response", "authenticatorData"],
+    &["response", "clientDataJSON"],
+    &["response", "signature"],
+    &["response", "userHandle"],
+];
+
+fn part<'a>(v: &'a mut Value, path: &[&str]) -> &'a mut Value {
+    path.iter().fold(v, |v, key| &mut v[*key])
+}
+
+/// One hostile change to a valid assertion (seeded, so a failure reproduces): a flipped bit,
+/// bytes cut or added, junk or a value of another JSON type in place of a part, a part gone,
+/// the authenticator flags or counter rewritten, another client data JSON around the same
+/// challenge, a user handle of any length, or a body that is not an assertion at all.
+fn hostile(rng: &SeededRandom, valid: &Value) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+    use base64::Engine as _;
+    let mut v = valid.clone();
+    let path = SIGNED_PARTS[rng.below(SIGNED_PARTS.len())];
+    let bytes_of = |v: &mut Value| {
+        B64.decode(part(v, path).as_str().unwrap_or(""))
+            .unwrap_or_default()
+    };
+    match rng.below(11) {
+        0 => {
+            let mut b = bytes_of(&mut v);
+            if !b.is_empty() {
+                let i = rng.below(b.len());
+                b[i] ^= 1 << rng.below(8);
+            }
+            *part(&mut v, path) = json!(B64.encode(b));
+        }
+        1 => {
+            let mut b = bytes_of(&mut v);
+            b.truncate(rng.below(b.len() + 1));
+            *part(&mut v, path) = json!(B64.encode(b));
+        }
+        2 => {
+            let mut b = bytes_of(&mut v);
+            b.extend((0..1 + rng.below(64)).map(|_| rng.next_u64() as u8));
+            *part(&mut v, path) = json!(B64.encode(b));
+        }
+        3 => {
+            let junk = ["", "=", "!!!!", "a+b/c==", "\u{0}", "é", "AAAA.AAAA"];
+            *part(&mut v, path) = json!(junk[rng.below(junk.len())]);
+        }
+        4 => {
+            let other = [
+                json!(null),
+                json!(7),
+                json!(-1.5e300),
+                json!(true),
+                json!([1, 2]),
+                json!({"a": "b"}),
+                json!("A".repeat(40_000)),
+            ];
+            *part(&mut v, path) = other[rng.below(other.len())].clone();
+        }
+        5 => {
+            let (parent, last) = path.split_at(path.len() - 1);
+            if let Some(o) = part(&mut v, parent).as_object_mut() {
+                o.remove(last[0]);
+            }
+        }
+        6 => {
+            // Flags (UP, UV, BE, BS, AT, ED) and the signature counter: signed, so any change
+            // breaks the signature.
+            let at = ["response", "authenticatorData"];
+            let mut b = B64.decode(part(&mut v, &at).as_str().unwrap()).unwrap();
+            b[32] = rng.next_u64() as u8;
+            b[33..37].copy_from_slice(&(rng.next_u64() as u32).to_be_bytes());
+            if b == B64
+                .decode(valid["response"]["authenticatorData"].as_str().unwrap())
+                .unwrap()
+            {
+                b[36] ^= 1;
+            }
+            *part(&mut v, &at) = json!(B64.encode(b));
+        }
+        7 => {
+            // The same challenge under another origin, type or cross-origin claim.
+            let at = ["response", "clientDataJSON"];
+            let mut data: Value =
+                serde_json::from_slice(&B64.decode(part(&mut v, &at).as_str().unwrap()).unwrap())
+                    .unwrap();
+            match rng.below(3) {
+                0 => data["origin"] = json!("https://id.shop.example.evil.test"),
+                1 => data["type"] = json!("webauthn.create"),
+                _ => data["crossOrigin"] = json!(true),
+            }
+            *part(&mut v, &at) = json!(B64.encode(data.to_string()));
+        }
+        8 => {
+            let n = rng.below(40);
+            let handle: Vec<u8> = (0..n).map(|_| rng.next_u64() as u8).collect();
+            v["response"]["userHandle"] = json!(B64.encode(handle));
+        }
+        9 => {
+            let depth = 1 + rng.below(5000);
+            return format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        }
+        _ => {
+            let n = rng.below(300);
+            return (0..n)
+                .map(|_| (rng.next_u64() as u8 % 95 + 32) as char)
+                .collect();
+        }
+    }
+    v.to_string()
+}
+
+#[tokio::test]
+async fn generated_hostile_answers_are_refused_alike_and_never_sign_in() {
+    let s = TestServer::start_with(|c| {
+        c.oidc.enabled = true;
+        c.webauthn.rp_id = RP_ID.into();
+        c.webauthn.origins = vec![ORIGIN.into()];
+        // Every answer here comes from 127.0.0.1.
+        c.throttle.login_per_ip_per_minute = 0;
+    })
+    .await;
+    s.create_customer(BOB, BOB_PASSWORD).await;
+    let mut key = SoftAuthenticator::new();
+    let mut b = Browser::new();
+    signed_in(&s, &mut b).await;
+    add_passkey(&s, &mut b, &mut key, "Phone").await;
+    let counter_before = s
+        .store()
+        .customer_by_email(BOB)
+        .await
+        .unwrap()
+        .unwrap()
+        .credentials
+        .passkeys[0]
+        .counter;
+
+    let rng = SeededRandom::new(0x9a55_4e75);
+    let mut anon = Browser::new();
+    let token = page_csrf(&s, &mut anon, "/account/sign-in").await;
+    let mut changed = 0;
+    for round in 0..160 {
+        let options = sign_in_options(&s, &mut anon).await;
+        let valid = key.sign_in(&options);
+        let body = hostile(&rng, &valid);
+        if body == valid.to_string() {
+            // A cut at the full length, or a flip in nothing: no change made.
+            continue;
+        }
+        changed += 1;
+        let resp = anon
+            .http_post_raw(&s.url("/account/passkeys/sign-in"), &token, body.clone())
+            .await;
+        let status = resp.status().as_u16();
+        let set_cookie = resp.headers().get_all("set-cookie").iter().count();
+        let answer: Value = resp.json().await.unwrap_or(Value::Null);
+        assert_eq!(
+            (status, &answer["error"], set_cookie),
+            (401, &json!(REFUSED), 0),
+            "round {round}: {}\nvalid: {}",
+            &body[..body.len().min(1200)],
+            valid
+        );
+    }
+    assert!(changed > 140, "{changed} answers changed");
+    assert_eq!(anon.cookie("storekey_account"), None);
+    // Nothing moved: the stored counter is the registration's, and the key still signs in.
+    let account = s.store().customer_by_email(BOB).await.unwrap().unwrap();
+    assert_eq!(account.credentials.passkeys[0].counter, counter_before);
+    assert_eq!(account.credentials.passkeys[0].last_used_at, None);
+    let options = sign_in_options(&s, &mut anon).await;
+    let assertion = key.sign_in(&options);
+    assert_eq!(finish(&s, &mut anon, &assertion, "/account").await.0, 200);
+    let metrics = s.metrics().await;
+    assert!(
+        !metrics.contains(r#"storekey_logins_total{method="passkey",outcome="error"}"#),
+        "{metrics}"
+    );
+}
+
+/// The parts of a registration response a mutation may touch.
+const REGISTRATION_PARTS: &[&[&str]] = &[
+    &["rawId"],
+    &["response", "attestationObject"],
+    &["response", "clientDataJSON"],
+];
+
+#[tokio::test]
+async fn generated_hostile_registrations_get_a_clean_answer_and_cbor_bombs_are_refused() {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+    use base64::Engine as _;
+    let s = passkey_server().await;
+    s.create_customer(BOB, BOB_PASSWORD).await;
+    let mut key = SoftAuthenticator::new();
+    let mut b = Browser::new();
+    signed_in(&s, &mut b).await;
+    let rng = SeededRandom::new(0x5e9_1577);
+    let (mut bombs, mut accepted) = (0, 0);
+    for round in 0..80 {
+        let (_, options) = call(&s, &mut b, "/account/passkeys/register/options", &json!({})).await;
+        let valid = key.register(&options);
+        let mut bad = valid.clone();
+        let path = REGISTRATION_PARTS[rng.below(REGISTRATION_PARTS.len())];
+        let bomb = match rng.below(4) {
+            // CBOR nested far deeper than any parser's stack allows without a limit: an array
+            // of one element, again and again.
+            0 => {
+                // Within the 64 KiB body limit once in base64 (a larger body is 413 before any parse).
+                let depth = 1_000 + rng.below(44_000);
+                let mut cbor = vec![0x81u8; depth];
+                cbor.push(0x00);
+                bad["response"]["attestationObject"] = json!(B64.encode(cbor));
+                true
+            }
+            // A map that claims more entries than it holds, or a huge byte string length.
+            1 => {
+                let claims = [
+                    vec![0xbb, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+                    vec![0x5b, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+                ];
+                bad["response"]["attestationObject"] =
+                    json!(B64.encode(&claims[rng.below(claims.len())]));
+                true
+            }
+            2 => {
+                let mut bytes = B64.decode(part(&mut bad, path).as_str().unwrap()).unwrap();
+                let i = rng.below(bytes.len());
+                bytes[i] ^= 1 << rng.below(8);
+                *part(&mut bad, path) = json!(B64.encode(bytes));
+                false
+            }
+            _ => {
+                let mut bytes = B64.decode(part(&mut bad, path).as_str().unwrap()).unwrap();
+                bytes.truncate(rng.below(bytes.len()));
+                *part(&mut bad, path) = json!(B64.encode(bytes));
+                false
+            }
+        };
+        let (status, body) = call(
+            &s,
+            &mut b,
+            "/account/passkeys/register",
+            &json!({ "name": "Phone", "credential": bad }),
+        )
+        .await;
+        if bomb {
+            bombs += 1;
+            assert_eq!(
+                (status, &body["error"]),
+                (400, &json!("The passkey was not added. Please try again.")),
+                "round {round}"
+            );
+            continue;
+        }
+        // With attestation "none" nothing signs what the client registers: a flipped bit in
+        // the attested key or in rawId (which webauthn-rs ignores for the id it stores) may
+        // register a key that can never sign in. What matters is a clean answer.
+        match status {
+            200 => {
+                // Removed again, so the options keep coming (10 is the most one may hold).
+                accepted += 1;
+                let id = s
+                    .store()
+                    .customer_by_email(BOB)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .credentials
+                    .passkeys[0]
+                    .id
+                    .clone();
+                let token = csrf(&s, &mut b, "/account").await;
+                let resp = b
+                    .post(
+                        &s.url("/account/passkeys/remove"),
+                        &[("csrf", &token), ("id", &B64.encode(id))],
+                    )
+                    .await;
+                assert_eq!(resp.status(), 303);
+            }
+            400 | 409 => assert!(body["error"].is_string(), "round {round}: {body}"),
+            other => panic!("round {round}: {other} {body}"),
+        }
+    }
+    assert!(bombs > 30, "{bombs}");
+    let account = s.store().customer_by_email(BOB).await.unwrap().unwrap();
+    assert!(
+        account.credentials.passkeys.is_empty(),
+        "{accepted} accepted, all removed"
+    );
+    // The server still answers, and a good registration still works.
+    add_passkey(&s, &mut b, &mut key, "Phone").await;
 }
