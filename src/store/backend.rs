@@ -181,7 +181,9 @@ operations! {
         fn access_token(&self, digest: &Digest) -> Option<AccessTokenRecord>;
 
         /// An access token and its customer, read together (one snapshot on redb, one query
-        /// on SQL); `None` when either is gone. Expiry is the caller's to check.
+        /// on SQL); `None` when either is gone. Expiry is the caller's to check. The account
+        /// comes without its addresses and passkeys (an authenticated request shows neither):
+        /// never write it back.
         fn session(&self, digest: &Digest) -> Option<(AccessTokenRecord, Account)>;
 
         /// Every storefront token with its digest.

@@ -39,15 +39,17 @@ macro_rules! account_sql {
              'vat_id', a.vat_id, \
              'default_billing', a.default_billing, 'default_shipping', a.default_shipping) \
              ORDER BY a.id) FROM customer_addresses a WHERE a.customer_id = c.id)::text",
-            $extra, $from, $tail
+            ", c.passkeys", $extra, $from, $tail
         )
     };
-    // Without the addresses (an empty book): a session never shows them, and every
-    // authenticated request reads one.
+    // Without the addresses (an empty book) and the passkeys (none): a session never shows
+    // them, and every authenticated request reads one.
     (@no_addresses $extra:literal, $from:literal, $tail:literal) => {
-        $crate::store::pg::read::account_sql!(@with ", NULL::text", $extra, $from, $tail)
+        $crate::store::pg::read::account_sql!(
+            @with ", NULL::text", ", NULL::bytea", $extra, $from, $tail
+        )
     };
-    (@with $addresses:literal, $extra:literal, $from:literal, $tail:literal) => {
+    (@with $addresses:literal, $passkeys:literal, $extra:literal, $from:literal, $tail:literal) => {
         concat!(
             "SELECT c.id, c.email, c.multipass_identifier, c.firstname, c.lastname, c.middlename, \
              c.prefix, c.suffix, c.date_of_birth, c.gender, c.taxvat, c.phone, c.is_subscribed, \
@@ -60,7 +62,8 @@ macro_rules! account_sql {
              v.digest, v.created_at, v.expires_at, v.issued_by, v.reason, \
              lc.digest, lc.created_at, lc.expires_at, lc.attempts",
             $addresses,
-            ", c.email_verified, c.passkey_handle, c.passkeys",
+            ", c.email_verified, c.passkey_handle",
+            $passkeys,
             $extra,
             " FROM ",
             $from,

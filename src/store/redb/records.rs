@@ -17,8 +17,11 @@ use crate::store::Expiring;
 /// model existed, kept so they open unchanged). Only `encode_customer` and `decode_customer`
 /// see it; the rest of the store works on `model::Account`.
 #[derive(Default, Serialize, Deserialize)]
-#[serde(default, bound(serialize = "A: Serialize + Addresses"))]
-struct StoredCustomer<A = Vec<StoredAddress>> {
+#[serde(
+    default,
+    bound(serialize = "A: Serialize + Addresses, K: Serialize + Passkeys")
+)]
+struct StoredCustomer<A = Vec<StoredAddress>, K = Vec<crate::model::passkey::Passkey>> {
     id: u64,
     email: String,
     firstname: Option<String>,
@@ -56,8 +59,8 @@ struct StoredCustomer<A = Vec<StoredAddress>> {
     /// Hex; absent until the first passkey (and in records written before passkeys).
     #[serde(skip_serializing_if = "Option::is_none")]
     passkey_handle: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    passkeys: Vec<crate::model::passkey::Passkey>,
+    #[serde(skip_serializing_if = "Passkeys::is_none")]
+    passkeys: K,
     /// Records written before addresses existed have none.
     #[serde(skip_serializing_if = "Addresses::is_none")]
     addresses: A,
@@ -290,6 +293,30 @@ impl Addresses for Vec<StoredAddress> {
     }
 }
 
+/// The passkeys as decoded: all of them, or (a session's decode) skipped unparsed.
+trait Passkeys: Default + serde::de::DeserializeOwned {
+    fn is_none(&self) -> bool;
+    fn into_list(self) -> Vec<crate::model::passkey::Passkey>;
+}
+
+impl Passkeys for Vec<crate::model::passkey::Passkey> {
+    fn is_none(&self) -> bool {
+        self.is_empty()
+    }
+    fn into_list(self) -> Vec<crate::model::passkey::Passkey> {
+        self
+    }
+}
+
+impl Passkeys for serde::de::IgnoredAny {
+    fn is_none(&self) -> bool {
+        true
+    }
+    fn into_list(self) -> Vec<crate::model::passkey::Passkey> {
+        Vec::new()
+    }
+}
+
 impl Addresses for serde::de::IgnoredAny {
     fn is_none(&self) -> bool {
         true
@@ -301,17 +328,17 @@ impl Addresses for serde::de::IgnoredAny {
 
 /// The customer stored as `bytes`.
 pub(super) fn decode_customer(bytes: &[u8]) -> Result<Account, super::StoreError> {
-    decode::<Vec<StoredAddress>>(bytes)
+    decode::<Vec<StoredAddress>, Vec<crate::model::passkey::Passkey>>(bytes)
 }
 
-/// The customer stored as `bytes` without its addresses (an empty address book): what an
-/// authenticated request needs, decoded for every request.
+/// The customer stored as `bytes` without its addresses (an empty address book) and passkeys
+/// (none): what an authenticated request needs, decoded for every request.
 pub(super) fn decode_customer_for_session(bytes: &[u8]) -> Result<Account, super::StoreError> {
-    decode::<serde::de::IgnoredAny>(bytes)
+    decode::<serde::de::IgnoredAny, serde::de::IgnoredAny>(bytes)
 }
 
-fn decode<A: Addresses>(bytes: &[u8]) -> Result<Account, super::StoreError> {
-    let s: StoredCustomer<A> = serde_json::from_slice(bytes)
+fn decode<A: Addresses, K: Passkeys>(bytes: &[u8]) -> Result<Account, super::StoreError> {
+    let s: StoredCustomer<A, K> = serde_json::from_slice(bytes)
         .map_err(|e| super::StoreError::Corrupt(format!("customer record: {e}")))?;
     Ok(Account {
         customer: Customer {
@@ -357,7 +384,7 @@ fn decode<A: Addresses>(bytes: &[u8]) -> Result<Account, super::StoreError> {
                     super::StoreError::Corrupt(format!("customer {}: passkey handle", s.id))
                 })?),
             },
-            passkeys: s.passkeys,
+            passkeys: s.passkeys.into_list(),
         },
         addresses: s.addresses.into_book(s.default_billing, s.default_shipping),
     })
@@ -609,6 +636,34 @@ mod tests {
             (session.customer, session.credentials),
             (with.customer.clone(), with.credentials.clone())
         );
+    }
+
+    #[test]
+    fn passkeys_round_trip_and_a_sessions_decode_skips_them() {
+        let mut with = Account::default();
+        with.customer.id = CustomerId(5);
+        with.customer.email = "ann@example.com".into();
+        with.credentials.passkey_handle = Some([3; 16]);
+        with.credentials.passkeys = vec![crate::model::passkey::Passkey {
+            id: vec![1, 2, 3],
+            name: "Phone".into(),
+            created_at: 10,
+            last_used_at: Some(20),
+            counter: 4,
+            backup_eligible: true,
+            backup_state: true,
+            transports: vec!["internal".into()],
+            credential: r#"{"cred_id":"AQID"}"#.into(),
+        }];
+        let bytes = encode_customer(&with);
+        assert_eq!(decode_customer(&bytes).unwrap(), with);
+        let session = decode_customer_for_session(&bytes).unwrap();
+        assert!(session.credentials.passkeys.is_empty());
+        assert_eq!(session.credentials.passkey_handle, Some([3; 16]));
+        assert_eq!(session.customer, with.customer);
+        // A record without passkeys writes no passkey fields (files from before read alike).
+        let plain = encode_customer(&Account::default());
+        assert!(!String::from_utf8_lossy(&plain).contains("passkey"));
     }
 
     #[test]
