@@ -1097,3 +1097,82 @@ async fn generated_hostile_registrations_get_a_clean_answer_and_cbor_bombs_are_r
     // The server still answers, and a good registration still works.
     add_passkey(&s, &mut b, &mut key, "Phone").await;
 }
+
+#[tokio::test]
+async fn across_three_instances_a_ceremony_started_on_one_finishes_on_another_once() {
+    if !crate::support::on_postgres() {
+        eprintln!("skipped on redb: several instances share only a PostgreSQL database");
+        return;
+    }
+    let Some(db) = crate::postgres::database(crate::postgres::Schema::Migrated).await else {
+        return;
+    };
+    let mut servers = Vec::new();
+    for _ in 0..3 {
+        let storage = db.storage();
+        servers.push(
+            TestServer::start_with(move |c| {
+                c.storage = storage;
+                c.oidc.enabled = true;
+                c.oidc.key_encryption_key = "5a".repeat(32);
+                c.webauthn.rp_id = RP_ID.into();
+                c.webauthn.origins = vec![ORIGIN.into()];
+            })
+            .await,
+        );
+    }
+    servers[0].create_customer(BOB, BOB_PASSWORD).await;
+    let mut key = SoftAuthenticator::new();
+
+    // Registration: options from instance 0, the answer to instance 1.
+    let mut b = Browser::new();
+    signed_in(&servers[0], &mut b).await;
+    let (_, options) = call(
+        &servers[0],
+        &mut b,
+        "/account/passkeys/register/options",
+        &json!({}),
+    )
+    .await;
+    let credential = key.register(&options);
+    let (status, body) = call(
+        &servers[1],
+        &mut b,
+        "/account/passkeys/register",
+        &json!({ "name": "Phone", "credential": credential }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    // Sign-in: options from instance 2; one answer raced to all three, twice each.
+    let mut anon = Browser::new();
+    let options = sign_in_options(&servers[2], &mut anon).await;
+    let assertion = key.sign_in(&options);
+    let token = page_csrf(&servers[0], &mut anon, "/account/sign-in").await;
+    let mut tasks = Vec::new();
+    for i in 0..6 {
+        let mut racer = anon.clone_cookies();
+        let url = servers[i % 3].url("/account/passkeys/sign-in");
+        let (token, assertion) = (token.clone(), assertion.clone());
+        tasks.push(tokio::spawn(async move {
+            racer
+                .post_json(&url, &token, &assertion)
+                .await
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    statuses.sort();
+    assert_eq!(statuses, vec![200, 401, 401, 401, 401, 401]);
+    let stored = servers[0]
+        .store()
+        .customer_by_email(BOB)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stored.credentials.passkeys[0].last_used_at.is_some());
+}
