@@ -525,6 +525,20 @@ async fn login_as_customer_is_offered_and_refused_with_the_rest_messages() {
     assert!(page
         .body
         .contains("Login as Customer assistance is disabled for this customer."));
+    // What the ID token would say of the address, beside "Confirmed".
+    let verified = storekey::store::Backend::customer(s.store(), storekey::model::CustomerId(id))
+        .await
+        .unwrap()
+        .unwrap()
+        .customer
+        .email_verified;
+    let shown = if verified { "Yes" } else { "No" };
+    assert!(
+        page.body
+            .contains(&format!("<dt>Email verified</dt><dd>{shown}</dd>")),
+        "{}",
+        page.body
+    );
     assert!(!page
         .body
         .contains(&format!("/admin/customers/{id}/login-as")));

@@ -67,6 +67,9 @@ struct CustomerView {
     firstname: String,
     lastname: String,
     confirmed: &'static str,
+    /// What an ID token's `email_verified` says (a mailed secret was used, or the merchant
+    /// vouched for the address).
+    email_verified: &'static str,
     disabled: &'static str,
     assistance: &'static str,
     confirmed_on: bool,
@@ -87,6 +90,7 @@ impl From<&Customer> for CustomerView {
             firstname: first,
             lastname: last,
             confirmed: yes_no(c.confirmed),
+            email_verified: yes_no(c.email_verified),
             disabled: yes_no(c.disabled),
             assistance: yes_no(c.allow_remote_shopping_assistance),
             confirmed_on: c.confirmed,
