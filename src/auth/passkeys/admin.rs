@@ -3,15 +3,15 @@
 //! decided in one write of the admin's record (`update_admin_user`), which checks the counter
 //! again and opens the session.
 
-use super::customer::{add_to, handle_for, new_passkey, parse, refused};
+use super::customer::{add_to, new_passkey, parse, refused};
 use super::*;
 use crate::auth::audit_entry;
-use crate::model::passkey::{Ceremony, PasskeyOwner, MAX_PASSKEYS};
+use crate::model::passkey::{Ceremony, PasskeyOwner};
 use crate::model::{AdminSession, AdminUser};
 use crate::store::{AdminEdit, Backend as _};
 use webauthn_rs::prelude::{
     DiscoverableAuthentication, PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential,
-    RegisterPublicKeyCredential, Uuid,
+    RegisterPublicKeyCredential,
 };
 
 /// What an admin's passkey sign-in asks of the store: for whom (the second factor of a named
@@ -29,25 +29,13 @@ impl Auth {
         &self,
         admin: &str,
     ) -> Result<serde_json::Value, PasskeyError> {
-        let rp = self.relying_party()?;
         let Some(user) = self.store.admin_user(admin).await? else {
             return Err(PasskeyError::NotFound);
         };
-        if user.passkeys.len() >= MAX_PASSKEYS {
-            return Err(PasskeyError::TooMany);
-        }
-        let handle = handle_for(self, user.passkey_handle);
-        let exclude = user.passkeys.iter().map(|p| p.id.clone()).collect();
-        let (ccr, state) = rp
-            .webauthn
-            .start_passkey_registration(Uuid::from_bytes(handle), admin, admin, Some(exclude))
-            .map_err(refused)?;
-        let options = super::customer::creation_options(&ccr)?;
-        let ceremony = Ceremony::Register {
-            owner: PasskeyOwner::Admin(admin.to_string()),
-            handle,
-        };
-        self.save_challenge(&ccr.public_key.challenge, ceremony, &state)
+        let owner = PasskeyOwner::Admin(admin.to_string());
+        let who = (admin, admin);
+        let options = self
+            .start_registration(owner, user.passkey_handle, &user.passkeys, who)
             .await?;
         self.metrics.passkey("admin_register_options", "success");
         Ok(options)

@@ -19,7 +19,7 @@ use webauthn_rs::prelude::{
 /// no account): webauthn-rs's passkey registration leaves the resident key to the
 /// authenticator; SPEC §11 requires it. Only what the browser is asked changes; the ceremony's
 /// state is webauthn-rs's own.
-pub(super) fn creation_options(
+fn creation_options(
     ccr: &CreationChallengeResponse,
 ) -> Result<serde_json::Value, PasskeyError> {
     let mut options = serde_json::to_value(&ccr.public_key)
@@ -55,7 +55,7 @@ fn display_name(account: &Account) -> String {
 }
 
 /// A new user handle unless the owner has one.
-pub(super) fn handle_for(auth: &Auth, existing: Option<[u8; 16]>) -> [u8; 16] {
+fn handle_for(auth: &Auth, existing: Option<[u8; 16]>) -> [u8; 16] {
     existing.unwrap_or_else(|| {
         let mut handle = [0u8; 16];
         auth.random.fill(&mut handle);
@@ -133,6 +133,34 @@ pub(super) fn refused(e: WebauthnError) -> PasskeyError {
 }
 
 impl Auth {
+    /// Starts adding a passkey to `owner`, who has `handle` (a new one when `None`) and
+    /// `existing` passkeys (excluded, so an authenticator holding one says so), named
+    /// `(user name, display name)` to the authenticator: the creation options, and the
+    /// ceremony kept until its answer.
+    pub(super) async fn start_registration(
+        &self,
+        owner: PasskeyOwner,
+        handle: Option<[u8; 16]>,
+        existing: &[Passkey],
+        (user, display): (&str, &str),
+    ) -> Result<serde_json::Value, PasskeyError> {
+        let rp = self.relying_party()?;
+        if existing.len() >= MAX_PASSKEYS {
+            return Err(PasskeyError::TooMany);
+        }
+        let handle = handle_for(self, handle);
+        let exclude = existing.iter().map(|p| p.id.clone()).collect();
+        let (ccr, state) = rp
+            .webauthn
+            .start_passkey_registration(Uuid::from_bytes(handle), user, display, Some(exclude))
+            .map_err(refused)?;
+        let options = creation_options(&ccr)?;
+        let ceremony = Ceremony::Register { owner, handle };
+        self.save_challenge(&ccr.public_key.challenge, ceremony, &state)
+            .await?;
+        Ok(options)
+    }
+
     /// A customer's passkeys, oldest first (the account page's list).
     pub async fn customer_passkeys(&self, customer: CustomerId) -> Result<Vec<Passkey>, Failure> {
         Ok(self
@@ -148,31 +176,19 @@ impl Auth {
         &self,
         customer: CustomerId,
     ) -> Result<serde_json::Value, PasskeyError> {
-        let rp = self.relying_party()?;
         let Some(account) = self.store.customer(customer).await? else {
             return Err(PasskeyError::NotFound);
         };
         let k = &account.credentials;
-        if k.passkeys.len() >= MAX_PASSKEYS {
-            return Err(PasskeyError::TooMany);
-        }
-        let handle = handle_for(self, k.passkey_handle);
-        let exclude = k.passkeys.iter().map(|p| p.id.clone()).collect();
-        let (ccr, state) = rp
-            .webauthn
-            .start_passkey_registration(
-                Uuid::from_bytes(handle),
-                &account.customer.email,
-                &display_name(&account),
-                Some(exclude),
+        let display = display_name(&account);
+        let who = (account.customer.email.as_str(), display.as_str());
+        let options = self
+            .start_registration(
+                PasskeyOwner::Customer(customer),
+                k.passkey_handle,
+                &k.passkeys,
+                who,
             )
-            .map_err(refused)?;
-        let options = creation_options(&ccr)?;
-        let ceremony = Ceremony::Register {
-            owner: PasskeyOwner::Customer(customer),
-            handle,
-        };
-        self.save_challenge(&ccr.public_key.challenge, ceremony, &state)
             .await?;
         self.metrics.passkey("register_options", "success");
         Ok(options)
