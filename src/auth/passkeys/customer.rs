@@ -19,9 +19,7 @@ use webauthn_rs::prelude::{
 /// no account): webauthn-rs's passkey registration leaves the resident key to the
 /// authenticator; SPEC §11 requires it. Only what the browser is asked changes; the ceremony's
 /// state is webauthn-rs's own.
-fn creation_options(
-    ccr: &CreationChallengeResponse,
-) -> Result<serde_json::Value, PasskeyError> {
+fn creation_options(ccr: &CreationChallengeResponse) -> Result<serde_json::Value, PasskeyError> {
     let mut options = serde_json::to_value(&ccr.public_key)
         .map_err(|e| PasskeyError::Failure(Failure::Internal(e.to_string())))?;
     if let Some(fields) = options.as_object_mut() {
