@@ -58,11 +58,7 @@ pub fn links(t: &'static Texts, return_to: &str, to: &[To]) -> Vec<Link> {
 #[template(path = "account/email_form.html")]
 struct EmailForm<'a> {
     t: &'static Texts,
-    title: String,
-    csrf: String,
-    css: String,
-    notice: Option<String>,
-    error: Option<String>,
+    page: Page,
     intro: &'static str,
     action: &'static str,
     button: &'static str,
@@ -75,11 +71,7 @@ struct EmailForm<'a> {
 #[template(path = "account/code_form.html")]
 struct CodeForm<'a> {
     t: &'static Texts,
-    title: String,
-    csrf: String,
-    css: String,
-    notice: Option<String>,
-    error: Option<String>,
+    page: Page,
     email: &'a str,
     return_to: &'a str,
     links: Vec<Link>,
@@ -89,11 +81,7 @@ struct CodeForm<'a> {
 #[template(path = "account/register_form.html")]
 struct RegisterForm<'a> {
     t: &'static Texts,
-    title: String,
-    csrf: String,
-    css: String,
-    notice: Option<String>,
-    error: Option<String>,
+    page: Page,
     email: &'a str,
     issued: i64,
     firstname: &'a str,
@@ -108,11 +96,7 @@ struct RegisterForm<'a> {
 #[template(path = "account/reset_form.html")]
 struct ResetForm<'a> {
     t: &'static Texts,
-    title: String,
-    csrf: String,
-    css: String,
-    notice: Option<String>,
-    error: Option<String>,
+    page: Page,
     email: &'a str,
     token: &'a str,
     return_to: &'a str,
@@ -191,14 +175,10 @@ impl Request<'_> {
             ),
         };
         let csrf = Csrf::of(self.headers);
-        let p = Page::new(t, title, &csrf);
+        let p = Page::new(title, &csrf);
         let page = EmailForm {
             t,
-            title: p.title,
-            csrf: p.csrf,
-            css: p.css,
-            notice: said.notice,
-            error: said.error,
+            page: p.notice(said.notice).error(said.error),
             intro,
             action,
             button,
@@ -218,7 +198,7 @@ impl Request<'_> {
     fn code_form(&self, email: &str, said: Said) -> HttpResponse {
         let t = texts::for_locales(None);
         let csrf = Csrf::of(self.headers);
-        let p = Page::new(t, t.code_title, &csrf);
+        let p = Page::new(t.code_title, &csrf);
         let mut to = links(t, &self.return_to, &[To::Code, To::SignIn]);
         if let Some(again) = to.first_mut() {
             again.text = t.send_another_code;
@@ -228,11 +208,7 @@ impl Request<'_> {
         }
         let page = CodeForm {
             t,
-            title: p.title,
-            csrf: p.csrf,
-            css: p.css,
-            notice: said.notice,
-            error: said.error,
+            page: p.notice(said.notice).error(said.error),
             email,
             return_to: &self.return_to,
             links: to,
@@ -255,14 +231,10 @@ impl Request<'_> {
     ) -> HttpResponse {
         let t = texts::for_locales(None);
         let csrf = Csrf::of(self.headers);
-        let p = Page::new(t, t.register_title, &csrf);
+        let p = Page::new(t.register_title, &csrf);
         let page = RegisterForm {
             t,
-            title: p.title,
-            csrf: p.csrf,
-            css: p.css,
-            notice: said.notice,
-            error: said.error,
+            page: p.notice(said.notice).error(said.error),
             email,
             issued,
             firstname: profile.firstname.as_deref().unwrap_or(""),
@@ -283,14 +255,10 @@ impl Request<'_> {
     fn reset_form(&self, email: &str, token: &str, said: Said) -> HttpResponse {
         let t = texts::for_locales(None);
         let csrf = Csrf::of(self.headers);
-        let p = Page::new(t, t.reset_title, &csrf);
+        let p = Page::new(t.reset_title, &csrf);
         let page = ResetForm {
             t,
-            title: p.title,
-            csrf: p.csrf,
-            css: p.css,
-            notice: said.notice,
-            error: said.error,
+            page: p.notice(said.notice).error(said.error),
             email,
             token,
             return_to: &self.return_to,

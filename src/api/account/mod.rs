@@ -70,9 +70,9 @@ fn js_path(state: &AppState) -> Option<String> {
 
 // ---------------------------------------------------------------- page parts
 
-/// What every page carries besides its own content.
+/// What every page carries besides its own content (`templates/account/base.html` reads it
+/// as `page`).
 pub struct Page {
-    pub t: &'static Texts,
     pub title: String,
     pub csrf: String,
     pub css: String,
@@ -81,9 +81,8 @@ pub struct Page {
 }
 
 impl Page {
-    pub fn new(t: &'static Texts, title: &str, csrf: &Csrf) -> Page {
+    pub fn new(title: &str, csrf: &Csrf) -> Page {
         Page {
-            t,
             title: title.to_string(),
             csrf: csrf.value.clone(),
             css: css_path(),
@@ -91,17 +90,21 @@ impl Page {
             error: None,
         }
     }
+
+    pub fn notice(self, notice: Option<String>) -> Page {
+        Page { notice, ..self }
+    }
+
+    pub fn error(self, error: Option<String>) -> Page {
+        Page { error, ..self }
+    }
 }
 
 #[derive(Template)]
 #[template(path = "account/sign_in.html")]
 struct SignInPage<'a> {
     t: &'static Texts,
-    title: String,
-    csrf: String,
-    css: String,
-    notice: Option<String>,
-    error: Option<String>,
+    page: Page,
     app: Option<&'a str>,
     email: &'a str,
     return_to: &'a str,
@@ -113,11 +116,7 @@ struct SignInPage<'a> {
 #[template(path = "account/message.html")]
 struct MessagePage {
     t: &'static Texts,
-    title: String,
-    csrf: String,
-    css: String,
-    notice: Option<String>,
-    error: Option<String>,
+    page: Page,
     text: String,
 }
 
@@ -125,11 +124,7 @@ struct MessagePage {
 #[template(path = "account/account.html")]
 struct AccountPage<'a> {
     t: &'static Texts,
-    title: String,
-    csrf: String,
-    css: String,
-    notice: Option<String>,
-    error: Option<String>,
+    page: Page,
     email: &'a str,
     /// `None` when passkeys are off.
     passkeys: Option<Vec<PasskeyLine>>,
@@ -153,11 +148,7 @@ struct PasskeyLine {
 #[template(path = "account/confirm_sign_out.html")]
 struct ConfirmSignOutPage<'a> {
     t: &'static Texts,
-    title: String,
-    csrf: String,
-    css: String,
-    notice: Option<String>,
-    error: Option<String>,
+    page: Page,
     question: &'a str,
     request: &'a str,
 }
@@ -167,14 +158,9 @@ struct ConfirmSignOutPage<'a> {
 pub fn confirm_sign_out_page(state: &AppState, headers: &HeaderMap, query: &str) -> HttpResponse {
     let t = texts::for_locales(None);
     let csrf = Csrf::of(headers);
-    let p = Page::new(t, t.signed_out_title, &csrf);
     let page = ConfirmSignOutPage {
         t,
-        title: t.sign_out.to_string(),
-        csrf: p.csrf,
-        css: p.css,
-        notice: None,
-        error: None,
+        page: Page::new(t.sign_out, &csrf),
         question: t.sign_out_question,
         request: query,
     };
@@ -188,11 +174,7 @@ pub fn confirm_sign_out_page(state: &AppState, headers: &HeaderMap, query: &str)
 #[template(path = "account/consent.html")]
 struct ConsentPage<'a> {
     t: &'static Texts,
-    title: String,
-    csrf: String,
-    css: String,
-    notice: Option<String>,
-    error: Option<String>,
+    page: Page,
     app: &'a str,
     scopes: Vec<&'static str>,
     email: &'a str,
@@ -350,14 +332,10 @@ pub fn message(
 ) -> HttpResponse {
     let t = texts::for_locales(None);
     let csrf = Csrf::of(headers);
-    let p = Page::new(t, title, &csrf);
+    let p = Page::new(title, &csrf);
     let page = MessagePage {
         t,
-        title: p.title,
-        csrf: p.csrf,
-        css: p.css,
-        notice: None,
-        error: None,
+        page: p,
         text: text.to_string(),
     };
     render(status, &page, &csrf, secure(state), None)
@@ -511,14 +489,10 @@ async fn sign_in_page(
     let t = texts::for_locales(None);
     let csrf = Csrf::of(headers);
     let app = app_name(state, return_to).await;
-    let p = Page::new(t, t.sign_in_title, &csrf);
+    let p = Page::new(t.sign_in_title, &csrf);
     let page = SignInPage {
         t,
-        title: p.title,
-        csrf: p.csrf,
-        css: p.css,
-        notice: None,
-        error,
+        page: p.error(error),
         app: app.as_deref(),
         email,
         return_to,
@@ -661,14 +635,12 @@ async fn account_page(
         None
     };
     let csrf = Csrf::of(headers);
-    let p = Page::new(t, t.account_title, &csrf);
+    let p = Page::new(t.account_title, &csrf);
     let page = AccountPage {
         t,
-        title: p.title,
-        csrf: p.csrf,
-        css: p.css,
-        notice: view.notice.map(str::to_string),
-        error: view.error.map(str::to_string),
+        page: p
+            .notice(view.notice.map(str::to_string))
+            .error(view.error.map(str::to_string)),
         email: &customer.email,
         passkeys,
         js: js_path(state),
@@ -727,14 +699,10 @@ pub fn consent_page(
 ) -> HttpResponse {
     let t = texts::for_locales(None);
     let csrf = Csrf::of(headers);
-    let p = Page::new(t, t.consent_title, &csrf);
+    let p = Page::new(t.consent_title, &csrf);
     let page = ConsentPage {
         t,
-        title: p.title,
-        csrf: p.csrf,
-        css: p.css,
-        notice: None,
-        error: None,
+        page: p,
         app,
         scopes: scope.split(' ').map(|s| t.scope(s)).collect(),
         email,
