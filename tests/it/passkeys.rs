@@ -75,6 +75,23 @@ async fn add_passkey(s: &TestServer, b: &mut Browser, key: &mut SoftAuthenticato
     assert_eq!(done, json!({ "location": "/account?passkey=added" }));
 }
 
+/// BOB's first passkey's id, as the removal form carries it (base64url).
+async fn first_passkey_id(s: &TestServer) -> String {
+    let account = s.store().customer_by_email(BOB).await.unwrap().unwrap();
+    let id = &account.credentials.passkeys[0].id;
+    base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, id)
+}
+
+/// Posts the account page's removal form for passkey `id` with the page's CSRF token.
+async fn remove(s: &TestServer, b: &mut Browser, id: &str) -> reqwest::Response {
+    let token = csrf(s, b, "/account").await;
+    b.post(
+        &s.url("/account/passkeys/remove"),
+        &[("csrf", &token), ("id", id)],
+    )
+    .await
+}
+
 async fn sign_in_options(s: &TestServer, b: &mut Browser) -> Value {
     let (status, options) = call(s, b, "/account/passkeys/sign-in/options", &json!({})).await;
     assert_eq!(status, 200, "{options}");
@@ -361,17 +378,7 @@ async fn a_removed_passkey_no_longer_signs_in() {
     let mut b = Browser::new();
     signed_in(&s, &mut b).await;
     add_passkey(&s, &mut b, &mut key, "Phone").await;
-    let id = s
-        .store()
-        .customer_by_email(BOB)
-        .await
-        .unwrap()
-        .unwrap()
-        .credentials
-        .passkeys[0]
-        .id
-        .clone();
-    let encoded = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &id);
+    let encoded = first_passkey_id(&s).await;
 
     // The removal form needs its CSRF token.
     let resp = b
@@ -383,13 +390,7 @@ async fn a_removed_passkey_no_longer_signs_in() {
         .await
         .unwrap()
         .contains("This form has expired."));
-    let token = csrf(&s, &mut b, "/account").await;
-    let resp = b
-        .post(
-            &s.url("/account/passkeys/remove"),
-            &[("csrf", &token), ("id", &encoded)],
-        )
-        .await;
+    let resp = remove(&s, &mut b, &encoded).await;
     assert_eq!(resp.status(), 303);
     assert_eq!(location(&resp), "/account?passkey=removed");
     let account = s.store().customer_by_email(BOB).await.unwrap().unwrap();
@@ -487,24 +488,8 @@ async fn a_passwordless_customer_keeps_their_last_passkey_and_the_legacy_dialect
     }
 
     // The last passkey of a passwordless account stays.
-    let id = s
-        .store()
-        .customer_by_email(BOB)
-        .await
-        .unwrap()
-        .unwrap()
-        .credentials
-        .passkeys[0]
-        .id
-        .clone();
-    let encoded = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &id);
-    let token = csrf(&s, &mut b, "/account").await;
-    let resp = b
-        .post(
-            &s.url("/account/passkeys/remove"),
-            &[("csrf", &token), ("id", &encoded)],
-        )
-        .await;
+    let encoded = first_passkey_id(&s).await;
+    let resp = remove(&s, &mut b, &encoded).await;
     assert_eq!(resp.status(), 200);
     let page = resp.text().await.unwrap();
     assert!(
@@ -545,13 +530,7 @@ async fn a_passwordless_customer_keeps_their_last_passkey_and_the_legacy_dialect
         .await;
     assert_eq!(resp.status(), 303, "{:?}", resp.text().await);
     assert_eq!(s.sign_in(BOB, "N3w-passw0rd").await.0, 200);
-    let token = csrf(&s, &mut b, "/account").await;
-    let resp = b
-        .post(
-            &s.url("/account/passkeys/remove"),
-            &[("csrf", &token), ("id", &encoded)],
-        )
-        .await;
+    let resp = remove(&s, &mut b, &encoded).await;
     assert_eq!(resp.status(), 303);
     let account = s.store().customer_by_email(BOB).await.unwrap().unwrap();
     assert!(account.credentials.passkeys.is_empty());
@@ -1065,23 +1044,7 @@ async fn generated_hostile_registrations_get_a_clean_answer_and_cbor_bombs_are_r
             200 => {
                 // Removed again, so the options keep coming (10 is the most one may hold).
                 accepted += 1;
-                let id = s
-                    .store()
-                    .customer_by_email(BOB)
-                    .await
-                    .unwrap()
-                    .unwrap()
-                    .credentials
-                    .passkeys[0]
-                    .id
-                    .clone();
-                let token = csrf(&s, &mut b, "/account").await;
-                let resp = b
-                    .post(
-                        &s.url("/account/passkeys/remove"),
-                        &[("csrf", &token), ("id", &B64.encode(id))],
-                    )
-                    .await;
+                let resp = remove(&s, &mut b, &first_passkey_id(&s).await).await;
                 assert_eq!(resp.status(), 303);
             }
             400 | 409 => assert!(body["error"].is_string(), "round {round}: {body}"),
