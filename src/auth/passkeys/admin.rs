@@ -3,15 +3,14 @@
 //! decided in one write of the admin's record (`update_admin_user`), which checks the counter
 //! again and opens the session.
 
-use super::customer::{add_to, new_passkey, parse, refused};
+use super::customer::{add_to, parse, refused};
 use super::*;
 use crate::auth::audit_entry;
 use crate::model::passkey::{Ceremony, PasskeyOwner};
 use crate::model::{AdminSession, AdminUser};
 use crate::store::{AdminEdit, Backend as _};
 use webauthn_rs::prelude::{
-    DiscoverableAuthentication, PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential,
-    RegisterPublicKeyCredential,
+    DiscoverableAuthentication, PasskeyAuthentication, PublicKeyCredential,
 };
 
 /// What an admin's passkey sign-in asks of the store: for whom (the second factor of a named
@@ -58,28 +57,9 @@ impl Auth {
         name: &str,
         response: &str,
     ) -> Result<Passkey, PasskeyError> {
-        let rp = self.relying_party()?;
-        let name = passkey_name(name)?;
-        let reg: RegisterPublicKeyCredential = parse(response)?;
-        let challenge = self.take_challenge(&reg.response.client_data_json).await?;
-        let Ceremony::Register {
-            owner: PasskeyOwner::Admin(owner),
-            handle,
-        } = &challenge.ceremony
-        else {
-            return Err(PasskeyError::Refused);
-        };
-        if owner != admin {
-            return Err(PasskeyError::Refused);
-        }
-        let handle = *handle;
-        let state: PasskeyRegistration = state_of(&challenge)?;
-        let registered = rp
-            .webauthn
-            .finish_passkey_registration(&reg, &state)
-            .map_err(refused)?;
-        let now = self.now();
-        let passkey = new_passkey(name, registered, now)?;
+        let owner = PasskeyOwner::Admin(admin.to_string());
+        let (passkey, handle) = self.finish_registration(&owner, name, response).await?;
+        let now = passkey.created_at;
         let added = passkey.clone();
         let actor = admin.to_string();
         let outcome = self

@@ -62,7 +62,7 @@ fn handle_for(auth: &Auth, existing: Option<[u8; 16]>) -> [u8; 16] {
 }
 
 /// The model's passkey for what webauthn-rs registered.
-pub(super) fn new_passkey(
+fn new_passkey(
     name: String,
     registered: webauthn_rs::prelude::Passkey,
     now: Timestamp,
@@ -159,6 +159,31 @@ impl Auth {
         Ok(options)
     }
 
+    /// Checks a `RegistrationResponseJSON` against the ceremony it answers, which must have
+    /// been started for `owner` (taken once): the new passkey, named `name`, and the user
+    /// handle it was made under. The caller stores it in the owner's record.
+    pub(super) async fn finish_registration(
+        &self,
+        owner: &PasskeyOwner,
+        name: &str,
+        response: &str,
+    ) -> Result<(Passkey, [u8; 16]), PasskeyError> {
+        let rp = self.relying_party()?;
+        let name = passkey_name(name)?;
+        let reg: RegisterPublicKeyCredential = parse(response)?;
+        let challenge = self.take_challenge(&reg.response.client_data_json).await?;
+        let handle = match &challenge.ceremony {
+            Ceremony::Register { owner: o, handle } if o == owner => *handle,
+            _ => return Err(PasskeyError::Refused),
+        };
+        let state: PasskeyRegistration = state_of(&challenge)?;
+        let registered = rp
+            .webauthn
+            .finish_passkey_registration(&reg, &state)
+            .map_err(refused)?;
+        Ok((new_passkey(name, registered, self.now())?, handle))
+    }
+
     /// A customer's passkeys, oldest first (the account page's list).
     pub async fn customer_passkeys(&self, customer: CustomerId) -> Result<Vec<Passkey>, Failure> {
         Ok(self
@@ -210,27 +235,9 @@ impl Auth {
         name: &str,
         response: &str,
     ) -> Result<Passkey, PasskeyError> {
-        let rp = self.relying_party()?;
-        let name = passkey_name(name)?;
-        let reg: RegisterPublicKeyCredential = parse(response)?;
-        let challenge = self.take_challenge(&reg.response.client_data_json).await?;
-        let Ceremony::Register {
-            owner: PasskeyOwner::Customer(owner),
-            handle,
-        } = challenge.ceremony
-        else {
-            return Err(PasskeyError::Refused);
-        };
-        if owner != customer {
-            return Err(PasskeyError::Refused);
-        }
-        let state: PasskeyRegistration = state_of(&challenge)?;
-        let registered = rp
-            .webauthn
-            .finish_passkey_registration(&reg, &state)
-            .map_err(refused)?;
-        let now = self.now();
-        let passkey = new_passkey(name, registered, now)?;
+        let owner = PasskeyOwner::Customer(customer);
+        let (passkey, handle) = self.finish_registration(&owner, name, response).await?;
+        let now = passkey.created_at;
         let detail = passkey.name.clone();
         let added = passkey.clone();
         let outcome = self
