@@ -186,13 +186,7 @@ impl Request<'_> {
             return_to: &self.return_to,
             links: links(t, &self.return_to, &to),
         };
-        render(
-            said.status,
-            &page,
-            &csrf,
-            secure(self.state),
-            Some(&self.return_to),
-        )
+        self.show(said.status, &page, &csrf)
     }
 
     fn code_form(&self, email: &str, said: Said) -> HttpResponse {
@@ -213,13 +207,7 @@ impl Request<'_> {
             return_to: &self.return_to,
             links: to,
         };
-        render(
-            said.status,
-            &page,
-            &csrf,
-            secure(self.state),
-            Some(&self.return_to),
-        )
+        self.show(said.status, &page, &csrf)
     }
 
     fn register_form(
@@ -243,13 +231,7 @@ impl Request<'_> {
             links: links(t, &self.return_to, &[To::Register, To::SignIn]),
             passkeys: self.state.auth.passkeys_enabled(),
         };
-        render(
-            said.status,
-            &page,
-            &csrf,
-            secure(self.state),
-            Some(&self.return_to),
-        )
+        self.show(said.status, &page, &csrf)
     }
 
     fn reset_form(&self, email: &str, token: &str, said: Said) -> HttpResponse {
@@ -264,10 +246,15 @@ impl Request<'_> {
             return_to: &self.return_to,
             links: links(t, &self.return_to, &[To::Forgot, To::SignIn]),
         };
+        self.show(said.status, &page, &csrf)
+    }
+
+    /// A page of this flow: its form leads on to `return_to`.
+    fn show(&self, status: StatusCode, page: &impl Template, csrf: &Csrf) -> HttpResponse {
         render(
-            said.status,
-            &page,
-            &csrf,
+            status,
+            page,
+            csrf,
             secure(self.state),
             Some(&self.return_to),
         )
