@@ -604,36 +604,34 @@ async fn account_page(
         Ok(s) => s,
         Err(e) => return failure_page(state, headers, &e),
     };
+    // One read: the customer and their passkeys.
     let account = match session {
-        Some((_, s)) => match state.auth.customer(s.customer).await {
-            Ok(c) => c,
+        Some((_, s)) => match state.auth.account(s.customer).await {
+            Ok(a) => a,
             Err(e) => return failure_page(state, headers, &e.into()),
         },
         None => None,
     };
-    let Some(customer) = account else {
+    let Some(account) = account else {
         return see_other("/account/sign-in", StatusCode::SEE_OTHER);
     };
-    let passkeys = if state.auth.passkeys_enabled() {
-        match state.auth.customer_passkeys(customer.id).await {
-            Ok(list) => Some(
-                list.into_iter()
-                    .map(|p| PasskeyLine {
-                        id: base64::Engine::encode(
-                            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-                            &p.id,
-                        ),
-                        name: p.name,
-                        added: super::kit::timestamp(p.created_at),
-                        last_used: p.last_used_at.map(super::kit::timestamp),
-                    })
-                    .collect(),
-            ),
-            Err(e) => return failure_page(state, headers, &e),
-        }
-    } else {
-        None
-    };
+    let customer = &account.customer;
+    let passkeys = state.auth.passkeys_enabled().then(|| {
+        account
+            .credentials
+            .passkeys
+            .iter()
+            .map(|p| PasskeyLine {
+                id: base64::Engine::encode(
+                    &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                    &p.id,
+                ),
+                name: p.name.clone(),
+                added: super::kit::timestamp(p.created_at),
+                last_used: p.last_used_at.map(super::kit::timestamp),
+            })
+            .collect()
+    });
     let csrf = Csrf::of(headers);
     let p = Page::new(t.account_title, &csrf);
     let page = AccountPage {

@@ -184,16 +184,6 @@ impl Auth {
         Ok((new_passkey(name, registered, self.now())?, handle))
     }
 
-    /// A customer's passkeys, oldest first (the account page's list).
-    pub async fn customer_passkeys(&self, customer: CustomerId) -> Result<Vec<Passkey>, Failure> {
-        Ok(self
-            .store
-            .customer(customer)
-            .await?
-            .map(|a| a.credentials.passkeys)
-            .unwrap_or_default())
-    }
-
     /// Options for adding a passkey to a signed-in customer (`PublicKeyCredentialCreationOptionsJSON`).
     pub async fn passkey_registration_options(
         &self,
