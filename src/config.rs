@@ -1379,6 +1379,59 @@ mod tests {
     }
 
     #[test]
+    fn passkey_settings_that_cannot_work_are_refused_with_the_key() {
+        let cases = [
+            (
+                "[webauthn]\nrp_id = \"shop.example\"\n",
+                "webauthn.origins: must name at least one origin when webauthn.rp_id is set, for example [\"https://id.example.com\"]",
+            ),
+            (
+                "[webauthn]\nrp_id = \"https://shop.example\"\norigins = [\"https://shop.example\"]\n",
+                "webauthn.rp_id: \"https://shop.example\" is not a lower-case domain name (no scheme, port or path)",
+            ),
+            (
+                "[webauthn]\nrp_id = \"shop.example\"\norigins = [\"http://id.shop.example\"]\n",
+                "webauthn.origins: \"http://id.shop.example\" is not an https origin (scheme and host, no path; http only for localhost)",
+            ),
+            (
+                "[webauthn]\nrp_id = \"shop.example\"\norigins = [\"https://id.shop.example/account\"]\n",
+                "webauthn.origins: \"https://id.shop.example/account\" is not an https origin (scheme and host, no path; http only for localhost)",
+            ),
+            (
+                "[webauthn]\nrp_id = \"shop.example\"\norigins = [\"https://shop.example.evil.test\"]\n",
+                "webauthn.origins: \"https://shop.example.evil.test\" is not on shop.example or a subdomain of it (webauthn.rp_id)",
+            ),
+            (
+                "[webauthn]\nchallenge_seconds = 5\n",
+                "webauthn.challenge_seconds: must be between 10 and 3600",
+            ),
+            (
+                "[admin]\npasskey_only = true\n",
+                "admin.passkey_only: needs passkeys on: set webauthn.rp_id and webauthn.origins",
+            ),
+        ];
+        for (text, message) in cases {
+            assert_eq!(load_str(text, &[]).unwrap_err().0, message, "{text}");
+        }
+        // What works: https on the RP id or a subdomain, a port, and http on localhost.
+        let ok = load_str(
+            "[webauthn]\nrp_id = \"shop.example\"\norigins = [\"https://shop.example\", \"https://id.shop.example:8443\"]\n[admin]\npasskey_only = true\n",
+            &[],
+        )
+        .unwrap();
+        assert!(ok.webauthn.enabled() && ok.admin.passkey_only);
+        let local = load_str(
+            "",
+            &[
+                ("STOREKEY_WEBAUTHN_RP_ID", "localhost"),
+                ("STOREKEY_WEBAUTHN_ORIGINS", "[\"http://localhost:8080\"]"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(local.webauthn.origins, ["http://localhost:8080"]);
+    }
+
+    #[test]
     fn a_url_sslmode_that_checks_the_certificate_takes_the_ca_file() {
         for url in [
             "postgresql://h/db?sslmode=verify-ca",
