@@ -319,7 +319,7 @@ impl Auth {
         result.map_err(|e| match e {
             PasskeyError::Failure(f) => SignInError::Failure(f),
             PasskeyError::Throttled => SignInError::Throttled,
-            PasskeyError::Off => SignInError::WrongSecret,
+            // Passkeys off included: one refusal for every answer that signs no one in.
             _ => SignInError::WrongSecret,
         })
     }
